@@ -1,0 +1,247 @@
+//! Operations that describe and list secrets, and ListSecrets' filters.
+
+use base64::Engine;
+use serde_json::{Map, Value, json};
+
+use super::lifecycle::next_rotation;
+use super::wire::{self, *};
+use super::{Call, SecretsManager};
+use crate::error::{AwsError, ErrorCode};
+use crate::model::{Replication, Secret};
+
+pub(super) struct Page<T> {
+    pub items: Vec<T>,
+    pub next_token: Option<String>,
+}
+
+/// Pages `items` with an opaque token that encodes the offset.
+pub(super) fn page<T>(items: Vec<T>, max: Option<i64>, token: Option<&str>, limit: i64) -> Result<Page<T>, AwsError> {
+    let max = max.unwrap_or(limit);
+    if !(1..=limit).contains(&max) {
+        return Err(AwsError::new(
+            ErrorCode::ValidationException,
+            format!("1 validation error detected: Value '{max}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and {limit}"),
+        ));
+    }
+    let start = match token {
+        None => 0,
+        Some(t) => decode_token(t)
+            .ok_or_else(|| AwsError::new(ErrorCode::InvalidNextTokenException, "The NextToken value is invalid."))?,
+    };
+    let total = items.len();
+    let end = start.saturating_add(max as usize).min(total);
+    let items: Vec<T> = items.into_iter().skip(start).take(end.saturating_sub(start)).collect();
+    let next_token = (end < total).then(|| encode_token(end));
+    Ok(Page { items, next_token })
+}
+
+fn encode_token(offset: usize) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("offset:{offset}"))
+}
+
+fn decode_token(token: &str) -> Option<usize> {
+    let raw = base64::engine::general_purpose::STANDARD.decode(token).ok()?;
+    std::str::from_utf8(&raw).ok()?.strip_prefix("offset:")?.parse().ok()
+}
+
+const FILTER_KEYS: &[&str] = &["description", "name", "tag-key", "tag-value", "primary-region", "owning-service", "all"];
+
+fn check_filters(filters: &[Filter]) -> Result<(), AwsError> {
+    for (i, f) in filters.iter().enumerate() {
+        let key = f.key.as_deref().ok_or_else(|| AwsError::invalid_parameter("Invalid filter key"))?;
+        if !FILTER_KEYS.contains(&key) {
+            return Err(AwsError::new(
+                ErrorCode::ValidationException,
+                format!(
+                    "1 validation error detected: Value '{key}' at 'filters.{}.member.key' failed to satisfy constraint: Member must satisfy enum value set: [all, name, tag-key, description, tag-value]",
+                    i + 1
+                ),
+            ));
+        }
+        if f.values.is_none() {
+            return Err(AwsError::invalid_parameter(format!("Invalid filter values for key: {key}")));
+        }
+    }
+    Ok(())
+}
+
+/// AWS's filter matching: `name`, `tag-key` and `tag-value` are case-sensitive
+/// prefix matches; `description`, `owning-service` and `all` match words,
+/// ignoring case. A value starting with `!` negates. Filters are ANDed, the
+/// values of one filter ORed.
+fn filter_matches(secret: &Secret, f: &Filter) -> bool {
+    let key = f.key.as_deref().unwrap_or_default();
+    let values = f.values.as_deref().unwrap_or_default();
+    let (fields, prefix, case_sensitive): (Vec<&str>, bool, bool) = match key {
+        "name" => (vec![secret.name.as_str()], true, true),
+        "description" => (secret.description.as_deref().into_iter().collect(), false, false),
+        "tag-key" => (secret.tags.iter().map(|t| t.key.as_str()).collect(), true, true),
+        "tag-value" => (secret.tags.iter().map(|t| t.value.as_str()).collect(), true, true),
+        "owning-service" => (Vec::new(), false, false),
+        "primary-region" => {
+            return match &secret.replication {
+                Replication::Replica { primary_region } => values.iter().any(|v| v == primary_region),
+                Replication::Primary { replicas } => {
+                    !replicas.is_empty() && secret.arn.split(':').nth(3).is_some_and(|r| values.iter().any(|v| v == r))
+                }
+            };
+        }
+        _ => {
+            let mut all = vec![secret.name.as_str()];
+            all.extend(secret.description.as_deref());
+            all.extend(secret.tags.iter().flat_map(|t| [t.key.as_str(), t.value.as_str()]));
+            (all, false, false)
+        }
+    };
+    let one = |pattern: &str, field: &str| -> bool {
+        let (p, f) = if case_sensitive { (pattern.to_owned(), field.to_owned()) } else { (pattern.to_lowercase(), field.to_lowercase()) };
+        if prefix { f.starts_with(&p) } else { f.contains(&p) }
+    };
+    let negated = values.iter().filter_map(|v| v.strip_prefix('!'));
+    let positive = values.iter().filter(|v| !v.starts_with('!'));
+    let any_negated = negated.clone().any(|p| fields.iter().any(|field| !one(p, field)));
+    any_negated || positive.clone().any(|p| fields.iter().any(|field| one(p, field)))
+}
+
+impl SecretsManager {
+    /// Secrets of a region that pass every filter, newest first.
+    pub(super) fn matching(&self, region: &str, filters: &[Filter], include_deleted: bool) -> Result<Vec<&Secret>, AwsError> {
+        check_filters(filters)?;
+        let mut out: Vec<&Secret> = self
+            .region(region)
+            .filter(|s| include_deleted || !s.is_deleted())
+            .filter(|s| filters.iter().all(|f| filter_matches(s, f)))
+            .collect();
+        out.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.name.cmp(&b.name)));
+        Ok(out)
+    }
+
+    pub(super) fn describe_secret(&mut self, input: SecretIdInput, call: &mut Call<'_>) -> Result<Value, AwsError> {
+        let (name, _) = self.authorized("secretsmanager:DescribeSecret", input.secret_id, call)?;
+        let secret = self.resolve(call.region, &name).ok_or_else(AwsError::secret_not_found)?;
+        let mut out = summary(secret);
+        out.insert("VersionIdsToStages".into(), wire::version_ids_to_stages(secret));
+        Ok(Value::Object(out))
+    }
+
+    pub(super) fn list_secrets(&mut self, input: ListSecretsInput, call: &mut Call<'_>) -> Result<Value, AwsError> {
+        call.authorize("secretsmanager:ListSecrets", "*")?;
+        let filters = input.filters.unwrap_or_default();
+        let mut matching = self.matching(call.region, &filters, input.include_planned_deletion.unwrap_or(false))?;
+        if input.sort_order.as_deref() == Some("asc") {
+            matching.reverse();
+        }
+        let page = page(matching, input.max_results, input.next_token.as_deref(), 100)?;
+        let list: Vec<Value> = page
+            .items
+            .iter()
+            .map(|s| {
+                let mut entry = summary(s);
+                entry.insert("SecretVersionsToStages".into(), wire::version_ids_to_stages(s));
+                Value::Object(entry)
+            })
+            .collect();
+        let mut out = Map::new();
+        out.insert("SecretList".into(), Value::Array(list));
+        if let Some(t) = page.next_token {
+            out.insert("NextToken".into(), json!(t));
+        }
+        Ok(Value::Object(out))
+    }
+
+    pub(super) fn list_secret_version_ids(
+        &mut self,
+        input: ListSecretVersionIdsInput,
+        call: &mut Call<'_>,
+    ) -> Result<Value, AwsError> {
+        let (name, arn) = self.authorized("secretsmanager:ListSecretVersionIds", input.secret_id, call)?;
+        let secret = self.resolve(call.region, &name).ok_or_else(AwsError::secret_not_found)?;
+        let include_deprecated = input.include_deprecated.unwrap_or(false);
+        let mut versions: Vec<&crate::model::Version> =
+            secret.versions.iter().filter(|v| include_deprecated || !v.stages.is_empty()).collect();
+        versions.reverse();
+        let page = page(versions, input.max_results, input.next_token.as_deref(), 100)?;
+        let mut out = Map::new();
+        out.insert("ARN".into(), json!(arn));
+        out.insert("Name".into(), json!(name));
+        out.insert("Versions".into(), Value::Array(page.items.into_iter().map(wire::version_entry).collect()));
+        if let Some(t) = page.next_token {
+            out.insert("NextToken".into(), json!(t));
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// The fields DescribeSecret and ListSecrets share.
+fn summary(secret: &Secret) -> Map<String, Value> {
+    let mut out = Map::new();
+    out.insert("ARN".into(), json!(secret.arn));
+    out.insert("Name".into(), json!(secret.name));
+    if let Some(d) = &secret.description {
+        out.insert("Description".into(), json!(d));
+    }
+    if let Some(k) = &secret.kms_key_id {
+        out.insert("KmsKeyId".into(), json!(k));
+    }
+    if let Some(rot) = &secret.rotation {
+        out.insert("RotationEnabled".into(), json!(rot.enabled));
+        if let Some(l) = &rot.lambda_arn {
+            out.insert("RotationLambdaARN".into(), json!(l));
+        }
+        let mut rules = Map::new();
+        if let Some(d) = rot.automatically_after_days {
+            rules.insert("AutomaticallyAfterDays".into(), json!(d));
+        }
+        if let Some(e) = &rot.schedule_expression {
+            rules.insert("ScheduleExpression".into(), json!(e));
+        }
+        if let Some(d) = &rot.duration {
+            rules.insert("Duration".into(), json!(d));
+        }
+        out.insert("RotationRules".into(), Value::Object(rules));
+        if let Some(at) = rot.last_rotated {
+            out.insert("LastRotatedDate".into(), wire::epoch(at));
+        }
+        if let Some(next) = next_rotation(secret) {
+            out.insert("NextRotationDate".into(), wire::epoch(next));
+        }
+    } else {
+        out.insert("RotationEnabled".into(), json!(false));
+    }
+    out.insert("LastChangedDate".into(), wire::epoch(secret.last_changed));
+    if let Some(at) = secret.last_accessed {
+        out.insert("LastAccessedDate".into(), wire::epoch(at));
+    }
+    if let Some(d) = secret.deletion {
+        out.insert("DeletedDate".into(), wire::epoch(d.requested));
+    }
+    if !secret.tags.is_empty() {
+        out.insert("Tags".into(), json!(secret.tags));
+    }
+    out.insert("CreatedDate".into(), wire::epoch(secret.created));
+    match &secret.replication {
+        Replication::Primary { replicas } => {
+            if !replicas.is_empty() {
+                out.insert("PrimaryRegion".into(), json!(secret.arn.split(':').nth(3).unwrap_or_default()));
+                out.insert("ReplicationStatus".into(), Value::Array(replicas.iter().map(replica_status).collect()));
+            }
+        }
+        Replication::Replica { primary_region } => {
+            out.insert("PrimaryRegion".into(), json!(primary_region));
+        }
+    }
+    out
+}
+
+pub(super) fn replica_status(r: &crate::model::ReplicaStatus) -> Value {
+    let mut out = Map::new();
+    out.insert("Region".into(), json!(r.region));
+    if let Some(k) = &r.kms_key_id {
+        out.insert("KmsKeyId".into(), json!(k));
+    }
+    out.insert("Status".into(), json!(r.status));
+    if let Some(m) = &r.status_message {
+        out.insert("StatusMessage".into(), json!(m));
+    }
+    Value::Object(out)
+}

@@ -1,0 +1,264 @@
+//! The Secrets Manager service: operations over [`SecretsState`], with the
+//! semantics of the real service (ARNs with a random suffix, version stages,
+//! idempotent ClientRequestToken, deletion windows, replicas that follow their
+//! primary). Transport, authentication and auditing live elsewhere; each
+//! operation asks its caller's [`Authorize`] before touching a secret.
+
+mod lifecycle;
+mod listing;
+mod password;
+mod values;
+pub mod wire;
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use rand::Rng;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::error::{AwsError, ErrorCode};
+use crate::model::{Replication, Secret, SecretValue, SecretsState};
+
+/// Stands in for a rotation Lambda: given the secret and its current value,
+/// produce the next value. Returning an error fails the rotation.
+pub type RotationHook = Arc<dyn Fn(&RotationRequest<'_>) -> Result<SecretValue, String> + Send + Sync>;
+
+pub struct RotationRequest<'a> {
+    pub secret_name: &'a str,
+    pub secret_arn: &'a str,
+    pub current: Option<&'a SecretValue>,
+}
+
+/// Decides whether the caller may perform `action` on `resource`.
+pub trait Authorize {
+    fn authorize(&self, action: &str, resource: &str) -> Result<(), AwsError>;
+}
+
+/// Everything an operation knows about the call it serves.
+pub struct Call<'a> {
+    pub region: &'a str,
+    pub now: Timestamp,
+    pub authorizer: &'a dyn Authorize,
+    /// ARNs of the secrets the call touched, for the audit trail.
+    pub resources: Vec<String>,
+}
+
+impl Call<'_> {
+    fn authorize(&mut self, action: &str, arn: &str) -> Result<(), AwsError> {
+        self.resources.push(arn.to_owned());
+        self.authorizer.authorize(action, arn)
+    }
+}
+
+pub const OPERATIONS: &[&str] = &[
+    "CreateSecret",
+    "GetSecretValue",
+    "BatchGetSecretValue",
+    "PutSecretValue",
+    "UpdateSecret",
+    "DescribeSecret",
+    "ListSecrets",
+    "ListSecretVersionIds",
+    "UpdateSecretVersionStage",
+    "DeleteSecret",
+    "RestoreSecret",
+    "RotateSecret",
+    "TagResource",
+    "UntagResource",
+    "ReplicateSecretToRegions",
+    "RemoveRegionsFromReplication",
+    "GetRandomPassword",
+];
+
+/// SecretString and SecretBinary limit of the real service.
+pub const MAX_SECRET_SIZE: usize = 65_536;
+
+pub struct SecretsManager {
+    pub(crate) state: SecretsState,
+    account_id: String,
+    rotation_hook: Option<RotationHook>,
+}
+
+impl SecretsManager {
+    pub fn new(account_id: impl Into<String>) -> Self {
+        Self { state: SecretsState::default(), account_id: account_id.into(), rotation_hook: None }
+    }
+
+    pub fn set_rotation_hook(&mut self, hook: Option<RotationHook>) {
+        self.rotation_hook = hook;
+    }
+
+    pub fn state(&self) -> &SecretsState {
+        &self.state
+    }
+
+    pub fn replace_state(&mut self, state: SecretsState) {
+        self.state = state;
+    }
+
+    /// Runs one operation. `operation` is the part of `X-Amz-Target` after `secretsmanager.`.
+    pub fn handle(&mut self, operation: &str, body: &[u8], call: &mut Call<'_>) -> Result<Value, AwsError> {
+        self.maintain(call.now);
+        match operation {
+            "CreateSecret" => self.create_secret(parse(body)?, call),
+            "GetSecretValue" => self.get_secret_value(parse(body)?, call),
+            "BatchGetSecretValue" => self.batch_get_secret_value(parse(body)?, call),
+            "PutSecretValue" => self.put_secret_value(parse(body)?, call),
+            "UpdateSecret" => self.update_secret(parse(body)?, call),
+            "DescribeSecret" => self.describe_secret(parse(body)?, call),
+            "ListSecrets" => self.list_secrets(parse(body)?, call),
+            "ListSecretVersionIds" => self.list_secret_version_ids(parse(body)?, call),
+            "UpdateSecretVersionStage" => self.update_secret_version_stage(parse(body)?, call),
+            "DeleteSecret" => self.delete_secret(parse(body)?, call),
+            "RestoreSecret" => self.restore_secret(parse(body)?, call),
+            "RotateSecret" => self.rotate_secret(parse(body)?, call),
+            "TagResource" => self.tag_resource(parse(body)?, call),
+            "UntagResource" => self.untag_resource(parse(body)?, call),
+            "ReplicateSecretToRegions" => self.replicate_secret_to_regions(parse(body)?, call),
+            "RemoveRegionsFromReplication" => self.remove_regions_from_replication(parse(body)?, call),
+            "GetRandomPassword" => password::get_random_password(parse(body)?, call),
+            other => Err(AwsError::new(ErrorCode::UnknownOperationException, format!("Unknown operation {other}"))),
+        }
+    }
+
+    /// Work the real service does in the background: purging secrets whose
+    /// recovery window ended and running scheduled rotations that fell due.
+    pub fn maintain(&mut self, now: Timestamp) {
+        for secrets in self.state.regions.values_mut() {
+            secrets.retain(|_, s| s.deletion.is_none_or(|d| d.purge_at > now));
+        }
+        let due: Vec<(String, String)> = self
+            .state
+            .regions
+            .iter()
+            .flat_map(|(region, secrets)| {
+                secrets
+                    .values()
+                    .filter(|s| !s.is_replica() && !s.is_deleted())
+                    .filter(|s| lifecycle::next_rotation(s).is_some_and(|next| next <= now))
+                    .map(|s| (region.clone(), s.name.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        for (region, name) in due {
+            if let Err(error) = self.rotate_now(&region, &name, None, now) {
+                tracing::warn!(secret = %name, %region, %error, "scheduled rotation failed");
+                // Push the schedule on, so a failing hook is not retried on every call.
+                if let Some(rot) = self.secret_mut(&region, &name).and_then(|s| s.rotation.as_mut()) {
+                    rot.last_rotated = Some(now);
+                }
+            }
+        }
+    }
+
+    fn region(&self, region: &str) -> impl Iterator<Item = &Secret> {
+        self.state.regions.get(region).into_iter().flat_map(|m| m.values())
+    }
+
+    /// Finds a secret by name, full ARN or partial ARN (an ARN without the
+    /// random suffix), as the real service does.
+    fn resolve(&self, region: &str, secret_id: &str) -> Option<&Secret> {
+        let secrets = self.state.regions.get(region)?;
+        if let Some(s) = secrets.get(secret_id) {
+            return Some(s);
+        }
+        if secret_id.starts_with("arn:") {
+            return secrets.values().find(|s| s.arn == secret_id || partial_arn(&s.arn) == secret_id);
+        }
+        None
+    }
+
+    fn secret_mut(&mut self, region: &str, name: &str) -> Option<&mut Secret> {
+        self.state.regions.get_mut(region)?.get_mut(name)
+    }
+
+    /// Resolves `secret_id` and authorizes `action` on it. A secret that does
+    /// not exist is authorized against the ARN it would have, so a caller
+    /// without permission learns nothing about what exists.
+    fn authorized(
+        &self,
+        action: &str,
+        secret_id: Option<String>,
+        call: &mut Call<'_>,
+    ) -> Result<(String, String), AwsError> {
+        let secret_id = wire::required(secret_id, "secretId")?;
+        match self.resolve(call.region, &secret_id) {
+            Some(s) => {
+                let (name, arn) = (s.name.clone(), s.arn.clone());
+                call.authorize(action, &arn)?;
+                Ok((name, arn))
+            }
+            None => {
+                let would_be = if secret_id.starts_with("arn:") {
+                    secret_id
+                } else {
+                    format!("arn:aws:secretsmanager:{}:{}:secret:{secret_id}", call.region, self.account_id)
+                };
+                call.authorize(action, &would_be)?;
+                Err(AwsError::secret_not_found())
+            }
+        }
+    }
+
+    /// Like [`Self::authorized`], for operations that write: refuses replicas.
+    fn authorized_primary(
+        &self,
+        action: &str,
+        secret_id: Option<String>,
+        call: &mut Call<'_>,
+    ) -> Result<(String, String), AwsError> {
+        let (name, arn) = self.authorized(action, secret_id, call)?;
+        if self.resolve(call.region, &name).is_some_and(Secret::is_replica) {
+            return Err(AwsError::not_permitted_on_replica());
+        }
+        Ok((name, arn))
+    }
+
+    fn new_arn(&self, region: &str, name: &str) -> String {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let mut rng = rand::rng();
+        let suffix: String = (0..6).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();
+        format!("arn:aws:secretsmanager:{region}:{}:secret:{name}-{suffix}", self.account_id)
+    }
+
+    /// Copies a primary onto each of its replicas, which is how replicas follow.
+    fn sync_replicas(&mut self, region: &str, name: &str) {
+        let Some(primary) = self.resolve(region, name).cloned() else { return };
+        let Replication::Primary { replicas } = &primary.replication else { return };
+        for replica in replicas.iter().filter(|r| r.status == "InSync") {
+            let mut copy = primary.clone();
+            copy.arn = replica_arn(&primary.arn, region, &replica.region);
+            copy.replication = Replication::Replica { primary_region: region.to_owned() };
+            copy.kms_key_id = replica.kms_key_id.clone();
+            self.state.regions.entry(replica.region.clone()).or_default().insert(name.to_owned(), copy);
+        }
+    }
+}
+
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, AwsError> {
+    let body = if body.is_empty() { b"{}".as_slice() } else { body };
+    serde_json::from_slice(body).map_err(|e| {
+        AwsError::new(
+            ErrorCode::SerializationException,
+            format!("Start of structure or map found where not expected, or the request body is not valid JSON (line {}, column {})", e.line(), e.column()),
+        )
+    })
+}
+
+/// The ARN without its `-XXXXXX` suffix.
+fn partial_arn(arn: &str) -> &str {
+    arn.len().checked_sub(7).and_then(|cut| arn.get(..cut)).unwrap_or(arn)
+}
+
+fn replica_arn(arn: &str, from: &str, to: &str) -> String {
+    arn.replacen(&format!(":{from}:"), &format!(":{to}:"), 1)
+}
+
+fn new_version_id() -> String {
+    let mut bytes: [u8; 16] = rand::random();
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let h = hex::encode(bytes);
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}

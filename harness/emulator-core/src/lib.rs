@@ -1,0 +1,9 @@
+//! What every emulator in this workspace shares, and nothing else: an
+//! injectable clock (so a scenario can move time forward without sleeping)
+//! and a loopback HTTP server whose handle stops it when dropped.
+
+pub mod clock;
+pub mod server;
+
+pub use clock::Clock;
+pub use server::{Abort, HttpService, ResponseBody, ServerError, ServerHandle, full_body};
