@@ -1,1 +1,223 @@
+//! An in-process AWS Secrets Manager (JSON 1.1 protocol) and STS that real
+//! clients — the Rust SDK, the aws CLI — talk to over HTTP on 127.0.0.1.
+//!
+//! Unlike LocalStack's community edition it verifies SigV4 signatures and
+//! evaluates IAM policies, so least-privilege and bad-credential cases can be
+//! shown; [`AuthMode::AcceptAny`] turns that off. Every call lands in an
+//! audit trail without secret values; faults can be switched on per region;
+//! the whole state can be snapshotted and restored; time comes from an
+//! injectable [`Clock`].
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! let emulator = aws_emulator::AwsEmulator::builder().start().await?;
+//! let key = emulator.with_iam(|iam| {
+//!     iam.create_user("eso")?;
+//!     iam.create_access_key("eso")
+//! })?;
+//! println!("endpoint {} key id {}", emulator.endpoint(), key.access_key_id);
+//! # Ok(()) }
+//! ```
 
+pub mod audit;
+pub mod error;
+pub mod faults;
+pub mod identity;
+pub mod model;
+pub mod policy;
+pub mod secrets;
+mod service;
+pub mod sigv4;
+pub mod snapshot;
+mod sts;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+
+pub use emulator_core::Clock;
+use emulator_core::{ServerError, ServerHandle};
+
+pub use audit::AuditEvent;
+pub use error::{AwsError, ErrorCode};
+pub use faults::{Outage, RegionFaults};
+pub use identity::{AccessKey, Iam, IamError, OidcProvider};
+pub use policy::PolicyDocument;
+pub use secrets::{RotationHook, RotationRequest};
+pub use snapshot::{Snapshot, SnapshotError};
+
+use service::{Service, Shared};
+
+/// Whether requests must be signed by a known key and allowed by IAM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthMode {
+    /// SigV4 verified, IAM policies enforced (the real service).
+    #[default]
+    Enforce,
+    /// Anything goes, as in LocalStack's community edition.
+    AcceptAny,
+}
+
+pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+pub struct Builder {
+    clock: Clock,
+    account_id: String,
+    default_region: String,
+    auth: AuthMode,
+    rotation_hook: Option<RotationHook>,
+    audit_capacity: usize,
+}
+
+impl Builder {
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn account_id(mut self, account_id: impl Into<String>) -> Self {
+        self.account_id = account_id.into();
+        self
+    }
+
+    /// The region of requests that carry no credential scope.
+    pub fn default_region(mut self, region: impl Into<String>) -> Self {
+        self.default_region = region.into();
+        self
+    }
+
+    pub fn auth(mut self, auth: AuthMode) -> Self {
+        self.auth = auth;
+        self
+    }
+
+    pub fn rotation_hook(mut self, hook: RotationHook) -> Self {
+        self.rotation_hook = Some(hook);
+        self
+    }
+
+    pub fn audit_capacity(mut self, events: usize) -> Self {
+        self.audit_capacity = events.max(1);
+        self
+    }
+
+    /// Starts serving on 127.0.0.1 with an ephemeral port.
+    pub async fn start(self) -> Result<AwsEmulator, ServerError> {
+        self.start_on(std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    pub async fn start_on(self, addr: std::net::SocketAddr) -> Result<AwsEmulator, ServerError> {
+        let mut secrets = secrets::SecretsManager::new(self.account_id.clone());
+        secrets.set_rotation_hook(self.rotation_hook);
+        let shared = Arc::new(Shared {
+            secrets: Mutex::new(secrets),
+            iam: RwLock::new(Iam::new(self.account_id)),
+            audit: audit::AuditLog::new(self.audit_capacity),
+            faults: RwLock::new(faults::Faults::default()),
+            clock: self.clock,
+            auth: self.auth,
+            default_region: self.default_region,
+        });
+        let server = ServerHandle::start_on(addr, Arc::new(Service(shared.clone()))).await?;
+        Ok(AwsEmulator { shared, server })
+    }
+}
+
+/// A running emulator. Dropping it stops the server.
+pub struct AwsEmulator {
+    shared: Arc<Shared>,
+    server: ServerHandle,
+}
+
+impl AwsEmulator {
+    pub fn builder() -> Builder {
+        Builder {
+            clock: Clock::system(),
+            account_id: DEFAULT_ACCOUNT_ID.to_owned(),
+            default_region: DEFAULT_REGION.to_owned(),
+            auth: AuthMode::Enforce,
+            rotation_hook: None,
+            audit_capacity: 100_000,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`, for `AWS_ENDPOINT_URL` / `AWS_SECRETSMANAGER_ENDPOINT` / `AWS_STS_ENDPOINT`.
+    pub fn endpoint(&self) -> String {
+        self.server.url()
+    }
+
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        self.server.local_addr()
+    }
+
+    pub fn account_id(&self) -> String {
+        self.shared.iam().account_id().to_owned()
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.shared.clock
+    }
+
+    pub fn auth_mode(&self) -> AuthMode {
+        self.shared.auth
+    }
+
+    /// Reads or changes IAM (users, roles, keys, policies, OIDC providers).
+    /// Changes apply from the next call.
+    pub fn with_iam<T>(&self, f: impl FnOnce(&mut Iam) -> T) -> T {
+        f(&mut self.shared.iam_mut())
+    }
+
+    pub fn audit_events(&self) -> Vec<AuditEvent> {
+        self.shared.audit.events()
+    }
+
+    pub fn clear_audit(&self) {
+        self.shared.audit.clear();
+    }
+
+    /// Sets the faults of one region (`*` for every region without its own).
+    /// `RegionFaults::default()` heals it.
+    pub fn set_faults(&self, region: &str, faults: RegionFaults) {
+        self.shared.faults_mut().set(region, faults);
+    }
+
+    pub fn clear_faults(&self) {
+        self.shared.faults_mut().clear();
+    }
+
+    /// Refuses connections (every region) until [`AwsEmulator::resume_listening`].
+    pub fn stop_listening(&self) {
+        self.server.stop_listening();
+    }
+
+    pub fn resume_listening(&self) {
+        self.server.resume_listening();
+    }
+
+    pub fn set_rotation_hook(&self, hook: Option<RotationHook>) {
+        self.shared.secrets().set_rotation_hook(hook);
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot::take(&self.shared.secrets(), self.shared.clock.now())
+    }
+
+    pub fn restore(&self, snapshot: Snapshot) {
+        snapshot.restore_into(&mut self.shared.secrets());
+    }
+
+    pub fn snapshot_to(&self, path: &Path) -> Result<(), SnapshotError> {
+        self.snapshot().write_to(path)
+    }
+
+    pub fn restore_from(&self, path: &Path) -> Result<(), SnapshotError> {
+        self.restore(Snapshot::read_from(path)?);
+        Ok(())
+    }
+
+    /// Stops the server and waits for its connections to close.
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
+    }
+}

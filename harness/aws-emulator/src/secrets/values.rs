@@ -249,9 +249,10 @@ impl SecretsManager {
                 ids
             }
             (None, Some(filters)) => {
-                let matching = self.matching(call.region, &filters, false)?;
-                let page = super::listing::page(matching, input.max_results, input.next_token.as_deref(), 20)?;
-                let mut out = self.batch_values(page.items.iter().map(|s| s.name.clone()).collect(), call);
+                let names: Vec<String> =
+                    self.matching(call.region, &filters, false)?.into_iter().map(|s| s.name.clone()).collect();
+                let page = super::listing::page(names, input.max_results, input.next_token.as_deref(), 20)?;
+                let mut out = self.batch_values(page.items, call);
                 if let (Some(token), Value::Object(map)) = (page.next_token, &mut out) {
                     map.insert("NextToken".into(), json!(token));
                 }
