@@ -1,0 +1,10 @@
+//! The emulator driven over HTTP by the real AWS SDK for Rust, one test per
+//! behaviour. One test binary (with modules) keeps link time down.
+
+mod auth;
+mod conformance;
+mod faults_audit_snapshot;
+mod malformed;
+mod secrets;
+mod sts;
+mod support;
