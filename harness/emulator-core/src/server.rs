@@ -52,6 +52,7 @@ pub struct ServerHandle {
     cancel: CancellationToken,
     listening: watch::Sender<bool>,
     tasks: TaskTracker,
+    https: bool,
 }
 
 impl ServerHandle {
@@ -61,6 +62,15 @@ impl ServerHandle {
     }
 
     pub async fn start_on<S: HttpService>(addr: SocketAddr, service: Arc<S>) -> Result<Self, ServerError> {
+        Self::start_with(addr, service, None).await
+    }
+
+    /// Serves HTTPS with `tls` (its ALPN decides between HTTP/2 and HTTP/1.1).
+    pub async fn start_tls<S: HttpService>(addr: SocketAddr, service: Arc<S>, tls: Arc<rustls::ServerConfig>) -> Result<Self, ServerError> {
+        Self::start_with(addr, service, Some(tokio_rustls::TlsAcceptor::from(tls))).await
+    }
+
+    async fn start_with<S: HttpService>(addr: SocketAddr, service: Arc<S>, tls: Option<tokio_rustls::TlsAcceptor>) -> Result<Self, ServerError> {
         if !addr.ip().is_loopback() {
             return Err(ServerError::NotLoopback(addr));
         }
@@ -69,8 +79,9 @@ impl ServerHandle {
         let cancel = CancellationToken::new();
         let (listening, listening_rx) = watch::channel(true);
         let tasks = TaskTracker::new();
-        tasks.spawn(accept_loop(listener, addr, service, cancel.clone(), listening_rx, tasks.clone()));
-        Ok(Self { addr, cancel, listening, tasks })
+        let https = tls.is_some();
+        tasks.spawn(accept_loop(listener, addr, service, tls, cancel.clone(), listening_rx, tasks.clone()));
+        Ok(Self { addr, cancel, listening, tasks, https })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -79,7 +90,8 @@ impl ServerHandle {
 
     /// `http://127.0.0.1:PORT`
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// Closes the listening socket and every open connection: new connections
@@ -111,10 +123,12 @@ impl Drop for ServerHandle {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn accept_loop<S: HttpService>(
     listener: TcpListener,
     addr: SocketAddr,
     service: Arc<S>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     cancel: CancellationToken,
     mut listening: watch::Receiver<bool>,
     tasks: TaskTracker,
@@ -156,18 +170,31 @@ async fn accept_loop<S: HttpService>(
                 let _ = stream.set_nodelay(true);
                 let service = service.clone();
                 let stop = generation.clone();
+                let tls = tls.clone();
                 tasks.spawn(async move {
                     let svc = hyper::service::service_fn(move |req| {
                         let service = service.clone();
                         async move { service.call(req).await }
                     });
                     let builder = auto::Builder::new(TokioExecutor::new());
-                    let conn = builder.serve_connection(TokioIo::new(stream), svc);
-                    tokio::select! {
-                        _ = stop.cancelled() => {}
-                        result = conn => if let Err(error) = result {
+                    let served = async {
+                        let result = match tls {
+                            None => builder.serve_connection(TokioIo::new(stream), svc).await,
+                            Some(acceptor) => match acceptor.accept(stream).await {
+                                Ok(tls_stream) => builder.serve_connection(TokioIo::new(tls_stream), svc).await,
+                                Err(error) => {
+                                    tracing::debug!(%error, "TLS handshake failed");
+                                    return;
+                                }
+                            },
+                        };
+                        if let Err(error) = result {
                             tracing::trace!(%error, "connection ended with an error");
                         }
+                    };
+                    tokio::select! {
+                        _ = stop.cancelled() => {}
+                        _ = served => {}
                     }
                 });
             }

@@ -1,1 +1,236 @@
+//! An in-process Kubernetes API server over HTTP on 127.0.0.1 that the real
+//! clients (kube-rs, kubectl) talk to unchanged. It is generic over kinds:
+//! the built-in ones it needs (Namespace, Secret, ConfigMap, ServiceAccount,
+//! Event, CustomResourceDefinition) and any kind a CRD adds, validated and
+//! defaulted by the CRD's schema.
+//!
+//! Semantics the scenarios rely on follow the real server: one global
+//! resourceVersion counter, watches that resume from a version (410 Gone
+//! when too old), generation and status subresources, optimistic
+//! concurrency, finalizers, owner references with garbage collection,
+//! namespace deletion, `Status` errors with the real reasons and codes, and
+//! ServiceAccount tokens signed by a key whose set the server publishes.
 
+pub mod admission;
+mod api;
+mod crd;
+mod discovery;
+pub mod error;
+mod events;
+pub mod jsonpath;
+pub mod kinds;
+mod patch;
+mod path;
+pub mod schema;
+pub mod selector;
+mod service;
+mod store;
+mod table;
+mod tls;
+mod tokens;
+mod watch;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub use admission::{AdmissionHook, AdmissionRequest, Operation};
+pub use emulator_core::Clock;
+use emulator_core::{ServerError, ServerHandle};
+pub use error::ApiError;
+use rand::Rng;
+pub use service::Faults;
+use service::{Service, Shared};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+pub const DEFAULT_ISSUER: &str = "https://kubernetes.default.svc.cluster.local";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Server(#[from] ServerError),
+    #[error(transparent)]
+    Key(#[from] tokens::KeyError),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+}
+
+pub struct Builder {
+    clock: Clock,
+    issuer: String,
+    watch_log: usize,
+    hooks: Vec<Arc<dyn AdmissionHook>>,
+}
+
+impl Builder {
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The `iss` of ServiceAccount tokens (an EKS cluster's OIDC issuer, say).
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = issuer.into();
+        self
+    }
+
+    /// How many changes watches can resume from (older: 410 Gone).
+    pub fn watch_log(mut self, changes: usize) -> Self {
+        self.watch_log = changes.max(16);
+        self
+    }
+
+    pub fn admission_hook(mut self, hook: Arc<dyn AdmissionHook>) -> Self {
+        self.hooks.push(hook);
+        self
+    }
+
+    pub async fn start(self) -> Result<KubeEmulator, StartError> {
+        self.start_on(SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    pub async fn start_on(self, addr: SocketAddr) -> Result<KubeEmulator, StartError> {
+        let issuer = Arc::new(tokens::TokenIssuer::new(self.issuer)?);
+        let mut api = api::Api::new(self.clock, issuer, self.watch_log);
+        api.hooks = self.hooks;
+        let token: String = {
+            const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+            let mut rng = rand::rng();
+            (0..48).map(|_| CHARS[rng.random_range(0..CHARS.len())] as char).collect()
+        };
+        let shared = Arc::new(Shared {
+            api: Mutex::new(api),
+            token,
+            faults: Mutex::new(Faults::default()),
+            server_address: Mutex::new(String::new()),
+            stop: CancellationToken::new(),
+            wake: Notify::new(),
+        });
+        let tls = tls::generate()?;
+        let server = ServerHandle::start_tls(addr, Arc::new(Service(shared.clone())), tls.config).await?;
+        if let Ok(mut a) = shared.server_address.lock() {
+            *a = server.local_addr().to_string();
+        }
+        tokio::spawn(shared.clone().run_controllers());
+        Ok(KubeEmulator { shared, server, ca_pem: tls.ca_pem })
+    }
+}
+
+/// A running API server. Dropping it stops the server, its watches and its
+/// controllers.
+pub struct KubeEmulator {
+    shared: Arc<Shared>,
+    server: ServerHandle,
+    ca_pem: String,
+}
+
+impl Drop for KubeEmulator {
+    fn drop(&mut self) {
+        self.shared.stop.cancel();
+    }
+}
+
+impl KubeEmulator {
+    pub fn builder() -> Builder {
+        Builder { clock: Clock::system(), issuer: DEFAULT_ISSUER.to_owned(), watch_log: 100_000, hooks: Vec::new() }
+    }
+
+    /// `https://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    /// The PEM of the CA that signed the server's certificate.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// The bearer token clients must send.
+    pub fn token(&self) -> &str {
+        &self.shared.token
+    }
+
+    /// A kubeconfig with one context, `kube-emulator`, for this server.
+    pub fn kubeconfig(&self, namespace: Option<&str>) -> String {
+        use base64::Engine;
+        let ns = namespace.map(|n| format!("\n    namespace: {n}")).unwrap_or_default();
+        let ca = base64::engine::general_purpose::STANDARD.encode(&self.ca_pem);
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: kube-emulator\n  cluster:\n    server: {}\n    certificate-authority-data: {ca}\ncontexts:\n- name: kube-emulator\n  context:\n    cluster: kube-emulator\n    user: kube-emulator{ns}\ncurrent-context: kube-emulator\nusers:\n- name: kube-emulator\n  user:\n    token: {}\n",
+            self.url(),
+            self.shared.token
+        )
+    }
+
+    /// Writes the kubeconfig readable by its owner only (it holds the token).
+    pub fn write_kubeconfig(&self, path: &Path, namespace: Option<&str>) -> std::io::Result<()> {
+        std::fs::write(path, self.kubeconfig(namespace))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        }
+        Ok(())
+    }
+
+    pub fn clock(&self) -> Clock {
+        self.shared.api().clock.clone()
+    }
+
+    pub fn issuer(&self) -> String {
+        self.shared.api().tokens.issuer().to_owned()
+    }
+
+    /// The ServiceAccount token signing keys, as `/openid/v1/jwks` serves them.
+    pub fn jwks(&self) -> serde_json::Value {
+        self.shared.api().tokens.jwks()
+    }
+
+    pub fn add_admission_hook(&self, hook: Arc<dyn AdmissionHook>) {
+        self.shared.api().hooks.push(hook);
+    }
+
+    /// Every request answers 503 while set.
+    pub fn set_unavailable(&self, unavailable: bool) {
+        self.shared.faults().unavailable = unavailable;
+    }
+
+    pub fn set_latency(&self, latency: Option<Duration>) {
+        self.shared.faults().latency = latency;
+    }
+
+    /// Refuses connections until [`KubeEmulator::resume_listening`].
+    pub fn stop_listening(&self) {
+        self.server.stop_listening();
+    }
+
+    pub fn resume_listening(&self) {
+        self.server.resume_listening();
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    pub async fn shutdown(self) {
+        self.shared.stop.cancel();
+        // Moving the server out of `self` is not possible with Drop; stop it in place.
+        self.server.stop_listening();
+    }
+}
+
+impl KubeEmulator {
+    /// Creates an object in-process (no HTTP), as a POST to `collection`
+    /// would: for bootstrapping before any client is set up.
+    pub fn create_json(&self, collection: &str, body: &str) -> Result<(), ApiError> {
+        let mut api = self.shared.api();
+        let target = path::parse(collection, &api.catalogue)?;
+        let path::Target::Collection { rt, namespace } = target else {
+            return Err(ApiError::bad_request(format!("{collection} is not a collection")));
+        };
+        let obj = api::Api::decode(&rt, body.as_bytes())?;
+        api.create(&rt, namespace.as_deref(), obj, &Default::default()).map(|_| ())
+    }
+}

@@ -1,0 +1,859 @@
+//! The verbs of the API over the store: get, list, create, update, patch,
+//! delete, deletecollection, and the status and token subresources, with
+//! the object semantics of the real server.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use base64::Engine;
+use emulator_core::Clock;
+use http::StatusCode;
+use rand::Rng;
+use serde_json::{Map, Value, json};
+
+use crate::admission::{AdmissionHook, AdmissionRequest, Operation};
+use crate::crd;
+use crate::error::{ApiError, Cause, Reason, invalid_value, required};
+use crate::events;
+use crate::kinds::{Builtin, Catalogue, ResKey, ResourceType};
+use crate::patch::{self, PatchType};
+use crate::schema;
+use crate::selector::{FieldSelector, LabelSelector};
+use crate::store::Store;
+use crate::tokens::TokenIssuer;
+
+/// etcd's limit on one object.
+pub const MAX_OBJECT_BYTES: usize = 1_572_864;
+
+pub type Query = HashMap<String, String>;
+
+/// How objects are shown in a kind's version, usable without the lock.
+pub type Presenter = Arc<dyn Fn(&ResourceType, &Value) -> Value + Send + Sync>;
+
+fn present_as(rt: &ResourceType, obj: &Value) -> Value {
+    if rt.builtin == Builtin::EventV1 {
+        return events::to_v1(obj);
+    }
+    let mut out = obj.clone();
+    out["apiVersion"] = json!(rt.api_version());
+    out["kind"] = json!(rt.kind);
+    out
+}
+
+pub struct Api {
+    pub catalogue: Catalogue,
+    pub store: Store,
+    pub hooks: Vec<Arc<dyn AdmissionHook>>,
+    pub clock: Clock,
+    pub tokens: Arc<TokenIssuer>,
+    /// Set when something the background controllers act on changed.
+    pub dirty: bool,
+}
+
+fn now_rfc3339(clock: &Clock) -> String {
+    clock.now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn new_uid() -> String {
+    let mut b: [u8; 16] = rand::random();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
+
+fn meta(obj: &Value) -> Option<&Map<String, Value>> {
+    obj.get("metadata").and_then(Value::as_object)
+}
+
+pub fn meta_str<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
+    meta(obj).and_then(|m| m.get(field)).and_then(Value::as_str)
+}
+
+fn meta_mut(obj: &mut Value) -> &mut Map<String, Value> {
+    if !obj.get("metadata").is_some_and(Value::is_object) {
+        obj["metadata"] = json!({});
+    }
+    match obj.get_mut("metadata") {
+        Some(Value::Object(m)) => m,
+        _ => unreachable!("metadata was just made an object"),
+    }
+}
+
+pub fn finalizers(obj: &Value) -> Vec<String> {
+    meta(obj)
+        .and_then(|m| m.get("finalizers"))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|f| f.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+fn valid_subdomain(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|part| {
+            !part.is_empty()
+                && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && !part.starts_with('-')
+                && !part.ends_with('-')
+        })
+}
+
+fn valid_label(name: &str) -> bool {
+    name.len() <= 63 && !name.contains('.') && valid_subdomain(name)
+}
+
+/// Everything of an object but its metadata and (optionally) status, to
+/// decide whether its generation moves.
+fn spec_part(obj: &Value, without_status: bool) -> Value {
+    let mut v = obj.clone();
+    if let Value::Object(m) = &mut v {
+        m.remove("metadata");
+        m.remove("apiVersion");
+        m.remove("kind");
+        if without_status {
+            m.remove("status");
+        }
+    }
+    v
+}
+
+/// An object without what changes on every write, to tell a no-op update.
+fn comparable(obj: &Value) -> Value {
+    let mut v = obj.clone();
+    if let Some(Value::Object(m)) = v.get_mut("metadata") {
+        m.remove("resourceVersion");
+        m.remove("managedFields");
+    }
+    v
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Propagation {
+    Background,
+    Foreground,
+    Orphan,
+}
+
+pub struct DeleteOptions {
+    pub propagation: Option<Propagation>,
+    pub precondition_rv: Option<String>,
+    pub precondition_uid: Option<String>,
+}
+
+impl DeleteOptions {
+    pub fn parse(body: &[u8], query: &Query) -> Result<Self, ApiError> {
+        let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
+            json!({})
+        } else {
+            serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?
+        };
+        let policy = body.get("propagationPolicy").and_then(Value::as_str).map(str::to_owned).or_else(|| query.get("propagationPolicy").cloned());
+        let orphan = body.get("orphanDependents").and_then(Value::as_bool).unwrap_or(false);
+        let propagation = match policy.as_deref() {
+            Some("Background") => Some(Propagation::Background),
+            Some("Foreground") => Some(Propagation::Foreground),
+            Some("Orphan") => Some(Propagation::Orphan),
+            Some(other) => return Err(ApiError::invalid("", "DeleteOptions", "", vec![Cause {
+                reason: "FieldValueNotSupported".into(),
+                message: format!("Unsupported value: \"{other}\": supported values: \"Foreground\", \"Background\", \"Orphan\""),
+                field: "propagationPolicy".into(),
+            }])),
+            None if orphan => Some(Propagation::Orphan),
+            None => None,
+        };
+        Ok(Self {
+            propagation,
+            precondition_rv: body.pointer("/preconditions/resourceVersion").and_then(Value::as_str).map(str::to_owned),
+            precondition_uid: body.pointer("/preconditions/uid").and_then(Value::as_str).map(str::to_owned),
+        })
+    }
+
+    pub fn background() -> Self {
+        Self { propagation: Some(Propagation::Background), precondition_rv: None, precondition_uid: None }
+    }
+}
+
+impl Api {
+    pub fn new(clock: Clock, tokens: Arc<TokenIssuer>, watch_log: usize) -> Self {
+        Self { catalogue: Catalogue::with_builtins(), store: Store::new(watch_log), hooks: Vec::new(), clock, tokens, dirty: false }
+    }
+
+    /// The object as a client of `rt`'s version sees it.
+    pub fn present(&self, rt: &ResourceType, obj: &Value) -> Value {
+        present_as(rt, obj)
+    }
+
+    pub fn presenter_handle(&self) -> Presenter {
+        Arc::new(present_as)
+    }
+
+    fn ns_key(rt: &ResourceType, ns: Option<&str>) -> String {
+        if rt.namespaced { ns.unwrap_or_default().to_owned() } else { String::new() }
+    }
+
+    pub fn get(&self, rt: &ResourceType, ns: Option<&str>, name: &str) -> Result<Value, ApiError> {
+        let ns = Self::ns_key(rt, ns);
+        self.store
+            .get(&rt.key(), &ns, name)
+            .map(|o| self.present(rt, o))
+            .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))
+    }
+
+    pub fn selectors(query: &Query) -> Result<(LabelSelector, FieldSelector), ApiError> {
+        let labels = LabelSelector::parse(query.get("labelSelector").map(String::as_str).unwrap_or_default())?;
+        let fields = FieldSelector::parse(query.get("fieldSelector").map(String::as_str).unwrap_or_default())?;
+        Ok((labels, fields))
+    }
+
+    pub fn list(&self, rt: &ResourceType, ns: Option<&str>, query: &Query) -> Result<Value, ApiError> {
+        let (labels, fields) = Self::selectors(query)?;
+        let ns = if rt.namespaced { ns } else { None };
+        let all = self.store.list(&rt.key(), ns);
+        let limit: usize = query.get("limit").and_then(|l| l.parse().ok()).filter(|l| *l > 0).unwrap_or(usize::MAX);
+        // The continue token is the key after which the next page starts.
+        let start_after = match query.get("continue").filter(|c| !c.is_empty()) {
+            Some(token) => Some(
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(token)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .ok_or_else(|| ApiError::bad_request("continue key is not valid: illegal base64 data"))?,
+            ),
+            None => None,
+        };
+        let key_of = |o: &Value| format!("{}/{}", meta_str(o, "namespace").unwrap_or_default(), meta_str(o, "name").unwrap_or_default());
+        let mut items = Vec::new();
+        let mut next = None;
+        for o in all.iter().filter(|o| start_after.as_ref().is_none_or(|after| key_of(o) > *after)) {
+            let presented = self.present(rt, o);
+            if !labels.matches(&presented) || !fields.matches(&presented) {
+                continue;
+            }
+            if items.len() == limit {
+                next = items.last().map(|last: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key_of(last)));
+                break;
+            }
+            items.push(presented);
+        }
+        let mut metadata = json!({ "resourceVersion": self.store.current_rv().to_string() });
+        if let Some(n) = next {
+            metadata["continue"] = json!(n);
+        }
+        Ok(json!({ "kind": rt.list_kind(), "apiVersion": rt.api_version(), "metadata": metadata, "items": items }))
+    }
+
+    /// Decodes a request body into an object of `rt`.
+    pub fn decode(rt: &ResourceType, body: &[u8]) -> Result<Value, ApiError> {
+        let obj: Value = serde_json::from_slice(body).map_err(|e| {
+            ApiError::bad_request(format!(
+                "{} in version \"{}\" cannot be handled as a {}: {e}",
+                rt.kind, rt.version, rt.kind
+            ))
+        })?;
+        if !obj.is_object() {
+            return Err(ApiError::bad_request(format!("{} in version \"{}\" cannot be handled as a {}: not an object", rt.kind, rt.version, rt.kind)));
+        }
+        if let Some(av) = obj.get("apiVersion").and_then(Value::as_str)
+            && av != rt.api_version()
+        {
+            return Err(ApiError::bad_request(format!(
+                "the API version in the data ({av}) does not match the expected API version ({})",
+                rt.api_version()
+            )));
+        }
+        if let Some(k) = obj.get("kind").and_then(Value::as_str)
+            && k != rt.kind
+        {
+            return Err(ApiError::bad_request(format!("the kind in the data ({k}) does not match the expected kind ({})", rt.kind)));
+        }
+        Ok(obj)
+    }
+
+    pub fn create(&mut self, rt: &Arc<ResourceType>, ns: Option<&str>, mut obj: Value, query: &Query) -> Result<(StatusCode, Value), ApiError> {
+        if rt.builtin == Builtin::EventV1 {
+            obj = events::to_core(&obj);
+        }
+        let ns_key = Self::ns_key(rt, ns);
+        let m = meta_mut(&mut obj);
+        if rt.namespaced {
+            match m.get("namespace").and_then(Value::as_str) {
+                Some(body_ns) if body_ns != ns_key => {
+                    return Err(ApiError::bad_request("the namespace of the provided object does not match the namespace sent on the request"));
+                }
+                _ => {
+                    m.insert("namespace".into(), json!(ns_key));
+                }
+            }
+        } else {
+            m.remove("namespace");
+        }
+        if m.get("name").and_then(Value::as_str).is_none_or(str::is_empty) {
+            match m.get("generateName").and_then(Value::as_str) {
+                Some(prefix) if !prefix.is_empty() => {
+                    const CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+                    let mut rng = rand::rng();
+                    let suffix: String = (0..5).map(|_| CHARS[rng.random_range(0..CHARS.len())] as char).collect();
+                    m.insert("name".into(), json!(format!("{prefix}{suffix}")));
+                }
+                _ => {
+                    return Err(ApiError::invalid(&rt.group, &rt.kind, "", vec![required("metadata.name")]));
+                }
+            }
+        }
+        let name = meta_str(&obj, "name").unwrap_or_default().to_owned();
+        if self.store.get(&rt.key(), &ns_key, &name).is_some() {
+            return Err(ApiError::already_exists(&rt.group, &rt.plural, &name));
+        }
+        if rt.namespaced {
+            self.check_namespace_accepts(&ns_key)?;
+        }
+        let stored = self.write(rt, &ns_key, &name, obj, None, None, query)?;
+        Ok((StatusCode::CREATED, self.present(rt, &stored)))
+    }
+
+    fn check_namespace_accepts(&self, ns: &str) -> Result<(), ApiError> {
+        let key = ResKey { group: String::new(), plural: "namespaces".into() };
+        match self.store.get(&key, "", ns) {
+            None => Err(ApiError::not_found("", "namespaces", ns)),
+            Some(n) if meta(n).is_some_and(|m| m.contains_key("deletionTimestamp")) => Err(ApiError::new(
+                Reason::Forbidden,
+                format!("unable to create new content in namespace {ns} because it is being terminated"),
+            )),
+            Some(_) => Ok(()),
+        }
+    }
+
+    pub fn update(&mut self, rt: &Arc<ResourceType>, ns: Option<&str>, name: &str, sub: Option<&str>, mut obj: Value, query: &Query) -> Result<Value, ApiError> {
+        if rt.builtin == Builtin::EventV1 {
+            obj = events::to_core(&obj);
+        }
+        let ns_key = Self::ns_key(rt, ns);
+        if let Some(body_name) = meta_str(&obj, "name")
+            && body_name != name
+        {
+            return Err(ApiError::bad_request(format!("the name of the object ({body_name}) does not match the name on the URL ({name})")));
+        }
+        let Some(old) = self.store.get(&rt.key(), &ns_key, name).cloned() else {
+            if sub.is_some() {
+                return Err(ApiError::not_found(&rt.group, &rt.plural, name));
+            }
+            // PUT to a missing object creates it, as the real server allows for most kinds.
+            meta_mut(&mut obj).insert("name".into(), json!(name));
+            return self.create(rt, ns, obj, query).map(|(_, v)| v);
+        };
+        let stored = self.write(rt, &ns_key, name, obj, Some(old), sub, query)?;
+        Ok(self.present(rt, &stored))
+    }
+
+    pub fn patch(
+        &mut self,
+        rt: &Arc<ResourceType>,
+        ns: Option<&str>,
+        name: &str,
+        sub: Option<&str>,
+        kind: PatchType,
+        body: &[u8],
+        query: &Query,
+    ) -> Result<Value, ApiError> {
+        if kind == PatchType::Strategic && rt.builtin == Builtin::Custom {
+            return Err(ApiError::new(
+                Reason::UnsupportedMediaType,
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
+            ));
+        }
+        let ns_key = Self::ns_key(rt, ns);
+        let old = self.store.get(&rt.key(), &ns_key, name).cloned();
+        let Some(old) = old else {
+            if kind == PatchType::Apply && sub.is_none() {
+                let obj = patch::apply_patch(kind, &json!({}), body)?;
+                return self.create(rt, ns, obj, query).map(|(_, v)| v);
+            }
+            return Err(ApiError::not_found(&rt.group, &rt.plural, name));
+        };
+        let current = self.present(rt, &old);
+        let mut patched = patch::apply_patch(kind, &current, body)?;
+        // A patch does not carry a resourceVersion unless it means to.
+        let patch_rv = serde_json::from_slice::<Value>(body).ok().and_then(|p| p.pointer("/metadata/resourceVersion").cloned());
+        if patch_rv.is_none()
+            && let Some(rv) = meta(&old).and_then(|m| m.get("resourceVersion")).cloned()
+        {
+            meta_mut(&mut patched).insert("resourceVersion".into(), rv);
+        }
+        if rt.builtin == Builtin::EventV1 {
+            patched = events::to_core(&patched);
+        }
+        let stored = self.write(rt, &ns_key, name, patched, Some(old), sub, query)?;
+        Ok(self.present(rt, &stored))
+    }
+
+    /// The one path every change goes through: semantics, validation,
+    /// admission, then the store.
+    #[allow(clippy::too_many_arguments)]
+    fn write(
+        &mut self,
+        rt: &Arc<ResourceType>,
+        ns: &str,
+        name: &str,
+        mut obj: Value,
+        old: Option<Arc<Value>>,
+        sub: Option<&str>,
+        query: &Query,
+    ) -> Result<Arc<Value>, ApiError> {
+        match sub {
+            None | Some("status") => {}
+            Some(other) => return Err(ApiError::new(Reason::NotFound, format!("the server could not find the requested resource ({other})"))),
+        }
+        if sub == Some("status") && !rt.status_subresource {
+            return Err(ApiError::new(Reason::NotFound, "the server could not find the requested resource"));
+        }
+        obj["apiVersion"] = json!(if rt.builtin == Builtin::EventV1 { "v1".to_owned() } else { rt.api_version() });
+        obj["kind"] = json!(rt.kind);
+        if let Some(old) = &old {
+            // Optimistic concurrency.
+            match meta_str(&obj, "resourceVersion") {
+                Some(rv) if Some(rv) != meta_str(old, "resourceVersion") => {
+                    return Err(ApiError::conflict(&rt.group, &rt.plural, name));
+                }
+                None if rt.builtin == Builtin::Custom => {
+                    return Err(ApiError::invalid(&rt.group, &rt.kind, name, vec![invalid_value(
+                        "metadata.resourceVersion",
+                        "Invalid value: 0x0: must be specified for an update",
+                    )]));
+                }
+                _ => {}
+            }
+            // What the subresource does not own comes from the stored object.
+            if sub == Some("status") {
+                let status = obj.get("status").cloned();
+                obj = (**old).clone();
+                match status {
+                    Some(s) => obj["status"] = s,
+                    None => {
+                        obj.as_object_mut().map(|m| m.remove("status"));
+                    }
+                }
+            } else if rt.status_subresource {
+                match old.get("status") {
+                    Some(s) => obj["status"] = s.clone(),
+                    None => {
+                        obj.as_object_mut().map(|m| m.remove("status"));
+                    }
+                }
+            }
+            let old_meta = meta(old).cloned().unwrap_or_default();
+            let m = meta_mut(&mut obj);
+            for field in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "namespace", "generation"] {
+                match old_meta.get(field) {
+                    Some(v) => m.insert(field.into(), v.clone()),
+                    None => m.remove(field),
+                };
+            }
+        } else {
+            if rt.status_subresource && rt.builtin == Builtin::Custom {
+                obj.as_object_mut().map(|m| m.remove("status"));
+            }
+            let now = now_rfc3339(&self.clock);
+            let m = meta_mut(&mut obj);
+            m.insert("uid".into(), json!(new_uid()));
+            m.insert("creationTimestamp".into(), json!(now));
+            for field in ["deletionTimestamp", "deletionGracePeriodSeconds", "generation", "resourceVersion"] {
+                m.remove(field);
+            }
+        }
+        let valid_name = if matches!(rt.builtin, Builtin::Namespace) { valid_label(name) } else { valid_subdomain(name) };
+        if old.is_none() && !valid_name && rt.builtin != Builtin::Event {
+            return Err(ApiError::invalid(&rt.group, &rt.kind, name, vec![invalid_value(
+                "metadata.name",
+                format!("Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"),
+            )]));
+        }
+        self.normalize(rt, name, &mut obj, old.as_deref())?;
+        if let Some(schema) = &rt.schema {
+            let outcome = schema::apply(schema, &mut obj);
+            if !outcome.causes.is_empty() {
+                return Err(ApiError::invalid(&rt.group, &rt.kind, name, outcome.causes));
+            }
+            if !outcome.unknown.is_empty() && query.get("fieldValidation").map(String::as_str) == Some("Strict") {
+                let fields: Vec<String> = outcome.unknown.iter().map(|f| format!("unknown field \"{}\"", f.trim_start_matches('.'))).collect();
+                return Err(ApiError::bad_request(format!(
+                    "{} in version \"{}\" cannot be handled as a {}: strict decoding error: {}",
+                    rt.kind, rt.version, rt.kind, fields.join(", ")
+                )));
+            }
+        }
+        self.admit(rt, ns, name, &mut obj, old.as_deref())?;
+        // Generation: moves when what the object asks for changes.
+        if matches!(rt.builtin, Builtin::Custom | Builtin::Crd) {
+            let generation = match &old {
+                None => 1,
+                Some(old) => {
+                    let before = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(1);
+                    let changed = spec_part(old, rt.status_subresource) != spec_part(&obj, rt.status_subresource);
+                    if changed { before + 1 } else { before }
+                }
+            };
+            meta_mut(&mut obj).insert("generation".into(), json!(generation));
+        }
+        if let Some(old) = &old {
+            if comparable(old) == comparable(&obj) {
+                return Ok(old.clone());
+            }
+            // The last finalizer went: the deletion completes.
+            if meta(&obj).is_some_and(|m| m.contains_key("deletionTimestamp")) && finalizers(&obj).is_empty() {
+                self.dirty = true;
+                return self.remove(rt, ns, name).ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name));
+            }
+        }
+        let size = serde_json::to_vec(&obj).map(|b| b.len()).unwrap_or(0);
+        if size > MAX_OBJECT_BYTES {
+            return Err(ApiError::new(Reason::RequestEntityTooLarge, format!("etcdserver: request is too large ({size} bytes; the limit is {MAX_OBJECT_BYTES})")));
+        }
+        let rv = self.store.next_rv();
+        meta_mut(&mut obj).insert("resourceVersion".into(), json!(rv.to_string()));
+        if rt.builtin == Builtin::Crd {
+            let types = crd::served_types(&obj).map_err(|causes| ApiError::invalid(&rt.group, &rt.kind, name, causes))?;
+            crd::mark_established(&mut obj);
+            let key = crd::resource_key(&obj);
+            self.catalogue.replace_group_resource(&key, types);
+        }
+        if meta(&obj).is_some_and(|m| m.contains_key("deletionTimestamp")) {
+            self.dirty = true;
+        }
+        Ok(self.store.put(&rt.key(), ns, name, obj, rv))
+    }
+
+    /// Kind-specific rules of the built-in kinds.
+    fn normalize(&self, rt: &ResourceType, name: &str, obj: &mut Value, old: Option<&Value>) -> Result<(), ApiError> {
+        match rt.builtin {
+            Builtin::Secret => normalize_secret(rt, name, obj, old),
+            Builtin::ConfigMap => {
+                if old.is_some_and(|o| o.get("immutable") == Some(&json!(true))) && old.map(|o| (o.get("data"), o.get("binaryData"))) != Some((obj.get("data"), obj.get("binaryData"))) {
+                    return Err(ApiError::invalid("", "ConfigMap", name, vec![Cause {
+                        reason: "FieldValueForbidden".into(),
+                        message: "Forbidden: field is immutable when `immutable` is set".into(),
+                        field: "data".into(),
+                    }]));
+                }
+                Ok(())
+            }
+            Builtin::Namespace => {
+                if old.is_none() {
+                    obj["spec"] = json!({ "finalizers": ["kubernetes"] });
+                    obj["status"] = json!({ "phase": "Active" });
+                }
+                let labels = meta_mut(obj).entry("labels").or_insert(json!({}));
+                if let Value::Object(l) = labels {
+                    l.insert("kubernetes.io/metadata.name".into(), json!(name));
+                }
+                Ok(())
+            }
+            Builtin::Crd => crd::validate(obj, name),
+            _ => Ok(()),
+        }
+    }
+
+    fn admit(&self, rt: &ResourceType, ns: &str, name: &str, obj: &mut Value, old: Option<&Value>) -> Result<(), ApiError> {
+        let hooks: Vec<&Arc<dyn AdmissionHook>> = self.hooks.iter().filter(|h| h.handles(&rt.group, &rt.kind)).collect();
+        if hooks.is_empty() {
+            return Ok(());
+        }
+        let req = AdmissionRequest {
+            operation: if old.is_some() { Operation::Update } else { Operation::Create },
+            group: &rt.group,
+            version: &rt.version,
+            kind: &rt.kind,
+            namespace: ns,
+            name,
+            old,
+        };
+        for h in &hooks {
+            h.mutate(&req, obj);
+        }
+        for h in &hooks {
+            h.validate(&req, obj).map_err(|message| {
+                ApiError::new(Reason::Forbidden, format!("admission webhook denied the request: {message}"))
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Removes an object now and tells the watches; the garbage collector
+    /// then deals with what it owned.
+    fn remove(&mut self, rt: &ResourceType, ns: &str, name: &str) -> Option<Arc<Value>> {
+        let mut last = (**self.store.get(&rt.key(), ns, name)?).clone();
+        let rv = self.store.next_rv();
+        meta_mut(&mut last).insert("resourceVersion".into(), json!(rv.to_string()));
+        self.dirty = true;
+        if rt.builtin == Builtin::Crd {
+            let key = crd::resource_key(&last);
+            self.drop_custom_kind(&key);
+        }
+        self.store.remove(&rt.key(), ns, name, last, rv)
+    }
+
+    /// A CRD went away: its objects go with it, each with a DELETED event.
+    fn drop_custom_kind(&mut self, key: &ResKey) {
+        for obj in self.store.list(key, None) {
+            let (ns, name) = (meta_str(&obj, "namespace").unwrap_or_default().to_owned(), meta_str(&obj, "name").unwrap_or_default().to_owned());
+            let mut last = (*obj).clone();
+            let rv = self.store.next_rv();
+            meta_mut(&mut last).insert("resourceVersion".into(), json!(rv.to_string()));
+            self.store.remove(key, &ns, &name, last, rv);
+        }
+        self.store.drop_kind(key);
+        self.catalogue.replace_group_resource(key, Vec::new());
+    }
+
+    pub fn delete(&mut self, rt: &Arc<ResourceType>, ns: Option<&str>, name: &str, opts: &DeleteOptions) -> Result<Value, ApiError> {
+        let ns_key = Self::ns_key(rt, ns);
+        let obj = self.store.get(&rt.key(), &ns_key, name).cloned().ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
+        if opts.precondition_uid.as_deref().is_some_and(|u| Some(u) != meta_str(&obj, "uid")) {
+            return Err(ApiError::new(Reason::Conflict, format!("Precondition failed: UID in precondition: {}, UID in object meta: {}", opts.precondition_uid.as_deref().unwrap_or_default(), meta_str(&obj, "uid").unwrap_or_default())));
+        }
+        if opts.precondition_rv.as_deref().is_some_and(|rv| Some(rv) != meta_str(&obj, "resourceVersion")) {
+            return Err(ApiError::conflict(&rt.group, &rt.plural, name));
+        }
+        self.admit_delete(rt, &ns_key, name, &obj)?;
+        let mut finalizers = finalizers(&obj);
+        if rt.builtin == Builtin::Namespace {
+            // The namespace controller empties it, then removes it.
+            let mut terminating = (*obj).clone();
+            if terminating.pointer("/metadata/deletionTimestamp").is_none() {
+                meta_mut(&mut terminating).insert("deletionTimestamp".into(), json!(now_rfc3339(&self.clock)));
+                terminating["status"] = json!({ "phase": "Terminating" });
+                let rv = self.store.next_rv();
+                meta_mut(&mut terminating).insert("resourceVersion".into(), json!(rv.to_string()));
+                self.dirty = true;
+                let stored = self.store.put(&rt.key(), "", name, terminating, rv);
+                return Ok(self.present(rt, &stored));
+            }
+            return Ok(self.present(rt, &obj));
+        }
+        let propagation = opts.propagation.unwrap_or(Propagation::Background);
+        if propagation == Propagation::Orphan {
+            self.orphan_dependents(meta_str(&obj, "uid").unwrap_or_default());
+        }
+        if propagation == Propagation::Foreground && !finalizers.iter().any(|f| f == "foregroundDeletion") {
+            finalizers.push("foregroundDeletion".into());
+        }
+        if finalizers.is_empty() {
+            let last = self.remove(rt, &ns_key, name).ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
+            return Ok(self.present(rt, &last));
+        }
+        let mut marked = (*obj).clone();
+        let m = meta_mut(&mut marked);
+        if !m.contains_key("deletionTimestamp") {
+            m.insert("deletionTimestamp".into(), json!(now_rfc3339(&self.clock)));
+            m.insert("deletionGracePeriodSeconds".into(), json!(0));
+        }
+        m.insert("finalizers".into(), json!(finalizers));
+        if matches!(rt.builtin, Builtin::Custom | Builtin::Crd) {
+            let g = m.get("generation").and_then(Value::as_i64).unwrap_or(1);
+            m.insert("generation".into(), json!(g + 1));
+        }
+        let rv = self.store.next_rv();
+        meta_mut(&mut marked).insert("resourceVersion".into(), json!(rv.to_string()));
+        self.dirty = true;
+        let stored = self.store.put(&rt.key(), &ns_key, name, marked, rv);
+        Ok(self.present(rt, &stored))
+    }
+
+    fn admit_delete(&self, rt: &ResourceType, ns: &str, name: &str, obj: &Value) -> Result<(), ApiError> {
+        let req = AdmissionRequest { operation: Operation::Delete, group: &rt.group, version: &rt.version, kind: &rt.kind, namespace: ns, name, old: Some(obj) };
+        for h in self.hooks.iter().filter(|h| h.handles(&rt.group, &rt.kind)) {
+            h.validate(&req, obj).map_err(|m| ApiError::new(Reason::Forbidden, format!("admission webhook denied the request: {m}")))?;
+        }
+        Ok(())
+    }
+
+    /// Removes owner references to `uid` from every object.
+    fn orphan_dependents(&mut self, uid: &str) {
+        for key in self.store.kinds() {
+            for obj in self.store.list(&key, None) {
+                let refs = obj.pointer("/metadata/ownerReferences").and_then(Value::as_array).cloned().unwrap_or_default();
+                if !refs.iter().any(|r| r.get("uid").and_then(Value::as_str) == Some(uid)) {
+                    continue;
+                }
+                let kept: Vec<Value> = refs.into_iter().filter(|r| r.get("uid").and_then(Value::as_str) != Some(uid)).collect();
+                let mut updated = (*obj).clone();
+                let m = meta_mut(&mut updated);
+                if kept.is_empty() {
+                    m.remove("ownerReferences");
+                } else {
+                    m.insert("ownerReferences".into(), json!(kept));
+                }
+                let rv = self.store.next_rv();
+                m.insert("resourceVersion".into(), json!(rv.to_string()));
+                let (ns, name) = (meta_str(&obj, "namespace").unwrap_or_default().to_owned(), meta_str(&obj, "name").unwrap_or_default().to_owned());
+                self.store.put(&key, &ns, &name, updated, rv);
+            }
+        }
+    }
+
+    pub fn delete_collection(&mut self, rt: &Arc<ResourceType>, ns: Option<&str>, query: &Query, opts: &DeleteOptions) -> Result<Value, ApiError> {
+        let list = self.list(rt, ns, query)?;
+        let mut deleted = Vec::new();
+        for item in list["items"].as_array().into_iter().flatten() {
+            let name = meta_str(item, "name").unwrap_or_default().to_owned();
+            deleted.push(self.delete(rt, ns, &name, opts)?);
+        }
+        Ok(json!({ "kind": rt.list_kind(), "apiVersion": rt.api_version(), "metadata": { "resourceVersion": self.store.current_rv().to_string() }, "items": deleted }))
+    }
+
+    /// The namespace controller and the garbage collector, one pass each.
+    /// Returns whether anything changed (run again until it does not).
+    pub fn reconcile_background(&mut self) -> bool {
+        let mut changed = false;
+        let ns_rt = self.catalogue.find("", "v1", "namespaces");
+        let ns_key = ResKey { group: String::new(), plural: "namespaces".into() };
+        for namespace in self.store.list(&ns_key, None) {
+            if namespace.pointer("/metadata/deletionTimestamp").is_none() {
+                continue;
+            }
+            let ns_name = meta_str(&namespace, "name").unwrap_or_default().to_owned();
+            for key in self.store.kinds() {
+                let Some(rt) = self.catalogue.versions_of(&key).into_iter().next() else { continue };
+                for obj in self.store.list(&key, Some(&ns_name)) {
+                    if obj.pointer("/metadata/deletionTimestamp").is_some() {
+                        continue;
+                    }
+                    let name = meta_str(&obj, "name").unwrap_or_default().to_owned();
+                    changed |= self.delete(&rt, Some(&ns_name), &name, &DeleteOptions::background()).is_ok();
+                }
+            }
+            if self.store.count_in_namespace(&ns_name) == 0
+                && let Some(rt) = &ns_rt
+            {
+                changed |= self.remove(rt, "", &ns_name).is_some();
+            }
+        }
+        changed |= self.collect_garbage();
+        changed
+    }
+
+    /// Deletes objects all of whose owners are gone (or being deleted in the
+    /// foreground), and completes foreground deletions whose dependents are gone.
+    fn collect_garbage(&mut self) -> bool {
+        let mut alive: HashMap<String, bool> = HashMap::new(); // uid → deleting in foreground
+        let mut all = Vec::new();
+        for key in self.store.kinds() {
+            for obj in self.store.list(&key, None) {
+                if let Some(uid) = meta_str(&obj, "uid") {
+                    let foreground = finalizers(&obj).iter().any(|f| f == "foregroundDeletion") && obj.pointer("/metadata/deletionTimestamp").is_some();
+                    alive.insert(uid.to_owned(), foreground);
+                }
+                all.push((key.clone(), obj));
+            }
+        }
+        let mut changed = false;
+        let mut blocking: HashMap<String, usize> = HashMap::new();
+        for (key, obj) in &all {
+            let refs = obj.pointer("/metadata/ownerReferences").and_then(Value::as_array).cloned().unwrap_or_default();
+            if refs.is_empty() {
+                continue;
+            }
+            let uids: Vec<&str> = refs.iter().filter_map(|r| r.get("uid").and_then(Value::as_str)).collect();
+            for r in &refs {
+                if r.get("blockOwnerDeletion").and_then(Value::as_bool) == Some(true)
+                    && let Some(u) = r.get("uid").and_then(Value::as_str)
+                {
+                    *blocking.entry(u.to_owned()).or_default() += 1;
+                }
+            }
+            let orphaned = uids.iter().all(|u| alive.get(*u).is_none_or(|foreground| *foreground));
+            if orphaned && obj.pointer("/metadata/deletionTimestamp").is_none()
+                && let Some(rt) = self.catalogue.versions_of(key).into_iter().next()
+            {
+                let (ns, name) = (meta_str(obj, "namespace").map(str::to_owned), meta_str(obj, "name").unwrap_or_default().to_owned());
+                changed |= self.delete(&rt, ns.as_deref(), &name, &DeleteOptions::background()).is_ok();
+            }
+        }
+        for (key, obj) in &all {
+            let uid = meta_str(obj, "uid").unwrap_or_default();
+            if alive.get(uid) == Some(&true) && !blocking.contains_key(uid)
+                && let Some(rt) = self.catalogue.versions_of(key).into_iter().next()
+                && let Some(current) = self.store.get(key, meta_str(obj, "namespace").unwrap_or_default(), meta_str(obj, "name").unwrap_or_default()).cloned()
+            {
+                let mut done = (*current).clone();
+                let kept: Vec<String> = finalizers(&done).into_iter().filter(|f| f != "foregroundDeletion").collect();
+                meta_mut(&mut done).insert("finalizers".into(), json!(kept));
+                let (ns, name) = (meta_str(obj, "namespace").unwrap_or_default().to_owned(), meta_str(obj, "name").unwrap_or_default().to_owned());
+                changed |= self.write(&rt, &ns, &name, done, Some(current), None, &Query::new()).is_ok();
+            }
+        }
+        changed
+    }
+
+    /// POST serviceaccounts/NAME/token
+    pub fn token_request(&mut self, ns: &str, name: &str, body: &[u8]) -> Result<Value, ApiError> {
+        let sa_key = ResKey { group: String::new(), plural: "serviceaccounts".into() };
+        let sa = self.store.get(&sa_key, ns, name).cloned().ok_or_else(|| ApiError::not_found("", "serviceaccounts", name))?;
+        let req: Value = if body.is_empty() { json!({}) } else { serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid TokenRequest: {e}")))? };
+        let audiences: Vec<String> = req
+            .pointer("/spec/audiences")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .filter(|a: &Vec<String>| !a.is_empty())
+            .unwrap_or_else(|| vec![self.tokens.issuer().to_owned()]);
+        let expires = req.pointer("/spec/expirationSeconds").and_then(Value::as_i64).unwrap_or(3600);
+        if expires < 600 {
+            return Err(ApiError::invalid("authentication.k8s.io", "TokenRequest", name, vec![invalid_value("spec.expirationSeconds", format!("Invalid value: {expires}: may not specify a duration less than 10 minutes"))]));
+        }
+        let (token, expiration) = self
+            .tokens
+            .issue(ns, name, meta_str(&sa, "uid").unwrap_or_default(), &audiences, self.clock.now(), expires)
+            .map_err(|e| ApiError::new(Reason::InternalError, e.to_string()))?;
+        Ok(json!({
+            "kind": "TokenRequest",
+            "apiVersion": "authentication.k8s.io/v1",
+            "metadata": { "name": name, "namespace": ns, "creationTimestamp": null },
+            "spec": { "audiences": audiences, "expirationSeconds": expires, "boundObjectRef": null },
+            "status": { "token": token, "expirationTimestamp": expiration.strftime("%Y-%m-%dT%H:%M:%SZ").to_string() },
+        }))
+    }
+}
+
+fn normalize_secret(rt: &ResourceType, name: &str, obj: &mut Value, old: Option<&Value>) -> Result<(), ApiError> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    if let Some(Value::Object(string_data)) = obj.as_object_mut().and_then(|m| m.remove("stringData")) {
+        let data = obj.as_object_mut().map(|m| m.entry("data").or_insert(json!({})));
+        if let Some(Value::Object(data)) = data {
+            for (k, v) in string_data {
+                let s = v.as_str().ok_or_else(|| ApiError::bad_request(format!("Secret in version \"v1\" cannot be handled as a Secret: stringData.{k}: expected a string")))?;
+                data.insert(k, json!(b64.encode(s)));
+            }
+        }
+    }
+    let mut causes = Vec::new();
+    let mut total = 0usize;
+    if let Some(data) = obj.get("data") {
+        let Value::Object(data) = data else {
+            return Err(ApiError::bad_request("Secret in version \"v1\" cannot be handled as a Secret: data must be an object"));
+        };
+        for (k, v) in data {
+            let decoded = v.as_str().and_then(|s| b64.decode(s).ok()).ok_or_else(|| {
+                ApiError::bad_request(format!("Secret in version \"v1\" cannot be handled as a Secret: illegal base64 data in data[{k}]"))
+            })?;
+            total += decoded.len();
+            if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || "-._".contains(c)) {
+                causes.push(invalid_value(&format!("data[{k}]"), format!("Invalid value: \"{k}\": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')")));
+            }
+        }
+    }
+    if total > 1024 * 1024 {
+        causes.push(Cause { reason: "FieldValueTooLong".into(), message: "Too long: must have at most 1048576 bytes".into(), field: "data".into() });
+    }
+    if obj.get("type").and_then(Value::as_str).is_none_or(str::is_empty) {
+        obj["type"] = json!("Opaque");
+    }
+    if let Some(old) = old {
+        if old.get("type") != obj.get("type") {
+            causes.push(invalid_value("type", format!("Invalid value: {}: field is immutable", obj["type"])));
+        }
+        if old.get("immutable") == Some(&json!(true)) && old.get("data") != obj.get("data") {
+            causes.push(Cause { reason: "FieldValueForbidden".into(), message: "Forbidden: field is immutable when `immutable` is set".into(), field: "data".into() });
+        }
+    }
+    if causes.is_empty() { Ok(()) } else { Err(ApiError::invalid(&rt.group, &rt.kind, name, causes)) }
+}

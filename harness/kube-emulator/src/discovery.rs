@@ -1,0 +1,183 @@
+//! Discovery documents (`/version`, `/api`, `/apis`, group versions) and the
+//! OpenAPI v3 documents kubectl reads for `explain` and for deciding that the
+//! server validates fields itself.
+
+use serde_json::{Map, Value, json};
+
+use crate::kinds::{Builtin, Catalogue, ResourceType};
+
+pub const KUBERNETES_VERSION: &str = "v1.32.0";
+
+pub fn version() -> Value {
+    json!({
+        "major": "1", "minor": "32", "gitVersion": format!("{KUBERNETES_VERSION}+kube-emulator"),
+        "gitCommit": "0000000000000000000000000000000000000000", "gitTreeState": "clean",
+        "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.23.0", "compiler": "gc", "platform": "linux/amd64",
+    })
+}
+
+pub fn core_versions(server: &str) -> Value {
+    json!({ "kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{ "clientCIDR": "0.0.0.0/0", "serverAddress": server }] })
+}
+
+fn group_entry(group: &str, versions: &[String]) -> Value {
+    let vs: Vec<Value> = versions.iter().map(|v| json!({ "groupVersion": format!("{group}/{v}"), "version": v })).collect();
+    json!({ "name": group, "versions": vs, "preferredVersion": vs.first().cloned().unwrap_or(json!({})) })
+}
+
+pub fn groups(catalogue: &Catalogue) -> Value {
+    let groups: Vec<Value> = catalogue.groups().iter().filter(|(g, _)| !g.is_empty()).map(|(g, vs)| group_entry(g, vs)).collect();
+    json!({ "kind": "APIGroupList", "apiVersion": "v1", "groups": groups })
+}
+
+pub fn group(catalogue: &Catalogue, name: &str) -> Option<Value> {
+    let (g, vs) = catalogue.groups().into_iter().find(|(g, _)| g == name)?;
+    let mut entry = group_entry(&g, &vs);
+    entry["kind"] = json!("APIGroup");
+    entry["apiVersion"] = json!("v1");
+    Some(entry)
+}
+
+pub fn resource_list(catalogue: &Catalogue, group: &str, version: &str) -> Option<Value> {
+    let types: Vec<&ResourceType> = catalogue.all().iter().map(|t| t.as_ref()).filter(|t| t.group == group && t.version == version).collect();
+    if types.is_empty() {
+        return None;
+    }
+    let mut resources = Vec::new();
+    for t in types {
+        resources.push(json!({
+            "name": t.plural, "singularName": t.singular, "namespaced": t.namespaced, "kind": t.kind,
+            "verbs": t.verbs(), "shortNames": t.short_names, "categories": t.categories,
+        }));
+        if t.status_subresource {
+            resources.push(json!({ "name": format!("{}/status", t.plural), "singularName": "", "namespaced": t.namespaced, "kind": t.kind, "verbs": ["get", "patch", "update"] }));
+        }
+        if t.builtin == Builtin::ServiceAccount {
+            resources.push(json!({ "name": "serviceaccounts/token", "singularName": "", "namespaced": true, "group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest", "verbs": ["create"] }));
+        }
+    }
+    let gv = if group.is_empty() { version.to_owned() } else { format!("{group}/{version}") };
+    Some(json!({ "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources }))
+}
+
+fn gv_path(group: &str, version: &str) -> String {
+    if group.is_empty() { format!("api/{version}") } else { format!("apis/{group}/{version}") }
+}
+
+/// `/openapi/v3`: where each group version's document is.
+pub fn openapi_root(catalogue: &Catalogue, revision: u64) -> Value {
+    let mut paths = Map::new();
+    for (g, vs) in catalogue.groups() {
+        for v in vs {
+            let p = gv_path(&g, &v);
+            paths.insert(p.clone(), json!({ "serverRelativeURL": format!("/openapi/v3/{p}?hash={revision:016X}") }));
+        }
+    }
+    json!({ "paths": paths })
+}
+
+fn schema_name(t: &ResourceType) -> String {
+    match t.builtin {
+        Builtin::Custom => {
+            let reversed: Vec<&str> = t.group.split('.').rev().collect();
+            format!("{}.{}.{}", reversed.join("."), t.version, t.kind)
+        }
+        Builtin::Crd => format!("io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.{}.{}", t.version, t.kind),
+        Builtin::EventV1 => format!("io.k8s.api.events.{}.{}", t.version, t.kind),
+        _ => format!("io.k8s.api.core.{}.{}", t.version, t.kind),
+    }
+}
+
+const OBJECT_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
+
+fn builtin_schema(t: &ResourceType) -> Value {
+    let str_map = json!({ "type": "object", "additionalProperties": { "type": "string" } });
+    let props = match t.builtin {
+        Builtin::Secret => json!({
+            "data": { "type": "object", "additionalProperties": { "type": "string", "format": "byte" }, "description": "Data contains the secret data, base64 encoded." },
+            "stringData": str_map.clone(),
+            "type": { "type": "string", "description": "Used to facilitate programmatic handling of secret data." },
+            "immutable": { "type": "boolean" },
+        }),
+        Builtin::ConfigMap => json!({ "data": str_map.clone(), "binaryData": { "type": "object", "additionalProperties": { "type": "string", "format": "byte" } }, "immutable": { "type": "boolean" } }),
+        Builtin::ServiceAccount => json!({ "secrets": { "type": "array", "items": { "type": "object", "x-kubernetes-preserve-unknown-fields": true } }, "automountServiceAccountToken": { "type": "boolean" } }),
+        _ => json!({
+            "spec": { "type": "object", "x-kubernetes-preserve-unknown-fields": true },
+            "status": { "type": "object", "x-kubernetes-preserve-unknown-fields": true },
+        }),
+    };
+    json!({ "type": "object", "properties": props, "x-kubernetes-preserve-unknown-fields": !matches!(t.builtin, Builtin::Secret | Builtin::ConfigMap | Builtin::ServiceAccount) })
+}
+
+/// One group version's OpenAPI v3 document.
+pub fn openapi_document(catalogue: &Catalogue, group: &str, version: &str) -> Option<Value> {
+    let types: Vec<&ResourceType> = catalogue.all().iter().map(|t| t.as_ref()).filter(|t| t.group == group && t.version == version).collect();
+    if types.is_empty() {
+        return None;
+    }
+    let mut schemas = Map::new();
+    schemas.insert(OBJECT_META.into(), json!({
+        "type": "object",
+        "description": "ObjectMeta is metadata that all persisted resources must have.",
+        "properties": {
+            "name": { "type": "string" }, "namespace": { "type": "string" }, "generateName": { "type": "string" },
+            "labels": { "type": "object", "additionalProperties": { "type": "string" } },
+            "annotations": { "type": "object", "additionalProperties": { "type": "string" } },
+            "uid": { "type": "string" }, "resourceVersion": { "type": "string" }, "generation": { "type": "integer", "format": "int64" },
+            "creationTimestamp": { "type": "string", "format": "date-time" }, "deletionTimestamp": { "type": "string", "format": "date-time" },
+            "finalizers": { "type": "array", "items": { "type": "string" } },
+            "ownerReferences": { "type": "array", "items": { "type": "object", "x-kubernetes-preserve-unknown-fields": true } },
+        },
+    }));
+    let mut paths = Map::new();
+    let common_params = json!([
+        { "name": "dryRun", "in": "query", "schema": { "type": "string", "uniqueItems": true } },
+        { "name": "fieldManager", "in": "query", "schema": { "type": "string", "uniqueItems": true } },
+        { "name": "fieldValidation", "in": "query", "schema": { "type": "string", "uniqueItems": true } },
+    ]);
+    for t in &types {
+        let name = schema_name(t);
+        let mut schema = match (&t.schema, t.builtin) {
+            (Some(s), _) => (**s).clone(),
+            (None, _) => builtin_schema(t),
+        };
+        if let Value::Object(props) = &mut schema["properties"] {
+            props.insert("apiVersion".into(), json!({ "type": "string", "description": "APIVersion defines the versioned schema of this representation of an object." }));
+            props.insert("kind".into(), json!({ "type": "string", "description": "Kind is a string value representing the REST resource this object represents." }));
+            props.insert("metadata".into(), json!({ "allOf": [{ "$ref": format!("#/components/schemas/{OBJECT_META}") }], "description": "Standard object's metadata." }));
+        }
+        schema["x-kubernetes-group-version-kind"] = json!([{ "group": t.group, "version": t.version, "kind": t.kind }]);
+        schemas.insert(name.clone(), schema);
+        let gvk = json!({ "group": t.group, "version": t.version, "kind": t.kind });
+        let body_ref = json!({ "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{name}") } } } });
+        let op = |action: &str, with_params: bool| {
+            let mut o = json!({
+                "operationId": format!("{action}{}", t.kind),
+                "x-kubernetes-action": action,
+                "x-kubernetes-group-version-kind": gvk,
+                "responses": { "200": body_ref },
+            });
+            if with_params {
+                o["parameters"] = common_params.clone();
+                o["requestBody"] = body_ref.clone();
+            }
+            o
+        };
+        let base = format!("/{}", gv_path(group, version));
+        let collection = if t.namespaced { format!("{base}/namespaces/{{namespace}}/{}", t.plural) } else { format!("{base}/{}", t.plural) };
+        paths.insert(collection.clone(), json!({ "get": op("list", false), "post": op("post", true), "delete": op("deletecollection", false) }));
+        paths.insert(
+            format!("{collection}/{{name}}"),
+            json!({ "get": op("get", false), "put": op("put", true), "patch": op("patch", true), "delete": op("delete", false) }),
+        );
+        if t.status_subresource {
+            paths.insert(format!("{collection}/{{name}}/status"), json!({ "get": op("get", false), "put": op("put", true), "patch": op("patch", true) }));
+        }
+    }
+    Some(json!({
+        "openapi": "3.0.0",
+        "info": { "title": "Kubernetes", "version": KUBERNETES_VERSION },
+        "paths": paths,
+        "components": { "schemas": schemas },
+    }))
+}

@@ -1,0 +1,182 @@
+//! API errors as the Kubernetes API server answers them: a `Status` object
+//! with the reason and code the real server uses.
+
+use http::StatusCode;
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    NotFound,
+    AlreadyExists,
+    Conflict,
+    Invalid,
+    BadRequest,
+    Gone,
+    Expired,
+    Forbidden,
+    Unauthorized,
+    MethodNotAllowed,
+    UnsupportedMediaType,
+    NotAcceptable,
+    RequestEntityTooLarge,
+    ServiceUnavailable,
+    InternalError,
+}
+
+impl Reason {
+    pub fn code(&self) -> StatusCode {
+        match self {
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::AlreadyExists | Self::Conflict => StatusCode::CONFLICT,
+            Self::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::BadRequest => StatusCode::BAD_REQUEST,
+            Self::Gone | Self::Expired => StatusCode::GONE,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
+            Self::RequestEntityTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn as_str(&self) -> &'static str {
+        match self {
+            Self::NotFound => "NotFound",
+            Self::AlreadyExists => "AlreadyExists",
+            Self::Conflict => "Conflict",
+            Self::Invalid => "Invalid",
+            Self::BadRequest => "BadRequest",
+            Self::Gone => "Gone",
+            Self::Expired => "Expired",
+            Self::Forbidden => "Forbidden",
+            Self::Unauthorized => "Unauthorized",
+            Self::MethodNotAllowed => "MethodNotAllowed",
+            Self::UnsupportedMediaType => "UnsupportedMediaType",
+            Self::NotAcceptable => "NotAcceptable",
+            Self::RequestEntityTooLarge => "RequestEntityTooLarge",
+            Self::ServiceUnavailable => "ServiceUnavailable",
+            Self::InternalError => "InternalError",
+        }
+    }
+}
+
+/// One field-level cause of an Invalid error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cause {
+    /// `FieldValueRequired`, `FieldValueInvalid`, `FieldValueNotSupported`, ...
+    pub reason: String,
+    pub message: String,
+    pub field: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ApiError {
+    pub reason: Reason,
+    pub message: String,
+    pub name: Option<String>,
+    pub group: Option<String>,
+    pub kind: Option<String>,
+    pub causes: Vec<Cause>,
+}
+
+impl ApiError {
+    pub fn new(reason: Reason, message: impl Into<String>) -> Self {
+        Self { reason, message: message.into(), name: None, group: None, kind: None, causes: Vec::new() }
+    }
+
+    fn about(mut self, group: &str, plural: &str, name: &str) -> Self {
+        self.group = Some(group.to_owned());
+        self.kind = Some(plural.to_owned());
+        self.name = Some(name.to_owned());
+        self
+    }
+
+    /// `secrets "x" not found`, `externalsecrets.external-secrets.io "x" not found`
+    pub fn not_found(group: &str, plural: &str, name: &str) -> Self {
+        Self::new(Reason::NotFound, format!("{} \"{name}\" not found", qualified(group, plural))).about(group, plural, name)
+    }
+
+    pub fn already_exists(group: &str, plural: &str, name: &str) -> Self {
+        Self::new(Reason::AlreadyExists, format!("{} \"{name}\" already exists", qualified(group, plural))).about(group, plural, name)
+    }
+
+    pub fn conflict(group: &str, plural: &str, name: &str) -> Self {
+        Self::new(
+            Reason::Conflict,
+            format!(
+                "Operation cannot be fulfilled on {} \"{name}\": the object has been modified; please apply your changes to the latest version and try again",
+                qualified(group, plural)
+            ),
+        )
+        .about(group, plural, name)
+    }
+
+    /// 422 with field causes: `Kind.group "name" is invalid: [field: Required value, ...]`.
+    pub fn invalid(group: &str, kind: &str, name: &str, causes: Vec<Cause>) -> Self {
+        let details: Vec<String> = causes.iter().map(|c| format!("{}: {}", c.field, c.message)).collect();
+        let summary = if details.len() == 1 { details[0].clone() } else { format!("[{}]", details.join(", ")) };
+        let what = if group.is_empty() { kind.to_owned() } else { format!("{kind}.{group}") };
+        let mut e = Self::new(Reason::Invalid, format!("{what} \"{name}\" is invalid: {summary}"));
+        e.group = Some(group.to_owned());
+        e.kind = Some(kind.to_owned());
+        e.name = Some(name.to_owned());
+        e.causes = causes;
+        e
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(Reason::BadRequest, message)
+    }
+
+    pub fn gone(message: impl Into<String>) -> Self {
+        Self::new(Reason::Expired, message)
+    }
+
+    pub fn to_status(&self) -> Value {
+        let mut details = serde_json::Map::new();
+        if let Some(n) = &self.name {
+            details.insert("name".into(), json!(n));
+        }
+        if let Some(g) = &self.group {
+            details.insert("group".into(), json!(g));
+        }
+        if let Some(k) = &self.kind {
+            details.insert("kind".into(), json!(k));
+        }
+        if !self.causes.is_empty() {
+            details.insert(
+                "causes".into(),
+                json!(self.causes.iter().map(|c| json!({ "reason": c.reason, "message": c.message, "field": c.field })).collect::<Vec<_>>()),
+            );
+        }
+        let mut status = json!({
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason.as_str(),
+            "code": self.reason.code().as_u16(),
+        });
+        if !details.is_empty() {
+            status["details"] = Value::Object(details);
+        }
+        status
+    }
+}
+
+pub fn qualified(group: &str, plural: &str) -> String {
+    if group.is_empty() { plural.to_owned() } else { format!("{plural}.{group}") }
+}
+
+pub fn required(field: &str) -> Cause {
+    Cause { reason: "FieldValueRequired".into(), message: "Required value".into(), field: field.to_owned() }
+}
+
+pub fn invalid_value(field: &str, message: impl Into<String>) -> Cause {
+    Cause { reason: "FieldValueInvalid".into(), message: message.into(), field: field.to_owned() }
+}

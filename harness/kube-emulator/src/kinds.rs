@@ -1,0 +1,210 @@
+//! The kinds the server serves: the built-in ones, and those that
+//! CustomResourceDefinitions add while it runs.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+/// Built-in kinds get behaviour of their own (Secret's data folding, the
+/// namespace lifecycle, ...); custom ones are generic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builtin {
+    Namespace,
+    Secret,
+    ConfigMap,
+    ServiceAccount,
+    Event,
+    EventV1,
+    Crd,
+    Custom,
+}
+
+/// A column of `kubectl get`.
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub name: String,
+    pub type_: String,
+    pub format: String,
+    pub description: String,
+    pub priority: i64,
+    pub source: ColumnSource,
+}
+
+#[derive(Debug, Clone)]
+pub enum ColumnSource {
+    JsonPath(String),
+    /// Number of keys in `data` (+ `binaryData`).
+    DataCount,
+    /// Time since creation, as kubectl prints it.
+    Age,
+    Name,
+    /// `namespace/name` style reference of an Event's object.
+    InvolvedObject,
+    /// Length of an array at a JSONPath.
+    Count(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct ResourceType {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    pub plural: String,
+    pub singular: String,
+    pub short_names: Vec<String>,
+    pub categories: Vec<String>,
+    pub namespaced: bool,
+    pub status_subresource: bool,
+    pub builtin: Builtin,
+    /// openAPIV3Schema of a CRD version; `None` for built-ins.
+    pub schema: Option<Arc<Value>>,
+    pub columns: Vec<Column>,
+}
+
+impl ResourceType {
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() { self.version.clone() } else { format!("{}/{}", self.group, self.version) }
+    }
+
+    pub fn list_kind(&self) -> String {
+        format!("{}List", self.kind)
+    }
+
+    pub fn key(&self) -> ResKey {
+        // Both Event APIs read and write one store (see events.rs).
+        if self.builtin == Builtin::EventV1 {
+            return ResKey { group: String::new(), plural: "events".into() };
+        }
+        ResKey { group: self.group.clone(), plural: self.plural.clone() }
+    }
+
+    pub fn verbs(&self) -> Vec<&'static str> {
+        vec!["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+    }
+}
+
+/// Objects of one kind are stored once, whatever version they are read in.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ResKey {
+    pub group: String,
+    pub plural: String,
+}
+
+fn col(name: &str, type_: &str, source: ColumnSource) -> Column {
+    Column { name: name.into(), type_: type_.into(), format: String::new(), description: String::new(), priority: 0, source }
+}
+
+fn name_col() -> Column {
+    let mut c = col("Name", "string", ColumnSource::Name);
+    c.format = "name".into();
+    c
+}
+
+fn builtin(group: &str, version: &str, kind: &str, plural: &str, short: &[&str], namespaced: bool, b: Builtin, extra: Vec<Column>) -> ResourceType {
+    let mut columns = vec![name_col()];
+    columns.extend(extra);
+    columns.push(col("Age", "date", ColumnSource::Age));
+    ResourceType {
+        group: group.into(),
+        version: version.into(),
+        kind: kind.into(),
+        plural: plural.into(),
+        singular: kind.to_lowercase(),
+        short_names: short.iter().map(|s| s.to_string()).collect(),
+        categories: Vec::new(),
+        namespaced,
+        status_subresource: matches!(b, Builtin::Namespace | Builtin::Crd),
+        builtin: b,
+        schema: None,
+        columns,
+    }
+}
+
+pub fn builtins() -> Vec<ResourceType> {
+    let events_cols = || {
+        vec![
+            col("Type", "string", ColumnSource::JsonPath(".type".into())),
+            col("Reason", "string", ColumnSource::JsonPath(".reason".into())),
+            col("Object", "string", ColumnSource::InvolvedObject),
+            col("Message", "string", ColumnSource::JsonPath(".message".into())),
+        ]
+    };
+    let mut crd = builtin("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", &["crd", "crds"], false, Builtin::Crd, vec![]);
+    crd.columns = vec![name_col(), col("Created At", "date", ColumnSource::JsonPath(".metadata.creationTimestamp".into()))];
+    vec![
+        builtin("", "v1", "Namespace", "namespaces", &["ns"], false, Builtin::Namespace, vec![col("Status", "string", ColumnSource::JsonPath(".status.phase".into()))]),
+        builtin(
+            "",
+            "v1",
+            "Secret",
+            "secrets",
+            &[],
+            true,
+            Builtin::Secret,
+            vec![col("Type", "string", ColumnSource::JsonPath(".type".into())), col("Data", "string", ColumnSource::DataCount)],
+        ),
+        builtin("", "v1", "ConfigMap", "configmaps", &["cm"], true, Builtin::ConfigMap, vec![col("Data", "string", ColumnSource::DataCount)]),
+        builtin("", "v1", "ServiceAccount", "serviceaccounts", &["sa"], true, Builtin::ServiceAccount, vec![col("Secrets", "string", ColumnSource::Count(".secrets".into()))]),
+        builtin("", "v1", "Event", "events", &["ev"], true, Builtin::Event, events_cols()),
+        builtin("events.k8s.io", "v1", "Event", "events", &["ev"], true, Builtin::EventV1, events_cols()),
+        crd,
+    ]
+}
+
+/// All served kinds.
+#[derive(Debug, Default)]
+pub struct Catalogue {
+    types: Vec<Arc<ResourceType>>,
+}
+
+impl Catalogue {
+    pub fn with_builtins() -> Self {
+        Self { types: builtins().into_iter().map(Arc::new).collect() }
+    }
+
+    pub fn all(&self) -> &[Arc<ResourceType>] {
+        &self.types
+    }
+
+    pub fn find(&self, group: &str, version: &str, plural: &str) -> Option<Arc<ResourceType>> {
+        self.types.iter().find(|t| t.group == group && t.version == version && t.plural == plural).cloned()
+    }
+
+    /// The type serving `apiVersion` + `kind` (as in a manifest).
+    pub fn by_kind(&self, api_version: &str, kind: &str) -> Option<Arc<ResourceType>> {
+        let (group, version) = split_api_version(api_version);
+        self.types.iter().find(|t| t.group == group && t.version == version && t.kind == kind).cloned()
+    }
+
+    pub fn versions_of(&self, key: &ResKey) -> Vec<Arc<ResourceType>> {
+        self.types.iter().filter(|t| t.group == key.group && t.plural == key.plural).cloned().collect()
+    }
+
+    pub fn replace_group_resource(&mut self, key: &ResKey, new: Vec<ResourceType>) {
+        self.types.retain(|t| !(t.group == key.group && t.plural == key.plural));
+        self.types.extend(new.into_iter().map(Arc::new));
+    }
+
+    /// Groups in the order discovery lists them, each with its versions.
+    pub fn groups(&self) -> Vec<(String, Vec<String>)> {
+        let mut out: Vec<(String, Vec<String>)> = Vec::new();
+        for t in &self.types {
+            match out.iter_mut().find(|(g, _)| *g == t.group) {
+                Some((_, versions)) => {
+                    if !versions.contains(&t.version) {
+                        versions.push(t.version.clone());
+                    }
+                }
+                None => out.push((t.group.clone(), vec![t.version.clone()])),
+            }
+        }
+        out
+    }
+}
+
+pub fn split_api_version(api_version: &str) -> (&str, &str) {
+    match api_version.split_once('/') {
+        Some((g, v)) => (g, v),
+        None => ("", api_version),
+    }
+}

@@ -1,0 +1,233 @@
+//! The HTTP face of the server: authentication, faults, routing of paths to
+//! discovery and to the verbs, and the background controllers.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::Bytes;
+use emulator_core::{Abort, HttpService, ResponseBody, full_body};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use serde_json::Value;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{Api, DeleteOptions, Query};
+use crate::discovery;
+use crate::error::{ApiError, Reason};
+use crate::patch::PatchType;
+use crate::path::{self, Target};
+use crate::table;
+use crate::watch;
+
+/// The API server refuses request bodies over 3 MiB.
+pub const MAX_REQUEST_BYTES: usize = 3 * 1024 * 1024;
+
+#[derive(Debug, Default, Clone)]
+pub struct Faults {
+    pub unavailable: bool,
+    pub latency: Option<Duration>,
+}
+
+pub(crate) struct Shared {
+    pub api: Mutex<Api>,
+    pub token: String,
+    pub faults: Mutex<Faults>,
+    pub server_address: Mutex<String>,
+    pub stop: CancellationToken,
+    pub wake: Notify,
+}
+
+impl Shared {
+    pub fn api(&self) -> MutexGuard<'_, Api> {
+        self.api.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn faults(&self) -> MutexGuard<'_, Faults> {
+        self.faults.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs the namespace controller and garbage collector whenever a write
+    /// leaves work for them, until `stop`.
+    pub async fn run_controllers(self: Arc<Self>) {
+        loop {
+            tokio::select! {
+                _ = self.stop.cancelled() => return,
+                _ = self.wake.notified() => {}
+            }
+            // Yield first, so that a client sees what its request did (a
+            // namespace Terminating) before the controllers act on it.
+            tokio::task::yield_now().await;
+            for _ in 0..1000 {
+                let changed = {
+                    let mut api = self.api();
+                    api.dirty = false;
+                    api.reconcile_background()
+                };
+                if !changed {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+pub(crate) struct Service(pub Arc<Shared>);
+
+fn json_response(status: StatusCode, value: &Value) -> Response<ResponseBody> {
+    let mut resp = Response::new(full_body(serde_json::to_vec(value).unwrap_or_default()));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}
+
+fn error_response(e: &ApiError) -> Response<ResponseBody> {
+    json_response(e.reason.code(), &e.to_status())
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
+    headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
+}
+
+fn parse_query(q: Option<&str>) -> Query {
+    form_urlencoded::parse(q.unwrap_or_default().as_bytes()).into_owned().collect::<HashMap<_, _>>()
+}
+
+impl HttpService for Service {
+    async fn call(&self, req: Request<Incoming>) -> Result<Response<ResponseBody>, Abort> {
+        let shared = &self.0;
+        let (parts, body) = req.into_parts();
+        let path = parts.uri.path().to_owned();
+        let public = matches!(path.as_str(), "/healthz" | "/readyz" | "/livez" | "/openid/v1/jwks" | "/.well-known/openid-configuration");
+        if !public {
+            let expected = format!("Bearer {}", shared.token);
+            if header(&parts.headers, "authorization") != expected {
+                return Ok(error_response(&ApiError::new(Reason::Unauthorized, "Unauthorized")));
+            }
+        }
+        let faults = shared.faults().clone();
+        if let Some(latency) = faults.latency {
+            tokio::time::sleep(latency).await;
+        }
+        if faults.unavailable {
+            return Ok(error_response(&ApiError::new(Reason::ServiceUnavailable, "the server is currently unable to handle the request")));
+        }
+        let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(_) => {
+                return Ok(error_response(&ApiError::new(
+                    Reason::RequestEntityTooLarge,
+                    format!("Request entity too large: limit is {MAX_REQUEST_BYTES}"),
+                )));
+            }
+        };
+        let query = parse_query(parts.uri.query());
+        let result = self.route(&parts.method, &path, &parts.headers, &query, body);
+        if shared.api().dirty {
+            shared.wake.notify_one();
+        }
+        Ok(result.unwrap_or_else(|e| error_response(&e)))
+    }
+}
+
+impl Service {
+    fn route(&self, method: &Method, path: &str, headers: &HeaderMap, query: &Query, body: Bytes) -> Result<Response<ResponseBody>, ApiError> {
+        let shared = &self.0;
+        let mut api = shared.api();
+        let target = path::parse(path, &api.catalogue)?;
+        let accept = header(headers, "accept");
+        let content_type = header(headers, "content-type");
+        let ok = |v: Value| Ok(json_response(StatusCode::OK, &v));
+        let not_found = || ApiError::new(Reason::NotFound, "the server could not find the requested resource");
+        let read_only = |m: &Method| -> Result<(), ApiError> {
+            if m == Method::GET { Ok(()) } else { Err(ApiError::new(Reason::MethodNotAllowed, format!("the server does not allow this method on the requested resource ({m})"))) }
+        };
+        match target {
+            Target::Health => ok(Value::String("ok".into())),
+            Target::Version => ok(discovery::version()),
+            Target::CoreVersions => ok(discovery::core_versions(&shared.server_address.lock().map(|s| s.clone()).unwrap_or_default())),
+            Target::Groups => ok(discovery::groups(&api.catalogue)),
+            Target::Group(g) => discovery::group(&api.catalogue, &g).ok_or_else(not_found).map(|v| json_response(StatusCode::OK, &v)),
+            Target::GroupVersion { group, version } => {
+                read_only(method)?;
+                discovery::resource_list(&api.catalogue, &group, &version).ok_or_else(not_found).map(|v| json_response(StatusCode::OK, &v))
+            }
+            Target::OpenApiV2 => Err(not_found()),
+            Target::OpenApiV3Root => ok(discovery::openapi_root(&api.catalogue, api.store.current_rv())),
+            Target::OpenApiV3 { group, version } => {
+                discovery::openapi_document(&api.catalogue, &group, &version).ok_or_else(not_found).map(|v| json_response(StatusCode::OK, &v))
+            }
+            Target::Jwks => ok(api.tokens.jwks()),
+            Target::OpenIdConfiguration => ok(api.tokens.openid_configuration()),
+            Target::Collection { rt, namespace } => match *method {
+                Method::GET if query.get("watch").is_some_and(|w| w == "true" || w == "1") => {
+                    watch::start(&mut api, rt, namespace, query, table::wants_table(accept), shared.stop.clone())
+                }
+                Method::GET => {
+                    let list = api.list(&rt, namespace.as_deref(), query)?;
+                    if table::wants_table(accept) {
+                        let items = list["items"].as_array().cloned().unwrap_or_default();
+                        let rv = list.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or_default().to_owned();
+                        return ok(table::table(&rt, &items, &rv, &api.clock, true));
+                    }
+                    ok(list)
+                }
+                Method::POST => {
+                    check_json(content_type)?;
+                    let obj = Api::decode(&rt, &body)?;
+                    let (status, created) = api.create(&rt, namespace.as_deref(), obj, query)?;
+                    Ok(json_response(status, &created))
+                }
+                Method::DELETE => {
+                    let opts = DeleteOptions::parse(&body, query)?;
+                    ok(api.delete_collection(&rt, namespace.as_deref(), query, &opts)?)
+                }
+                _ => Err(ApiError::new(Reason::MethodNotAllowed, format!("the server does not allow this method on the requested resource ({method})"))),
+            },
+            Target::Object { rt, namespace, name, sub } => match (method.clone(), sub.as_deref()) {
+                (Method::POST, Some("token")) if rt.plural == "serviceaccounts" => {
+                    let token = api.token_request(namespace.as_deref().unwrap_or_default(), &name, &body)?;
+                    Ok(json_response(StatusCode::CREATED, &token))
+                }
+                (Method::GET, None | Some("status")) => {
+                    let obj = api.get(&rt, namespace.as_deref(), &name)?;
+                    if table::wants_table(accept) {
+                        let rv = obj.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or_default().to_owned();
+                        return ok(table::table(&rt, &[obj], &rv, &api.clock, true));
+                    }
+                    ok(obj)
+                }
+                (Method::PUT, sub @ (None | Some("status"))) => {
+                    check_json(content_type)?;
+                    let obj = Api::decode(&rt, &body)?;
+                    ok(api.update(&rt, namespace.as_deref(), &name, sub, obj, query)?)
+                }
+                (Method::PATCH, sub @ (None | Some("status"))) => {
+                    let kind = PatchType::from_content_type(content_type).ok_or_else(|| {
+                        ApiError::new(Reason::UnsupportedMediaType, format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got {content_type:?})"))
+                    })?;
+                    ok(api.patch(&rt, namespace.as_deref(), &name, sub, kind, &body, query)?)
+                }
+                (Method::DELETE, None) => {
+                    let opts = DeleteOptions::parse(&body, query)?;
+                    ok(api.delete(&rt, namespace.as_deref(), &name, &opts)?)
+                }
+                _ => Err(ApiError::new(Reason::MethodNotAllowed, format!("the server does not allow this method on the requested resource ({method})"))),
+            },
+        }
+    }
+}
+
+fn check_json(content_type: &str) -> Result<(), ApiError> {
+    let ct = content_type.split(';').next().unwrap_or_default().trim();
+    if ct.is_empty() || ct == "application/json" || ct == "*/*" {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            Reason::UnsupportedMediaType,
+            format!("the body of the request was in an unknown format - accepted media types include: application/json (got {ct:?})"),
+        ))
+    }
+}
