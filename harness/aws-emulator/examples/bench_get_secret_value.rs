@@ -89,7 +89,7 @@ async fn main() -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut up = false;
         while Instant::now() < deadline {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            if answers_http(port).await {
                 up = true;
                 break;
             }
@@ -102,6 +102,9 @@ async fn main() -> anyhow::Result<()> {
         let _ = child.wait();
     }
 
+    if let Some(Err(e)) = &theirs {
+        eprintln!("moto_server measurement failed: {e:#}");
+    }
     println!("{:<14} {:>12} {:>10} {:>10}", "server", "calls/s", "p50", "p99");
     for r in std::iter::once(&ours).chain(theirs.as_ref().and_then(|r| r.as_ref().ok())) {
         println!("{:<14} {:>12.0} {:>10.3?} {:>10.3?}", r.name, r.per_second, r.p50, r.p99);
@@ -119,4 +122,16 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether something answers HTTP on the port (moto accepts connections
+/// before it can serve them).
+async fn answers_http(port: u16) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut s) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else { return false };
+    if s.write_all(b"GET /moto-api/ HTTP/1.0\r\nhost: localhost\r\n\r\n").await.is_err() {
+        return false;
+    }
+    let mut buf = [0u8; 12];
+    matches!(s.read_exact(&mut buf).await, Ok(_) if buf.starts_with(b"HTTP/1."))
 }

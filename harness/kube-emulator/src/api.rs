@@ -302,9 +302,6 @@ impl Api {
             }
         }
         let name = meta_str(&obj, "name").unwrap_or_default().to_owned();
-        if self.store.get(&rt.key(), &ns_key, &name).is_some() {
-            return Err(ApiError::already_exists(&rt.group, &rt.plural, &name));
-        }
         if rt.namespaced {
             self.check_namespace_accepts(&ns_key)?;
         }
@@ -508,6 +505,11 @@ impl Api {
         let size = serde_json::to_vec(&obj).map(|b| b.len()).unwrap_or(0);
         if size > MAX_OBJECT_BYTES {
             return Err(ApiError::new(Reason::RequestEntityTooLarge, format!("etcdserver: request is too large ({size} bytes; the limit is {MAX_OBJECT_BYTES})")));
+        }
+        // Validation comes first, as on the real server: an invalid object is
+        // 422 even when its name is taken.
+        if old.is_none() && self.store.get(&rt.key(), ns, name).is_some() {
+            return Err(ApiError::already_exists(&rt.group, &rt.plural, name));
         }
         let rv = self.store.next_rv();
         meta_mut(&mut obj).insert("resourceVersion".into(), json!(rv.to_string()));

@@ -53,6 +53,12 @@ pub fn parse(path: &str, catalogue: &Catalogue) -> Result<Target, ApiError> {
         return Ok(Target::GroupVersion { group: group.to_owned(), version: version.to_owned() });
     }
     let find = |plural: &str| catalogue.find(group, version, plural);
+    let known_sub = |rt: &ResourceType, sub: &str| match sub {
+        "status" => rt.status_subresource,
+        "token" => rt.plural == "serviceaccounts",
+        "finalize" => rt.plural == "namespaces",
+        _ => false,
+    };
     // `namespaces/NS/PLURAL/...` addresses namespaced kinds; `namespaces/NS`
     // and `namespaces/NS/status|finalize` the Namespace object itself.
     if let ["namespaces", ns, plural, tail @ ..] = rest
@@ -62,7 +68,7 @@ pub fn parse(path: &str, catalogue: &Catalogue) -> Result<Target, ApiError> {
         return match tail {
             [] => Ok(Target::Collection { rt, namespace }),
             [name] => Ok(Target::Object { rt, namespace, name: (*name).to_owned(), sub: None }),
-            [name, sub] => Ok(Target::Object { rt, namespace, name: (*name).to_owned(), sub: Some((*sub).to_owned()) }),
+            [name, sub] if known_sub(&rt, sub) => Ok(Target::Object { rt, namespace, name: (*name).to_owned(), sub: Some((*sub).to_owned()) }),
             _ => Err(not_found()),
         };
     }
@@ -73,7 +79,7 @@ pub fn parse(path: &str, catalogue: &Catalogue) -> Result<Target, ApiError> {
         [name] if !rt.namespaced || rt.plural == "namespaces" => {
             Ok(Target::Object { rt, namespace: None, name: (*name).to_owned(), sub: None })
         }
-        [name, sub] if !rt.namespaced => {
+        [name, sub] if (!rt.namespaced || rt.plural == "namespaces") && known_sub(&rt, sub) => {
             Ok(Target::Object { rt, namespace: None, name: (*name).to_owned(), sub: Some((*sub).to_owned()) })
         }
         _ => Err(not_found()),

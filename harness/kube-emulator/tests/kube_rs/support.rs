@@ -1,0 +1,54 @@
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use kube_emulator::{Clock, KubeEmulator};
+
+pub struct Env {
+    pub emulator: KubeEmulator,
+    pub client: Client,
+}
+
+pub async fn client_for(emulator: &KubeEmulator) -> Client {
+    Client::try_from(config_for(emulator).await).unwrap()
+}
+
+pub async fn config_for(emulator: &KubeEmulator) -> Config {
+    let kubeconfig = Kubeconfig::from_yaml(&emulator.kubeconfig(None)).unwrap();
+    Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.unwrap()
+}
+
+pub async fn start() -> Env {
+    start_with(KubeEmulator::builder()).await
+}
+
+pub async fn start_with(builder: kube_emulator::Builder) -> Env {
+    let emulator = builder.start().await.unwrap();
+    let client = client_for(&emulator).await;
+    Env { emulator, client }
+}
+
+pub async fn start_frozen(at: &str) -> (Env, Clock) {
+    let clock = Clock::frozen_at(at.parse().unwrap());
+    (start_with(KubeEmulator::builder().clock(clock.clone())).await, clock)
+}
+
+pub async fn namespace(client: &Client, name: &str) {
+    let ns: Namespace = serde_json::from_value(serde_json::json!({ "metadata": { "name": name } })).unwrap();
+    Api::<Namespace>::all(client.clone()).create(&PostParams::default(), &ns).await.unwrap();
+}
+
+/// The API status code of a failed call.
+pub fn status_of<T: std::fmt::Debug>(r: Result<T, kube::Error>) -> kube::core::Status {
+    match r {
+        Err(kube::Error::Api(s)) => *s,
+        other => panic!("expected an API error, got {other:?}"),
+    }
+}
+
+pub fn http(emulator: &KubeEmulator) -> reqwest::Client {
+    reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(emulator.ca_pem().as_bytes()).unwrap())
+        .build()
+        .unwrap()
+}
