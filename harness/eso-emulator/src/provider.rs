@@ -1,0 +1,120 @@
+//! AWS Secrets Manager as ESO's AWS provider uses it: a client built from a
+//! store's credentials, GetSecretValue with version and property, and the
+//! errors ESO reports.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
+use serde_json::Value;
+
+use crate::types::RemoteRef;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    /// The secret is missing or marked for deletion (ESO's NoSecretError).
+    #[error("Secret does not exist")]
+    NoSecret,
+    #[error("key {property} does not exist in secret {key}")]
+    NoProperty { property: String, key: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+pub struct Provider {
+    pub client: aws_sdk_secretsmanager::Client,
+}
+
+fn sdk_error<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(e: SdkError<E, R>) -> ProviderError {
+    match &e {
+        SdkError::ServiceError(se) => {
+            let err = se.err();
+            match err.code() {
+                Some("ResourceNotFoundException") => ProviderError::NoSecret,
+                Some("InvalidRequestException") if err.message().is_some_and(|m| m.contains("marked for deletion")) => ProviderError::NoSecret,
+                code => ProviderError::Other(format!(
+                    "{}: {}",
+                    code.unwrap_or("unknown error"),
+                    err.message().unwrap_or_default()
+                )),
+            }
+        }
+        SdkError::DispatchFailure(d) => ProviderError::Other(format!("dispatch failure: {:?}", d.as_connector_error().map(|c| c.to_string()))),
+        SdkError::TimeoutError(_) => ProviderError::Other("request timed out".into()),
+        other => ProviderError::Other(format!("{other}")),
+    }
+}
+
+/// ESO's property lookup: a literal key (which may contain dots) first, then
+/// a gjson-style dotted path with numeric indexes.
+pub fn lookup_property<'a>(doc: &'a Value, property: &str) -> Option<&'a Value> {
+    if let Some(v) = doc.get(property) {
+        return Some(v);
+    }
+    property.split('.').try_fold(doc, |cur, part| match cur {
+        Value::Object(m) => m.get(part),
+        Value::Array(a) => part.parse::<usize>().ok().and_then(|i| a.get(i)),
+        _ => None,
+    })
+}
+
+/// A JSON value as ESO writes it into a Secret: strings as they are,
+/// anything else as raw JSON.
+pub fn value_bytes(v: &Value) -> Vec<u8> {
+    match v {
+        Value::String(s) => s.as_bytes().to_vec(),
+        other => other.to_string().into_bytes(),
+    }
+}
+
+impl Provider {
+    async fn raw(&self, r: &RemoteRef) -> Result<Vec<u8>, ProviderError> {
+        let mut req = self.client.get_secret_value().secret_id(&r.key);
+        match r.version.as_deref() {
+            Some(v) if v.starts_with("uuid/") => req = req.version_id(&v["uuid/".len()..]),
+            Some(v) => req = req.version_stage(v),
+            None => req = req.version_stage("AWSCURRENT"),
+        }
+        let out = req.send().await.map_err(sdk_error)?;
+        if let Some(s) = out.secret_string() {
+            return Ok(s.as_bytes().to_vec());
+        }
+        Ok(out.secret_binary().map(|b| b.as_ref().to_vec()).unwrap_or_default())
+    }
+
+    /// One `spec.data[]` entry.
+    pub async fn get_secret(&self, r: &RemoteRef) -> Result<Vec<u8>, ProviderError> {
+        let raw = self.raw(r).await?;
+        let Some(property) = r.property.as_deref().filter(|p| !p.is_empty()) else {
+            return Ok(raw);
+        };
+        let missing = || ProviderError::NoProperty { property: property.to_owned(), key: r.key.clone() };
+        let doc: Value = serde_json::from_slice(&raw).map_err(|_| missing())?;
+        lookup_property(&doc, property).map(value_bytes).ok_or_else(missing)
+    }
+
+    /// One `spec.dataFrom[].extract`: every top-level field of a JSON object.
+    pub async fn get_secret_map(&self, r: &RemoteRef) -> Result<BTreeMap<String, Vec<u8>>, ProviderError> {
+        let raw = self.get_secret(r).await?;
+        let doc: Value = serde_json::from_slice(&raw).map_err(|e| ProviderError::Other(format!("unable to unmarshal secret {}: {e}", r.key)))?;
+        match doc {
+            Value::Object(map) => Ok(map.iter().map(|(k, v)| (k.clone(), value_bytes(v))).collect()),
+            _ => Err(ProviderError::Other(format!("unable to unmarshal secret {}: not a JSON object", r.key))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn property_lookup_prefers_literal_keys() {
+        let doc = json!({"a.b": "literal", "a": {"b": "nested"}, "list": [{"x": 1}]});
+        assert_eq!(lookup_property(&doc, "a.b"), Some(&json!("literal")));
+        assert_eq!(lookup_property(&json!({"a": {"b": "nested"}}), "a.b"), Some(&json!("nested")));
+        assert_eq!(lookup_property(&doc, "list.0.x"), Some(&json!(1)));
+        assert_eq!(lookup_property(&doc, "nope"), None);
+        assert_eq!(value_bytes(&json!({"k": 1})), br#"{"k":1}"#.to_vec());
+    }
+}

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Real kubectl (/usr/bin/kubectl, 1.32) against the standalone kube-emulator:
+# apply -f (a CRD, then objects of it), apply -k, get (printer columns),
+# get -o yaml / jsonpath, describe, annotate --overwrite, label, patch --type
+# merge, wait --for=condition=Ready, delete (and delete namespace), and
+# get --watch showing a change. Fails on any failing command or wrong output.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+KUBECTL=${KUBECTL:-/usr/bin/kubectl}
+[ -x "$KUBECTL" ] || KUBECTL=$(command -v kubectl) || { echo "kubectl not found" >&2; exit 1; }
+
+cargo build --quiet -p kube-emulator --bin kube-emulator
+work=$(mktemp -d)
+pid=""
+cleanup() {
+  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+  jobs -p | xargs -r kill 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+./target/debug/kube-emulator --kubeconfig "$work/kubeconfig" --namespace demo >"$work/out" 2>"$work/err" &
+pid=$!
+for _ in $(seq 1 100); do grep -q serving "$work/err" 2>/dev/null && break; sleep 0.1; done
+grep -q serving "$work/err" || { echo "kube-emulator did not start within 10s" >&2; cat "$work/err" >&2; exit 1; }
+export KUBECONFIG="$work/kubeconfig"
+k() { "$KUBECTL" --cache-dir "$work/cache" "$@"; }
+
+passed=0
+ok() { passed=$((passed + 1)); echo "ok: $1"; }
+expect() { # expect DESCRIPTION EXPECTED ACTUAL
+  if [ "$2" != "$3" ]; then echo "FAIL: $1: expected [$2], got [$3]" >&2; exit 1; fi
+  ok "$1"
+}
+contains() { # contains DESCRIPTION NEEDLE HAYSTACK
+  case "$3" in *"$2"*) ok "$1" ;; *) echo "FAIL: $1: [$2] not in:" >&2; echo "$3" >&2; exit 1 ;; esac
+}
+
+cat >"$work/crd.yaml" <<'YAML'
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.test
+spec:
+  group: example.test
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget, shortNames: [wd]}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources: {status: {}}
+    additionalPrinterColumns:
+    - {name: Size, type: integer, jsonPath: .spec.size}
+    - {name: Ready, type: string, jsonPath: '.status.conditions[?(@.type=="Ready")].status'}
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            required: [size]
+            properties:
+              size: {type: integer, description: How big the widget is.}
+          status:
+            type: object
+            x-kubernetes-preserve-unknown-fields: true
+YAML
+cat >"$work/widget.yaml" <<'YAML'
+apiVersion: example.test/v1
+kind: Widget
+metadata: {name: w1, namespace: demo}
+spec: {size: 3}
+YAML
+mkdir -p "$work/kustomize"
+cat >"$work/kustomize/kustomization.yaml" <<'YAML'
+namespace: demo
+namePrefix: k-
+resources: [widget.yaml]
+YAML
+cp "$work/widget.yaml" "$work/kustomize/widget.yaml"
+
+contains "apply -f a CRD" "created" "$(k apply -f "$work/crd.yaml")"
+contains "apply -f an object of it" "widget.example.test/w1 created" "$(k apply -f "$work/widget.yaml")"
+contains "apply -k a kustomize directory" "widget.example.test/k-w1 created" "$(k apply -k "$work/kustomize")"
+contains "apply again is unchanged" "unchanged" "$(k apply -f "$work/widget.yaml")"
+out=$(k get widgets -n demo | tr -s ' ')
+contains "get shows the CRD's printer columns" "NAME SIZE READY AGE" "$out"
+contains "get shows the row" "w1 3" "$out"
+contains "get -o yaml" "size: 3" "$(k get wd w1 -n demo -o yaml)"
+expect "get -o jsonpath" "3" "$(k get widget w1 -n demo -o jsonpath='{.spec.size}')"
+k annotate widget w1 -n demo force-sync=1 >/dev/null
+contains "annotate --overwrite" "annotated" "$(k annotate widget w1 -n demo force-sync=2 --overwrite)"
+expect "the annotation changed" "2" "$(k get widget w1 -n demo -o jsonpath='{.metadata.annotations.force-sync}')"
+contains "label" "labeled" "$(k label widget w1 -n demo team=ops)"
+contains "patch --type merge" "patched" "$(k patch widget w1 -n demo --type merge -p '{"spec":{"size":4}}')"
+expect "the patch applied and generation moved" "4 2" "$(k get widget w1 -n demo -o jsonpath='{.spec.size} {.metadata.generation}')"
+if k patch widget w1 -n demo --type merge -p '{"spec":{"size":"big"}}' >"$work/bad" 2>&1; then
+  echo "FAIL: a schema violation was accepted" >&2; exit 1
+fi
+contains "a schema violation is refused naming the field" "spec.size" "$(cat "$work/bad")"
+contains "describe" "Size:  4" "$(k describe widget w1 -n demo)"
+contains "explain uses the CRD's schema" "How big the widget is." "$(k explain widget.spec.size)"
+
+k wait --for=condition=Ready widget/w1 -n demo --timeout=20s >"$work/wait" 2>&1 &
+waiter=$!
+k patch widget w1 -n demo --subresource=status --type merge \
+  -p '{"status":{"conditions":[{"type":"Ready","status":"True","reason":"Done"}]}}' >/dev/null
+wait "$waiter" || { echo "FAIL: wait --for=condition=Ready" >&2; cat "$work/wait" >&2; exit 1; }
+contains "wait --for=condition=Ready" "condition met" "$(cat "$work/wait")"
+
+k get widgets -n demo --watch --output-watch-events >"$work/watch" 2>&1 &
+watcher=$!
+for _ in $(seq 1 50); do grep -q "w1" "$work/watch" 2>/dev/null && break; sleep 0.1; done
+k label widget k-w1 -n demo changed=yes >/dev/null
+for _ in $(seq 1 50); do grep -q "MODIFIED" "$work/watch" 2>/dev/null && break; sleep 0.1; done
+kill "$watcher" 2>/dev/null || true
+contains "get --watch shows the change" "MODIFIED" "$(cat "$work/watch")"
+
+contains "delete" "deleted" "$(k delete widget k-w1 -n demo)"
+if k get widget k-w1 -n demo >/dev/null 2>&1; then echo "FAIL: deleted widget still there" >&2; exit 1; fi
+ok "the deleted object is gone"
+contains "delete namespace" "deleted" "$(k delete namespace demo --wait=true --timeout=20s)"
+if k get namespace demo >/dev/null 2>&1; then echo "FAIL: namespace still there" >&2; exit 1; fi
+ok "the namespace and its objects are gone"
+echo "kubectl against kube-emulator: $passed passed, 0 failed"
