@@ -1,1 +1,173 @@
+//! A controller that behaves as External Secrets Operator v2.9.0 does for
+//! AWS Secrets Manager, against any Kubernetes API reached through kube-rs
+//! (the kube-emulator or a real cluster) and any Secrets Manager endpoint
+//! reached through the AWS SDK (the aws-emulator, LocalStack or AWS).
+//!
+//! Its visible effects follow ESO: the target Secret with its managed label,
+//! data-hash annotation and owner reference; the ExternalSecret's status and
+//! Ready condition with ESO's reasons and messages; the events; refreshes on
+//! ESO's rules (force-sync by any label or annotation change); ESO's webhook
+//! rules ([`webhook::EsoWebhook`]); and its metrics. Time is read from an
+//! injectable clock, so moving a virtual clock forward makes refreshes due.
 
+pub mod controller;
+pub mod events;
+pub mod external_secret;
+pub mod metrics;
+pub mod provider;
+pub mod secret_store;
+pub mod types;
+pub mod util;
+pub mod webhook;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub use emulator_core::Clock;
+use kube::api::ApiResource;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use secret_store::Endpoints;
+use types::StoreKind;
+
+pub fn external_secret_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(&kube::api::GroupVersionKind::gvk("external-secrets.io", "v1", "ExternalSecret"), "externalsecrets")
+}
+
+pub fn store_resource(kind: StoreKind) -> ApiResource {
+    match kind {
+        StoreKind::SecretStore => ApiResource::from_gvk_with_plural(&kube::api::GroupVersionKind::gvk("external-secrets.io", "v1", "SecretStore"), "secretstores"),
+        StoreKind::ClusterSecretStore => ApiResource::from_gvk_with_plural(
+            &kube::api::GroupVersionKind::gvk("external-secrets.io", "v1", "ClusterSecretStore"),
+            "clustersecretstores",
+        ),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub endpoints: Endpoints,
+    pub clock: Clock,
+    /// Reconciles at once (ESO's Helm value `concurrent`, default 1).
+    pub concurrency: usize,
+    /// How often a store is validated again (ESO: 5 min).
+    pub store_refresh: Duration,
+    /// The longest backoff after errors (ESO: about 7 min).
+    pub max_backoff: Duration,
+    /// Lines of controller log kept for diagnostics.
+    pub log_lines: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            endpoints: Endpoints::from_env(),
+            clock: Clock::system(),
+            concurrency: 1,
+            store_refresh: Duration::from_secs(300),
+            max_backoff: Duration::from_secs(420),
+            log_lines: 500,
+        }
+    }
+}
+
+/// What every reconcile shares.
+pub struct Context {
+    pub kube: kube::Client,
+    pub clock: Clock,
+    pub config: Config,
+    pub clients: secret_store::ClientFactory,
+    pub recorder: events::Recorder,
+    pub metrics: Arc<metrics::Metrics>,
+    log: Mutex<VecDeque<String>>,
+}
+
+impl Context {
+    /// A line of the controller's log. Lines name keys and objects, never values.
+    pub fn log(&self, line: String) {
+        tracing::info!(target: "eso_emulator", "{line}");
+        let stamped = format!("{} {line}", self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"));
+        let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        if log.len() == self.config.log_lines.max(1) {
+            log.pop_front();
+        }
+        log.push_back(stamped);
+    }
+}
+
+/// A running controller. Dropping it (or [`EsoController::shutdown`]) stops
+/// every task it started.
+pub struct EsoController {
+    ctx: Arc<Context>,
+    queue: Arc<controller::Queue>,
+    stop: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl EsoController {
+    pub fn start(kube: kube::Client, config: Config) -> Self {
+        let ctx = Arc::new(Context {
+            clients: secret_store::ClientFactory::new(kube.clone(), config.endpoints.clone()),
+            recorder: events::Recorder::new(kube.clone(), config.clock.clone()),
+            metrics: Arc::new(metrics::Metrics::default()),
+            clock: config.clock.clone(),
+            log: Mutex::new(VecDeque::new()),
+            kube,
+            config,
+        });
+        let queue = Arc::new(controller::Queue::default());
+        let stop = CancellationToken::new();
+        let tasks = TaskTracker::new();
+        let targets = Arc::new(Mutex::new(HashMap::new()));
+        let until_stopped = |fut: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>| {
+            let stop = stop.clone();
+            async move {
+                tokio::select! {
+                    _ = stop.cancelled() => {}
+                    _ = fut => {}
+                }
+            }
+        };
+        tasks.spawn(until_stopped(Box::pin(controller::watch_stores(ctx.clone(), queue.clone(), StoreKind::SecretStore))));
+        tasks.spawn(until_stopped(Box::pin(controller::watch_stores(ctx.clone(), queue.clone(), StoreKind::ClusterSecretStore))));
+        tasks.spawn(until_stopped(Box::pin(controller::watch_external_secrets(ctx.clone(), queue.clone(), targets.clone()))));
+        tasks.spawn(until_stopped(Box::pin(controller::watch_targets(ctx.clone(), queue.clone(), targets))));
+        tasks.spawn(controller::run(ctx.clone(), queue.clone(), stop.clone()));
+        tasks.close();
+        ctx.log("controller started".into());
+        Self { ctx, queue, stop, tasks }
+    }
+
+    pub fn metrics(&self) -> Arc<metrics::Metrics> {
+        self.ctx.metrics.clone()
+    }
+
+    /// The controller's recent log, oldest first.
+    pub fn recent_log(&self) -> Vec<String> {
+        self.ctx.log.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect()
+    }
+
+    /// How many objects wait in the queue (for diagnostics).
+    pub fn pending(&self) -> usize {
+        self.queue.pending()
+    }
+
+    /// Stops every task and waits until they have ended.
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        self.tasks.wait().await;
+    }
+
+    /// Whether any task of this controller is still running.
+    pub fn is_running(&self) -> bool {
+        !self.tasks.is_empty()
+    }
+}
+
+impl Drop for EsoController {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}

@@ -57,7 +57,7 @@ pub struct SecretStoreRef {
     pub kind: Option<StoreKind>,
 }
 
-#[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, JsonSchema, PartialEq, Eq)]
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, JsonSchema, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum StoreKind {
     #[default]
     SecretStore,

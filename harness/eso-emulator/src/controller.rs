@@ -1,0 +1,294 @@
+//! Scheduling: a queue of objects with the time each falls due, read on the
+//! injected clock (so moving a virtual clock forward makes every due refresh
+//! happen at once), fed by watches on ExternalSecrets, stores and the target
+//! Secrets they manage, with per-object exponential backoff after errors.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
+
+use jiff::{SignedDuration, Timestamp};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, DynamicObject};
+use kube::runtime::{WatchStreamExt, watcher};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::external_secret::{self, MANAGED_LABEL, Next};
+use crate::secret_store::{self, StoreView};
+use crate::types::StoreKind;
+use crate::{Context, external_secret_resource, store_resource};
+
+/// What the controller reconciles. Stores sort first, so that a store and
+/// the ExternalSecrets using it falling due together are done in that order.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Key {
+    Store { kind: StoreKind, namespace: String, name: String },
+    ExternalSecret { namespace: String, name: String },
+}
+
+#[derive(Default)]
+pub struct Queue {
+    due: Mutex<BTreeMap<Key, Timestamp>>,
+    failures: Mutex<HashMap<Key, u32>>,
+    pub notify: Notify,
+}
+
+impl Queue {
+    /// Due at `at` or earlier.
+    pub fn add(&self, key: Key, at: Timestamp) {
+        let mut due = self.due.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = due.entry(key).or_insert(at);
+        if at < *entry {
+            *entry = at;
+        }
+        drop(due);
+        self.notify.notify_one();
+    }
+
+    fn set(&self, key: Key, at: Timestamp) {
+        self.due.lock().unwrap_or_else(|e| e.into_inner()).insert(key, at);
+        self.notify.notify_one();
+    }
+
+    fn remove(&self, key: &Key) {
+        self.due.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+        self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+    }
+
+    /// Takes up to `max` keys due at `now`, earliest (then stores) first.
+    fn take_due(&self, now: Timestamp, max: usize) -> Vec<Key> {
+        let mut due = self.due.lock().unwrap_or_else(|e| e.into_inner());
+        let mut ready: Vec<(Timestamp, Key)> = due.iter().filter(|(_, t)| **t <= now).map(|(k, t)| (*t, k.clone())).collect();
+        ready.sort();
+        ready.truncate(max);
+        for (_, k) in &ready {
+            due.remove(k);
+        }
+        ready.into_iter().map(|(_, k)| k).collect()
+    }
+
+    fn next_due(&self) -> Option<Timestamp> {
+        self.due.lock().unwrap_or_else(|e| e.into_inner()).values().min().copied()
+    }
+
+    pub fn pending(&self) -> usize {
+        self.due.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// 1 s, 2 s, 4 s, ... up to `max`.
+    fn backoff(&self, key: &Key, max: Duration) -> Duration {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let n = failures.entry(key.clone()).or_insert(0);
+        *n = n.saturating_add(1);
+        Duration::from_secs(1u64.checked_shl((*n - 1).min(30)).unwrap_or(u64::MAX)).min(max)
+    }
+
+    fn succeeded(&self, key: &Key) {
+        self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+    }
+}
+
+fn after(now: Timestamp, d: Duration) -> Timestamp {
+    now.checked_add(SignedDuration::try_from(d).unwrap_or(SignedDuration::MAX)).unwrap_or(Timestamp::MAX)
+}
+
+/// The loop that takes due keys and reconciles them, `concurrency` at a time.
+pub async fn run(ctx: Arc<Context>, queue: Arc<Queue>, stop: CancellationToken) {
+    loop {
+        let notified = queue.notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let now = ctx.clock.now();
+        let batch = queue.take_due(now, ctx.config.concurrency.max(1));
+        if batch.is_empty() {
+            let next = queue.next_due();
+            let clock = ctx.clock.clone();
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = &mut notified => {}
+                _ = async move { match next { Some(t) => clock.sleep_until(t).await, None => std::future::pending().await } } => {}
+            }
+            continue;
+        }
+        let work = futures::stream::iter(batch).for_each_concurrent(ctx.config.concurrency.max(1), |key| {
+            let (ctx, queue) = (ctx.clone(), queue.clone());
+            async move {
+                let next = match &key {
+                    Key::ExternalSecret { namespace, name } => external_secret::reconcile(&ctx, namespace, name).await,
+                    Key::Store { kind, namespace, name } => reconcile_store(&ctx, *kind, namespace, name).await,
+                };
+                let now = ctx.clock.now();
+                match next {
+                    Next::At(t) => {
+                        queue.succeeded(&key);
+                        queue.set(key, t);
+                    }
+                    Next::Idle => queue.succeeded(&key),
+                    Next::Forget => queue.remove(&key),
+                    Next::Backoff => {
+                        let wait = queue.backoff(&key, ctx.config.max_backoff);
+                        queue.set(key, after(now, wait));
+                    }
+                }
+            }
+        });
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = work => {}
+        }
+    }
+}
+
+pub async fn reconcile_store(ctx: &Context, kind: StoreKind, namespace: &str, name: &str) -> Next {
+    let ar = store_resource(kind);
+    let api: Api<DynamicObject> = match kind {
+        StoreKind::SecretStore => Api::namespaced_with(ctx.kube.clone(), namespace, &ar),
+        StoreKind::ClusterSecretStore => Api::all_with(ctx.kube.clone(), &ar),
+    };
+    let obj = match api.get_opt(name).await {
+        Ok(Some(o)) => o,
+        Ok(None) => return Next::Forget,
+        Err(e) => {
+            ctx.log(format!("error getting store {name}: {e}"));
+            return Next::Backoff;
+        }
+    };
+    let json = serde_json::to_value(&obj).unwrap_or_default();
+    let store = StoreView::from_json(kind, &json);
+    let previous: Vec<crate::types::Condition> =
+        json.pointer("/status/conditions").cloned().and_then(|c| serde_json::from_value(c).ok()).unwrap_or_default();
+    let now = ctx.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let regarding = crate::events::Regarding {
+        kind: store.kind_name(),
+        namespace: store.namespace.clone(),
+        name: store.name.clone(),
+        uid: store.uid.clone(),
+        resource_version: store.resource_version.clone(),
+    };
+    let (status, next) = match ctx.clients.validate(&store).await {
+        Ok(reason) => {
+            let cond = secret_store::ready_condition(true, reason, secret_store::MSG_STORE_VALIDATED, &now, &previous);
+            ctx.recorder.publish(&regarding, crate::events::EventType::Normal, reason, secret_store::MSG_STORE_VALIDATED).await;
+            let refresh = obj.data.pointer("/spec/refreshInterval").and_then(|v| v.as_u64()).map(Duration::from_secs).unwrap_or(ctx.config.store_refresh);
+            (serde_json::json!({ "status": { "conditions": [cond], "capabilities": "ReadWrite" } }), Next::At(after(ctx.clock.now(), refresh)))
+        }
+        Err(e) => {
+            let cond = secret_store::ready_condition(false, secret_store::REASON_INVALID_PROVIDER_CONFIG, secret_store::MSG_UNABLE_TO_CREATE_CLIENT, &now, &previous);
+            ctx.recorder.publish(&regarding, crate::events::EventType::Warning, secret_store::REASON_INVALID_PROVIDER_CONFIG, &e.0).await;
+            ctx.log(format!("store {} is not valid: {}", store.name, e.0));
+            (serde_json::json!({ "status": { "conditions": [cond] } }), Next::Backoff)
+        }
+    };
+    if let Err(e) = api.patch_status(name, &Default::default(), &kube::api::Patch::Merge(status)).await {
+        ctx.log(format!("error updating status of store {name}: {e}"));
+        return Next::Backoff;
+    }
+    next
+}
+
+/// What of an object's metadata makes it worth reconciling again: status
+/// updates are not among it.
+fn fingerprint(obj: &DynamicObject) -> (Option<i64>, String, bool) {
+    let meta = serde_json::to_string(&(&obj.metadata.labels, &obj.metadata.annotations, &obj.metadata.finalizers)).unwrap_or_default();
+    (obj.metadata.generation, meta, obj.metadata.deletion_timestamp.is_some())
+}
+
+fn es_key(obj: &DynamicObject) -> Key {
+    Key::ExternalSecret { namespace: obj.metadata.namespace.clone().unwrap_or_default(), name: obj.metadata.name.clone().unwrap_or_default() }
+}
+
+/// Feeds the queue from the ExternalSecret watch; keeps the target name of
+/// each, so a change to a target can be traced back.
+pub async fn watch_external_secrets(ctx: Arc<Context>, queue: Arc<Queue>, targets: Arc<Mutex<HashMap<(String, String), Key>>>) {
+    let api: Api<DynamicObject> = Api::all_with(ctx.kube.clone(), &external_secret_resource());
+    let mut seen: HashMap<Key, (Option<i64>, String, bool)> = HashMap::new();
+    let stream = watcher(api, watcher::Config::default()).default_backoff();
+    futures::pin_mut!(stream);
+    loop {
+        match stream.try_next().await {
+            Ok(Some(watcher::Event::Apply(obj) | watcher::Event::InitApply(obj))) => {
+                let key = es_key(&obj);
+                let fp = fingerprint(&obj);
+                if let Ok(view) = external_secret::View::parse(&obj) {
+                    targets.lock().unwrap_or_else(|e| e.into_inner()).insert((view.namespace.clone(), view.target_name()), key.clone());
+                }
+                if seen.get(&key) != Some(&fp) {
+                    seen.insert(key.clone(), fp);
+                    queue.add(key, ctx.clock.now());
+                }
+            }
+            Ok(Some(watcher::Event::Delete(obj))) => {
+                let key = es_key(&obj);
+                seen.remove(&key);
+                queue.add(key, ctx.clock.now());
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => return,
+            Err(e) => ctx.log(format!("ExternalSecret watch error: {e}")),
+        }
+    }
+}
+
+/// Repairs a managed target that was deleted or edited by hand.
+pub async fn watch_targets(ctx: Arc<Context>, queue: Arc<Queue>, targets: Arc<Mutex<HashMap<(String, String), Key>>>) {
+    let api: Api<Secret> = Api::all(ctx.kube.clone());
+    let stream = watcher(api, watcher::Config::default().labels(&format!("{MANAGED_LABEL}=true"))).default_backoff();
+    futures::pin_mut!(stream);
+    loop {
+        let (secret, deleted) = match stream.try_next().await {
+            Ok(Some(watcher::Event::Apply(s))) => (s, false),
+            Ok(Some(watcher::Event::Delete(s))) => (s, true),
+            Ok(Some(_)) => continue,
+            Ok(None) => return,
+            Err(e) => {
+                ctx.log(format!("Secret watch error: {e}"));
+                continue;
+            }
+        };
+        // A target that is still valid needs nothing; our own writes land here too.
+        if !deleted && external_secret::target_valid(Some(&secret)) {
+            continue;
+        }
+        let ns = secret.metadata.namespace.clone().unwrap_or_default();
+        let owner = secret
+            .metadata
+            .owner_references
+            .as_ref()
+            .and_then(|refs| refs.iter().find(|r| r.kind == "ExternalSecret" && r.controller == Some(true)))
+            .map(|r| Key::ExternalSecret { namespace: ns.clone(), name: r.name.clone() });
+        let key = owner.or_else(|| targets.lock().unwrap_or_else(|e| e.into_inner()).get(&(ns, secret.metadata.name.clone().unwrap_or_default())).cloned());
+        if let Some(key) = key {
+            queue.add(key, ctx.clock.now());
+        }
+    }
+}
+
+pub async fn watch_stores(ctx: Arc<Context>, queue: Arc<Queue>, kind: StoreKind) {
+    let api: Api<DynamicObject> = Api::all_with(ctx.kube.clone(), &store_resource(kind));
+    let mut seen: HashMap<Key, (Option<i64>, String, bool)> = HashMap::new();
+    let stream = watcher(api, watcher::Config::default()).default_backoff();
+    futures::pin_mut!(stream);
+    loop {
+        match stream.try_next().await {
+            Ok(Some(watcher::Event::Apply(obj) | watcher::Event::InitApply(obj))) => {
+                let key = Key::Store {
+                    kind,
+                    namespace: obj.metadata.namespace.clone().unwrap_or_default(),
+                    name: obj.metadata.name.clone().unwrap_or_default(),
+                };
+                let fp = fingerprint(&obj);
+                if seen.get(&key) != Some(&fp) {
+                    seen.insert(key.clone(), fp);
+                    queue.add(key, ctx.clock.now());
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => return,
+            Err(e) => ctx.log(format!("store watch error: {e}")),
+        }
+    }
+}
+

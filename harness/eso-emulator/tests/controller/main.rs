@@ -1,0 +1,9 @@
+//! The controller against the kube-emulator and the aws-emulator over real
+//! HTTP, one test per rule of ../shared/reference/eso-behaviour.md.
+
+mod admission;
+mod credentials;
+mod refresh;
+mod resilience;
+mod support;
+mod sync;
