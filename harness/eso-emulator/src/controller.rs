@@ -192,7 +192,8 @@ pub async fn reconcile_store(ctx: &Context, kind: StoreKind, namespace: &str, na
 /// What of an object's metadata makes it worth reconciling again: status
 /// updates are not among it.
 fn fingerprint(obj: &DynamicObject) -> (Option<i64>, String, bool) {
-    let meta = serde_json::to_string(&(&obj.metadata.labels, &obj.metadata.annotations, &obj.metadata.finalizers)).unwrap_or_default();
+    // The uid is in it: an object deleted and made again is new.
+    let meta = serde_json::to_string(&(&obj.metadata.uid, &obj.metadata.labels, &obj.metadata.annotations, &obj.metadata.finalizers)).unwrap_or_default();
     (obj.metadata.generation, meta, obj.metadata.deletion_timestamp.is_some())
 }
 
@@ -284,6 +285,15 @@ pub async fn watch_stores(ctx: Arc<Context>, queue: Arc<Queue>, kind: StoreKind)
                     seen.insert(key.clone(), fp);
                     queue.add(key, ctx.clock.now());
                 }
+            }
+            Ok(Some(watcher::Event::Delete(obj))) => {
+                let key = Key::Store {
+                    kind,
+                    namespace: obj.metadata.namespace.clone().unwrap_or_default(),
+                    name: obj.metadata.name.clone().unwrap_or_default(),
+                };
+                seen.remove(&key);
+                queue.remove(&key);
             }
             Ok(Some(_)) => {}
             Ok(None) => return,

@@ -1,1 +1,123 @@
-fn main() {}
+//! `opssight-harness`: run the scenarios, serve the embedded stack for an
+//! operator, or check what this machine can run.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use opssight_harness::env::Environment;
+use opssight_harness::runner::{self, RunOptions};
+
+#[derive(Parser)]
+#[command(version, about = "Test and verification harness for OpsSight's production secrets (AWS Secrets Manager -> ESO -> Kubernetes)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum EnvKind {
+    /// In-process emulators of Secrets Manager, Kubernetes and ESO.
+    Embedded,
+    /// kind + LocalStack + ESO via Helm (needs Docker).
+    Kind,
+    /// The current kubeconfig context.
+    Existing,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the scenarios.
+    Test {
+        #[arg(long, value_enum, env = "OPSSIGHT_ENV", default_value = "embedded")]
+        env: EnvKind,
+        /// A tag expression, e.g. "@requires-iam and not @slow".
+        #[arg(long)]
+        tags: Option<String>,
+        /// Write a JUnit report here.
+        #[arg(long)]
+        junit: Option<PathBuf>,
+        /// Write a cucumber JSON report here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Keep environments after the run (kind only).
+        #[arg(long)]
+        keep: bool,
+        /// Feature file or directory.
+        #[arg(long, default_value = "features")]
+        features: PathBuf,
+        /// Where diagnostics of failed scenarios go.
+        #[arg(long, default_value = "artifacts")]
+        artifacts: PathBuf,
+        /// Scenarios run at once.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
+    /// Serve the embedded stack until Ctrl-C, for running the runbook's commands by hand.
+    Up,
+    /// Say what this machine can run.
+    Doctor,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Test { env, tags, junit, json, keep, features, artifacts, concurrency } => {
+            if env != EnvKind::Embedded {
+                anyhow::bail!("--env {env:?} is not available yet; use --env embedded (see the README's kind section)");
+            }
+            let _ = keep;
+            let outcome = runner::run(RunOptions { features, tags, junit, json, artifacts, concurrency }).await?;
+            Ok(if outcome.failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        }
+        Command::Up => up().await,
+        Command::Doctor => {
+            doctor();
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn up() -> anyhow::Result<ExitCode> {
+    eprintln!("starting the embedded environment (aws-emulator, kube-emulator, eso-emulator)...");
+    let fixtures = opssight_harness::fixtures::Fixtures::locate()?;
+    let env = opssight_harness::env::embedded::Embedded::start(fixtures).await?;
+    let key = env.admin_key();
+    // These are the emulator's own credentials, made for this run.
+    println!("export KUBECONFIG={}", env.kubeconfig().display());
+    println!("export AWS_ENDPOINT_URL={}", env.aws.endpoint());
+    println!("export AWS_ACCESS_KEY_ID={}", key.access_key_id);
+    println!("export AWS_SECRET_ACCESS_KEY={}", key.secret_access_key);
+    println!("export AWS_DEFAULT_REGION={}", env.seed().region);
+    eprintln!("ready: run the runbook's kubectl and aws commands in a shell with the exports above. Ctrl-C stops everything.");
+    tokio::signal::ctrl_c().await?;
+    env.stop_controller().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn doctor() {
+    let found = |tool: &str| std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()));
+    println!("embedded environment: available (needs nothing beyond this binary)");
+    for tool in ["kubectl", "docker", "kind", "helm", "aws"] {
+        println!("{tool:<8} {}", if found(tool) { "found" } else { "not found" });
+    }
+    if !found("kubectl") {
+        println!("scenarios tagged @requires-kubectl will be skipped: install kubectl 1.32");
+    }
+    let docker_socket = std::path::Path::new("/var/run/docker.sock").exists();
+    println!("docker daemon: {}", if docker_socket { "socket present" } else { "no /var/run/docker.sock: --env kind cannot run here" });
+}

@@ -1,0 +1,238 @@
+//! The embedded environment: aws-emulator, kube-emulator and eso-emulator in
+//! this process on a virtual clock, with ESO's CRDs and webhook, Secrets
+//! Manager seeded from the fixtures, the IAM policy of the runbook given to
+//! the controller's user, `aws-secret` holding that user's key, and the local
+//! overlay applied.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use aws_credential_types::Credentials;
+use aws_emulator::{AccessKey, AwsEmulator, PolicyDocument};
+use aws_sdk_secretsmanager::config::{BehaviorVersion, Region};
+use emulator_core::Clock;
+use eso_emulator::{EsoController, webhook::EsoWebhook};
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DynamicObject, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::discovery::pinned_kind;
+use kube_emulator::KubeEmulator;
+
+use super::{Capabilities, Capability, Environment};
+use crate::fixtures::Fixtures;
+use crate::seed::Seed;
+
+pub const ACCOUNT_ID: &str = "123456789012";
+pub const NAMESPACE: &str = "opssight-production";
+pub const ESO_USER: &str = "opssight-external-secrets";
+
+pub struct Embedded {
+    pub aws: AwsEmulator,
+    pub kube: KubeEmulator,
+    pub clock: Clock,
+    client: kube::Client,
+    admin: aws_sdk_secretsmanager::Client,
+    admin_key: AccessKey,
+    /// The key in `aws-secret`: the controller's user's.
+    pub eso_key: AccessKey,
+    controller: Mutex<Option<EsoController>>,
+    seed: Seed,
+    capabilities: Capabilities,
+    dir: tempfile::TempDir,
+    kubeconfig: PathBuf,
+    pub fixtures: Fixtures,
+}
+
+pub fn sm_client(endpoint: &str, key: &AccessKey, region: &str) -> aws_sdk_secretsmanager::Client {
+    let conf = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new(key.access_key_id.clone(), key.secret_access_key.clone(), key.session_token.clone(), None, "opssight-harness"))
+        .retry_config(aws_sdk_secretsmanager::config::retry::RetryConfig::disabled())
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(conf)
+}
+
+impl Embedded {
+    pub async fn start(fixtures: Fixtures) -> anyhow::Result<Self> {
+        let clock = Clock::virtual_running();
+        let seed = Seed::load(&fixtures.seed_file())?;
+        let aws = AwsEmulator::builder().clock(clock.clone()).account_id(ACCOUNT_ID).default_region(&seed.region).start().await?;
+        let policy = PolicyDocument::from_file(&fixtures.iam_policy())?.with_placeholder("ACCOUNT_ID", ACCOUNT_ID);
+        let (admin_key, eso_key) = aws.with_iam(|iam| -> anyhow::Result<_> {
+            iam.create_user("harness-admin")?;
+            iam.put_user_policy("harness-admin", "all", PolicyDocument::parse(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#)?)?;
+            iam.create_user(ESO_USER)?;
+            iam.put_user_policy(ESO_USER, "opssight-production-secrets", policy)?;
+            Ok((iam.create_access_key("harness-admin")?, iam.create_access_key(ESO_USER)?))
+        })?;
+        let admin = sm_client(&aws.endpoint(), &admin_key, &seed.region);
+        for (name, values) in &seed.secrets {
+            admin
+                .create_secret()
+                .name(name)
+                .secret_string(serde_json::to_string(values)?)
+                .send()
+                .await
+                .with_context(|| format!("seeding {name}"))?;
+        }
+        let kube = KubeEmulator::builder().clock(clock.clone()).admission_hook(Arc::new(EsoWebhook)).start().await?;
+        let dir = tempfile::tempdir()?;
+        let kubeconfig = dir.path().join("kubeconfig");
+        kube.write_kubeconfig(&kubeconfig, Some(NAMESPACE))?;
+        let config = kube::Config::from_custom_kubeconfig(Kubeconfig::from_yaml(&kube.kubeconfig(None))?, &KubeConfigOptions::default()).await?;
+        let client = kube::Client::try_from(config)?;
+        let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+        for crd in eso_emulator::types::crds() {
+            crds.create(&PostParams::default(), &crd).await.context("installing ESO's CRDs")?;
+        }
+        let mut capabilities = Capabilities::default();
+        if super::kubectl_path().is_none() {
+            capabilities.missing.insert(Capability::Kubectl, "kubectl is not on PATH".into());
+        }
+        let env = Self {
+            aws,
+            kube,
+            clock,
+            client,
+            admin,
+            admin_key,
+            eso_key,
+            controller: Mutex::new(None),
+            seed,
+            capabilities,
+            dir,
+            kubeconfig,
+            fixtures,
+        };
+        env.apply_overlay("local").await?;
+        env.start_controller();
+        Ok(env)
+    }
+
+    /// Creates (or replaces) every object of a fixture overlay, the
+    /// namespace first and `aws-secret` before the store that reads it.
+    pub async fn apply_overlay(&self, overlay: &str) -> anyhow::Result<()> {
+        let manifests = crate::manifests::kustomize(&self.fixtures.overlay(overlay))?;
+        let mut ordered: Vec<_> = manifests.iter().collect();
+        ordered.sort_by_key(|m| match m.kind() {
+            "Namespace" => 0,
+            "ServiceAccount" => 1,
+            "SecretStore" | "ClusterSecretStore" => 3,
+            _ => 4,
+        });
+        for m in ordered {
+            if m.kind() != "Namespace" && !self.has_aws_secret().await {
+                self.put_aws_secret(&self.eso_key.clone()).await?;
+            }
+            self.apply(&m.object).await.with_context(|| format!("applying {} {} from {}", m.kind(), m.name(), m.source.display()))?;
+        }
+        Ok(())
+    }
+
+    async fn has_aws_secret(&self) -> bool {
+        Api::<Secret>::namespaced(self.client.clone(), NAMESPACE).get_opt("aws-secret").await.ok().flatten().is_some()
+    }
+
+    /// Server-side apply of one object.
+    pub async fn apply(&self, obj: &serde_json::Value) -> anyhow::Result<()> {
+        let (group, version) = match obj["apiVersion"].as_str().unwrap_or_default().split_once('/') {
+            Some((g, v)) => (g.to_owned(), v.to_owned()),
+            None => (String::new(), obj["apiVersion"].as_str().unwrap_or_default().to_owned()),
+        };
+        let gvk = kube::api::GroupVersionKind::gvk(&group, &version, obj["kind"].as_str().unwrap_or_default());
+        let (ar, caps) = pinned_kind(&self.client, &gvk).await?;
+        let name = obj.pointer("/metadata/name").and_then(|n| n.as_str()).unwrap_or_default();
+        let api: Api<DynamicObject> = match (caps.scope, obj.pointer("/metadata/namespace").and_then(|n| n.as_str())) {
+            (kube::discovery::Scope::Namespaced, Some(ns)) => Api::namespaced_with(self.client.clone(), ns, &ar),
+            (kube::discovery::Scope::Namespaced, None) => Api::namespaced_with(self.client.clone(), NAMESPACE, &ar),
+            _ => Api::all_with(self.client.clone(), &ar),
+        };
+        api.patch(name, &kube::api::PatchParams::apply("opssight-harness").force(), &kube::api::Patch::Apply(obj)).await?;
+        Ok(())
+    }
+
+    /// `aws-secret` with this key, as an operator would create it.
+    pub async fn put_aws_secret(&self, key: &AccessKey) -> anyhow::Result<()> {
+        let secret: Secret = serde_json::from_value(serde_json::json!({
+            "metadata": { "name": "aws-secret", "namespace": NAMESPACE },
+            "stringData": { "access-key-id": key.access_key_id, "secret-access-key": key.secret_access_key },
+        }))?;
+        let api: Api<Secret> = Api::namespaced(self.client.clone(), NAMESPACE);
+        if api.get_opt("aws-secret").await?.is_some() {
+            api.delete("aws-secret", &Default::default()).await?;
+        }
+        api.create(&PostParams::default(), &secret).await?;
+        Ok(())
+    }
+
+    pub fn start_controller(&self) {
+        let config = eso_emulator::Config {
+            endpoints: eso_emulator::Endpoints { secretsmanager: Some(self.aws.endpoint()), sts: Some(self.aws.endpoint()) },
+            clock: self.clock.clone(),
+            ..eso_emulator::Config::default()
+        };
+        let controller = EsoController::start(self.client.clone(), config);
+        *self.controller.lock().unwrap_or_else(|e| e.into_inner()) = Some(controller);
+    }
+
+    pub async fn stop_controller(&self) {
+        let controller = self.controller.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(c) = controller {
+            c.shutdown().await;
+        }
+    }
+
+    pub fn controller_running(&self) -> bool {
+        self.controller.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+    }
+
+    pub fn controller_log(&self) -> Vec<String> {
+        self.controller.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|c| c.recent_log()).unwrap_or_default()
+    }
+
+    pub fn admin_key(&self) -> &AccessKey {
+        &self.admin_key
+    }
+
+    pub fn workdir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Environment for Embedded {
+    fn name(&self) -> &'static str {
+        "embedded"
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
+    }
+
+    fn kube(&self) -> kube::Client {
+        self.client.clone()
+    }
+
+    fn kubeconfig(&self) -> &Path {
+        &self.kubeconfig
+    }
+
+    fn secrets_manager(&self) -> aws_sdk_secretsmanager::Client {
+        self.admin.clone()
+    }
+
+    fn seed(&self) -> &Seed {
+        &self.seed
+    }
+
+    fn elapse(&self, d: Duration) -> futures::future::BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move {
+            self.clock.advance(d)?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,50 @@
+//! Where the fixtures are: `fixtures/` of this repository, or a directory
+//! named by `OPSSIGHT_FIXTURES`.
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct Fixtures {
+    root: PathBuf,
+}
+
+impl Fixtures {
+    pub fn locate() -> anyhow::Result<Self> {
+        if let Some(dir) = std::env::var_os("OPSSIGHT_FIXTURES") {
+            return Ok(Self { root: PathBuf::from(dir) });
+        }
+        let from_manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
+        let candidates = [from_manifest, PathBuf::from("fixtures")];
+        candidates
+            .into_iter()
+            .find(|p| p.join("k8s").is_dir())
+            .map(|root| Self { root })
+            .ok_or_else(|| anyhow::anyhow!("cannot find the fixtures directory; run from the repository or set OPSSIGHT_FIXTURES"))
+    }
+
+    pub fn at(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn overlay(&self, name: &str) -> PathBuf {
+        self.root.join("k8s/overlays").join(name)
+    }
+
+    pub fn seed_file(&self) -> PathBuf {
+        self.root.join("secretsmanager/opssight-production.json")
+    }
+
+    pub fn iam_policy(&self) -> PathBuf {
+        self.root.join("iam/opssight-external-secrets-policy.json")
+    }
+
+    /// ESO's upstream CRDs, when `../shared` is beside the repository.
+    pub fn upstream_crds(&self) -> Option<PathBuf> {
+        let dir = self.root.join("../../shared/reference/eso-crds-v2.9.0");
+        dir.is_dir().then_some(dir)
+    }
+}

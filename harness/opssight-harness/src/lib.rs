@@ -1,0 +1,13 @@
+//! The OpsSight secrets harness: the Gherkin scenarios of the runbook
+//! (`features/`), the fixtures that describe the system (`fixtures/`), and
+//! the environments they run on.
+
+pub mod diagnostics;
+pub mod env;
+pub mod fixtures;
+pub mod manifests;
+pub mod redact;
+pub mod runner;
+pub mod seed;
+mod steps;
+pub mod world;

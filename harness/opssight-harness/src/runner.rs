@@ -1,0 +1,147 @@
+//! Runs the feature files: chooses scenarios by tags, reports a scenario
+//! whose environment lacks a capability as skipped with the reason, writes
+//! the console report and optional JUnit and JSON reports, and saves
+//! diagnostics of failed scenarios.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use cucumber::gherkin::tagexpr::TagOperation;
+use cucumber::tag::Ext as _;
+use cucumber::writer::Stats as _;
+use cucumber::{World as _, WriterExt as _, gherkin, parser, writer};
+use futures::StreamExt;
+use futures::future::FutureExt;
+
+use crate::env::{Capabilities, Capability};
+use crate::world::OpsWorld;
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub features: PathBuf,
+    pub tags: Option<String>,
+    pub junit: Option<PathBuf>,
+    pub json: Option<PathBuf>,
+    pub artifacts: PathBuf,
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    pub failed: bool,
+    pub passed_steps: usize,
+    pub failed_steps: usize,
+    pub skipped_steps: usize,
+    pub parsing_errors: usize,
+}
+
+/// What the embedded environment can show on this machine.
+pub fn embedded_capabilities() -> Capabilities {
+    let mut caps = Capabilities::default();
+    if crate::env::kubectl_path().is_none() {
+        caps.missing.insert(Capability::Kubectl, "kubectl is not on PATH".into());
+    }
+    caps
+}
+
+/// Parses features like cucumber's own parser, then puts in front of every
+/// scenario needing a missing capability a step no definition matches, whose
+/// text says why: cucumber reports such a scenario as skipped.
+struct GatedParser {
+    capabilities: Capabilities,
+    env: &'static str,
+}
+
+fn tags_of(feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> Vec<String> {
+    feature.tags.iter().chain(scenario.tags.iter()).map(|t| t.trim_start_matches('@').to_owned()).collect()
+}
+
+impl<I: AsRef<Path>> cucumber::Parser<I> for GatedParser {
+    type Cli = <parser::Basic as cucumber::Parser<I>>::Cli;
+    type Output = futures::stream::BoxStream<'static, parser::Result<gherkin::Feature>>;
+
+    fn parse(self, input: I, cli: Self::Cli) -> Self::Output {
+        let caps = self.capabilities;
+        let env = self.env;
+        parser::Basic::new()
+            .parse(input, cli)
+            .map(move |feature| {
+                feature.map(|mut f| {
+                    let feature_tags: Vec<String> = f.tags.clone();
+                    let gate = |scenario: &mut gherkin::Scenario| {
+                        let reason = feature_tags
+                            .iter()
+                            .chain(scenario.tags.iter())
+                            .filter_map(|t| Capability::from_tag(t.trim_start_matches('@')))
+                            .find_map(|c| caps.lacks(c).map(|why| format!("{} (needs @{}): {why}", env, c.tag())));
+                        if let (Some(reason), Some(first)) = (reason, scenario.steps.first().cloned()) {
+                            let mut skip = first;
+                            skip.keyword = "Given ".into();
+                            skip.ty = gherkin::StepType::Given;
+                            skip.value = format!("SKIPPED: the environment {reason}");
+                            skip.docstring = None;
+                            skip.table = None;
+                            scenario.steps.insert(0, skip);
+                        }
+                    };
+                    f.scenarios.iter_mut().for_each(gate);
+                    for rule in &mut f.rules {
+                        rule.scenarios.iter_mut().for_each(gate);
+                    }
+                    f
+                })
+            })
+            .boxed()
+    }
+}
+
+fn output(path: &Option<PathBuf>) -> anyhow::Result<Box<dyn io::Write + Send>> {
+    Ok(match path {
+        Some(p) => {
+            if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+            Box::new(std::fs::File::create(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?)
+        }
+        None => Box::new(io::sink()),
+    })
+}
+
+pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
+    let tags: Option<TagOperation> = match &opts.tags {
+        Some(t) => Some(t.parse().map_err(|e| anyhow::anyhow!("--tags {t:?}: {e}"))?),
+        None => None,
+    };
+    if !opts.features.exists() {
+        anyhow::bail!("{}: no such feature file or directory", opts.features.display());
+    }
+    std::fs::create_dir_all(&opts.artifacts)?;
+    let artifacts = opts.artifacts.clone();
+    let writer = writer::Basic::raw(io::stdout(), writer::Coloring::Never, 0)
+        .summarized()
+        .tee::<OpsWorld, _>(writer::JUnit::for_tee(output(&opts.junit)?, 0))
+        .tee::<OpsWorld, _>(writer::Json::for_tee(output(&opts.json)?))
+        .normalized();
+    let result = OpsWorld::cucumber::<PathBuf>()
+        .with_parser(GatedParser { capabilities: embedded_capabilities(), env: "embedded" })
+        .with_writer(writer)
+        .max_concurrent_scenarios(opts.concurrency.max(1))
+        .after(move |feature, _rule, scenario, finished, world| {
+            let artifacts = artifacts.clone();
+            async move {
+                if let (cucumber::event::ScenarioFinished::StepFailed(..), Some(w)) = (finished, world) {
+                    crate::diagnostics::dump(w, &feature.name, &scenario.name, &artifacts).await;
+                }
+            }
+            .boxed_local()
+        })
+        .filter_run(opts.features.clone(), move |feature, _rule, scenario| tags.as_ref().is_none_or(|t| t.eval(tags_of(feature, scenario).iter())))
+        .await;
+    Ok(Outcome {
+        failed: result.execution_has_failed(),
+        passed_steps: result.passed_steps(),
+        failed_steps: result.failed_steps(),
+        skipped_steps: result.skipped_steps(),
+        parsing_errors: result.parsing_errors(),
+    })
+}

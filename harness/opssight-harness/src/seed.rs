@@ -1,0 +1,93 @@
+//! The Secrets Manager seed: templates under fixtures/secretsmanager whose
+//! secret fields are generated for each run, so that no fixed value exists
+//! in the repository and every output can be searched for every value.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rand::Rng;
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeedFile {
+    region: String,
+    secrets: Vec<SeedSecret>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeedSecret {
+    name: String,
+    value: BTreeMap<String, Value>,
+}
+
+/// The seeded secrets of one run: name → key → value.
+#[derive(Clone)]
+pub struct Seed {
+    pub region: String,
+    pub secrets: BTreeMap<String, BTreeMap<String, String>>,
+    /// Secret name → the keys whose values were generated (the secret ones).
+    pub generated: BTreeMap<String, Vec<String>>,
+}
+
+impl std::fmt::Debug for Seed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shape: BTreeMap<&String, Vec<&String>> = self.secrets.iter().map(|(n, kv)| (n, kv.keys().collect())).collect();
+        f.debug_struct("Seed").field("region", &self.region).field("keys", &shape).finish()
+    }
+}
+
+const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+pub fn generate(length: usize) -> String {
+    let mut rng = rand::rng();
+    (0..length).map(|_| CHARS[rng.random_range(0..CHARS.len())] as char).collect()
+}
+
+impl Seed {
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let file: SeedFile = serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: line {}, column {}: {e}", path.display(), e.line(), e.column()))?;
+        let mut secrets = BTreeMap::new();
+        let mut generated = BTreeMap::new();
+        for s in file.secrets {
+            let mut values = BTreeMap::new();
+            let mut made: Vec<String> = Vec::new();
+            for (k, v) in s.value {
+                let value = match &v {
+                    Value::String(fixed) => fixed.clone(),
+                    Value::Object(o) if o.contains_key("generate") => {
+                        let g = &o["generate"];
+                        let length = g.get("length").and_then(Value::as_u64).ok_or_else(|| {
+                            anyhow::anyhow!("{}: secret {}: field {k}: generate needs a length", path.display(), s.name)
+                        })?;
+                        let prefix = g.get("prefix").and_then(Value::as_str).unwrap_or_default();
+                        made.push(k.clone());
+                        format!("{prefix}{}", generate(length as usize))
+                    }
+                    _ => anyhow::bail!("{}: secret {}: field {k}: a string or {{\"generate\": ...}}", path.display(), s.name),
+                };
+                values.insert(k, value);
+            }
+            generated.insert(s.name.clone(), made);
+            secrets.insert(s.name, values);
+        }
+        Ok(Self { region: file.region, secrets, generated })
+    }
+
+    /// Every generated value, for searching outputs.
+    pub fn all_values(&self) -> Vec<String> {
+        self.secrets
+            .iter()
+            .flat_map(|(name, kv)| kv.iter().filter(move |(k, _)| self.generated.get(name).is_some_and(|g| g.contains(k))).map(|(_, v)| v.clone()))
+            .collect()
+    }
+}
+
+/// What may be shown of a value: its length and a short hash.
+pub fn describe(value: &[u8]) -> String {
+    use sha2::Digest;
+    format!("<{} bytes, sha256 {}>", value.len(), &hex::encode(sha2::Sha256::digest(value))[..8])
+}

@@ -1,0 +1,154 @@
+//! Breaking and fixing the controller's credentials.
+
+use cucumber::{then, when};
+use kube::api::{Patch, PatchParams};
+use serde_json::json;
+
+use crate::env::embedded::{ESO_USER, NAMESPACE};
+use crate::world::{OpsWorld, StepResult, as_bytes, compare, data_of, ensure};
+
+#[when(expr = "the Secret {string} is deleted")]
+async fn delete_secret(w: &mut OpsWorld, name: String) -> StepResult {
+    w.secrets()?.delete(&name, &Default::default()).await?;
+    Ok(())
+}
+
+#[when(expr = "the key {string} is removed from {string}")]
+async fn remove_key(w: &mut OpsWorld, key: String, name: String) -> StepResult {
+    w.secrets()?.patch(&name, &PatchParams::default(), &Patch::Merge(json!({"data": {key: null}}))).await?;
+    Ok(())
+}
+
+#[when(expr = "{string} is restored with valid credentials")]
+async fn restore(w: &mut OpsWorld, _name: String) -> StepResult {
+    let env = w.env()?.clone();
+    env.put_aws_secret(&env.eso_key.clone()).await
+}
+
+#[when(expr = "{string} holds a wrong secret access key")]
+async fn wrong_key(w: &mut OpsWorld, _name: String) -> StepResult {
+    let env = w.env()?.clone();
+    let mut key = env.eso_key.clone();
+    key.secret_access_key = crate::seed::generate(40);
+    env.put_aws_secret(&key).await
+}
+
+#[when("the SecretStore is validated again")]
+async fn revalidate(w: &mut OpsWorld) -> StepResult {
+    // ESO validates a store every 5 minutes; a change of its annotations
+    // does it at once.
+    let n = w.next();
+    let api = kube::api::Api::<kube::api::DynamicObject>::namespaced_with(
+        w.env()?.kube(),
+        NAMESPACE,
+        &eso_emulator::store_resource(eso_emulator::types::StoreKind::SecretStore),
+    );
+    api.patch("aws-secrets-manager", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"annotations": {"harness/validate": n.to_string()}}}))).await?;
+    Ok(())
+}
+
+use crate::env::Environment;
+
+#[then(expr = "the SecretStore becomes not ready with reason {string} and message {string}")]
+async fn store_not_ready(w: &mut OpsWorld, reason: String, message: String) -> StepResult {
+    let api = kube::api::Api::<kube::api::DynamicObject>::namespaced_with(
+        w.env()?.kube(),
+        NAMESPACE,
+        &eso_emulator::store_resource(eso_emulator::types::StoreKind::SecretStore),
+    );
+    let (r, m) = (reason.clone(), message.clone());
+    tokio::time::timeout(
+        crate::world::WAIT,
+        kube::runtime::wait::await_condition(api, "aws-secrets-manager", move |o: Option<&kube::api::DynamicObject>| {
+            o.and_then(|s| s.data.pointer("/status/conditions/0").cloned()).is_some_and(|c| c["status"] == "False" && c["reason"] == r.as_str() && c["message"] == m.as_str())
+        }),
+    )
+    .await
+    .map_err(|_| anyhow::anyhow!("timed out waiting for the SecretStore to be not ready with reason {reason} and message {message:?}"))??;
+    Ok(())
+}
+
+async fn events(w: &OpsWorld, about: &str) -> anyhow::Result<Vec<(String, String, String)>> {
+    let api: kube::api::Api<k8s_openapi::api::core::v1::Event> = kube::api::Api::namespaced(w.env()?.kube(), NAMESPACE);
+    let list = api.list(&kube::api::ListParams::default().fields(&format!("involvedObject.name={about}"))).await?;
+    Ok(list.items.into_iter().map(|e| (e.type_.unwrap_or_default(), e.reason.unwrap_or_default(), e.message.unwrap_or_default())).collect())
+}
+
+async fn wait_event(w: &OpsWorld, about: &str, reason: &str, matches: impl Fn(&str) -> bool) -> StepResult {
+    let deadline = tokio::time::Instant::now() + crate::world::WAIT;
+    loop {
+        let found = events(w, about).await?;
+        if found.iter().any(|(t, r, m)| t == "Warning" && r == reason && matches(m)) {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            let seen: Vec<String> = found.iter().map(|(t, r, m)| format!("{t} {r}: {m}")).collect();
+            anyhow::bail!("no matching Warning {reason} event about {about} within {:?}; events: {seen:?}", crate::world::WAIT);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
+
+#[then(expr = "a Warning event {string} about the SecretStore says {string}")]
+async fn store_event(w: &mut OpsWorld, reason: String, message: String) -> StepResult {
+    let message = unescape(&message);
+    wait_event(w, "aws-secrets-manager", &reason, |m| m == message).await
+}
+
+#[then(expr = "a Warning event {string} about {string} says {string}")]
+async fn es_event_says(w: &mut OpsWorld, reason: String, about: String, message: String) -> StepResult {
+    let message = unescape(&message);
+    wait_event(w, &about, &reason, |m| m == message).await
+}
+
+#[then(expr = "a Warning event {string} about {string} mentions {string}")]
+async fn es_event_mentions(w: &mut OpsWorld, reason: String, about: String, part: String) -> StepResult {
+    let part = unescape(&part);
+    wait_event(w, &about, &reason, |m| m.contains(&part)).await
+}
+
+#[when(expr = "a refresh of {string} is forced")]
+async fn force(w: &mut OpsWorld, name: String) -> StepResult {
+    let n = w.next();
+    w.es_api()?.patch(&name, &PatchParams::default(), &Patch::Merge(json!({"metadata": {"annotations": {"force-sync": n.to_string()}}}))).await?;
+    Ok(())
+}
+
+#[when("a refresh of every ExternalSecret is forced")]
+async fn force_all(w: &mut OpsWorld) -> StepResult {
+    for name in w.external_secrets()?.keys() {
+        force(w, name.clone()).await?;
+    }
+    Ok(())
+}
+
+#[then("every Secret still holds the values it was synced with")]
+async fn still_synced(w: &mut OpsWorld) -> StepResult {
+    let seed = w.env()?.seed().secrets.clone();
+    for (es, remote) in w.external_secrets()? {
+        let expected = w.previous.get(&remote).or_else(|| seed.get(&remote)).cloned().unwrap_or_default();
+        let s = w.secrets()?.get(&es).await?;
+        compare(&data_of(&s), &as_bytes(&expected)).map_err(|d| anyhow::anyhow!("the Secret {es} lost its data: {d}"))?;
+    }
+    Ok(())
+}
+
+#[when(expr = "the controller's IAM policy no longer allows {string}")]
+async fn deny(w: &mut OpsWorld, action: String) -> StepResult {
+    let doc = aws_emulator::PolicyDocument::parse(&format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Action":"{action}","Resource":"*"}}]}}"#
+    ))?;
+    w.env()?.aws.with_iam(|iam| iam.put_user_policy(ESO_USER, "harness-deny", doc))?;
+    Ok(())
+}
+
+#[when("the controller's IAM policy is the runbook's again")]
+async fn undeny(w: &mut OpsWorld) -> StepResult {
+    w.env()?.aws.with_iam(|iam| iam.delete_user_policy(ESO_USER, "harness-deny"))?;
+    ensure(true, String::new)
+}
+
+/// Gherkin strings write a quote as \"; events hold the quote itself.
+fn unescape(s: &str) -> String {
+    s.replace("\\\"", "\"")
+}

@@ -1,0 +1,9 @@
+//! Step definitions, one module per capability of the feature files.
+
+mod access;
+pub(crate) mod changes;
+mod credentials;
+mod kubectl;
+mod manifests;
+mod recovery;
+mod sync;

@@ -1,0 +1,124 @@
+//! Disasters and recovery.
+
+use cucumber::{given, then, when};
+
+use crate::env::Environment;
+use crate::env::embedded::NAMESPACE;
+use crate::world::{OpsWorld, StepResult, compare, data_of, WAIT};
+
+#[given("the values of every Secret are recorded")]
+async fn record(w: &mut OpsWorld) -> StepResult {
+    for es in w.external_secrets()?.keys() {
+        let s = w.secrets()?.get(es).await?;
+        w.recorded.insert(es.clone(), data_of(&s));
+    }
+    Ok(())
+}
+
+#[then("every Secret holds the recorded values")]
+async fn holds_recorded(w: &mut OpsWorld) -> StepResult {
+    for (name, expected) in w.recorded.clone() {
+        let want = expected.clone();
+        let result = w.wait_secret(&name, &format!("the Secret {name} to hold its recorded values"), move |s| compare(&data_of(s), &want).is_ok()).await;
+        if let Err(e) = result {
+            let diff = match w.secrets()?.get_opt(&name).await? {
+                Some(s) => compare(&data_of(&s), &expected).err().unwrap_or_default(),
+                None => "the Secret does not exist".into(),
+            };
+            anyhow::bail!("{e}: {diff}");
+        }
+    }
+    Ok(())
+}
+
+#[when("every ExternalSecret is deleted")]
+async fn delete_all(w: &mut OpsWorld) -> StepResult {
+    for name in w.external_secrets()?.keys() {
+        w.es_api()?.delete(name, &Default::default()).await?;
+    }
+    Ok(())
+}
+
+#[then("every Secret is gone")]
+async fn all_gone(w: &mut OpsWorld) -> StepResult {
+    for name in w.external_secrets()?.keys() {
+        w.wait_gone_secret(name).await?;
+    }
+    Ok(())
+}
+
+#[when("the local overlay is applied again")]
+async fn reapply(w: &mut OpsWorld) -> StepResult {
+    w.env()?.clone().apply_overlay("local").await
+}
+
+#[when(expr = "the namespace {string} is deleted")]
+async fn delete_ns(w: &mut OpsWorld, ns: String) -> StepResult {
+    kube::api::Api::<k8s_openapi::api::core::v1::Namespace>::all(w.env()?.kube()).delete(&ns, &Default::default()).await?;
+    Ok(())
+}
+
+#[then(expr = "the namespace {string} is gone")]
+async fn ns_gone(w: &mut OpsWorld, ns: String) -> StepResult {
+    let api = kube::api::Api::<k8s_openapi::api::core::v1::Namespace>::all(w.env()?.kube());
+    let uid = match api.get_opt(&ns).await? {
+        Some(n) => n.metadata.uid.unwrap_or_default(),
+        None => return Ok(()),
+    };
+    tokio::time::timeout(WAIT, kube::runtime::wait::await_condition(api, &ns, kube::runtime::wait::conditions::is_deleted(&uid)))
+        .await
+        .map_err(|_| anyhow::anyhow!("timed out after {WAIT:?} waiting for the namespace {ns} to be deleted"))??;
+    Ok(())
+}
+
+#[when("Secrets Manager becomes unreachable")]
+async fn sm_down(w: &mut OpsWorld) -> StepResult {
+    w.env()?.aws.stop_listening();
+    Ok(())
+}
+
+#[when("Secrets Manager is reachable again")]
+async fn sm_up(w: &mut OpsWorld) -> StepResult {
+    w.env()?.aws.resume_listening();
+    Ok(())
+}
+
+#[when("Secrets Manager is snapshotted")]
+async fn snapshot(w: &mut OpsWorld) -> StepResult {
+    w.snapshot = Some(w.env()?.aws.snapshot());
+    Ok(())
+}
+
+#[when("every OpsSight secret is deleted from Secrets Manager without recovery")]
+async fn wipe(w: &mut OpsWorld) -> StepResult {
+    let sm = w.env()?.secrets_manager();
+    for remote in w.external_secrets()?.values() {
+        sm.delete_secret().secret_id(remote).force_delete_without_recovery(true).send().await?;
+    }
+    Ok(())
+}
+
+#[when("Secrets Manager is restored from the snapshot")]
+async fn restore(w: &mut OpsWorld) -> StepResult {
+    let snapshot = w.snapshot.clone().ok_or_else(|| anyhow::anyhow!("no snapshot was taken in this scenario"))?;
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("secretsmanager-backup.json");
+    snapshot.write_to(&path)?;
+    w.env()?.aws.restore_from(&path)?;
+    Ok(())
+}
+
+#[when("the controller stops")]
+async fn controller_stops(w: &mut OpsWorld) -> StepResult {
+    w.env()?.stop_controller().await;
+    Ok(())
+}
+
+#[when("the controller starts")]
+async fn controller_starts(w: &mut OpsWorld) -> StepResult {
+    w.env()?.start_controller();
+    Ok(())
+}
+
+#[allow(dead_code)]
+const _NS: &str = NAMESPACE;

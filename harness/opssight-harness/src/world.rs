@@ -1,0 +1,177 @@
+//! The state of one scenario. Each scenario gets an environment of its own,
+//! so scenarios run side by side without seeing each other.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow, bail};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, DynamicObject};
+use kube::runtime::wait::await_condition;
+
+use crate::env::embedded::{Embedded, NAMESPACE};
+use crate::env::Environment;
+use crate::fixtures::Fixtures;
+use crate::seed::describe;
+
+/// How long a step waits for a condition before it fails naming it.
+pub const WAIT: Duration = Duration::from_secs(15);
+
+#[derive(cucumber::World)]
+#[world(init = Self::new)]
+pub struct OpsWorld {
+    env: Option<Arc<Embedded>>,
+    pub fixtures: Option<Fixtures>,
+    /// What each Secrets Manager secret holds now, as far as the scenario knows.
+    pub expected: BTreeMap<String, BTreeMap<String, String>>,
+    /// What it held before the scenario changed it.
+    pub previous: BTreeMap<String, BTreeMap<String, String>>,
+    /// Data of each Secret when recorded.
+    pub recorded: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
+    pub refresh_times: BTreeMap<String, String>,
+    pub last_command: Option<CommandResult>,
+    pub snapshot: Option<aws_emulator::Snapshot>,
+    pub counter: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct CommandResult {
+    pub command: String,
+    pub status: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl std::fmt::Debug for OpsWorld {
+    // Never print values: key names only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys: BTreeMap<&String, Vec<&String>> = self.expected.iter().map(|(n, kv)| (n, kv.keys().collect())).collect();
+        f.debug_struct("OpsWorld").field("env", &self.env.as_ref().map(|e| e.name())).field("secrets", &keys).finish()
+    }
+}
+
+pub type StepResult = anyhow::Result<()>;
+
+impl OpsWorld {
+    async fn new() -> anyhow::Result<Self> {
+        Ok(Self {
+            env: None,
+            fixtures: Fixtures::locate().ok(),
+            expected: BTreeMap::new(),
+            previous: BTreeMap::new(),
+            recorded: BTreeMap::new(),
+            refresh_times: BTreeMap::new(),
+            last_command: None,
+            snapshot: None,
+            counter: 0,
+        })
+    }
+
+    pub fn fixtures(&self) -> anyhow::Result<&Fixtures> {
+        self.fixtures.as_ref().ok_or_else(|| anyhow!("cannot find the fixtures directory; run from the repository or set OPSSIGHT_FIXTURES"))
+    }
+
+    pub async fn start(&mut self) -> StepResult {
+        let env = Embedded::start(self.fixtures()?.clone()).await.context("starting the embedded environment")?;
+        self.expected = env.seed().secrets.clone();
+        self.env = Some(Arc::new(env));
+        Ok(())
+    }
+
+    pub fn env(&self) -> anyhow::Result<&Arc<Embedded>> {
+        self.env.as_ref().ok_or_else(|| anyhow!("no environment: the scenario needs \"Given the OpsSight secrets system is running\""))
+    }
+
+    pub fn es_api(&self) -> anyhow::Result<Api<DynamicObject>> {
+        Ok(Api::namespaced_with(self.env()?.kube(), NAMESPACE, &eso_emulator::external_secret_resource()))
+    }
+
+    pub fn secrets(&self) -> anyhow::Result<Api<Secret>> {
+        Ok(Api::namespaced(self.env()?.kube(), NAMESPACE))
+    }
+
+    /// ExternalSecret name → remote key, from the local overlay.
+    pub fn external_secrets(&self) -> anyhow::Result<BTreeMap<String, String>> {
+        let manifests = crate::manifests::kustomize(&self.fixtures()?.overlay("local"))?;
+        Ok(manifests
+            .iter()
+            .filter(|m| m.kind() == "ExternalSecret")
+            .filter_map(|m| {
+                let key = m.object.pointer("/spec/dataFrom/0/extract/key").and_then(|k| k.as_str())?;
+                Some((m.name().to_owned(), key.to_owned()))
+            })
+            .collect())
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.counter += 1;
+        self.counter
+    }
+
+    /// Waits on a watch until the ExternalSecret satisfies `cond`.
+    pub async fn wait_es(&self, name: &str, what: &str, cond: impl Fn(&DynamicObject) -> bool + Send + 'static) -> anyhow::Result<DynamicObject> {
+        let api = self.es_api()?;
+        let found = tokio::time::timeout(WAIT, await_condition(api.clone(), name, move |o: Option<&DynamicObject>| o.is_some_and(&cond)))
+            .await
+            .map_err(|_| anyhow!("timed out after {WAIT:?} waiting for {what}"))??;
+        found.ok_or_else(|| anyhow!("{what}: the ExternalSecret {name} is gone"))
+    }
+
+    pub async fn wait_secret(&self, name: &str, what: &str, cond: impl Fn(&Secret) -> bool + Send + 'static) -> anyhow::Result<Secret> {
+        let api = self.secrets()?;
+        let found = tokio::time::timeout(WAIT, await_condition(api, name, move |o: Option<&Secret>| o.is_some_and(&cond)))
+            .await
+            .map_err(|_| anyhow!("timed out after {WAIT:?} waiting for {what}"))??;
+        found.ok_or_else(|| anyhow!("{what}: the Secret {name} is gone"))
+    }
+
+    pub async fn wait_gone_secret(&self, name: &str) -> StepResult {
+        let api = self.secrets()?;
+        let uid = match api.get_opt(name).await? {
+            Some(s) => s.metadata.uid.unwrap_or_default(),
+            None => return Ok(()),
+        };
+        tokio::time::timeout(WAIT, await_condition(api, name, kube::runtime::wait::conditions::is_deleted(&uid)))
+            .await
+            .map_err(|_| anyhow!("timed out after {WAIT:?} waiting for the Secret {name} to be deleted"))??;
+        Ok(())
+    }
+}
+
+pub fn data_of(s: &Secret) -> BTreeMap<String, Vec<u8>> {
+    s.data.clone().unwrap_or_default().into_iter().map(|(k, v)| (k, v.0)).collect()
+}
+
+/// Compares a Secret's data with the expected values without ever showing a
+/// value: the difference names keys, lengths and short hashes.
+pub fn compare(actual: &BTreeMap<String, Vec<u8>>, expected: &BTreeMap<String, Vec<u8>>) -> Result<(), String> {
+    let mut problems = Vec::new();
+    for k in expected.keys().filter(|k| !actual.contains_key(*k)) {
+        problems.push(format!("missing key {k}"));
+    }
+    for k in actual.keys().filter(|k| !expected.contains_key(*k)) {
+        problems.push(format!("unexpected key {k}"));
+    }
+    for (k, v) in expected {
+        if let Some(a) = actual.get(k)
+            && a != v
+        {
+            problems.push(format!("key {k} holds {} instead of {}", describe(a), describe(v)));
+        }
+    }
+    if problems.is_empty() { Ok(()) } else { Err(problems.join("; ")) }
+}
+
+pub fn as_bytes(values: &BTreeMap<String, String>) -> BTreeMap<String, Vec<u8>> {
+    values.iter().map(|(k, v)| (k.clone(), v.clone().into_bytes())).collect()
+}
+
+pub fn ready_of(es: &DynamicObject) -> Option<(String, String, String)> {
+    let c = es.data.pointer("/status/conditions")?.as_array()?.iter().find(|c| c["type"] == "Ready")?;
+    Some((c["status"].as_str()?.to_owned(), c["reason"].as_str()?.to_owned(), c["message"].as_str().unwrap_or_default().to_owned()))
+}
+
+pub fn ensure(cond: bool, msg: impl FnOnce() -> String) -> StepResult {
+    if cond { Ok(()) } else { bail!(msg()) }
+}
