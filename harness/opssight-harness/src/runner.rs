@@ -115,6 +115,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
     if !opts.features.exists() {
         anyhow::bail!("{}: no such feature file or directory", opts.features.display());
     }
+    check_feature_files(&opts.features)?;
     std::fs::create_dir_all(&opts.artifacts)?;
     let artifacts = opts.artifacts.clone();
     let writer = writer::Basic::raw(io::stdout(), writer::Coloring::Never, 0)
@@ -125,7 +126,12 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
     let result = OpsWorld::cucumber::<PathBuf>()
         .with_parser(GatedParser { capabilities: embedded_capabilities(), env: "embedded" })
         .with_writer(writer)
+        // An undefined step fails the run (naming its file and line); only
+        // the capability gate's own steps mean "skipped".
+        .fail_on_skipped_with(|_feature, _rule, scenario| !scenario.steps.first().is_some_and(|s| s.value.starts_with("SKIPPED: ")))
         .max_concurrent_scenarios(opts.concurrency.max(1))
+        // Options come from our CLI, not from cucumber parsing the process's arguments.
+        .with_cli(cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default())
         .after(move |feature, _rule, scenario, finished, world| {
             let artifacts = artifacts.clone();
             async move {
@@ -144,4 +150,30 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
         skipped_steps: result.skipped_steps(),
         parsing_errors: result.parsing_errors(),
     })
+}
+
+/// Parses every feature file first, so a malformed one is reported with its
+/// line and column (cucumber's own report names only the file).
+pub fn check_feature_files(path: &Path) -> anyhow::Result<()> {
+    let files: Vec<PathBuf> = if path.is_dir() {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(path)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "feature"))
+            .collect();
+        v.sort();
+        v
+    } else {
+        vec![path.to_owned()]
+    };
+    for file in files {
+        if let Err(e) = gherkin::Feature::parse_path(&file, gherkin::GherkinEnv::default()) {
+            let detail = match &e {
+                // "Error at LINE:COL: {expected tokens}"
+                gherkin::ParseFileError::Parsing { source, .. } => source.to_string().replacen("Error at ", "line:column ", 1),
+                other => other.to_string(),
+            };
+            anyhow::bail!("{}: malformed feature file: {detail}", file.display());
+        }
+    }
+    Ok(())
 }
