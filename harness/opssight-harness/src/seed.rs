@@ -41,9 +41,28 @@ impl std::fmt::Debug for Seed {
 
 const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
+/// A value made for this run. When `OPSSIGHT_VALUE_LEDGER` names a file,
+/// every value is appended to it, so that a test can search every output of
+/// a run for every value the run made (the hygiene check).
 pub fn generate(length: usize) -> String {
     let mut rng = rand::rng();
-    (0..length).map(|_| CHARS[rng.random_range(0..CHARS.len())] as char).collect()
+    let value: String = (0..length).map(|_| CHARS[rng.random_range(0..CHARS.len())] as char).collect();
+    if let Some(ledger) = ledger() {
+        use std::io::Write;
+        let mut file = ledger.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = writeln!(file, "{value}");
+    }
+    value
+}
+
+fn ledger() -> Option<&'static std::sync::Mutex<std::fs::File>> {
+    static LEDGER: std::sync::OnceLock<Option<std::sync::Mutex<std::fs::File>>> = std::sync::OnceLock::new();
+    LEDGER
+        .get_or_init(|| {
+            let path = std::env::var_os("OPSSIGHT_VALUE_LEDGER")?;
+            std::fs::OpenOptions::new().create(true).append(true).open(path).ok().map(std::sync::Mutex::new)
+        })
+        .as_ref()
 }
 
 impl Seed {

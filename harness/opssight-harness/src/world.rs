@@ -15,8 +15,14 @@ use crate::env::Environment;
 use crate::fixtures::Fixtures;
 use crate::seed::describe;
 
-/// How long a step waits for a condition before it fails naming it.
-pub const WAIT: Duration = Duration::from_secs(15);
+/// How long a step waits for a condition before it fails naming it:
+/// 15 s, or `OPSSIGHT_WAIT_SECONDS`.
+pub fn wait() -> Duration {
+    static WAIT: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+    *WAIT.get_or_init(|| {
+        std::env::var("OPSSIGHT_WAIT_SECONDS").ok().and_then(|s| s.parse().ok()).map(Duration::from_secs).unwrap_or(Duration::from_secs(15))
+    })
+}
 
 #[derive(cucumber::World)]
 #[world(init = Self::new)]
@@ -112,17 +118,17 @@ impl OpsWorld {
     /// Waits on a watch until the ExternalSecret satisfies `cond`.
     pub async fn wait_es(&self, name: &str, what: &str, cond: impl Fn(&DynamicObject) -> bool + Send + 'static) -> anyhow::Result<DynamicObject> {
         let api = self.es_api()?;
-        let found = tokio::time::timeout(WAIT, await_condition(api.clone(), name, move |o: Option<&DynamicObject>| o.is_some_and(&cond)))
+        let found = tokio::time::timeout(wait(), await_condition(api.clone(), name, move |o: Option<&DynamicObject>| o.is_some_and(&cond)))
             .await
-            .map_err(|_| anyhow!("timed out after {WAIT:?} waiting for {what}"))??;
+            .map_err(|_| anyhow!("timed out after {:?} waiting for {what}", wait()))??;
         found.ok_or_else(|| anyhow!("{what}: the ExternalSecret {name} is gone"))
     }
 
     pub async fn wait_secret(&self, name: &str, what: &str, cond: impl Fn(&Secret) -> bool + Send + 'static) -> anyhow::Result<Secret> {
         let api = self.secrets()?;
-        let found = tokio::time::timeout(WAIT, await_condition(api, name, move |o: Option<&Secret>| o.is_some_and(&cond)))
+        let found = tokio::time::timeout(wait(), await_condition(api, name, move |o: Option<&Secret>| o.is_some_and(&cond)))
             .await
-            .map_err(|_| anyhow!("timed out after {WAIT:?} waiting for {what}"))??;
+            .map_err(|_| anyhow!("timed out after {:?} waiting for {what}", wait()))??;
         found.ok_or_else(|| anyhow!("{what}: the Secret {name} is gone"))
     }
 
@@ -132,9 +138,9 @@ impl OpsWorld {
             Some(s) => s.metadata.uid.unwrap_or_default(),
             None => return Ok(()),
         };
-        tokio::time::timeout(WAIT, await_condition(api, name, kube::runtime::wait::conditions::is_deleted(&uid)))
+        tokio::time::timeout(wait(), await_condition(api, name, kube::runtime::wait::conditions::is_deleted(&uid)))
             .await
-            .map_err(|_| anyhow!("timed out after {WAIT:?} waiting for the Secret {name} to be deleted"))??;
+            .map_err(|_| anyhow!("timed out after {:?} waiting for the Secret {name} to be deleted", wait()))??;
         Ok(())
     }
 }

@@ -58,7 +58,7 @@ async fn store_not_ready(w: &mut OpsWorld, reason: String, message: String) -> S
     );
     let (r, m) = (reason.clone(), message.clone());
     tokio::time::timeout(
-        crate::world::WAIT,
+        crate::world::wait(),
         kube::runtime::wait::await_condition(api, "aws-secrets-manager", move |o: Option<&kube::api::DynamicObject>| {
             o.and_then(|s| s.data.pointer("/status/conditions/0").cloned()).is_some_and(|c| c["status"] == "False" && c["reason"] == r.as_str() && c["message"] == m.as_str())
         }),
@@ -75,7 +75,7 @@ async fn events(w: &OpsWorld, about: &str) -> anyhow::Result<Vec<(String, String
 }
 
 async fn wait_event(w: &OpsWorld, about: &str, reason: &str, matches: impl Fn(&str) -> bool) -> StepResult {
-    let deadline = tokio::time::Instant::now() + crate::world::WAIT;
+    let deadline = tokio::time::Instant::now() + crate::world::wait();
     loop {
         let found = events(w, about).await?;
         if found.iter().any(|(t, r, m)| t == "Warning" && r == reason && matches(m)) {
@@ -83,7 +83,7 @@ async fn wait_event(w: &OpsWorld, about: &str, reason: &str, matches: impl Fn(&s
         }
         if tokio::time::Instant::now() > deadline {
             let seen: Vec<String> = found.iter().map(|(t, r, m)| format!("{t} {r}: {m}")).collect();
-            anyhow::bail!("no matching Warning {reason} event about {about} within {:?}; events: {seen:?}", crate::world::WAIT);
+            anyhow::bail!("no matching Warning {reason} event about {about} within {:?}; events: {seen:?}", crate::world::wait());
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }

@@ -16,9 +16,9 @@ async fn run(w: &mut OpsWorld, command: String) -> StepResult {
         .env("KUBECACHEDIR", &cache)
         .kill_on_drop(true)
         .output();
-    let output = tokio::time::timeout(crate::world::WAIT, output)
+    let output = tokio::time::timeout(crate::world::wait(), output)
         .await
-        .map_err(|_| anyhow::anyhow!("`{command}` did not finish within {:?}", crate::world::WAIT))??;
+        .map_err(|_| anyhow::anyhow!("`{command}` did not finish within {:?}", crate::world::wait()))??;
     w.last_command = Some(CommandResult {
         command,
         status: output.status.code(),

@@ -4,7 +4,7 @@ use cucumber::{given, then, when};
 
 use crate::env::Environment;
 use crate::env::embedded::NAMESPACE;
-use crate::world::{OpsWorld, StepResult, compare, data_of, WAIT};
+use crate::world::{OpsWorld, StepResult, compare, data_of, wait};
 
 #[given("the values of every Secret are recorded")]
 async fn record(w: &mut OpsWorld) -> StepResult {
@@ -65,9 +65,9 @@ async fn ns_gone(w: &mut OpsWorld, ns: String) -> StepResult {
         Some(n) => n.metadata.uid.unwrap_or_default(),
         None => return Ok(()),
     };
-    tokio::time::timeout(WAIT, kube::runtime::wait::await_condition(api, &ns, kube::runtime::wait::conditions::is_deleted(&uid)))
+    tokio::time::timeout(wait(), kube::runtime::wait::await_condition(api, &ns, kube::runtime::wait::conditions::is_deleted(&uid)))
         .await
-        .map_err(|_| anyhow::anyhow!("timed out after {WAIT:?} waiting for the namespace {ns} to be deleted"))??;
+        .map_err(|_| anyhow::anyhow!("timed out after {:?} waiting for the namespace {ns} to be deleted", wait()))??;
     Ok(())
 }
 

@@ -1,0 +1,112 @@
+//! Breaking the system makes the suite fail, and say why: each mutation of
+//! the fixtures, one at a time, turns the relevant feature red.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        if src.is_dir() { copy_dir(&src, &dst) } else { std::fs::copy(&src, &dst).unwrap(); }
+    }
+}
+
+fn edit(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains(from), "{} does not contain {from:?}", path.display());
+    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
+
+struct Mutation {
+    name: &'static str,
+    feature: &'static str,
+    apply: fn(&Path),
+    /// What the failure report must say.
+    expect: &'static str,
+}
+
+const MUTATIONS: &[Mutation] = &[
+    Mutation {
+        name: "wrong remote key",
+        feature: "sync.feature",
+        apply: |f| edit(&f.join("k8s/base/external-secrets.yaml"), "key: opssight/production/app", "key: opssight/production/application"),
+        expect: "Secret does not exist",
+    },
+    Mutation {
+        name: "wrong property",
+        feature: "sync.feature",
+        apply: |f| edit(
+            &f.join("k8s/base/external-secrets.yaml"),
+            "  dataFrom:\n  - extract:\n      key: opssight/production/redis",
+            "  data:\n  - secretKey: password\n    remoteRef:\n      key: opssight/production/redis\n      property: passwd",
+        ),
+        expect: "key passwd does not exist in secret opssight/production/redis",
+    },
+    Mutation {
+        name: "wrong target name",
+        feature: "sync.feature",
+        apply: |f| edit(&f.join("k8s/base/external-secrets.yaml"), "    name: opssight-database-secrets\n    creationPolicy", "    name: opssight-db-secrets\n    creationPolicy"),
+        expect: "opssight-database-secrets",
+    },
+    Mutation {
+        name: "refreshInterval 0 in production",
+        feature: "manifests.feature",
+        apply: |f| {
+            let overlay = f.join("k8s/overlays/production");
+            std::fs::write(
+                overlay.join("no-refresh.yaml"),
+                "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata:\n  name: opssight-app-secrets\n  namespace: opssight-production\nspec:\n  refreshInterval: 0s\n",
+            )
+            .unwrap();
+            edit(&overlay.join("kustomization.yaml"), "- path: secret-store-irsa.yaml", "- path: secret-store-irsa.yaml\n- path: no-refresh.yaml");
+        },
+        expect: "refreshes every 0s, not 1h",
+    },
+    Mutation {
+        name: "a wider IAM action",
+        feature: "manifests.feature",
+        apply: |f| edit(&f.join("iam/opssight-external-secrets-policy.json"), "\"secretsmanager:DescribeSecret\"", "\"secretsmanager:DescribeSecret\",\n        \"secretsmanager:PutSecretValue\""),
+        expect: "the IAM policy allows",
+    },
+];
+
+fn run(fixtures: &Path, feature: &Path, artifacts: &Path) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_opssight-harness"))
+        .args(["test", "--features"])
+        .arg(feature)
+        .arg("--artifacts")
+        .arg(artifacts)
+        .env("OPSSIGHT_FIXTURES", fixtures)
+        .env("OPSSIGHT_WAIT_SECONDS", "4")
+        .output()
+        .expect("running opssight-harness");
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn each_mutation_turns_the_suite_red_with_a_reason() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let features: PathBuf = root.join("features");
+    let work = tempfile::tempdir().unwrap();
+    // The unmutated copy passes: the failures below are the mutations' doing.
+    let pristine = work.path().join("pristine");
+    copy_dir(&root.join("fixtures"), &pristine);
+    for feature in ["sync.feature", "manifests.feature"] {
+        let (ok, report) = run(&pristine, &features.join(feature), &work.path().join("artifacts"));
+        assert!(ok, "{feature} fails on the unmutated fixtures:\n{report}");
+    }
+    let mut missed = Vec::new();
+    for m in MUTATIONS {
+        let dir = work.path().join(m.name.replace(' ', "-"));
+        copy_dir(&root.join("fixtures"), &dir);
+        (m.apply)(&dir);
+        let (ok, report) = run(&dir, &features.join(m.feature), &work.path().join("artifacts"));
+        if ok {
+            missed.push(format!("{}: {} still passes", m.name, m.feature));
+        } else if !report.contains(m.expect) {
+            missed.push(format!("{}: {} fails without saying {:?}:\n{report}", m.name, m.feature, m.expect));
+        }
+    }
+    assert!(missed.is_empty(), "{}", missed.join("\n\n"));
+}
