@@ -37,14 +37,28 @@ struct Result {
 }
 
 async fn measure(name: &'static str, client: Client) -> anyhow::Result<Result> {
-    client.create_secret().name("bench/secret").secret_string("{\"k\":\"bench-value\"}").send().await.context("create")?;
+    client
+        .create_secret()
+        .name("bench/secret")
+        .secret_string("{\"k\":\"bench-value\"}")
+        .send()
+        .await
+        .context("create")?;
     for _ in 0..50 {
-        client.get_secret_value().secret_id("bench/secret").send().await?;
+        client
+            .get_secret_value()
+            .secret_id("bench/secret")
+            .send()
+            .await?;
     }
     let mut latencies = Vec::with_capacity(LATENCY_CALLS);
     for _ in 0..LATENCY_CALLS {
         let t = Instant::now();
-        client.get_secret_value().secret_id("bench/secret").send().await?;
+        client
+            .get_secret_value()
+            .secret_id("bench/secret")
+            .send()
+            .await?;
         latencies.push(t.elapsed());
     }
     latencies.sort();
@@ -57,7 +71,10 @@ async fn measure(name: &'static str, client: Client) -> anyhow::Result<Result> {
         tasks.push(tokio::spawn(async move {
             let mut n = 0u64;
             while started.elapsed() < THROUGHPUT_WINDOW {
-                c.get_secret_value().secret_id("bench/secret").send().await?;
+                c.get_secret_value()
+                    .secret_id("bench/secret")
+                    .send()
+                    .await?;
                 n += 1;
             }
             anyhow::Ok(n)
@@ -67,7 +84,12 @@ async fn measure(name: &'static str, client: Client) -> anyhow::Result<Result> {
     for t in tasks {
         total += t.await??;
     }
-    Ok(Result { name, per_second: total as f64 / started.elapsed().as_secs_f64(), p50: pct(0.50), p99: pct(0.99) })
+    Ok(Result {
+        name,
+        per_second: total as f64 / started.elapsed().as_secs_f64(),
+        p50: pct(0.50),
+        p99: pct(0.99),
+    })
 }
 
 #[tokio::main]
@@ -76,13 +98,33 @@ async fn main() -> anyhow::Result<()> {
     let emulator = AwsEmulator::builder().start().await?;
     let key = emulator.with_iam(|iam| -> anyhow::Result<_> {
         iam.create_user("bench")?;
-        iam.put_user_policy("bench", "all", PolicyDocument::parse(r#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#)?)?;
+        iam.put_user_policy(
+            "bench",
+            "all",
+            PolicyDocument::parse(
+                r#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#,
+            )?,
+        )?;
         Ok(iam.create_access_key("bench")?)
     })?;
-    let ours = measure("aws-emulator", client(&emulator.endpoint(), &key.access_key_id, &key.secret_access_key)).await?;
+    let ours = measure(
+        "aws-emulator",
+        client(
+            &emulator.endpoint(),
+            &key.access_key_id,
+            &key.secret_access_key,
+        ),
+    )
+    .await?;
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let moto = Command::new("moto_server").args(["-H", "127.0.0.1", "-p", &port.to_string()]).stdout(Stdio::null()).stderr(Stdio::null()).spawn();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let moto = Command::new("moto_server")
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
     let mut theirs = None;
     if let Ok(mut child) = moto {
         let endpoint = format!("http://127.0.0.1:{port}");
@@ -105,18 +147,29 @@ async fn main() -> anyhow::Result<()> {
     if let Some(Err(e)) = &theirs {
         eprintln!("moto_server measurement failed: {e:#}");
     }
-    println!("{:<14} {:>12} {:>10} {:>10}", "server", "calls/s", "p50", "p99");
+    println!(
+        "{:<14} {:>12} {:>10} {:>10}",
+        "server", "calls/s", "p50", "p99"
+    );
     for r in std::iter::once(&ours).chain(theirs.as_ref().and_then(|r| r.as_ref().ok())) {
-        println!("{:<14} {:>12.0} {:>10.3?} {:>10.3?}", r.name, r.per_second, r.p50, r.p99);
+        println!(
+            "{:<14} {:>12.0} {:>10.3?} {:>10.3?}",
+            r.name, r.per_second, r.p50, r.p99
+        );
     }
-    let ratio = theirs.as_ref().and_then(|r| r.as_ref().ok()).map(|m| ours.per_second / m.per_second);
+    let ratio = theirs
+        .as_ref()
+        .and_then(|r| r.as_ref().ok())
+        .map(|m| ours.per_second / m.per_second);
     match ratio {
         Some(r) => println!("throughput ratio aws-emulator / moto_server: {r:.1}x (target >= 20x)"),
         None => println!("moto_server not available: no ratio (pip install \"moto[server]\")"),
     }
     println!("aws-emulator p99: {:.3?} (target < 2ms)", ours.p99);
     if check {
-        let Some(r) = ratio else { bail!("--check needs moto_server for the ratio") };
+        let Some(r) = ratio else {
+            bail!("--check needs moto_server for the ratio")
+        };
         if r < 20.0 || ours.p99 >= Duration::from_millis(2) {
             bail!("targets missed: ratio {r:.1}x, p99 {:?}", ours.p99);
         }
@@ -128,10 +181,15 @@ async fn main() -> anyhow::Result<()> {
 /// before it can serve them).
 async fn answers_http(port: u16) -> bool {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let Ok(mut s) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else { return false };
-    if s.write_all(b"GET /moto-api/ HTTP/1.0\r\nhost: localhost\r\n\r\n").await.is_err() {
+    let Ok(mut s) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
+        return false;
+    };
+    if s.write_all(b"GET /moto-api/ HTTP/1.0\r\nhost: localhost\r\n\r\n")
+        .await
+        .is_err()
+    {
         return false;
     }
     let mut buf = [0u8; 12];
-    matches!(s.read_exact(&mut buf).await, Ok(_) if buf.starts_with(b"HTTP/1."))
+    s.read_exact(&mut buf).await.is_ok() && buf.starts_with(b"HTTP/1.")
 }

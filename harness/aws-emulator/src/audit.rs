@@ -32,7 +32,10 @@ pub struct AuditLog {
 
 impl AuditLog {
     pub fn new(capacity: usize) -> Self {
-        Self { events: Mutex::new(VecDeque::new()), capacity }
+        Self {
+            events: Mutex::new(VecDeque::new()),
+            capacity,
+        }
     }
 
     pub fn record(&self, event: AuditEvent) {
@@ -44,10 +47,18 @@ impl AuditLog {
     }
 
     pub fn events(&self) -> Vec<AuditEvent> {
-        self.events.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect()
+        self.events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
     }
 
     pub fn clear(&self) {
-        self.events.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 }

@@ -70,7 +70,9 @@ impl ErrorCode {
     pub fn status(self) -> StatusCode {
         match self {
             Self::ServiceUnavailableException => StatusCode::SERVICE_UNAVAILABLE,
-            Self::InvalidClientTokenId | Self::SignatureDoesNotMatch | Self::AccessDenied => StatusCode::FORBIDDEN,
+            Self::InvalidClientTokenId | Self::SignatureDoesNotMatch | Self::AccessDenied => {
+                StatusCode::FORBIDDEN
+            }
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -91,11 +93,17 @@ pub struct AwsError {
 
 impl AwsError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self {
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn secret_not_found() -> Self {
-        Self::new(ErrorCode::ResourceNotFoundException, "Secrets Manager can't find the specified secret.")
+        Self::new(
+            ErrorCode::ResourceNotFoundException,
+            "Secrets Manager can't find the specified secret.",
+        )
     }
 
     pub fn marked_for_deletion() -> Self {
@@ -132,7 +140,9 @@ impl AwsError {
 
     /// The JSON 1.1 error body.
     pub fn to_json(&self) -> Vec<u8> {
-        serde_json::to_vec(&serde_json::json!({ "__type": self.code.as_str(), "message": self.message }))
-            .unwrap_or_default()
+        serde_json::to_vec(
+            &serde_json::json!({ "__type": self.code.as_str(), "message": self.message }),
+        )
+        .unwrap_or_default()
     }
 }

@@ -65,7 +65,9 @@ impl Faults {
     }
 
     pub fn for_region(&self, region: &str) -> Option<&RegionFaults> {
-        self.by_region.get(region).or_else(|| self.by_region.get("*"))
+        self.by_region
+            .get(region)
+            .or_else(|| self.by_region.get("*"))
     }
 
     pub fn all(&self) -> &BTreeMap<String, RegionFaults> {

@@ -24,8 +24,17 @@ impl std::fmt::Debug for AccessKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AccessKey")
             .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &format_args!("<{} chars>", self.secret_access_key.len()))
-            .field("session_token", &self.session_token.as_ref().map(|t| format!("<{} chars>", t.len())))
+            .field(
+                "secret_access_key",
+                &format_args!("<{} chars>", self.secret_access_key.len()),
+            )
+            .field(
+                "session_token",
+                &self
+                    .session_token
+                    .as_ref()
+                    .map(|t| format!("<{} chars>", t.len())),
+            )
             .field("expiration", &self.expiration)
             .finish()
     }
@@ -80,7 +89,10 @@ pub struct OidcProvider {
 impl OidcProvider {
     /// The issuer without its scheme: IAM's name for it in ARNs and condition keys.
     pub fn host_path(&self) -> &str {
-        self.issuer.strip_prefix("https://").or_else(|| self.issuer.strip_prefix("http://")).unwrap_or(&self.issuer)
+        self.issuer
+            .strip_prefix("https://")
+            .or_else(|| self.issuer.strip_prefix("http://"))
+            .unwrap_or(&self.issuer)
     }
 }
 
@@ -105,7 +117,9 @@ pub struct Iam {
 
 fn random_string(alphabet: &[u8], len: usize) -> String {
     let mut rng = rand::rng();
-    (0..len).map(|_| alphabet[rng.random_range(0..alphabet.len())] as char).collect()
+    (0..len)
+        .map(|_| alphabet[rng.random_range(0..alphabet.len())] as char)
+        .collect()
 }
 
 const UPPER_DIGITS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -137,23 +151,44 @@ impl Iam {
 
     pub fn create_user(&mut self, name: &str) -> Result<String, IamError> {
         if self.users.contains_key(name) {
-            return Err(IamError::Exists { kind: "user", name: name.to_owned() });
+            return Err(IamError::Exists {
+                kind: "user",
+                name: name.to_owned(),
+            });
         }
         let arn = format!("arn:aws:iam::{}:user/{name}", self.account_id);
         let id = format!("AIDA{}", random_string(UPPER_DIGITS, 17));
-        self.users.insert(name.to_owned(), User { arn: arn.clone(), id, policies: BTreeMap::new() });
+        self.users.insert(
+            name.to_owned(),
+            User {
+                arn: arn.clone(),
+                id,
+                policies: BTreeMap::new(),
+            },
+        );
         Ok(arn)
     }
 
     /// Attaches (or replaces) an inline policy; takes effect on the next call.
-    pub fn put_user_policy(&mut self, user: &str, policy_name: &str, doc: PolicyDocument) -> Result<(), IamError> {
-        let u = self.users.get_mut(user).ok_or_else(|| IamError::NoSuchUser(user.to_owned()))?;
+    pub fn put_user_policy(
+        &mut self,
+        user: &str,
+        policy_name: &str,
+        doc: PolicyDocument,
+    ) -> Result<(), IamError> {
+        let u = self
+            .users
+            .get_mut(user)
+            .ok_or_else(|| IamError::NoSuchUser(user.to_owned()))?;
         u.policies.insert(policy_name.to_owned(), doc);
         Ok(())
     }
 
     pub fn delete_user_policy(&mut self, user: &str, policy_name: &str) -> Result<(), IamError> {
-        let u = self.users.get_mut(user).ok_or_else(|| IamError::NoSuchUser(user.to_owned()))?;
+        let u = self
+            .users
+            .get_mut(user)
+            .ok_or_else(|| IamError::NoSuchUser(user.to_owned()))?;
         u.policies.remove(policy_name);
         Ok(())
     }
@@ -163,7 +198,13 @@ impl Iam {
             return Err(IamError::NoSuchUser(user.to_owned()));
         }
         let key = new_key("AKIA", false, None);
-        self.keys.insert(key.access_key_id.clone(), StoredKey { key: key.clone(), owner: Owner::User(user.to_owned()) });
+        self.keys.insert(
+            key.access_key_id.clone(),
+            StoredKey {
+                key: key.clone(),
+                owner: Owner::User(user.to_owned()),
+            },
+        );
         Ok(key)
     }
 
@@ -174,22 +215,45 @@ impl Iam {
 
     pub fn create_role(&mut self, name: &str, trust: PolicyDocument) -> Result<String, IamError> {
         if self.roles.contains_key(name) {
-            return Err(IamError::Exists { kind: "role", name: name.to_owned() });
+            return Err(IamError::Exists {
+                kind: "role",
+                name: name.to_owned(),
+            });
         }
         let arn = format!("arn:aws:iam::{}:role/{name}", self.account_id);
         let id = format!("AROA{}", random_string(UPPER_DIGITS, 17));
-        self.roles.insert(name.to_owned(), Role { arn: arn.clone(), id, trust, policies: BTreeMap::new() });
+        self.roles.insert(
+            name.to_owned(),
+            Role {
+                arn: arn.clone(),
+                id,
+                trust,
+                policies: BTreeMap::new(),
+            },
+        );
         Ok(arn)
     }
 
-    pub fn put_role_policy(&mut self, role: &str, policy_name: &str, doc: PolicyDocument) -> Result<(), IamError> {
-        let r = self.roles.get_mut(role).ok_or_else(|| IamError::NoSuchRole(role.to_owned()))?;
+    pub fn put_role_policy(
+        &mut self,
+        role: &str,
+        policy_name: &str,
+        doc: PolicyDocument,
+    ) -> Result<(), IamError> {
+        let r = self
+            .roles
+            .get_mut(role)
+            .ok_or_else(|| IamError::NoSuchRole(role.to_owned()))?;
         r.policies.insert(policy_name.to_owned(), doc);
         Ok(())
     }
 
     pub fn add_oidc_provider(&mut self, provider: OidcProvider) -> String {
-        let arn = format!("arn:aws:iam::{}:oidc-provider/{}", self.account_id, provider.host_path());
+        let arn = format!(
+            "arn:aws:iam::{}:oidc-provider/{}",
+            self.account_id,
+            provider.host_path()
+        );
         self.oidc.retain(|p| p.issuer != provider.issuer);
         self.oidc.push(provider);
         arn
@@ -199,10 +263,16 @@ impl Iam {
     /// with, checked for expiry at `now`.
     pub fn signing_key(&self, access_key_id: &str, now: Timestamp) -> Result<&AccessKey, AwsError> {
         let stored = self.keys.get(access_key_id).ok_or_else(|| {
-            AwsError::new(ErrorCode::UnrecognizedClientException, "The security token included in the request is invalid.")
+            AwsError::new(
+                ErrorCode::UnrecognizedClientException,
+                "The security token included in the request is invalid.",
+            )
         })?;
         if stored.key.expiration.is_some_and(|exp| exp <= now) {
-            return Err(AwsError::new(ErrorCode::ExpiredTokenException, "The security token included in the request is expired"));
+            return Err(AwsError::new(
+                ErrorCode::ExpiredTokenException,
+                "The security token included in the request is expired",
+            ));
         }
         Ok(&stored.key)
     }
@@ -216,30 +286,59 @@ impl Iam {
             }
             Owner::Session { role, session_name } => {
                 let r = self.roles.get(role)?;
-                (format!("arn:aws:sts::{}:assumed-role/{role}/{session_name}", self.account_id), format!("{}:{session_name}", r.id))
+                (
+                    format!(
+                        "arn:aws:sts::{}:assumed-role/{role}/{session_name}",
+                        self.account_id
+                    ),
+                    format!("{}:{session_name}", r.id),
+                )
             }
         };
-        Some(Caller { arn, user_id, account: self.account_id.clone(), access_key_id: access_key_id.to_owned() })
+        Some(Caller {
+            arn,
+            user_id,
+            account: self.account_id.clone(),
+            access_key_id: access_key_id.to_owned(),
+        })
     }
 
     /// IAM's decision for `caller` doing `action` on `resource`, as an AWS error when denied.
     pub fn authorize(&self, caller: &Caller, action: &str, resource: &str) -> Result<(), AwsError> {
-        let policies: Vec<&PolicyDocument> = match self.keys.get(&caller.access_key_id).map(|k| &k.owner) {
-            Some(Owner::User(name)) => self.users.get(name).map(|u| u.policies.values().collect()).unwrap_or_default(),
-            Some(Owner::Session { role, .. }) => {
-                self.roles.get(role).map(|r| r.policies.values().collect()).unwrap_or_default()
-            }
-            None => Vec::new(),
+        let policies: Vec<&PolicyDocument> =
+            match self.keys.get(&caller.access_key_id).map(|k| &k.owner) {
+                Some(Owner::User(name)) => self
+                    .users
+                    .get(name)
+                    .map(|u| u.policies.values().collect())
+                    .unwrap_or_default(),
+                Some(Owner::Session { role, .. }) => self
+                    .roles
+                    .get(role)
+                    .map(|r| r.policies.values().collect())
+                    .unwrap_or_default(),
+                None => Vec::new(),
+            };
+        let req = RequestContext {
+            action,
+            resource,
+            keys: BTreeMap::new(),
         };
-        let req = RequestContext { action, resource, keys: BTreeMap::new() };
         let why = match policy::evaluate(policies, &req) {
             Decision::Allow => return Ok(()),
-            Decision::ExplicitDeny => "with an explicit deny in an identity-based policy".to_owned(),
-            Decision::ImplicitDeny => format!("because no identity-based policy allows the {action} action"),
+            Decision::ExplicitDeny => {
+                "with an explicit deny in an identity-based policy".to_owned()
+            }
+            Decision::ImplicitDeny => {
+                format!("because no identity-based policy allows the {action} action")
+            }
         };
         Err(AwsError::new(
             ErrorCode::AccessDeniedException,
-            format!("User: {} is not authorized to perform: {action} on resource: {resource} {why}", caller.arn),
+            format!(
+                "User: {} is not authorized to perform: {action} on resource: {resource} {why}",
+                caller.arn
+            ),
         ))
     }
 
@@ -255,16 +354,25 @@ impl Iam {
         now: Timestamp,
     ) -> Result<(AccessKey, WebIdentity), AwsError> {
         let invalid = |m: &str| AwsError::new(ErrorCode::InvalidIdentityToken, m);
-        let header = jsonwebtoken::decode_header(token).map_err(|_| invalid("The ID Token provided is not a valid JWT."))?;
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|_| invalid("The ID Token provided is not a valid JWT."))?;
         let unverified = jsonwebtoken::dangerous::insecure_decode::<serde_json::Value>(token)
             .map_err(|_| invalid("The ID Token provided is not a valid JWT."))?
             .claims;
-        let iss = unverified.get("iss").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+        let iss = unverified
+            .get("iss")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned();
         let provider = self
             .oidc
             .iter()
             .find(|p| p.issuer == iss)
-            .ok_or_else(|| invalid(&format!("No OpenIDConnect provider found in your account for {iss}")))?
+            .ok_or_else(|| {
+                invalid(&format!(
+                    "No OpenIDConnect provider found in your account for {iss}"
+                ))
+            })?
             .clone();
         let mut validation = jsonwebtoken::Validation::new(header.alg);
         validation.validate_exp = false;
@@ -277,50 +385,95 @@ impl Iam {
             .filter(|k| header.kid.is_none() || k.common.key_id == header.kid)
             .filter_map(|k| jsonwebtoken::DecodingKey::from_jwk(k).ok())
             .find_map(|k| jsonwebtoken::decode::<serde_json::Value>(token, &k, &validation).ok())
-            .ok_or_else(|| invalid("Couldn't verify the signature of the ID Token with the provider's keys."))?
+            .ok_or_else(|| {
+                invalid("Couldn't verify the signature of the ID Token with the provider's keys.")
+            })?
             .claims;
         let exp = verified.get("exp").and_then(|v| v.as_i64()).unwrap_or(0);
         if exp <= now.as_second() {
-            return Err(AwsError::new(ErrorCode::ExpiredToken, "Token expired: current date/time must be before the expiration date/time."));
+            return Err(AwsError::new(
+                ErrorCode::ExpiredToken,
+                "Token expired: current date/time must be before the expiration date/time.",
+            ));
         }
-        let sub = verified.get("sub").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+        let sub = verified
+            .get("sub")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned();
         let auds: Vec<String> = match verified.get("aud") {
             Some(serde_json::Value::String(a)) => vec![a.clone()],
-            Some(serde_json::Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+            Some(serde_json::Value::Array(a)) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
             _ => Vec::new(),
         };
-        let Some(aud) = auds.iter().find(|a| provider.client_ids.contains(a)).cloned() else {
+        let Some(aud) = auds
+            .iter()
+            .find(|a| provider.client_ids.contains(a))
+            .cloned()
+        else {
             return Err(invalid("Incorrect token audience"));
         };
         let denied = || {
-            AwsError::new(ErrorCode::AccessDenied, "Not authorized to perform sts:AssumeRoleWithWebIdentity")
+            AwsError::new(
+                ErrorCode::AccessDenied,
+                "Not authorized to perform sts:AssumeRoleWithWebIdentity",
+            )
         };
         let role_name = role_arn.rsplit('/').next().unwrap_or_default().to_owned();
-        let role = self.roles.get(&role_name).filter(|r| r.arn == role_arn).ok_or_else(denied)?;
-        let provider_arn = format!("arn:aws:iam::{}:oidc-provider/{}", self.account_id, provider.host_path());
+        let role = self
+            .roles
+            .get(&role_name)
+            .filter(|r| r.arn == role_arn)
+            .ok_or_else(denied)?;
+        let provider_arn = format!(
+            "arn:aws:iam::{}:oidc-provider/{}",
+            self.account_id,
+            provider.host_path()
+        );
         let mut keys = BTreeMap::new();
         keys.insert(format!("{}:sub", provider.host_path()), sub.clone());
         keys.insert(format!("{}:aud", provider.host_path()), aud.clone());
-        let req = RequestContext { action: "sts:AssumeRoleWithWebIdentity", resource: role_arn, keys };
-        if policy::evaluate_trust(&role.trust, "Federated", &provider_arn, &req) != Decision::Allow {
+        let req = RequestContext {
+            action: "sts:AssumeRoleWithWebIdentity",
+            resource: role_arn,
+            keys,
+        };
+        if policy::evaluate_trust(&role.trust, "Federated", &provider_arn, &req) != Decision::Allow
+        {
             return Err(denied());
         }
         let duration = duration.unwrap_or(3600);
         if !(900..=43_200).contains(&duration) {
             return Err(AwsError::new(
                 ErrorCode::ValidationException,
-                format!("1 validation error detected: Value '{duration}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200"),
+                format!(
+                    "1 validation error detected: Value '{duration}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200"
+                ),
             ));
         }
-        let expiration = now.checked_add(SignedDuration::from_secs(duration)).unwrap_or(Timestamp::MAX);
+        let expiration = now
+            .checked_add(SignedDuration::from_secs(duration))
+            .unwrap_or(Timestamp::MAX);
         let key = new_key("ASIA", true, Some(expiration));
         let role_id = role.id.clone();
         self.keys.insert(
             key.access_key_id.clone(),
-            StoredKey { key: key.clone(), owner: Owner::Session { role: role_name.clone(), session_name: session_name.to_owned() } },
+            StoredKey {
+                key: key.clone(),
+                owner: Owner::Session {
+                    role: role_name.clone(),
+                    session_name: session_name.to_owned(),
+                },
+            },
         );
         let identity = WebIdentity {
-            assumed_role_arn: format!("arn:aws:sts::{}:assumed-role/{role_name}/{session_name}", self.account_id),
+            assumed_role_arn: format!(
+                "arn:aws:sts::{}:assumed-role/{role_name}/{session_name}",
+                self.account_id
+            ),
             assumed_role_id: format!("{role_id}:{session_name}"),
             subject: sub,
             audience: aud,

@@ -104,7 +104,8 @@ impl Builder {
 
     /// Starts serving on 127.0.0.1 with an ephemeral port.
     pub async fn start(self) -> Result<AwsEmulator, ServerError> {
-        self.start_on(std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await
+        self.start_on(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
     }
 
     pub async fn start_on(self, addr: std::net::SocketAddr) -> Result<AwsEmulator, ServerError> {

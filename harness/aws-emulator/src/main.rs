@@ -40,9 +40,16 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     let args = Args::parse();
-    let auth = if args.accept_any { AuthMode::AcceptAny } else { AuthMode::Enforce };
+    let auth = if args.accept_any {
+        AuthMode::AcceptAny
+    } else {
+        AuthMode::Enforce
+    };
     let emulator = AwsEmulator::builder()
         .account_id(&args.account_id)
         .default_region(&args.region)
@@ -53,8 +60,11 @@ async fn main() -> anyhow::Result<()> {
         emulator.restore_from(path)?;
     }
     let policy = match &args.policy {
-        Some(path) => PolicyDocument::from_file(path)?.with_placeholder(&args.policy_placeholder, &args.account_id),
-        None => PolicyDocument::parse(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#)?,
+        Some(path) => PolicyDocument::from_file(path)?
+            .with_placeholder(&args.policy_placeholder, &args.account_id),
+        None => PolicyDocument::parse(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+        )?,
     };
     let key = emulator.with_iam(|iam| -> anyhow::Result<_> {
         iam.create_user(&args.user)?;
@@ -75,8 +85,13 @@ async fn main() -> anyhow::Result<()> {
     // The credentials are the emulator's own, made for this run; printing
     // them is how a user gets them.
     print!("{exports}");
-    eprintln!("aws-emulator listening on {} (Ctrl-C to stop)", emulator.endpoint());
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    eprintln!(
+        "aws-emulator listening on {} (Ctrl-C to stop)",
+        emulator.endpoint()
+    );
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
     emulator.shutdown().await;
     Ok(())
 }

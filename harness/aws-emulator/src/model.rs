@@ -87,9 +87,13 @@ impl std::fmt::Debug for SecretValue {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub enum Replication {
-    Primary { replicas: Vec<ReplicaStatus> },
+    Primary {
+        replicas: Vec<ReplicaStatus>,
+    },
     /// A read-only copy; the primary writes through to it.
-    Replica { primary_region: String },
+    Replica {
+        primary_region: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -110,7 +114,9 @@ impl Secret {
     }
 
     pub fn version_with_stage(&self, stage: &str) -> Option<&Version> {
-        self.versions.iter().find(|v| v.stages.iter().any(|s| s == stage))
+        self.versions
+            .iter()
+            .find(|v| v.stages.iter().any(|s| s == stage))
     }
 
     pub fn version(&self, id: &str) -> Option<&Version> {

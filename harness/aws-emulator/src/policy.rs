@@ -87,15 +87,25 @@ impl ConditionOperator {
     fn negated(self) -> bool {
         matches!(
             self,
-            Self::StringNotEquals | Self::StringNotEqualsIgnoreCase | Self::StringNotLike | Self::ArnNotEquals | Self::ArnNotLike
+            Self::StringNotEquals
+                | Self::StringNotEqualsIgnoreCase
+                | Self::StringNotLike
+                | Self::ArnNotEquals
+                | Self::ArnNotLike
         )
     }
 
     fn matches(self, pattern: &str, actual: &str) -> bool {
         match self {
-            Self::StringEquals | Self::StringNotEquals | Self::ArnEquals | Self::ArnNotEquals => pattern == actual,
-            Self::StringEqualsIgnoreCase | Self::StringNotEqualsIgnoreCase | Self::Bool => pattern.eq_ignore_ascii_case(actual),
-            Self::StringLike | Self::StringNotLike | Self::ArnLike | Self::ArnNotLike => wildcard_match(pattern, actual, false),
+            Self::StringEquals | Self::StringNotEquals | Self::ArnEquals | Self::ArnNotEquals => {
+                pattern == actual
+            }
+            Self::StringEqualsIgnoreCase | Self::StringNotEqualsIgnoreCase | Self::Bool => {
+                pattern.eq_ignore_ascii_case(actual)
+            }
+            Self::StringLike | Self::StringNotLike | Self::ArnLike | Self::ArnNotLike => {
+                wildcard_match(pattern, actual, false)
+            }
         }
     }
 }
@@ -103,9 +113,18 @@ impl ConditionOperator {
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum PolicyError {
     #[error("{origin}: not valid JSON at line {line}, column {column}: {message}")]
-    Json { origin: String, line: usize, column: usize, message: String },
+    Json {
+        origin: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("{origin}: {field}: {problem}")]
-    Field { origin: String, field: String, problem: String },
+    Field {
+        origin: String,
+        field: String,
+        problem: String,
+    },
     #[error("cannot read policy file {path}: {message}")]
     Read { path: String, message: String },
 }
@@ -128,8 +147,10 @@ pub enum Decision {
 
 impl PolicyDocument {
     pub fn from_file(path: &Path) -> Result<Self, PolicyError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| PolicyError::Read { path: path.display().to_string(), message: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|e| PolicyError::Read {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
         Self::parse_named(&text, &path.display().to_string())
     }
 
@@ -150,11 +171,17 @@ impl PolicyDocument {
             field: field.to_owned(),
             problem: problem.to_owned(),
         };
-        let obj = doc.as_object().ok_or_else(|| field_err("(document)", "a policy is a JSON object"))?;
+        let obj = doc
+            .as_object()
+            .ok_or_else(|| field_err("(document)", "a policy is a JSON object"))?;
         if let Some(v) = obj.get("Version")
-            && v.as_str().is_none_or(|v| v != "2012-10-17" && v != "2008-10-17")
+            && v.as_str()
+                .is_none_or(|v| v != "2012-10-17" && v != "2008-10-17")
         {
-            return Err(field_err("Version", "must be \"2012-10-17\" or \"2008-10-17\""));
+            return Err(field_err(
+                "Version",
+                "must be \"2012-10-17\" or \"2008-10-17\"",
+            ));
         }
         let statements = match obj.get("Statement") {
             Some(Value::Array(items)) => items.iter().collect::<Vec<_>>(),
@@ -174,14 +201,17 @@ impl PolicyDocument {
     pub fn with_placeholder(mut self, placeholder: &str, value: &str) -> Self {
         let fix = |m: &mut Matcher| {
             let (Matcher::Any(p) | Matcher::NoneOf(p)) = m;
-            p.iter_mut().for_each(|s| *s = s.replace(placeholder, value));
+            p.iter_mut()
+                .for_each(|s| *s = s.replace(placeholder, value));
         };
         for s in &mut self.statements {
             if let Some(r) = s.resources.as_mut() {
                 fix(r);
             }
             if let Some(Principal::Typed(map)) = s.principal.as_mut() {
-                map.values_mut().flatten().for_each(|p| *p = p.replace(placeholder, value));
+                map.values_mut()
+                    .flatten()
+                    .for_each(|p| *p = p.replace(placeholder, value));
             }
         }
         self
@@ -207,7 +237,11 @@ fn strings(v: &Value, field: &str, err: &FieldErr<'_>) -> Result<Vec<String>, Po
         Value::String(s) => Ok(vec![s.clone()]),
         Value::Array(items) => items
             .iter()
-            .map(|i| i.as_str().map(str::to_owned).ok_or_else(|| err(field, "every entry must be a string")))
+            .map(|i| {
+                i.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| err(field, "every entry must be a string"))
+            })
             .collect(),
         Value::Bool(b) => Ok(vec![b.to_string()]),
         _ => Err(err(field, "must be a string or an array of strings")),
@@ -215,21 +249,36 @@ fn strings(v: &Value, field: &str, err: &FieldErr<'_>) -> Result<Vec<String>, Po
 }
 
 fn parse_statement(v: &Value, at: &str, err: &FieldErr<'_>) -> Result<Statement, PolicyError> {
-    let obj = v.as_object().ok_or_else(|| err(at, "a statement is a JSON object"))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| err(at, "a statement is a JSON object"))?;
     let effect = match obj.get("Effect").and_then(Value::as_str) {
         Some("Allow") => Effect::Allow,
         Some("Deny") => Effect::Deny,
-        _ => return Err(err(&format!("{at}.Effect"), "must be \"Allow\" or \"Deny\"")),
+        _ => {
+            return Err(err(
+                &format!("{at}.Effect"),
+                "must be \"Allow\" or \"Deny\"",
+            ));
+        }
     };
     let pick = |yes: &str, no: &str| -> Result<Option<Matcher>, PolicyError> {
         match (obj.get(yes), obj.get(no)) {
-            (Some(_), Some(_)) => Err(err(&format!("{at}.{yes}"), &format!("cannot be given together with {no}"))),
+            (Some(_), Some(_)) => Err(err(
+                &format!("{at}.{yes}"),
+                &format!("cannot be given together with {no}"),
+            )),
             (Some(v), None) => Ok(Some(Matcher::Any(strings(v, &format!("{at}.{yes}"), err)?))),
-            (None, Some(v)) => Ok(Some(Matcher::NoneOf(strings(v, &format!("{at}.{no}"), err)?))),
+            (None, Some(v)) => Ok(Some(Matcher::NoneOf(strings(
+                v,
+                &format!("{at}.{no}"),
+                err,
+            )?))),
             (None, None) => Ok(None),
         }
     };
-    let actions = pick("Action", "NotAction")?.ok_or_else(|| err(&format!("{at}.Action"), "missing"))?;
+    let actions =
+        pick("Action", "NotAction")?.ok_or_else(|| err(&format!("{at}.Action"), "missing"))?;
     let resources = pick("Resource", "NotResource")?;
     let principal = match obj.get("Principal") {
         None => None,
@@ -239,31 +288,60 @@ fn parse_statement(v: &Value, at: &str, err: &FieldErr<'_>) -> Result<Statement,
                 .map(|(k, v)| Ok((k.clone(), strings(v, &format!("{at}.Principal.{k}"), err)?)))
                 .collect::<Result<_, PolicyError>>()?,
         )),
-        Some(_) => return Err(err(&format!("{at}.Principal"), "must be \"*\" or an object")),
+        Some(_) => {
+            return Err(err(
+                &format!("{at}.Principal"),
+                "must be \"*\" or an object",
+            ));
+        }
     };
     if resources.is_none() && principal.is_none() {
         return Err(err(&format!("{at}.Resource"), "missing"));
     }
     let mut conditions = Vec::new();
     if let Some(c) = obj.get("Condition") {
-        let map = c.as_object().ok_or_else(|| err(&format!("{at}.Condition"), "must be an object"))?;
+        let map = c
+            .as_object()
+            .ok_or_else(|| err(&format!("{at}.Condition"), "must be an object"))?;
         for (op_name, keys) in map {
             let field = format!("{at}.Condition.{op_name}");
             let operator = ConditionOperator::parse(op_name)
                 .ok_or_else(|| err(&field, "unsupported condition operator in this emulator"))?;
-            let keys = keys.as_object().ok_or_else(|| err(&field, "must be an object of condition keys"))?;
+            let keys = keys
+                .as_object()
+                .ok_or_else(|| err(&field, "must be an object of condition keys"))?;
             for (key, values) in keys {
-                conditions.push(Condition { operator, key: key.clone(), values: strings(values, &format!("{field}.{key}"), err)? });
+                conditions.push(Condition {
+                    operator,
+                    key: key.clone(),
+                    values: strings(values, &format!("{field}.{key}"), err)?,
+                });
             }
         }
     }
-    Ok(Statement { sid: obj.get("Sid").and_then(Value::as_str).map(str::to_owned), effect, actions, resources, principal, conditions })
+    Ok(Statement {
+        sid: obj.get("Sid").and_then(Value::as_str).map(str::to_owned),
+        effect,
+        actions,
+        resources,
+        principal,
+        conditions,
+    })
 }
 
 /// IAM wildcards: `*` any run of characters, `?` any one character.
 pub fn wildcard_match(pattern: &str, text: &str, ignore_case: bool) -> bool {
-    let norm = |s: &str| if ignore_case { s.to_ascii_lowercase() } else { s.to_owned() };
-    let (p, t): (Vec<char>, Vec<char>) = (norm(pattern).chars().collect(), norm(text).chars().collect());
+    let norm = |s: &str| {
+        if ignore_case {
+            s.to_ascii_lowercase()
+        } else {
+            s.to_owned()
+        }
+    };
+    let (p, t): (Vec<char>, Vec<char>) = (
+        norm(pattern).chars().collect(),
+        norm(text).chars().collect(),
+    );
     // Iterative matcher with backtracking to the last `*`: linear in practice.
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
     while ti < t.len() {
@@ -296,7 +374,10 @@ impl Matcher {
 
 impl Condition {
     fn holds(&self, keys: &BTreeMap<String, String>) -> bool {
-        let actual = keys.iter().find(|(k, _)| k.eq_ignore_ascii_case(&self.key)).map(|(_, v)| v);
+        let actual = keys
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(&self.key))
+            .map(|(_, v)| v);
         match actual {
             // IAM: a negated operator holds when the key is absent; others do not.
             None => self.operator.negated(),
@@ -311,7 +392,10 @@ impl Condition {
 impl Statement {
     fn applies(&self, req: &RequestContext<'_>) -> bool {
         self.actions.matches(req.action, true)
-            && self.resources.as_ref().is_none_or(|r| r.matches(req.resource, false))
+            && self
+                .resources
+                .as_ref()
+                .is_none_or(|r| r.matches(req.resource, false))
             && self.conditions.iter().all(|c| c.holds(&req.keys))
     }
 
@@ -319,7 +403,9 @@ impl Statement {
     pub fn names_principal(&self, kind: &str, id: &str) -> bool {
         match &self.principal {
             Some(Principal::Everyone) => true,
-            Some(Principal::Typed(map)) => map.get(kind).is_some_and(|ids| ids.iter().any(|p| wildcard_match(p, id, false))),
+            Some(Principal::Typed(map)) => map
+                .get(kind)
+                .is_some_and(|ids| ids.iter().any(|p| wildcard_match(p, id, false))),
             None => false,
         }
     }
@@ -327,7 +413,10 @@ impl Statement {
 
 /// IAM's evaluation for identity-based policies: an explicit Deny anywhere
 /// wins, else an Allow allows, else the request is implicitly denied.
-pub fn evaluate<'a>(policies: impl IntoIterator<Item = &'a PolicyDocument>, req: &RequestContext<'_>) -> Decision {
+pub fn evaluate<'a>(
+    policies: impl IntoIterator<Item = &'a PolicyDocument>,
+    req: &RequestContext<'_>,
+) -> Decision {
     let mut allowed = false;
     for s in policies.into_iter().flat_map(|p| &p.statements) {
         if s.applies(req) {
@@ -337,11 +426,20 @@ pub fn evaluate<'a>(policies: impl IntoIterator<Item = &'a PolicyDocument>, req:
             }
         }
     }
-    if allowed { Decision::Allow } else { Decision::ImplicitDeny }
+    if allowed {
+        Decision::Allow
+    } else {
+        Decision::ImplicitDeny
+    }
 }
 
 /// Trust-policy evaluation for one kind of principal (`Federated`, `AWS`, ...).
-pub fn evaluate_trust(policy: &PolicyDocument, principal_kind: &str, principal_id: &str, req: &RequestContext<'_>) -> Decision {
+pub fn evaluate_trust(
+    policy: &PolicyDocument,
+    principal_kind: &str,
+    principal_id: &str,
+    req: &RequestContext<'_>,
+) -> Decision {
     let mut allowed = false;
     for s in &policy.statements {
         if s.names_principal(principal_kind, principal_id) && s.applies(req) {
@@ -351,7 +449,11 @@ pub fn evaluate_trust(policy: &PolicyDocument, principal_kind: &str, principal_i
             }
         }
     }
-    if allowed { Decision::Allow } else { Decision::ImplicitDeny }
+    if allowed {
+        Decision::Allow
+    } else {
+        Decision::ImplicitDeny
+    }
 }
 
 #[cfg(test)]
@@ -370,32 +472,78 @@ mod tests {
     }"#;
 
     fn req<'a>(action: &'a str, resource: &'a str) -> RequestContext<'a> {
-        RequestContext { action, resource, keys: BTreeMap::new() }
+        RequestContext {
+            action,
+            resource,
+            keys: BTreeMap::new(),
+        }
     }
 
     #[test]
     fn runbook_policy_allows_reads_of_production_only() {
-        let p = PolicyDocument::parse(RUNBOOK).unwrap().with_placeholder("ACCOUNT_ID", "111122223333");
-        let arn = "arn:aws:secretsmanager:us-west-2:111122223333:secret:opssight/production/app-AbCdEf";
-        assert_eq!(evaluate([&p], &req("secretsmanager:GetSecretValue", arn)), Decision::Allow);
-        assert_eq!(evaluate([&p], &req("SecretsManager:getsecretvalue", arn)), Decision::Allow, "actions ignore case");
-        assert_eq!(evaluate([&p], &req("secretsmanager:PutSecretValue", arn)), Decision::ImplicitDeny);
-        let staging = "arn:aws:secretsmanager:us-west-2:111122223333:secret:opssight/staging/app-AbCdEf";
-        assert_eq!(evaluate([&p], &req("secretsmanager:GetSecretValue", staging)), Decision::ImplicitDeny);
-        let other_region = "arn:aws:secretsmanager:us-east-1:111122223333:secret:opssight/production/app-AbCdEf";
-        assert_eq!(evaluate([&p], &req("secretsmanager:GetSecretValue", other_region)), Decision::ImplicitDeny);
+        let p = PolicyDocument::parse(RUNBOOK)
+            .unwrap()
+            .with_placeholder("ACCOUNT_ID", "111122223333");
+        let arn =
+            "arn:aws:secretsmanager:us-west-2:111122223333:secret:opssight/production/app-AbCdEf";
+        assert_eq!(
+            evaluate([&p], &req("secretsmanager:GetSecretValue", arn)),
+            Decision::Allow
+        );
+        assert_eq!(
+            evaluate([&p], &req("SecretsManager:getsecretvalue", arn)),
+            Decision::Allow,
+            "actions ignore case"
+        );
+        assert_eq!(
+            evaluate([&p], &req("secretsmanager:PutSecretValue", arn)),
+            Decision::ImplicitDeny
+        );
+        let staging =
+            "arn:aws:secretsmanager:us-west-2:111122223333:secret:opssight/staging/app-AbCdEf";
+        assert_eq!(
+            evaluate([&p], &req("secretsmanager:GetSecretValue", staging)),
+            Decision::ImplicitDeny
+        );
+        let other_region =
+            "arn:aws:secretsmanager:us-east-1:111122223333:secret:opssight/production/app-AbCdEf";
+        assert_eq!(
+            evaluate([&p], &req("secretsmanager:GetSecretValue", other_region)),
+            Decision::ImplicitDeny
+        );
     }
 
     #[test]
     fn explicit_deny_wins_over_allow() {
-        let allow = PolicyDocument::parse(r#"{"Statement":{"Effect":"Allow","Action":"secretsmanager:*","Resource":"*"}}"#).unwrap();
+        let allow = PolicyDocument::parse(
+            r#"{"Statement":{"Effect":"Allow","Action":"secretsmanager:*","Resource":"*"}}"#,
+        )
+        .unwrap();
         let deny = PolicyDocument::parse(
             r#"{"Statement":[{"Effect":"Deny","NotAction":"secretsmanager:Describe*","Resource":"arn:*:secret:x-??????"}]}"#,
         )
         .unwrap();
-        assert_eq!(evaluate([&allow, &deny], &req("secretsmanager:GetSecretValue", "arn:a:secret:x-abcdef")), Decision::ExplicitDeny);
-        assert_eq!(evaluate([&allow, &deny], &req("secretsmanager:DescribeSecret", "arn:a:secret:x-abcdef")), Decision::Allow);
-        assert_eq!(evaluate([&allow, &deny], &req("secretsmanager:GetSecretValue", "arn:a:secret:x-abcdefg")), Decision::Allow);
+        assert_eq!(
+            evaluate(
+                [&allow, &deny],
+                &req("secretsmanager:GetSecretValue", "arn:a:secret:x-abcdef")
+            ),
+            Decision::ExplicitDeny
+        );
+        assert_eq!(
+            evaluate(
+                [&allow, &deny],
+                &req("secretsmanager:DescribeSecret", "arn:a:secret:x-abcdef")
+            ),
+            Decision::Allow
+        );
+        assert_eq!(
+            evaluate(
+                [&allow, &deny],
+                &req("secretsmanager:GetSecretValue", "arn:a:secret:x-abcdefg")
+            ),
+            Decision::Allow
+        );
     }
 
     #[test]
@@ -407,28 +555,54 @@ mod tests {
         )
         .unwrap();
         let mut r = req("sts:AssumeRoleWithWebIdentity", "*");
-        r.keys.insert("issuer:sub".into(), "system:serviceaccount:ns:sa".into());
-        r.keys.insert("issuer:aud".into(), "sts.amazonaws.com".into());
+        r.keys
+            .insert("issuer:sub".into(), "system:serviceaccount:ns:sa".into());
+        r.keys
+            .insert("issuer:aud".into(), "sts.amazonaws.com".into());
         let provider = "arn:aws:iam::1:oidc-provider/issuer";
-        assert_eq!(evaluate_trust(&trust, "Federated", provider, &r), Decision::Allow);
-        r.keys.insert("issuer:sub".into(), "system:serviceaccount:ns:other".into());
-        assert_eq!(evaluate_trust(&trust, "Federated", provider, &r), Decision::ImplicitDeny);
-        assert_eq!(evaluate_trust(&trust, "AWS", provider, &r), Decision::ImplicitDeny);
+        assert_eq!(
+            evaluate_trust(&trust, "Federated", provider, &r),
+            Decision::Allow
+        );
+        r.keys
+            .insert("issuer:sub".into(), "system:serviceaccount:ns:other".into());
+        assert_eq!(
+            evaluate_trust(&trust, "Federated", provider, &r),
+            Decision::ImplicitDeny
+        );
+        assert_eq!(
+            evaluate_trust(&trust, "AWS", provider, &r),
+            Decision::ImplicitDeny
+        );
     }
 
     #[test]
     fn errors_name_the_field() {
-        let e = PolicyDocument::parse_named(r#"{"Statement":[{"Effect":"Allow","Action":"x","Resource":"*"},{"Effect":"Maybe"}]}"#, "p.json")
-            .unwrap_err();
-        assert_eq!(e.to_string(), "p.json: Statement[1].Effect: must be \"Allow\" or \"Deny\"");
+        let e = PolicyDocument::parse_named(
+            r#"{"Statement":[{"Effect":"Allow","Action":"x","Resource":"*"},{"Effect":"Maybe"}]}"#,
+            "p.json",
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "p.json: Statement[1].Effect: must be \"Allow\" or \"Deny\""
+        );
         let e = PolicyDocument::parse_named("{\n  \"Statement\": [,]\n}", "p.json").unwrap_err();
-        assert!(e.to_string().starts_with("p.json: not valid JSON at line 2"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("p.json: not valid JSON at line 2"),
+            "{e}"
+        );
         let e = PolicyDocument::parse_named(
             r#"{"Statement":{"Effect":"Allow","Action":"x","Resource":"*","Condition":{"NumericLessThan":{"a":"1"}}}}"#,
             "p.json",
         )
         .unwrap_err();
-        assert!(e.to_string().contains("Statement[0].Condition.NumericLessThan"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("Statement[0].Condition.NumericLessThan"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -73,17 +73,34 @@ impl Authorize for Authorizer<'_> {
     }
 }
 
-fn respond(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<ResponseBody> {
+fn respond(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Response<ResponseBody> {
     let mut resp = Response::new(full_body(body));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    resp.headers_mut().insert("x-amzn-requestid", HeaderValue::from_str(&sts::request_id()).unwrap_or(HeaderValue::from_static("0")));
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type),
+    );
+    resp.headers_mut().insert(
+        "x-amzn-requestid",
+        HeaderValue::from_str(&sts::request_id()).unwrap_or(HeaderValue::from_static("0")),
+    );
     resp
 }
 
 fn json_error(err: &AwsError) -> Response<ResponseBody> {
-    let mut resp = respond(err.code.status(), "application/x-amz-json-1.1", err.to_json());
-    resp.headers_mut().insert("x-amzn-errortype", HeaderValue::from_static(err.code.as_str()));
+    let mut resp = respond(
+        err.code.status(),
+        "application/x-amz-json-1.1",
+        err.to_json(),
+    );
+    resp.headers_mut().insert(
+        "x-amzn-errortype",
+        HeaderValue::from_static(err.code.as_str()),
+    );
     resp
 }
 
@@ -99,7 +116,9 @@ impl HttpService for Service {
             Err(_) => {
                 let err = AwsError::new(
                     ErrorCode::SerializationException,
-                    format!("The request body is larger than the {MAX_BODY} bytes this service accepts."),
+                    format!(
+                        "The request body is larger than the {MAX_BODY} bytes this service accepts."
+                    ),
                 );
                 let mut resp = json_error(&err);
                 *resp.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
@@ -116,15 +135,32 @@ impl HttpService for Service {
 impl Service {
     async fn api(&self, parts: Parts, body: Bytes) -> Result<Response<ResponseBody>, Abort> {
         let shared = &self.0;
-        let auth = sigv4::parse(parts.headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()));
-        let region = auth.as_ref().map(|a| a.region.clone()).unwrap_or_else(|_| shared.default_region.clone());
-        let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok());
-        let content_type = parts.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let auth = sigv4::parse(
+            parts
+                .headers
+                .get(http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok()),
+        );
+        let region = auth
+            .as_ref()
+            .map(|a| a.region.clone())
+            .unwrap_or_else(|_| shared.default_region.clone());
+        let target = parts
+            .headers
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok());
+        let content_type = parts
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
         let protocol = match target {
             Some(t) => match t.strip_prefix("secretsmanager.") {
                 Some(op) => Protocol::SecretsManager(op.to_owned()),
                 None => {
-                    let err = AwsError::new(ErrorCode::UnknownOperationException, format!("Unknown target {t}"));
+                    let err = AwsError::new(
+                        ErrorCode::UnknownOperationException,
+                        format!("Unknown target {t}"),
+                    );
                     return Ok(json_error(&err));
                 }
             },
@@ -142,7 +178,13 @@ impl Service {
             Protocol::SecretsManager(op) => op.clone(),
             Protocol::Sts(form) => form.get("Action").cloned().unwrap_or_default(),
         };
-        let to_response = |err: &AwsError| if is_sts { xml_error(err) } else { json_error(err) };
+        let to_response = |err: &AwsError| {
+            if is_sts {
+                xml_error(err)
+            } else {
+                json_error(err)
+            }
+        };
 
         let faults: Option<RegionFaults> = shared.faults().for_region(&region).cloned();
         if let Some(f) = faults {
@@ -152,7 +194,10 @@ impl Service {
             match f.outage {
                 Some(Outage::ConnectionReset) => return Err(Abort),
                 Some(Outage::ServiceUnavailable) => {
-                    return Ok(to_response(&AwsError::new(ErrorCode::ServiceUnavailableException, "Service Unavailable")));
+                    return Ok(to_response(&AwsError::new(
+                        ErrorCode::ServiceUnavailableException,
+                        "Service Unavailable",
+                    )));
                 }
                 None => {}
             }
@@ -182,20 +227,46 @@ impl Service {
         match protocol {
             Protocol::SecretsManager(op) => {
                 let iam = shared.iam();
-                let authorizer = Authorizer { iam: &iam, caller: caller.as_ref() };
-                let mut call = Call { region: &region, now, authorizer: &authorizer, resources: Vec::new() };
+                let authorizer = Authorizer {
+                    iam: &iam,
+                    caller: caller.as_ref(),
+                };
+                let mut call = Call {
+                    region: &region,
+                    now,
+                    authorizer: &authorizer,
+                    resources: Vec::new(),
+                };
                 let result = shared.secrets().handle(&op, &body, &mut call);
                 let resources = std::mem::take(&mut call.resources);
                 drop(iam);
-                self.record(&op, false, &region, caller.as_ref(), resources, result.as_ref().err());
+                self.record(
+                    &op,
+                    false,
+                    &region,
+                    caller.as_ref(),
+                    resources,
+                    result.as_ref().err(),
+                );
                 Ok(match result {
-                    Ok(v) => respond(StatusCode::OK, "application/x-amz-json-1.1", serde_json::to_vec(&v).unwrap_or_default()),
+                    Ok(v) => respond(
+                        StatusCode::OK,
+                        "application/x-amz-json-1.1",
+                        serde_json::to_vec(&v).unwrap_or_default(),
+                    ),
                     Err(e) => json_error(&e),
                 })
             }
             Protocol::Sts(form) => {
                 let result = self.sts(&form, caller.as_ref(), now);
-                self.record(&event_name, true, &region, caller.as_ref(), Vec::new(), result.as_ref().err());
+                self.record(
+                    &event_name,
+                    true,
+                    &region,
+                    caller.as_ref(),
+                    Vec::new(),
+                    result.as_ref().err(),
+                );
                 Ok(match result {
                     Ok(xml) => respond(StatusCode::OK, "text/xml", xml),
                     Err(e) => xml_error(&e),
@@ -216,17 +287,26 @@ impl Service {
             return Ok(None);
         }
         let auth = auth.map_err(|e| match e {
-            sigv4::AuthorizationError::Missing => {
-                AwsError::new(ErrorCode::MissingAuthenticationTokenException, "Missing Authentication Token")
+            sigv4::AuthorizationError::Missing => AwsError::new(
+                ErrorCode::MissingAuthenticationTokenException,
+                "Missing Authentication Token",
+            ),
+            sigv4::AuthorizationError::Malformed(m) => {
+                AwsError::new(ErrorCode::IncompleteSignatureException, m)
             }
-            sigv4::AuthorizationError::Malformed(m) => AwsError::new(ErrorCode::IncompleteSignatureException, m),
         })?;
         let iam = shared.iam();
         let key = iam.signing_key(&auth.access_key_id, shared.clock.now())?;
         if let Some(expected) = &key.session_token {
-            let sent = parts.headers.get("x-amz-security-token").and_then(|v| v.to_str().ok());
+            let sent = parts
+                .headers
+                .get("x-amz-security-token")
+                .and_then(|v| v.to_str().ok());
             if sent != Some(expected.as_str()) {
-                return Err(AwsError::new(ErrorCode::UnrecognizedClientException, "The security token included in the request is invalid."));
+                return Err(AwsError::new(
+                    ErrorCode::UnrecognizedClientException,
+                    "The security token included in the request is invalid.",
+                ));
             }
         }
         if !sigv4::verify(parts, body, &auth, &key.secret_access_key) {
@@ -238,7 +318,12 @@ impl Service {
         Ok(iam.caller(&auth.access_key_id))
     }
 
-    fn sts(&self, form: &std::collections::HashMap<String, String>, caller: Option<&Caller>, now: jiff::Timestamp) -> Result<String, AwsError> {
+    fn sts(
+        &self,
+        form: &std::collections::HashMap<String, String>,
+        caller: Option<&Caller>,
+        now: jiff::Timestamp,
+    ) -> Result<String, AwsError> {
         let shared = &self.0;
         match sts::param(form, "Action")? {
             "GetCallerIdentity" => {
@@ -254,7 +339,10 @@ impl Service {
             "AssumeRoleWithWebIdentity" => {
                 let duration = match form.get("DurationSeconds") {
                     Some(d) => Some(d.parse::<i64>().map_err(|_| {
-                        AwsError::new(ErrorCode::InvalidParameterValue, "DurationSeconds must be a number")
+                        AwsError::new(
+                            ErrorCode::InvalidParameterValue,
+                            "DurationSeconds must be a number",
+                        )
                     })?),
                     None => None,
                 };
@@ -267,15 +355,31 @@ impl Service {
                 )?;
                 Ok(sts::assume_role_with_web_identity_response(&key, &who))
             }
-            other => Err(AwsError::new(ErrorCode::InvalidAction, format!("Could not find operation {other} for version 2011-06-15"))),
+            other => Err(AwsError::new(
+                ErrorCode::InvalidAction,
+                format!("Could not find operation {other} for version 2011-06-15"),
+            )),
         }
     }
 
-    fn record(&self, name: &str, is_sts: bool, region: &str, caller: Option<&Caller>, resources: Vec<String>, err: Option<&AwsError>) {
+    fn record(
+        &self,
+        name: &str,
+        is_sts: bool,
+        region: &str,
+        caller: Option<&Caller>,
+        resources: Vec<String>,
+        err: Option<&AwsError>,
+    ) {
         let shared = &self.0;
         shared.audit.record(AuditEvent {
             event_time: shared.clock.now(),
-            event_source: if is_sts { "sts.amazonaws.com" } else { "secretsmanager.amazonaws.com" }.to_owned(),
+            event_source: if is_sts {
+                "sts.amazonaws.com"
+            } else {
+                "secretsmanager.amazonaws.com"
+            }
+            .to_owned(),
             event_name: name.to_owned(),
             aws_region: region.to_owned(),
             principal_arn: caller.map(|c| c.arn.clone()),
@@ -287,16 +391,32 @@ impl Service {
 
     fn admin(&self, method: &Method, path: &str, body: &[u8]) -> Response<ResponseBody> {
         let shared = &self.0;
-        let ok_json = |v: serde_json::Value| respond(StatusCode::OK, "application/json", serde_json::to_vec(&v).unwrap_or_default());
-        let bad = |status: StatusCode, msg: String| respond(status, "application/json", serde_json::to_vec(&serde_json::json!({ "error": msg })).unwrap_or_default());
+        let ok_json = |v: serde_json::Value| {
+            respond(
+                StatusCode::OK,
+                "application/json",
+                serde_json::to_vec(&v).unwrap_or_default(),
+            )
+        };
+        let bad = |status: StatusCode, msg: String| {
+            respond(
+                status,
+                "application/json",
+                serde_json::to_vec(&serde_json::json!({ "error": msg })).unwrap_or_default(),
+            )
+        };
         match (method, path) {
             (&Method::GET, "health") => ok_json(serde_json::json!({ "status": "ok" })),
-            (&Method::GET, "audit") => ok_json(serde_json::to_value(shared.audit.events()).unwrap_or_default()),
+            (&Method::GET, "audit") => {
+                ok_json(serde_json::to_value(shared.audit.events()).unwrap_or_default())
+            }
             (&Method::DELETE, "audit") => {
                 shared.audit.clear();
                 ok_json(serde_json::json!({}))
             }
-            (&Method::GET, "faults") => ok_json(serde_json::to_value(shared.faults().all()).unwrap_or_default()),
+            (&Method::GET, "faults") => {
+                ok_json(serde_json::to_value(shared.faults().all()).unwrap_or_default())
+            }
             (&Method::DELETE, "faults") => {
                 shared.faults_mut().clear();
                 ok_json(serde_json::json!({}))
@@ -308,7 +428,10 @@ impl Service {
                         shared.faults_mut().set(region, f);
                         ok_json(serde_json::json!({}))
                     }
-                    Err(e) => bad(StatusCode::BAD_REQUEST, format!("faults body, line {} column {}: {e}", e.line(), e.column())),
+                    Err(e) => bad(
+                        StatusCode::BAD_REQUEST,
+                        format!("faults body, line {} column {}: {e}", e.line(), e.column()),
+                    ),
                 }
             }
             (&Method::GET, "snapshot") => {
@@ -322,7 +445,10 @@ impl Service {
                 }
                 Err(e) => bad(StatusCode::BAD_REQUEST, e.to_string()),
             },
-            _ => bad(StatusCode::NOT_FOUND, format!("no admin endpoint {method} /_emulator/{path}")),
+            _ => bad(
+                StatusCode::NOT_FOUND,
+                format!("no admin endpoint {method} /_emulator/{path}"),
+            ),
         }
     }
 }

@@ -9,7 +9,11 @@ use sha2::{Digest, Sha256};
 type HmacSha256 = Hmac<Sha256>;
 
 /// Characters SigV4 leaves unencoded: A-Z a-z 0-9 - _ . ~
-const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 /// The parts of `Authorization: AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,7 +37,10 @@ pub enum AuthorizationError {
 
 impl Authorization {
     pub fn scope(&self) -> String {
-        format!("{}/{}/{}/aws4_request", self.date, self.region, self.service)
+        format!(
+            "{}/{}/{}/aws4_request",
+            self.date, self.region, self.service
+        )
     }
 }
 
@@ -72,10 +79,14 @@ pub fn parse(header: Option<&str>) -> Result<Authorization, AuthorizationError> 
         ));
     };
     if signature.len() != 64 || !signature.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(AuthorizationError::Malformed("Signature must be 64 hexadecimal characters.".into()));
+        return Err(AuthorizationError::Malformed(
+            "Signature must be 64 hexadecimal characters.".into(),
+        ));
     }
     if date.len() != 8 || !date.chars().all(|c| c.is_ascii_digit()) {
-        return Err(AuthorizationError::Malformed("Credential date must be YYYYMMDD.".into()));
+        return Err(AuthorizationError::Malformed(
+            "Credential date must be YYYYMMDD.".into(),
+        ));
     }
     Ok(Authorization {
         access_key_id: (*access_key_id).to_owned(),
@@ -89,7 +100,8 @@ pub fn parse(header: Option<&str>) -> Result<Authorization, AuthorizationError> 
 
 fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
     // HMAC takes keys of any length, so this cannot fail.
-    let mut mac = <HmacSha256 as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
     mac.update(data);
     mac.finalize().into_bytes().to_vec()
 }
@@ -100,7 +112,10 @@ fn canonical_uri(path: &str) -> String {
     }
     // Services other than S3 sign the path encoded twice: the path on the wire
     // is encoded once, so each segment is encoded once more here.
-    path.split('/').map(|seg| utf8_percent_encode(seg, UNRESERVED).to_string()).collect::<Vec<_>>().join("/")
+    path.split('/')
+        .map(|seg| utf8_percent_encode(seg, UNRESERVED).to_string())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 fn canonical_query(query: Option<&str>) -> String {
@@ -110,12 +125,23 @@ fn canonical_query(query: Option<&str>) -> String {
         .filter(|p| !p.is_empty())
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            let dec = |s: &str| percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
-            (utf8_percent_encode(&dec(k), UNRESERVED).to_string(), utf8_percent_encode(&dec(v), UNRESERVED).to_string())
+            let dec = |s: &str| {
+                percent_decode_str(&s.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
+            (
+                utf8_percent_encode(&dec(k), UNRESERVED).to_string(),
+                utf8_percent_encode(&dec(v), UNRESERVED).to_string(),
+            )
         })
         .collect();
     pairs.sort();
-    pairs.into_iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+    pairs
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// The canonical request of SigV4 for what was received.
@@ -126,16 +152,29 @@ pub fn canonical_request(parts: &Parts, body: &[u8], signed_headers: &[String]) 
             .headers
             .get_all(name.as_str())
             .iter()
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).split_whitespace().collect::<Vec<_>>().join(" "))
+            .map(|v| {
+                String::from_utf8_lossy(v.as_bytes())
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
             .collect();
         let value = if name == "host" && values.is_empty() {
-            parts.uri.authority().map(|a| a.to_string()).unwrap_or_default()
+            parts
+                .uri
+                .authority()
+                .map(|a| a.to_string())
+                .unwrap_or_default()
         } else {
             values.join(",")
         };
         headers.push_str(&format!("{name}:{value}\n"));
     }
-    let payload_hash = match parts.headers.get("x-amz-content-sha256").and_then(|v| v.to_str().ok()) {
+    let payload_hash = match parts
+        .headers
+        .get("x-amz-content-sha256")
+        .and_then(|v| v.to_str().ok())
+    {
         Some(h) => h.to_owned(),
         None => hex::encode(Sha256::digest(body)),
     };
@@ -164,7 +203,13 @@ pub fn verify(parts: &Parts, body: &[u8], auth: &Authorization, secret_key: &str
     constant_time_eq(expected.as_bytes(), auth.signature.as_bytes())
 }
 
-pub fn signature(parts: &Parts, body: &[u8], auth: &Authorization, amz_date: &str, secret_key: &str) -> String {
+pub fn signature(
+    parts: &Parts,
+    body: &[u8],
+    auth: &Authorization,
+    amz_date: &str,
+    secret_key: &str,
+) -> String {
     let canonical = canonical_request(parts, body, &auth.signed_headers);
     let string_to_sign = format!(
         "AWS4-HMAC-SHA256\n{amz_date}\n{}\n{}",
@@ -202,18 +247,41 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(auth.region, "us-east-1");
-        assert!(verify(&parts, b"", &auth, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"));
+        assert!(verify(
+            &parts,
+            b"",
+            &auth,
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+        ));
         assert!(!verify(&parts, b"", &auth, "wrong"));
-        assert!(!verify(&parts, b"x", &auth, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"), "body is signed");
+        assert!(
+            !verify(
+                &parts,
+                b"x",
+                &auth,
+                "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+            ),
+            "body is signed"
+        );
     }
 
     #[test]
     fn malformed_headers_are_named() {
         assert_eq!(parse(None), Err(AuthorizationError::Missing));
-        assert!(matches!(parse(Some("Bearer x")), Err(AuthorizationError::Malformed(_))));
+        assert!(matches!(
+            parse(Some("Bearer x")),
+            Err(AuthorizationError::Malformed(_))
+        ));
         let truncated = "AWS4-HMAC-SHA256 Credential=AKID/20150830/us-east-1/service/aws4_request, SignedHeaders=host, Signature=5fa0";
-        assert!(matches!(parse(Some(truncated)), Err(AuthorizationError::Malformed(m)) if m.contains("64 hexadecimal")));
-        let no_scope = "AWS4-HMAC-SHA256 Credential=AKID, SignedHeaders=host, Signature=".to_owned() + &"a".repeat(64);
-        assert!(matches!(parse(Some(&no_scope)), Err(AuthorizationError::Malformed(_))));
+        assert!(
+            matches!(parse(Some(truncated)), Err(AuthorizationError::Malformed(m)) if m.contains("64 hexadecimal"))
+        );
+        let no_scope = "AWS4-HMAC-SHA256 Credential=AKID, SignedHeaders=host, Signature="
+            .to_owned()
+            + &"a".repeat(64);
+        assert!(matches!(
+            parse(Some(&no_scope)),
+            Err(AuthorizationError::Malformed(_))
+        ));
     }
 }

@@ -22,16 +22,28 @@ pub struct Snapshot {
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
     #[error("{origin}: not a snapshot (line {line}, column {column}): {message}")]
-    Parse { origin: String, line: usize, column: usize, message: String },
+    Parse {
+        origin: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("{origin}: field `format` is {found:?}, expected {FORMAT:?}")]
     Format { origin: String, found: String },
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 impl Snapshot {
     pub fn take(secrets: &SecretsManager, now: Timestamp) -> Self {
-        Self { format: FORMAT.to_owned(), taken_at: now, secrets: secrets.state().clone() }
+        Self {
+            format: FORMAT.to_owned(),
+            taken_at: now,
+            secrets: secrets.state().clone(),
+        }
     }
 
     pub fn restore_into(self, secrets: &mut SecretsManager) {
@@ -50,7 +62,10 @@ impl Snapshot {
             message: e.to_string(),
         })?;
         if snapshot.format != FORMAT {
-            return Err(SnapshotError::Format { origin: origin.to_owned(), found: snapshot.format });
+            return Err(SnapshotError::Format {
+                origin: origin.to_owned(),
+                found: snapshot.format,
+            });
         }
         Ok(snapshot)
     }
@@ -58,14 +73,20 @@ impl Snapshot {
     /// Writes atomically (a temporary file renamed over the target), so a
     /// crash mid-write never leaves a truncated backup.
     pub fn write_to(&self, path: &Path) -> Result<(), SnapshotError> {
-        let io = |source| SnapshotError::Io { path: path.display().to_string(), source };
+        let io = |source| SnapshotError::Io {
+            path: path.display().to_string(),
+            source,
+        };
         let tmp = path.with_extension("tmp");
         std::fs::write(&tmp, self.to_json()).map_err(io)?;
         std::fs::rename(&tmp, path).map_err(io)
     }
 
     pub fn read_from(path: &Path) -> Result<Self, SnapshotError> {
-        let bytes = std::fs::read(path).map_err(|source| SnapshotError::Io { path: path.display().to_string(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| SnapshotError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
         Self::from_json(&bytes, &path.display().to_string())
     }
 }

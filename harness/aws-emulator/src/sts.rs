@@ -20,13 +20,24 @@ pub fn is_sts_request(content_type: Option<&str>, body: &[u8]) -> bool {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&apos;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
 }
 
 pub fn request_id() -> String {
     let b: [u8; 16] = rand::random();
     let h = hex::encode(b);
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 pub fn get_caller_identity_response(caller: &Caller) -> String {
@@ -40,7 +51,11 @@ pub fn get_caller_identity_response(caller: &Caller) -> String {
 }
 
 pub fn assume_role_with_web_identity_response(key: &AccessKey, who: &WebIdentity) -> String {
-    let expiration = key.expiration.unwrap_or(Timestamp::MAX).strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let expiration = key
+        .expiration
+        .unwrap_or(Timestamp::MAX)
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
     format!(
         "<AssumeRoleWithWebIdentityResponse xmlns=\"{NS}\"><AssumeRoleWithWebIdentityResult>\
 <Credentials><AccessKeyId>{}</AccessKeyId><SecretAccessKey>{}</SecretAccessKey><SessionToken>{}</SessionToken><Expiration>{expiration}</Expiration></Credentials>\
@@ -59,7 +74,11 @@ pub fn assume_role_with_web_identity_response(key: &AccessKey, who: &WebIdentity
 }
 
 pub fn error_response(err: &AwsError) -> String {
-    let kind = if err.code.status().is_server_error() { "Receiver" } else { "Sender" };
+    let kind = if err.code.status().is_server_error() {
+        "Receiver"
+    } else {
+        "Sender"
+    };
     format!(
         "<ErrorResponse xmlns=\"{NS}\"><Error><Type>{kind}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
         err.code.as_str(),
@@ -75,11 +94,17 @@ pub fn sts_flavour(err: AwsError) -> AwsError {
         ErrorCode::InvalidSignatureException => ErrorCode::SignatureDoesNotMatch,
         other => other,
     };
-    AwsError { code, message: err.message }
+    AwsError {
+        code,
+        message: err.message,
+    }
 }
 
 pub fn param<'a>(form: &'a HashMap<String, String>, name: &str) -> Result<&'a str, AwsError> {
     form.get(name).map(String::as_str).ok_or_else(|| {
-        AwsError::new(ErrorCode::MissingParameter, format!("The request must contain the parameter {name}"))
+        AwsError::new(
+            ErrorCode::MissingParameter,
+            format!("The request must contain the parameter {name}"),
+        )
     })
 }

@@ -45,7 +45,8 @@ impl VirtualState {
         if !self.running {
             return self.base;
         }
-        let elapsed = SignedDuration::try_from(self.anchor.elapsed()).unwrap_or(SignedDuration::MAX);
+        let elapsed =
+            SignedDuration::try_from(self.anchor.elapsed()).unwrap_or(SignedDuration::MAX);
         self.base.checked_add(elapsed).unwrap_or(Timestamp::MAX)
     }
 }
@@ -74,8 +75,17 @@ impl Clock {
 
     fn new_virtual(start: Timestamp, running: bool) -> Self {
         let (jumps, _) = watch::channel(0);
-        let state = VirtualState { base: start, anchor: Instant::now(), running };
-        Self { kind: Kind::Virtual(Arc::new(VirtualClock { state: Mutex::new(state), jumps })) }
+        let state = VirtualState {
+            base: start,
+            anchor: Instant::now(),
+            running,
+        };
+        Self {
+            kind: Kind::Virtual(Arc::new(VirtualClock {
+                state: Mutex::new(state),
+                jumps,
+            })),
+        }
     }
 
     pub fn is_virtual(&self) -> bool {
@@ -98,10 +108,19 @@ impl Clock {
 
     /// Sets a virtual clock to `to`, which must not be before its current time.
     pub fn set(&self, to: Timestamp) -> Result<Timestamp, ClockError> {
-        self.jump(|now| if to < now { Err(ClockError::Backwards { now, to }) } else { Ok(to) })
+        self.jump(|now| {
+            if to < now {
+                Err(ClockError::Backwards { now, to })
+            } else {
+                Ok(to)
+            }
+        })
     }
 
-    fn jump(&self, target: impl FnOnce(Timestamp) -> Result<Timestamp, ClockError>) -> Result<Timestamp, ClockError> {
+    fn jump(
+        &self,
+        target: impl FnOnce(Timestamp) -> Result<Timestamp, ClockError>,
+    ) -> Result<Timestamp, ClockError> {
         let Kind::Virtual(v) = &self.kind else {
             return Err(ClockError::NotVirtual);
         };
@@ -183,7 +202,10 @@ mod tests {
         let clock = Clock::frozen_at(start);
         assert_eq!(clock.now(), start);
         clock.advance(Duration::from_secs(3600)).unwrap();
-        assert_eq!(clock.now(), "2026-01-01T01:00:00Z".parse::<Timestamp>().unwrap());
+        assert_eq!(
+            clock.now(),
+            "2026-01-01T01:00:00Z".parse::<Timestamp>().unwrap()
+        );
     }
 
     #[tokio::test]
@@ -210,13 +232,22 @@ mod tests {
         let before = clock.now();
         tokio::time::advance(Duration::from_secs(10)).await;
         let elapsed = clock.now().duration_since(before);
-        assert!(elapsed >= SignedDuration::from_secs(10), "elapsed {elapsed}");
+        assert!(
+            elapsed >= SignedDuration::from_secs(10),
+            "elapsed {elapsed}"
+        );
     }
 
     #[test]
     fn system_clock_cannot_move_and_virtual_cannot_go_back() {
-        assert_eq!(Clock::system().advance(Duration::from_secs(1)), Err(ClockError::NotVirtual));
+        assert_eq!(
+            Clock::system().advance(Duration::from_secs(1)),
+            Err(ClockError::NotVirtual)
+        );
         let clock = Clock::frozen_at("2026-01-01T00:00:00Z".parse().unwrap());
-        assert!(matches!(clock.set("2025-01-01T00:00:00Z".parse().unwrap()), Err(ClockError::Backwards { .. })));
+        assert!(matches!(
+            clock.set("2025-01-01T00:00:00Z".parse().unwrap()),
+            Err(ClockError::Backwards { .. })
+        ));
     }
 }

@@ -25,7 +25,9 @@ use tokio_util::task::TaskTracker;
 pub type ResponseBody = BoxBody<Bytes, std::io::Error>;
 
 pub fn full_body(bytes: impl Into<Bytes>) -> ResponseBody {
-    Full::new(bytes.into()).map_err(|never: Infallible| match never {}).boxed()
+    Full::new(bytes.into())
+        .map_err(|never: Infallible| match never {})
+        .boxed()
 }
 
 /// Answer from a service meaning "close the connection without a response".
@@ -34,7 +36,10 @@ pub fn full_body(bytes: impl Into<Bytes>) -> ResponseBody {
 pub struct Abort;
 
 pub trait HttpService: Send + Sync + 'static {
-    fn call(&self, req: Request<Incoming>) -> impl Future<Output = Result<Response<ResponseBody>, Abort>> + Send;
+    fn call(
+        &self,
+        req: Request<Incoming>,
+    ) -> impl Future<Output = Result<Response<ResponseBody>, Abort>> + Send;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,7 +47,10 @@ pub enum ServerError {
     #[error("emulators listen on loopback only; {0} is not a loopback address")]
     NotLoopback(SocketAddr),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// A running server. Dropping it stops the server and every open connection.
@@ -61,27 +69,56 @@ impl ServerHandle {
         Self::start_on(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), service).await
     }
 
-    pub async fn start_on<S: HttpService>(addr: SocketAddr, service: Arc<S>) -> Result<Self, ServerError> {
+    pub async fn start_on<S: HttpService>(
+        addr: SocketAddr,
+        service: Arc<S>,
+    ) -> Result<Self, ServerError> {
         Self::start_with(addr, service, None).await
     }
 
     /// Serves HTTPS with `tls` (its ALPN decides between HTTP/2 and HTTP/1.1).
-    pub async fn start_tls<S: HttpService>(addr: SocketAddr, service: Arc<S>, tls: Arc<rustls::ServerConfig>) -> Result<Self, ServerError> {
+    pub async fn start_tls<S: HttpService>(
+        addr: SocketAddr,
+        service: Arc<S>,
+        tls: Arc<rustls::ServerConfig>,
+    ) -> Result<Self, ServerError> {
         Self::start_with(addr, service, Some(tokio_rustls::TlsAcceptor::from(tls))).await
     }
 
-    async fn start_with<S: HttpService>(addr: SocketAddr, service: Arc<S>, tls: Option<tokio_rustls::TlsAcceptor>) -> Result<Self, ServerError> {
+    async fn start_with<S: HttpService>(
+        addr: SocketAddr,
+        service: Arc<S>,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+    ) -> Result<Self, ServerError> {
         if !addr.ip().is_loopback() {
             return Err(ServerError::NotLoopback(addr));
         }
-        let listener = TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { addr, source })?;
-        let addr = listener.local_addr().map_err(|source| ServerError::Bind { addr, source })?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServerError::Bind { addr, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| ServerError::Bind { addr, source })?;
         let cancel = CancellationToken::new();
         let (listening, listening_rx) = watch::channel(true);
         let tasks = TaskTracker::new();
         let https = tls.is_some();
-        tasks.spawn(accept_loop(listener, addr, service, tls, cancel.clone(), listening_rx, tasks.clone()));
-        Ok(Self { addr, cancel, listening, tasks, https })
+        tasks.spawn(accept_loop(
+            listener,
+            addr,
+            service,
+            tls,
+            cancel.clone(),
+            listening_rx,
+            tasks.clone(),
+        ));
+        Ok(Self {
+            addr,
+            cancel,
+            listening,
+            tasks,
+            https,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -221,7 +258,9 @@ mod tests {
     async fn get(addr: SocketAddr, path: &str) -> std::io::Result<String> {
         let mut stream = TcpStream::connect(addr).await?;
         stream
-            .write_all(format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").as_bytes())
+            .write_all(
+                format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").as_bytes(),
+            )
             .await?;
         let mut out = String::new();
         stream.read_to_string(&mut out).await?;
@@ -244,7 +283,9 @@ mod tests {
                 tokio::task::yield_now().await;
             }
         });
-        refused.await.expect("server still accepting 5s after its handle was dropped");
+        refused
+            .await
+            .expect("server still accepting 5s after its handle was dropped");
     }
 
     #[tokio::test]
@@ -282,7 +323,9 @@ mod tests {
 
     #[tokio::test]
     async fn refuses_non_loopback_addresses() {
-        let err = ServerHandle::start_on("0.0.0.0:0".parse().unwrap(), Arc::new(Hello)).await.unwrap_err();
+        let err = ServerHandle::start_on("0.0.0.0:0".parse().unwrap(), Arc::new(Hello))
+            .await
+            .unwrap_err();
         assert!(matches!(err, ServerError::NotLoopback(_)));
     }
 }

@@ -25,8 +25,15 @@ use crate::{Context, external_secret_resource, store_resource};
 /// the ExternalSecrets using it falling due together are done in that order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Key {
-    Store { kind: StoreKind, namespace: String, name: String },
-    ExternalSecret { namespace: String, name: String },
+    Store {
+        kind: StoreKind,
+        namespace: String,
+        name: String,
+    },
+    ExternalSecret {
+        namespace: String,
+        name: String,
+    },
 }
 
 #[derive(Default)]
@@ -49,19 +56,32 @@ impl Queue {
     }
 
     fn set(&self, key: Key, at: Timestamp) {
-        self.due.lock().unwrap_or_else(|e| e.into_inner()).insert(key, at);
+        self.due
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, at);
         self.notify.notify_one();
     }
 
     fn remove(&self, key: &Key) {
-        self.due.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
-        self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+        self.due
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
     }
 
     /// Takes up to `max` keys due at `now`, earliest (then stores) first.
     fn take_due(&self, now: Timestamp, max: usize) -> Vec<Key> {
         let mut due = self.due.lock().unwrap_or_else(|e| e.into_inner());
-        let mut ready: Vec<(Timestamp, Key)> = due.iter().filter(|(_, t)| **t <= now).map(|(k, t)| (*t, k.clone())).collect();
+        let mut ready: Vec<(Timestamp, Key)> = due
+            .iter()
+            .filter(|(_, t)| **t <= now)
+            .map(|(k, t)| (*t, k.clone()))
+            .collect();
         ready.sort();
         ready.truncate(max);
         for (_, k) in &ready {
@@ -71,7 +91,12 @@ impl Queue {
     }
 
     fn next_due(&self) -> Option<Timestamp> {
-        self.due.lock().unwrap_or_else(|e| e.into_inner()).values().min().copied()
+        self.due
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .min()
+            .copied()
     }
 
     pub fn pending(&self) -> usize {
@@ -87,12 +112,16 @@ impl Queue {
     }
 
     fn succeeded(&self, key: &Key) {
-        self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
     }
 }
 
 fn after(now: Timestamp, d: Duration) -> Timestamp {
-    now.checked_add(SignedDuration::try_from(d).unwrap_or(SignedDuration::MAX)).unwrap_or(Timestamp::MAX)
+    now.checked_add(SignedDuration::try_from(d).unwrap_or(SignedDuration::MAX))
+        .unwrap_or(Timestamp::MAX)
 }
 
 /// The loop that takes due keys and reconciles them, `concurrency` at a time.
@@ -113,28 +142,37 @@ pub async fn run(ctx: Arc<Context>, queue: Arc<Queue>, stop: CancellationToken) 
             }
             continue;
         }
-        let work = futures::stream::iter(batch).for_each_concurrent(ctx.config.concurrency.max(1), |key| {
-            let (ctx, queue) = (ctx.clone(), queue.clone());
-            async move {
-                let next = match &key {
-                    Key::ExternalSecret { namespace, name } => external_secret::reconcile(&ctx, namespace, name).await,
-                    Key::Store { kind, namespace, name } => reconcile_store(&ctx, *kind, namespace, name).await,
-                };
-                let now = ctx.clock.now();
-                match next {
-                    Next::At(t) => {
-                        queue.succeeded(&key);
-                        queue.set(key, t);
-                    }
-                    Next::Idle => queue.succeeded(&key),
-                    Next::Forget => queue.remove(&key),
-                    Next::Backoff => {
-                        let wait = queue.backoff(&key, ctx.config.max_backoff);
-                        queue.set(key, after(now, wait));
+        let work = futures::stream::iter(batch).for_each_concurrent(
+            ctx.config.concurrency.max(1),
+            |key| {
+                let (ctx, queue) = (ctx.clone(), queue.clone());
+                async move {
+                    let next = match &key {
+                        Key::ExternalSecret { namespace, name } => {
+                            external_secret::reconcile(&ctx, namespace, name).await
+                        }
+                        Key::Store {
+                            kind,
+                            namespace,
+                            name,
+                        } => reconcile_store(&ctx, *kind, namespace, name).await,
+                    };
+                    let now = ctx.clock.now();
+                    match next {
+                        Next::At(t) => {
+                            queue.succeeded(&key);
+                            queue.set(key, t);
+                        }
+                        Next::Idle => queue.succeeded(&key),
+                        Next::Forget => queue.remove(&key),
+                        Next::Backoff => {
+                            let wait = queue.backoff(&key, ctx.config.max_backoff);
+                            queue.set(key, after(now, wait));
+                        }
                     }
                 }
-            }
-        });
+            },
+        );
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = work => {}
@@ -158,8 +196,11 @@ pub async fn reconcile_store(ctx: &Context, kind: StoreKind, namespace: &str, na
     };
     let json = serde_json::to_value(&obj).unwrap_or_default();
     let store = StoreView::from_json(kind, &json);
-    let previous: Vec<crate::types::Condition> =
-        json.pointer("/status/conditions").cloned().and_then(|c| serde_json::from_value(c).ok()).unwrap_or_default();
+    let previous: Vec<crate::types::Condition> = json
+        .pointer("/status/conditions")
+        .cloned()
+        .and_then(|c| serde_json::from_value(c).ok())
+        .unwrap_or_default();
     let now = ctx.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
     let regarding = crate::events::Regarding {
         kind: store.kind_name(),
@@ -170,19 +211,59 @@ pub async fn reconcile_store(ctx: &Context, kind: StoreKind, namespace: &str, na
     };
     let (status, next) = match ctx.clients.validate(&store).await {
         Ok(reason) => {
-            let cond = secret_store::ready_condition(true, reason, secret_store::MSG_STORE_VALIDATED, &now, &previous);
-            ctx.recorder.publish(&regarding, crate::events::EventType::Normal, reason, secret_store::MSG_STORE_VALIDATED).await;
-            let refresh = obj.data.pointer("/spec/refreshInterval").and_then(|v| v.as_u64()).map(Duration::from_secs).unwrap_or(ctx.config.store_refresh);
-            (serde_json::json!({ "status": { "conditions": [cond], "capabilities": "ReadWrite" } }), Next::At(after(ctx.clock.now(), refresh)))
+            let cond = secret_store::ready_condition(
+                true,
+                reason,
+                secret_store::MSG_STORE_VALIDATED,
+                &now,
+                &previous,
+            );
+            ctx.recorder
+                .publish(
+                    &regarding,
+                    crate::events::EventType::Normal,
+                    reason,
+                    secret_store::MSG_STORE_VALIDATED,
+                )
+                .await;
+            let refresh = obj
+                .data
+                .pointer("/spec/refreshInterval")
+                .and_then(|v| v.as_u64())
+                .map(Duration::from_secs)
+                .unwrap_or(ctx.config.store_refresh);
+            (
+                serde_json::json!({ "status": { "conditions": [cond], "capabilities": "ReadWrite" } }),
+                Next::At(after(ctx.clock.now(), refresh)),
+            )
         }
         Err(e) => {
-            let cond = secret_store::ready_condition(false, secret_store::REASON_INVALID_PROVIDER_CONFIG, secret_store::MSG_UNABLE_TO_CREATE_CLIENT, &now, &previous);
-            ctx.recorder.publish(&regarding, crate::events::EventType::Warning, secret_store::REASON_INVALID_PROVIDER_CONFIG, &e.0).await;
+            let cond = secret_store::ready_condition(
+                false,
+                secret_store::REASON_INVALID_PROVIDER_CONFIG,
+                secret_store::MSG_UNABLE_TO_CREATE_CLIENT,
+                &now,
+                &previous,
+            );
+            ctx.recorder
+                .publish(
+                    &regarding,
+                    crate::events::EventType::Warning,
+                    secret_store::REASON_INVALID_PROVIDER_CONFIG,
+                    &e.0,
+                )
+                .await;
             ctx.log(format!("store {} is not valid: {}", store.name, e.0));
-            (serde_json::json!({ "status": { "conditions": [cond] } }), Next::Backoff)
+            (
+                serde_json::json!({ "status": { "conditions": [cond] } }),
+                Next::Backoff,
+            )
         }
     };
-    if let Err(e) = api.patch_status(name, &Default::default(), &kube::api::Patch::Merge(status)).await {
+    if let Err(e) = api
+        .patch_status(name, &Default::default(), &kube::api::Patch::Merge(status))
+        .await
+    {
         ctx.log(format!("error updating status of store {name}: {e}"));
         return Next::Backoff;
     }
@@ -193,17 +274,34 @@ pub async fn reconcile_store(ctx: &Context, kind: StoreKind, namespace: &str, na
 /// updates are not among it.
 fn fingerprint(obj: &DynamicObject) -> (Option<i64>, String, bool) {
     // The uid is in it: an object deleted and made again is new.
-    let meta = serde_json::to_string(&(&obj.metadata.uid, &obj.metadata.labels, &obj.metadata.annotations, &obj.metadata.finalizers)).unwrap_or_default();
-    (obj.metadata.generation, meta, obj.metadata.deletion_timestamp.is_some())
+    let meta = serde_json::to_string(&(
+        &obj.metadata.uid,
+        &obj.metadata.labels,
+        &obj.metadata.annotations,
+        &obj.metadata.finalizers,
+    ))
+    .unwrap_or_default();
+    (
+        obj.metadata.generation,
+        meta,
+        obj.metadata.deletion_timestamp.is_some(),
+    )
 }
 
 fn es_key(obj: &DynamicObject) -> Key {
-    Key::ExternalSecret { namespace: obj.metadata.namespace.clone().unwrap_or_default(), name: obj.metadata.name.clone().unwrap_or_default() }
+    Key::ExternalSecret {
+        namespace: obj.metadata.namespace.clone().unwrap_or_default(),
+        name: obj.metadata.name.clone().unwrap_or_default(),
+    }
 }
 
 /// Feeds the queue from the ExternalSecret watch; keeps the target name of
 /// each, so a change to a target can be traced back.
-pub async fn watch_external_secrets(ctx: Arc<Context>, queue: Arc<Queue>, targets: Arc<Mutex<HashMap<(String, String), Key>>>) {
+pub async fn watch_external_secrets(
+    ctx: Arc<Context>,
+    queue: Arc<Queue>,
+    targets: Arc<Mutex<HashMap<(String, String), Key>>>,
+) {
     let api: Api<DynamicObject> = Api::all_with(ctx.kube.clone(), &external_secret_resource());
     let mut seen: HashMap<Key, (Option<i64>, String, bool)> = HashMap::new();
     let stream = watcher(api, watcher::Config::default()).default_backoff();
@@ -214,7 +312,10 @@ pub async fn watch_external_secrets(ctx: Arc<Context>, queue: Arc<Queue>, target
                 let key = es_key(&obj);
                 let fp = fingerprint(&obj);
                 if let Ok(view) = external_secret::View::parse(&obj) {
-                    targets.lock().unwrap_or_else(|e| e.into_inner()).insert((view.namespace.clone(), view.target_name()), key.clone());
+                    targets
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert((view.namespace.clone(), view.target_name()), key.clone());
                 }
                 if seen.get(&key) != Some(&fp) {
                     seen.insert(key.clone(), fp);
@@ -234,9 +335,17 @@ pub async fn watch_external_secrets(ctx: Arc<Context>, queue: Arc<Queue>, target
 }
 
 /// Repairs a managed target that was deleted or edited by hand.
-pub async fn watch_targets(ctx: Arc<Context>, queue: Arc<Queue>, targets: Arc<Mutex<HashMap<(String, String), Key>>>) {
+pub async fn watch_targets(
+    ctx: Arc<Context>,
+    queue: Arc<Queue>,
+    targets: Arc<Mutex<HashMap<(String, String), Key>>>,
+) {
     let api: Api<Secret> = Api::all(ctx.kube.clone());
-    let stream = watcher(api, watcher::Config::default().labels(&format!("{MANAGED_LABEL}=true"))).default_backoff();
+    let stream = watcher(
+        api,
+        watcher::Config::default().labels(&format!("{MANAGED_LABEL}=true")),
+    )
+    .default_backoff();
     futures::pin_mut!(stream);
     loop {
         let (secret, deleted) = match stream.try_next().await {
@@ -258,9 +367,21 @@ pub async fn watch_targets(ctx: Arc<Context>, queue: Arc<Queue>, targets: Arc<Mu
             .metadata
             .owner_references
             .as_ref()
-            .and_then(|refs| refs.iter().find(|r| r.kind == "ExternalSecret" && r.controller == Some(true)))
-            .map(|r| Key::ExternalSecret { namespace: ns.clone(), name: r.name.clone() });
-        let key = owner.or_else(|| targets.lock().unwrap_or_else(|e| e.into_inner()).get(&(ns, secret.metadata.name.clone().unwrap_or_default())).cloned());
+            .and_then(|refs| {
+                refs.iter()
+                    .find(|r| r.kind == "ExternalSecret" && r.controller == Some(true))
+            })
+            .map(|r| Key::ExternalSecret {
+                namespace: ns.clone(),
+                name: r.name.clone(),
+            });
+        let key = owner.or_else(|| {
+            targets
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&(ns, secret.metadata.name.clone().unwrap_or_default()))
+                .cloned()
+        });
         if let Some(key) = key {
             queue.add(key, ctx.clock.now());
         }
@@ -301,4 +422,3 @@ pub async fn watch_stores(ctx: Arc<Context>, queue: Arc<Queue>, kind: StoreKind)
         }
     }
 }
-

@@ -26,29 +26,57 @@ pub struct Regarding {
     pub resource_version: String,
 }
 
+/// What makes two events "the same" for aggregation: (uid, type, reason, message).
+type EventKey = (String, EventType, String, String);
+
 pub struct Recorder {
     client: kube::Client,
     clock: Clock,
     /// (uid, type, reason, message) → (event name, count)
-    seen: Mutex<HashMap<(String, EventType, String, String), (String, i32)>>,
+    seen: Mutex<HashMap<EventKey, (String, i32)>>,
 }
 
 impl Recorder {
     pub fn new(client: kube::Client, clock: Clock) -> Self {
-        Self { client, clock, seen: Mutex::new(HashMap::new()) }
+        Self {
+            client,
+            clock,
+            seen: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Records an event; failures to record are logged, never fatal, as in ESO.
     pub async fn publish(&self, about: &Regarding, type_: EventType, reason: &str, message: &str) {
         let now = self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
-        let ns = if about.namespace.is_empty() { "default".to_owned() } else { about.namespace.clone() };
+        let ns = if about.namespace.is_empty() {
+            "default".to_owned()
+        } else {
+            about.namespace.clone()
+        };
         let api: Api<Event> = Api::namespaced(self.client.clone(), &ns);
-        let key = (about.uid.clone(), type_, reason.to_owned(), message.to_owned());
-        let existing = self.seen.lock().unwrap_or_else(|e| e.into_inner()).get(&key).cloned();
+        let key = (
+            about.uid.clone(),
+            type_,
+            reason.to_owned(),
+            message.to_owned(),
+        );
+        let existing = self
+            .seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .cloned();
         if let Some((name, count)) = existing {
             let patch = json!({ "count": count + 1, "lastTimestamp": now });
-            if api.patch(&name, &PatchParams::default(), &Patch::Merge(patch)).await.is_ok() {
-                self.seen.lock().unwrap_or_else(|e| e.into_inner()).insert(key, (name, count + 1));
+            if api
+                .patch(&name, &PatchParams::default(), &Patch::Merge(patch))
+                .await
+                .is_ok()
+            {
+                self.seen
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(key, (name, count + 1));
                 return;
             }
         }
@@ -78,7 +106,10 @@ impl Recorder {
         };
         match api.create(&PostParams::default(), &event).await {
             Ok(_) => {
-                self.seen.lock().unwrap_or_else(|e| e.into_inner()).insert(key, (name, 1));
+                self.seen
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(key, (name, 1));
             }
             Err(error) => tracing::warn!(%error, reason, "could not record an event"),
         }
@@ -88,6 +119,11 @@ impl Recorder {
 fn rand_suffix() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
     h.finish()
 }

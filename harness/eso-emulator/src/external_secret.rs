@@ -11,12 +11,15 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
+use crate::Context;
 use crate::events::{EventType, Regarding};
 use crate::provider::ProviderError;
 use crate::secret_store::StoreView;
-use crate::types::{CreationPolicy, DeletionPolicy, ExternalSecretSpec, ExternalSecretStatus, RefreshPolicy, StoreKind};
+use crate::types::{
+    CreationPolicy, DeletionPolicy, ExternalSecretSpec, ExternalSecretStatus, RefreshPolicy,
+    StoreKind,
+};
 use crate::util;
-use crate::Context;
 
 pub const MANAGED_LABEL: &str = "reconcile.external-secrets.io/managed";
 pub const DATA_HASH_ANNOTATION: &str = "reconcile.external-secrets.io/data-hash";
@@ -56,8 +59,15 @@ pub struct View {
 
 impl View {
     pub fn parse(obj: &DynamicObject) -> Result<Self, String> {
-        let spec: ExternalSecretSpec = serde_json::from_value(obj.data.get("spec").cloned().unwrap_or(json!({}))).map_err(|e| format!("invalid spec: {e}"))?;
-        let status: ExternalSecretStatus = obj.data.get("status").cloned().and_then(|s| serde_json::from_value(s).ok()).unwrap_or_default();
+        let spec: ExternalSecretSpec =
+            serde_json::from_value(obj.data.get("spec").cloned().unwrap_or(json!({})))
+                .map_err(|e| format!("invalid spec: {e}"))?;
+        let status: ExternalSecretStatus = obj
+            .data
+            .get("status")
+            .cloned()
+            .and_then(|s| serde_json::from_value(s).ok())
+            .unwrap_or_default();
         Ok(Self {
             namespace: obj.metadata.namespace.clone().unwrap_or_default(),
             name: obj.metadata.name.clone().unwrap_or_default(),
@@ -72,11 +82,22 @@ impl View {
     }
 
     pub fn target_name(&self) -> String {
-        self.spec.target.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| self.name.clone())
+        self.spec
+            .target
+            .name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| self.name.clone())
     }
 
     fn regarding(&self) -> Regarding {
-        Regarding { kind: "ExternalSecret", namespace: self.namespace.clone(), name: self.name.clone(), uid: self.uid.clone(), resource_version: self.resource_version.clone() }
+        Regarding {
+            kind: "ExternalSecret",
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+            uid: self.uid.clone(),
+            resource_version: self.resource_version.clone(),
+        }
     }
 
     pub fn current_resource_version(&self) -> String {
@@ -84,17 +105,29 @@ impl View {
     }
 
     fn interval(&self) -> Duration {
-        self.spec.refresh_interval.as_deref().and_then(util::parse_duration).unwrap_or(Duration::from_secs(3600))
+        self.spec
+            .refresh_interval
+            .as_deref()
+            .and_then(util::parse_duration)
+            .unwrap_or(Duration::from_secs(3600))
     }
 
     fn refresh_time(&self) -> Option<Timestamp> {
-        self.status.refresh_time.as_deref().and_then(|t| t.parse().ok())
+        self.status
+            .refresh_time
+            .as_deref()
+            .and_then(|t| t.parse().ok())
     }
 
     /// ESO's `shouldRefresh`.
     pub fn refresh_due(&self, now: Timestamp) -> bool {
-        let synced_once = self.status.synced_resource_version.as_deref().is_some_and(|s| !s.is_empty());
-        let changed = self.status.synced_resource_version.as_deref() != Some(self.current_resource_version().as_str());
+        let synced_once = self
+            .status
+            .synced_resource_version
+            .as_deref()
+            .is_some_and(|s| !s.is_empty());
+        let changed = self.status.synced_resource_version.as_deref()
+            != Some(self.current_resource_version().as_str());
         match self.spec.refresh_policy.unwrap_or(RefreshPolicy::Periodic) {
             RefreshPolicy::CreatedOnce => !synced_once,
             RefreshPolicy::OnChange => !synced_once || changed,
@@ -109,7 +142,12 @@ impl View {
                 match self.refresh_time() {
                     None => true,
                     Some(t) if t > now => true,
-                    Some(t) => t.checked_add(SignedDuration::try_from(interval).unwrap_or(SignedDuration::MAX)).map(|due| due <= now).unwrap_or(true),
+                    Some(t) => t
+                        .checked_add(
+                            SignedDuration::try_from(interval).unwrap_or(SignedDuration::MAX),
+                        )
+                        .map(|due| due <= now)
+                        .unwrap_or(true),
                 }
             }
         }
@@ -124,20 +162,35 @@ impl View {
         if interval.is_zero() {
             return None;
         }
-        self.refresh_time()?.checked_add(SignedDuration::try_from(interval).ok()?).ok()
+        self.refresh_time()?
+            .checked_add(SignedDuration::try_from(interval).ok()?)
+            .ok()
     }
 }
 
 fn secret_data(secret: &Secret) -> BTreeMap<String, Vec<u8>> {
-    secret.data.as_ref().map(|d| d.iter().map(|(k, v)| (k.clone(), v.0.clone())).collect()).unwrap_or_default()
+    secret
+        .data
+        .as_ref()
+        .map(|d| d.iter().map(|(k, v)| (k.clone(), v.0.clone())).collect())
+        .unwrap_or_default()
 }
 
 /// "The target is valid": it exists, is labelled managed, and its data-hash
 /// annotation matches its data.
 pub fn target_valid(secret: Option<&Secret>) -> bool {
     let Some(s) = secret else { return false };
-    let managed = s.metadata.labels.as_ref().and_then(|l| l.get(MANAGED_LABEL)).is_some_and(|v| v == "true");
-    let hash = s.metadata.annotations.as_ref().and_then(|a| a.get(DATA_HASH_ANNOTATION));
+    let managed = s
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(MANAGED_LABEL))
+        .is_some_and(|v| v == "true");
+    let hash = s
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(DATA_HASH_ANNOTATION));
     managed && hash.is_some_and(|h| *h == util::data_hash(&secret_data(s)))
 }
 
@@ -148,7 +201,11 @@ enum Failure {
 
 pub async fn reconcile(ctx: &Context, namespace: &str, name: &str) -> Next {
     let now = ctx.clock.now();
-    let api: Api<DynamicObject> = Api::namespaced_with(ctx.kube.clone(), namespace, &crate::external_secret_resource());
+    let api: Api<DynamicObject> = Api::namespaced_with(
+        ctx.kube.clone(),
+        namespace,
+        &crate::external_secret_resource(),
+    );
     let obj = match api.get_opt(name).await {
         Ok(Some(o)) => o,
         Ok(None) => {
@@ -156,7 +213,9 @@ pub async fn reconcile(ctx: &Context, namespace: &str, name: &str) -> Next {
             return Next::Forget;
         }
         Err(e) => {
-            ctx.log(format!("error getting ExternalSecret {namespace}/{name}: {e}"));
+            ctx.log(format!(
+                "error getting ExternalSecret {namespace}/{name}: {e}"
+            ));
             return Next::Backoff;
         }
     };
@@ -175,11 +234,14 @@ pub async fn reconcile(ctx: &Context, namespace: &str, name: &str) -> Next {
     let target = match secrets.get_opt(&target_name).await {
         Ok(t) => t,
         Err(e) => {
-            ctx.log(format!("error getting target Secret {namespace}/{target_name}: {e}"));
+            ctx.log(format!(
+                "error getting target Secret {namespace}/{target_name}: {e}"
+            ));
             return Next::Backoff;
         }
     };
-    let valid = es.spec.target.creation_policy == CreationPolicy::None || target_valid(target.as_ref());
+    let valid =
+        es.spec.target.creation_policy == CreationPolicy::None || target_valid(target.as_ref());
     if !es.refresh_due(now) && valid {
         return es.next_refresh().map(Next::At).unwrap_or(Next::Idle);
     }
@@ -188,7 +250,13 @@ pub async fn reconcile(ctx: &Context, namespace: &str, name: &str) -> Next {
     let refresh_time = now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
     match result {
         Ok((reason, message)) => {
-            let cond = crate::secret_store::ready_condition(true, reason, message, &refresh_time, &es.status.conditions);
+            let cond = crate::secret_store::ready_condition(
+                true,
+                reason,
+                message,
+                &refresh_time,
+                &es.status.conditions,
+            );
             let status = json!({ "status": {
                 "refreshTime": refresh_time,
                 "syncedResourceVersion": es.current_resource_version(),
@@ -196,11 +264,18 @@ pub async fn reconcile(ctx: &Context, namespace: &str, name: &str) -> Next {
                 "conditions": [cond],
             }});
             ctx.metrics.condition(name, namespace, true);
-            if let Err(e) = api.patch_status(name, &PatchParams::default(), &Patch::Merge(status)).await {
-                ctx.log(format!("error updating status of ExternalSecret {namespace}/{name}: {e}"));
+            if let Err(e) = api
+                .patch_status(name, &PatchParams::default(), &Patch::Merge(status))
+                .await
+            {
+                ctx.log(format!(
+                    "error updating status of ExternalSecret {namespace}/{name}: {e}"
+                ));
                 return Next::Backoff;
             }
-            ctx.log(format!("reconciled ExternalSecret {namespace}/{name}: {message}"));
+            ctx.log(format!(
+                "reconciled ExternalSecret {namespace}/{name}: {message}"
+            ));
             let mut synced = es;
             synced.status.refresh_time = Some(refresh_time);
             synced.next_refresh().map(Next::At).unwrap_or(Next::Idle)
@@ -210,22 +285,52 @@ pub async fn reconcile(ctx: &Context, namespace: &str, name: &str) -> Next {
                 Failure::Provider(d) => (MSG_PROVIDER_ERROR, d),
                 Failure::Update(d) => (MSG_UPDATE_ERROR, d),
             };
-            let cond = crate::secret_store::ready_condition(false, REASON_SYNCED_ERROR, message, &refresh_time, &es.status.conditions);
+            let cond = crate::secret_store::ready_condition(
+                false,
+                REASON_SYNCED_ERROR,
+                message,
+                &refresh_time,
+                &es.status.conditions,
+            );
             ctx.metrics.condition(name, namespace, false);
-            let _ = api.patch_status(name, &PatchParams::default(), &Patch::Merge(json!({ "status": { "conditions": [cond] } }))).await;
-            ctx.recorder.publish(&es.regarding(), EventType::Warning, "UpdateFailed", &detail).await;
-            ctx.log(format!("error reconciling ExternalSecret {namespace}/{name}: {detail}"));
+            let _ = api
+                .patch_status(
+                    name,
+                    &PatchParams::default(),
+                    &Patch::Merge(json!({ "status": { "conditions": [cond] } })),
+                )
+                .await;
+            ctx.recorder
+                .publish(&es.regarding(), EventType::Warning, "UpdateFailed", &detail)
+                .await;
+            ctx.log(format!(
+                "error reconciling ExternalSecret {namespace}/{name}: {detail}"
+            ));
             Next::Backoff
         }
     }
 }
 
 async fn store_for(ctx: &Context, es: &View) -> Result<StoreView, String> {
-    let store_ref = es.spec.secret_store_ref.as_ref().ok_or("spec.secretStoreRef is missing")?;
+    let store_ref = es
+        .spec
+        .secret_store_ref
+        .as_ref()
+        .ok_or("spec.secretStoreRef is missing")?;
     let kind = store_ref.kind.unwrap_or_default();
     let (api, ns) = match kind {
-        StoreKind::SecretStore => (Api::<DynamicObject>::namespaced_with(ctx.kube.clone(), &es.namespace, &crate::store_resource(kind)), es.namespace.clone()),
-        StoreKind::ClusterSecretStore => (Api::<DynamicObject>::all_with(ctx.kube.clone(), &crate::store_resource(kind)), String::new()),
+        StoreKind::SecretStore => (
+            Api::<DynamicObject>::namespaced_with(
+                ctx.kube.clone(),
+                &es.namespace,
+                &crate::store_resource(kind),
+            ),
+            es.namespace.clone(),
+        ),
+        StoreKind::ClusterSecretStore => (
+            Api::<DynamicObject>::all_with(ctx.kube.clone(), &crate::store_resource(kind)),
+            String::new(),
+        ),
     };
     let kind_name = match kind {
         StoreKind::SecretStore => "SecretStore",
@@ -235,8 +340,16 @@ async fn store_for(ctx: &Context, es: &View) -> Result<StoreView, String> {
         .get_opt(&store_ref.name)
         .await
         .map_err(|e| format!("could not get {kind_name} \"{}\": {e}", store_ref.name))?
-        .ok_or_else(|| format!("could not get {kind_name} \"{}\": not found (namespace \"{ns}\")", store_ref.name))?;
-    let store = StoreView::from_json(kind, &serde_json::to_value(&obj).map_err(|e| e.to_string())?);
+        .ok_or_else(|| {
+            format!(
+                "could not get {kind_name} \"{}\": not found (namespace \"{ns}\")",
+                store_ref.name
+            )
+        })?;
+    let store = StoreView::from_json(
+        kind,
+        &serde_json::to_value(&obj).map_err(|e| e.to_string())?,
+    );
     if store.ready != Some(true) {
         return Err(format!("{kind_name} \"{}\" is not ready", store.name));
     }
@@ -244,10 +357,20 @@ async fn store_for(ctx: &Context, es: &View) -> Result<StoreView, String> {
 }
 
 /// Fetches and writes; on success the Ready reason and message.
-async fn sync(ctx: &Context, es: &View, target: Option<Secret>, secrets: &Api<Secret>, now: Timestamp) -> Result<(&'static str, &'static str), Failure> {
+async fn sync(
+    ctx: &Context,
+    es: &View,
+    target: Option<Secret>,
+    secrets: &Api<Secret>,
+    now: Timestamp,
+) -> Result<(&'static str, &'static str), Failure> {
     let _ = now;
     let store = store_for(ctx, es).await.map_err(Failure::Provider)?;
-    let provider = ctx.clients.provider(&store).await.map_err(|e| Failure::Provider(e.0))?;
+    let provider = ctx
+        .clients
+        .provider(&store)
+        .await
+        .map_err(|e| Failure::Provider(e.0))?;
     let mut data: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let mut missing = false;
     for (i, d) in es.spec.data.iter().enumerate() {
@@ -257,8 +380,17 @@ async fn sync(ctx: &Context, es: &View, target: Option<Secret>, secrets: &Api<Se
             Ok(v) => {
                 data.insert(d.secret_key.clone(), v);
             }
-            Err(ProviderError::NoSecret) if es.spec.target.deletion_policy == DeletionPolicy::Delete => missing = true,
-            Err(e) => return Err(Failure::Provider(format!("error processing spec.data[{i}] (key: {}), err: {e}", d.remote_ref.key))),
+            Err(ProviderError::NoSecret)
+                if es.spec.target.deletion_policy == DeletionPolicy::Delete =>
+            {
+                missing = true
+            }
+            Err(e) => {
+                return Err(Failure::Provider(format!(
+                    "error processing spec.data[{i}] (key: {}), err: {e}",
+                    d.remote_ref.key
+                )));
+            }
         }
     }
     for (i, d) in es.spec.data_from.iter().enumerate() {
@@ -267,16 +399,29 @@ async fn sync(ctx: &Context, es: &View, target: Option<Secret>, secrets: &Api<Se
         ctx.metrics.provider_call("GetSecretValue", result.is_ok());
         match result {
             Ok(m) => data.extend(m),
-            Err(ProviderError::NoSecret) if es.spec.target.deletion_policy == DeletionPolicy::Delete => missing = true,
-            Err(e) => return Err(Failure::Provider(format!("error processing spec.dataFrom[{i}].extract, err: {e}"))),
+            Err(ProviderError::NoSecret)
+                if es.spec.target.deletion_policy == DeletionPolicy::Delete =>
+            {
+                missing = true
+            }
+            Err(e) => {
+                return Err(Failure::Provider(format!(
+                    "error processing spec.dataFrom[{i}].extract, err: {e}"
+                )));
+            }
         }
     }
     if data.is_empty() || missing {
         match es.spec.target.deletion_policy {
             DeletionPolicy::Delete => {
                 if target.is_some() {
-                    secrets.delete(&es.target_name(), &Default::default()).await.map_err(|e| Failure::Update(format!("could not delete secret: {e}")))?;
-                    ctx.recorder.publish(&es.regarding(), EventType::Normal, "Deleted", MSG_DELETED).await;
+                    secrets
+                        .delete(&es.target_name(), &Default::default())
+                        .await
+                        .map_err(|e| Failure::Update(format!("could not delete secret: {e}")))?;
+                    ctx.recorder
+                        .publish(&es.regarding(), EventType::Normal, "Deleted", MSG_DELETED)
+                        .await;
                 }
                 return Ok((REASON_DELETED, MSG_DELETED));
             }
@@ -288,7 +433,13 @@ async fn sync(ctx: &Context, es: &View, target: Option<Secret>, secrets: &Api<Se
     Ok((REASON_SYNCED, MSG_SYNCED))
 }
 
-async fn write_target(ctx: &Context, es: &View, target: Option<Secret>, secrets: &Api<Secret>, data: BTreeMap<String, Vec<u8>>) -> Result<(), Failure> {
+async fn write_target(
+    ctx: &Context,
+    es: &View,
+    target: Option<Secret>,
+    secrets: &Api<Secret>,
+    data: BTreeMap<String, Vec<u8>>,
+) -> Result<(), Failure> {
     let policy = es.spec.target.creation_policy;
     if policy == CreationPolicy::None {
         return Ok(());
@@ -297,25 +448,49 @@ async fn write_target(ctx: &Context, es: &View, target: Option<Secret>, secrets:
     let mut secret = match (target, policy) {
         (Some(t), _) => t,
         (None, CreationPolicy::Merge) => {
-            return Err(Failure::Update(format!("secret \"{name}\" not found: will not create it with creationPolicy=Merge")));
+            return Err(Failure::Update(format!(
+                "secret \"{name}\" not found: will not create it with creationPolicy=Merge"
+            )));
         }
-        (None, _) => Secret { metadata: kube::api::ObjectMeta { name: Some(name.clone()), namespace: Some(es.namespace.clone()), ..Default::default() }, ..Default::default() },
+        (None, _) => Secret {
+            metadata: kube::api::ObjectMeta {
+                name: Some(name.clone()),
+                namespace: Some(es.namespace.clone()),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
     };
     let created = secret.metadata.resource_version.is_none();
     if policy == CreationPolicy::Owner
-        && let Some(other) = secret.metadata.owner_references.as_ref().and_then(|refs| refs.iter().find(|r| r.controller == Some(true) && r.uid != es.uid))
+        && let Some(other) = secret.metadata.owner_references.as_ref().and_then(|refs| {
+            refs.iter()
+                .find(|r| r.controller == Some(true) && r.uid != es.uid)
+        })
     {
-        return Err(Failure::Update(format!("target is owned by another object: {} {}", other.kind, other.name)));
+        return Err(Failure::Update(format!(
+            "target is owned by another object: {} {}",
+            other.kind, other.name
+        )));
     }
     let old_data = secret_data(&secret);
-    let mut new_data = if policy == CreationPolicy::Merge { old_data.clone() } else { BTreeMap::new() };
+    let mut new_data = if policy == CreationPolicy::Merge {
+        old_data.clone()
+    } else {
+        BTreeMap::new()
+    };
     new_data.extend(data);
     // Without a template, the ExternalSecret's own labels and annotations are copied.
     let mut labels = secret.metadata.labels.clone().unwrap_or_default();
     let mut annotations = secret.metadata.annotations.clone().unwrap_or_default();
     if es.spec.target.template.is_none() {
         labels.extend(es.labels.clone());
-        annotations.extend(es.annotations.clone().into_iter().filter(|(k, _)| k != "kubectl.kubernetes.io/last-applied-configuration"));
+        annotations.extend(
+            es.annotations
+                .clone()
+                .into_iter()
+                .filter(|(k, _)| k != "kubectl.kubernetes.io/last-applied-configuration"),
+        );
     }
     labels.insert(MANAGED_LABEL.into(), "true".into());
     annotations.insert(DATA_HASH_ANNOTATION.into(), util::data_hash(&new_data));
@@ -336,26 +511,65 @@ async fn write_target(ctx: &Context, es: &View, target: Option<Secret>, secrets:
         secret.metadata.owner_references = Some(refs);
     }
     let data_changed = new_data != old_data;
-    secret.data = Some(new_data.into_iter().map(|(k, v)| (k, ByteString(v))).collect());
+    secret.data = Some(
+        new_data
+            .into_iter()
+            .map(|(k, v)| (k, ByteString(v)))
+            .collect(),
+    );
     secret.string_data = None;
     if es.spec.target.immutable {
         secret.immutable = Some(true);
     }
     let write = if created {
-        secrets.create(&PostParams { field_manager: Some("external-secrets".into()), ..Default::default() }, &secret).await
+        secrets
+            .create(
+                &PostParams {
+                    field_manager: Some("external-secrets".into()),
+                    ..Default::default()
+                },
+                &secret,
+            )
+            .await
     } else {
-        secrets.replace(&name, &PostParams { field_manager: Some("external-secrets".into()), ..Default::default() }, &secret).await
+        secrets
+            .replace(
+                &name,
+                &PostParams {
+                    field_manager: Some("external-secrets".into()),
+                    ..Default::default()
+                },
+                &secret,
+            )
+            .await
     };
     write.map_err(|e| Failure::Update(format!("could not write target secret {name}: {e}")))?;
     if created {
-        ctx.recorder.publish(&es.regarding(), EventType::Normal, "Created", "secret created").await;
+        ctx.recorder
+            .publish(
+                &es.regarding(),
+                EventType::Normal,
+                "Created",
+                "secret created",
+            )
+            .await;
     } else if data_changed {
-        ctx.recorder.publish(&es.regarding(), EventType::Normal, "Updated", "secret updated").await;
+        ctx.recorder
+            .publish(
+                &es.regarding(),
+                EventType::Normal,
+                "Updated",
+                "secret updated",
+            )
+            .await;
     }
     Ok(())
 }
 
 /// Reads a status patch back into a typed status (for tests and the harness).
 pub fn status_of(obj: &Value) -> ExternalSecretStatus {
-    obj.get("status").cloned().and_then(|s| serde_json::from_value(s).ok()).unwrap_or_default()
+    obj.get("status")
+        .cloned()
+        .and_then(|s| serde_json::from_value(s).ok())
+        .unwrap_or_default()
 }

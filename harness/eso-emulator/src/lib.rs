@@ -33,12 +33,18 @@ pub use secret_store::Endpoints;
 use types::StoreKind;
 
 pub fn external_secret_resource() -> ApiResource {
-    ApiResource::from_gvk_with_plural(&kube::api::GroupVersionKind::gvk("external-secrets.io", "v1", "ExternalSecret"), "externalsecrets")
+    ApiResource::from_gvk_with_plural(
+        &kube::api::GroupVersionKind::gvk("external-secrets.io", "v1", "ExternalSecret"),
+        "externalsecrets",
+    )
 }
 
 pub fn store_resource(kind: StoreKind) -> ApiResource {
     match kind {
-        StoreKind::SecretStore => ApiResource::from_gvk_with_plural(&kube::api::GroupVersionKind::gvk("external-secrets.io", "v1", "SecretStore"), "secretstores"),
+        StoreKind::SecretStore => ApiResource::from_gvk_with_plural(
+            &kube::api::GroupVersionKind::gvk("external-secrets.io", "v1", "SecretStore"),
+            "secretstores",
+        ),
         StoreKind::ClusterSecretStore => ApiResource::from_gvk_with_plural(
             &kube::api::GroupVersionKind::gvk("external-secrets.io", "v1", "ClusterSecretStore"),
             "clustersecretstores",
@@ -121,23 +127,45 @@ impl EsoController {
         let stop = CancellationToken::new();
         let tasks = TaskTracker::new();
         let targets = Arc::new(Mutex::new(HashMap::new()));
-        let until_stopped = |fut: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>| {
-            let stop = stop.clone();
-            async move {
-                tokio::select! {
-                    _ = stop.cancelled() => {}
-                    _ = fut => {}
+        let until_stopped =
+            |fut: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>| {
+                let stop = stop.clone();
+                async move {
+                    tokio::select! {
+                        _ = stop.cancelled() => {}
+                        _ = fut => {}
+                    }
                 }
-            }
-        };
-        tasks.spawn(until_stopped(Box::pin(controller::watch_stores(ctx.clone(), queue.clone(), StoreKind::SecretStore))));
-        tasks.spawn(until_stopped(Box::pin(controller::watch_stores(ctx.clone(), queue.clone(), StoreKind::ClusterSecretStore))));
-        tasks.spawn(until_stopped(Box::pin(controller::watch_external_secrets(ctx.clone(), queue.clone(), targets.clone()))));
-        tasks.spawn(until_stopped(Box::pin(controller::watch_targets(ctx.clone(), queue.clone(), targets))));
+            };
+        tasks.spawn(until_stopped(Box::pin(controller::watch_stores(
+            ctx.clone(),
+            queue.clone(),
+            StoreKind::SecretStore,
+        ))));
+        tasks.spawn(until_stopped(Box::pin(controller::watch_stores(
+            ctx.clone(),
+            queue.clone(),
+            StoreKind::ClusterSecretStore,
+        ))));
+        tasks.spawn(until_stopped(Box::pin(controller::watch_external_secrets(
+            ctx.clone(),
+            queue.clone(),
+            targets.clone(),
+        ))));
+        tasks.spawn(until_stopped(Box::pin(controller::watch_targets(
+            ctx.clone(),
+            queue.clone(),
+            targets,
+        ))));
         tasks.spawn(controller::run(ctx.clone(), queue.clone(), stop.clone()));
         tasks.close();
         ctx.log("controller started".into());
-        Self { ctx, queue, stop, tasks }
+        Self {
+            ctx,
+            queue,
+            stop,
+            tasks,
+        }
     }
 
     pub fn metrics(&self) -> Arc<metrics::Metrics> {
@@ -146,7 +174,13 @@ impl EsoController {
 
     /// The controller's recent log, oldest first.
     pub fn recent_log(&self) -> Vec<String> {
-        self.ctx.log.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect()
+        self.ctx
+            .log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// How many objects wait in the queue (for diagnostics).

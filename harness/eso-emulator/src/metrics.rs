@@ -26,9 +26,13 @@ impl Metrics {
 
     pub fn sync_call(&self, name: &str, namespace: &str, failed: bool) {
         self.with(|c| {
-            *c.sync_calls_total.entry((name.into(), namespace.into())).or_default() += 1;
+            *c.sync_calls_total
+                .entry((name.into(), namespace.into()))
+                .or_default() += 1;
             if failed {
-                *c.sync_calls_error.entry((name.into(), namespace.into())).or_default() += 1;
+                *c.sync_calls_error
+                    .entry((name.into(), namespace.into()))
+                    .or_default() += 1;
             }
         });
     }
@@ -37,28 +41,46 @@ impl Metrics {
         self.with(|c| {
             for status in ["True", "False"] {
                 let v = u8::from((status == "True") == ready);
-                c.status_condition.insert((name.into(), namespace.into(), "Ready".into(), status.into()), v);
+                c.status_condition.insert(
+                    (name.into(), namespace.into(), "Ready".into(), status.into()),
+                    v,
+                );
             }
         });
     }
 
     pub fn forget(&self, name: &str, namespace: &str) {
-        self.with(|c| c.status_condition.retain(|(n, ns, _, _), _| !(n == name && ns == namespace)));
+        self.with(|c| {
+            c.status_condition
+                .retain(|(n, ns, _, _), _| !(n == name && ns == namespace))
+        });
     }
 
     pub fn provider_call(&self, call: &str, ok: bool) {
         self.with(|c| {
             let status = if ok { "success" } else { "error" };
-            *c.provider_api_calls.entry(("AWS/SecretsManager".into(), call.into(), status.into())).or_default() += 1;
+            *c.provider_api_calls
+                .entry(("AWS/SecretsManager".into(), call.into(), status.into()))
+                .or_default() += 1;
         });
     }
 
     pub fn sync_calls_total(&self, name: &str, namespace: &str) -> u64 {
-        self.with(|c| c.sync_calls_total.get(&(name.to_owned(), namespace.to_owned())).copied().unwrap_or(0))
+        self.with(|c| {
+            c.sync_calls_total
+                .get(&(name.to_owned(), namespace.to_owned()))
+                .copied()
+                .unwrap_or(0)
+        })
     }
 
     pub fn sync_calls_error(&self, name: &str, namespace: &str) -> u64 {
-        self.with(|c| c.sync_calls_error.get(&(name.to_owned(), namespace.to_owned())).copied().unwrap_or(0))
+        self.with(|c| {
+            c.sync_calls_error
+                .get(&(name.to_owned(), namespace.to_owned()))
+                .copied()
+                .unwrap_or(0)
+        })
     }
 
     /// The exposition text, as `:8080/metrics` serves it.

@@ -24,13 +24,21 @@ pub struct Provider {
     pub client: aws_sdk_secretsmanager::Client,
 }
 
-fn sdk_error<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(e: SdkError<E, R>) -> ProviderError {
+fn sdk_error<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
+    e: SdkError<E, R>,
+) -> ProviderError {
     match &e {
         SdkError::ServiceError(se) => {
             let err = se.err();
             match err.code() {
                 Some("ResourceNotFoundException") => ProviderError::NoSecret,
-                Some("InvalidRequestException") if err.message().is_some_and(|m| m.contains("marked for deletion")) => ProviderError::NoSecret,
+                Some("InvalidRequestException")
+                    if err
+                        .message()
+                        .is_some_and(|m| m.contains("marked for deletion")) =>
+                {
+                    ProviderError::NoSecret
+                }
                 code => ProviderError::Other(format!(
                     "{}: {}",
                     code.unwrap_or("unknown error"),
@@ -38,7 +46,10 @@ fn sdk_error<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(e: S
                 )),
             }
         }
-        SdkError::DispatchFailure(d) => ProviderError::Other(format!("dispatch failure: {:?}", d.as_connector_error().map(|c| c.to_string()))),
+        SdkError::DispatchFailure(d) => ProviderError::Other(format!(
+            "dispatch failure: {:?}",
+            d.as_connector_error().map(|c| c.to_string())
+        )),
         SdkError::TimeoutError(_) => ProviderError::Other("request timed out".into()),
         other => ProviderError::Other(format!("{other}")),
     }
@@ -78,7 +89,10 @@ impl Provider {
         if let Some(s) = out.secret_string() {
             return Ok(s.as_bytes().to_vec());
         }
-        Ok(out.secret_binary().map(|b| b.as_ref().to_vec()).unwrap_or_default())
+        Ok(out
+            .secret_binary()
+            .map(|b| b.as_ref().to_vec())
+            .unwrap_or_default())
     }
 
     /// One `spec.data[]` entry.
@@ -87,18 +101,34 @@ impl Provider {
         let Some(property) = r.property.as_deref().filter(|p| !p.is_empty()) else {
             return Ok(raw);
         };
-        let missing = || ProviderError::NoProperty { property: property.to_owned(), key: r.key.clone() };
+        let missing = || ProviderError::NoProperty {
+            property: property.to_owned(),
+            key: r.key.clone(),
+        };
         let doc: Value = serde_json::from_slice(&raw).map_err(|_| missing())?;
-        lookup_property(&doc, property).map(value_bytes).ok_or_else(missing)
+        lookup_property(&doc, property)
+            .map(value_bytes)
+            .ok_or_else(missing)
     }
 
     /// One `spec.dataFrom[].extract`: every top-level field of a JSON object.
-    pub async fn get_secret_map(&self, r: &RemoteRef) -> Result<BTreeMap<String, Vec<u8>>, ProviderError> {
+    pub async fn get_secret_map(
+        &self,
+        r: &RemoteRef,
+    ) -> Result<BTreeMap<String, Vec<u8>>, ProviderError> {
         let raw = self.get_secret(r).await?;
-        let doc: Value = serde_json::from_slice(&raw).map_err(|e| ProviderError::Other(format!("unable to unmarshal secret {}: {e}", r.key)))?;
+        let doc: Value = serde_json::from_slice(&raw).map_err(|e| {
+            ProviderError::Other(format!("unable to unmarshal secret {}: {e}", r.key))
+        })?;
         match doc {
-            Value::Object(map) => Ok(map.iter().map(|(k, v)| (k.clone(), value_bytes(v))).collect()),
-            _ => Err(ProviderError::Other(format!("unable to unmarshal secret {}: not a JSON object", r.key))),
+            Value::Object(map) => Ok(map
+                .iter()
+                .map(|(k, v)| (k.clone(), value_bytes(v)))
+                .collect()),
+            _ => Err(ProviderError::Other(format!(
+                "unable to unmarshal secret {}: not a JSON object",
+                r.key
+            ))),
         }
     }
 }
@@ -112,7 +142,10 @@ mod tests {
     fn property_lookup_prefers_literal_keys() {
         let doc = json!({"a.b": "literal", "a": {"b": "nested"}, "list": [{"x": 1}]});
         assert_eq!(lookup_property(&doc, "a.b"), Some(&json!("literal")));
-        assert_eq!(lookup_property(&json!({"a": {"b": "nested"}}), "a.b"), Some(&json!("nested")));
+        assert_eq!(
+            lookup_property(&json!({"a": {"b": "nested"}}), "a.b"),
+            Some(&json!("nested"))
+        );
         assert_eq!(lookup_property(&doc, "list.0.x"), Some(&json!(1)));
         assert_eq!(lookup_property(&doc, "nope"), None);
         assert_eq!(value_bytes(&json!({"k": 1})), br#"{"k":1}"#.to_vec());

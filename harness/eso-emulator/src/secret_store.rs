@@ -31,7 +31,10 @@ pub struct Endpoints {
 
 impl Endpoints {
     pub fn from_env() -> Self {
-        Self { secretsmanager: std::env::var("AWS_SECRETSMANAGER_ENDPOINT").ok(), sts: std::env::var("AWS_STS_ENDPOINT").ok() }
+        Self {
+            secretsmanager: std::env::var("AWS_SECRETSMANAGER_ENDPOINT").ok(),
+            sts: std::env::var("AWS_STS_ENDPOINT").ok(),
+        }
     }
 }
 
@@ -50,11 +53,19 @@ pub struct StoreView {
 
 impl StoreView {
     pub fn from_json(kind: StoreKind, obj: &Value) -> Self {
-        let s = |p: &str| obj.pointer(p).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let s = |p: &str| {
+            obj.pointer(p)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
         let ready = obj
             .pointer("/status/conditions")
             .and_then(Value::as_array)
-            .and_then(|cs| cs.iter().find(|c| c.get("type").and_then(Value::as_str) == Some("Ready")))
+            .and_then(|cs| {
+                cs.iter()
+                    .find(|c| c.get("type").and_then(Value::as_str) == Some("Ready"))
+            })
             .and_then(|c| c.get("status").and_then(Value::as_str))
             .map(|s| s == "True");
         Self {
@@ -63,7 +74,9 @@ impl StoreView {
             namespace: s("/metadata/namespace"),
             uid: s("/metadata/uid"),
             resource_version: s("/metadata/resourceVersion"),
-            aws: obj.pointer("/spec/provider/aws").and_then(|a| serde_json::from_value(a.clone()).ok()),
+            aws: obj
+                .pointer("/spec/provider/aws")
+                .and_then(|a| serde_json::from_value(a.clone()).ok()),
             ready,
         }
     }
@@ -89,15 +102,24 @@ pub struct ClientFactory {
 
 impl ClientFactory {
     pub fn new(kube: kube::Client, endpoints: Endpoints) -> Self {
-        Self { kube, endpoints, cache: Mutex::new(BTreeMap::new()) }
+        Self {
+            kube,
+            endpoints,
+            cache: Mutex::new(BTreeMap::new()),
+        }
     }
 
     /// Checks a store's configuration the way ESO's AWS provider does: no AWS
     /// call for static keys. Returns the Ready condition's reason.
     pub async fn validate(&self, store: &StoreView) -> Result<&'static str, ClientError> {
-        let aws = store.aws.as_ref().ok_or_else(|| ClientError("no provider configured: spec.provider.aws is missing".into()))?;
+        let aws = store.aws.as_ref().ok_or_else(|| {
+            ClientError("no provider configured: spec.provider.aws is missing".into())
+        })?;
         if aws.service != "SecretsManager" {
-            return Err(ClientError(format!("invalid service: {} (this controller serves SecretsManager)", aws.service)));
+            return Err(ClientError(format!(
+                "invalid service: {} (this controller serves SecretsManager)",
+                aws.service
+            )));
         }
         if aws.region.is_empty() {
             return Err(ClientError("missing region".into()));
@@ -112,7 +134,12 @@ impl ClientFactory {
         }
     }
 
-    async fn secret_value(&self, store: &StoreView, sel: &SecretKeySelector, what: &str) -> Result<String, ClientError> {
+    async fn secret_value(
+        &self,
+        store: &StoreView,
+        sel: &SecretKeySelector,
+        what: &str,
+    ) -> Result<String, ClientError> {
         let namespace = match store.kind {
             StoreKind::SecretStore => store.namespace.clone(),
             StoreKind::ClusterSecretStore => sel.namespace.clone().unwrap_or_default(),
@@ -121,28 +148,65 @@ impl ClientFactory {
         let secret = api.get_opt(&sel.name).await.ok().flatten().ok_or_else(|| {
             ClientError(format!("could not fetch {what} secret: cannot get Kubernetes secret \"{}\" from namespace \"{namespace}\"", sel.name))
         })?;
-        let bytes = secret.data.as_ref().and_then(|d| d.get(&sel.key)).map(|b| b.0.clone()).ok_or_else(|| {
-            ClientError(format!("could not fetch {what} secret: cannot find secret data for key: \"{}\"", sel.key))
-        })?;
-        String::from_utf8(bytes).map_err(|_| ClientError(format!("could not fetch {what} secret: value of key \"{}\" is not UTF-8", sel.key)))
+        let bytes = secret
+            .data
+            .as_ref()
+            .and_then(|d| d.get(&sel.key))
+            .map(|b| b.0.clone())
+            .ok_or_else(|| {
+                ClientError(format!(
+                    "could not fetch {what} secret: cannot find secret data for key: \"{}\"",
+                    sel.key
+                ))
+            })?;
+        String::from_utf8(bytes).map_err(|_| {
+            ClientError(format!(
+                "could not fetch {what} secret: value of key \"{}\" is not UTF-8",
+                sel.key
+            ))
+        })
     }
 
-    async fn static_credentials(&self, store: &StoreView, aws: &AwsProvider) -> Result<Credentials, ClientError> {
-        let r = aws.auth.as_ref().and_then(|a| a.secret_ref.as_ref()).ok_or_else(|| ClientError("missing auth.secretRef".into()))?;
-        let akid_sel = r.access_key_id_secret_ref.as_ref().ok_or_else(|| ClientError("missing AccessKeyID".into()))?;
-        let sak_sel = r.secret_access_key_secret_ref.as_ref().ok_or_else(|| ClientError("missing SecretAccessKey".into()))?;
+    async fn static_credentials(
+        &self,
+        store: &StoreView,
+        aws: &AwsProvider,
+    ) -> Result<Credentials, ClientError> {
+        let r = aws
+            .auth
+            .as_ref()
+            .and_then(|a| a.secret_ref.as_ref())
+            .ok_or_else(|| ClientError("missing auth.secretRef".into()))?;
+        let akid_sel = r
+            .access_key_id_secret_ref
+            .as_ref()
+            .ok_or_else(|| ClientError("missing AccessKeyID".into()))?;
+        let sak_sel = r
+            .secret_access_key_secret_ref
+            .as_ref()
+            .ok_or_else(|| ClientError("missing SecretAccessKey".into()))?;
         let akid = self.secret_value(store, akid_sel, "AccessKeyID").await?;
         let sak = self.secret_value(store, sak_sel, "SecretAccessKey").await?;
         let token = match &r.session_token_secret_ref {
             Some(sel) => Some(self.secret_value(store, sel, "SessionToken").await?),
             None => None,
         };
-        Ok(Credentials::new(akid.trim(), sak.trim(), token, None, "eso-secretref"))
+        Ok(Credentials::new(
+            akid.trim(),
+            sak.trim(),
+            token,
+            None,
+            "eso-secretref",
+        ))
     }
 
     /// IRSA: a token for the ServiceAccount, exchanged at STS for the role
     /// its `eks.amazonaws.com/role-arn` annotation names.
-    async fn web_identity_credentials(&self, store: &StoreView, aws: &AwsProvider) -> Result<Credentials, ClientError> {
+    async fn web_identity_credentials(
+        &self,
+        store: &StoreView,
+        aws: &AwsProvider,
+    ) -> Result<Credentials, ClientError> {
         let sa_ref = aws
             .auth
             .as_ref()
@@ -159,7 +223,12 @@ impl ClientFactory {
             .await
             .ok()
             .flatten()
-            .ok_or_else(|| ClientError(format!("could not fetch service account {namespace}/{}", sa_ref.name)))?;
+            .ok_or_else(|| {
+                ClientError(format!(
+                    "could not fetch service account {namespace}/{}",
+                    sa_ref.name
+                ))
+            })?;
         let role = sa
             .metadata
             .annotations
@@ -167,18 +236,30 @@ impl ClientFactory {
             .and_then(|a| a.get(IRSA_ANNOTATION))
             .cloned()
             .ok_or_else(|| ClientError(format!("an IAM role must be associated with service account {} (namespace: {namespace})", sa_ref.name)))?;
-        let audiences = if sa_ref.audiences.is_empty() { vec!["sts.amazonaws.com".to_owned()] } else { sa_ref.audiences.clone() };
-        let req: k8s_openapi::api::authentication::v1::TokenRequest =
-            serde_json::from_value(serde_json::json!({ "spec": { "audiences": audiences, "expirationSeconds": 600 } }))
-                .map_err(|e| ClientError(e.to_string()))?;
+        let audiences = if sa_ref.audiences.is_empty() {
+            vec!["sts.amazonaws.com".to_owned()]
+        } else {
+            sa_ref.audiences.clone()
+        };
+        let req: k8s_openapi::api::authentication::v1::TokenRequest = serde_json::from_value(
+            serde_json::json!({ "spec": { "audiences": audiences, "expirationSeconds": 600 } }),
+        )
+        .map_err(|e| ClientError(e.to_string()))?;
         let token = sas
             .create_token_request(&sa_ref.name, &Default::default(), &req)
             .await
-            .map_err(|e| ClientError(format!("could not request a token for service account {}: {e}", sa_ref.name)))?
+            .map_err(|e| {
+                ClientError(format!(
+                    "could not request a token for service account {}: {e}",
+                    sa_ref.name
+                ))
+            })?
             .status
             .and_then(|s| s.token)
             .ok_or_else(|| ClientError("the token request returned no token".into()))?;
-        let mut conf = aws_sdk_sts::Config::builder().behavior_version(BehaviorVersion::latest()).region(Region::new(aws.region.clone()));
+        let mut conf = aws_sdk_sts::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(aws.region.clone()));
         if let Some(e) = &self.endpoints.sts {
             conf = conf.endpoint_url(e);
         }
@@ -191,17 +272,32 @@ impl ClientFactory {
             .send()
             .await
             .map_err(|e| {
-                let code = aws_sdk_sts::error::ProvideErrorMetadata::code(&e).unwrap_or("unknown").to_owned();
-                let message = aws_sdk_sts::error::ProvideErrorMetadata::message(&e).unwrap_or_default().to_owned();
+                let code = aws_sdk_sts::error::ProvideErrorMetadata::code(&e)
+                    .unwrap_or("unknown")
+                    .to_owned();
+                let message = aws_sdk_sts::error::ProvideErrorMetadata::message(&e)
+                    .unwrap_or_default()
+                    .to_owned();
                 ClientError(format!("AssumeRoleWithWebIdentity: {code}: {message}"))
             })?;
-        let c = out.credentials().ok_or_else(|| ClientError("AssumeRoleWithWebIdentity returned no credentials".into()))?;
-        Ok(Credentials::new(c.access_key_id(), c.secret_access_key(), Some(c.session_token().to_owned()), None, "eso-irsa"))
+        let c = out.credentials().ok_or_else(|| {
+            ClientError("AssumeRoleWithWebIdentity returned no credentials".into())
+        })?;
+        Ok(Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_owned()),
+            None,
+            "eso-irsa",
+        ))
     }
 
     /// The client for a store, made anew when its credentials change.
     pub async fn provider(&self, store: &StoreView) -> Result<Provider, ClientError> {
-        let aws = store.aws.as_ref().ok_or_else(|| ClientError("no provider configured".into()))?;
+        let aws = store
+            .aws
+            .as_ref()
+            .ok_or_else(|| ClientError("no provider configured".into()))?;
         let creds = match aws.auth.as_ref() {
             Some(a) if a.secret_ref.is_some() => Some(self.static_credentials(store, aws).await?),
             Some(a) if a.jwt.is_some() => Some(self.web_identity_credentials(store, aws).await?),
@@ -210,36 +306,68 @@ impl ClientFactory {
         let key = format!(
             "{}|{}|{}",
             aws.region,
-            creds.as_ref().map(|c| c.access_key_id().to_owned()).unwrap_or_default(),
-            creds.as_ref().map(|c| crate::util::fingerprint(c.secret_access_key().as_bytes())).unwrap_or_default()
+            creds
+                .as_ref()
+                .map(|c| c.access_key_id().to_owned())
+                .unwrap_or_default(),
+            creds
+                .as_ref()
+                .map(|c| crate::util::fingerprint(c.secret_access_key().as_bytes()))
+                .unwrap_or_default()
         );
-        if let Some(client) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key).cloned() {
+        if let Some(client) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .cloned()
+        {
             return Ok(Provider { client });
         }
-        let mut conf = aws_sdk_secretsmanager::Config::builder().behavior_version(BehaviorVersion::latest()).region(Region::new(aws.region.clone()));
+        let mut conf = aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(aws.region.clone()));
         if let Some(e) = &self.endpoints.secretsmanager {
             conf = conf.endpoint_url(e);
         }
         if let Some(c) = creds {
             conf = conf.credentials_provider(c);
         } else {
-            let loaded = aws_config::defaults(aws_config::BehaviorVersion::latest()).region(Region::new(aws.region.clone())).load().await;
+            let loaded = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .region(Region::new(aws.region.clone()))
+                .load()
+                .await;
             if let Some(p) = loaded.credentials_provider() {
                 conf = conf.credentials_provider(p);
             }
         }
         let client = aws_sdk_secretsmanager::Client::from_conf(conf.build());
-        self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(key, client.clone());
+        self.cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, client.clone());
         Ok(Provider { client })
     }
 }
 
-pub fn ready_condition(ok: bool, reason: &str, message: &str, now: &str, previous: &[Condition]) -> Condition {
+pub fn ready_condition(
+    ok: bool,
+    reason: &str,
+    message: &str,
+    now: &str,
+    previous: &[Condition],
+) -> Condition {
     let status = if ok { "True" } else { "False" };
     let since = previous
         .iter()
         .find(|c| c.type_ == "Ready" && c.status == status)
         .and_then(|c| c.last_transition_time.clone())
         .unwrap_or_else(|| now.to_owned());
-    Condition { type_: "Ready".into(), status: status.into(), reason: Some(reason.into()), message: Some(message.into()), last_transition_time: Some(since) }
+    Condition {
+        type_: "Ready".into(),
+        status: status.into(),
+        reason: Some(reason.into()),
+        message: Some(message.into()),
+        last_transition_time: Some(since),
+    }
 }

@@ -35,7 +35,10 @@ pub struct ExternalSecretSpec {
     pub secret_store_ref: Option<SecretStoreRef>,
     #[serde(default = "default_target")]
     pub target: ExternalSecretTarget,
-    #[serde(default = "default_refresh_interval", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default = "default_refresh_interval",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub refresh_interval: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_policy: Option<RefreshPolicy>,
@@ -46,7 +49,11 @@ pub struct ExternalSecretSpec {
 }
 
 fn default_target() -> ExternalSecretTarget {
-    ExternalSecretTarget { creation_policy: CreationPolicy::Owner, deletion_policy: DeletionPolicy::Retain, ..Default::default() }
+    ExternalSecretTarget {
+        creation_policy: CreationPolicy::Owner,
+        deletion_policy: DeletionPolicy::Retain,
+        ..Default::default()
+    }
 }
 
 #[derive(Deserialize, Serialize, Clone, Debug, Default, JsonSchema, PartialEq)]
@@ -57,7 +64,20 @@ pub struct SecretStoreRef {
     pub kind: Option<StoreKind>,
 }
 
-#[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, JsonSchema, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Deserialize,
+    Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    JsonSchema,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+)]
 pub enum StoreKind {
     #[default]
     SecretStore,
@@ -233,7 +253,11 @@ pub struct AwsAuth {
 #[derive(Deserialize, Serialize, Clone, Debug, Default, JsonSchema, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct AwsSecretRef {
-    #[serde(default, rename = "accessKeyIDSecretRef", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "accessKeyIDSecretRef",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub access_key_id_secret_ref: Option<SecretKeySelector>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_access_key_secret_ref: Option<SecretKeySelector>,
@@ -278,9 +302,15 @@ pub struct SecretStoreStatus {
 }
 
 /// The CRDs of these kinds, for an API server that does not have them.
-pub fn crds() -> Vec<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> {
+pub fn crds()
+-> Vec<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition>
+{
     use kube::CustomResourceExt;
-    vec![ExternalSecret::crd(), SecretStore::crd(), ClusterSecretStore::crd()]
+    vec![
+        ExternalSecret::crd(),
+        SecretStore::crd(),
+        ClusterSecretStore::crd(),
+    ]
 }
 
 pub type Labels = BTreeMap<String, String>;

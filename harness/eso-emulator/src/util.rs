@@ -17,13 +17,17 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         return None;
     }
     while !rest.is_empty() {
-        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         if num_len == 0 {
             return None;
         }
         let n: f64 = rest[..num_len].parse().ok()?;
         rest = &rest[num_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let factor = match &rest[..unit_len] {
             "h" => 3600.0,
             "m" => 60.0,
@@ -58,7 +62,11 @@ pub fn data_hash(data: &BTreeMap<String, Vec<u8>>) -> String {
 /// `status.syncedResourceVersion`: the generation and a hash of the labels and
 /// annotations, so that changing either (the force-sync annotation) counts as
 /// a change of the object.
-pub fn synced_resource_version(generation: i64, labels: &BTreeMap<String, String>, annotations: &BTreeMap<String, String>) -> String {
+pub fn synced_resource_version(
+    generation: i64,
+    labels: &BTreeMap<String, String>,
+    annotations: &BTreeMap<String, String>,
+) -> String {
     let meta = serde_json::to_vec(&(labels, annotations)).unwrap_or_default();
     format!("{generation}-{}", short_hash(&meta))
 }

@@ -12,8 +12,16 @@ pub struct EsoWebhook;
 /// problem found, joined as ESO joins them.
 pub fn validate_external_secret(obj: &Value) -> Result<(), String> {
     let spec = obj.get("spec").cloned().unwrap_or(Value::Null);
-    let data = spec.get("data").and_then(Value::as_array).cloned().unwrap_or_default();
-    let data_from = spec.get("dataFrom").and_then(Value::as_array).cloned().unwrap_or_default();
+    let data = spec
+        .get("data")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let data_from = spec
+        .get("dataFrom")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let mut errors = Vec::new();
     if data.is_empty() && data_from.is_empty() {
         errors.push("either data or dataFrom should be specified".to_owned());
@@ -26,15 +34,25 @@ pub fn validate_external_secret(obj: &Value) -> Result<(), String> {
             errors.push(format!("duplicate secretKey found: {k}"));
         }
     }
-    let creation = spec.pointer("/target/creationPolicy").and_then(Value::as_str).unwrap_or("Owner");
-    let deletion = spec.pointer("/target/deletionPolicy").and_then(Value::as_str).unwrap_or("Retain");
+    let creation = spec
+        .pointer("/target/creationPolicy")
+        .and_then(Value::as_str)
+        .unwrap_or("Owner");
+    let deletion = spec
+        .pointer("/target/deletionPolicy")
+        .and_then(Value::as_str)
+        .unwrap_or("Retain");
     if deletion == "Delete" && creation != "Owner" {
         errors.push("deletionPolicy=Delete must not be used when the controller doesn't own the secret. Please set creationPolicy=Owner".to_owned());
     }
     if deletion == "Merge" && creation == "None" {
         errors.push("deletionPolicy=Merge must not be used with creationPolicy=None. There is no Secret to merge with".to_owned());
     }
-    if errors.is_empty() { Ok(()) } else { Err(errors.join("\n")) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("\n"))
+    }
 }
 
 impl AdmissionHook for EsoWebhook {
@@ -57,11 +75,24 @@ mod tests {
 
     #[test]
     fn webhook_rules() {
-        assert!(validate_external_secret(&json!({"spec": {"dataFrom": [{"extract": {"key": "k"}}]}})).is_ok());
-        assert_eq!(validate_external_secret(&json!({"spec": {}})), Err("either data or dataFrom should be specified".into()));
+        assert!(
+            validate_external_secret(&json!({"spec": {"dataFrom": [{"extract": {"key": "k"}}]}}))
+                .is_ok()
+        );
+        assert_eq!(
+            validate_external_secret(&json!({"spec": {}})),
+            Err("either data or dataFrom should be specified".into())
+        );
         let dup = json!({"spec": {"data": [{"secretKey": "a", "remoteRef": {"key": "x"}}, {"secretKey": "a", "remoteRef": {"key": "y"}}]}});
-        assert_eq!(validate_external_secret(&dup), Err("duplicate secretKey found: a".into()));
+        assert_eq!(
+            validate_external_secret(&dup),
+            Err("duplicate secretKey found: a".into())
+        );
         let bad = json!({"spec": {"dataFrom": [{"extract": {"key": "k"}}], "target": {"creationPolicy": "Merge", "deletionPolicy": "Delete"}}});
-        assert!(validate_external_secret(&bad).unwrap_err().starts_with("deletionPolicy=Delete must not be used"));
+        assert!(
+            validate_external_secret(&bad)
+                .unwrap_err()
+                .starts_with("deletionPolicy=Delete must not be used")
+        );
     }
 }

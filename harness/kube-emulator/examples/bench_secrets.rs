@@ -26,13 +26,25 @@ fn peak_rss_mib() -> Option<f64> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let check = std::env::args().any(|a| a == "--check");
-    let emulator = KubeEmulator::builder().watch_log(2 * OBJECTS).start().await?;
+    let emulator = KubeEmulator::builder()
+        .watch_log(2 * OBJECTS)
+        .start()
+        .await?;
     let kubeconfig = Kubeconfig::from_yaml(&emulator.kubeconfig(None))?;
-    let client = kube::Client::try_from(kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?)?;
+    let client = kube::Client::try_from(
+        kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?,
+    )?;
     let ns: Namespace = serde_json::from_value(serde_json::json!({"metadata": {"name": "bench"}}))?;
-    Api::<Namespace>::all(client.clone()).create(&PostParams::default(), &ns).await?;
+    Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &ns)
+        .await?;
     let api: Api<Secret> = Api::namespaced(client.clone(), "bench");
-    let start_rv = Api::<Secret>::namespaced(client.clone(), "bench").list(&Default::default()).await?.metadata.resource_version.unwrap_or_default();
+    let start_rv = Api::<Secret>::namespaced(client.clone(), "bench")
+        .list(&Default::default())
+        .await?
+        .metadata
+        .resource_version
+        .unwrap_or_default();
 
     let watcher = {
         let api = api.clone();
@@ -40,7 +52,10 @@ async fn main() -> anyhow::Result<()> {
             let mut seen = 0usize;
             let mut rv = start_rv;
             while seen < OBJECTS {
-                let mut events = api.watch(&WatchParams::default().timeout(290), &rv).await?.boxed();
+                let mut events = api
+                    .watch(&WatchParams::default().timeout(290), &rv)
+                    .await?
+                    .boxed();
                 while let Some(e) = events.try_next().await? {
                     if let WatchEvent::Added(s) = e {
                         rv = s.metadata.resource_version.unwrap_or(rv);
@@ -72,19 +87,26 @@ async fn main() -> anyhow::Result<()> {
         .try_collect::<Vec<()>>()
         .await?;
     let created = started.elapsed();
-    let seen = tokio::time::timeout(Duration::from_secs(120), watcher).await??.map_err(|e| anyhow::anyhow!("watch: {e}"))?;
+    let seen = tokio::time::timeout(Duration::from_secs(120), watcher)
+        .await??
+        .map_err(|e| anyhow::anyhow!("watch: {e}"))?;
     let observed = started.elapsed();
     let rate = OBJECTS as f64 / observed.as_secs_f64();
     let peak = peak_rss_mib();
     println!("created {OBJECTS} Secrets in {created:.2?}; the watch saw {seen} by {observed:.2?}");
     println!("objects/s (created and observed): {rate:.0} (target >= 5000)");
     match peak {
-        Some(p) => println!("peak memory (VmHWM, server and client): {p:.1} MiB (target < 200 MiB)"),
+        Some(p) => {
+            println!("peak memory (VmHWM, server and client): {p:.1} MiB (target < 200 MiB)")
+        }
         None => println!("peak memory: /proc/self/status unavailable"),
     }
     if check {
         anyhow::ensure!(rate >= 5000.0, "target missed: {rate:.0} objects/s");
-        anyhow::ensure!(peak.is_some_and(|p| p < 200.0), "target missed: peak memory {peak:?} MiB");
+        anyhow::ensure!(
+            peak.is_some_and(|p| p < 200.0),
+            "target missed: peak memory {peak:?} MiB"
+        );
     }
     Ok(())
 }

@@ -59,7 +59,14 @@ fn new_uid() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex::encode(b);
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 fn meta(obj: &Value) -> Option<&Map<String, Value>> {
@@ -84,7 +91,11 @@ pub fn finalizers(obj: &Value) -> Vec<String> {
     meta(obj)
         .and_then(|m| m.get("finalizers"))
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|f| f.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -93,7 +104,9 @@ fn valid_subdomain(name: &str) -> bool {
         && name.len() <= 253
         && name.split('.').all(|part| {
             !part.is_empty()
-                && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
                 && !part.starts_with('-')
                 && !part.ends_with('-')
         })
@@ -146,37 +159,71 @@ impl DeleteOptions {
         let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
             json!({})
         } else {
-            serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?
+            serde_json::from_slice(body)
+                .map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?
         };
-        let policy = body.get("propagationPolicy").and_then(Value::as_str).map(str::to_owned).or_else(|| query.get("propagationPolicy").cloned());
-        let orphan = body.get("orphanDependents").and_then(Value::as_bool).unwrap_or(false);
+        let policy = body
+            .get("propagationPolicy")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .or_else(|| query.get("propagationPolicy").cloned());
+        let orphan = body
+            .get("orphanDependents")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         let propagation = match policy.as_deref() {
             Some("Background") => Some(Propagation::Background),
             Some("Foreground") => Some(Propagation::Foreground),
             Some("Orphan") => Some(Propagation::Orphan),
-            Some(other) => return Err(ApiError::invalid("", "DeleteOptions", "", vec![Cause {
-                reason: "FieldValueNotSupported".into(),
-                message: format!("Unsupported value: \"{other}\": supported values: \"Foreground\", \"Background\", \"Orphan\""),
-                field: "propagationPolicy".into(),
-            }])),
+            Some(other) => {
+                return Err(ApiError::invalid(
+                    "",
+                    "DeleteOptions",
+                    "",
+                    vec![Cause {
+                        reason: "FieldValueNotSupported".into(),
+                        message: format!(
+                            "Unsupported value: \"{other}\": supported values: \"Foreground\", \"Background\", \"Orphan\""
+                        ),
+                        field: "propagationPolicy".into(),
+                    }],
+                ));
+            }
             None if orphan => Some(Propagation::Orphan),
             None => None,
         };
         Ok(Self {
             propagation,
-            precondition_rv: body.pointer("/preconditions/resourceVersion").and_then(Value::as_str).map(str::to_owned),
-            precondition_uid: body.pointer("/preconditions/uid").and_then(Value::as_str).map(str::to_owned),
+            precondition_rv: body
+                .pointer("/preconditions/resourceVersion")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            precondition_uid: body
+                .pointer("/preconditions/uid")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
         })
     }
 
     pub fn background() -> Self {
-        Self { propagation: Some(Propagation::Background), precondition_rv: None, precondition_uid: None }
+        Self {
+            propagation: Some(Propagation::Background),
+            precondition_rv: None,
+            precondition_uid: None,
+        }
     }
 }
 
 impl Api {
     pub fn new(clock: Clock, tokens: Arc<TokenIssuer>, watch_log: usize) -> Self {
-        Self { catalogue: Catalogue::with_builtins(), store: Store::new(watch_log), hooks: Vec::new(), clock, tokens, dirty: false }
+        Self {
+            catalogue: Catalogue::with_builtins(),
+            store: Store::new(watch_log),
+            hooks: Vec::new(),
+            clock,
+            tokens,
+            dirty: false,
+        }
     }
 
     /// The object as a client of `rt`'s version sees it.
@@ -189,7 +236,11 @@ impl Api {
     }
 
     fn ns_key(rt: &ResourceType, ns: Option<&str>) -> String {
-        if rt.namespaced { ns.unwrap_or_default().to_owned() } else { String::new() }
+        if rt.namespaced {
+            ns.unwrap_or_default().to_owned()
+        } else {
+            String::new()
+        }
     }
 
     pub fn get(&self, rt: &ResourceType, ns: Option<&str>, name: &str) -> Result<Value, ApiError> {
@@ -201,16 +252,35 @@ impl Api {
     }
 
     pub fn selectors(query: &Query) -> Result<(LabelSelector, FieldSelector), ApiError> {
-        let labels = LabelSelector::parse(query.get("labelSelector").map(String::as_str).unwrap_or_default())?;
-        let fields = FieldSelector::parse(query.get("fieldSelector").map(String::as_str).unwrap_or_default())?;
+        let labels = LabelSelector::parse(
+            query
+                .get("labelSelector")
+                .map(String::as_str)
+                .unwrap_or_default(),
+        )?;
+        let fields = FieldSelector::parse(
+            query
+                .get("fieldSelector")
+                .map(String::as_str)
+                .unwrap_or_default(),
+        )?;
         Ok((labels, fields))
     }
 
-    pub fn list(&self, rt: &ResourceType, ns: Option<&str>, query: &Query) -> Result<Value, ApiError> {
+    pub fn list(
+        &self,
+        rt: &ResourceType,
+        ns: Option<&str>,
+        query: &Query,
+    ) -> Result<Value, ApiError> {
         let (labels, fields) = Self::selectors(query)?;
         let ns = if rt.namespaced { ns } else { None };
         let all = self.store.list(&rt.key(), ns);
-        let limit: usize = query.get("limit").and_then(|l| l.parse().ok()).filter(|l| *l > 0).unwrap_or(usize::MAX);
+        let limit: usize = query
+            .get("limit")
+            .and_then(|l| l.parse().ok())
+            .filter(|l| *l > 0)
+            .unwrap_or(usize::MAX);
         // The continue token is the key after which the next page starts.
         let start_after = match query.get("continue").filter(|c| !c.is_empty()) {
             Some(token) => Some(
@@ -218,20 +288,33 @@ impl Api {
                     .decode(token)
                     .ok()
                     .and_then(|b| String::from_utf8(b).ok())
-                    .ok_or_else(|| ApiError::bad_request("continue key is not valid: illegal base64 data"))?,
+                    .ok_or_else(|| {
+                        ApiError::bad_request("continue key is not valid: illegal base64 data")
+                    })?,
             ),
             None => None,
         };
-        let key_of = |o: &Value| format!("{}/{}", meta_str(o, "namespace").unwrap_or_default(), meta_str(o, "name").unwrap_or_default());
+        let key_of = |o: &Value| {
+            format!(
+                "{}/{}",
+                meta_str(o, "namespace").unwrap_or_default(),
+                meta_str(o, "name").unwrap_or_default()
+            )
+        };
         let mut items = Vec::new();
         let mut next = None;
-        for o in all.iter().filter(|o| start_after.as_ref().is_none_or(|after| key_of(o) > *after)) {
+        for o in all
+            .iter()
+            .filter(|o| start_after.as_ref().is_none_or(|after| key_of(o) > *after))
+        {
             let presented = self.present(rt, o);
             if !labels.matches(&presented) || !fields.matches(&presented) {
                 continue;
             }
             if items.len() == limit {
-                next = items.last().map(|last: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key_of(last)));
+                next = items.last().map(|last: &Value| {
+                    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key_of(last))
+                });
                 break;
             }
             items.push(presented);
@@ -240,7 +323,9 @@ impl Api {
         if let Some(n) = next {
             metadata["continue"] = json!(n);
         }
-        Ok(json!({ "kind": rt.list_kind(), "apiVersion": rt.api_version(), "metadata": metadata, "items": items }))
+        Ok(
+            json!({ "kind": rt.list_kind(), "apiVersion": rt.api_version(), "metadata": metadata, "items": items }),
+        )
     }
 
     /// Decodes a request body into an object of `rt`.
@@ -252,7 +337,10 @@ impl Api {
             ))
         })?;
         if !obj.is_object() {
-            return Err(ApiError::bad_request(format!("{} in version \"{}\" cannot be handled as a {}: not an object", rt.kind, rt.version, rt.kind)));
+            return Err(ApiError::bad_request(format!(
+                "{} in version \"{}\" cannot be handled as a {}: not an object",
+                rt.kind, rt.version, rt.kind
+            )));
         }
         if let Some(av) = obj.get("apiVersion").and_then(Value::as_str)
             && av != rt.api_version()
@@ -265,12 +353,21 @@ impl Api {
         if let Some(k) = obj.get("kind").and_then(Value::as_str)
             && k != rt.kind
         {
-            return Err(ApiError::bad_request(format!("the kind in the data ({k}) does not match the expected kind ({})", rt.kind)));
+            return Err(ApiError::bad_request(format!(
+                "the kind in the data ({k}) does not match the expected kind ({})",
+                rt.kind
+            )));
         }
         Ok(obj)
     }
 
-    pub fn create(&mut self, rt: &Arc<ResourceType>, ns: Option<&str>, mut obj: Value, query: &Query) -> Result<(StatusCode, Value), ApiError> {
+    pub fn create(
+        &mut self,
+        rt: &Arc<ResourceType>,
+        ns: Option<&str>,
+        mut obj: Value,
+        query: &Query,
+    ) -> Result<(StatusCode, Value), ApiError> {
         if rt.builtin == Builtin::EventV1 {
             obj = events::to_core(&obj);
         }
@@ -279,7 +376,9 @@ impl Api {
         if rt.namespaced {
             match m.get("namespace").and_then(Value::as_str) {
                 Some(body_ns) if body_ns != ns_key => {
-                    return Err(ApiError::bad_request("the namespace of the provided object does not match the namespace sent on the request"));
+                    return Err(ApiError::bad_request(
+                        "the namespace of the provided object does not match the namespace sent on the request",
+                    ));
                 }
                 _ => {
                     m.insert("namespace".into(), json!(ns_key));
@@ -288,16 +387,26 @@ impl Api {
         } else {
             m.remove("namespace");
         }
-        if m.get("name").and_then(Value::as_str).is_none_or(str::is_empty) {
+        if m.get("name")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
             match m.get("generateName").and_then(Value::as_str) {
                 Some(prefix) if !prefix.is_empty() => {
                     const CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
                     let mut rng = rand::rng();
-                    let suffix: String = (0..5).map(|_| CHARS[rng.random_range(0..CHARS.len())] as char).collect();
+                    let suffix: String = (0..5)
+                        .map(|_| CHARS[rng.random_range(0..CHARS.len())] as char)
+                        .collect();
                     m.insert("name".into(), json!(format!("{prefix}{suffix}")));
                 }
                 _ => {
-                    return Err(ApiError::invalid(&rt.group, &rt.kind, "", vec![required("metadata.name")]));
+                    return Err(ApiError::invalid(
+                        &rt.group,
+                        &rt.kind,
+                        "",
+                        vec![required("metadata.name")],
+                    ));
                 }
             }
         }
@@ -310,18 +419,33 @@ impl Api {
     }
 
     fn check_namespace_accepts(&self, ns: &str) -> Result<(), ApiError> {
-        let key = ResKey { group: String::new(), plural: "namespaces".into() };
+        let key = ResKey {
+            group: String::new(),
+            plural: "namespaces".into(),
+        };
         match self.store.get(&key, "", ns) {
             None => Err(ApiError::not_found("", "namespaces", ns)),
-            Some(n) if meta(n).is_some_and(|m| m.contains_key("deletionTimestamp")) => Err(ApiError::new(
-                Reason::Forbidden,
-                format!("unable to create new content in namespace {ns} because it is being terminated"),
-            )),
+            Some(n) if meta(n).is_some_and(|m| m.contains_key("deletionTimestamp")) => {
+                Err(ApiError::new(
+                    Reason::Forbidden,
+                    format!(
+                        "unable to create new content in namespace {ns} because it is being terminated"
+                    ),
+                ))
+            }
             Some(_) => Ok(()),
         }
     }
 
-    pub fn update(&mut self, rt: &Arc<ResourceType>, ns: Option<&str>, name: &str, sub: Option<&str>, mut obj: Value, query: &Query) -> Result<Value, ApiError> {
+    pub fn update(
+        &mut self,
+        rt: &Arc<ResourceType>,
+        ns: Option<&str>,
+        name: &str,
+        sub: Option<&str>,
+        mut obj: Value,
+        query: &Query,
+    ) -> Result<Value, ApiError> {
         if rt.builtin == Builtin::EventV1 {
             obj = events::to_core(&obj);
         }
@@ -329,7 +453,9 @@ impl Api {
         if let Some(body_name) = meta_str(&obj, "name")
             && body_name != name
         {
-            return Err(ApiError::bad_request(format!("the name of the object ({body_name}) does not match the name on the URL ({name})")));
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )));
         }
         let Some(old) = self.store.get(&rt.key(), &ns_key, name).cloned() else {
             if sub.is_some() {
@@ -343,6 +469,9 @@ impl Api {
         Ok(self.present(rt, &stored))
     }
 
+    // The address (kind, namespace, name, subresource) and the patch (type,
+    // body) are what an HTTP PATCH carries; bundling them would only rename them.
+    #[allow(clippy::too_many_arguments)]
     pub fn patch(
         &mut self,
         rt: &Arc<ResourceType>,
@@ -371,7 +500,9 @@ impl Api {
         let current = self.present(rt, &old);
         let mut patched = patch::apply_patch(kind, &current, body)?;
         // A patch does not carry a resourceVersion unless it means to.
-        let patch_rv = serde_json::from_slice::<Value>(body).ok().and_then(|p| p.pointer("/metadata/resourceVersion").cloned());
+        let patch_rv = serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|p| p.pointer("/metadata/resourceVersion").cloned());
         if patch_rv.is_none()
             && let Some(rv) = meta(&old).and_then(|m| m.get("resourceVersion")).cloned()
         {
@@ -399,12 +530,24 @@ impl Api {
     ) -> Result<Arc<Value>, ApiError> {
         match sub {
             None | Some("status") => {}
-            Some(other) => return Err(ApiError::new(Reason::NotFound, format!("the server could not find the requested resource ({other})"))),
+            Some(other) => {
+                return Err(ApiError::new(
+                    Reason::NotFound,
+                    format!("the server could not find the requested resource ({other})"),
+                ));
+            }
         }
         if sub == Some("status") && !rt.status_subresource {
-            return Err(ApiError::new(Reason::NotFound, "the server could not find the requested resource"));
+            return Err(ApiError::new(
+                Reason::NotFound,
+                "the server could not find the requested resource",
+            ));
         }
-        obj["apiVersion"] = json!(if rt.builtin == Builtin::EventV1 { "v1".to_owned() } else { rt.api_version() });
+        obj["apiVersion"] = json!(if rt.builtin == Builtin::EventV1 {
+            "v1".to_owned()
+        } else {
+            rt.api_version()
+        });
         obj["kind"] = json!(rt.kind);
         if let Some(old) = &old {
             // Optimistic concurrency.
@@ -413,10 +556,15 @@ impl Api {
                     return Err(ApiError::conflict(&rt.group, &rt.plural, name));
                 }
                 None if rt.builtin == Builtin::Custom => {
-                    return Err(ApiError::invalid(&rt.group, &rt.kind, name, vec![invalid_value(
-                        "metadata.resourceVersion",
-                        "Invalid value: 0x0: must be specified for an update",
-                    )]));
+                    return Err(ApiError::invalid(
+                        &rt.group,
+                        &rt.kind,
+                        name,
+                        vec![invalid_value(
+                            "metadata.resourceVersion",
+                            "Invalid value: 0x0: must be specified for an update",
+                        )],
+                    ));
                 }
                 _ => {}
             }
@@ -440,7 +588,14 @@ impl Api {
             }
             let old_meta = meta(old).cloned().unwrap_or_default();
             let m = meta_mut(&mut obj);
-            for field in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "namespace", "generation"] {
+            for field in [
+                "uid",
+                "creationTimestamp",
+                "deletionTimestamp",
+                "deletionGracePeriodSeconds",
+                "namespace",
+                "generation",
+            ] {
                 match old_meta.get(field) {
                     Some(v) => m.insert(field.into(), v.clone()),
                     None => m.remove(field),
@@ -454,16 +609,32 @@ impl Api {
             let m = meta_mut(&mut obj);
             m.insert("uid".into(), json!(new_uid()));
             m.insert("creationTimestamp".into(), json!(now));
-            for field in ["deletionTimestamp", "deletionGracePeriodSeconds", "generation", "resourceVersion"] {
+            for field in [
+                "deletionTimestamp",
+                "deletionGracePeriodSeconds",
+                "generation",
+                "resourceVersion",
+            ] {
                 m.remove(field);
             }
         }
-        let valid_name = if matches!(rt.builtin, Builtin::Namespace) { valid_label(name) } else { valid_subdomain(name) };
+        let valid_name = if matches!(rt.builtin, Builtin::Namespace) {
+            valid_label(name)
+        } else {
+            valid_subdomain(name)
+        };
         if old.is_none() && !valid_name && rt.builtin != Builtin::Event {
-            return Err(ApiError::invalid(&rt.group, &rt.kind, name, vec![invalid_value(
-                "metadata.name",
-                format!("Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"),
-            )]));
+            return Err(ApiError::invalid(
+                &rt.group,
+                &rt.kind,
+                name,
+                vec![invalid_value(
+                    "metadata.name",
+                    format!(
+                        "Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+                    ),
+                )],
+            ));
         }
         self.normalize(rt, name, &mut obj, old.as_deref())?;
         if let Some(schema) = &rt.schema {
@@ -471,11 +642,20 @@ impl Api {
             if !outcome.causes.is_empty() {
                 return Err(ApiError::invalid(&rt.group, &rt.kind, name, outcome.causes));
             }
-            if !outcome.unknown.is_empty() && query.get("fieldValidation").map(String::as_str) == Some("Strict") {
-                let fields: Vec<String> = outcome.unknown.iter().map(|f| format!("unknown field \"{}\"", f.trim_start_matches('.'))).collect();
+            if !outcome.unknown.is_empty()
+                && query.get("fieldValidation").map(String::as_str) == Some("Strict")
+            {
+                let fields: Vec<String> = outcome
+                    .unknown
+                    .iter()
+                    .map(|f| format!("unknown field \"{}\"", f.trim_start_matches('.')))
+                    .collect();
                 return Err(ApiError::bad_request(format!(
                     "{} in version \"{}\" cannot be handled as a {}: strict decoding error: {}",
-                    rt.kind, rt.version, rt.kind, fields.join(", ")
+                    rt.kind,
+                    rt.version,
+                    rt.kind,
+                    fields.join(", ")
                 )));
             }
         }
@@ -485,8 +665,12 @@ impl Api {
             let generation = match &old {
                 None => 1,
                 Some(old) => {
-                    let before = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(1);
-                    let changed = spec_part(old, rt.status_subresource) != spec_part(&obj, rt.status_subresource);
+                    let before = old
+                        .pointer("/metadata/generation")
+                        .and_then(Value::as_i64)
+                        .unwrap_or(1);
+                    let changed = spec_part(old, rt.status_subresource)
+                        != spec_part(&obj, rt.status_subresource);
                     if changed { before + 1 } else { before }
                 }
             };
@@ -497,14 +681,23 @@ impl Api {
                 return Ok(old.clone());
             }
             // The last finalizer went: the deletion completes.
-            if meta(&obj).is_some_and(|m| m.contains_key("deletionTimestamp")) && finalizers(&obj).is_empty() {
+            if meta(&obj).is_some_and(|m| m.contains_key("deletionTimestamp"))
+                && finalizers(&obj).is_empty()
+            {
                 self.dirty = true;
-                return self.remove(rt, ns, name).ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name));
+                return self
+                    .remove(rt, ns, name)
+                    .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name));
             }
         }
         let size = serde_json::to_vec(&obj).map(|b| b.len()).unwrap_or(0);
         if size > MAX_OBJECT_BYTES {
-            return Err(ApiError::new(Reason::RequestEntityTooLarge, format!("etcdserver: request is too large ({size} bytes; the limit is {MAX_OBJECT_BYTES})")));
+            return Err(ApiError::new(
+                Reason::RequestEntityTooLarge,
+                format!(
+                    "etcdserver: request is too large ({size} bytes; the limit is {MAX_OBJECT_BYTES})"
+                ),
+            ));
         }
         // Validation comes first, as on the real server: an invalid object is
         // 422 even when its name is taken.
@@ -514,7 +707,8 @@ impl Api {
         let rv = self.store.next_rv();
         meta_mut(&mut obj).insert("resourceVersion".into(), json!(rv.to_string()));
         if rt.builtin == Builtin::Crd {
-            let types = crd::served_types(&obj).map_err(|causes| ApiError::invalid(&rt.group, &rt.kind, name, causes))?;
+            let types = crd::served_types(&obj)
+                .map_err(|causes| ApiError::invalid(&rt.group, &rt.kind, name, causes))?;
             crd::mark_established(&mut obj);
             let key = crd::resource_key(&obj);
             self.catalogue.replace_group_resource(&key, types);
@@ -526,16 +720,30 @@ impl Api {
     }
 
     /// Kind-specific rules of the built-in kinds.
-    fn normalize(&self, rt: &ResourceType, name: &str, obj: &mut Value, old: Option<&Value>) -> Result<(), ApiError> {
+    fn normalize(
+        &self,
+        rt: &ResourceType,
+        name: &str,
+        obj: &mut Value,
+        old: Option<&Value>,
+    ) -> Result<(), ApiError> {
         match rt.builtin {
             Builtin::Secret => normalize_secret(rt, name, obj, old),
             Builtin::ConfigMap => {
-                if old.is_some_and(|o| o.get("immutable") == Some(&json!(true))) && old.map(|o| (o.get("data"), o.get("binaryData"))) != Some((obj.get("data"), obj.get("binaryData"))) {
-                    return Err(ApiError::invalid("", "ConfigMap", name, vec![Cause {
-                        reason: "FieldValueForbidden".into(),
-                        message: "Forbidden: field is immutable when `immutable` is set".into(),
-                        field: "data".into(),
-                    }]));
+                if old.is_some_and(|o| o.get("immutable") == Some(&json!(true)))
+                    && old.map(|o| (o.get("data"), o.get("binaryData")))
+                        != Some((obj.get("data"), obj.get("binaryData")))
+                {
+                    return Err(ApiError::invalid(
+                        "",
+                        "ConfigMap",
+                        name,
+                        vec![Cause {
+                            reason: "FieldValueForbidden".into(),
+                            message: "Forbidden: field is immutable when `immutable` is set".into(),
+                            field: "data".into(),
+                        }],
+                    ));
                 }
                 Ok(())
             }
@@ -555,13 +763,28 @@ impl Api {
         }
     }
 
-    fn admit(&self, rt: &ResourceType, ns: &str, name: &str, obj: &mut Value, old: Option<&Value>) -> Result<(), ApiError> {
-        let hooks: Vec<&Arc<dyn AdmissionHook>> = self.hooks.iter().filter(|h| h.handles(&rt.group, &rt.kind)).collect();
+    fn admit(
+        &self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        obj: &mut Value,
+        old: Option<&Value>,
+    ) -> Result<(), ApiError> {
+        let hooks: Vec<&Arc<dyn AdmissionHook>> = self
+            .hooks
+            .iter()
+            .filter(|h| h.handles(&rt.group, &rt.kind))
+            .collect();
         if hooks.is_empty() {
             return Ok(());
         }
         let req = AdmissionRequest {
-            operation: if old.is_some() { Operation::Update } else { Operation::Create },
+            operation: if old.is_some() {
+                Operation::Update
+            } else {
+                Operation::Create
+            },
             group: &rt.group,
             version: &rt.version,
             kind: &rt.kind,
@@ -574,7 +797,10 @@ impl Api {
         }
         for h in &hooks {
             h.validate(&req, obj).map_err(|message| {
-                ApiError::new(Reason::Forbidden, format!("admission webhook denied the request: {message}"))
+                ApiError::new(
+                    Reason::Forbidden,
+                    format!("admission webhook denied the request: {message}"),
+                )
             })?;
         }
         Ok(())
@@ -597,7 +823,10 @@ impl Api {
     /// A CRD went away: its objects go with it, each with a DELETED event.
     fn drop_custom_kind(&mut self, key: &ResKey) {
         for obj in self.store.list(key, None) {
-            let (ns, name) = (meta_str(&obj, "namespace").unwrap_or_default().to_owned(), meta_str(&obj, "name").unwrap_or_default().to_owned());
+            let (ns, name) = (
+                meta_str(&obj, "namespace").unwrap_or_default().to_owned(),
+                meta_str(&obj, "name").unwrap_or_default().to_owned(),
+            );
             let mut last = (*obj).clone();
             let rv = self.store.next_rv();
             meta_mut(&mut last).insert("resourceVersion".into(), json!(rv.to_string()));
@@ -607,13 +836,38 @@ impl Api {
         self.catalogue.replace_group_resource(key, Vec::new());
     }
 
-    pub fn delete(&mut self, rt: &Arc<ResourceType>, ns: Option<&str>, name: &str, opts: &DeleteOptions) -> Result<Value, ApiError> {
+    pub fn delete(
+        &mut self,
+        rt: &Arc<ResourceType>,
+        ns: Option<&str>,
+        name: &str,
+        opts: &DeleteOptions,
+    ) -> Result<Value, ApiError> {
         let ns_key = Self::ns_key(rt, ns);
-        let obj = self.store.get(&rt.key(), &ns_key, name).cloned().ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
-        if opts.precondition_uid.as_deref().is_some_and(|u| Some(u) != meta_str(&obj, "uid")) {
-            return Err(ApiError::new(Reason::Conflict, format!("Precondition failed: UID in precondition: {}, UID in object meta: {}", opts.precondition_uid.as_deref().unwrap_or_default(), meta_str(&obj, "uid").unwrap_or_default())));
+        let obj = self
+            .store
+            .get(&rt.key(), &ns_key, name)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
+        if opts
+            .precondition_uid
+            .as_deref()
+            .is_some_and(|u| Some(u) != meta_str(&obj, "uid"))
+        {
+            return Err(ApiError::new(
+                Reason::Conflict,
+                format!(
+                    "Precondition failed: UID in precondition: {}, UID in object meta: {}",
+                    opts.precondition_uid.as_deref().unwrap_or_default(),
+                    meta_str(&obj, "uid").unwrap_or_default()
+                ),
+            ));
         }
-        if opts.precondition_rv.as_deref().is_some_and(|rv| Some(rv) != meta_str(&obj, "resourceVersion")) {
+        if opts
+            .precondition_rv
+            .as_deref()
+            .is_some_and(|rv| Some(rv) != meta_str(&obj, "resourceVersion"))
+        {
             return Err(ApiError::conflict(&rt.group, &rt.plural, name));
         }
         self.admit_delete(rt, &ns_key, name, &obj)?;
@@ -622,7 +876,8 @@ impl Api {
             // The namespace controller empties it, then removes it.
             let mut terminating = (*obj).clone();
             if terminating.pointer("/metadata/deletionTimestamp").is_none() {
-                meta_mut(&mut terminating).insert("deletionTimestamp".into(), json!(now_rfc3339(&self.clock)));
+                meta_mut(&mut terminating)
+                    .insert("deletionTimestamp".into(), json!(now_rfc3339(&self.clock)));
                 terminating["status"] = json!({ "phase": "Terminating" });
                 let rv = self.store.next_rv();
                 meta_mut(&mut terminating).insert("resourceVersion".into(), json!(rv.to_string()));
@@ -636,11 +891,15 @@ impl Api {
         if propagation == Propagation::Orphan {
             self.orphan_dependents(meta_str(&obj, "uid").unwrap_or_default());
         }
-        if propagation == Propagation::Foreground && !finalizers.iter().any(|f| f == "foregroundDeletion") {
+        if propagation == Propagation::Foreground
+            && !finalizers.iter().any(|f| f == "foregroundDeletion")
+        {
             finalizers.push("foregroundDeletion".into());
         }
         if finalizers.is_empty() {
-            let last = self.remove(rt, &ns_key, name).ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
+            let last = self
+                .remove(rt, &ns_key, name)
+                .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
             return Ok(self.present(rt, &last));
         }
         let mut marked = (*obj).clone();
@@ -661,10 +920,29 @@ impl Api {
         Ok(self.present(rt, &stored))
     }
 
-    fn admit_delete(&self, rt: &ResourceType, ns: &str, name: &str, obj: &Value) -> Result<(), ApiError> {
-        let req = AdmissionRequest { operation: Operation::Delete, group: &rt.group, version: &rt.version, kind: &rt.kind, namespace: ns, name, old: Some(obj) };
+    fn admit_delete(
+        &self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        obj: &Value,
+    ) -> Result<(), ApiError> {
+        let req = AdmissionRequest {
+            operation: Operation::Delete,
+            group: &rt.group,
+            version: &rt.version,
+            kind: &rt.kind,
+            namespace: ns,
+            name,
+            old: Some(obj),
+        };
         for h in self.hooks.iter().filter(|h| h.handles(&rt.group, &rt.kind)) {
-            h.validate(&req, obj).map_err(|m| ApiError::new(Reason::Forbidden, format!("admission webhook denied the request: {m}")))?;
+            h.validate(&req, obj).map_err(|m| {
+                ApiError::new(
+                    Reason::Forbidden,
+                    format!("admission webhook denied the request: {m}"),
+                )
+            })?;
         }
         Ok(())
     }
@@ -673,11 +951,21 @@ impl Api {
     fn orphan_dependents(&mut self, uid: &str) {
         for key in self.store.kinds() {
             for obj in self.store.list(&key, None) {
-                let refs = obj.pointer("/metadata/ownerReferences").and_then(Value::as_array).cloned().unwrap_or_default();
-                if !refs.iter().any(|r| r.get("uid").and_then(Value::as_str) == Some(uid)) {
+                let refs = obj
+                    .pointer("/metadata/ownerReferences")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                if !refs
+                    .iter()
+                    .any(|r| r.get("uid").and_then(Value::as_str) == Some(uid))
+                {
                     continue;
                 }
-                let kept: Vec<Value> = refs.into_iter().filter(|r| r.get("uid").and_then(Value::as_str) != Some(uid)).collect();
+                let kept: Vec<Value> = refs
+                    .into_iter()
+                    .filter(|r| r.get("uid").and_then(Value::as_str) != Some(uid))
+                    .collect();
                 let mut updated = (*obj).clone();
                 let m = meta_mut(&mut updated);
                 if kept.is_empty() {
@@ -687,20 +975,31 @@ impl Api {
                 }
                 let rv = self.store.next_rv();
                 m.insert("resourceVersion".into(), json!(rv.to_string()));
-                let (ns, name) = (meta_str(&obj, "namespace").unwrap_or_default().to_owned(), meta_str(&obj, "name").unwrap_or_default().to_owned());
+                let (ns, name) = (
+                    meta_str(&obj, "namespace").unwrap_or_default().to_owned(),
+                    meta_str(&obj, "name").unwrap_or_default().to_owned(),
+                );
                 self.store.put(&key, &ns, &name, updated, rv);
             }
         }
     }
 
-    pub fn delete_collection(&mut self, rt: &Arc<ResourceType>, ns: Option<&str>, query: &Query, opts: &DeleteOptions) -> Result<Value, ApiError> {
+    pub fn delete_collection(
+        &mut self,
+        rt: &Arc<ResourceType>,
+        ns: Option<&str>,
+        query: &Query,
+        opts: &DeleteOptions,
+    ) -> Result<Value, ApiError> {
         let list = self.list(rt, ns, query)?;
         let mut deleted = Vec::new();
         for item in list["items"].as_array().into_iter().flatten() {
             let name = meta_str(item, "name").unwrap_or_default().to_owned();
             deleted.push(self.delete(rt, ns, &name, opts)?);
         }
-        Ok(json!({ "kind": rt.list_kind(), "apiVersion": rt.api_version(), "metadata": { "resourceVersion": self.store.current_rv().to_string() }, "items": deleted }))
+        Ok(
+            json!({ "kind": rt.list_kind(), "apiVersion": rt.api_version(), "metadata": { "resourceVersion": self.store.current_rv().to_string() }, "items": deleted }),
+        )
     }
 
     /// The namespace controller and the garbage collector, one pass each.
@@ -708,20 +1007,27 @@ impl Api {
     pub fn reconcile_background(&mut self) -> bool {
         let mut changed = false;
         let ns_rt = self.catalogue.find("", "v1", "namespaces");
-        let ns_key = ResKey { group: String::new(), plural: "namespaces".into() };
+        let ns_key = ResKey {
+            group: String::new(),
+            plural: "namespaces".into(),
+        };
         for namespace in self.store.list(&ns_key, None) {
             if namespace.pointer("/metadata/deletionTimestamp").is_none() {
                 continue;
             }
             let ns_name = meta_str(&namespace, "name").unwrap_or_default().to_owned();
             for key in self.store.kinds() {
-                let Some(rt) = self.catalogue.versions_of(&key).into_iter().next() else { continue };
+                let Some(rt) = self.catalogue.versions_of(&key).into_iter().next() else {
+                    continue;
+                };
                 for obj in self.store.list(&key, Some(&ns_name)) {
                     if obj.pointer("/metadata/deletionTimestamp").is_some() {
                         continue;
                     }
                     let name = meta_str(&obj, "name").unwrap_or_default().to_owned();
-                    changed |= self.delete(&rt, Some(&ns_name), &name, &DeleteOptions::background()).is_ok();
+                    changed |= self
+                        .delete(&rt, Some(&ns_name), &name, &DeleteOptions::background())
+                        .is_ok();
                 }
             }
             if self.store.count_in_namespace(&ns_name) == 0
@@ -742,7 +1048,8 @@ impl Api {
         for key in self.store.kinds() {
             for obj in self.store.list(&key, None) {
                 if let Some(uid) = meta_str(&obj, "uid") {
-                    let foreground = finalizers(&obj).iter().any(|f| f == "foregroundDeletion") && obj.pointer("/metadata/deletionTimestamp").is_some();
+                    let foreground = finalizers(&obj).iter().any(|f| f == "foregroundDeletion")
+                        && obj.pointer("/metadata/deletionTimestamp").is_some();
                     alive.insert(uid.to_owned(), foreground);
                 }
                 all.push((key.clone(), obj));
@@ -751,11 +1058,18 @@ impl Api {
         let mut changed = false;
         let mut blocking: HashMap<String, usize> = HashMap::new();
         for (key, obj) in &all {
-            let refs = obj.pointer("/metadata/ownerReferences").and_then(Value::as_array).cloned().unwrap_or_default();
+            let refs = obj
+                .pointer("/metadata/ownerReferences")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             if refs.is_empty() {
                 continue;
             }
-            let uids: Vec<&str> = refs.iter().filter_map(|r| r.get("uid").and_then(Value::as_str)).collect();
+            let uids: Vec<&str> = refs
+                .iter()
+                .filter_map(|r| r.get("uid").and_then(Value::as_str))
+                .collect();
             for r in &refs {
                 if r.get("blockOwnerDeletion").and_then(Value::as_bool) == Some(true)
                     && let Some(u) = r.get("uid").and_then(Value::as_str)
@@ -763,25 +1077,49 @@ impl Api {
                     *blocking.entry(u.to_owned()).or_default() += 1;
                 }
             }
-            let orphaned = uids.iter().all(|u| alive.get(*u).is_none_or(|foreground| *foreground));
-            if orphaned && obj.pointer("/metadata/deletionTimestamp").is_none()
+            let orphaned = uids
+                .iter()
+                .all(|u| alive.get(*u).is_none_or(|foreground| *foreground));
+            if orphaned
+                && obj.pointer("/metadata/deletionTimestamp").is_none()
                 && let Some(rt) = self.catalogue.versions_of(key).into_iter().next()
             {
-                let (ns, name) = (meta_str(obj, "namespace").map(str::to_owned), meta_str(obj, "name").unwrap_or_default().to_owned());
-                changed |= self.delete(&rt, ns.as_deref(), &name, &DeleteOptions::background()).is_ok();
+                let (ns, name) = (
+                    meta_str(obj, "namespace").map(str::to_owned),
+                    meta_str(obj, "name").unwrap_or_default().to_owned(),
+                );
+                changed |= self
+                    .delete(&rt, ns.as_deref(), &name, &DeleteOptions::background())
+                    .is_ok();
             }
         }
         for (key, obj) in &all {
             let uid = meta_str(obj, "uid").unwrap_or_default();
-            if alive.get(uid) == Some(&true) && !blocking.contains_key(uid)
+            if alive.get(uid) == Some(&true)
+                && !blocking.contains_key(uid)
                 && let Some(rt) = self.catalogue.versions_of(key).into_iter().next()
-                && let Some(current) = self.store.get(key, meta_str(obj, "namespace").unwrap_or_default(), meta_str(obj, "name").unwrap_or_default()).cloned()
+                && let Some(current) = self
+                    .store
+                    .get(
+                        key,
+                        meta_str(obj, "namespace").unwrap_or_default(),
+                        meta_str(obj, "name").unwrap_or_default(),
+                    )
+                    .cloned()
             {
                 let mut done = (*current).clone();
-                let kept: Vec<String> = finalizers(&done).into_iter().filter(|f| f != "foregroundDeletion").collect();
+                let kept: Vec<String> = finalizers(&done)
+                    .into_iter()
+                    .filter(|f| f != "foregroundDeletion")
+                    .collect();
                 meta_mut(&mut done).insert("finalizers".into(), json!(kept));
-                let (ns, name) = (meta_str(obj, "namespace").unwrap_or_default().to_owned(), meta_str(obj, "name").unwrap_or_default().to_owned());
-                changed |= self.write(&rt, &ns, &name, done, Some(current), None, &Query::new()).is_ok();
+                let (ns, name) = (
+                    meta_str(obj, "namespace").unwrap_or_default().to_owned(),
+                    meta_str(obj, "name").unwrap_or_default().to_owned(),
+                );
+                changed |= self
+                    .write(&rt, &ns, &name, done, Some(current), None, &Query::new())
+                    .is_ok();
             }
         }
         changed
@@ -789,22 +1127,58 @@ impl Api {
 
     /// POST serviceaccounts/NAME/token
     pub fn token_request(&mut self, ns: &str, name: &str, body: &[u8]) -> Result<Value, ApiError> {
-        let sa_key = ResKey { group: String::new(), plural: "serviceaccounts".into() };
-        let sa = self.store.get(&sa_key, ns, name).cloned().ok_or_else(|| ApiError::not_found("", "serviceaccounts", name))?;
-        let req: Value = if body.is_empty() { json!({}) } else { serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid TokenRequest: {e}")))? };
+        let sa_key = ResKey {
+            group: String::new(),
+            plural: "serviceaccounts".into(),
+        };
+        let sa = self
+            .store
+            .get(&sa_key, ns, name)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found("", "serviceaccounts", name))?;
+        let req: Value = if body.is_empty() {
+            json!({})
+        } else {
+            serde_json::from_slice(body)
+                .map_err(|e| ApiError::bad_request(format!("invalid TokenRequest: {e}")))?
+        };
         let audiences: Vec<String> = req
             .pointer("/spec/audiences")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
             .filter(|a: &Vec<String>| !a.is_empty())
             .unwrap_or_else(|| vec![self.tokens.issuer().to_owned()]);
-        let expires = req.pointer("/spec/expirationSeconds").and_then(Value::as_i64).unwrap_or(3600);
+        let expires = req
+            .pointer("/spec/expirationSeconds")
+            .and_then(Value::as_i64)
+            .unwrap_or(3600);
         if expires < 600 {
-            return Err(ApiError::invalid("authentication.k8s.io", "TokenRequest", name, vec![invalid_value("spec.expirationSeconds", format!("Invalid value: {expires}: may not specify a duration less than 10 minutes"))]));
+            return Err(ApiError::invalid(
+                "authentication.k8s.io",
+                "TokenRequest",
+                name,
+                vec![invalid_value(
+                    "spec.expirationSeconds",
+                    format!(
+                        "Invalid value: {expires}: may not specify a duration less than 10 minutes"
+                    ),
+                )],
+            ));
         }
         let (token, expiration) = self
             .tokens
-            .issue(ns, name, meta_str(&sa, "uid").unwrap_or_default(), &audiences, self.clock.now(), expires)
+            .issue(
+                ns,
+                name,
+                meta_str(&sa, "uid").unwrap_or_default(),
+                &audiences,
+                self.clock.now(),
+                expires,
+            )
             .map_err(|e| ApiError::new(Reason::InternalError, e.to_string()))?;
         Ok(json!({
             "kind": "TokenRequest",
@@ -816,10 +1190,19 @@ impl Api {
     }
 }
 
-fn normalize_secret(rt: &ResourceType, name: &str, obj: &mut Value, old: Option<&Value>) -> Result<(), ApiError> {
+fn normalize_secret(
+    rt: &ResourceType,
+    name: &str,
+    obj: &mut Value,
+    old: Option<&Value>,
+) -> Result<(), ApiError> {
     let b64 = base64::engine::general_purpose::STANDARD;
-    if let Some(Value::Object(string_data)) = obj.as_object_mut().and_then(|m| m.remove("stringData")) {
-        let data = obj.as_object_mut().map(|m| m.entry("data").or_insert(json!({})));
+    if let Some(Value::Object(string_data)) =
+        obj.as_object_mut().and_then(|m| m.remove("stringData"))
+    {
+        let data = obj
+            .as_object_mut()
+            .map(|m| m.entry("data").or_insert(json!({})));
         if let Some(Value::Object(data)) = data {
             for (k, v) in string_data {
                 let s = v.as_str().ok_or_else(|| ApiError::bad_request(format!("Secret in version \"v1\" cannot be handled as a Secret: stringData.{k}: expected a string")))?;
@@ -831,31 +1214,56 @@ fn normalize_secret(rt: &ResourceType, name: &str, obj: &mut Value, old: Option<
     let mut total = 0usize;
     if let Some(data) = obj.get("data") {
         let Value::Object(data) = data else {
-            return Err(ApiError::bad_request("Secret in version \"v1\" cannot be handled as a Secret: data must be an object"));
+            return Err(ApiError::bad_request(
+                "Secret in version \"v1\" cannot be handled as a Secret: data must be an object",
+            ));
         };
         for (k, v) in data {
             let decoded = v.as_str().and_then(|s| b64.decode(s).ok()).ok_or_else(|| {
                 ApiError::bad_request(format!("Secret in version \"v1\" cannot be handled as a Secret: illegal base64 data in data[{k}]"))
             })?;
             total += decoded.len();
-            if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || "-._".contains(c)) {
+            if k.is_empty()
+                || !k
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
+            {
                 causes.push(invalid_value(&format!("data[{k}]"), format!("Invalid value: \"{k}\": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')")));
             }
         }
     }
     if total > 1024 * 1024 {
-        causes.push(Cause { reason: "FieldValueTooLong".into(), message: "Too long: must have at most 1048576 bytes".into(), field: "data".into() });
+        causes.push(Cause {
+            reason: "FieldValueTooLong".into(),
+            message: "Too long: must have at most 1048576 bytes".into(),
+            field: "data".into(),
+        });
     }
-    if obj.get("type").and_then(Value::as_str).is_none_or(str::is_empty) {
+    if obj
+        .get("type")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
         obj["type"] = json!("Opaque");
     }
     if let Some(old) = old {
         if old.get("type") != obj.get("type") {
-            causes.push(invalid_value("type", format!("Invalid value: {}: field is immutable", obj["type"])));
+            causes.push(invalid_value(
+                "type",
+                format!("Invalid value: {}: field is immutable", obj["type"]),
+            ));
         }
         if old.get("immutable") == Some(&json!(true)) && old.get("data") != obj.get("data") {
-            causes.push(Cause { reason: "FieldValueForbidden".into(), message: "Forbidden: field is immutable when `immutable` is set".into(), field: "data".into() });
+            causes.push(Cause {
+                reason: "FieldValueForbidden".into(),
+                message: "Forbidden: field is immutable when `immutable` is set".into(),
+                field: "data".into(),
+            });
         }
     }
-    if causes.is_empty() { Ok(()) } else { Err(ApiError::invalid(&rt.group, &rt.kind, name, causes)) }
+    if causes.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(&rt.group, &rt.kind, name, causes))
+    }
 }

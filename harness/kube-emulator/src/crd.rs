@@ -10,16 +10,38 @@ use crate::kinds::{Builtin, Column, ColumnSource, ResKey, ResourceType};
 
 pub fn resource_key(crd: &Value) -> ResKey {
     ResKey {
-        group: crd.pointer("/spec/group").and_then(Value::as_str).unwrap_or_default().to_owned(),
-        plural: crd.pointer("/spec/names/plural").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        group: crd
+            .pointer("/spec/group")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        plural: crd
+            .pointer("/spec/names/plural")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
     }
 }
 
 pub fn validate(crd: &mut Value, name: &str) -> Result<(), ApiError> {
     let mut causes: Vec<Cause> = Vec::new();
-    let s = |p: &str| crd.pointer(p).and_then(Value::as_str).unwrap_or_default().to_owned();
-    let (group, plural, kind, scope) = (s("/spec/group"), s("/spec/names/plural"), s("/spec/names/kind"), s("/spec/scope"));
-    for (value, field) in [(&group, "spec.group"), (&plural, "spec.names.plural"), (&kind, "spec.names.kind")] {
+    let s = |p: &str| {
+        crd.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (group, plural, kind, scope) = (
+        s("/spec/group"),
+        s("/spec/names/plural"),
+        s("/spec/names/kind"),
+        s("/spec/scope"),
+    );
+    for (value, field) in [
+        (&group, "spec.group"),
+        (&plural, "spec.names.plural"),
+        (&kind, "spec.names.kind"),
+    ] {
         if value.is_empty() {
             causes.push(required(field));
         }
@@ -27,23 +49,41 @@ pub fn validate(crd: &mut Value, name: &str) -> Result<(), ApiError> {
     if !matches!(scope.as_str(), "Namespaced" | "Cluster") {
         causes.push(Cause {
             reason: "FieldValueNotSupported".into(),
-            message: format!("Unsupported value: \"{scope}\": supported values: \"Cluster\", \"Namespaced\""),
+            message: format!(
+                "Unsupported value: \"{scope}\": supported values: \"Cluster\", \"Namespaced\""
+            ),
             field: "spec.scope".into(),
         });
     }
     if !group.is_empty() && !plural.is_empty() && name != format!("{plural}.{group}") {
-        causes.push(invalid_value("metadata.name", format!("Invalid value: \"{name}\": must be spec.names.plural+\".\"+spec.group")));
+        causes.push(invalid_value(
+            "metadata.name",
+            format!("Invalid value: \"{name}\": must be spec.names.plural+\".\"+spec.group"),
+        ));
     }
-    let versions = crd.pointer("/spec/versions").and_then(Value::as_array).cloned().unwrap_or_default();
+    let versions = crd
+        .pointer("/spec/versions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     if versions.is_empty() {
         causes.push(required("spec.versions"));
     }
-    let storage = versions.iter().filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true)).count();
+    let storage = versions
+        .iter()
+        .filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
+        .count();
     if !versions.is_empty() && storage != 1 {
-        causes.push(invalid_value("spec.versions", "Invalid value: must have exactly one version marked as storage version"));
+        causes.push(invalid_value(
+            "spec.versions",
+            "Invalid value: must have exactly one version marked as storage version",
+        ));
     }
     for (i, v) in versions.iter().enumerate() {
-        if v.get("name").and_then(Value::as_str).is_none_or(str::is_empty) {
+        if v.get("name")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
             causes.push(required(&format!("spec.versions[{i}].name")));
         }
         if v.pointer("/schema/openAPIV3Schema").is_none() {
@@ -55,10 +95,19 @@ pub fn validate(crd: &mut Value, name: &str) -> Result<(), ApiError> {
         }
     }
     if !causes.is_empty() {
-        return Err(ApiError::invalid("apiextensions.k8s.io", "CustomResourceDefinition", name, causes));
+        return Err(ApiError::invalid(
+            "apiextensions.k8s.io",
+            "CustomResourceDefinition",
+            name,
+            causes,
+        ));
     }
     // Defaults the real server fills in.
-    if crd.pointer("/spec/names/singular").and_then(Value::as_str).is_none_or(str::is_empty) {
+    if crd
+        .pointer("/spec/names/singular")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
         crd["spec"]["names"]["singular"] = json!(kind.to_lowercase());
     }
     if crd.pointer("/spec/names/listKind").is_none() {
@@ -69,30 +118,91 @@ pub fn validate(crd: &mut Value, name: &str) -> Result<(), ApiError> {
 
 /// The kinds a (valid) CRD serves, one per served version.
 pub fn served_types(crd: &Value) -> Result<Vec<ResourceType>, Vec<Cause>> {
-    let s = |p: &str| crd.pointer(p).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let s = |p: &str| {
+        crd.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
     let strings = |p: &str| -> Vec<String> {
-        crd.pointer(p).and_then(Value::as_array).map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+        crd.pointer(p)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
     };
     let mut out = Vec::new();
-    for v in crd.pointer("/spec/versions").and_then(Value::as_array).into_iter().flatten() {
+    for v in crd
+        .pointer("/spec/versions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if v.get("served").and_then(Value::as_bool) != Some(true) {
             continue;
         }
-        let mut columns = vec![Column { name: "Name".into(), type_: "string".into(), format: "name".into(), description: String::new(), priority: 0, source: ColumnSource::Name }];
-        for c in v.get("additionalPrinterColumns").and_then(Value::as_array).into_iter().flatten() {
+        let mut columns = vec![Column {
+            name: "Name".into(),
+            type_: "string".into(),
+            format: "name".into(),
+            description: String::new(),
+            priority: 0,
+            source: ColumnSource::Name,
+        }];
+        for c in v
+            .get("additionalPrinterColumns")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             columns.push(Column {
-                name: c.get("name").and_then(Value::as_str).unwrap_or_default().to_owned(),
-                type_: c.get("type").and_then(Value::as_str).unwrap_or("string").to_owned(),
-                format: c.get("format").and_then(Value::as_str).unwrap_or_default().to_owned(),
-                description: c.get("description").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                name: c
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                type_: c
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("string")
+                    .to_owned(),
+                format: c
+                    .get("format")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                description: c
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
                 priority: c.get("priority").and_then(Value::as_i64).unwrap_or(0),
-                source: ColumnSource::JsonPath(c.get("jsonPath").and_then(Value::as_str).unwrap_or_default().to_owned()),
+                source: ColumnSource::JsonPath(
+                    c.get("jsonPath")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned(),
+                ),
             });
         }
-        columns.push(Column { name: "Age".into(), type_: "date".into(), format: String::new(), description: String::new(), priority: 0, source: ColumnSource::Age });
+        columns.push(Column {
+            name: "Age".into(),
+            type_: "date".into(),
+            format: String::new(),
+            description: String::new(),
+            priority: 0,
+            source: ColumnSource::Age,
+        });
         out.push(ResourceType {
             group: s("/spec/group"),
-            version: v.get("name").and_then(Value::as_str).unwrap_or_default().to_owned(),
+            version: v
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
             kind: s("/spec/names/kind"),
             plural: s("/spec/names/plural"),
             singular: s("/spec/names/singular"),
@@ -111,7 +221,9 @@ pub fn served_types(crd: &Value) -> Result<Vec<ResourceType>, Vec<Cause>> {
 /// What the CRD controllers of the real server report once the names are
 /// accepted and the kind is served.
 pub fn mark_established(crd: &mut Value) {
-    let now = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let now = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
     let storage: Vec<Value> = crd
         .pointer("/spec/versions")
         .and_then(Value::as_array)

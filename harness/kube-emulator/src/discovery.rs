@@ -21,12 +21,20 @@ pub fn core_versions(server: &str) -> Value {
 }
 
 fn group_entry(group: &str, versions: &[String]) -> Value {
-    let vs: Vec<Value> = versions.iter().map(|v| json!({ "groupVersion": format!("{group}/{v}"), "version": v })).collect();
+    let vs: Vec<Value> = versions
+        .iter()
+        .map(|v| json!({ "groupVersion": format!("{group}/{v}"), "version": v }))
+        .collect();
     json!({ "name": group, "versions": vs, "preferredVersion": vs.first().cloned().unwrap_or(json!({})) })
 }
 
 pub fn groups(catalogue: &Catalogue) -> Value {
-    let groups: Vec<Value> = catalogue.groups().iter().filter(|(g, _)| !g.is_empty()).map(|(g, vs)| group_entry(g, vs)).collect();
+    let groups: Vec<Value> = catalogue
+        .groups()
+        .iter()
+        .filter(|(g, _)| !g.is_empty())
+        .map(|(g, vs)| group_entry(g, vs))
+        .collect();
     json!({ "kind": "APIGroupList", "apiVersion": "v1", "groups": groups })
 }
 
@@ -39,7 +47,12 @@ pub fn group(catalogue: &Catalogue, name: &str) -> Option<Value> {
 }
 
 pub fn resource_list(catalogue: &Catalogue, group: &str, version: &str) -> Option<Value> {
-    let types: Vec<&ResourceType> = catalogue.all().iter().map(|t| t.as_ref()).filter(|t| t.group == group && t.version == version).collect();
+    let types: Vec<&ResourceType> = catalogue
+        .all()
+        .iter()
+        .map(|t| t.as_ref())
+        .filter(|t| t.group == group && t.version == version)
+        .collect();
     if types.is_empty() {
         return None;
     }
@@ -56,12 +69,22 @@ pub fn resource_list(catalogue: &Catalogue, group: &str, version: &str) -> Optio
             resources.push(json!({ "name": "serviceaccounts/token", "singularName": "", "namespaced": true, "group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest", "verbs": ["create"] }));
         }
     }
-    let gv = if group.is_empty() { version.to_owned() } else { format!("{group}/{version}") };
-    Some(json!({ "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources }))
+    let gv = if group.is_empty() {
+        version.to_owned()
+    } else {
+        format!("{group}/{version}")
+    };
+    Some(
+        json!({ "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources }),
+    )
 }
 
 fn gv_path(group: &str, version: &str) -> String {
-    if group.is_empty() { format!("api/{version}") } else { format!("apis/{group}/{version}") }
+    if group.is_empty() {
+        format!("api/{version}")
+    } else {
+        format!("apis/{group}/{version}")
+    }
 }
 
 /// `/openapi/v3`: where each group version's document is.
@@ -70,7 +93,10 @@ pub fn openapi_root(catalogue: &Catalogue, revision: u64) -> Value {
     for (g, vs) in catalogue.groups() {
         for v in vs {
             let p = gv_path(&g, &v);
-            paths.insert(p.clone(), json!({ "serverRelativeURL": format!("/openapi/v3/{p}?hash={revision:016X}") }));
+            paths.insert(
+                p.clone(),
+                json!({ "serverRelativeURL": format!("/openapi/v3/{p}?hash={revision:016X}") }),
+            );
         }
     }
     json!({ "paths": paths })
@@ -82,7 +108,10 @@ fn schema_name(t: &ResourceType) -> String {
             let reversed: Vec<&str> = t.group.split('.').rev().collect();
             format!("{}.{}.{}", reversed.join("."), t.version, t.kind)
         }
-        Builtin::Crd => format!("io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.{}.{}", t.version, t.kind),
+        Builtin::Crd => format!(
+            "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.{}.{}",
+            t.version, t.kind
+        ),
         Builtin::EventV1 => format!("io.k8s.api.events.{}.{}", t.version, t.kind),
         _ => format!("io.k8s.api.core.{}.{}", t.version, t.kind),
     }
@@ -99,8 +128,12 @@ fn builtin_schema(t: &ResourceType) -> Value {
             "type": { "type": "string", "description": "Used to facilitate programmatic handling of secret data." },
             "immutable": { "type": "boolean" },
         }),
-        Builtin::ConfigMap => json!({ "data": str_map.clone(), "binaryData": { "type": "object", "additionalProperties": { "type": "string", "format": "byte" } }, "immutable": { "type": "boolean" } }),
-        Builtin::ServiceAccount => json!({ "secrets": { "type": "array", "items": { "type": "object", "x-kubernetes-preserve-unknown-fields": true } }, "automountServiceAccountToken": { "type": "boolean" } }),
+        Builtin::ConfigMap => {
+            json!({ "data": str_map.clone(), "binaryData": { "type": "object", "additionalProperties": { "type": "string", "format": "byte" } }, "immutable": { "type": "boolean" } })
+        }
+        Builtin::ServiceAccount => {
+            json!({ "secrets": { "type": "array", "items": { "type": "object", "x-kubernetes-preserve-unknown-fields": true } }, "automountServiceAccountToken": { "type": "boolean" } })
+        }
         _ => json!({
             "spec": { "type": "object", "x-kubernetes-preserve-unknown-fields": true },
             "status": { "type": "object", "x-kubernetes-preserve-unknown-fields": true },
@@ -111,7 +144,12 @@ fn builtin_schema(t: &ResourceType) -> Value {
 
 /// One group version's OpenAPI v3 document.
 pub fn openapi_document(catalogue: &Catalogue, group: &str, version: &str) -> Option<Value> {
-    let types: Vec<&ResourceType> = catalogue.all().iter().map(|t| t.as_ref()).filter(|t| t.group == group && t.version == version).collect();
+    let types: Vec<&ResourceType> = catalogue
+        .all()
+        .iter()
+        .map(|t| t.as_ref())
+        .filter(|t| t.group == group && t.version == version)
+        .collect();
     if types.is_empty() {
         return None;
     }
@@ -146,7 +184,8 @@ pub fn openapi_document(catalogue: &Catalogue, group: &str, version: &str) -> Op
             props.insert("kind".into(), json!({ "type": "string", "description": "Kind is a string value representing the REST resource this object represents." }));
             props.insert("metadata".into(), json!({ "allOf": [{ "$ref": format!("#/components/schemas/{OBJECT_META}") }], "description": "Standard object's metadata." }));
         }
-        schema["x-kubernetes-group-version-kind"] = json!([{ "group": t.group, "version": t.version, "kind": t.kind }]);
+        schema["x-kubernetes-group-version-kind"] =
+            json!([{ "group": t.group, "version": t.version, "kind": t.kind }]);
         schemas.insert(name.clone(), schema);
         let gvk = json!({ "group": t.group, "version": t.version, "kind": t.kind });
         let body_ref = json!({ "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{name}") } } } });
@@ -164,7 +203,11 @@ pub fn openapi_document(catalogue: &Catalogue, group: &str, version: &str) -> Op
             o
         };
         let base = format!("/{}", gv_path(group, version));
-        let collection = if t.namespaced { format!("{base}/namespaces/{{namespace}}/{}", t.plural) } else { format!("{base}/{}", t.plural) };
+        let collection = if t.namespaced {
+            format!("{base}/namespaces/{{namespace}}/{}", t.plural)
+        } else {
+            format!("{base}/{}", t.plural)
+        };
         paths.insert(collection.clone(), json!({ "get": op("list", false), "post": op("post", true), "delete": op("deletecollection", false) }));
         paths.insert(
             format!("{collection}/{{name}}"),

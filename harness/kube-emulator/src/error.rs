@@ -77,31 +77,53 @@ pub struct Cause {
 pub struct ApiError {
     pub reason: Reason,
     pub message: String,
-    pub name: Option<String>,
-    pub group: Option<String>,
-    pub kind: Option<String>,
+    /// Boxed: errors travel through every verb, their details rarely.
+    pub details: Option<Box<Details>>,
+}
+
+/// The `details` of a Status: what the error is about, and field causes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Details {
+    pub name: String,
+    pub group: String,
+    pub kind: String,
     pub causes: Vec<Cause>,
 }
 
 impl ApiError {
     pub fn new(reason: Reason, message: impl Into<String>) -> Self {
-        Self { reason, message: message.into(), name: None, group: None, kind: None, causes: Vec::new() }
+        Self {
+            reason,
+            message: message.into(),
+            details: None,
+        }
     }
 
     fn about(mut self, group: &str, plural: &str, name: &str) -> Self {
-        self.group = Some(group.to_owned());
-        self.kind = Some(plural.to_owned());
-        self.name = Some(name.to_owned());
+        self.details = Some(Box::new(Details {
+            name: name.into(),
+            group: group.into(),
+            kind: plural.into(),
+            causes: Vec::new(),
+        }));
         self
     }
 
     /// `secrets "x" not found`, `externalsecrets.external-secrets.io "x" not found`
     pub fn not_found(group: &str, plural: &str, name: &str) -> Self {
-        Self::new(Reason::NotFound, format!("{} \"{name}\" not found", qualified(group, plural))).about(group, plural, name)
+        Self::new(
+            Reason::NotFound,
+            format!("{} \"{name}\" not found", qualified(group, plural)),
+        )
+        .about(group, plural, name)
     }
 
     pub fn already_exists(group: &str, plural: &str, name: &str) -> Self {
-        Self::new(Reason::AlreadyExists, format!("{} \"{name}\" already exists", qualified(group, plural))).about(group, plural, name)
+        Self::new(
+            Reason::AlreadyExists,
+            format!("{} \"{name}\" already exists", qualified(group, plural)),
+        )
+        .about(group, plural, name)
     }
 
     pub fn conflict(group: &str, plural: &str, name: &str) -> Self {
@@ -117,14 +139,30 @@ impl ApiError {
 
     /// 422 with field causes: `Kind.group "name" is invalid: [field: Required value, ...]`.
     pub fn invalid(group: &str, kind: &str, name: &str, causes: Vec<Cause>) -> Self {
-        let details: Vec<String> = causes.iter().map(|c| format!("{}: {}", c.field, c.message)).collect();
-        let summary = if details.len() == 1 { details[0].clone() } else { format!("[{}]", details.join(", ")) };
-        let what = if group.is_empty() { kind.to_owned() } else { format!("{kind}.{group}") };
-        let mut e = Self::new(Reason::Invalid, format!("{what} \"{name}\" is invalid: {summary}"));
-        e.group = Some(group.to_owned());
-        e.kind = Some(kind.to_owned());
-        e.name = Some(name.to_owned());
-        e.causes = causes;
+        let details: Vec<String> = causes
+            .iter()
+            .map(|c| format!("{}: {}", c.field, c.message))
+            .collect();
+        let summary = if details.len() == 1 {
+            details[0].clone()
+        } else {
+            format!("[{}]", details.join(", "))
+        };
+        let what = if group.is_empty() {
+            kind.to_owned()
+        } else {
+            format!("{kind}.{group}")
+        };
+        let mut e = Self::new(
+            Reason::Invalid,
+            format!("{what} \"{name}\" is invalid: {summary}"),
+        );
+        e.details = Some(Box::new(Details {
+            name: name.into(),
+            group: group.into(),
+            kind: kind.into(),
+            causes,
+        }));
         e
     }
 
@@ -138,20 +176,16 @@ impl ApiError {
 
     pub fn to_status(&self) -> Value {
         let mut details = serde_json::Map::new();
-        if let Some(n) = &self.name {
-            details.insert("name".into(), json!(n));
-        }
-        if let Some(g) = &self.group {
-            details.insert("group".into(), json!(g));
-        }
-        if let Some(k) = &self.kind {
-            details.insert("kind".into(), json!(k));
-        }
-        if !self.causes.is_empty() {
-            details.insert(
-                "causes".into(),
-                json!(self.causes.iter().map(|c| json!({ "reason": c.reason, "message": c.message, "field": c.field })).collect::<Vec<_>>()),
-            );
+        if let Some(d) = &self.details {
+            details.insert("name".into(), json!(d.name));
+            details.insert("group".into(), json!(d.group));
+            details.insert("kind".into(), json!(d.kind));
+            if !d.causes.is_empty() {
+                details.insert(
+                    "causes".into(),
+                    json!(d.causes.iter().map(|c| json!({ "reason": c.reason, "message": c.message, "field": c.field })).collect::<Vec<_>>()),
+                );
+            }
         }
         let mut status = json!({
             "kind": "Status",
@@ -170,13 +204,25 @@ impl ApiError {
 }
 
 pub fn qualified(group: &str, plural: &str) -> String {
-    if group.is_empty() { plural.to_owned() } else { format!("{plural}.{group}") }
+    if group.is_empty() {
+        plural.to_owned()
+    } else {
+        format!("{plural}.{group}")
+    }
 }
 
 pub fn required(field: &str) -> Cause {
-    Cause { reason: "FieldValueRequired".into(), message: "Required value".into(), field: field.to_owned() }
+    Cause {
+        reason: "FieldValueRequired".into(),
+        message: "Required value".into(),
+        field: field.to_owned(),
+    }
 }
 
 pub fn invalid_value(field: &str, message: impl Into<String>) -> Cause {
-    Cause { reason: "FieldValueInvalid".into(), message: message.into(), field: field.to_owned() }
+    Cause {
+        reason: "FieldValueInvalid".into(),
+        message: message.into(),
+        field: field.to_owned(),
+    }
 }

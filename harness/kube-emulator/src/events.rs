@@ -16,7 +16,9 @@ const RENAMES: &[(&str, &str)] = &[
 ];
 
 fn rename(obj: &Value, from_v1: bool, api_version: &str) -> Value {
-    let Value::Object(map) = obj else { return obj.clone() };
+    let Value::Object(map) = obj else {
+        return obj.clone();
+    };
     let mut out = Map::new();
     for (k, v) in map {
         let renamed = RENAMES

@@ -8,7 +8,11 @@ enum Step {
     Field(String),
     Index(usize),
     All,
-    Filter { path: Vec<String>, value: String, equal: bool },
+    Filter {
+        path: Vec<String>,
+        value: String,
+        equal: bool,
+    },
 }
 
 fn parse(path: &str) -> Option<Vec<Step>> {
@@ -43,20 +47,32 @@ fn parse(path: &str) -> Option<Vec<Step>> {
                 let inner = inner.trim();
                 if inner == "*" {
                     steps.push(Step::All);
-                } else if let Some(filter) = inner.strip_prefix("?(").and_then(|f| f.strip_suffix(')')) {
+                } else if let Some(filter) =
+                    inner.strip_prefix("?(").and_then(|f| f.strip_suffix(')'))
+                {
                     let (lhs, rhs, equal) = if let Some((l, r)) = filter.split_once("!=") {
                         (l, r, false)
                     } else {
                         let (l, r) = filter.split_once("==")?;
                         (l, r, true)
                     };
-                    let path = lhs.trim().strip_prefix("@.")?.split('.').map(str::to_owned).collect();
-                    let value = rhs.trim().trim_matches(|c| c == '"' || c == '\'').to_owned();
+                    let path = lhs
+                        .trim()
+                        .strip_prefix("@.")?
+                        .split('.')
+                        .map(str::to_owned)
+                        .collect();
+                    let value = rhs
+                        .trim()
+                        .trim_matches(|c| c == '"' || c == '\'')
+                        .to_owned();
                     steps.push(Step::Filter { path, value, equal });
                 } else if let Ok(n) = inner.parse() {
                     steps.push(Step::Index(n));
                 } else {
-                    steps.push(Step::Field(inner.trim_matches(|c| c == '\'' || c == '"').to_owned()));
+                    steps.push(Step::Field(
+                        inner.trim_matches(|c| c == '\'' || c == '"').to_owned(),
+                    ));
                 }
             }
             _ => {
@@ -74,7 +90,9 @@ fn parse(path: &str) -> Option<Vec<Step>> {
 
 /// Every value the path selects.
 pub fn select<'a>(root: &'a Value, path: &str) -> Vec<&'a Value> {
-    let Some(steps) = parse(path) else { return Vec::new() };
+    let Some(steps) = parse(path) else {
+        return Vec::new();
+    };
     let mut current = vec![root];
     for step in &steps {
         let mut next = Vec::new();
@@ -133,11 +151,26 @@ mod tests {
     fn printer_column_paths() {
         let es = json!({"spec": {"secretStoreRef": {"name": "aws"}}, "status": {"conditions": [
             {"type": "Other", "status": "False"}, {"type": "Ready", "status": "True", "reason": "SecretSynced"}]}});
-        assert_eq!(render(&es, ".spec.secretStoreRef.name").as_deref(), Some("aws"));
-        assert_eq!(render(&es, r#".status.conditions[?(@.type=="Ready")].reason"#).as_deref(), Some("SecretSynced"));
-        assert_eq!(render(&es, ".status.conditions[*].type").as_deref(), Some("Other,Ready"));
-        assert_eq!(render(&es, ".status.conditions[0].status").as_deref(), Some("False"));
-        assert_eq!(render(&es, "{.spec.secretStoreRef['name']}").as_deref(), Some("aws"));
+        assert_eq!(
+            render(&es, ".spec.secretStoreRef.name").as_deref(),
+            Some("aws")
+        );
+        assert_eq!(
+            render(&es, r#".status.conditions[?(@.type=="Ready")].reason"#).as_deref(),
+            Some("SecretSynced")
+        );
+        assert_eq!(
+            render(&es, ".status.conditions[*].type").as_deref(),
+            Some("Other,Ready")
+        );
+        assert_eq!(
+            render(&es, ".status.conditions[0].status").as_deref(),
+            Some("False")
+        );
+        assert_eq!(
+            render(&es, "{.spec.secretStoreRef['name']}").as_deref(),
+            Some("aws")
+        );
         assert_eq!(render(&es, ".status.missing"), None);
     }
 }

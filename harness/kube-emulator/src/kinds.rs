@@ -63,7 +63,11 @@ pub struct ResourceType {
 
 impl ResourceType {
     pub fn api_version(&self) -> String {
-        if self.group.is_empty() { self.version.clone() } else { format!("{}/{}", self.group, self.version) }
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
     }
 
     pub fn list_kind(&self) -> String {
@@ -73,13 +77,28 @@ impl ResourceType {
     pub fn key(&self) -> ResKey {
         // Both Event APIs read and write one store (see events.rs).
         if self.builtin == Builtin::EventV1 {
-            return ResKey { group: String::new(), plural: "events".into() };
+            return ResKey {
+                group: String::new(),
+                plural: "events".into(),
+            };
         }
-        ResKey { group: self.group.clone(), plural: self.plural.clone() }
+        ResKey {
+            group: self.group.clone(),
+            plural: self.plural.clone(),
+        }
     }
 
     pub fn verbs(&self) -> Vec<&'static str> {
-        vec!["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+        vec![
+            "create",
+            "delete",
+            "deletecollection",
+            "get",
+            "list",
+            "patch",
+            "update",
+            "watch",
+        ]
     }
 }
 
@@ -91,7 +110,14 @@ pub struct ResKey {
 }
 
 fn col(name: &str, type_: &str, source: ColumnSource) -> Column {
-    Column { name: name.into(), type_: type_.into(), format: String::new(), description: String::new(), priority: 0, source }
+    Column {
+        name: name.into(),
+        type_: type_.into(),
+        format: String::new(),
+        description: String::new(),
+        priority: 0,
+        source,
+    }
 }
 
 fn name_col() -> Column {
@@ -100,7 +126,18 @@ fn name_col() -> Column {
     c
 }
 
-fn builtin(group: &str, version: &str, kind: &str, plural: &str, short: &[&str], namespaced: bool, b: Builtin, extra: Vec<Column>) -> ResourceType {
+// One call per built-in kind reads as the table it is.
+#[allow(clippy::too_many_arguments)]
+fn builtin(
+    group: &str,
+    version: &str,
+    kind: &str,
+    plural: &str,
+    short: &[&str],
+    namespaced: bool,
+    b: Builtin,
+    extra: Vec<Column>,
+) -> ResourceType {
     let mut columns = vec![name_col()];
     columns.extend(extra);
     columns.push(col("Age", "date", ColumnSource::Age));
@@ -126,13 +163,46 @@ pub fn builtins() -> Vec<ResourceType> {
             col("Type", "string", ColumnSource::JsonPath(".type".into())),
             col("Reason", "string", ColumnSource::JsonPath(".reason".into())),
             col("Object", "string", ColumnSource::InvolvedObject),
-            col("Message", "string", ColumnSource::JsonPath(".message".into())),
+            col(
+                "Message",
+                "string",
+                ColumnSource::JsonPath(".message".into()),
+            ),
         ]
     };
-    let mut crd = builtin("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", &["crd", "crds"], false, Builtin::Crd, vec![]);
-    crd.columns = vec![name_col(), col("Created At", "date", ColumnSource::JsonPath(".metadata.creationTimestamp".into()))];
+    let mut crd = builtin(
+        "apiextensions.k8s.io",
+        "v1",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        &["crd", "crds"],
+        false,
+        Builtin::Crd,
+        vec![],
+    );
+    crd.columns = vec![
+        name_col(),
+        col(
+            "Created At",
+            "date",
+            ColumnSource::JsonPath(".metadata.creationTimestamp".into()),
+        ),
+    ];
     vec![
-        builtin("", "v1", "Namespace", "namespaces", &["ns"], false, Builtin::Namespace, vec![col("Status", "string", ColumnSource::JsonPath(".status.phase".into()))]),
+        builtin(
+            "",
+            "v1",
+            "Namespace",
+            "namespaces",
+            &["ns"],
+            false,
+            Builtin::Namespace,
+            vec![col(
+                "Status",
+                "string",
+                ColumnSource::JsonPath(".status.phase".into()),
+            )],
+        ),
         builtin(
             "",
             "v1",
@@ -141,12 +211,55 @@ pub fn builtins() -> Vec<ResourceType> {
             &[],
             true,
             Builtin::Secret,
-            vec![col("Type", "string", ColumnSource::JsonPath(".type".into())), col("Data", "string", ColumnSource::DataCount)],
+            vec![
+                col("Type", "string", ColumnSource::JsonPath(".type".into())),
+                col("Data", "string", ColumnSource::DataCount),
+            ],
         ),
-        builtin("", "v1", "ConfigMap", "configmaps", &["cm"], true, Builtin::ConfigMap, vec![col("Data", "string", ColumnSource::DataCount)]),
-        builtin("", "v1", "ServiceAccount", "serviceaccounts", &["sa"], true, Builtin::ServiceAccount, vec![col("Secrets", "string", ColumnSource::Count(".secrets".into()))]),
-        builtin("", "v1", "Event", "events", &["ev"], true, Builtin::Event, events_cols()),
-        builtin("events.k8s.io", "v1", "Event", "events", &["ev"], true, Builtin::EventV1, events_cols()),
+        builtin(
+            "",
+            "v1",
+            "ConfigMap",
+            "configmaps",
+            &["cm"],
+            true,
+            Builtin::ConfigMap,
+            vec![col("Data", "string", ColumnSource::DataCount)],
+        ),
+        builtin(
+            "",
+            "v1",
+            "ServiceAccount",
+            "serviceaccounts",
+            &["sa"],
+            true,
+            Builtin::ServiceAccount,
+            vec![col(
+                "Secrets",
+                "string",
+                ColumnSource::Count(".secrets".into()),
+            )],
+        ),
+        builtin(
+            "",
+            "v1",
+            "Event",
+            "events",
+            &["ev"],
+            true,
+            Builtin::Event,
+            events_cols(),
+        ),
+        builtin(
+            "events.k8s.io",
+            "v1",
+            "Event",
+            "events",
+            &["ev"],
+            true,
+            Builtin::EventV1,
+            events_cols(),
+        ),
         crd,
     ]
 }
@@ -159,7 +272,9 @@ pub struct Catalogue {
 
 impl Catalogue {
     pub fn with_builtins() -> Self {
-        Self { types: builtins().into_iter().map(Arc::new).collect() }
+        Self {
+            types: builtins().into_iter().map(Arc::new).collect(),
+        }
     }
 
     pub fn all(&self) -> &[Arc<ResourceType>] {
@@ -167,21 +282,32 @@ impl Catalogue {
     }
 
     pub fn find(&self, group: &str, version: &str, plural: &str) -> Option<Arc<ResourceType>> {
-        self.types.iter().find(|t| t.group == group && t.version == version && t.plural == plural).cloned()
+        self.types
+            .iter()
+            .find(|t| t.group == group && t.version == version && t.plural == plural)
+            .cloned()
     }
 
     /// The type serving `apiVersion` + `kind` (as in a manifest).
     pub fn by_kind(&self, api_version: &str, kind: &str) -> Option<Arc<ResourceType>> {
         let (group, version) = split_api_version(api_version);
-        self.types.iter().find(|t| t.group == group && t.version == version && t.kind == kind).cloned()
+        self.types
+            .iter()
+            .find(|t| t.group == group && t.version == version && t.kind == kind)
+            .cloned()
     }
 
     pub fn versions_of(&self, key: &ResKey) -> Vec<Arc<ResourceType>> {
-        self.types.iter().filter(|t| t.group == key.group && t.plural == key.plural).cloned().collect()
+        self.types
+            .iter()
+            .filter(|t| t.group == key.group && t.plural == key.plural)
+            .cloned()
+            .collect()
     }
 
     pub fn replace_group_resource(&mut self, key: &ResKey, new: Vec<ResourceType>) {
-        self.types.retain(|t| !(t.group == key.group && t.plural == key.plural));
+        self.types
+            .retain(|t| !(t.group == key.group && t.plural == key.plural));
         self.types.extend(new.into_iter().map(Arc::new));
     }
 

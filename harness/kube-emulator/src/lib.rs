@@ -98,7 +98,9 @@ impl Builder {
         let token: String = {
             const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
             let mut rng = rand::rng();
-            (0..48).map(|_| CHARS[rng.random_range(0..CHARS.len())] as char).collect()
+            (0..48)
+                .map(|_| CHARS[rng.random_range(0..CHARS.len())] as char)
+                .collect()
         };
         let shared = Arc::new(Shared {
             api: Mutex::new(api),
@@ -109,12 +111,17 @@ impl Builder {
             wake: Notify::new(),
         });
         let tls = tls::generate()?;
-        let server = ServerHandle::start_tls(addr, Arc::new(Service(shared.clone())), tls.config).await?;
+        let server =
+            ServerHandle::start_tls(addr, Arc::new(Service(shared.clone())), tls.config).await?;
         if let Ok(mut a) = shared.server_address.lock() {
             *a = server.local_addr().to_string();
         }
         tokio::spawn(shared.clone().run_controllers());
-        Ok(KubeEmulator { shared, server, ca_pem: tls.ca_pem })
+        Ok(KubeEmulator {
+            shared,
+            server,
+            ca_pem: tls.ca_pem,
+        })
     }
 }
 
@@ -134,7 +141,12 @@ impl Drop for KubeEmulator {
 
 impl KubeEmulator {
     pub fn builder() -> Builder {
-        Builder { clock: Clock::system(), issuer: DEFAULT_ISSUER.to_owned(), watch_log: 100_000, hooks: Vec::new() }
+        Builder {
+            clock: Clock::system(),
+            issuer: DEFAULT_ISSUER.to_owned(),
+            watch_log: 100_000,
+            hooks: Vec::new(),
+        }
     }
 
     /// `https://127.0.0.1:PORT`
@@ -155,7 +167,9 @@ impl KubeEmulator {
     /// A kubeconfig with one context, `kube-emulator`, for this server.
     pub fn kubeconfig(&self, namespace: Option<&str>) -> String {
         use base64::Engine;
-        let ns = namespace.map(|n| format!("\n    namespace: {n}")).unwrap_or_default();
+        let ns = namespace
+            .map(|n| format!("\n    namespace: {n}"))
+            .unwrap_or_default();
         let ca = base64::engine::general_purpose::STANDARD.encode(&self.ca_pem);
         format!(
             "apiVersion: v1\nkind: Config\nclusters:\n- name: kube-emulator\n  cluster:\n    server: {}\n    certificate-authority-data: {ca}\ncontexts:\n- name: kube-emulator\n  context:\n    cluster: kube-emulator\n    user: kube-emulator{ns}\ncurrent-context: kube-emulator\nusers:\n- name: kube-emulator\n  user:\n    token: {}\n",
@@ -228,9 +242,12 @@ impl KubeEmulator {
         let mut api = self.shared.api();
         let target = path::parse(collection, &api.catalogue)?;
         let path::Target::Collection { rt, namespace } = target else {
-            return Err(ApiError::bad_request(format!("{collection} is not a collection")));
+            return Err(ApiError::bad_request(format!(
+                "{collection} is not a collection"
+            )));
         };
         let obj = api::Api::decode(&rt, body.as_bytes())?;
-        api.create(&rt, namespace.as_deref(), obj, &Default::default()).map(|_| ())
+        api.create(&rt, namespace.as_deref(), obj, &Default::default())
+            .map(|_| ())
     }
 }

@@ -27,22 +27,43 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     let args = Args::parse();
-    let emulator = KubeEmulator::builder().issuer(&args.issuer).start_on(args.listen).await?;
-    emulator.write_kubeconfig(&args.kubeconfig, args.namespace.as_deref()).with_context(|| format!("writing {}", args.kubeconfig.display()))?;
+    let emulator = KubeEmulator::builder()
+        .issuer(&args.issuer)
+        .start_on(args.listen)
+        .await?;
+    emulator
+        .write_kubeconfig(&args.kubeconfig, args.namespace.as_deref())
+        .with_context(|| format!("writing {}", args.kubeconfig.display()))?;
     if let Some(ns) = &args.namespace {
-        let body = format!(r#"{{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"{ns}"}}}}"#);
-        create_namespace(&emulator, &body).await.with_context(|| format!("creating namespace {ns}"))?;
+        let body =
+            format!(r#"{{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"{ns}"}}}}"#);
+        create_namespace(&emulator, &body)
+            .await
+            .with_context(|| format!("creating namespace {ns}"))?;
     }
-    println!("export KUBECONFIG={}", args.kubeconfig.canonicalize().unwrap_or(args.kubeconfig.clone()).display());
+    println!(
+        "export KUBECONFIG={}",
+        args.kubeconfig
+            .canonicalize()
+            .unwrap_or(args.kubeconfig.clone())
+            .display()
+    );
     eprintln!("kube-emulator serving {} (Ctrl-C to stop)", emulator.url());
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
     let _ = std::fs::remove_file(&args.kubeconfig);
     emulator.shutdown().await;
     Ok(())
 }
 
 async fn create_namespace(emulator: &KubeEmulator, body: &str) -> anyhow::Result<()> {
-    emulator.create_json("/api/v1/namespaces", body).map_err(|e| anyhow::anyhow!("{e}"))
+    emulator
+        .create_json("/api/v1/namespaces", body)
+        .map_err(|e| anyhow::anyhow!("{e}"))
 }

@@ -47,9 +47,15 @@ pub fn apply_patch(kind: PatchType, target: &Value, patch: &[u8]) -> Result<Valu
             Ok(out)
         }
         PatchType::Json => {
-            let p: json_patch::Patch = serde_json::from_slice(patch).map_err(|e| parse_err(e.to_string()))?;
+            let p: json_patch::Patch =
+                serde_json::from_slice(patch).map_err(|e| parse_err(e.to_string()))?;
             let mut out = target.clone();
-            json_patch::patch(&mut out, &p).map_err(|e| ApiError::new(Reason::Invalid, format!("the server rejected our request due to an error in our request: {e}")))?;
+            json_patch::patch(&mut out, &p).map_err(|e| {
+                ApiError::new(
+                    Reason::Invalid,
+                    format!("the server rejected our request due to an error in our request: {e}"),
+                )
+            })?;
             Ok(out)
         }
         PatchType::Strategic => {
@@ -86,13 +92,20 @@ fn strategic_merge(target: &mut Value, patch: &Value, path: &str) {
         if k.starts_with('$') {
             continue;
         }
-        let child = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+        let child = if path.is_empty() {
+            k.clone()
+        } else {
+            format!("{path}.{k}")
+        };
         match v {
             Value::Null => {
                 t.remove(k);
             }
             Value::Array(items) => {
-                let merge_key = MERGE_KEYS.iter().find(|(p, _)| *p == child).map(|(_, key)| *key);
+                let merge_key = MERGE_KEYS
+                    .iter()
+                    .find(|(p, _)| *p == child)
+                    .map(|(_, key)| *key);
                 match (merge_key, t.get_mut(k)) {
                     (Some(""), Some(Value::Array(existing))) => {
                         for item in items {
@@ -104,8 +117,12 @@ fn strategic_merge(target: &mut Value, patch: &Value, path: &str) {
                     (Some(key), Some(Value::Array(existing))) => {
                         for item in items {
                             let id = item.get(key);
-                            let delete = item.get("$patch").and_then(Value::as_str) == Some("delete");
-                            match existing.iter().position(|e| e.get(key) == id && id.is_some()) {
+                            let delete =
+                                item.get("$patch").and_then(Value::as_str) == Some("delete");
+                            match existing
+                                .iter()
+                                .position(|e| e.get(key) == id && id.is_some())
+                            {
                                 Some(i) if delete => {
                                     existing.remove(i);
                                 }
@@ -120,7 +137,9 @@ fn strategic_merge(target: &mut Value, patch: &Value, path: &str) {
                     }
                 }
             }
-            Value::Object(_) => strategic_merge(t.entry(k.clone()).or_insert(Value::Null), v, &child),
+            Value::Object(_) => {
+                strategic_merge(t.entry(k.clone()).or_insert(Value::Null), v, &child)
+            }
             other => {
                 t.insert(k.clone(), other.clone());
             }
@@ -135,7 +154,9 @@ fn apply_merge(target: &mut Value, applied: &Value) {
         (Value::Object(t), Value::Object(a)) => {
             for (k, v) in a {
                 match t.get_mut(k) {
-                    Some(existing) if existing.is_object() && v.is_object() => apply_merge(existing, v),
+                    Some(existing) if existing.is_object() && v.is_object() => {
+                        apply_merge(existing, v)
+                    }
                     _ => {
                         t.insert(k.clone(), v.clone());
                     }
@@ -155,8 +176,16 @@ mod tests {
     fn strategic_merges_owner_references_by_uid_and_finalizers_as_a_set() {
         let target = json!({"metadata": {"ownerReferences": [{"uid": "a", "name": "x"}], "finalizers": ["f1"], "labels": {"k": "v"}}});
         let patch = json!({"metadata": {"ownerReferences": [{"uid": "b", "name": "y"}, {"uid": "a", "name": "x2"}], "finalizers": ["f2"], "labels": {"k": null, "n": "m"}, "$setElementOrder/finalizers": ["f1"]}});
-        let out = apply_patch(PatchType::Strategic, &target, &serde_json::to_vec(&patch).unwrap()).unwrap();
-        assert_eq!(out["metadata"]["ownerReferences"], json!([{"uid": "a", "name": "x2"}, {"uid": "b", "name": "y"}]));
+        let out = apply_patch(
+            PatchType::Strategic,
+            &target,
+            &serde_json::to_vec(&patch).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            out["metadata"]["ownerReferences"],
+            json!([{"uid": "a", "name": "x2"}, {"uid": "b", "name": "y"}])
+        );
         assert_eq!(out["metadata"]["finalizers"], json!(["f1", "f2"]));
         assert_eq!(out["metadata"]["labels"], json!({"n": "m"}));
     }
@@ -164,11 +193,28 @@ mod tests {
     #[test]
     fn merge_json_and_apply() {
         let target = json!({"a": {"b": 1, "c": [1, 2]}});
-        let out = apply_patch(PatchType::Merge, &target, br#"{"a": {"b": null, "c": [3]}}"#).unwrap();
+        let out = apply_patch(
+            PatchType::Merge,
+            &target,
+            br#"{"a": {"b": null, "c": [3]}}"#,
+        )
+        .unwrap();
         assert_eq!(out, json!({"a": {"c": [3]}}));
-        let out = apply_patch(PatchType::Json, &target, br#"[{"op": "replace", "path": "/a/b", "value": 2}]"#).unwrap();
+        let out = apply_patch(
+            PatchType::Json,
+            &target,
+            br#"[{"op": "replace", "path": "/a/b", "value": 2}]"#,
+        )
+        .unwrap();
         assert_eq!(out["a"]["b"], 2);
-        assert!(apply_patch(PatchType::Json, &target, br#"[{"op": "test", "path": "/a/b", "value": 9}]"#).is_err());
+        assert!(
+            apply_patch(
+                PatchType::Json,
+                &target,
+                br#"[{"op": "test", "path": "/a/b", "value": 9}]"#
+            )
+            .is_err()
+        );
         let out = apply_patch(PatchType::Apply, &target, b"a:\n  d: x\n").unwrap();
         assert_eq!(out, json!({"a": {"b": 1, "c": [1, 2], "d": "x"}}));
         assert!(apply_patch(PatchType::Merge, &target, b"{nope").is_err());

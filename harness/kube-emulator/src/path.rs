@@ -11,25 +11,44 @@ pub enum Target {
     /// `/api`
     CoreVersions,
     /// `/api/v1` or `/apis/G/V`
-    GroupVersion { group: String, version: String },
+    GroupVersion {
+        group: String,
+        version: String,
+    },
     /// `/apis`
     Groups,
     /// `/apis/G`
     Group(String),
     OpenApiV2,
     OpenApiV3Root,
-    OpenApiV3 { group: String, version: String },
+    OpenApiV3 {
+        group: String,
+        version: String,
+    },
     Jwks,
     OpenIdConfiguration,
     Health,
-    Collection { rt: Arc<ResourceType>, namespace: Option<String> },
-    Object { rt: Arc<ResourceType>, namespace: Option<String>, name: String, sub: Option<String> },
+    Collection {
+        rt: Arc<ResourceType>,
+        namespace: Option<String>,
+    },
+    Object {
+        rt: Arc<ResourceType>,
+        namespace: Option<String>,
+        name: String,
+        sub: Option<String>,
+    },
 }
 
 pub fn parse(path: &str, catalogue: &Catalogue) -> Result<Target, ApiError> {
     let trimmed = path.trim_end_matches('/');
     let segs: Vec<&str> = trimmed.split('/').filter(|s| !s.is_empty()).collect();
-    let not_found = || ApiError::new(Reason::NotFound, "the server could not find the requested resource");
+    let not_found = || {
+        ApiError::new(
+            Reason::NotFound,
+            "the server could not find the requested resource",
+        )
+    };
     match segs.as_slice() {
         ["version"] => return Ok(Target::Version),
         ["healthz" | "readyz" | "livez", ..] => return Ok(Target::Health),
@@ -38,8 +57,18 @@ pub fn parse(path: &str, catalogue: &Catalogue) -> Result<Target, ApiError> {
         ["apis", g] => return Ok(Target::Group((*g).to_owned())),
         ["openapi", "v2"] | ["swagger.json"] => return Ok(Target::OpenApiV2),
         ["openapi", "v3"] => return Ok(Target::OpenApiV3Root),
-        ["openapi", "v3", "api", v] => return Ok(Target::OpenApiV3 { group: String::new(), version: (*v).to_owned() }),
-        ["openapi", "v3", "apis", g, v] => return Ok(Target::OpenApiV3 { group: (*g).to_owned(), version: (*v).to_owned() }),
+        ["openapi", "v3", "api", v] => {
+            return Ok(Target::OpenApiV3 {
+                group: String::new(),
+                version: (*v).to_owned(),
+            });
+        }
+        ["openapi", "v3", "apis", g, v] => {
+            return Ok(Target::OpenApiV3 {
+                group: (*g).to_owned(),
+                version: (*v).to_owned(),
+            });
+        }
         ["openid", "v1", "jwks"] => return Ok(Target::Jwks),
         [".well-known", "openid-configuration"] => return Ok(Target::OpenIdConfiguration),
         _ => {}
@@ -50,7 +79,10 @@ pub fn parse(path: &str, catalogue: &Catalogue) -> Result<Target, ApiError> {
         _ => return Err(not_found()),
     };
     if rest.is_empty() {
-        return Ok(Target::GroupVersion { group: group.to_owned(), version: version.to_owned() });
+        return Ok(Target::GroupVersion {
+            group: group.to_owned(),
+            version: version.to_owned(),
+        });
     }
     let find = |plural: &str| catalogue.find(group, version, plural);
     let known_sub = |rt: &ResourceType, sub: &str| match sub {
@@ -67,20 +99,41 @@ pub fn parse(path: &str, catalogue: &Catalogue) -> Result<Target, ApiError> {
         let namespace = Some((*ns).to_owned());
         return match tail {
             [] => Ok(Target::Collection { rt, namespace }),
-            [name] => Ok(Target::Object { rt, namespace, name: (*name).to_owned(), sub: None }),
-            [name, sub] if known_sub(&rt, sub) => Ok(Target::Object { rt, namespace, name: (*name).to_owned(), sub: Some((*sub).to_owned()) }),
+            [name] => Ok(Target::Object {
+                rt,
+                namespace,
+                name: (*name).to_owned(),
+                sub: None,
+            }),
+            [name, sub] if known_sub(&rt, sub) => Ok(Target::Object {
+                rt,
+                namespace,
+                name: (*name).to_owned(),
+                sub: Some((*sub).to_owned()),
+            }),
             _ => Err(not_found()),
         };
     }
     let (plural, tail) = rest.split_first().ok_or_else(not_found)?;
     let rt = find(plural).ok_or_else(not_found)?;
     match tail {
-        [] => Ok(Target::Collection { rt, namespace: None }),
-        [name] if !rt.namespaced || rt.plural == "namespaces" => {
-            Ok(Target::Object { rt, namespace: None, name: (*name).to_owned(), sub: None })
-        }
+        [] => Ok(Target::Collection {
+            rt,
+            namespace: None,
+        }),
+        [name] if !rt.namespaced || rt.plural == "namespaces" => Ok(Target::Object {
+            rt,
+            namespace: None,
+            name: (*name).to_owned(),
+            sub: None,
+        }),
         [name, sub] if (!rt.namespaced || rt.plural == "namespaces") && known_sub(&rt, sub) => {
-            Ok(Target::Object { rt, namespace: None, name: (*name).to_owned(), sub: Some((*sub).to_owned()) })
+            Ok(Target::Object {
+                rt,
+                namespace: None,
+                name: (*name).to_owned(),
+                sub: Some((*sub).to_owned()),
+            })
         }
         _ => Err(not_found()),
     }
@@ -93,14 +146,42 @@ mod tests {
     #[test]
     fn paths() {
         let c = Catalogue::with_builtins();
-        assert!(matches!(parse("/api/v1/namespaces", &c), Ok(Target::Collection { namespace: None, .. })));
-        assert!(matches!(parse("/api/v1/namespaces/ns", &c), Ok(Target::Object { ref name, .. }) if name == "ns"));
-        assert!(matches!(parse("/api/v1/namespaces/ns/status", &c), Ok(Target::Object { sub: Some(ref s), .. }) if s == "status"));
-        assert!(matches!(parse("/api/v1/namespaces/ns/secrets", &c), Ok(Target::Collection { namespace: Some(_), .. })));
-        assert!(matches!(parse("/api/v1/secrets", &c), Ok(Target::Collection { namespace: None, .. })));
+        assert!(matches!(
+            parse("/api/v1/namespaces", &c),
+            Ok(Target::Collection {
+                namespace: None,
+                ..
+            })
+        ));
+        assert!(
+            matches!(parse("/api/v1/namespaces/ns", &c), Ok(Target::Object { ref name, .. }) if name == "ns")
+        );
+        assert!(
+            matches!(parse("/api/v1/namespaces/ns/status", &c), Ok(Target::Object { sub: Some(ref s), .. }) if s == "status")
+        );
+        assert!(matches!(
+            parse("/api/v1/namespaces/ns/secrets", &c),
+            Ok(Target::Collection {
+                namespace: Some(_),
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse("/api/v1/secrets", &c),
+            Ok(Target::Collection {
+                namespace: None,
+                ..
+            })
+        ));
         let t = parse("/api/v1/namespaces/ns/serviceaccounts/sa/token", &c).unwrap();
         assert!(matches!(t, Target::Object { ref sub, .. } if sub.as_deref() == Some("token")));
-        assert!(matches!(parse("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/x", &c), Ok(Target::Object { .. })));
+        assert!(matches!(
+            parse(
+                "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/x",
+                &c
+            ),
+            Ok(Target::Object { .. })
+        ));
         assert!(parse("/api/v1/namespaces/ns/widgets", &c).is_err());
         assert!(parse("/nope", &c).is_err());
     }

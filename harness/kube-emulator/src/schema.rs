@@ -33,7 +33,11 @@ fn type_name(v: &Value) -> &'static str {
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 fn show(v: &Value) -> String {
@@ -44,12 +48,20 @@ fn show(v: &Value) -> String {
 }
 
 fn walk(schema: &Value, value: &mut Value, path: &str, out: &mut Outcome, root: bool) {
-    let preserve = schema.get("x-kubernetes-preserve-unknown-fields").and_then(Value::as_bool).unwrap_or(false);
-    let int_or_string = schema.get("x-kubernetes-int-or-string").and_then(Value::as_bool).unwrap_or(false);
+    let preserve = schema
+        .get("x-kubernetes-preserve-unknown-fields")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let int_or_string = schema
+        .get("x-kubernetes-int-or-string")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let expected = schema.get("type").and_then(Value::as_str);
     let actual = type_name(value);
     if let Some(expected) = expected {
-        let fits = expected == actual || (expected == "number" && actual == "integer") || (int_or_string && matches!(actual, "integer" | "string"));
+        let fits = expected == actual
+            || (expected == "number" && actual == "integer")
+            || (int_or_string && matches!(actual, "integer" | "string"));
         if !fits {
             out.causes.push(invalid_value(
                 path,
@@ -67,7 +79,11 @@ fn walk(schema: &Value, value: &mut Value, path: &str, out: &mut Outcome, root: 
         let supported: Vec<String> = options.iter().map(show).collect();
         out.causes.push(Cause {
             reason: "FieldValueNotSupported".into(),
-            message: format!("Unsupported value: {}: supported values: {}", show(value), supported.join(", ")),
+            message: format!(
+                "Unsupported value: {}: supported values: {}",
+                show(value),
+                supported.join(", ")
+            ),
             field: path.to_owned(),
         });
     }
@@ -75,11 +91,28 @@ fn walk(schema: &Value, value: &mut Value, path: &str, out: &mut Outcome, root: 
         Value::Object(map) => walk_object(schema, map, path, out, root, preserve),
         Value::Array(items) => {
             let len = items.len() as u64;
-            if let Some(min) = schema.get("minItems").and_then(Value::as_u64).filter(|m| len < *m) {
-                out.causes.push(invalid_value(path, format!("Invalid value: {len}: {path} in body should have at least {min} items")));
+            if let Some(min) = schema
+                .get("minItems")
+                .and_then(Value::as_u64)
+                .filter(|m| len < *m)
+            {
+                out.causes.push(invalid_value(
+                    path,
+                    format!(
+                        "Invalid value: {len}: {path} in body should have at least {min} items"
+                    ),
+                ));
             }
-            if let Some(max) = schema.get("maxItems").and_then(Value::as_u64).filter(|m| len > *m) {
-                out.causes.push(Cause { reason: "FieldValueTooMany".into(), message: format!("Too many: {len}: must have at most {max} items"), field: path.to_owned() });
+            if let Some(max) = schema
+                .get("maxItems")
+                .and_then(Value::as_u64)
+                .filter(|m| len > *m)
+            {
+                out.causes.push(Cause {
+                    reason: "FieldValueTooMany".into(),
+                    message: format!("Too many: {len}: must have at most {max} items"),
+                    field: path.to_owned(),
+                });
             }
             if let Some(item_schema) = schema.get("items") {
                 for (i, item) in items.iter_mut().enumerate() {
@@ -90,11 +123,24 @@ fn walk(schema: &Value, value: &mut Value, path: &str, out: &mut Outcome, root: 
         Value::String(s) => check_string(schema, s, path, out),
         Value::Number(n) => {
             let x = n.as_f64().unwrap_or(0.0);
-            if let Some(min) = schema.get("minimum").and_then(Value::as_f64).filter(|m| x < *m) {
+            if let Some(min) = schema
+                .get("minimum")
+                .and_then(Value::as_f64)
+                .filter(|m| x < *m)
+            {
                 out.causes.push(invalid_value(path, format!("Invalid value: {n}: {path} in body should be greater than or equal to {min}")));
             }
-            if let Some(max) = schema.get("maximum").and_then(Value::as_f64).filter(|m| x > *m) {
-                out.causes.push(invalid_value(path, format!("Invalid value: {n}: {path} in body should be less than or equal to {max}")));
+            if let Some(max) = schema
+                .get("maximum")
+                .and_then(Value::as_f64)
+                .filter(|m| x > *m)
+            {
+                out.causes.push(invalid_value(
+                    path,
+                    format!(
+                        "Invalid value: {n}: {path} in body should be less than or equal to {max}"
+                    ),
+                ));
             }
         }
         _ => {}
@@ -103,37 +149,75 @@ fn walk(schema: &Value, value: &mut Value, path: &str, out: &mut Outcome, root: 
 
 fn check_string(schema: &Value, s: &str, path: &str, out: &mut Outcome) {
     let len = s.chars().count() as u64;
-    if let Some(max) = schema.get("maxLength").and_then(Value::as_u64).filter(|m| len > *m) {
-        out.causes.push(Cause { reason: "FieldValueTooLong".into(), message: format!("Too long: may not be more than {max} bytes"), field: path.to_owned() });
+    if let Some(max) = schema
+        .get("maxLength")
+        .and_then(Value::as_u64)
+        .filter(|m| len > *m)
+    {
+        out.causes.push(Cause {
+            reason: "FieldValueTooLong".into(),
+            message: format!("Too long: may not be more than {max} bytes"),
+            field: path.to_owned(),
+        });
     }
-    if let Some(min) = schema.get("minLength").and_then(Value::as_u64).filter(|m| len < *m) {
-        out.causes.push(invalid_value(path, format!("Invalid value: {s:?}: {path} in body should be at least {min} chars long")));
+    if let Some(min) = schema
+        .get("minLength")
+        .and_then(Value::as_u64)
+        .filter(|m| len < *m)
+    {
+        out.causes.push(invalid_value(
+            path,
+            format!("Invalid value: {s:?}: {path} in body should be at least {min} chars long"),
+        ));
     }
     if let Some(pattern) = schema.get("pattern").and_then(Value::as_str) {
         match regex::Regex::new(pattern) {
             Ok(re) if !re.is_match(s) => {
-                out.causes.push(invalid_value(path, format!("Invalid value: {s:?}: {path} in body should match '{pattern}'")));
+                out.causes.push(invalid_value(
+                    path,
+                    format!("Invalid value: {s:?}: {path} in body should match '{pattern}'"),
+                ));
             }
             _ => {}
         }
     }
     let bad_format = match schema.get("format").and_then(Value::as_str) {
         Some("date-time") => s.parse::<jiff::Timestamp>().is_err(),
-        Some("byte") => base64::Engine::decode(&base64::engine::general_purpose::STANDARD, s).is_err(),
+        Some("byte") => {
+            base64::Engine::decode(&base64::engine::general_purpose::STANDARD, s).is_err()
+        }
         Some("int32" | "int64" | "int") => false,
         _ => false,
     };
     if bad_format {
-        let format = schema.get("format").and_then(Value::as_str).unwrap_or_default();
-        out.causes.push(invalid_value(path, format!("Invalid value: {s:?}: {path} in body must be of type {format}: {s:?}")));
+        let format = schema
+            .get("format")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        out.causes.push(invalid_value(
+            path,
+            format!("Invalid value: {s:?}: {path} in body must be of type {format}: {s:?}"),
+        ));
     }
 }
 
-fn walk_object(schema: &Value, map: &mut Map<String, Value>, path: &str, out: &mut Outcome, root: bool, preserve: bool) {
+fn walk_object(
+    schema: &Value,
+    map: &mut Map<String, Value>,
+    path: &str,
+    out: &mut Outcome,
+    root: bool,
+    preserve: bool,
+) {
     let props = schema.get("properties").and_then(Value::as_object);
     // Nulls in fields that are not nullable are dropped, as the server does.
     if let Some(props) = props {
-        map.retain(|k, v| !(v.is_null() && props.get(k).is_some_and(|s| !s.get("nullable").and_then(Value::as_bool).unwrap_or(false))));
+        map.retain(|k, v| {
+            !(v.is_null()
+                && props
+                    .get(k)
+                    .is_some_and(|s| !s.get("nullable").and_then(Value::as_bool).unwrap_or(false)))
+        });
         for (k, s) in props {
             if !map.contains_key(k)
                 && let Some(d) = s.get("default")
@@ -142,7 +226,13 @@ fn walk_object(schema: &Value, map: &mut Map<String, Value>, path: &str, out: &m
             }
         }
     }
-    for field in schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+    for field in schema
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
         if !map.contains_key(field) {
             out.causes.push(required(&join(path, field)));
         }
@@ -209,16 +299,37 @@ mod tests {
     fn errors_name_the_field() {
         let mut obj = json!({"spec": {"interval": 5, "policy": "Bogus", "items": [{"key": "a"}, {}], "labels": {"a": 1}, "when": "yesterday"}});
         let out = apply(&schema(), &mut obj);
-        let fields: Vec<(&str, &str)> = out.causes.iter().map(|c| (c.field.as_str(), c.reason.as_str())).collect();
-        assert!(fields.contains(&("spec.store", "FieldValueRequired")), "{fields:?}");
+        let fields: Vec<(&str, &str)> = out
+            .causes
+            .iter()
+            .map(|c| (c.field.as_str(), c.reason.as_str()))
+            .collect();
+        assert!(
+            fields.contains(&("spec.store", "FieldValueRequired")),
+            "{fields:?}"
+        );
         assert!(fields.contains(&("spec.interval", "FieldValueInvalid")));
         assert!(fields.contains(&("spec.policy", "FieldValueNotSupported")));
         assert!(fields.contains(&("spec.items[1].key", "FieldValueRequired")));
         assert!(fields.contains(&("spec.labels.a", "FieldValueInvalid")));
         assert!(fields.contains(&("spec.when", "FieldValueInvalid")));
-        let interval = out.causes.iter().find(|c| c.field == "spec.interval").unwrap();
-        assert_eq!(interval.message, "Invalid value: \"integer\": spec.interval in body must be of type string: \"integer\"");
-        let policy = out.causes.iter().find(|c| c.field == "spec.policy").unwrap();
-        assert_eq!(policy.message, "Unsupported value: \"Bogus\": supported values: \"Owner\", \"Orphan\"");
+        let interval = out
+            .causes
+            .iter()
+            .find(|c| c.field == "spec.interval")
+            .unwrap();
+        assert_eq!(
+            interval.message,
+            "Invalid value: \"integer\": spec.interval in body must be of type string: \"integer\""
+        );
+        let policy = out
+            .causes
+            .iter()
+            .find(|c| c.field == "spec.policy")
+            .unwrap();
+        assert_eq!(
+            policy.message,
+            "Unsupported value: \"Bogus\": supported values: \"Owner\", \"Orphan\""
+        );
     }
 }

@@ -79,7 +79,10 @@ pub(crate) struct Service(pub Arc<Shared>);
 fn json_response(status: StatusCode, value: &Value) -> Response<ResponseBody> {
     let mut resp = Response::new(full_body(serde_json::to_vec(value).unwrap_or_default()));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     resp
 }
 
@@ -88,11 +91,16 @@ fn error_response(e: &ApiError) -> Response<ResponseBody> {
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
-    headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
 }
 
 fn parse_query(q: Option<&str>) -> Query {
-    form_urlencoded::parse(q.unwrap_or_default().as_bytes()).into_owned().collect::<HashMap<_, _>>()
+    form_urlencoded::parse(q.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect::<HashMap<_, _>>()
 }
 
 impl HttpService for Service {
@@ -100,11 +108,21 @@ impl HttpService for Service {
         let shared = &self.0;
         let (parts, body) = req.into_parts();
         let path = parts.uri.path().to_owned();
-        let public = matches!(path.as_str(), "/healthz" | "/readyz" | "/livez" | "/openid/v1/jwks" | "/.well-known/openid-configuration");
+        let public = matches!(
+            path.as_str(),
+            "/healthz"
+                | "/readyz"
+                | "/livez"
+                | "/openid/v1/jwks"
+                | "/.well-known/openid-configuration"
+        );
         if !public {
             let expected = format!("Bearer {}", shared.token);
             if header(&parts.headers, "authorization") != expected {
-                return Ok(error_response(&ApiError::new(Reason::Unauthorized, "Unauthorized")));
+                return Ok(error_response(&ApiError::new(
+                    Reason::Unauthorized,
+                    "Unauthorized",
+                )));
             }
         }
         let faults = shared.faults().clone();
@@ -112,7 +130,10 @@ impl HttpService for Service {
             tokio::time::sleep(latency).await;
         }
         if faults.unavailable {
-            return Ok(error_response(&ApiError::new(Reason::ServiceUnavailable, "the server is currently unable to handle the request")));
+            return Ok(error_response(&ApiError::new(
+                Reason::ServiceUnavailable,
+                "the server is currently unable to handle the request",
+            )));
         }
         let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
             Ok(b) => b.to_bytes(),
@@ -133,43 +154,90 @@ impl HttpService for Service {
 }
 
 impl Service {
-    fn route(&self, method: &Method, path: &str, headers: &HeaderMap, query: &Query, body: Bytes) -> Result<Response<ResponseBody>, ApiError> {
+    fn route(
+        &self,
+        method: &Method,
+        path: &str,
+        headers: &HeaderMap,
+        query: &Query,
+        body: Bytes,
+    ) -> Result<Response<ResponseBody>, ApiError> {
         let shared = &self.0;
         let mut api = shared.api();
         let target = path::parse(path, &api.catalogue)?;
         let accept = header(headers, "accept");
         let content_type = header(headers, "content-type");
         let ok = |v: Value| Ok(json_response(StatusCode::OK, &v));
-        let not_found = || ApiError::new(Reason::NotFound, "the server could not find the requested resource");
+        let not_found = || {
+            ApiError::new(
+                Reason::NotFound,
+                "the server could not find the requested resource",
+            )
+        };
         let read_only = |m: &Method| -> Result<(), ApiError> {
-            if m == Method::GET { Ok(()) } else { Err(ApiError::new(Reason::MethodNotAllowed, format!("the server does not allow this method on the requested resource ({m})"))) }
+            if m == Method::GET {
+                Ok(())
+            } else {
+                Err(ApiError::new(
+                    Reason::MethodNotAllowed,
+                    format!(
+                        "the server does not allow this method on the requested resource ({m})"
+                    ),
+                ))
+            }
         };
         match target {
             Target::Health => ok(Value::String("ok".into())),
             Target::Version => ok(discovery::version()),
-            Target::CoreVersions => ok(discovery::core_versions(&shared.server_address.lock().map(|s| s.clone()).unwrap_or_default())),
+            Target::CoreVersions => ok(discovery::core_versions(
+                &shared
+                    .server_address
+                    .lock()
+                    .map(|s| s.clone())
+                    .unwrap_or_default(),
+            )),
             Target::Groups => ok(discovery::groups(&api.catalogue)),
-            Target::Group(g) => discovery::group(&api.catalogue, &g).ok_or_else(not_found).map(|v| json_response(StatusCode::OK, &v)),
+            Target::Group(g) => discovery::group(&api.catalogue, &g)
+                .ok_or_else(not_found)
+                .map(|v| json_response(StatusCode::OK, &v)),
             Target::GroupVersion { group, version } => {
                 read_only(method)?;
-                discovery::resource_list(&api.catalogue, &group, &version).ok_or_else(not_found).map(|v| json_response(StatusCode::OK, &v))
+                discovery::resource_list(&api.catalogue, &group, &version)
+                    .ok_or_else(not_found)
+                    .map(|v| json_response(StatusCode::OK, &v))
             }
             Target::OpenApiV2 => Err(not_found()),
-            Target::OpenApiV3Root => ok(discovery::openapi_root(&api.catalogue, api.store.current_rv())),
+            Target::OpenApiV3Root => ok(discovery::openapi_root(
+                &api.catalogue,
+                api.store.current_rv(),
+            )),
             Target::OpenApiV3 { group, version } => {
-                discovery::openapi_document(&api.catalogue, &group, &version).ok_or_else(not_found).map(|v| json_response(StatusCode::OK, &v))
+                discovery::openapi_document(&api.catalogue, &group, &version)
+                    .ok_or_else(not_found)
+                    .map(|v| json_response(StatusCode::OK, &v))
             }
             Target::Jwks => ok(api.tokens.jwks()),
             Target::OpenIdConfiguration => ok(api.tokens.openid_configuration()),
             Target::Collection { rt, namespace } => match *method {
                 Method::GET if query.get("watch").is_some_and(|w| w == "true" || w == "1") => {
-                    watch::start(&mut api, rt, namespace, query, table::wants_table(accept), shared.stop.clone())
+                    watch::start(
+                        &mut api,
+                        rt,
+                        namespace,
+                        query,
+                        table::wants_table(accept),
+                        shared.stop.clone(),
+                    )
                 }
                 Method::GET => {
                     let list = api.list(&rt, namespace.as_deref(), query)?;
                     if table::wants_table(accept) {
                         let items = list["items"].as_array().cloned().unwrap_or_default();
-                        let rv = list.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or_default().to_owned();
+                        let rv = list
+                            .pointer("/metadata/resourceVersion")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_owned();
                         return ok(table::table(&rt, &items, &rv, &api.clock, true));
                     }
                     ok(list)
@@ -184,17 +252,32 @@ impl Service {
                     let opts = DeleteOptions::parse(&body, query)?;
                     ok(api.delete_collection(&rt, namespace.as_deref(), query, &opts)?)
                 }
-                _ => Err(ApiError::new(Reason::MethodNotAllowed, format!("the server does not allow this method on the requested resource ({method})"))),
+                _ => Err(ApiError::new(
+                    Reason::MethodNotAllowed,
+                    format!(
+                        "the server does not allow this method on the requested resource ({method})"
+                    ),
+                )),
             },
-            Target::Object { rt, namespace, name, sub } => match (method.clone(), sub.as_deref()) {
+            Target::Object {
+                rt,
+                namespace,
+                name,
+                sub,
+            } => match (method.clone(), sub.as_deref()) {
                 (Method::POST, Some("token")) if rt.plural == "serviceaccounts" => {
-                    let token = api.token_request(namespace.as_deref().unwrap_or_default(), &name, &body)?;
+                    let token =
+                        api.token_request(namespace.as_deref().unwrap_or_default(), &name, &body)?;
                     Ok(json_response(StatusCode::CREATED, &token))
                 }
                 (Method::GET, None | Some("status")) => {
                     let obj = api.get(&rt, namespace.as_deref(), &name)?;
                     if table::wants_table(accept) {
-                        let rv = obj.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or_default().to_owned();
+                        let rv = obj
+                            .pointer("/metadata/resourceVersion")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_owned();
                         return ok(table::table(&rt, &[obj], &rv, &api.clock, true));
                     }
                     ok(obj)
@@ -214,7 +297,12 @@ impl Service {
                     let opts = DeleteOptions::parse(&body, query)?;
                     ok(api.delete(&rt, namespace.as_deref(), &name, &opts)?)
                 }
-                _ => Err(ApiError::new(Reason::MethodNotAllowed, format!("the server does not allow this method on the requested resource ({method})"))),
+                _ => Err(ApiError::new(
+                    Reason::MethodNotAllowed,
+                    format!(
+                        "the server does not allow this method on the requested resource ({method})"
+                    ),
+                )),
             },
         }
     }
@@ -227,7 +315,9 @@ fn check_json(content_type: &str) -> Result<(), ApiError> {
     } else {
         Err(ApiError::new(
             Reason::UnsupportedMediaType,
-            format!("the body of the request was in an unknown format - accepted media types include: application/json (got {ct:?})"),
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json (got {ct:?})"
+            ),
         ))
     }
 }

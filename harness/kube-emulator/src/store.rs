@@ -17,7 +17,6 @@ pub enum EventType {
     Deleted,
 }
 
-
 #[derive(Debug)]
 pub struct Change {
     pub rv: u64,
@@ -46,7 +45,14 @@ pub struct Store {
 impl Store {
     pub fn new(log_capacity: usize) -> Self {
         let (tx, _) = broadcast::channel(log_capacity.max(16));
-        Self { objects: HashMap::new(), rv: 1, log: VecDeque::new(), log_capacity, dropped_up_to: 0, tx }
+        Self {
+            objects: HashMap::new(),
+            rv: 1,
+            log: VecDeque::new(),
+            log_capacity,
+            dropped_up_to: 0,
+            tx,
+        }
     }
 
     pub fn current_rv(&self) -> u64 {
@@ -59,12 +65,16 @@ impl Store {
     }
 
     pub fn get(&self, res: &ResKey, ns: &str, name: &str) -> Option<&Arc<Value>> {
-        self.objects.get(res)?.get(&(ns.to_owned(), name.to_owned()))
+        self.objects
+            .get(res)?
+            .get(&(ns.to_owned(), name.to_owned()))
     }
 
     /// Objects of a kind, in one namespace or (None) in all, by key order.
     pub fn list(&self, res: &ResKey, ns: Option<&str>) -> Vec<Arc<Value>> {
-        let Some(all) = self.objects.get(res) else { return Vec::new() };
+        let Some(all) = self.objects.get(res) else {
+            return Vec::new();
+        };
         match ns {
             Some(ns) => all
                 .range((ns.to_owned(), String::new())..)
@@ -80,24 +90,66 @@ impl Store {
     }
 
     pub fn count_in_namespace(&self, ns: &str) -> usize {
-        self.objects.values().map(|m| m.keys().filter(|(n, _)| n == ns).count()).sum()
+        self.objects
+            .values()
+            .map(|m| m.keys().filter(|(n, _)| n == ns).count())
+            .sum()
     }
 
     /// Stores an object whose metadata.resourceVersion the caller already set
     /// to a fresh [`Store::next_rv`], and tells the watches.
-    pub fn put(&mut self, res: &ResKey, ns: &str, name: &str, object: Value, rv: u64) -> Arc<Value> {
+    pub fn put(
+        &mut self,
+        res: &ResKey,
+        ns: &str,
+        name: &str,
+        object: Value,
+        rv: u64,
+    ) -> Arc<Value> {
         let object = Arc::new(object);
-        let previous = self.objects.entry(res.clone()).or_default().insert((ns.to_owned(), name.to_owned()), object.clone());
-        let kind = if previous.is_some() { EventType::Modified } else { EventType::Added };
-        self.emit(Change { rv, kind, res: res.clone(), namespace: ns.to_owned(), object: object.clone(), previous });
+        let previous = self
+            .objects
+            .entry(res.clone())
+            .or_default()
+            .insert((ns.to_owned(), name.to_owned()), object.clone());
+        let kind = if previous.is_some() {
+            EventType::Modified
+        } else {
+            EventType::Added
+        };
+        self.emit(Change {
+            rv,
+            kind,
+            res: res.clone(),
+            namespace: ns.to_owned(),
+            object: object.clone(),
+            previous,
+        });
         object
     }
 
     /// Removes an object; `last` is its final state (with a fresh resourceVersion).
-    pub fn remove(&mut self, res: &ResKey, ns: &str, name: &str, last: Value, rv: u64) -> Option<Arc<Value>> {
-        let removed = self.objects.get_mut(res)?.remove(&(ns.to_owned(), name.to_owned()))?;
+    pub fn remove(
+        &mut self,
+        res: &ResKey,
+        ns: &str,
+        name: &str,
+        last: Value,
+        rv: u64,
+    ) -> Option<Arc<Value>> {
+        let removed = self
+            .objects
+            .get_mut(res)?
+            .remove(&(ns.to_owned(), name.to_owned()))?;
         let last = Arc::new(last);
-        self.emit(Change { rv, kind: EventType::Deleted, res: res.clone(), namespace: ns.to_owned(), object: last.clone(), previous: Some(removed) });
+        self.emit(Change {
+            rv,
+            kind: EventType::Deleted,
+            res: res.clone(),
+            namespace: ns.to_owned(),
+            object: last.clone(),
+            previous: Some(removed),
+        });
         Some(last)
     }
 

@@ -9,12 +9,17 @@ use crate::kinds::{ColumnSource, ResourceType};
 
 /// Whether the Accept header asks for a Table.
 pub fn wants_table(accept: &str) -> bool {
-    accept.split(',').next().is_some_and(|first| first.contains("as=Table"))
+    accept
+        .split(',')
+        .next()
+        .is_some_and(|first| first.contains("as=Table"))
 }
 
 /// kubectl's short durations: 45s, 3m, 2h, 5d.
 pub fn age(created: Option<&str>, clock: &Clock) -> String {
-    let Some(created) = created.and_then(|c| c.parse::<jiff::Timestamp>().ok()) else { return "<unknown>".into() };
+    let Some(created) = created.and_then(|c| c.parse::<jiff::Timestamp>().ok()) else {
+        return "<unknown>".into();
+    };
     let secs = clock.now().duration_since(created).as_secs().max(0);
     match secs {
         s if s < 120 => format!("{s}s"),
@@ -27,17 +32,43 @@ pub fn age(created: Option<&str>, clock: &Clock) -> String {
 fn cell(rt: &ResourceType, source: &ColumnSource, obj: &Value, clock: &Clock) -> Value {
     let _ = rt;
     match source {
-        ColumnSource::Name => json!(obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default()),
-        ColumnSource::Age => json!(age(obj.pointer("/metadata/creationTimestamp").and_then(Value::as_str), clock)),
+        ColumnSource::Name => json!(
+            obj.pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+        ),
+        ColumnSource::Age => json!(age(
+            obj.pointer("/metadata/creationTimestamp")
+                .and_then(Value::as_str),
+            clock
+        )),
         ColumnSource::DataCount => {
-            let n = |k: &str| obj.get(k).and_then(Value::as_object).map(|m| m.len()).unwrap_or(0);
+            let n = |k: &str| {
+                obj.get(k)
+                    .and_then(Value::as_object)
+                    .map(|m| m.len())
+                    .unwrap_or(0)
+            };
             json!(n("data") + n("binaryData"))
         }
-        ColumnSource::Count(path) => json!(jsonpath::select(obj, path).first().and_then(|v| v.as_array()).map(|a| a.len()).unwrap_or(0)),
+        ColumnSource::Count(path) => json!(
+            jsonpath::select(obj, path)
+                .first()
+                .and_then(|v| v.as_array())
+                .map(|a| a.len())
+                .unwrap_or(0)
+        ),
         ColumnSource::InvolvedObject => {
             let o = obj.get("involvedObject").or_else(|| obj.get("regarding"));
-            let kind = o.and_then(|o| o.get("kind")).and_then(Value::as_str).unwrap_or_default().to_lowercase();
-            let name = o.and_then(|o| o.get("name")).and_then(Value::as_str).unwrap_or_default();
+            let kind = o
+                .and_then(|o| o.get("kind"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_lowercase();
+            let name = o
+                .and_then(|o| o.get("name"))
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             json!(format!("{kind}/{name}"))
         }
         ColumnSource::JsonPath(path) => match jsonpath::render(obj, path) {
@@ -47,7 +78,13 @@ fn cell(rt: &ResourceType, source: &ColumnSource, obj: &Value, clock: &Clock) ->
     }
 }
 
-pub fn table(rt: &ResourceType, objects: &[Value], resource_version: &str, clock: &Clock, include_definitions: bool) -> Value {
+pub fn table(
+    rt: &ResourceType,
+    objects: &[Value],
+    resource_version: &str,
+    clock: &Clock,
+    include_definitions: bool,
+) -> Value {
     let definitions: Vec<Value> = rt
         .columns
         .iter()
@@ -69,6 +106,10 @@ pub fn table(rt: &ResourceType, objects: &[Value], resource_version: &str, clock
         "metadata": { "resourceVersion": resource_version },
         "rows": rows,
     });
-    t["columnDefinitions"] = if include_definitions { json!(definitions) } else { json!([]) };
+    t["columnDefinitions"] = if include_definitions {
+        json!(definitions)
+    } else {
+        json!([])
+    };
     t
 }

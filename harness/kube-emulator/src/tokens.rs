@@ -21,11 +21,15 @@ pub struct KeyError(String);
 
 impl TokenIssuer {
     pub fn new(issuer: impl Into<String>) -> Result<Self, KeyError> {
-        let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).map_err(|e| KeyError(e.to_string()))?;
+        let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
+            .map_err(|e| KeyError(e.to_string()))?;
         let pkcs8 = pair.to_pkcs8v1().map_err(|e| KeyError(e.to_string()))?;
         let public = pair.public_key().as_ref();
         if public.len() != 65 {
-            return Err(KeyError(format!("unexpected public key length {}", public.len())));
+            return Err(KeyError(format!(
+                "unexpected public key length {}",
+                public.len()
+            )));
         }
         let kid = hex::encode(&Sha256::digest(public)[..16]);
         let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
@@ -33,7 +37,12 @@ impl TokenIssuer {
             "use": "sig", "kty": "EC", "crv": "P-256", "alg": "ES256", "kid": kid,
             "x": b64(&public[1..33]), "y": b64(&public[33..65]),
         });
-        Ok(Self { issuer: issuer.into(), kid, encoding: jsonwebtoken::EncodingKey::from_ec_der(pkcs8.as_ref()), jwk })
+        Ok(Self {
+            issuer: issuer.into(),
+            kid,
+            encoding: jsonwebtoken::EncodingKey::from_ec_der(pkcs8.as_ref()),
+            jwk,
+        })
     }
 
     pub fn issuer(&self) -> &str {
@@ -56,7 +65,15 @@ impl TokenIssuer {
     }
 
     /// A token for `system:serviceaccount:NS:NAME`.
-    pub fn issue(&self, namespace: &str, name: &str, sa_uid: &str, audiences: &[String], now: Timestamp, expires_in: i64) -> Result<(String, Timestamp), KeyError> {
+    pub fn issue(
+        &self,
+        namespace: &str,
+        name: &str,
+        sa_uid: &str,
+        audiences: &[String],
+        now: Timestamp,
+        expires_in: i64,
+    ) -> Result<(String, Timestamp), KeyError> {
         let exp = now.as_second() + expires_in;
         let claims = json!({
             "iss": self.issuer,
@@ -69,7 +86,8 @@ impl TokenIssuer {
         });
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
         header.kid = Some(self.kid.clone());
-        let token = jsonwebtoken::encode(&header, &claims, &self.encoding).map_err(|e| KeyError(e.to_string()))?;
+        let token = jsonwebtoken::encode(&header, &claims, &self.encoding)
+            .map_err(|e| KeyError(e.to_string()))?;
         let expiration = Timestamp::from_second(exp).map_err(|e| KeyError(e.to_string()))?;
         Ok((token, expiration))
     }

@@ -35,11 +35,20 @@ impl Filter {
 
     /// The event a client of this watch sees for a change, if any: an
     /// object moving out of the selection is DELETED for it, into it ADDED.
-    fn view(&self, api_present: &dyn Fn(&Value) -> Value, change: &Change) -> Option<(&'static str, Value)> {
+    fn view(
+        &self,
+        api_present: &dyn Fn(&Value) -> Value,
+        change: &Change,
+    ) -> Option<(&'static str, Value)> {
         if change.res != self.rt.key() {
             return None;
         }
-        if self.rt.namespaced && self.namespace.as_ref().is_some_and(|ns| *ns != change.namespace) {
+        if self.rt.namespaced
+            && self
+                .namespace
+                .as_ref()
+                .is_some_and(|ns| *ns != change.namespace)
+        {
             return None;
         }
         let now = api_present(&change.object);
@@ -58,7 +67,8 @@ impl Filter {
 }
 
 fn line(kind: &str, object: &Value) -> Bytes {
-    let mut bytes = serde_json::to_vec(&json!({ "type": kind, "object": object })).unwrap_or_default();
+    let mut bytes =
+        serde_json::to_vec(&json!({ "type": kind, "object": object })).unwrap_or_default();
     bytes.push(b'\n');
     Bytes::from(bytes)
 }
@@ -78,14 +88,28 @@ pub fn start(
     stop: CancellationToken,
 ) -> Result<Response<ResponseBody>, ApiError> {
     let (labels, fields) = Api::selectors(query)?;
-    let filter = Filter { rt: rt.clone(), namespace, labels, fields };
+    let filter = Filter {
+        rt: rt.clone(),
+        namespace,
+        labels,
+        fields,
+    };
     let requested: Option<u64> = match query.get("resourceVersion").map(String::as_str) {
         None | Some("") | Some("0") => None,
-        Some(rv) => Some(rv.parse().map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv}")))?),
+        Some(rv) => Some(
+            rv.parse()
+                .map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv}")))?,
+        ),
     };
-    let bookmarks = query.get("allowWatchBookmarks").is_some_and(|v| v == "true" || v == "1");
+    let bookmarks = query
+        .get("allowWatchBookmarks")
+        .is_some_and(|v| v == "true" || v == "1");
     let initial_events_end = query.get("sendInitialEvents").is_some_and(|v| v == "true");
-    let timeout = query.get("timeoutSeconds").and_then(|t| t.parse::<u64>().ok()).map(Duration::from_secs).unwrap_or(Duration::from_secs(1800));
+    let timeout = query
+        .get("timeoutSeconds")
+        .and_then(|t| t.parse::<u64>().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(Duration::from_secs(1800));
     let presenter = {
         let rt = rt.clone();
         move |api: &Api, v: &Value| api.present(&rt, v)
@@ -97,7 +121,15 @@ pub fn start(
     let mut ended = false;
     let encode = |kind: &str, obj: Value, table_started: &mut bool| -> Bytes {
         if as_table {
-            let t = table::table(&rt, std::slice::from_ref(&obj), obj.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or_default(), &api_clock(api), !*table_started);
+            let t = table::table(
+                &rt,
+                std::slice::from_ref(&obj),
+                obj.pointer("/metadata/resourceVersion")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+                &api_clock(api),
+                !*table_started,
+            );
             *table_started = true;
             line(kind, &t)
         } else {
@@ -106,7 +138,10 @@ pub fn start(
     };
     match requested {
         None => {
-            for obj in api.store.list(&rt.key(), filter.namespace.as_deref().filter(|_| rt.namespaced)) {
+            for obj in api.store.list(
+                &rt.key(),
+                filter.namespace.as_deref().filter(|_| rt.namespaced),
+            ) {
                 let presented = presenter(api, &obj);
                 if filter.matches(&presented) {
                     first.push(encode("ADDED", presented, &mut table_started));
@@ -143,15 +178,36 @@ pub fn start(
         if ended {
             return;
         }
-        forward(receiver, tx, filter, last_rv, bookmarks, timeout, stop, as_table, table_started, shared_present, clock).await;
+        forward(
+            receiver,
+            tx,
+            filter,
+            last_rv,
+            bookmarks,
+            timeout,
+            stop,
+            as_table,
+            table_started,
+            shared_present,
+            clock,
+        )
+        .await;
     });
     let body = StreamBody::new(futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|b| (Ok::<_, std::io::Error>(Frame::data(b)), rx))
+        rx.recv()
+            .await
+            .map(|b| (Ok::<_, std::io::Error>(Frame::data(b)), rx))
     }));
     let mut resp = Response::new(BodyExt::boxed(body));
     *resp.status_mut() = StatusCode::OK;
-    resp.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    resp.headers_mut().insert(http::header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, private"),
+    );
     Ok(resp)
 }
 
@@ -209,10 +265,22 @@ async fn forward(
             continue;
         }
         last_rv = change.rv;
-        let Some((kind, obj)) = filter.view(&|v| present(&filter.rt, v), &change) else { continue };
+        let Some((kind, obj)) = filter.view(&|v| present(&filter.rt, v), &change) else {
+            continue;
+        };
         let bytes = if as_table {
-            let rv = obj.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or_default().to_owned();
-            let t = table::table(&filter.rt, std::slice::from_ref(&obj), &rv, &clock, !table_started);
+            let rv = obj
+                .pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let t = table::table(
+                &filter.rt,
+                std::slice::from_ref(&obj),
+                &rv,
+                &clock,
+                !table_started,
+            );
             table_started = true;
             line(kind, &t)
         } else {

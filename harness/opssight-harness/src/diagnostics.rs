@@ -12,16 +12,29 @@ use crate::env::embedded::NAMESPACE;
 use crate::world::OpsWorld;
 
 pub async fn collect(w: &OpsWorld) -> String {
-    let Ok(env) = w.env() else { return "no environment was started".into() };
+    let Ok(env) = w.env() else {
+        return "no environment was started".into();
+    };
     let mut out = String::new();
     if let Ok(api) = w.es_api()
         && let Ok(list) = api.list(&ListParams::default()).await
     {
         out.push_str("== ExternalSecrets\n");
         for es in list.items {
-            let conditions = es.data.pointer("/status/conditions").cloned().unwrap_or_default();
-            let refreshed = es.data.pointer("/status/refreshTime").cloned().unwrap_or_default();
-            out.push_str(&format!("{}: conditions {conditions} refreshTime {refreshed}\n", es.metadata.name.unwrap_or_default()));
+            let conditions = es
+                .data
+                .pointer("/status/conditions")
+                .cloned()
+                .unwrap_or_default();
+            let refreshed = es
+                .data
+                .pointer("/status/refreshTime")
+                .cloned()
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "{}: conditions {conditions} refreshTime {refreshed}\n",
+                es.metadata.name.unwrap_or_default()
+            ));
         }
     }
     let events: Api<Event> = Api::namespaced(env.kube(), NAMESPACE);
@@ -40,7 +53,15 @@ pub async fn collect(w: &OpsWorld) -> String {
         }
     }
     out.push_str("== Controller log (most recent last)\n");
-    for line in env.controller_log().iter().rev().take(50).collect::<Vec<_>>().into_iter().rev() {
+    for line in env
+        .controller_log()
+        .iter()
+        .rev()
+        .take(50)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+    {
         out.push_str(line);
         out.push('\n');
     }
@@ -50,12 +71,25 @@ pub async fn collect(w: &OpsWorld) -> String {
 pub async fn dump(w: &OpsWorld, feature: &str, scenario: &str, dir: &Path) {
     let text = crate::redact::redact(&collect(w).await, w);
     let file = dir.join(format!("{}--{}.txt", slug(feature), slug(scenario)));
-    eprintln!("---- diagnostics of the failed scenario \"{scenario}\" (saved to {})\n{text}", file.display());
+    eprintln!(
+        "---- diagnostics of the failed scenario \"{scenario}\" (saved to {})\n{text}",
+        file.display()
+    );
     if let Err(e) = std::fs::write(&file, &text) {
         eprintln!("could not save diagnostics to {}: {e}", file.display());
     }
 }
 
 fn slug(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect::<String>().trim_matches('-').to_owned()
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect::<String>()
+        .trim_matches('-')
+        .to_owned()
 }

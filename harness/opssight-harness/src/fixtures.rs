@@ -11,7 +11,9 @@ pub struct Fixtures {
 impl Fixtures {
     pub fn locate() -> anyhow::Result<Self> {
         if let Some(dir) = std::env::var_os("OPSSIGHT_FIXTURES") {
-            return Ok(Self { root: PathBuf::from(dir) });
+            return Ok(Self {
+                root: PathBuf::from(dir),
+            });
         }
         let from_manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
         let candidates = [from_manifest, PathBuf::from("fixtures")];

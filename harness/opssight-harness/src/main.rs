@@ -9,7 +9,10 @@ use opssight_harness::env::Environment;
 use opssight_harness::runner::{self, RunOptions};
 
 #[derive(Parser)]
-#[command(version, about = "Test and verification harness for OpsSight's production secrets (AWS Secrets Manager -> ESO -> Kubernetes)")]
+#[command(
+    version,
+    about = "Test and verification harness for OpsSight's production secrets (AWS Secrets Manager -> ESO -> Kubernetes)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -62,7 +65,9 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     match run(Cli::parse()).await {
@@ -76,13 +81,36 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Test { env, tags, junit, json, keep, features, artifacts, concurrency } => {
+        Command::Test {
+            env,
+            tags,
+            junit,
+            json,
+            keep,
+            features,
+            artifacts,
+            concurrency,
+        } => {
             if env != EnvKind::Embedded {
-                anyhow::bail!("--env {env:?} is not available yet; use --env embedded (see the README's kind section)");
+                anyhow::bail!(
+                    "--env {env:?} is not available yet; use --env embedded (see the README's kind section)"
+                );
             }
             let _ = keep;
-            let outcome = runner::run(RunOptions { features, tags, junit, json, artifacts, concurrency }).await?;
-            Ok(if outcome.failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+            let outcome = runner::run(RunOptions {
+                features,
+                tags,
+                junit,
+                json,
+                artifacts,
+                concurrency,
+            })
+            .await?;
+            Ok(if outcome.failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Command::Up => up().await,
         Command::Doctor => {
@@ -103,21 +131,36 @@ async fn up() -> anyhow::Result<ExitCode> {
     println!("export AWS_ACCESS_KEY_ID={}", key.access_key_id);
     println!("export AWS_SECRET_ACCESS_KEY={}", key.secret_access_key);
     println!("export AWS_DEFAULT_REGION={}", env.seed().region);
-    eprintln!("ready: run the runbook's kubectl and aws commands in a shell with the exports above. Ctrl-C stops everything.");
+    eprintln!(
+        "ready: run the runbook's kubectl and aws commands in a shell with the exports above. Ctrl-C stops everything."
+    );
     tokio::signal::ctrl_c().await?;
     env.stop_controller().await;
     Ok(ExitCode::SUCCESS)
 }
 
 fn doctor() {
-    let found = |tool: &str| std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()));
+    let found = |tool: &str| {
+        std::env::var_os("PATH")
+            .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+    };
     println!("embedded environment: available (needs nothing beyond this binary)");
     for tool in ["kubectl", "docker", "kind", "helm", "aws"] {
-        println!("{tool:<8} {}", if found(tool) { "found" } else { "not found" });
+        println!(
+            "{tool:<8} {}",
+            if found(tool) { "found" } else { "not found" }
+        );
     }
     if !found("kubectl") {
         println!("scenarios tagged @requires-kubectl will be skipped: install kubectl 1.32");
     }
     let docker_socket = std::path::Path::new("/var/run/docker.sock").exists();
-    println!("docker daemon: {}", if docker_socket { "socket present" } else { "no /var/run/docker.sock: --env kind cannot run here" });
+    println!(
+        "docker daemon: {}",
+        if docker_socket {
+            "socket present"
+        } else {
+            "no /var/run/docker.sock: --env kind cannot run here"
+        }
+    );
 }

@@ -39,7 +39,8 @@ pub struct Outcome {
 pub fn embedded_capabilities() -> Capabilities {
     let mut caps = Capabilities::default();
     if crate::env::kubectl_path().is_none() {
-        caps.missing.insert(Capability::Kubectl, "kubectl is not on PATH".into());
+        caps.missing
+            .insert(Capability::Kubectl, "kubectl is not on PATH".into());
     }
     caps
 }
@@ -53,7 +54,12 @@ struct GatedParser {
 }
 
 fn tags_of(feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> Vec<String> {
-    feature.tags.iter().chain(scenario.tags.iter()).map(|t| t.trim_start_matches('@').to_owned()).collect()
+    feature
+        .tags
+        .iter()
+        .chain(scenario.tags.iter())
+        .map(|t| t.trim_start_matches('@').to_owned())
+        .collect()
 }
 
 impl<I: AsRef<Path>> cucumber::Parser<I> for GatedParser {
@@ -73,8 +79,13 @@ impl<I: AsRef<Path>> cucumber::Parser<I> for GatedParser {
                             .iter()
                             .chain(scenario.tags.iter())
                             .filter_map(|t| Capability::from_tag(t.trim_start_matches('@')))
-                            .find_map(|c| caps.lacks(c).map(|why| format!("{} (needs @{}): {why}", env, c.tag())));
-                        if let (Some(reason), Some(first)) = (reason, scenario.steps.first().cloned()) {
+                            .find_map(|c| {
+                                caps.lacks(c)
+                                    .map(|why| format!("{} (needs @{}): {why}", env, c.tag()))
+                            });
+                        if let (Some(reason), Some(first)) =
+                            (reason, scenario.steps.first().cloned())
+                        {
                             let mut skip = first;
                             skip.keyword = "Given ".into();
                             skip.ty = gherkin::StepType::Given;
@@ -109,11 +120,17 @@ fn output(path: &Option<PathBuf>) -> anyhow::Result<Box<dyn io::Write + Send>> {
 
 pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
     let tags: Option<TagOperation> = match &opts.tags {
-        Some(t) => Some(t.parse().map_err(|e| anyhow::anyhow!("--tags {t:?}: {e}"))?),
+        Some(t) => Some(
+            t.parse()
+                .map_err(|e| anyhow::anyhow!("--tags {t:?}: {e}"))?,
+        ),
         None => None,
     };
     if !opts.features.exists() {
-        anyhow::bail!("{}: no such feature file or directory", opts.features.display());
+        anyhow::bail!(
+            "{}: no such feature file or directory",
+            opts.features.display()
+        );
     }
     check_feature_files(&opts.features)?;
     std::fs::create_dir_all(&opts.artifacts)?;
@@ -124,24 +141,37 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
         .tee::<OpsWorld, _>(writer::Json::for_tee(output(&opts.json)?))
         .normalized();
     let result = OpsWorld::cucumber::<PathBuf>()
-        .with_parser(GatedParser { capabilities: embedded_capabilities(), env: "embedded" })
+        .with_parser(GatedParser {
+            capabilities: embedded_capabilities(),
+            env: "embedded",
+        })
         .with_writer(writer)
         // An undefined step fails the run (naming its file and line); only
         // the capability gate's own steps mean "skipped".
-        .fail_on_skipped_with(|_feature, _rule, scenario| !scenario.steps.first().is_some_and(|s| s.value.starts_with("SKIPPED: ")))
+        .fail_on_skipped_with(|_feature, _rule, scenario| {
+            !scenario
+                .steps
+                .first()
+                .is_some_and(|s| s.value.starts_with("SKIPPED: "))
+        })
         .max_concurrent_scenarios(opts.concurrency.max(1))
         // Options come from our CLI, not from cucumber parsing the process's arguments.
         .with_cli(cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default())
         .after(move |feature, _rule, scenario, finished, world| {
             let artifacts = artifacts.clone();
             async move {
-                if let (cucumber::event::ScenarioFinished::StepFailed(..), Some(w)) = (finished, world) {
+                if let (cucumber::event::ScenarioFinished::StepFailed(..), Some(w)) =
+                    (finished, world)
+                {
                     crate::diagnostics::dump(w, &feature.name, &scenario.name, &artifacts).await;
                 }
             }
             .boxed_local()
         })
-        .filter_run(opts.features.clone(), move |feature, _rule, scenario| tags.as_ref().is_none_or(|t| t.eval(tags_of(feature, scenario).iter())))
+        .filter_run(opts.features.clone(), move |feature, _rule, scenario| {
+            tags.as_ref()
+                .is_none_or(|t| t.eval(tags_of(feature, scenario).iter()))
+        })
         .await;
     Ok(Outcome {
         failed: result.execution_has_failed(),
@@ -169,7 +199,9 @@ pub fn check_feature_files(path: &Path) -> anyhow::Result<()> {
         if let Err(e) = gherkin::Feature::parse_path(&file, gherkin::GherkinEnv::default()) {
             let detail = match &e {
                 // "Error at LINE:COL: {expected tokens}"
-                gherkin::ParseFileError::Parsing { source, .. } => source.to_string().replacen("Error at ", "line:column ", 1),
+                gherkin::ParseFileError::Parsing { source, .. } => {
+                    source.to_string().replacen("Error at ", "line:column ", 1)
+                }
                 other => other.to_string(),
             };
             anyhow::bail!("{}: malformed feature file: {detail}", file.display());

@@ -34,8 +34,15 @@ pub struct Seed {
 
 impl std::fmt::Debug for Seed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let shape: BTreeMap<&String, Vec<&String>> = self.secrets.iter().map(|(n, kv)| (n, kv.keys().collect())).collect();
-        f.debug_struct("Seed").field("region", &self.region).field("keys", &shape).finish()
+        let shape: BTreeMap<&String, Vec<&String>> = self
+            .secrets
+            .iter()
+            .map(|(n, kv)| (n, kv.keys().collect()))
+            .collect();
+        f.debug_struct("Seed")
+            .field("region", &self.region)
+            .field("keys", &shape)
+            .finish()
     }
 }
 
@@ -46,7 +53,9 @@ const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234
 /// a run for every value the run made (the hygiene check).
 pub fn generate(length: usize) -> String {
     let mut rng = rand::rng();
-    let value: String = (0..length).map(|_| CHARS[rng.random_range(0..CHARS.len())] as char).collect();
+    let value: String = (0..length)
+        .map(|_| CHARS[rng.random_range(0..CHARS.len())] as char)
+        .collect();
     if let Some(ledger) = ledger() {
         use std::io::Write;
         let mut file = ledger.lock().unwrap_or_else(|e| e.into_inner());
@@ -56,19 +65,33 @@ pub fn generate(length: usize) -> String {
 }
 
 fn ledger() -> Option<&'static std::sync::Mutex<std::fs::File>> {
-    static LEDGER: std::sync::OnceLock<Option<std::sync::Mutex<std::fs::File>>> = std::sync::OnceLock::new();
+    static LEDGER: std::sync::OnceLock<Option<std::sync::Mutex<std::fs::File>>> =
+        std::sync::OnceLock::new();
     LEDGER
         .get_or_init(|| {
             let path = std::env::var_os("OPSSIGHT_VALUE_LEDGER")?;
-            std::fs::OpenOptions::new().create(true).append(true).open(path).ok().map(std::sync::Mutex::new)
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .ok()
+                .map(std::sync::Mutex::new)
         })
         .as_ref()
 }
 
 impl Seed {
     pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let file: SeedFile = serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: line {}, column {}: {e}", path.display(), e.line(), e.column()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let file: SeedFile = serde_json::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: line {}, column {}: {e}",
+                path.display(),
+                e.line(),
+                e.column()
+            )
+        })?;
         let mut secrets = BTreeMap::new();
         let mut generated = BTreeMap::new();
         for s in file.secrets {
@@ -80,27 +103,43 @@ impl Seed {
                     Value::Object(o) if o.contains_key("generate") => {
                         let g = &o["generate"];
                         let length = g.get("length").and_then(Value::as_u64).ok_or_else(|| {
-                            anyhow::anyhow!("{}: secret {}: field {k}: generate needs a length", path.display(), s.name)
+                            anyhow::anyhow!(
+                                "{}: secret {}: field {k}: generate needs a length",
+                                path.display(),
+                                s.name
+                            )
                         })?;
                         let prefix = g.get("prefix").and_then(Value::as_str).unwrap_or_default();
                         made.push(k.clone());
                         format!("{prefix}{}", generate(length as usize))
                     }
-                    _ => anyhow::bail!("{}: secret {}: field {k}: a string or {{\"generate\": ...}}", path.display(), s.name),
+                    _ => anyhow::bail!(
+                        "{}: secret {}: field {k}: a string or {{\"generate\": ...}}",
+                        path.display(),
+                        s.name
+                    ),
                 };
                 values.insert(k, value);
             }
             generated.insert(s.name.clone(), made);
             secrets.insert(s.name, values);
         }
-        Ok(Self { region: file.region, secrets, generated })
+        Ok(Self {
+            region: file.region,
+            secrets,
+            generated,
+        })
     }
 
     /// Every generated value, for searching outputs.
     pub fn all_values(&self) -> Vec<String> {
         self.secrets
             .iter()
-            .flat_map(|(name, kv)| kv.iter().filter(move |(k, _)| self.generated.get(name).is_some_and(|g| g.contains(k))).map(|(_, v)| v.clone()))
+            .flat_map(|(name, kv)| {
+                kv.iter()
+                    .filter(move |(k, _)| self.generated.get(name).is_some_and(|g| g.contains(k)))
+                    .map(|(_, v)| v.clone())
+            })
             .collect()
     }
 }
@@ -108,5 +147,9 @@ impl Seed {
 /// What may be shown of a value: its length and a short hash.
 pub fn describe(value: &[u8]) -> String {
     use sha2::Digest;
-    format!("<{} bytes, sha256 {}>", value.len(), &hex::encode(sha2::Sha256::digest(value))[..8])
+    format!(
+        "<{} bytes, sha256 {}>",
+        value.len(),
+        &hex::encode(sha2::Sha256::digest(value))[..8]
+    )
 }

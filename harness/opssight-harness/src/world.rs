@@ -10,8 +10,8 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DynamicObject};
 use kube::runtime::wait::await_condition;
 
-use crate::env::embedded::{Embedded, NAMESPACE};
 use crate::env::Environment;
+use crate::env::embedded::{Embedded, NAMESPACE};
 use crate::fixtures::Fixtures;
 use crate::seed::describe;
 
@@ -20,7 +20,11 @@ use crate::seed::describe;
 pub fn wait() -> Duration {
     static WAIT: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
     *WAIT.get_or_init(|| {
-        std::env::var("OPSSIGHT_WAIT_SECONDS").ok().and_then(|s| s.parse().ok()).map(Duration::from_secs).unwrap_or(Duration::from_secs(15))
+        std::env::var("OPSSIGHT_WAIT_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .map(Duration::from_secs)
+            .unwrap_or(Duration::from_secs(15))
     })
 }
 
@@ -52,8 +56,15 @@ pub struct CommandResult {
 impl std::fmt::Debug for OpsWorld {
     // Never print values: key names only.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let keys: BTreeMap<&String, Vec<&String>> = self.expected.iter().map(|(n, kv)| (n, kv.keys().collect())).collect();
-        f.debug_struct("OpsWorld").field("env", &self.env.as_ref().map(|e| e.name())).field("secrets", &keys).finish()
+        let keys: BTreeMap<&String, Vec<&String>> = self
+            .expected
+            .iter()
+            .map(|(n, kv)| (n, kv.keys().collect()))
+            .collect();
+        f.debug_struct("OpsWorld")
+            .field("env", &self.env.as_ref().map(|e| e.name()))
+            .field("secrets", &keys)
+            .finish()
     }
 }
 
@@ -79,7 +90,9 @@ impl OpsWorld {
     }
 
     pub async fn start(&mut self) -> StepResult {
-        let env = Embedded::start(self.fixtures()?.clone()).await.context("starting the embedded environment")?;
+        let env = Embedded::start(self.fixtures()?.clone())
+            .await
+            .context("starting the embedded environment")?;
         self.expected = env.seed().secrets.clone();
         self.env = Some(Arc::new(env));
         Ok(())
@@ -90,7 +103,11 @@ impl OpsWorld {
     }
 
     pub fn es_api(&self) -> anyhow::Result<Api<DynamicObject>> {
-        Ok(Api::namespaced_with(self.env()?.kube(), NAMESPACE, &eso_emulator::external_secret_resource()))
+        Ok(Api::namespaced_with(
+            self.env()?.kube(),
+            NAMESPACE,
+            &eso_emulator::external_secret_resource(),
+        ))
     }
 
     pub fn secrets(&self) -> anyhow::Result<Api<Secret>> {
@@ -104,31 +121,52 @@ impl OpsWorld {
             .iter()
             .filter(|m| m.kind() == "ExternalSecret")
             .filter_map(|m| {
-                let key = m.object.pointer("/spec/dataFrom/0/extract/key").and_then(|k| k.as_str())?;
+                let key = m
+                    .object
+                    .pointer("/spec/dataFrom/0/extract/key")
+                    .and_then(|k| k.as_str())?;
                 Some((m.name().to_owned(), key.to_owned()))
             })
             .collect())
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_number(&mut self) -> u64 {
         self.counter += 1;
         self.counter
     }
 
     /// Waits on a watch until the ExternalSecret satisfies `cond`.
-    pub async fn wait_es(&self, name: &str, what: &str, cond: impl Fn(&DynamicObject) -> bool + Send + 'static) -> anyhow::Result<DynamicObject> {
+    pub async fn wait_es(
+        &self,
+        name: &str,
+        what: &str,
+        cond: impl Fn(&DynamicObject) -> bool + Send + 'static,
+    ) -> anyhow::Result<DynamicObject> {
         let api = self.es_api()?;
-        let found = tokio::time::timeout(wait(), await_condition(api.clone(), name, move |o: Option<&DynamicObject>| o.is_some_and(&cond)))
-            .await
-            .map_err(|_| anyhow!("timed out after {:?} waiting for {what}", wait()))??;
+        let found = tokio::time::timeout(
+            wait(),
+            await_condition(api.clone(), name, move |o: Option<&DynamicObject>| {
+                o.is_some_and(&cond)
+            }),
+        )
+        .await
+        .map_err(|_| anyhow!("timed out after {:?} waiting for {what}", wait()))??;
         found.ok_or_else(|| anyhow!("{what}: the ExternalSecret {name} is gone"))
     }
 
-    pub async fn wait_secret(&self, name: &str, what: &str, cond: impl Fn(&Secret) -> bool + Send + 'static) -> anyhow::Result<Secret> {
+    pub async fn wait_secret(
+        &self,
+        name: &str,
+        what: &str,
+        cond: impl Fn(&Secret) -> bool + Send + 'static,
+    ) -> anyhow::Result<Secret> {
         let api = self.secrets()?;
-        let found = tokio::time::timeout(wait(), await_condition(api, name, move |o: Option<&Secret>| o.is_some_and(&cond)))
-            .await
-            .map_err(|_| anyhow!("timed out after {:?} waiting for {what}", wait()))??;
+        let found = tokio::time::timeout(
+            wait(),
+            await_condition(api, name, move |o: Option<&Secret>| o.is_some_and(&cond)),
+        )
+        .await
+        .map_err(|_| anyhow!("timed out after {:?} waiting for {what}", wait()))??;
         found.ok_or_else(|| anyhow!("{what}: the Secret {name} is gone"))
     }
 
@@ -138,20 +176,36 @@ impl OpsWorld {
             Some(s) => s.metadata.uid.unwrap_or_default(),
             None => return Ok(()),
         };
-        tokio::time::timeout(wait(), await_condition(api, name, kube::runtime::wait::conditions::is_deleted(&uid)))
-            .await
-            .map_err(|_| anyhow!("timed out after {:?} waiting for the Secret {name} to be deleted", wait()))??;
+        tokio::time::timeout(
+            wait(),
+            await_condition(api, name, kube::runtime::wait::conditions::is_deleted(&uid)),
+        )
+        .await
+        .map_err(|_| {
+            anyhow!(
+                "timed out after {:?} waiting for the Secret {name} to be deleted",
+                wait()
+            )
+        })??;
         Ok(())
     }
 }
 
 pub fn data_of(s: &Secret) -> BTreeMap<String, Vec<u8>> {
-    s.data.clone().unwrap_or_default().into_iter().map(|(k, v)| (k, v.0)).collect()
+    s.data
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, v.0))
+        .collect()
 }
 
 /// Compares a Secret's data with the expected values without ever showing a
 /// value: the difference names keys, lengths and short hashes.
-pub fn compare(actual: &BTreeMap<String, Vec<u8>>, expected: &BTreeMap<String, Vec<u8>>) -> Result<(), String> {
+pub fn compare(
+    actual: &BTreeMap<String, Vec<u8>>,
+    expected: &BTreeMap<String, Vec<u8>>,
+) -> Result<(), String> {
     let mut problems = Vec::new();
     for k in expected.keys().filter(|k| !actual.contains_key(*k)) {
         problems.push(format!("missing key {k}"));
@@ -163,19 +217,39 @@ pub fn compare(actual: &BTreeMap<String, Vec<u8>>, expected: &BTreeMap<String, V
         if let Some(a) = actual.get(k)
             && a != v
         {
-            problems.push(format!("key {k} holds {} instead of {}", describe(a), describe(v)));
+            problems.push(format!(
+                "key {k} holds {} instead of {}",
+                describe(a),
+                describe(v)
+            ));
         }
     }
-    if problems.is_empty() { Ok(()) } else { Err(problems.join("; ")) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
 }
 
 pub fn as_bytes(values: &BTreeMap<String, String>) -> BTreeMap<String, Vec<u8>> {
-    values.iter().map(|(k, v)| (k.clone(), v.clone().into_bytes())).collect()
+    values
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone().into_bytes()))
+        .collect()
 }
 
 pub fn ready_of(es: &DynamicObject) -> Option<(String, String, String)> {
-    let c = es.data.pointer("/status/conditions")?.as_array()?.iter().find(|c| c["type"] == "Ready")?;
-    Some((c["status"].as_str()?.to_owned(), c["reason"].as_str()?.to_owned(), c["message"].as_str().unwrap_or_default().to_owned()))
+    let c = es
+        .data
+        .pointer("/status/conditions")?
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == "Ready")?;
+    Some((
+        c["status"].as_str()?.to_owned(),
+        c["reason"].as_str()?.to_owned(),
+        c["message"].as_str().unwrap_or_default().to_owned(),
+    ))
 }
 
 pub fn ensure(cond: bool, msg: impl FnOnce() -> String) -> StepResult {

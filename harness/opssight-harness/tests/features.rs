@@ -20,7 +20,10 @@ async fn main() -> ExitCode {
     match run(options).await {
         Ok(outcome) if !outcome.failed => ExitCode::SUCCESS,
         Ok(outcome) => {
-            eprintln!("scenario failures: {} failed steps, {} parsing errors", outcome.failed_steps, outcome.parsing_errors);
+            eprintln!(
+                "scenario failures: {} failed steps, {} parsing errors",
+                outcome.failed_steps, outcome.parsing_errors
+            );
             ExitCode::FAILURE
         }
         Err(e) => {

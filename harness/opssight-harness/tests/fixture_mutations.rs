@@ -8,13 +8,21 @@ fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap().flatten() {
         let (src, dst) = (entry.path(), to.join(entry.file_name()));
-        if src.is_dir() { copy_dir(&src, &dst) } else { std::fs::copy(&src, &dst).unwrap(); }
+        if src.is_dir() {
+            copy_dir(&src, &dst)
+        } else {
+            std::fs::copy(&src, &dst).unwrap();
+        }
     }
 }
 
 fn edit(path: &Path, from: &str, to: &str) {
     let text = std::fs::read_to_string(path).unwrap();
-    assert!(text.contains(from), "{} does not contain {from:?}", path.display());
+    assert!(
+        text.contains(from),
+        "{} does not contain {from:?}",
+        path.display()
+    );
     std::fs::write(path, text.replacen(from, to, 1)).unwrap();
 }
 
@@ -30,23 +38,37 @@ const MUTATIONS: &[Mutation] = &[
     Mutation {
         name: "wrong remote key",
         feature: "sync.feature",
-        apply: |f| edit(&f.join("k8s/base/external-secrets.yaml"), "key: opssight/production/app", "key: opssight/production/application"),
+        apply: |f| {
+            edit(
+                &f.join("k8s/base/external-secrets.yaml"),
+                "key: opssight/production/app",
+                "key: opssight/production/application",
+            )
+        },
         expect: "Secret does not exist",
     },
     Mutation {
         name: "wrong property",
         feature: "sync.feature",
-        apply: |f| edit(
-            &f.join("k8s/base/external-secrets.yaml"),
-            "  dataFrom:\n  - extract:\n      key: opssight/production/redis",
-            "  data:\n  - secretKey: password\n    remoteRef:\n      key: opssight/production/redis\n      property: passwd",
-        ),
+        apply: |f| {
+            edit(
+                &f.join("k8s/base/external-secrets.yaml"),
+                "  dataFrom:\n  - extract:\n      key: opssight/production/redis",
+                "  data:\n  - secretKey: password\n    remoteRef:\n      key: opssight/production/redis\n      property: passwd",
+            )
+        },
         expect: "key passwd does not exist in secret opssight/production/redis",
     },
     Mutation {
         name: "wrong target name",
         feature: "sync.feature",
-        apply: |f| edit(&f.join("k8s/base/external-secrets.yaml"), "    name: opssight-database-secrets\n    creationPolicy", "    name: opssight-db-secrets\n    creationPolicy"),
+        apply: |f| {
+            edit(
+                &f.join("k8s/base/external-secrets.yaml"),
+                "    name: opssight-database-secrets\n    creationPolicy",
+                "    name: opssight-db-secrets\n    creationPolicy",
+            )
+        },
         expect: "opssight-database-secrets",
     },
     Mutation {
@@ -59,14 +81,24 @@ const MUTATIONS: &[Mutation] = &[
                 "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata:\n  name: opssight-app-secrets\n  namespace: opssight-production\nspec:\n  refreshInterval: 0s\n",
             )
             .unwrap();
-            edit(&overlay.join("kustomization.yaml"), "- path: secret-store-irsa.yaml", "- path: secret-store-irsa.yaml\n- path: no-refresh.yaml");
+            edit(
+                &overlay.join("kustomization.yaml"),
+                "- path: secret-store-irsa.yaml",
+                "- path: secret-store-irsa.yaml\n- path: no-refresh.yaml",
+            );
         },
         expect: "refreshes every 0s, not 1h",
     },
     Mutation {
         name: "a wider IAM action",
         feature: "manifests.feature",
-        apply: |f| edit(&f.join("iam/opssight-external-secrets-policy.json"), "\"secretsmanager:DescribeSecret\"", "\"secretsmanager:DescribeSecret\",\n        \"secretsmanager:PutSecretValue\""),
+        apply: |f| {
+            edit(
+                &f.join("iam/opssight-external-secrets-policy.json"),
+                "\"secretsmanager:DescribeSecret\"",
+                "\"secretsmanager:DescribeSecret\",\n        \"secretsmanager:PutSecretValue\"",
+            )
+        },
         expect: "the IAM policy allows",
     },
 ];
@@ -81,7 +113,14 @@ fn run(fixtures: &Path, feature: &Path, artifacts: &Path) -> (bool, String) {
         .env("OPSSIGHT_WAIT_SECONDS", "4")
         .output()
         .expect("running opssight-harness");
-    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
 }
 
 #[test]
@@ -93,7 +132,11 @@ fn each_mutation_turns_the_suite_red_with_a_reason() {
     let pristine = work.path().join("pristine");
     copy_dir(&root.join("fixtures"), &pristine);
     for feature in ["sync.feature", "manifests.feature"] {
-        let (ok, report) = run(&pristine, &features.join(feature), &work.path().join("artifacts"));
+        let (ok, report) = run(
+            &pristine,
+            &features.join(feature),
+            &work.path().join("artifacts"),
+        );
         assert!(ok, "{feature} fails on the unmutated fixtures:\n{report}");
     }
     let mut missed = Vec::new();
@@ -101,11 +144,18 @@ fn each_mutation_turns_the_suite_red_with_a_reason() {
         let dir = work.path().join(m.name.replace(' ', "-"));
         copy_dir(&root.join("fixtures"), &dir);
         (m.apply)(&dir);
-        let (ok, report) = run(&dir, &features.join(m.feature), &work.path().join("artifacts"));
+        let (ok, report) = run(
+            &dir,
+            &features.join(m.feature),
+            &work.path().join("artifacts"),
+        );
         if ok {
             missed.push(format!("{}: {} still passes", m.name, m.feature));
         } else if !report.contains(m.expect) {
-            missed.push(format!("{}: {} fails without saying {:?}:\n{report}", m.name, m.feature, m.expect));
+            missed.push(format!(
+                "{}: {} fails without saying {:?}:\n{report}",
+                m.name, m.feature, m.expect
+            ));
         }
     }
     assert!(missed.is_empty(), "{}", missed.join("\n\n"));

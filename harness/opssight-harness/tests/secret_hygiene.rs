@@ -11,7 +11,11 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     while let Some(d) = stack.pop() {
         for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
             let p = entry.path();
-            if p.is_dir() { stack.push(p) } else { out.push(p) }
+            if p.is_dir() {
+                stack.push(p)
+            } else {
+                out.push(p)
+            }
         }
     }
     out
@@ -36,11 +40,20 @@ fn run(features: &Path, work: &Path, ledger: &Path, name: &str) -> (bool, Vec<(S
         .output()
         .expect("running opssight-harness");
     let mut texts = vec![
-        (format!("{name} stdout"), String::from_utf8_lossy(&out.stdout).into_owned()),
-        (format!("{name} stderr"), String::from_utf8_lossy(&out.stderr).into_owned()),
+        (
+            format!("{name} stdout"),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        ),
+        (
+            format!("{name} stderr"),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ),
     ];
     for f in [junit, json].into_iter().chain(files_under(&artifacts)) {
-        texts.push((f.display().to_string(), std::fs::read_to_string(&f).unwrap_or_default()));
+        texts.push((
+            f.display().to_string(),
+            std::fs::read_to_string(&f).unwrap_or_default(),
+        ));
     }
     (out.status.success(), texts)
 }
@@ -51,23 +64,61 @@ fn no_seeded_value_in_any_output() {
     let work = tempfile::tempdir().unwrap();
     let ledger = work.path().join("values");
     let (passed, mut texts) = run(&root.join("../../features"), work.path(), &ledger, "suite");
-    assert!(passed, "the suite failed:\n{}", texts.iter().map(|(n, t)| format!("== {n}\n{t}")).collect::<String>());
-    let (failing_passed, failing_texts) = run(&root.join("tests/hygiene/failing.feature"), work.path(), &ledger, "failing");
+    assert!(
+        passed,
+        "the suite failed:\n{}",
+        texts
+            .iter()
+            .map(|(n, t)| format!("== {n}\n{t}"))
+            .collect::<String>()
+    );
+    let (failing_passed, failing_texts) = run(
+        &root.join("tests/hygiene/failing.feature"),
+        work.path(),
+        &ledger,
+        "failing",
+    );
     assert!(!failing_passed, "the deliberately failing scenario passed");
-    let failure_report = failing_texts.iter().map(|(_, t)| t.as_str()).collect::<String>();
-    assert!(failure_report.contains("does not hold the values of opssight/production/redis"), "the failure says why");
-    assert!(failure_report.contains("missing key") || failure_report.contains("unexpected key"), "the failure names keys");
-    assert!(failure_report.contains("== Controller log"), "diagnostics were printed");
+    let failure_report = failing_texts
+        .iter()
+        .map(|(_, t)| t.as_str())
+        .collect::<String>();
+    assert!(
+        failure_report.contains("does not hold the values of opssight/production/redis"),
+        "the failure says why"
+    );
+    assert!(
+        failure_report.contains("missing key") || failure_report.contains("unexpected key"),
+        "the failure names keys"
+    );
+    assert!(
+        failure_report.contains("== Controller log"),
+        "diagnostics were printed"
+    );
     texts.extend(failing_texts);
 
-    let values: Vec<String> = std::fs::read_to_string(&ledger).unwrap().lines().filter(|l| l.len() >= 8).map(str::to_owned).collect();
+    let values: Vec<String> = std::fs::read_to_string(&ledger)
+        .unwrap()
+        .lines()
+        .filter(|l| l.len() >= 8)
+        .map(str::to_owned)
+        .collect();
     // 10 generated fields in each of the 22 scenarios that start a stack, at least.
-    assert!(values.len() > 200, "the ledger holds only {} values", values.len());
+    assert!(
+        values.len() > 200,
+        "the ledger holds only {} values",
+        values.len()
+    );
     let total: usize = texts.iter().map(|(_, t)| t.len()).sum();
     assert!(total > 10_000, "suspiciously little output ({total} bytes)");
     for (name, text) in &texts {
         for v in &values {
-            assert!(!text.contains(v.as_str()), "{name} holds a generated value ({} chars, starting {:?})", v.len(), &v[..2]);
+            assert!(
+                !text.contains(v.as_str()),
+                "{name} holds a generated value ({} chars, starting {:?})",
+                v.len(),
+                &v[..2]
+            );
         }
     }
 }

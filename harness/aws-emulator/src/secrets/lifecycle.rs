@@ -9,7 +9,9 @@ use super::values::add_version;
 use super::wire::{self, *};
 use super::{Call, RotationRequest, SecretsManager, new_version_id};
 use crate::error::{AwsError, ErrorCode};
-use crate::model::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, Deletion, ReplicaStatus, Replication, Rotation, Secret};
+use crate::model::{
+    AWSCURRENT, AWSPENDING, AWSPREVIOUS, Deletion, ReplicaStatus, Replication, Rotation, Secret,
+};
 
 const DAY: i64 = 86_400;
 
@@ -18,18 +20,29 @@ pub(super) fn next_rotation(secret: &Secret) -> Option<Timestamp> {
     let rot = secret.rotation.as_ref().filter(|r| r.enabled)?;
     let days = rot.automatically_after_days?;
     let from = rot.last_rotated.unwrap_or(secret.created);
-    from.checked_add(SignedDuration::from_secs(days.checked_mul(DAY)?)).ok()
+    from.checked_add(SignedDuration::from_secs(days.checked_mul(DAY)?))
+        .ok()
 }
 
 fn is_region(name: &str) -> bool {
     let parts: Vec<&str> = name.split('-').collect();
     parts.len() >= 3
-        && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
-        && parts.last().is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
 }
 
 impl SecretsManager {
-    pub(super) fn delete_secret(&mut self, input: DeleteSecretInput, call: &mut Call<'_>) -> Result<Value, AwsError> {
+    pub(super) fn delete_secret(
+        &mut self,
+        input: DeleteSecretInput,
+        call: &mut Call<'_>,
+    ) -> Result<Value, AwsError> {
         let force = input.force_delete_without_recovery.unwrap_or(false);
         if let Some(days) = input.recovery_window_in_days {
             if force {
@@ -43,8 +56,11 @@ impl SecretsManager {
                 ));
             }
         }
-        let (name, arn) = self.authorized_primary("secretsmanager:DeleteSecret", input.secret_id, call)?;
-        let secret = self.secret_mut(call.region, &name).ok_or_else(AwsError::secret_not_found)?;
+        let (name, arn) =
+            self.authorized_primary("secretsmanager:DeleteSecret", input.secret_id, call)?;
+        let secret = self
+            .secret_mut(call.region, &name)
+            .ok_or_else(AwsError::secret_not_found)?;
         if let Replication::Primary { replicas } = &secret.replication
             && !replicas.is_empty()
         {
@@ -61,38 +77,63 @@ impl SecretsManager {
             call.now
         } else {
             let days = input.recovery_window_in_days.unwrap_or(30);
-            call.now.checked_add(SignedDuration::from_secs(days * DAY)).unwrap_or(Timestamp::MAX)
+            call.now
+                .checked_add(SignedDuration::from_secs(days * DAY))
+                .unwrap_or(Timestamp::MAX)
         };
         if force {
             if let Some(region) = self.state.regions.get_mut(call.region) {
                 region.remove(&name);
             }
         } else {
-            secret.deletion = Some(Deletion { requested: call.now, purge_at });
+            secret.deletion = Some(Deletion {
+                requested: call.now,
+                purge_at,
+            });
         }
         Ok(json!({ "ARN": arn, "Name": name, "DeletionDate": wire::epoch(purge_at) }))
     }
 
-    pub(super) fn restore_secret(&mut self, input: SecretIdInput, call: &mut Call<'_>) -> Result<Value, AwsError> {
-        let (name, arn) = self.authorized_primary("secretsmanager:RestoreSecret", input.secret_id, call)?;
+    pub(super) fn restore_secret(
+        &mut self,
+        input: SecretIdInput,
+        call: &mut Call<'_>,
+    ) -> Result<Value, AwsError> {
+        let (name, arn) =
+            self.authorized_primary("secretsmanager:RestoreSecret", input.secret_id, call)?;
         if let Some(secret) = self.secret_mut(call.region, &name) {
             secret.deletion = None;
         }
         Ok(json!({ "ARN": arn, "Name": name }))
     }
 
-    pub(super) fn rotate_secret(&mut self, input: RotateSecretInput, call: &mut Call<'_>) -> Result<Value, AwsError> {
-        let (name, arn) = self.authorized_primary("secretsmanager:RotateSecret", input.secret_id, call)?;
-        if let Some(days) = input.rotation_rules.as_ref().and_then(|r| r.automatically_after_days)
+    pub(super) fn rotate_secret(
+        &mut self,
+        input: RotateSecretInput,
+        call: &mut Call<'_>,
+    ) -> Result<Value, AwsError> {
+        let (name, arn) =
+            self.authorized_primary("secretsmanager:RotateSecret", input.secret_id, call)?;
+        if let Some(days) = input
+            .rotation_rules
+            .as_ref()
+            .and_then(|r| r.automatically_after_days)
             && !(1..=1000).contains(&days)
         {
-            return Err(AwsError::invalid_parameter("RotationRules.AutomaticallyAfterDays must be within 1-1000."));
+            return Err(AwsError::invalid_parameter(
+                "RotationRules.AutomaticallyAfterDays must be within 1-1000.",
+            ));
         }
-        let secret = self.secret_mut(call.region, &name).ok_or_else(AwsError::secret_not_found)?;
+        let secret = self
+            .secret_mut(call.region, &name)
+            .ok_or_else(AwsError::secret_not_found)?;
         if secret.is_deleted() {
             return Err(AwsError::marked_for_deletion());
         }
-        if secret.version_with_stage(AWSPENDING).is_some_and(|v| !v.stages.iter().any(|s| s == AWSCURRENT)) {
+        if secret
+            .version_with_stage(AWSPENDING)
+            .is_some_and(|v| !v.stages.iter().any(|s| s == AWSCURRENT))
+        {
             return Err(AwsError::invalid_request(
                 "A previous rotation isn't complete. That rotation will be reattempted.",
             ));
@@ -129,18 +170,30 @@ impl SecretsManager {
 
     /// One rotation: the hook (standing in for the Lambda's createSecret step)
     /// makes the AWSPENDING value, which finishSecret then makes AWSCURRENT.
-    pub(super) fn rotate_now(&mut self, region: &str, name: &str, token: Option<String>, now: Timestamp) -> Result<String, AwsError> {
+    pub(super) fn rotate_now(
+        &mut self,
+        region: &str,
+        name: &str,
+        token: Option<String>,
+        now: Timestamp,
+    ) -> Result<String, AwsError> {
         let hook = self.rotation_hook.clone().ok_or_else(|| {
             AwsError::new(
                 ErrorCode::AccessDeniedException,
                 "Secrets Manager cannot invoke the specified Lambda function. Ensure that the function policy grants access to the principal secretsmanager.amazonaws.com.",
             )
         })?;
-        let secret = self.secret_mut(region, name).ok_or_else(AwsError::secret_not_found)?;
+        let secret = self
+            .secret_mut(region, name)
+            .ok_or_else(AwsError::secret_not_found)?;
         let next = {
             let current = secret.version_with_stage(AWSCURRENT).map(|v| &v.value);
-            hook(&RotationRequest { secret_name: &secret.name, secret_arn: &secret.arn, current })
-                .map_err(|reason| AwsError::invalid_request(format!("Rotation failed: {reason}")))?
+            hook(&RotationRequest {
+                secret_name: &secret.name,
+                secret_arn: &secret.arn,
+                current,
+            })
+            .map_err(|reason| AwsError::invalid_request(format!("Rotation failed: {reason}")))?
         };
         let id = token.unwrap_or_else(new_version_id);
         add_version(secret, id.clone(), next, vec![AWSPENDING.to_owned()], now);
@@ -170,22 +223,37 @@ impl SecretsManager {
         call: &mut Call<'_>,
     ) -> Result<Value, AwsError> {
         let stage = wire::required(input.version_stage, "versionStage")?;
-        let (name, arn) = self.authorized_primary("secretsmanager:UpdateSecretVersionStage", input.secret_id, call)?;
-        let secret = self.secret_mut(call.region, &name).ok_or_else(AwsError::secret_not_found)?;
+        let (name, arn) = self.authorized_primary(
+            "secretsmanager:UpdateSecretVersionStage",
+            input.secret_id,
+            call,
+        )?;
+        let secret = self
+            .secret_mut(call.region, &name)
+            .ok_or_else(AwsError::secret_not_found)?;
         if secret.is_deleted() {
             return Err(AwsError::marked_for_deletion());
         }
-        for id in [&input.remove_from_version_id, &input.move_to_version_id].into_iter().flatten() {
+        for id in [&input.remove_from_version_id, &input.move_to_version_id]
+            .into_iter()
+            .flatten()
+        {
             if secret.version(id).is_none() {
-                return Err(AwsError::invalid_parameter(format!("Not a valid version: {id}")));
+                return Err(AwsError::invalid_parameter(format!(
+                    "Not a valid version: {id}"
+                )));
             }
         }
         let holder = secret.version_with_stage(&stage).map(|v| v.id.clone());
         match (&input.remove_from_version_id, &holder) {
             (Some(from), _) if holder.as_deref() != Some(from.as_str()) => {
-                return Err(AwsError::invalid_parameter(format!("Version stage {stage} not found in version {from}")));
+                return Err(AwsError::invalid_parameter(format!(
+                    "Version stage {stage} not found in version {from}"
+                )));
             }
-            (None, Some(holder)) if input.move_to_version_id.as_deref() != Some(holder.as_str()) => {
+            (None, Some(holder))
+                if input.move_to_version_id.as_deref() != Some(holder.as_str()) =>
+            {
                 return Err(AwsError::invalid_parameter(format!(
                     "The parameter RemoveFromVersionId can't be empty. Staging label {stage} is currently attached to version {holder}, so you must explicitly reference that version in RemoveFromVersionId."
                 )));
@@ -215,10 +283,17 @@ impl SecretsManager {
         Ok(json!({ "ARN": arn, "Name": name }))
     }
 
-    pub(super) fn tag_resource(&mut self, input: TagResourceInput, call: &mut Call<'_>) -> Result<Value, AwsError> {
-        let (name, _) = self.authorized_primary("secretsmanager:TagResource", input.secret_id, call)?;
+    pub(super) fn tag_resource(
+        &mut self,
+        input: TagResourceInput,
+        call: &mut Call<'_>,
+    ) -> Result<Value, AwsError> {
+        let (name, _) =
+            self.authorized_primary("secretsmanager:TagResource", input.secret_id, call)?;
         let tags = wire::required(input.tags, "tags")?;
-        let secret = self.secret_mut(call.region, &name).ok_or_else(AwsError::secret_not_found)?;
+        let secret = self
+            .secret_mut(call.region, &name)
+            .ok_or_else(AwsError::secret_not_found)?;
         for tag in tags {
             match secret.tags.iter_mut().find(|t| t.key == tag.key) {
                 Some(existing) => existing.value = tag.value,
@@ -226,22 +301,36 @@ impl SecretsManager {
             }
         }
         if secret.tags.len() > 50 {
-            return Err(AwsError::new(ErrorCode::LimitExceededException, "The request exceeds the tag limit of 50."));
+            return Err(AwsError::new(
+                ErrorCode::LimitExceededException,
+                "The request exceeds the tag limit of 50.",
+            ));
         }
         self.sync_replicas(call.region, &name);
         Ok(json!({}))
     }
 
-    pub(super) fn untag_resource(&mut self, input: UntagResourceInput, call: &mut Call<'_>) -> Result<Value, AwsError> {
-        let (name, _) = self.authorized_primary("secretsmanager:UntagResource", input.secret_id, call)?;
+    pub(super) fn untag_resource(
+        &mut self,
+        input: UntagResourceInput,
+        call: &mut Call<'_>,
+    ) -> Result<Value, AwsError> {
+        let (name, _) =
+            self.authorized_primary("secretsmanager:UntagResource", input.secret_id, call)?;
         let keys = wire::required(input.tag_keys, "tagKeys")?;
-        let secret = self.secret_mut(call.region, &name).ok_or_else(AwsError::secret_not_found)?;
+        let secret = self
+            .secret_mut(call.region, &name)
+            .ok_or_else(AwsError::secret_not_found)?;
         secret.tags.retain(|t| !keys.contains(&t.key));
         self.sync_replicas(call.region, &name);
         Ok(json!({}))
     }
 
-    pub(super) fn check_replica_regions(&self, primary: &str, regions: &[ReplicaRegion]) -> Result<(), AwsError> {
+    pub(super) fn check_replica_regions(
+        &self,
+        primary: &str,
+        regions: &[ReplicaRegion],
+    ) -> Result<(), AwsError> {
         for r in regions {
             let region = r.region.as_deref().unwrap_or_default();
             if region == primary || !is_region(region) {
@@ -253,25 +342,45 @@ impl SecretsManager {
 
     /// Adds replicas to a primary and copies it there; a region that already
     /// holds a secret of that name fails unless overwriting was asked for.
-    pub(super) fn add_replicas(&mut self, region: &str, name: &str, add: &[ReplicaRegion], force: bool) -> Vec<Value> {
+    pub(super) fn add_replicas(
+        &mut self,
+        region: &str,
+        name: &str,
+        add: &[ReplicaRegion],
+        force: bool,
+    ) -> Vec<Value> {
         let mut added = Vec::new();
         for r in add {
             let target = r.region.clone().unwrap_or_default();
             let taken = self.resolve(&target, name).is_some();
             let (status, status_message) = if taken && !force {
-                ("Failed", Some(format!("Replication failed: Secret name {name} already exists in region {target}.")))
+                (
+                    "Failed",
+                    Some(format!(
+                        "Replication failed: Secret name {name} already exists in region {target}."
+                    )),
+                )
             } else {
                 ("InSync", None)
             };
-            added.push(ReplicaStatus { region: target, kms_key_id: r.kms_key_id.clone(), status: status.into(), status_message });
+            added.push(ReplicaStatus {
+                region: target,
+                kms_key_id: r.kms_key_id.clone(),
+                status: status.into(),
+                status_message,
+            });
         }
-        if let Some(Replication::Primary { replicas }) = self.secret_mut(region, name).map(|s| &mut s.replication) {
+        if let Some(Replication::Primary { replicas }) =
+            self.secret_mut(region, name).map(|s| &mut s.replication)
+        {
             replicas.retain(|existing| !added.iter().any(|a| a.region == existing.region));
             replicas.extend(added);
         }
         self.sync_replicas(region, name);
         match self.resolve(region, name).map(|s| &s.replication) {
-            Some(Replication::Primary { replicas }) => replicas.iter().map(replica_status).collect(),
+            Some(Replication::Primary { replicas }) => {
+                replicas.iter().map(replica_status).collect()
+            }
             _ => Vec::new(),
         }
     }
@@ -281,10 +390,19 @@ impl SecretsManager {
         input: ReplicateSecretToRegionsInput,
         call: &mut Call<'_>,
     ) -> Result<Value, AwsError> {
-        let (name, arn) = self.authorized_primary("secretsmanager:ReplicateSecretToRegions", input.secret_id, call)?;
+        let (name, arn) = self.authorized_primary(
+            "secretsmanager:ReplicateSecretToRegions",
+            input.secret_id,
+            call,
+        )?;
         let regions = wire::required(input.add_replica_regions, "addReplicaRegions")?;
         self.check_replica_regions(call.region, &regions)?;
-        let statuses = self.add_replicas(call.region, &name, &regions, input.force_overwrite_replica_secret.unwrap_or(false));
+        let statuses = self.add_replicas(
+            call.region,
+            &name,
+            &regions,
+            input.force_overwrite_replica_secret.unwrap_or(false),
+        );
         Ok(json!({ "ARN": arn, "ReplicationStatus": statuses }))
     }
 
@@ -293,11 +411,17 @@ impl SecretsManager {
         input: RemoveRegionsFromReplicationInput,
         call: &mut Call<'_>,
     ) -> Result<Value, AwsError> {
-        let (name, arn) =
-            self.authorized_primary("secretsmanager:RemoveRegionsFromReplication", input.secret_id, call)?;
+        let (name, arn) = self.authorized_primary(
+            "secretsmanager:RemoveRegionsFromReplication",
+            input.secret_id,
+            call,
+        )?;
         let remove = wire::required(input.remove_replica_regions, "removeReplicaRegions")?;
         let mut removed_in_sync = Vec::new();
-        let statuses = match self.secret_mut(call.region, &name).map(|s| &mut s.replication) {
+        let statuses = match self
+            .secret_mut(call.region, &name)
+            .map(|s| &mut s.replication)
+        {
             Some(Replication::Primary { replicas }) => {
                 replicas.retain(|r| {
                     let keep = !remove.contains(&r.region);
@@ -313,7 +437,9 @@ impl SecretsManager {
         // A removed replica becomes a standalone secret in its region, as in AWS.
         for region in removed_in_sync {
             if let Some(s) = self.secret_mut(&region, &name) {
-                s.replication = Replication::Primary { replicas: Vec::new() };
+                s.replication = Replication::Primary {
+                    replicas: Vec::new(),
+                };
             }
         }
         Ok(json!({ "ARN": arn, "ReplicationStatus": statuses }))

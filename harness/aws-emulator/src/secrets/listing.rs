@@ -15,22 +15,37 @@ pub(super) struct Page<T> {
 }
 
 /// Pages `items` with an opaque token that encodes the offset.
-pub(super) fn page<T>(items: Vec<T>, max: Option<i64>, token: Option<&str>, limit: i64) -> Result<Page<T>, AwsError> {
+pub(super) fn page<T>(
+    items: Vec<T>,
+    max: Option<i64>,
+    token: Option<&str>,
+    limit: i64,
+) -> Result<Page<T>, AwsError> {
     let max = max.unwrap_or(limit);
     if !(1..=limit).contains(&max) {
         return Err(AwsError::new(
             ErrorCode::ValidationException,
-            format!("1 validation error detected: Value '{max}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and {limit}"),
+            format!(
+                "1 validation error detected: Value '{max}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and {limit}"
+            ),
         ));
     }
     let start = match token {
         None => 0,
-        Some(t) => decode_token(t)
-            .ok_or_else(|| AwsError::new(ErrorCode::InvalidNextTokenException, "The NextToken value is invalid."))?,
+        Some(t) => decode_token(t).ok_or_else(|| {
+            AwsError::new(
+                ErrorCode::InvalidNextTokenException,
+                "The NextToken value is invalid.",
+            )
+        })?,
     };
     let total = items.len();
     let end = start.saturating_add(max as usize).min(total);
-    let items: Vec<T> = items.into_iter().skip(start).take(end.saturating_sub(start)).collect();
+    let items: Vec<T> = items
+        .into_iter()
+        .skip(start)
+        .take(end.saturating_sub(start))
+        .collect();
     let next_token = (end < total).then(|| encode_token(end));
     Ok(Page { items, next_token })
 }
@@ -40,15 +55,32 @@ fn encode_token(offset: usize) -> String {
 }
 
 fn decode_token(token: &str) -> Option<usize> {
-    let raw = base64::engine::general_purpose::STANDARD.decode(token).ok()?;
-    std::str::from_utf8(&raw).ok()?.strip_prefix("offset:")?.parse().ok()
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(token)
+        .ok()?;
+    std::str::from_utf8(&raw)
+        .ok()?
+        .strip_prefix("offset:")?
+        .parse()
+        .ok()
 }
 
-const FILTER_KEYS: &[&str] = &["description", "name", "tag-key", "tag-value", "primary-region", "owning-service", "all"];
+const FILTER_KEYS: &[&str] = &[
+    "description",
+    "name",
+    "tag-key",
+    "tag-value",
+    "primary-region",
+    "owning-service",
+    "all",
+];
 
 fn check_filters(filters: &[Filter]) -> Result<(), AwsError> {
     for (i, f) in filters.iter().enumerate() {
-        let key = f.key.as_deref().ok_or_else(|| AwsError::invalid_parameter("Invalid filter key"))?;
+        let key = f
+            .key
+            .as_deref()
+            .ok_or_else(|| AwsError::invalid_parameter("Invalid filter key"))?;
         if !FILTER_KEYS.contains(&key) {
             return Err(AwsError::new(
                 ErrorCode::ValidationException,
@@ -59,7 +91,9 @@ fn check_filters(filters: &[Filter]) -> Result<(), AwsError> {
             ));
         }
         if f.values.is_none() {
-            return Err(AwsError::invalid_parameter(format!("Invalid filter values for key: {key}")));
+            return Err(AwsError::invalid_parameter(format!(
+                "Invalid filter values for key: {key}"
+            )));
         }
     }
     Ok(())
@@ -74,38 +108,80 @@ fn filter_matches(secret: &Secret, f: &Filter) -> bool {
     let values = f.values.as_deref().unwrap_or_default();
     let (fields, prefix, case_sensitive): (Vec<&str>, bool, bool) = match key {
         "name" => (vec![secret.name.as_str()], true, true),
-        "description" => (secret.description.as_deref().into_iter().collect(), false, false),
-        "tag-key" => (secret.tags.iter().map(|t| t.key.as_str()).collect(), true, true),
-        "tag-value" => (secret.tags.iter().map(|t| t.value.as_str()).collect(), true, true),
+        "description" => (
+            secret.description.as_deref().into_iter().collect(),
+            false,
+            false,
+        ),
+        "tag-key" => (
+            secret.tags.iter().map(|t| t.key.as_str()).collect(),
+            true,
+            true,
+        ),
+        "tag-value" => (
+            secret.tags.iter().map(|t| t.value.as_str()).collect(),
+            true,
+            true,
+        ),
         "owning-service" => (Vec::new(), false, false),
         "primary-region" => {
             return match &secret.replication {
-                Replication::Replica { primary_region } => values.iter().any(|v| v == primary_region),
+                Replication::Replica { primary_region } => {
+                    values.iter().any(|v| v == primary_region)
+                }
                 Replication::Primary { replicas } => {
-                    !replicas.is_empty() && secret.arn.split(':').nth(3).is_some_and(|r| values.iter().any(|v| v == r))
+                    !replicas.is_empty()
+                        && secret
+                            .arn
+                            .split(':')
+                            .nth(3)
+                            .is_some_and(|r| values.iter().any(|v| v == r))
                 }
             };
         }
         _ => {
             let mut all = vec![secret.name.as_str()];
             all.extend(secret.description.as_deref());
-            all.extend(secret.tags.iter().flat_map(|t| [t.key.as_str(), t.value.as_str()]));
+            all.extend(
+                secret
+                    .tags
+                    .iter()
+                    .flat_map(|t| [t.key.as_str(), t.value.as_str()]),
+            );
             (all, false, false)
         }
     };
     let one = |pattern: &str, field: &str| -> bool {
-        let (p, f) = if case_sensitive { (pattern.to_owned(), field.to_owned()) } else { (pattern.to_lowercase(), field.to_lowercase()) };
-        if prefix { f.starts_with(&p) } else { f.contains(&p) }
+        let (p, f) = if case_sensitive {
+            (pattern.to_owned(), field.to_owned())
+        } else {
+            (pattern.to_lowercase(), field.to_lowercase())
+        };
+        if prefix {
+            f.starts_with(&p)
+        } else {
+            f.contains(&p)
+        }
     };
     let negated = values.iter().filter_map(|v| v.strip_prefix('!'));
     let positive = values.iter().filter(|v| !v.starts_with('!'));
-    let any_negated = negated.clone().any(|p| fields.iter().any(|field| !one(p, field)));
-    any_negated || positive.clone().any(|p| fields.iter().any(|field| one(p, field)))
+    let any_negated = negated
+        .clone()
+        .any(|p| fields.iter().any(|field| !one(p, field)));
+    any_negated
+        || positive
+            .clone()
+            .any(|p| fields.iter().any(|field| one(p, field)))
 }
 
 impl SecretsManager {
     /// Secrets of a region that pass every filter, newest first.
-    pub(super) fn matching(&self, region: &str, filters: &[Filter], include_deleted: bool) -> Result<Vec<&Secret>, AwsError> {
+    pub(super) fn matching(
+        &self,
+        region: &str,
+        filters: &[Filter],
+        include_deleted: bool,
+    ) -> Result<Vec<&Secret>, AwsError> {
         check_filters(filters)?;
         let mut out: Vec<&Secret> = self
             .region(region)
@@ -116,28 +192,53 @@ impl SecretsManager {
         Ok(out)
     }
 
-    pub(super) fn describe_secret(&mut self, input: SecretIdInput, call: &mut Call<'_>) -> Result<Value, AwsError> {
+    pub(super) fn describe_secret(
+        &mut self,
+        input: SecretIdInput,
+        call: &mut Call<'_>,
+    ) -> Result<Value, AwsError> {
         let (name, _) = self.authorized("secretsmanager:DescribeSecret", input.secret_id, call)?;
-        let secret = self.resolve(call.region, &name).ok_or_else(AwsError::secret_not_found)?;
+        let secret = self
+            .resolve(call.region, &name)
+            .ok_or_else(AwsError::secret_not_found)?;
         let mut out = summary(secret);
-        out.insert("VersionIdsToStages".into(), wire::version_ids_to_stages(secret));
+        out.insert(
+            "VersionIdsToStages".into(),
+            wire::version_ids_to_stages(secret),
+        );
         Ok(Value::Object(out))
     }
 
-    pub(super) fn list_secrets(&mut self, input: ListSecretsInput, call: &mut Call<'_>) -> Result<Value, AwsError> {
+    pub(super) fn list_secrets(
+        &mut self,
+        input: ListSecretsInput,
+        call: &mut Call<'_>,
+    ) -> Result<Value, AwsError> {
         call.authorize("secretsmanager:ListSecrets", "*")?;
         let filters = input.filters.unwrap_or_default();
-        let mut matching = self.matching(call.region, &filters, input.include_planned_deletion.unwrap_or(false))?;
+        let mut matching = self.matching(
+            call.region,
+            &filters,
+            input.include_planned_deletion.unwrap_or(false),
+        )?;
         if input.sort_order.as_deref() == Some("asc") {
             matching.reverse();
         }
-        let page = page(matching, input.max_results, input.next_token.as_deref(), 100)?;
+        let page = page(
+            matching,
+            input.max_results,
+            input.next_token.as_deref(),
+            100,
+        )?;
         let list: Vec<Value> = page
             .items
             .iter()
             .map(|s| {
                 let mut entry = summary(s);
-                entry.insert("SecretVersionsToStages".into(), wire::version_ids_to_stages(s));
+                entry.insert(
+                    "SecretVersionsToStages".into(),
+                    wire::version_ids_to_stages(s),
+                );
                 Value::Object(entry)
             })
             .collect();
@@ -154,17 +255,31 @@ impl SecretsManager {
         input: ListSecretVersionIdsInput,
         call: &mut Call<'_>,
     ) -> Result<Value, AwsError> {
-        let (name, arn) = self.authorized("secretsmanager:ListSecretVersionIds", input.secret_id, call)?;
-        let secret = self.resolve(call.region, &name).ok_or_else(AwsError::secret_not_found)?;
+        let (name, arn) =
+            self.authorized("secretsmanager:ListSecretVersionIds", input.secret_id, call)?;
+        let secret = self
+            .resolve(call.region, &name)
+            .ok_or_else(AwsError::secret_not_found)?;
         let include_deprecated = input.include_deprecated.unwrap_or(false);
-        let mut versions: Vec<&crate::model::Version> =
-            secret.versions.iter().filter(|v| include_deprecated || !v.stages.is_empty()).collect();
+        let mut versions: Vec<&crate::model::Version> = secret
+            .versions
+            .iter()
+            .filter(|v| include_deprecated || !v.stages.is_empty())
+            .collect();
         versions.reverse();
-        let page = page(versions, input.max_results, input.next_token.as_deref(), 100)?;
+        let page = page(
+            versions,
+            input.max_results,
+            input.next_token.as_deref(),
+            100,
+        )?;
         let mut out = Map::new();
         out.insert("ARN".into(), json!(arn));
         out.insert("Name".into(), json!(name));
-        out.insert("Versions".into(), Value::Array(page.items.into_iter().map(wire::version_entry).collect()));
+        out.insert(
+            "Versions".into(),
+            Value::Array(page.items.into_iter().map(wire::version_entry).collect()),
+        );
         if let Some(t) = page.next_token {
             out.insert("NextToken".into(), json!(t));
         }
@@ -222,8 +337,14 @@ fn summary(secret: &Secret) -> Map<String, Value> {
     match &secret.replication {
         Replication::Primary { replicas } => {
             if !replicas.is_empty() {
-                out.insert("PrimaryRegion".into(), json!(secret.arn.split(':').nth(3).unwrap_or_default()));
-                out.insert("ReplicationStatus".into(), Value::Array(replicas.iter().map(replica_status).collect()));
+                out.insert(
+                    "PrimaryRegion".into(),
+                    json!(secret.arn.split(':').nth(3).unwrap_or_default()),
+                );
+                out.insert(
+                    "ReplicationStatus".into(),
+                    Value::Array(replicas.iter().map(replica_status).collect()),
+                );
             }
         }
         Replication::Replica { primary_region } => {

@@ -22,7 +22,8 @@ use crate::model::{Replication, Secret, SecretValue, SecretsState};
 
 /// Stands in for a rotation Lambda: given the secret and its current value,
 /// produce the next value. Returning an error fails the rotation.
-pub type RotationHook = Arc<dyn Fn(&RotationRequest<'_>) -> Result<SecretValue, String> + Send + Sync>;
+pub type RotationHook =
+    Arc<dyn Fn(&RotationRequest<'_>) -> Result<SecretValue, String> + Send + Sync>;
 
 pub struct RotationRequest<'a> {
     pub secret_name: &'a str,
@@ -82,7 +83,11 @@ pub struct SecretsManager {
 
 impl SecretsManager {
     pub fn new(account_id: impl Into<String>) -> Self {
-        Self { state: SecretsState::default(), account_id: account_id.into(), rotation_hook: None }
+        Self {
+            state: SecretsState::default(),
+            account_id: account_id.into(),
+            rotation_hook: None,
+        }
     }
 
     pub fn set_rotation_hook(&mut self, hook: Option<RotationHook>) {
@@ -98,7 +103,12 @@ impl SecretsManager {
     }
 
     /// Runs one operation. `operation` is the part of `X-Amz-Target` after `secretsmanager.`.
-    pub fn handle(&mut self, operation: &str, body: &[u8], call: &mut Call<'_>) -> Result<Value, AwsError> {
+    pub fn handle(
+        &mut self,
+        operation: &str,
+        body: &[u8],
+        call: &mut Call<'_>,
+    ) -> Result<Value, AwsError> {
         self.maintain(call.now);
         match operation {
             "CreateSecret" => self.create_secret(parse(body)?, call),
@@ -116,9 +126,14 @@ impl SecretsManager {
             "TagResource" => self.tag_resource(parse(body)?, call),
             "UntagResource" => self.untag_resource(parse(body)?, call),
             "ReplicateSecretToRegions" => self.replicate_secret_to_regions(parse(body)?, call),
-            "RemoveRegionsFromReplication" => self.remove_regions_from_replication(parse(body)?, call),
+            "RemoveRegionsFromReplication" => {
+                self.remove_regions_from_replication(parse(body)?, call)
+            }
             "GetRandomPassword" => password::get_random_password(parse(body)?, call),
-            other => Err(AwsError::new(ErrorCode::UnknownOperationException, format!("Unknown operation {other}"))),
+            other => Err(AwsError::new(
+                ErrorCode::UnknownOperationException,
+                format!("Unknown operation {other}"),
+            )),
         }
     }
 
@@ -145,7 +160,10 @@ impl SecretsManager {
             if let Err(error) = self.rotate_now(&region, &name, None, now) {
                 tracing::warn!(secret = %name, %region, %error, "scheduled rotation failed");
                 // Push the schedule on, so a failing hook is not retried on every call.
-                if let Some(rot) = self.secret_mut(&region, &name).and_then(|s| s.rotation.as_mut()) {
+                if let Some(rot) = self
+                    .secret_mut(&region, &name)
+                    .and_then(|s| s.rotation.as_mut())
+                {
                     rot.last_rotated = Some(now);
                 }
             }
@@ -153,7 +171,11 @@ impl SecretsManager {
     }
 
     fn region(&self, region: &str) -> impl Iterator<Item = &Secret> {
-        self.state.regions.get(region).into_iter().flat_map(|m| m.values())
+        self.state
+            .regions
+            .get(region)
+            .into_iter()
+            .flat_map(|m| m.values())
     }
 
     /// Finds a secret by name, full ARN or partial ARN (an ARN without the
@@ -164,7 +186,9 @@ impl SecretsManager {
             return Some(s);
         }
         if secret_id.starts_with("arn:") {
-            return secrets.values().find(|s| s.arn == secret_id || partial_arn(&s.arn) == secret_id);
+            return secrets
+                .values()
+                .find(|s| s.arn == secret_id || partial_arn(&s.arn) == secret_id);
         }
         None
     }
@@ -193,7 +217,10 @@ impl SecretsManager {
                 let would_be = if secret_id.starts_with("arn:") {
                     secret_id
                 } else {
-                    format!("arn:aws:secretsmanager:{}:{}:secret:{secret_id}", call.region, self.account_id)
+                    format!(
+                        "arn:aws:secretsmanager:{}:{}:secret:{secret_id}",
+                        call.region, self.account_id
+                    )
                 };
                 call.authorize(action, &would_be)?;
                 Err(AwsError::secret_not_found())
@@ -209,7 +236,10 @@ impl SecretsManager {
         call: &mut Call<'_>,
     ) -> Result<(String, String), AwsError> {
         let (name, arn) = self.authorized(action, secret_id, call)?;
-        if self.resolve(call.region, &name).is_some_and(Secret::is_replica) {
+        if self
+            .resolve(call.region, &name)
+            .is_some_and(Secret::is_replica)
+        {
             return Err(AwsError::not_permitted_on_replica());
         }
         Ok((name, arn))
@@ -218,26 +248,45 @@ impl SecretsManager {
     fn new_arn(&self, region: &str, name: &str) -> String {
         const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
         let mut rng = rand::rng();
-        let suffix: String = (0..6).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();
-        format!("arn:aws:secretsmanager:{region}:{}:secret:{name}-{suffix}", self.account_id)
+        let suffix: String = (0..6)
+            .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+            .collect();
+        format!(
+            "arn:aws:secretsmanager:{region}:{}:secret:{name}-{suffix}",
+            self.account_id
+        )
     }
 
     /// Copies a primary onto each of its replicas, which is how replicas follow.
     fn sync_replicas(&mut self, region: &str, name: &str) {
-        let Some(primary) = self.resolve(region, name).cloned() else { return };
-        let Replication::Primary { replicas } = &primary.replication else { return };
+        let Some(primary) = self.resolve(region, name).cloned() else {
+            return;
+        };
+        let Replication::Primary { replicas } = &primary.replication else {
+            return;
+        };
         for replica in replicas.iter().filter(|r| r.status == "InSync") {
             let mut copy = primary.clone();
             copy.arn = replica_arn(&primary.arn, region, &replica.region);
-            copy.replication = Replication::Replica { primary_region: region.to_owned() };
+            copy.replication = Replication::Replica {
+                primary_region: region.to_owned(),
+            };
             copy.kms_key_id = replica.kms_key_id.clone();
-            self.state.regions.entry(replica.region.clone()).or_default().insert(name.to_owned(), copy);
+            self.state
+                .regions
+                .entry(replica.region.clone())
+                .or_default()
+                .insert(name.to_owned(), copy);
         }
     }
 }
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, AwsError> {
-    let body = if body.is_empty() { b"{}".as_slice() } else { body };
+    let body = if body.is_empty() {
+        b"{}".as_slice()
+    } else {
+        body
+    };
     serde_json::from_slice(body).map_err(|e| {
         AwsError::new(
             ErrorCode::SerializationException,
@@ -248,7 +297,10 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, AwsError> {
 
 /// The ARN without its `-XXXXXX` suffix.
 fn partial_arn(arn: &str) -> &str {
-    arn.len().checked_sub(7).and_then(|cut| arn.get(..cut)).unwrap_or(arn)
+    arn.len()
+        .checked_sub(7)
+        .and_then(|cut| arn.get(..cut))
+        .unwrap_or(arn)
 }
 
 fn replica_arn(arn: &str, from: &str, to: &str) -> String {
@@ -260,5 +312,12 @@ fn new_version_id() -> String {
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let h = hex::encode(bytes);
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }

@@ -10,13 +10,19 @@ use crate::error::{AwsError, ErrorCode};
 
 const PUNCTUATION: &str = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
 
-pub(super) fn get_random_password(input: GetRandomPasswordInput, call: &mut Call<'_>) -> Result<Value, AwsError> {
-    call.authorizer.authorize("secretsmanager:GetRandomPassword", "*")?;
+pub(super) fn get_random_password(
+    input: GetRandomPasswordInput,
+    call: &mut Call<'_>,
+) -> Result<Value, AwsError> {
+    call.authorizer
+        .authorize("secretsmanager:GetRandomPassword", "*")?;
     let length = input.password_length.unwrap_or(32);
     if !(1..=4096).contains(&length) {
         return Err(AwsError::new(
             ErrorCode::ValidationException,
-            format!("1 validation error detected: Value '{length}' at 'passwordLength' failed to satisfy constraint: Member must have value between 1 and 4096"),
+            format!(
+                "1 validation error detected: Value '{length}' at 'passwordLength' failed to satisfy constraint: Member must have value between 1 and 4096"
+            ),
         ));
     }
     let exclude = input.exclude_characters.unwrap_or_default();
@@ -40,11 +46,15 @@ pub(super) fn get_random_password(input: GetRandomPasswordInput, call: &mut Call
     classes.retain(|c| !c.is_empty());
     let require_each = input.require_each_included_type.unwrap_or(true);
     if classes.is_empty() || (require_each && (length as usize) < classes.len()) {
-        return Err(AwsError::invalid_parameter("Password length is too short based on the required types."));
+        return Err(AwsError::invalid_parameter(
+            "Password length is too short based on the required types.",
+        ));
     }
     let all: Vec<char> = classes.iter().flatten().copied().collect();
     let mut rng = rand::rng();
-    let mut password: Vec<char> = (0..length).filter_map(|_| all.choose(&mut rng).copied()).collect();
+    let mut password: Vec<char> = (0..length)
+        .filter_map(|_| all.choose(&mut rng).copied())
+        .collect();
     if require_each {
         // Put one of each class at distinct random positions.
         let mut positions: Vec<usize> = (0..password.len()).collect();

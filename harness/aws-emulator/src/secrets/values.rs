@@ -11,7 +11,9 @@ use crate::model::{AWSCURRENT, AWSPREVIOUS, Replication, Secret, SecretValue, Ve
 const MAX_VERSIONS: usize = 100;
 
 fn validate_name(name: &str) -> Result<(), AwsError> {
-    let valid_chars = name.chars().all(|c| c.is_ascii_alphanumeric() || "/_+=.@-!".contains(c));
+    let valid_chars = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/_+=.@-!".contains(c));
     if name.is_empty() || name.len() > 512 || !valid_chars {
         return Err(AwsError::new(
             ErrorCode::ValidationException,
@@ -32,12 +34,17 @@ fn validate_token(token: &str) -> Result<(), AwsError> {
 }
 
 /// The value of a request, checked against the service's limits.
-fn request_value(string: Option<String>, binary: Option<String>) -> Result<Option<SecretValue>, AwsError> {
+fn request_value(
+    string: Option<String>,
+    binary: Option<String>,
+) -> Result<Option<SecretValue>, AwsError> {
     match (string, binary) {
         (Some(_), Some(_)) => Err(AwsError::invalid_parameter(
             "You can't specify both a binary secret value and a string secret value in the same secret.",
         )),
-        (Some(s), None) if s.len() > MAX_SECRET_SIZE => Err(AwsError::too_long("secretString", MAX_SECRET_SIZE)),
+        (Some(s), None) if s.len() > MAX_SECRET_SIZE => {
+            Err(AwsError::too_long("secretString", MAX_SECRET_SIZE))
+        }
         (Some(s), None) => Ok(Some(SecretValue::String(s))),
         (None, Some(b)) => {
             let bytes = wire::decode_binary(&b)?;
@@ -58,7 +65,11 @@ enum TokenUse {
     Retry(String),
 }
 
-fn check_token(secret: &Secret, token: Option<String>, value: &SecretValue) -> Result<TokenUse, AwsError> {
+fn check_token(
+    secret: &Secret,
+    token: Option<String>,
+    value: &SecretValue,
+) -> Result<TokenUse, AwsError> {
     let token = match token {
         Some(t) => {
             validate_token(&t)?;
@@ -81,7 +92,13 @@ fn check_token(secret: &Secret, token: Option<String>, value: &SecretValue) -> R
 
 /// Adds a version carrying `stages`, moving those stages off other versions;
 /// when AWSCURRENT moves, the version it left becomes AWSPREVIOUS.
-pub(super) fn add_version(secret: &mut Secret, id: String, value: SecretValue, mut stages: Vec<String>, now: jiff::Timestamp) {
+pub(super) fn add_version(
+    secret: &mut Secret,
+    id: String,
+    value: SecretValue,
+    mut stages: Vec<String>,
+    now: jiff::Timestamp,
+) {
     if secret.versions.is_empty() && !stages.iter().any(|s| s == AWSCURRENT) {
         stages.push(AWSCURRENT.to_owned());
     }
@@ -97,7 +114,13 @@ pub(super) fn add_version(secret: &mut Secret, id: String, value: SecretValue, m
     for stage in &stages {
         secret.remove_stage_everywhere(stage);
     }
-    secret.versions.push(Version { id, stages, value, created: now, last_accessed: None });
+    secret.versions.push(Version {
+        id,
+        stages,
+        value,
+        created: now,
+        last_accessed: None,
+    });
     secret.last_changed = now;
     while secret.versions.len() > MAX_VERSIONS {
         match secret.versions.iter().position(|v| v.stages.is_empty()) {
@@ -108,7 +131,11 @@ pub(super) fn add_version(secret: &mut Secret, id: String, value: SecretValue, m
 }
 
 impl SecretsManager {
-    pub(super) fn create_secret(&mut self, input: CreateSecretInput, call: &mut Call<'_>) -> Result<Value, AwsError> {
+    pub(super) fn create_secret(
+        &mut self,
+        input: CreateSecretInput,
+        call: &mut Call<'_>,
+    ) -> Result<Value, AwsError> {
         let name = wire::required(input.name, "name")?;
         validate_name(&name)?;
         let value = request_value(input.secret_string, input.secret_binary)?;
@@ -151,15 +178,32 @@ impl SecretsManager {
             deletion: None,
             rotation: None,
             versions: Vec::new(),
-            replication: Replication::Primary { replicas: Vec::new() },
+            replication: Replication::Primary {
+                replicas: Vec::new(),
+            },
         };
         let version_id = value.map(|value| {
             let id = input.client_request_token.unwrap_or_else(new_version_id);
-            add_version(&mut secret, id.clone(), value, vec![AWSCURRENT.to_owned()], call.now);
+            add_version(
+                &mut secret,
+                id.clone(),
+                value,
+                vec![AWSCURRENT.to_owned()],
+                call.now,
+            );
             id
         });
-        self.state.regions.entry(call.region.to_owned()).or_default().insert(name.clone(), secret);
-        let statuses = self.add_replicas(call.region, &name, &replicas, input.force_overwrite_replica_secret.unwrap_or(false));
+        self.state
+            .regions
+            .entry(call.region.to_owned())
+            .or_default()
+            .insert(name.clone(), secret);
+        let statuses = self.add_replicas(
+            call.region,
+            &name,
+            &replicas,
+            input.force_overwrite_replica_secret.unwrap_or(false),
+        );
         let mut out = Map::new();
         out.insert("ARN".into(), json!(arn));
         out.insert("Name".into(), json!(name));
@@ -172,9 +216,19 @@ impl SecretsManager {
         Ok(Value::Object(out))
     }
 
-    pub(super) fn get_secret_value(&mut self, input: GetSecretValueInput, call: &mut Call<'_>) -> Result<Value, AwsError> {
+    pub(super) fn get_secret_value(
+        &mut self,
+        input: GetSecretValueInput,
+        call: &mut Call<'_>,
+    ) -> Result<Value, AwsError> {
         let (name, _) = self.authorized("secretsmanager:GetSecretValue", input.secret_id, call)?;
-        self.read_value(call.region, &name, input.version_id.as_deref(), input.version_stage.as_deref(), call.now)
+        self.read_value(
+            call.region,
+            &name,
+            input.version_id.as_deref(),
+            input.version_stage.as_deref(),
+            call.now,
+        )
     }
 
     /// GetSecretValue once the caller is authorized.
@@ -186,7 +240,9 @@ impl SecretsManager {
         version_stage: Option<&str>,
         now: jiff::Timestamp,
     ) -> Result<Value, AwsError> {
-        let secret = self.secret_mut(region, name).ok_or_else(AwsError::secret_not_found)?;
+        let secret = self
+            .secret_mut(region, name)
+            .ok_or_else(AwsError::secret_not_found)?;
         if secret.is_deleted() {
             return Err(AwsError::marked_for_deletion());
         }
@@ -221,7 +277,9 @@ impl SecretsManager {
         };
         secret.last_accessed = Some(wire::day_of(now));
         let (arn, secret_name) = (secret.arn.clone(), secret.name.clone());
-        let v = secret.version_mut(&version).ok_or_else(AwsError::secret_not_found)?;
+        let v = secret
+            .version_mut(&version)
+            .ok_or_else(AwsError::secret_not_found)?;
         v.last_accessed = Some(now);
         let mut out = Map::new();
         out.insert("ARN".into(), json!(arn));
@@ -249,9 +307,17 @@ impl SecretsManager {
                 ids
             }
             (None, Some(filters)) => {
-                let names: Vec<String> =
-                    self.matching(call.region, &filters, false)?.into_iter().map(|s| s.name.clone()).collect();
-                let page = super::listing::page(names, input.max_results, input.next_token.as_deref(), 20)?;
+                let names: Vec<String> = self
+                    .matching(call.region, &filters, false)?
+                    .into_iter()
+                    .map(|s| s.name.clone())
+                    .collect();
+                let page = super::listing::page(
+                    names,
+                    input.max_results,
+                    input.next_token.as_deref(),
+                    20,
+                )?;
                 let mut out = self.batch_values(page.items, call);
                 if let (Some(token), Value::Object(map)) = (page.next_token, &mut out) {
                     map.insert("NextToken".into(), json!(token));
@@ -276,18 +342,30 @@ impl SecretsManager {
                 .and_then(|(name, _)| self.read_value(call.region, &name, None, None, call.now));
             match result {
                 Ok(v) => values.push(v),
-                Err(e) => errors.push(json!({ "SecretId": id, "ErrorCode": e.code.as_str(), "Message": e.message })),
+                Err(e) => errors.push(
+                    json!({ "SecretId": id, "ErrorCode": e.code.as_str(), "Message": e.message }),
+                ),
             }
         }
         json!({ "SecretValues": values, "Errors": errors })
     }
 
-    pub(super) fn put_secret_value(&mut self, input: PutSecretValueInput, call: &mut Call<'_>) -> Result<Value, AwsError> {
-        let (name, arn) = self.authorized_primary("secretsmanager:PutSecretValue", input.secret_id, call)?;
-        let value = request_value(input.secret_string, input.secret_binary)?
-            .ok_or_else(|| AwsError::invalid_parameter("You must provide either SecretString or SecretBinary."))?;
-        let stages = input.version_stages.unwrap_or_else(|| vec![AWSCURRENT.to_owned()]);
-        let secret = self.secret_mut(call.region, &name).ok_or_else(AwsError::secret_not_found)?;
+    pub(super) fn put_secret_value(
+        &mut self,
+        input: PutSecretValueInput,
+        call: &mut Call<'_>,
+    ) -> Result<Value, AwsError> {
+        let (name, arn) =
+            self.authorized_primary("secretsmanager:PutSecretValue", input.secret_id, call)?;
+        let value = request_value(input.secret_string, input.secret_binary)?.ok_or_else(|| {
+            AwsError::invalid_parameter("You must provide either SecretString or SecretBinary.")
+        })?;
+        let stages = input
+            .version_stages
+            .unwrap_or_else(|| vec![AWSCURRENT.to_owned()]);
+        let secret = self
+            .secret_mut(call.region, &name)
+            .ok_or_else(AwsError::secret_not_found)?;
         if secret.is_deleted() {
             return Err(AwsError::marked_for_deletion());
         }
@@ -298,20 +376,33 @@ impl SecretsManager {
                 id
             }
         };
-        let stages = secret.version(&id).map(|v| v.stages.clone()).unwrap_or_default();
+        let stages = secret
+            .version(&id)
+            .map(|v| v.stages.clone())
+            .unwrap_or_default();
         self.sync_replicas(call.region, &name);
         Ok(json!({ "ARN": arn, "Name": name, "VersionId": id, "VersionStages": stages }))
     }
 
-    pub(super) fn update_secret(&mut self, input: UpdateSecretInput, call: &mut Call<'_>) -> Result<Value, AwsError> {
-        let (name, arn) = self.authorized_primary("secretsmanager:UpdateSecret", input.secret_id, call)?;
+    pub(super) fn update_secret(
+        &mut self,
+        input: UpdateSecretInput,
+        call: &mut Call<'_>,
+    ) -> Result<Value, AwsError> {
+        let (name, arn) =
+            self.authorized_primary("secretsmanager:UpdateSecret", input.secret_id, call)?;
         let value = request_value(input.secret_string, input.secret_binary)?;
-        let secret = self.secret_mut(call.region, &name).ok_or_else(AwsError::secret_not_found)?;
+        let secret = self
+            .secret_mut(call.region, &name)
+            .ok_or_else(AwsError::secret_not_found)?;
         if secret.is_deleted() {
             return Err(AwsError::marked_for_deletion());
         }
         // Check the token before changing anything, so a refused call changes nothing.
-        let token_use = value.as_ref().map(|v| check_token(secret, input.client_request_token, v)).transpose()?;
+        let token_use = value
+            .as_ref()
+            .map(|v| check_token(secret, input.client_request_token, v))
+            .transpose()?;
         if let Some(d) = input.description {
             secret.description = Some(d);
             secret.last_changed = call.now;
@@ -323,7 +414,13 @@ impl SecretsManager {
         let version_id = match (token_use, value) {
             (Some(TokenUse::Retry(id)), _) => Some(id),
             (Some(TokenUse::Fresh(id)), Some(value)) => {
-                add_version(secret, id.clone(), value, vec![AWSCURRENT.to_owned()], call.now);
+                add_version(
+                    secret,
+                    id.clone(),
+                    value,
+                    vec![AWSCURRENT.to_owned()],
+                    call.now,
+                );
                 Some(id)
             }
             _ => None,

@@ -200,9 +200,14 @@ pub fn day_of(ts: Timestamp) -> Timestamp {
 }
 
 pub fn decode_binary(b64: &str) -> Result<Vec<u8>, AwsError> {
-    base64::engine::general_purpose::STANDARD.decode(b64).map_err(|_| {
-        AwsError::new(crate::error::ErrorCode::SerializationException, "SecretBinary is not valid base64")
-    })
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|_| {
+            AwsError::new(
+                crate::error::ErrorCode::SerializationException,
+                "SecretBinary is not valid base64",
+            )
+        })
 }
 
 pub fn value_fields(value: &SecretValue, out: &mut Map<String, Value>) {
@@ -211,7 +216,10 @@ pub fn value_fields(value: &SecretValue, out: &mut Map<String, Value>) {
             out.insert("SecretString".into(), json!(s));
         }
         SecretValue::Binary(b) => {
-            out.insert("SecretBinary".into(), json!(base64::engine::general_purpose::STANDARD.encode(b)));
+            out.insert(
+                "SecretBinary".into(),
+                json!(base64::engine::general_purpose::STANDARD.encode(b)),
+            );
         }
     }
 }

@@ -5,7 +5,12 @@ use proptest::prelude::*;
 
 use crate::support::*;
 
-async fn raw(endpoint: &str, target: &str, body: Vec<u8>, auth: Option<String>) -> (u16, serde_json::Value) {
+async fn raw(
+    endpoint: &str,
+    target: &str,
+    body: Vec<u8>,
+    auth: Option<String>,
+) -> (u16, serde_json::Value) {
     let mut req = reqwest::Client::new()
         .post(endpoint)
         .header("content-type", "application/x-amz-json-1.1")
@@ -22,31 +27,70 @@ async fn raw(endpoint: &str, target: &str, body: Vec<u8>, auth: Option<String>) 
 
 #[tokio::test]
 async fn bad_json_unknown_target_and_oversized_values() {
-    let emulator = AwsEmulator::builder().auth(AuthMode::AcceptAny).start().await.unwrap();
+    let emulator = AwsEmulator::builder()
+        .auth(AuthMode::AcceptAny)
+        .start()
+        .await
+        .unwrap();
     let e = emulator.endpoint();
-    let (status, body) = raw(&e, "secretsmanager.GetSecretValue", b"{not json".to_vec(), None).await;
-    assert_eq!((status, body["__type"].as_str()), (400, Some("SerializationException")));
-    let (status, body) = raw(&e, "secretsmanager.GetSecretValue", br#"{"SecretId": 5}"#.to_vec(), None).await;
-    assert_eq!((status, body["__type"].as_str()), (400, Some("SerializationException")), "wrong type");
+    let (status, body) = raw(
+        &e,
+        "secretsmanager.GetSecretValue",
+        b"{not json".to_vec(),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("SerializationException"))
+    );
+    let (status, body) = raw(
+        &e,
+        "secretsmanager.GetSecretValue",
+        br#"{"SecretId": 5}"#.to_vec(),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("SerializationException")),
+        "wrong type"
+    );
     let (_, body) = raw(&e, "secretsmanager.Frobnicate", b"{}".to_vec(), None).await;
     assert_eq!(body["__type"], "UnknownOperationException");
     let (_, body) = raw(&e, "kms.Encrypt", b"{}".to_vec(), None).await;
     assert_eq!(body["__type"], "UnknownOperationException");
     let (_, body) = raw(&e, "secretsmanager.GetSecretValue", b"{}".to_vec(), None).await;
-    assert_eq!(body["__type"], "ValidationException", "SecretId is required");
+    assert_eq!(
+        body["__type"], "ValidationException",
+        "SecretId is required"
+    );
 
     let big = "x".repeat(65_537);
-    let create = serde_json::to_vec(&serde_json::json!({ "Name": "big", "SecretString": big })).unwrap();
+    let create =
+        serde_json::to_vec(&serde_json::json!({ "Name": "big", "SecretString": big })).unwrap();
     let (status, body) = raw(&e, "secretsmanager.CreateSecret", create, None).await;
-    assert_eq!((status, body["__type"].as_str()), (400, Some("ValidationException")));
-    assert!(!body.to_string().contains(&big[..100]), "the value is not echoed");
-    let fits = serde_json::to_vec(&serde_json::json!({ "Name": "fits", "SecretString": "x".repeat(65_536) })).unwrap();
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("ValidationException"))
+    );
+    assert!(
+        !body.to_string().contains(&big[..100]),
+        "the value is not echoed"
+    );
+    let fits = serde_json::to_vec(
+        &serde_json::json!({ "Name": "fits", "SecretString": "x".repeat(65_536) }),
+    )
+    .unwrap();
     let (status, _) = raw(&e, "secretsmanager.CreateSecret", fits, None).await;
     assert_eq!(status, 200, "exactly 64 KiB is allowed");
 
     let huge = vec![b'{'; 2 * 1024 * 1024];
     let (status, body) = raw(&e, "secretsmanager.CreateSecret", huge, None).await;
-    assert_eq!((status, body["__type"].as_str()), (413, Some("SerializationException")));
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (413, Some("SerializationException"))
+    );
 }
 
 fn arbitrary_auth() -> impl Strategy<Value = Option<String>> {
@@ -127,6 +171,9 @@ async fn errors_are_json_with_the_aws_error_type_header() {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.headers()["x-amzn-errortype"], "MissingAuthenticationTokenException");
+    assert_eq!(
+        resp.headers()["x-amzn-errortype"],
+        "MissingAuthenticationTokenException"
+    );
     assert_eq!(resp.headers()["content-type"], "application/x-amz-json-1.1");
 }

@@ -6,7 +6,8 @@ use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 
 pub const REGION: &str = "us-west-2";
 
-pub const ALLOW_ALL: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+pub const ALLOW_ALL: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
 
 pub struct Env {
     pub emulator: AwsEmulator,
@@ -19,17 +20,28 @@ pub async fn start() -> Env {
 }
 
 pub async fn start_with(clock: Clock, auth: AuthMode) -> Env {
-    let emulator = AwsEmulator::builder().clock(clock).auth(auth).account_id("111122223333").start().await.unwrap();
+    let emulator = AwsEmulator::builder()
+        .clock(clock)
+        .auth(auth)
+        .account_id("111122223333")
+        .start()
+        .await
+        .unwrap();
     let key = user(&emulator, "admin", ALLOW_ALL);
     let client = client(&emulator.endpoint(), &key, REGION);
-    Env { emulator, key, client }
+    Env {
+        emulator,
+        key,
+        client,
+    }
 }
 
 /// Creates an IAM user with one inline policy and returns its key.
 pub fn user(emulator: &AwsEmulator, name: &str, policy: &str) -> AccessKey {
     emulator.with_iam(|iam| {
         iam.create_user(name).unwrap();
-        iam.put_user_policy(name, "inline", PolicyDocument::parse(policy).unwrap()).unwrap();
+        iam.put_user_policy(name, "inline", PolicyDocument::parse(policy).unwrap())
+            .unwrap();
         iam.create_access_key(name).unwrap()
     })
 }
@@ -57,13 +69,19 @@ pub fn client(endpoint: &str, key: &AccessKey, region: &str) -> Client {
 }
 
 /// The AWS error code and message of a failed SDK call.
-pub fn code_of<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug, Raw: std::fmt::Debug>(
+pub fn code_of<
+    T: std::fmt::Debug,
+    E: ProvideErrorMetadata + std::fmt::Debug,
+    Raw: std::fmt::Debug,
+>(
     result: Result<T, aws_sdk_secretsmanager::error::SdkError<E, Raw>>,
 ) -> (String, String) {
     match result {
         Ok(r) => panic!("expected an error, got {r:?}"),
         Err(e) => {
-            let meta = e.as_service_error().map(|s| (s.code().map(str::to_owned), s.message().map(str::to_owned)));
+            let meta = e
+                .as_service_error()
+                .map(|s| (s.code().map(str::to_owned), s.message().map(str::to_owned)));
             match meta {
                 Some((Some(code), message)) => (code, message.unwrap_or_default()),
                 _ => panic!("not a service error: {e:?}"),
@@ -72,8 +90,18 @@ pub fn code_of<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug, Ra
     }
 }
 
-pub async fn create(client: &Client, name: &str, value: &str) -> aws_sdk_secretsmanager::operation::create_secret::CreateSecretOutput {
-    client.create_secret().name(name).secret_string(value).send().await.unwrap()
+pub async fn create(
+    client: &Client,
+    name: &str,
+    value: &str,
+) -> aws_sdk_secretsmanager::operation::create_secret::CreateSecretOutput {
+    client
+        .create_secret()
+        .name(name)
+        .secret_string(value)
+        .send()
+        .await
+        .unwrap()
 }
 
 /// A value made for this run, so no test relies on a fixed secret.
@@ -85,6 +113,9 @@ pub fn rand_hex() -> String {
     use std::time::{SystemTime, UNIX_EPOCH};
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let t = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     format!("{:x}{:x}", t, n)
 }

@@ -9,14 +9,22 @@ use crate::support::*;
 
 async fn force_sync(stack: &Stack, name: &str, v: &str) {
     api(&stack.client, "externalsecrets")
-        .patch(name, &PatchParams::default(), &Patch::Merge(json!({"metadata": {"annotations": {"force-sync": v}}})))
+        .patch(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {"force-sync": v}}})),
+        )
         .await
         .unwrap();
 }
 
 async fn revalidate_store(stack: &Stack, v: &str) {
     api(&stack.client, "secretstores")
-        .patch("aws", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"annotations": {"touch": v}}})))
+        .patch(
+            "aws",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {"touch": v}}})),
+        )
         .await
         .unwrap();
 }
@@ -26,33 +34,70 @@ async fn aws_secret_deleted_then_restored() {
     let stack = stack().await;
     let v = values(&["password"]);
     put_sm(&stack, "app/c", &v).await;
-    create(&stack.client, "externalsecrets", extract_es("c", "app/c", "1h")).await.unwrap();
+    create(
+        &stack.client,
+        "externalsecrets",
+        extract_es("c", "app/c", "1h"),
+    )
+    .await
+    .unwrap();
     wait_secret_data(&stack, "c", &v, "first sync").await;
-    Api::<Secret>::namespaced(stack.client.clone(), NS).delete("aws-secret", &Default::default()).await.unwrap();
+    Api::<Secret>::namespaced(stack.client.clone(), NS)
+        .delete("aws-secret", &Default::default())
+        .await
+        .unwrap();
 
     // The store learns of it at its next validation.
     revalidate_store(&stack, "1").await;
-    let store = wait_for(&api(&stack.client, "secretstores"), "aws", "store InvalidProviderConfig", |s| {
-        s.data.pointer("/status/conditions/0/reason").and_then(|r| r.as_str()) == Some("InvalidProviderConfig")
-    })
+    let store = wait_for(
+        &api(&stack.client, "secretstores"),
+        "aws",
+        "store InvalidProviderConfig",
+        |s| {
+            s.data
+                .pointer("/status/conditions/0/reason")
+                .and_then(|r| r.as_str())
+                == Some("InvalidProviderConfig")
+        },
+    )
     .await;
-    assert_eq!(store.data["status"]["conditions"][0]["message"], "unable to create client");
+    assert_eq!(
+        store.data["status"]["conditions"][0]["message"],
+        "unable to create client"
+    );
     assert_eq!(store.data["status"]["conditions"][0]["status"], "False");
     let (_, _, detail) = wait_event(&stack, "aws", "Warning", "InvalidProviderConfig").await;
-    assert_eq!(detail, format!("could not fetch AccessKeyID secret: cannot get Kubernetes secret \"aws-secret\" from namespace \"{NS}\""));
+    assert_eq!(
+        detail,
+        format!(
+            "could not fetch AccessKeyID secret: cannot get Kubernetes secret \"aws-secret\" from namespace \"{NS}\""
+        )
+    );
 
     // The ExternalSecret fails on the next sync and the target keeps its data.
     force_sync(&stack, "c", "1").await;
     wait_ready(&stack, "c", "False", "SecretSyncedError").await;
     let (_, _, detail) = wait_event(&stack, "c", "Warning", "UpdateFailed").await;
     assert_eq!(detail, "SecretStore \"aws\" is not ready");
-    assert_eq!(decoded(&secret(&stack, "c").await.unwrap()), v, "no data lost");
+    assert_eq!(
+        decoded(&secret(&stack, "c").await.unwrap()),
+        v,
+        "no data lost"
+    );
 
     put_aws_secret(&stack.client, &stack.key).await;
     revalidate_store(&stack, "2").await;
-    wait_for(&api(&stack.client, "secretstores"), "aws", "store Valid again", |s| {
-        s.data.pointer("/status/conditions/0/reason").and_then(|r| r.as_str()) == Some("Valid")
-    })
+    wait_for(
+        &api(&stack.client, "secretstores"),
+        "aws",
+        "store Valid again",
+        |s| {
+            s.data
+                .pointer("/status/conditions/0/reason")
+                .and_then(|r| r.as_str())
+                == Some("Valid")
+        },
+    )
     .await;
     let v2 = values(&["password"]);
     put_sm(&stack, "app/c", &v2).await;
@@ -66,7 +111,13 @@ async fn wrong_secret_key_and_a_policy_that_denies_reads() {
     let v = values(&["k"]);
     put_sm(&stack, "app/w", &v).await;
     put_sm(&stack, "other/w", &v).await;
-    create(&stack.client, "externalsecrets", extract_es("w", "app/w", "1h")).await.unwrap();
+    create(
+        &stack.client,
+        "externalsecrets",
+        extract_es("w", "app/w", "1h"),
+    )
+    .await
+    .unwrap();
     wait_secret_data(&stack, "w", &v, "first sync").await;
 
     let mut wrong = stack.key.clone();
@@ -75,12 +126,30 @@ async fn wrong_secret_key_and_a_policy_that_denies_reads() {
     force_sync(&stack, "w", "1").await;
     wait_ready(&stack, "w", "False", "SecretSyncedError").await;
     let (_, _, detail) = wait_event(&stack, "w", "Warning", "UpdateFailed").await;
-    assert!(detail.starts_with("error processing spec.dataFrom[0].extract, err: InvalidSignatureException:"), "{detail}");
-    assert!(!detail.contains(&wrong.secret_access_key), "no credential in events");
-    assert_eq!(decoded(&secret(&stack, "w").await.unwrap()), v, "no data lost");
+    assert!(
+        detail.starts_with(
+            "error processing spec.dataFrom[0].extract, err: InvalidSignatureException:"
+        ),
+        "{detail}"
+    );
+    assert!(
+        !detail.contains(&wrong.secret_access_key),
+        "no credential in events"
+    );
+    assert_eq!(
+        decoded(&secret(&stack, "w").await.unwrap()),
+        v,
+        "no data lost"
+    );
 
     put_aws_secret(&stack.client, &stack.key).await;
-    create(&stack.client, "externalsecrets", extract_es("denied", "other/w", "1h")).await.unwrap();
+    create(
+        &stack.client,
+        "externalsecrets",
+        extract_es("denied", "other/w", "1h"),
+    )
+    .await
+    .unwrap();
     wait_ready(&stack, "denied", "False", "SecretSyncedError").await;
     let (_, _, detail) = wait_event(&stack, "denied", "Warning", "UpdateFailed").await;
     assert!(detail.contains("AccessDeniedException: User: arn:aws:iam::111122223333:user/eso is not authorized to perform: secretsmanager:GetSecretValue"), "{detail}");
@@ -92,12 +161,30 @@ async fn wrong_secret_key_and_a_policy_that_denies_reads() {
 async fn a_key_missing_from_aws_secret() {
     let stack = stack().await;
     let secrets: Api<Secret> = Api::namespaced(stack.client.clone(), NS);
-    secrets.patch("aws-secret", &PatchParams::default(), &Patch::Merge(json!({"data": {"secret-access-key": null}}))).await.unwrap();
+    secrets
+        .patch(
+            "aws-secret",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"data": {"secret-access-key": null}})),
+        )
+        .await
+        .unwrap();
     revalidate_store(&stack, "x").await;
-    wait_for(&api(&stack.client, "secretstores"), "aws", "store InvalidProviderConfig", |s| {
-        s.data.pointer("/status/conditions/0/reason").and_then(|r| r.as_str()) == Some("InvalidProviderConfig")
-    })
+    wait_for(
+        &api(&stack.client, "secretstores"),
+        "aws",
+        "store InvalidProviderConfig",
+        |s| {
+            s.data
+                .pointer("/status/conditions/0/reason")
+                .and_then(|r| r.as_str())
+                == Some("InvalidProviderConfig")
+        },
+    )
     .await;
     let (_, _, detail) = wait_event(&stack, "aws", "Warning", "InvalidProviderConfig").await;
-    assert_eq!(detail, "could not fetch SecretAccessKey secret: cannot find secret data for key: \"secret-access-key\"");
+    assert_eq!(
+        detail,
+        "could not fetch SecretAccessKey secret: cannot find secret data for key: \"secret-access-key\""
+    );
 }

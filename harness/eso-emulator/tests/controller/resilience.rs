@@ -18,12 +18,22 @@ async fn secrets_manager_outage_loses_nothing_and_recovers() {
     let stack = stack().await;
     let v = values(&["k"]);
     put_sm(&stack, "app/o", &v).await;
-    create(&stack.client, "externalsecrets", extract_es("o", "app/o", "1h")).await.unwrap();
+    create(
+        &stack.client,
+        "externalsecrets",
+        extract_es("o", "app/o", "1h"),
+    )
+    .await
+    .unwrap();
     wait_secret_data(&stack, "o", &v, "first sync").await;
     stack.aws.stop_listening();
     stack.clock.advance(Duration::from_secs(3601)).unwrap();
     wait_ready(&stack, "o", "False", "SecretSyncedError").await;
-    assert_eq!(decoded(&secret(&stack, "o").await.unwrap()), v, "no data lost during the outage");
+    assert_eq!(
+        decoded(&secret(&stack, "o").await.unwrap()),
+        v,
+        "no data lost during the outage"
+    );
     stack.aws.resume_listening();
     // Backoff is on the clock: move it past the longest backoff.
     stack.clock.advance(Duration::from_secs(600)).unwrap();
@@ -35,7 +45,13 @@ async fn api_server_outage_and_back() {
     let stack = stack().await;
     let v1 = values(&["k"]);
     put_sm(&stack, "app/b", &v1).await;
-    create(&stack.client, "externalsecrets", extract_es("b", "app/b", "1h")).await.unwrap();
+    create(
+        &stack.client,
+        "externalsecrets",
+        extract_es("b", "app/b", "1h"),
+    )
+    .await
+    .unwrap();
     wait_secret_data(&stack, "b", &v1, "first sync").await;
     stack.kube.stop_listening();
     let v2 = values(&["k"]);
@@ -45,5 +61,11 @@ async fn api_server_outage_and_back() {
     tokio::task::yield_now().await;
     stack.kube.resume_listening();
     stack.clock.advance(Duration::from_secs(600)).unwrap();
-    wait_secret_data(&stack, "b", &v2, "the refresh done once the API server is back").await;
+    wait_secret_data(
+        &stack,
+        "b",
+        &v2,
+        "the refresh done once the API server is back",
+    )
+    .await;
 }

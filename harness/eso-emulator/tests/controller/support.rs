@@ -33,7 +33,13 @@ pub fn sm_client(endpoint: &str, key: &AccessKey) -> aws_sdk_secretsmanager::Cli
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(REGION))
         .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new(key.access_key_id.clone(), key.secret_access_key.clone(), None, None, "test"))
+        .credentials_provider(Credentials::new(
+            key.access_key_id.clone(),
+            key.secret_access_key.clone(),
+            None,
+            None,
+            "test",
+        ))
         .build();
     aws_sdk_secretsmanager::Client::from_conf(conf)
 }
@@ -43,10 +49,23 @@ pub fn sm_client(endpoint: &str, key: &AccessKey) -> aws_sdk_secretsmanager::Cli
 /// controller running on a virtual clock.
 pub async fn stack() -> Stack {
     let clock = Clock::virtual_running();
-    let aws = AwsEmulator::builder().clock(clock.clone()).account_id("111122223333").start().await.unwrap();
+    let aws = AwsEmulator::builder()
+        .clock(clock.clone())
+        .account_id("111122223333")
+        .start()
+        .await
+        .unwrap();
     let admin = aws.with_iam(|iam| {
         iam.create_user("admin").unwrap();
-        iam.put_user_policy("admin", "all", PolicyDocument::parse(r#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#).unwrap()).unwrap();
+        iam.put_user_policy(
+            "admin",
+            "all",
+            PolicyDocument::parse(
+                r#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#,
+            )
+            .unwrap(),
+        )
+        .unwrap();
         iam.create_access_key("admin").unwrap()
     });
     let eso_key = aws.with_iam(|iam| {
@@ -55,15 +74,28 @@ pub async fn stack() -> Stack {
         iam.put_user_policy("eso", "read", PolicyDocument::parse(policy).unwrap()).unwrap();
         iam.create_access_key("eso").unwrap()
     });
-    let kube = KubeEmulator::builder().clock(clock.clone()).admission_hook(Arc::new(eso_emulator::webhook::EsoWebhook)).start().await.unwrap();
-    let config = kube::Config::from_custom_kubeconfig(Kubeconfig::from_yaml(&kube.kubeconfig(None)).unwrap(), &KubeConfigOptions::default()).await.unwrap();
+    let kube = KubeEmulator::builder()
+        .clock(clock.clone())
+        .admission_hook(Arc::new(eso_emulator::webhook::EsoWebhook))
+        .start()
+        .await
+        .unwrap();
+    let config = kube::Config::from_custom_kubeconfig(
+        Kubeconfig::from_yaml(&kube.kubeconfig(None)).unwrap(),
+        &KubeConfigOptions::default(),
+    )
+    .await
+    .unwrap();
     let client = kube::Client::try_from(config).unwrap();
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     for crd in eso_emulator::types::crds() {
         crds.create(&PostParams::default(), &crd).await.unwrap();
     }
     let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": NS}})).unwrap();
-    Api::<Namespace>::all(client.clone()).create(&PostParams::default(), &ns).await.unwrap();
+    Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &ns)
+        .await
+        .unwrap();
     put_aws_secret(&client, &eso_key).await;
     create(&client, "secretstores", json!({
         "apiVersion": "external-secrets.io/v1", "kind": "SecretStore", "metadata": {"name": "aws"},
@@ -74,15 +106,34 @@ pub async fn stack() -> Stack {
     .await
     .unwrap();
     let sm = sm_client(&aws.endpoint(), &admin);
-    let endpoints = Endpoints { secretsmanager: Some(aws.endpoint()), sts: Some(aws.endpoint()) };
-    let controller = EsoController::start(client.clone(), Config { endpoints, clock: clock.clone(), ..Config::default() });
-    Stack { aws, kube, client, sm, clock, key: eso_key, controller: Some(controller) }
+    let endpoints = Endpoints {
+        secretsmanager: Some(aws.endpoint()),
+        sts: Some(aws.endpoint()),
+    };
+    let controller = EsoController::start(
+        client.clone(),
+        Config {
+            endpoints,
+            clock: clock.clone(),
+            ..Config::default()
+        },
+    );
+    Stack {
+        aws,
+        kube,
+        client,
+        sm,
+        clock,
+        key: eso_key,
+        controller: Some(controller),
+    }
 }
 
 pub async fn put_aws_secret(client: &kube::Client, key: &AccessKey) {
-    let s: Secret = serde_json::from_value(json!({"metadata": {"name": "aws-secret"}, "stringData": {
+    let s: Secret =
+        serde_json::from_value(json!({"metadata": {"name": "aws-secret"}, "stringData": {
         "access-key-id": key.access_key_id, "secret-access-key": key.secret_access_key}}))
-    .unwrap();
+        .unwrap();
     let api: Api<Secret> = Api::namespaced(client.clone(), NS);
     let _ = api.delete("aws-secret", &Default::default()).await;
     api.create(&PostParams::default(), &s).await.unwrap();
@@ -94,15 +145,27 @@ pub fn resource(plural: &str) -> kube::api::ApiResource {
         "secretstores" => "SecretStore",
         _ => "ClusterSecretStore",
     };
-    kube::api::ApiResource::from_gvk_with_plural(&kube::api::GroupVersionKind::gvk("external-secrets.io", "v1", kind), plural)
+    kube::api::ApiResource::from_gvk_with_plural(
+        &kube::api::GroupVersionKind::gvk("external-secrets.io", "v1", kind),
+        plural,
+    )
 }
 
 pub fn api(client: &kube::Client, plural: &str) -> Api<DynamicObject> {
     Api::namespaced_with(client.clone(), NS, &resource(plural))
 }
 
-pub async fn create(client: &kube::Client, plural: &str, obj: Value) -> Result<DynamicObject, kube::Error> {
-    api(client, plural).create(&PostParams::default(), &serde_json::from_value(obj).unwrap()).await
+pub async fn create(
+    client: &kube::Client,
+    plural: &str,
+    obj: Value,
+) -> Result<DynamicObject, kube::Error> {
+    api(client, plural)
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(obj).unwrap(),
+        )
+        .await
 }
 
 /// An ExternalSecret `name` extracting every key of `key`.
@@ -114,7 +177,9 @@ pub fn extract_es(name: &str, key: &str, interval: &str) -> Value {
 
 /// Values made per run.
 pub fn values(keys: &[&str]) -> BTreeMap<String, String> {
-    keys.iter().map(|k| (k.to_string(), format!("{k}-{:x}", rand_u64()))).collect()
+    keys.iter()
+        .map(|k| (k.to_string(), format!("{k}-{:x}", rand_u64())))
+        .collect()
 }
 
 pub fn rand_u64() -> u64 {
@@ -128,10 +193,24 @@ pub async fn put_sm(stack: &Stack, name: &str, v: &BTreeMap<String, String>) {
     let s = serde_json::to_string(v).unwrap();
     match stack.sm.describe_secret().secret_id(name).send().await {
         Ok(_) => {
-            stack.sm.put_secret_value().secret_id(name).secret_string(s).send().await.unwrap();
+            stack
+                .sm
+                .put_secret_value()
+                .secret_id(name)
+                .secret_string(s)
+                .send()
+                .await
+                .unwrap();
         }
         Err(_) => {
-            stack.sm.create_secret().name(name).secret_string(s).send().await.unwrap();
+            stack
+                .sm
+                .create_secret()
+                .name(name)
+                .secret_string(s)
+                .send()
+                .await
+                .unwrap();
         }
     }
 }
@@ -142,56 +221,114 @@ where
     K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
     F: Fn(&K) -> bool + Send + 'static,
 {
-    let found = tokio::time::timeout(Duration::from_secs(20), await_condition(api.clone(), name, move |o: Option<&K>| o.is_some_and(&cond)))
-        .await
-        .unwrap_or_else(|_| panic!("timed out after 20s waiting for {what}"))
-        .unwrap();
+    let found = tokio::time::timeout(
+        Duration::from_secs(20),
+        await_condition(api.clone(), name, move |o: Option<&K>| o.is_some_and(&cond)),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("timed out after 20s waiting for {what}"))
+    .unwrap();
     found.unwrap_or_else(|| panic!("{what}: object vanished"))
 }
 
 pub fn ready_reason(es: &DynamicObject) -> Option<(String, String, String)> {
-    let c = es.data.pointer("/status/conditions")?.as_array()?.iter().find(|c| c["type"] == "Ready")?;
-    Some((c["status"].as_str()?.to_owned(), c["reason"].as_str()?.to_owned(), c["message"].as_str()?.to_owned()))
+    let c = es
+        .data
+        .pointer("/status/conditions")?
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == "Ready")?;
+    Some((
+        c["status"].as_str()?.to_owned(),
+        c["reason"].as_str()?.to_owned(),
+        c["message"].as_str()?.to_owned(),
+    ))
 }
 
 pub async fn wait_ready(stack: &Stack, name: &str, status: &str, reason: &str) -> DynamicObject {
     let (status, reason) = (status.to_owned(), reason.to_owned());
     let what = format!("ExternalSecret {name} Ready={status} reason {reason}");
-    wait_for(&api(&stack.client, "externalsecrets"), name, &what, move |es| {
-        ready_reason(es).is_some_and(|(s, r, _)| s == status && r == reason)
-    })
+    wait_for(
+        &api(&stack.client, "externalsecrets"),
+        name,
+        &what,
+        move |es| ready_reason(es).is_some_and(|(s, r, _)| s == status && r == reason),
+    )
     .await
 }
 
 pub async fn secret(stack: &Stack, name: &str) -> Option<Secret> {
-    Api::<Secret>::namespaced(stack.client.clone(), NS).get_opt(name).await.unwrap()
+    Api::<Secret>::namespaced(stack.client.clone(), NS)
+        .get_opt(name)
+        .await
+        .unwrap()
 }
 
 pub fn decoded(s: &Secret) -> BTreeMap<String, String> {
-    s.data.clone().unwrap_or_default().into_iter().map(|(k, v)| (k, String::from_utf8(v.0).unwrap())).collect()
+    s.data
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, String::from_utf8(v.0).unwrap()))
+        .collect()
 }
 
-pub async fn wait_secret_data(stack: &Stack, name: &str, expected: &BTreeMap<String, String>, what: &str) -> Secret {
+pub async fn wait_secret_data(
+    stack: &Stack,
+    name: &str,
+    expected: &BTreeMap<String, String>,
+    what: &str,
+) -> Secret {
     let expected = expected.clone();
-    wait_for(&Api::<Secret>::namespaced(stack.client.clone(), NS), name, what, move |s| decoded(s) == expected).await
+    wait_for(
+        &Api::<Secret>::namespaced(stack.client.clone(), NS),
+        name,
+        what,
+        move |s| decoded(s) == expected,
+    )
+    .await
 }
 
 /// Events about an object, as `kubectl describe` lists them.
 pub async fn events_for(stack: &Stack, name: &str) -> Vec<(String, String, String)> {
     let api: Api<Event> = Api::namespaced(stack.client.clone(), NS);
-    let list = api.list(&ListParams::default().fields(&format!("involvedObject.name={name}"))).await.unwrap();
-    list.items.into_iter().map(|e| (e.type_.unwrap_or_default(), e.reason.unwrap_or_default(), e.message.unwrap_or_default())).collect()
+    let list = api
+        .list(&ListParams::default().fields(&format!("involvedObject.name={name}")))
+        .await
+        .unwrap();
+    list.items
+        .into_iter()
+        .map(|e| {
+            (
+                e.type_.unwrap_or_default(),
+                e.reason.unwrap_or_default(),
+                e.message.unwrap_or_default(),
+            )
+        })
+        .collect()
 }
 
 /// Waits until an event with this type and reason exists, and returns it.
-pub async fn wait_event(stack: &Stack, name: &str, type_: &str, reason: &str) -> (String, String, String) {
+pub async fn wait_event(
+    stack: &Stack,
+    name: &str,
+    type_: &str,
+    reason: &str,
+) -> (String, String, String) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     let api: Api<Event> = Api::namespaced(stack.client.clone(), NS);
     loop {
-        if let Some(e) = events_for(stack, name).await.into_iter().find(|(t, r, _)| t == type_ && r == reason) {
+        if let Some(e) = events_for(stack, name)
+            .await
+            .into_iter()
+            .find(|(t, r, _)| t == type_ && r == reason)
+        {
             return e;
         }
-        assert!(tokio::time::Instant::now() < deadline, "timed out after 20s waiting for a {type_} {reason} event about {name}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after 20s waiting for a {type_} {reason} event about {name}"
+        );
         // Wait for the next event in the namespace rather than polling blindly.
         let _ = tokio::time::timeout(Duration::from_secs(1), next_change(&api)).await;
     }
@@ -199,7 +336,12 @@ pub async fn wait_event(stack: &Stack, name: &str, type_: &str, reason: &str) ->
 
 async fn next_change(api: &Api<Event>) {
     use futures::StreamExt;
-    let rv = api.list(&ListParams::default().limit(1)).await.ok().and_then(|l| l.metadata.resource_version).unwrap_or_default();
+    let rv = api
+        .list(&ListParams::default().limit(1))
+        .await
+        .ok()
+        .and_then(|l| l.metadata.resource_version)
+        .unwrap_or_default();
     if let Ok(stream) = api.watch(&kube::api::WatchParams::default(), &rv).await {
         let _ = stream.boxed().next().await;
     }
@@ -207,5 +349,7 @@ async fn next_change(api: &Api<Event>) {
 
 /// Runs `f` and fails with `what` if it takes longer than 20s.
 pub async fn within<T>(what: &str, f: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(20), f).await.unwrap_or_else(|_| panic!("timed out after 20s: {what}"))
+    tokio::time::timeout(Duration::from_secs(20), f)
+        .await
+        .unwrap_or_else(|_| panic!("timed out after 20s: {what}"))
 }

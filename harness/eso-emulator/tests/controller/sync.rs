@@ -11,26 +11,58 @@ async fn extract_syncs_every_key_with_label_hash_owner_status_and_event() {
     let stack = stack().await;
     let v = values(&["username", "password", "host"]);
     put_sm(&stack, "app/database", &v).await;
-    create(&stack.client, "externalsecrets", extract_es("db", "app/database", "1h")).await.unwrap();
+    create(
+        &stack.client,
+        "externalsecrets",
+        extract_es("db", "app/database", "1h"),
+    )
+    .await
+    .unwrap();
     let es = wait_ready(&stack, "db", "True", "SecretSynced").await;
     let (_, _, message) = ready_reason(&es).unwrap();
     assert_eq!(message, "secret synced");
     let status = &es.data["status"];
     assert!(status["refreshTime"].is_string());
-    assert!(status["syncedResourceVersion"].as_str().unwrap().starts_with("1-"));
+    assert!(
+        status["syncedResourceVersion"]
+            .as_str()
+            .unwrap()
+            .starts_with("1-")
+    );
     assert_eq!(status["binding"]["name"], "db");
     let target = secret(&stack, "db").await.expect("target Secret created");
-    assert_eq!(decoded(&target), v, "exactly the keys and values of the Secrets Manager JSON");
+    assert_eq!(
+        decoded(&target),
+        v,
+        "exactly the keys and values of the Secrets Manager JSON"
+    );
     let labels = target.metadata.labels.clone().unwrap();
     assert_eq!(labels["reconcile.external-secrets.io/managed"], "true");
     let annotations = target.metadata.annotations.clone().unwrap();
-    assert_eq!(annotations["reconcile.external-secrets.io/data-hash"].len(), 32);
+    assert_eq!(
+        annotations["reconcile.external-secrets.io/data-hash"].len(),
+        32
+    );
     let owner = &target.metadata.owner_references.clone().unwrap()[0];
-    assert_eq!((owner.kind.as_str(), owner.name.as_str(), owner.controller), ("ExternalSecret", "db", Some(true)));
+    assert_eq!(
+        (owner.kind.as_str(), owner.name.as_str(), owner.controller),
+        ("ExternalSecret", "db", Some(true))
+    );
     assert_eq!(owner.uid, es.metadata.uid.clone().unwrap());
     let (t, r, m) = wait_event(&stack, "db", "Normal", "Created").await;
-    assert_eq!((t.as_str(), r.as_str(), m.as_str()), ("Normal", "Created", "secret created"));
-    assert!(stack.controller.as_ref().unwrap().metrics().render().contains("externalsecret_sync_calls_total{name=\"db\",namespace=\"team\"} 1"));
+    assert_eq!(
+        (t.as_str(), r.as_str(), m.as_str()),
+        ("Normal", "Created", "secret created")
+    );
+    assert!(
+        stack
+            .controller
+            .as_ref()
+            .unwrap()
+            .metrics()
+            .render()
+            .contains("externalsecret_sync_calls_total{name=\"db\",namespace=\"team\"} 1")
+    );
 }
 
 #[tokio::test]
@@ -62,15 +94,30 @@ async fn missing_property_and_missing_secret_are_errors_with_esos_messages() {
         "spec": {"secretStoreRef": {"name": "aws"}, "data": [{"secretKey": "k", "remoteRef": {"key": "app/x", "property": "nope"}}]}});
     create(&stack.client, "externalsecrets", es).await.unwrap();
     let es = wait_ready(&stack, "p", "False", "SecretSyncedError").await;
-    assert_eq!(ready_reason(&es).unwrap().2, "could not get secret data from provider");
+    assert_eq!(
+        ready_reason(&es).unwrap().2,
+        "could not get secret data from provider"
+    );
     let (_, _, detail) = wait_event(&stack, "p", "Warning", "UpdateFailed").await;
-    assert_eq!(detail, "error processing spec.data[0] (key: app/x), err: key nope does not exist in secret app/x");
+    assert_eq!(
+        detail,
+        "error processing spec.data[0] (key: app/x), err: key nope does not exist in secret app/x"
+    );
     assert!(secret(&stack, "p").await.is_none());
 
-    create(&stack.client, "externalsecrets", extract_es("gone", "app/never-created", "1h")).await.unwrap();
+    create(
+        &stack.client,
+        "externalsecrets",
+        extract_es("gone", "app/never-created", "1h"),
+    )
+    .await
+    .unwrap();
     wait_ready(&stack, "gone", "False", "SecretSyncedError").await;
     let (_, _, detail) = wait_event(&stack, "gone", "Warning", "UpdateFailed").await;
-    assert_eq!(detail, "error processing spec.dataFrom[0].extract, err: Secret does not exist");
+    assert_eq!(
+        detail,
+        "error processing spec.dataFrom[0].extract, err: Secret does not exist"
+    );
 }
 
 #[tokio::test]
@@ -81,13 +128,31 @@ async fn deletion_policy_delete_removes_the_target_when_the_secret_goes() {
     es["spec"]["target"]["deletionPolicy"] = json!("Delete");
     create(&stack.client, "externalsecrets", es).await.unwrap();
     wait_ready(&stack, "temp", "True", "SecretSynced").await;
-    stack.sm.delete_secret().secret_id("app/temp").force_delete_without_recovery(true).send().await.unwrap();
-    kube::api::Api::<kube::api::DynamicObject>::namespaced_with(stack.client.clone(), NS, &resource("externalsecrets"))
-        .patch("temp", &Default::default(), &kube::api::Patch::Merge(json!({"metadata": {"annotations": {"force-sync": "1"}}})))
+    stack
+        .sm
+        .delete_secret()
+        .secret_id("app/temp")
+        .force_delete_without_recovery(true)
+        .send()
         .await
         .unwrap();
+    kube::api::Api::<kube::api::DynamicObject>::namespaced_with(
+        stack.client.clone(),
+        NS,
+        &resource("externalsecrets"),
+    )
+    .patch(
+        "temp",
+        &Default::default(),
+        &kube::api::Patch::Merge(json!({"metadata": {"annotations": {"force-sync": "1"}}})),
+    )
+    .await
+    .unwrap();
     let es = wait_ready(&stack, "temp", "True", "SecretDeleted").await;
-    assert_eq!(ready_reason(&es).unwrap().2, "secret deleted due to DeletionPolicy=Delete");
+    assert_eq!(
+        ready_reason(&es).unwrap().2,
+        "secret deleted due to DeletionPolicy=Delete"
+    );
     assert!(secret(&stack, "temp").await.is_none());
 }
 
@@ -96,11 +161,21 @@ async fn a_deleted_or_hand_edited_target_is_repaired_inside_the_interval() {
     let stack = stack().await;
     let v = values(&["token"]);
     put_sm(&stack, "app/ext", &v).await;
-    create(&stack.client, "externalsecrets", extract_es("ext", "app/ext", "1h")).await.unwrap();
+    create(
+        &stack.client,
+        "externalsecrets",
+        extract_es("ext", "app/ext", "1h"),
+    )
+    .await
+    .unwrap();
     wait_secret_data(&stack, "ext", &v, "first sync").await;
     let secrets: Api<Secret> = Api::namespaced(stack.client.clone(), NS);
     secrets
-        .patch("ext", &Default::default(), &kube::api::Patch::Merge(json!({"stringData": {"token": "tampered"}})))
+        .patch(
+            "ext",
+            &Default::default(),
+            &kube::api::Patch::Merge(json!({"stringData": {"token": "tampered"}})),
+        )
         .await
         .unwrap();
     wait_secret_data(&stack, "ext", &v, "hand-edited target repaired").await;
@@ -114,13 +189,26 @@ async fn a_deleted_or_hand_edited_target_is_repaired_inside_the_interval() {
 async fn deleting_the_external_secret_collects_its_owned_target() {
     let stack = stack().await;
     put_sm(&stack, "app/own", &values(&["k"])).await;
-    create(&stack.client, "externalsecrets", extract_es("own", "app/own", "1h")).await.unwrap();
+    create(
+        &stack.client,
+        "externalsecrets",
+        extract_es("own", "app/own", "1h"),
+    )
+    .await
+    .unwrap();
     wait_ready(&stack, "own", "True", "SecretSynced").await;
     let uid = secret(&stack, "own").await.unwrap().metadata.uid.unwrap();
-    api(&stack.client, "externalsecrets").delete("own", &Default::default()).await.unwrap();
+    api(&stack.client, "externalsecrets")
+        .delete("own", &Default::default())
+        .await
+        .unwrap();
     within(
         "the owned target garbage-collected",
-        kube::runtime::wait::await_condition(Api::<Secret>::namespaced(stack.client.clone(), NS), "own", kube::runtime::wait::conditions::is_deleted(&uid)),
+        kube::runtime::wait::await_condition(
+            Api::<Secret>::namespaced(stack.client.clone(), NS),
+            "own",
+            kube::runtime::wait::conditions::is_deleted(&uid),
+        ),
     )
     .await
     .unwrap();

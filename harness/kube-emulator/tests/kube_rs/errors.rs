@@ -12,11 +12,23 @@ use crate::support::*;
 async fn requests_without_the_token_are_401() {
     let env = start().await;
     let http = http(&env.emulator);
-    let resp = http.get(format!("{}/api/v1/namespaces", env.emulator.url())).send().await.unwrap();
+    let resp = http
+        .get(format!("{}/api/v1/namespaces", env.emulator.url()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 401);
     let body: Value = resp.json().await.unwrap();
-    assert_eq!((body["kind"].as_str(), body["reason"].as_str()), (Some("Status"), Some("Unauthorized")));
-    let resp = http.get(format!("{}/api/v1/namespaces", env.emulator.url())).bearer_auth("wrong").send().await.unwrap();
+    assert_eq!(
+        (body["kind"].as_str(), body["reason"].as_str()),
+        (Some("Status"), Some("Unauthorized"))
+    );
+    let resp = http
+        .get(format!("{}/api/v1/namespaces", env.emulator.url()))
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 401);
 }
 
@@ -51,25 +63,72 @@ async fn post(env: &Env, path: &str, content_type: &str, body: Vec<u8>) -> (u16,
 async fn malformed_bodies_unknown_kinds_and_oversized_objects() {
     let env = start().await;
     namespace(&env.client, "ns").await;
-    let (status, body) = post(&env, "/api/v1/namespaces/ns/secrets", "application/json", b"{not json".to_vec()).await;
+    let (status, body) = post(
+        &env,
+        "/api/v1/namespaces/ns/secrets",
+        "application/json",
+        b"{not json".to_vec(),
+    )
+    .await;
     assert_eq!((status, body["reason"].as_str()), (400, Some("BadRequest")));
-    let (status, _) = post(&env, "/api/v1/namespaces/ns/secrets", "text/plain", b"{}".to_vec()).await;
+    let (status, _) = post(
+        &env,
+        "/api/v1/namespaces/ns/secrets",
+        "text/plain",
+        b"{}".to_vec(),
+    )
+    .await;
     assert_eq!(status, 415);
-    let (status, body) = post(&env, "/apis/nope.test/v1/namespaces/ns/gizmos", "application/json", b"{}".to_vec()).await;
+    let (status, body) = post(
+        &env,
+        "/apis/nope.test/v1/namespaces/ns/gizmos",
+        "application/json",
+        b"{}".to_vec(),
+    )
+    .await;
     assert_eq!((status, body["kind"].as_str()), (404, Some("Status")));
-    let (status, _) = post(&env, "/api/v1/namespaces/ns/secrets", "application/json", br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"}}"#.to_vec()).await;
+    let (status, _) = post(
+        &env,
+        "/api/v1/namespaces/ns/secrets",
+        "application/json",
+        br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"}}"#.to_vec(),
+    )
+    .await;
     assert_eq!(status, 400, "kind must match the path");
 
     let big = "x".repeat(1_600_000);
     let secret: Secret = serde_json::from_value(json!({"metadata": {"name": "big"}, "stringData": {"a": big[..800_000], "b": big[800_000..]}})).unwrap();
-    let e = status_of(Api::<Secret>::namespaced(env.client.clone(), "ns").create(&PostParams::default(), &secret).await);
+    let e = status_of(
+        Api::<Secret>::namespaced(env.client.clone(), "ns")
+            .create(&PostParams::default(), &secret)
+            .await,
+    );
     assert!(e.code == 413 || e.code == 422, "{} {}", e.code, e.message);
     let huge = vec![b' '; 4 * 1024 * 1024];
-    let (status, body) = post(&env, "/api/v1/namespaces/ns/configmaps", "application/json", huge).await;
-    assert_eq!((status, body["reason"].as_str()), (413, Some("RequestEntityTooLarge")));
+    let (status, body) = post(
+        &env,
+        "/api/v1/namespaces/ns/configmaps",
+        "application/json",
+        huge,
+    )
+    .await;
+    assert_eq!(
+        (status, body["reason"].as_str()),
+        (413, Some("RequestEntityTooLarge"))
+    );
     let cm = json!({"metadata": {"name": "bigcm"}, "data": {"a": "y".repeat(1_600_000)}});
-    let (status, body) = post(&env, "/api/v1/namespaces/ns/configmaps", "application/json", serde_json::to_vec(&cm).unwrap()).await;
-    assert_eq!((status, body["reason"].as_str()), (413, Some("RequestEntityTooLarge")), "over etcd's 1.5 MiB");
+    let (status, body) = post(
+        &env,
+        "/api/v1/namespaces/ns/configmaps",
+        "application/json",
+        serde_json::to_vec(&cm).unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["reason"].as_str()),
+        (413, Some("RequestEntityTooLarge")),
+        "over etcd's 1.5 MiB"
+    );
 }
 
 proptest! {

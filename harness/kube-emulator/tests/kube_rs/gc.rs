@@ -13,13 +13,22 @@ async fn owner_and_dependent(client: &kube::Client) -> (Api<ConfigMap>, Api<Secr
     namespace(client, "ns").await;
     let owners: Api<ConfigMap> = Api::namespaced(client.clone(), "ns");
     let secrets: Api<Secret> = Api::namespaced(client.clone(), "ns");
-    let owner = owners.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "owner"}})).unwrap()).await.unwrap();
+    let owner = owners
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "owner"}})).unwrap(),
+        )
+        .await
+        .unwrap();
     let uid = owner.metadata.uid.clone().unwrap();
     let dependent: Secret = serde_json::from_value(json!({"metadata": {"name": "owned", "ownerReferences": [{
         "apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": uid, "controller": true, "blockOwnerDeletion": true
     }]}, "stringData": {"k": "v"}}))
     .unwrap();
-    secrets.create(&PostParams::default(), &dependent).await.unwrap();
+    secrets
+        .create(&PostParams::default(), &dependent)
+        .await
+        .unwrap();
     (owners, secrets, uid)
 }
 
@@ -34,10 +43,13 @@ where
             None => return,
         },
     };
-    tokio::time::timeout(Duration::from_secs(5), await_condition(api.clone(), name, conditions::is_deleted(&uid)))
-        .await
-        .unwrap_or_else(|_| panic!("{name} still there 5s later"))
-        .unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        await_condition(api.clone(), name, conditions::is_deleted(&uid)),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("{name} still there 5s later"))
+    .unwrap();
 }
 
 #[tokio::test]
@@ -45,7 +57,10 @@ async fn background_deletion_collects_the_owned_secret() {
     let env = start().await;
     let (owners, secrets, _) = owner_and_dependent(&env.client).await;
     let owned_uid = secrets.get("owned").await.unwrap().metadata.uid.unwrap();
-    owners.delete("owner", &DeleteParams::background()).await.unwrap();
+    owners
+        .delete("owner", &DeleteParams::background())
+        .await
+        .unwrap();
     gone(&secrets, "owned", Some(&owned_uid)).await;
 }
 
@@ -53,7 +68,10 @@ async fn background_deletion_collects_the_owned_secret() {
 async fn orphan_deletion_keeps_the_dependent_without_its_owner_reference() {
     let env = start().await;
     let (owners, secrets, _) = owner_and_dependent(&env.client).await;
-    owners.delete("owner", &DeleteParams::orphan()).await.unwrap();
+    owners
+        .delete("owner", &DeleteParams::orphan())
+        .await
+        .unwrap();
     assert_eq!(status_of(owners.get("owner").await).code, 404);
     let kept = secrets.get("owned").await.unwrap();
     assert!(kept.metadata.owner_references.is_none_or(|r| r.is_empty()));
@@ -64,21 +82,52 @@ async fn foreground_deletion_waits_for_dependents() {
     let env = start().await;
     let (owners, secrets, owner_uid) = owner_and_dependent(&env.client).await;
     // The dependent holds a finalizer, so the owner must wait in the foreground.
-    secrets.patch("owned", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": ["test/hold"]}}))).await.unwrap();
-    let deleting = owners.delete("owner", &DeleteParams::foreground()).await.unwrap();
-    let owner = deleting.left().expect("the owner is still there while its dependents are");
+    secrets
+        .patch(
+            "owned",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"finalizers": ["test/hold"]}})),
+        )
+        .await
+        .unwrap();
+    let deleting = owners
+        .delete("owner", &DeleteParams::foreground())
+        .await
+        .unwrap();
+    let owner = deleting
+        .left()
+        .expect("the owner is still there while its dependents are");
     assert!(owner.metadata.deletion_timestamp.is_some());
-    assert!(owner.metadata.finalizers.unwrap().contains(&"foregroundDeletion".to_owned()));
+    assert!(
+        owner
+            .metadata
+            .finalizers
+            .unwrap()
+            .contains(&"foregroundDeletion".to_owned())
+    );
     let owned = secrets.get("owned").await.unwrap();
     let owned_uid = owned.metadata.uid.clone().unwrap();
-    tokio::time::timeout(Duration::from_secs(5), await_condition(secrets.clone(), "owned", |s: Option<&Secret>| {
-        s.is_some_and(|s| s.metadata.deletion_timestamp.is_some())
-    }))
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        await_condition(secrets.clone(), "owned", |s: Option<&Secret>| {
+            s.is_some_and(|s| s.metadata.deletion_timestamp.is_some())
+        }),
+    )
     .await
     .expect("dependent not marked for deletion within 5s")
     .unwrap();
-    assert!(owners.get("owner").await.is_ok(), "owner waits for the finalized dependent");
-    secrets.patch("owned", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": null}}))).await.unwrap();
+    assert!(
+        owners.get("owner").await.is_ok(),
+        "owner waits for the finalized dependent"
+    );
+    secrets
+        .patch(
+            "owned",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+        )
+        .await
+        .unwrap();
     gone(&secrets, "owned", Some(&owned_uid)).await;
     gone(&owners, "owner", Some(&owner_uid)).await;
 }
@@ -88,10 +137,28 @@ async fn finalizers_hold_deletion_until_removed() {
     let env = start().await;
     namespace(&env.client, "ns").await;
     let api: Api<ConfigMap> = Api::namespaced(env.client.clone(), "ns");
-    let c = api.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "c", "finalizers": ["test/f"]}})).unwrap()).await.unwrap();
-    let held = api.delete("c", &DeleteParams::default()).await.unwrap().left().unwrap();
+    let c = api
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "c", "finalizers": ["test/f"]}}))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let held = api
+        .delete("c", &DeleteParams::default())
+        .await
+        .unwrap()
+        .left()
+        .unwrap();
     assert!(held.metadata.deletion_timestamp.is_some());
-    api.patch("c", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": []}}))).await.unwrap();
+    api.patch(
+        "c",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": []}})),
+    )
+    .await
+    .unwrap();
     gone(&api, "c", c.metadata.uid.as_deref()).await;
 }
 
@@ -101,22 +168,69 @@ async fn deleting_a_namespace_removes_everything_in_it() {
     namespace(&env.client, "doomed").await;
     let secrets: Api<Secret> = Api::namespaced(env.client.clone(), "doomed");
     for i in 0..5 {
-        secrets.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": format!("s{i}")}})).unwrap()).await.unwrap();
+        secrets
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({"metadata": {"name": format!("s{i}")}})).unwrap(),
+            )
+            .await
+            .unwrap();
     }
-    let held: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "held", "finalizers": ["test/f"]}})).unwrap();
+    let held: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "held", "finalizers": ["test/f"]}}))
+            .unwrap();
     let maps: Api<ConfigMap> = Api::namespaced(env.client.clone(), "doomed");
     maps.create(&PostParams::default(), &held).await.unwrap();
     let namespaces: Api<Namespace> = Api::all(env.client.clone());
-    let ns_uid = namespaces.get("doomed").await.unwrap().metadata.uid.unwrap();
-    let terminating = namespaces.delete("doomed", &DeleteParams { propagation_policy: Some(PropagationPolicy::Background), ..Default::default() }).await.unwrap().left().unwrap();
-    assert_eq!(terminating.status.unwrap().phase.as_deref(), Some("Terminating"));
-    let e = status_of(secrets.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "late"}})).unwrap()).await);
+    let ns_uid = namespaces
+        .get("doomed")
+        .await
+        .unwrap()
+        .metadata
+        .uid
+        .unwrap();
+    let terminating = namespaces
+        .delete(
+            "doomed",
+            &DeleteParams {
+                propagation_policy: Some(PropagationPolicy::Background),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .left()
+        .unwrap();
+    assert_eq!(
+        terminating.status.unwrap().phase.as_deref(),
+        Some("Terminating")
+    );
+    let e = status_of(
+        secrets
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({"metadata": {"name": "late"}})).unwrap(),
+            )
+            .await,
+    );
     assert_eq!(e.code, 403);
-    assert_eq!(e.message, "unable to create new content in namespace doomed because it is being terminated");
+    assert_eq!(
+        e.message,
+        "unable to create new content in namespace doomed because it is being terminated"
+    );
     for i in 0..5 {
         gone(&secrets, &format!("s{i}"), None).await;
     }
-    assert!(namespaces.get("doomed").await.is_ok(), "Terminating while an object holds a finalizer");
-    maps.patch("held", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": null}}))).await.unwrap();
+    assert!(
+        namespaces.get("doomed").await.is_ok(),
+        "Terminating while an object holds a finalizer"
+    );
+    maps.patch(
+        "held",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
     gone(&namespaces, "doomed", Some(&ns_uid)).await;
 }

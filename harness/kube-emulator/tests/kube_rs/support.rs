@@ -15,7 +15,9 @@ pub async fn client_for(emulator: &KubeEmulator) -> Client {
 
 pub async fn config_for(emulator: &KubeEmulator) -> Config {
     let kubeconfig = Kubeconfig::from_yaml(&emulator.kubeconfig(None)).unwrap();
-    Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.unwrap()
+    Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .unwrap()
 }
 
 pub async fn start() -> Env {
@@ -30,12 +32,19 @@ pub async fn start_with(builder: kube_emulator::Builder) -> Env {
 
 pub async fn start_frozen(at: &str) -> (Env, Clock) {
     let clock = Clock::frozen_at(at.parse().unwrap());
-    (start_with(KubeEmulator::builder().clock(clock.clone())).await, clock)
+    (
+        start_with(KubeEmulator::builder().clock(clock.clone())).await,
+        clock,
+    )
 }
 
 pub async fn namespace(client: &Client, name: &str) {
-    let ns: Namespace = serde_json::from_value(serde_json::json!({ "metadata": { "name": name } })).unwrap();
-    Api::<Namespace>::all(client.clone()).create(&PostParams::default(), &ns).await.unwrap();
+    let ns: Namespace =
+        serde_json::from_value(serde_json::json!({ "metadata": { "name": name } })).unwrap();
+    Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &ns)
+        .await
+        .unwrap();
 }
 
 /// The API status code of a failed call.

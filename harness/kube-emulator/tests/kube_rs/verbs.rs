@@ -22,23 +22,48 @@ async fn create_get_and_secret_semantics() {
     let (env, _clock) = start_frozen("2026-05-01T12:00:00Z").await;
     namespace(&env.client, "ns").await;
     let api: Api<Secret> = Api::namespaced(env.client.clone(), "ns");
-    let created = api.create(&PostParams::default(), &secret("s", &[])).await.unwrap();
-    assert!(created.string_data.is_none(), "stringData is folded into data");
-    assert_eq!(created.data.unwrap()["password"], ByteString(b"pw-s".to_vec()));
+    let created = api
+        .create(&PostParams::default(), &secret("s", &[]))
+        .await
+        .unwrap();
+    assert!(
+        created.string_data.is_none(),
+        "stringData is folded into data"
+    );
+    assert_eq!(
+        created.data.unwrap()["password"],
+        ByteString(b"pw-s".to_vec())
+    );
     assert_eq!(created.type_.as_deref(), Some("Opaque"));
     let meta = &created.metadata;
     assert_eq!(meta.namespace.as_deref(), Some("ns"));
     assert!(meta.uid.as_ref().is_some_and(|u| u.len() == 36));
-    assert_eq!(meta.creation_timestamp.as_ref().unwrap().0.to_string(), "2026-05-01T12:00:00Z");
+    assert_eq!(
+        meta.creation_timestamp.as_ref().unwrap().0.to_string(),
+        "2026-05-01T12:00:00Z"
+    );
     let got = api.get("s").await.unwrap();
-    assert_eq!(got.metadata.resource_version, created.metadata.resource_version);
+    assert_eq!(
+        got.metadata.resource_version,
+        created.metadata.resource_version
+    );
     let e = status_of(api.create(&PostParams::default(), &secret("s", &[])).await);
     assert_eq!((e.code, e.reason.as_str()), (409, "AlreadyExists"));
     assert_eq!(e.message, "secrets \"s\" already exists");
     let e = status_of(api.get("missing").await);
-    assert_eq!((e.code, e.reason.as_str(), e.message.as_str()), (404, "NotFound", "secrets \"missing\" not found"));
-    let e = status_of(Api::<Secret>::namespaced(env.client.clone(), "nowhere").create(&PostParams::default(), &secret("s", &[])).await);
-    assert_eq!((e.code, e.message.as_str()), (404, "namespaces \"nowhere\" not found"));
+    assert_eq!(
+        (e.code, e.reason.as_str(), e.message.as_str()),
+        (404, "NotFound", "secrets \"missing\" not found")
+    );
+    let e = status_of(
+        Api::<Secret>::namespaced(env.client.clone(), "nowhere")
+            .create(&PostParams::default(), &secret("s", &[]))
+            .await,
+    );
+    assert_eq!(
+        (e.code, e.message.as_str()),
+        (404, "namespaces \"nowhere\" not found")
+    );
 }
 
 #[tokio::test]
@@ -47,24 +72,48 @@ async fn resource_versions_come_from_one_counter_and_updates_are_optimistic() {
     namespace(&env.client, "ns").await;
     let secrets: Api<Secret> = Api::namespaced(env.client.clone(), "ns");
     let maps: Api<ConfigMap> = Api::namespaced(env.client.clone(), "ns");
-    let s = secrets.create(&PostParams::default(), &secret("s", &[])).await.unwrap();
-    let c = maps.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "c"}})).unwrap()).await.unwrap();
+    let s = secrets
+        .create(&PostParams::default(), &secret("s", &[]))
+        .await
+        .unwrap();
+    let c = maps
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "c"}})).unwrap(),
+        )
+        .await
+        .unwrap();
     let rv = |o: &Option<String>| o.as_ref().unwrap().parse::<u64>().unwrap();
-    assert!(rv(&c.metadata.resource_version) > rv(&s.metadata.resource_version), "one counter across kinds");
+    assert!(
+        rv(&c.metadata.resource_version) > rv(&s.metadata.resource_version),
+        "one counter across kinds"
+    );
 
     let mut first = secrets.get("s").await.unwrap();
     let mut second = first.clone();
     first.metadata.labels = Some([("a".to_owned(), "1".to_owned())].into());
-    let updated = secrets.replace("s", &PostParams::default(), &first).await.unwrap();
+    let updated = secrets
+        .replace("s", &PostParams::default(), &first)
+        .await
+        .unwrap();
     assert!(rv(&updated.metadata.resource_version) > rv(&s.metadata.resource_version));
     second.metadata.labels = Some([("b".to_owned(), "2".to_owned())].into());
     let e = status_of(secrets.replace("s", &PostParams::default(), &second).await);
     assert_eq!((e.code, e.reason.as_str()), (409, "Conflict"));
-    assert_eq!(e.message, "Operation cannot be fulfilled on secrets \"s\": the object has been modified; please apply your changes to the latest version and try again");
+    assert_eq!(
+        e.message,
+        "Operation cannot be fulfilled on secrets \"s\": the object has been modified; please apply your changes to the latest version and try again"
+    );
 
     // An update that changes nothing keeps the resourceVersion.
-    let again = secrets.replace("s", &PostParams::default(), &updated).await.unwrap();
-    assert_eq!(again.metadata.resource_version, updated.metadata.resource_version);
+    let again = secrets
+        .replace("s", &PostParams::default(), &updated)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.metadata.resource_version,
+        updated.metadata.resource_version
+    );
 }
 
 #[tokio::test]
@@ -73,21 +122,79 @@ async fn list_with_selectors_and_pages() {
     namespace(&env.client, "ns").await;
     namespace(&env.client, "other").await;
     let api: Api<Secret> = Api::namespaced(env.client.clone(), "ns");
-    for (name, app) in [("a", "web"), ("b", "web"), ("c", "db"), ("d", "web"), ("e", "db")] {
-        api.create(&PostParams::default(), &secret(name, &[("app", app)])).await.unwrap();
+    for (name, app) in [
+        ("a", "web"),
+        ("b", "web"),
+        ("c", "db"),
+        ("d", "web"),
+        ("e", "db"),
+    ] {
+        api.create(&PostParams::default(), &secret(name, &[("app", app)]))
+            .await
+            .unwrap();
     }
     let mut tls = secret("t", &[]);
     tls.type_ = Some("kubernetes.io/tls".into());
-    tls.string_data = Some([("tls.crt".to_owned(), "x".to_owned()), ("tls.key".to_owned(), "y".to_owned())].into());
+    tls.string_data = Some(
+        [
+            ("tls.crt".to_owned(), "x".to_owned()),
+            ("tls.key".to_owned(), "y".to_owned()),
+        ]
+        .into(),
+    );
     api.create(&PostParams::default(), &tls).await.unwrap();
-    Api::<Secret>::namespaced(env.client.clone(), "other").create(&PostParams::default(), &secret("z", &[("app", "web")])).await.unwrap();
-    let names = |l: &kube::core::ObjectList<Secret>| l.items.iter().map(|s| s.metadata.name.clone().unwrap()).collect::<Vec<_>>();
-    assert_eq!(names(&api.list(&ListParams::default().labels("app=web")).await.unwrap()), ["a", "b", "d"]);
-    assert_eq!(names(&api.list(&ListParams::default().labels("app in (db),app!=web")).await.unwrap()), ["c", "e"]);
-    assert_eq!(names(&api.list(&ListParams::default().fields("type=kubernetes.io/tls")).await.unwrap()), ["t"]);
-    assert_eq!(names(&api.list(&ListParams::default().fields("metadata.name=b")).await.unwrap()), ["b"]);
+    Api::<Secret>::namespaced(env.client.clone(), "other")
+        .create(&PostParams::default(), &secret("z", &[("app", "web")]))
+        .await
+        .unwrap();
+    let names = |l: &kube::core::ObjectList<Secret>| {
+        l.items
+            .iter()
+            .map(|s| s.metadata.name.clone().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names(
+            &api.list(&ListParams::default().labels("app=web"))
+                .await
+                .unwrap()
+        ),
+        ["a", "b", "d"]
+    );
+    assert_eq!(
+        names(
+            &api.list(&ListParams::default().labels("app in (db),app!=web"))
+                .await
+                .unwrap()
+        ),
+        ["c", "e"]
+    );
+    assert_eq!(
+        names(
+            &api.list(&ListParams::default().fields("type=kubernetes.io/tls"))
+                .await
+                .unwrap()
+        ),
+        ["t"]
+    );
+    assert_eq!(
+        names(
+            &api.list(&ListParams::default().fields("metadata.name=b"))
+                .await
+                .unwrap()
+        ),
+        ["b"]
+    );
     let all: Api<Secret> = Api::all(env.client.clone());
-    assert_eq!(all.list(&ListParams::default().labels("app=web")).await.unwrap().items.len(), 4, "across namespaces");
+    assert_eq!(
+        all.list(&ListParams::default().labels("app=web"))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        4,
+        "across namespaces"
+    );
 
     let mut seen = Vec::new();
     let mut params = ListParams::default().limit(2);
@@ -108,16 +215,48 @@ async fn patches_merge_json_strategic_and_apply() {
     let env = start().await;
     namespace(&env.client, "ns").await;
     let api: Api<ConfigMap> = Api::namespaced(env.client.clone(), "ns");
-    api.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "c", "labels": {"a": "1"}}, "data": {"k": "v"}})).unwrap()).await.unwrap();
+    api.create(
+        &PostParams::default(),
+        &serde_json::from_value(
+            json!({"metadata": {"name": "c", "labels": {"a": "1"}}, "data": {"k": "v"}}),
+        )
+        .unwrap(),
+    )
+    .await
+    .unwrap();
     let pp = PatchParams::default();
-    let c = api.patch("c", &pp, &Patch::Merge(json!({"metadata": {"labels": {"a": null, "b": "2"}}, "data": {"k2": "v2"}}))).await.unwrap();
-    assert_eq!(c.metadata.labels.unwrap(), BTreeMap::from([("b".to_owned(), "2".to_owned())]));
+    let c = api
+        .patch(
+            "c",
+            &pp,
+            &Patch::Merge(
+                json!({"metadata": {"labels": {"a": null, "b": "2"}}, "data": {"k2": "v2"}}),
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        c.metadata.labels.unwrap(),
+        BTreeMap::from([("b".to_owned(), "2".to_owned())])
+    );
     assert_eq!(c.data.as_ref().unwrap().len(), 2);
-    let ops: json_patch::Patch = serde_json::from_value(json!([{"op": "replace", "path": "/data/k", "value": "w"}])).unwrap();
+    let ops: json_patch::Patch =
+        serde_json::from_value(json!([{"op": "replace", "path": "/data/k", "value": "w"}]))
+            .unwrap();
     let c = api.patch("c", &pp, &Patch::<()>::Json(ops)).await.unwrap();
     assert_eq!(c.data.as_ref().unwrap()["k"], "w");
-    let c = api.patch("c", &pp, &Patch::Strategic(json!({"metadata": {"finalizers": ["x/y"]}}))).await.unwrap();
-    assert_eq!(c.metadata.finalizers.as_deref(), Some(&["x/y".to_owned()][..]));
+    let c = api
+        .patch(
+            "c",
+            &pp,
+            &Patch::Strategic(json!({"metadata": {"finalizers": ["x/y"]}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        c.metadata.finalizers.as_deref(),
+        Some(&["x/y".to_owned()][..])
+    );
     let apply = PatchParams::apply("test-manager").force();
     let c = api
         .patch("applied", &apply, &Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "applied"}, "data": {"a": "b"}})))
@@ -141,14 +280,33 @@ async fn generate_name_delete_and_deletecollection() {
     let created = api.create(&PostParams::default(), &s).await.unwrap();
     let name = created.metadata.name.unwrap();
     assert!(name.starts_with("gen-") && name.len() == 9, "{name}");
-    api.create(&PostParams::default(), &secret("keep", &[])).await.unwrap();
-    api.create(&PostParams::default(), &secret("x", &[("batch", "1")])).await.unwrap();
-    api.delete_collection(&DeleteParams::default(), &ListParams::default().labels("batch=1")).await.unwrap();
-    let left: Vec<String> = api.list(&ListParams::default()).await.unwrap().items.into_iter().map(|s| s.metadata.name.unwrap()).collect();
+    api.create(&PostParams::default(), &secret("keep", &[]))
+        .await
+        .unwrap();
+    api.create(&PostParams::default(), &secret("x", &[("batch", "1")]))
+        .await
+        .unwrap();
+    api.delete_collection(
+        &DeleteParams::default(),
+        &ListParams::default().labels("batch=1"),
+    )
+    .await
+    .unwrap();
+    let left: Vec<String> = api
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|s| s.metadata.name.unwrap())
+        .collect();
     assert_eq!(left, ["keep"]);
     api.delete("keep", &DeleteParams::default()).await.unwrap();
     assert_eq!(status_of(api.get("keep").await).code, 404);
-    assert_eq!(status_of(api.delete("keep", &DeleteParams::default()).await).code, 404);
+    assert_eq!(
+        status_of(api.delete("keep", &DeleteParams::default()).await).code,
+        404
+    );
 }
 
 #[tokio::test]
@@ -159,12 +317,33 @@ async fn immutable_secrets_and_bad_data() {
     let mut s = secret("s", &[]);
     s.immutable = Some(true);
     api.create(&PostParams::default(), &s).await.unwrap();
-    let e = status_of(api.patch("s", &PatchParams::default(), &Patch::Merge(json!({"stringData": {"password": "new"}}))).await);
+    let e = status_of(
+        api.patch(
+            "s",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"stringData": {"password": "new"}})),
+        )
+        .await,
+    );
     assert_eq!((e.code, e.reason.as_str()), (422, "Invalid"));
-    assert!(e.message.contains("data: Forbidden: field is immutable when `immutable` is set"), "{}", e.message);
-    let e = status_of(api.patch("s", &PatchParams::default(), &Patch::Merge(json!({"type": "other"}))).await);
+    assert!(
+        e.message
+            .contains("data: Forbidden: field is immutable when `immutable` is set"),
+        "{}",
+        e.message
+    );
+    let e = status_of(
+        api.patch(
+            "s",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"type": "other"})),
+        )
+        .await,
+    );
     assert!(e.message.contains("type: Invalid value"), "{}", e.message);
-    let bad: Secret = serde_json::from_value(json!({"metadata": {"name": "bad"}, "data": {"bad key!": "eA=="}})).unwrap();
+    let bad: Secret =
+        serde_json::from_value(json!({"metadata": {"name": "bad"}, "data": {"bad key!": "eA=="}}))
+            .unwrap();
     let e = status_of(api.create(&PostParams::default(), &bad).await);
     assert_eq!(e.code, 422);
     assert!(e.message.contains("data[bad key!]"), "{}", e.message);

@@ -51,7 +51,13 @@ pub fn sm_client(endpoint: &str, key: &AccessKey, region: &str) -> aws_sdk_secre
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_owned()))
         .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new(key.access_key_id.clone(), key.secret_access_key.clone(), key.session_token.clone(), None, "opssight-harness"))
+        .credentials_provider(Credentials::new(
+            key.access_key_id.clone(),
+            key.secret_access_key.clone(),
+            key.session_token.clone(),
+            None,
+            "opssight-harness",
+        ))
         .retry_config(aws_sdk_secretsmanager::config::retry::RetryConfig::disabled())
         .build();
     aws_sdk_secretsmanager::Client::from_conf(conf)
@@ -61,8 +67,14 @@ impl Embedded {
     pub async fn start(fixtures: Fixtures) -> anyhow::Result<Self> {
         let clock = Clock::virtual_running();
         let seed = Seed::load(&fixtures.seed_file())?;
-        let aws = AwsEmulator::builder().clock(clock.clone()).account_id(ACCOUNT_ID).default_region(&seed.region).start().await?;
-        let policy = PolicyDocument::from_file(&fixtures.iam_policy())?.with_placeholder("ACCOUNT_ID", ACCOUNT_ID);
+        let aws = AwsEmulator::builder()
+            .clock(clock.clone())
+            .account_id(ACCOUNT_ID)
+            .default_region(&seed.region)
+            .start()
+            .await?;
+        let policy = PolicyDocument::from_file(&fixtures.iam_policy())?
+            .with_placeholder("ACCOUNT_ID", ACCOUNT_ID);
         let (admin_key, eso_key) = aws.with_iam(|iam| -> anyhow::Result<_> {
             iam.create_user("harness-admin")?;
             iam.put_user_policy("harness-admin", "all", PolicyDocument::parse(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#)?)?;
@@ -80,19 +92,31 @@ impl Embedded {
                 .await
                 .with_context(|| format!("seeding {name}"))?;
         }
-        let kube = KubeEmulator::builder().clock(clock.clone()).admission_hook(Arc::new(EsoWebhook)).start().await?;
+        let kube = KubeEmulator::builder()
+            .clock(clock.clone())
+            .admission_hook(Arc::new(EsoWebhook))
+            .start()
+            .await?;
         let dir = tempfile::tempdir()?;
         let kubeconfig = dir.path().join("kubeconfig");
         kube.write_kubeconfig(&kubeconfig, Some(NAMESPACE))?;
-        let config = kube::Config::from_custom_kubeconfig(Kubeconfig::from_yaml(&kube.kubeconfig(None))?, &KubeConfigOptions::default()).await?;
+        let config = kube::Config::from_custom_kubeconfig(
+            Kubeconfig::from_yaml(&kube.kubeconfig(None))?,
+            &KubeConfigOptions::default(),
+        )
+        .await?;
         let client = kube::Client::try_from(config)?;
         let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
         for crd in eso_emulator::types::crds() {
-            crds.create(&PostParams::default(), &crd).await.context("installing ESO's CRDs")?;
+            crds.create(&PostParams::default(), &crd)
+                .await
+                .context("installing ESO's CRDs")?;
         }
         let mut capabilities = Capabilities::default();
         if super::kubectl_path().is_none() {
-            capabilities.missing.insert(Capability::Kubectl, "kubectl is not on PATH".into());
+            capabilities
+                .missing
+                .insert(Capability::Kubectl, "kubectl is not on PATH".into());
         }
         let env = Self {
             aws,
@@ -129,30 +153,68 @@ impl Embedded {
             if m.kind() != "Namespace" && !self.has_aws_secret().await {
                 self.put_aws_secret(&self.eso_key.clone()).await?;
             }
-            self.apply(&m.object).await.with_context(|| format!("applying {} {} from {}", m.kind(), m.name(), m.source.display()))?;
+            self.apply(&m.object).await.with_context(|| {
+                format!(
+                    "applying {} {} from {}",
+                    m.kind(),
+                    m.name(),
+                    m.source.display()
+                )
+            })?;
         }
         Ok(())
     }
 
     async fn has_aws_secret(&self) -> bool {
-        Api::<Secret>::namespaced(self.client.clone(), NAMESPACE).get_opt("aws-secret").await.ok().flatten().is_some()
+        Api::<Secret>::namespaced(self.client.clone(), NAMESPACE)
+            .get_opt("aws-secret")
+            .await
+            .ok()
+            .flatten()
+            .is_some()
     }
 
     /// Server-side apply of one object.
     pub async fn apply(&self, obj: &serde_json::Value) -> anyhow::Result<()> {
-        let (group, version) = match obj["apiVersion"].as_str().unwrap_or_default().split_once('/') {
+        let (group, version) = match obj["apiVersion"]
+            .as_str()
+            .unwrap_or_default()
+            .split_once('/')
+        {
             Some((g, v)) => (g.to_owned(), v.to_owned()),
-            None => (String::new(), obj["apiVersion"].as_str().unwrap_or_default().to_owned()),
+            None => (
+                String::new(),
+                obj["apiVersion"].as_str().unwrap_or_default().to_owned(),
+            ),
         };
-        let gvk = kube::api::GroupVersionKind::gvk(&group, &version, obj["kind"].as_str().unwrap_or_default());
+        let gvk = kube::api::GroupVersionKind::gvk(
+            &group,
+            &version,
+            obj["kind"].as_str().unwrap_or_default(),
+        );
         let (ar, caps) = pinned_kind(&self.client, &gvk).await?;
-        let name = obj.pointer("/metadata/name").and_then(|n| n.as_str()).unwrap_or_default();
-        let api: Api<DynamicObject> = match (caps.scope, obj.pointer("/metadata/namespace").and_then(|n| n.as_str())) {
-            (kube::discovery::Scope::Namespaced, Some(ns)) => Api::namespaced_with(self.client.clone(), ns, &ar),
-            (kube::discovery::Scope::Namespaced, None) => Api::namespaced_with(self.client.clone(), NAMESPACE, &ar),
+        let name = obj
+            .pointer("/metadata/name")
+            .and_then(|n| n.as_str())
+            .unwrap_or_default();
+        let api: Api<DynamicObject> = match (
+            caps.scope,
+            obj.pointer("/metadata/namespace").and_then(|n| n.as_str()),
+        ) {
+            (kube::discovery::Scope::Namespaced, Some(ns)) => {
+                Api::namespaced_with(self.client.clone(), ns, &ar)
+            }
+            (kube::discovery::Scope::Namespaced, None) => {
+                Api::namespaced_with(self.client.clone(), NAMESPACE, &ar)
+            }
             _ => Api::all_with(self.client.clone(), &ar),
         };
-        api.patch(name, &kube::api::PatchParams::apply("opssight-harness").force(), &kube::api::Patch::Apply(obj)).await?;
+        api.patch(
+            name,
+            &kube::api::PatchParams::apply("opssight-harness").force(),
+            &kube::api::Patch::Apply(obj),
+        )
+        .await?;
         Ok(())
     }
 
@@ -172,7 +234,10 @@ impl Embedded {
 
     pub fn start_controller(&self) {
         let config = eso_emulator::Config {
-            endpoints: eso_emulator::Endpoints { secretsmanager: Some(self.aws.endpoint()), sts: Some(self.aws.endpoint()) },
+            endpoints: eso_emulator::Endpoints {
+                secretsmanager: Some(self.aws.endpoint()),
+                sts: Some(self.aws.endpoint()),
+            },
             clock: self.clock.clone(),
             ..eso_emulator::Config::default()
         };
@@ -181,18 +246,30 @@ impl Embedded {
     }
 
     pub async fn stop_controller(&self) {
-        let controller = self.controller.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let controller = self
+            .controller
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         if let Some(c) = controller {
             c.shutdown().await;
         }
     }
 
     pub fn controller_running(&self) -> bool {
-        self.controller.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+        self.controller
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
     }
 
     pub fn controller_log(&self) -> Vec<String> {
-        self.controller.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|c| c.recent_log()).unwrap_or_default()
+        self.controller
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|c| c.recent_log())
+            .unwrap_or_default()
     }
 
     pub fn admin_key(&self) -> &AccessKey {

@@ -11,9 +11,19 @@ use crate::world::{OpsWorld, StepResult, as_bytes, compare, data_of, ensure};
 /// Gives every generated-looking value of a secret a new value, as a person
 /// rotating it would.
 async fn change(w: &mut OpsWorld, remote: &str, rotate: bool) -> StepResult {
-    let current = w.expected.get(remote).cloned().ok_or_else(|| anyhow::anyhow!("no secret {remote} in the seed"))?;
+    let current = w
+        .expected
+        .get(remote)
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("no secret {remote} in the seed"))?;
     // Fields the template fixes (user names, hosts) stay; secret ones change.
-    let secret_keys = w.env()?.seed().generated.get(remote).cloned().unwrap_or_default();
+    let secret_keys = w
+        .env()?
+        .seed()
+        .generated
+        .get(remote)
+        .cloned()
+        .unwrap_or_default();
     let mut next = current.clone();
     for (_, v) in next.iter_mut().filter(|(k, _)| secret_keys.contains(k)) {
         *v = generate(v.len().max(16));
@@ -21,16 +31,32 @@ async fn change(w: &mut OpsWorld, remote: &str, rotate: bool) -> StepResult {
     let sm = w.env()?.secrets_manager();
     let body = serde_json::to_string(&next)?;
     if rotate {
-        let token = format!("rotation-{:032}", w.next());
-        sm.put_secret_value().secret_id(remote).secret_string(body).client_request_token(token).send().await?;
+        let token = format!("rotation-{:032}", w.next_number());
+        sm.put_secret_value()
+            .secret_id(remote)
+            .secret_string(body)
+            .client_request_token(token)
+            .send()
+            .await?;
     } else {
-        sm.put_secret_value().secret_id(remote).secret_string(body).send().await?;
+        sm.put_secret_value()
+            .secret_id(remote)
+            .secret_string(body)
+            .send()
+            .await?;
     }
     w.previous.insert(remote.to_owned(), current);
     w.expected.insert(remote.to_owned(), next);
     // Remember when each Secret was last refreshed, to see it move.
     for (es, _) in w.external_secrets()? {
-        if let Some(t) = w.es_api()?.get(&es).await?.data.pointer("/status/refreshTime").and_then(|v| v.as_str()) {
+        if let Some(t) = w
+            .es_api()?
+            .get(&es)
+            .await?
+            .data
+            .pointer("/status/refreshTime")
+            .and_then(|v| v.as_str())
+        {
             w.refresh_times.insert(es, t.to_owned());
         }
     }
@@ -46,9 +72,20 @@ async fn value_changes(w: &mut OpsWorld, remote: String) -> StepResult {
 async fn rotated(w: &mut OpsWorld, remote: String) -> StepResult {
     change(w, &remote, true).await?;
     let sm = w.env()?.secrets_manager();
-    let previous = sm.get_secret_value().secret_id(&remote).version_stage("AWSPREVIOUS").send().await?;
-    let old = serde_json::to_string(w.previous.get(&remote).ok_or_else(|| anyhow::anyhow!("no previous value"))?)?;
-    ensure(previous.secret_string() == Some(old.as_str()), || format!("after rotating {remote}, AWSPREVIOUS is not the old value"))
+    let previous = sm
+        .get_secret_value()
+        .secret_id(&remote)
+        .version_stage("AWSPREVIOUS")
+        .send()
+        .await?;
+    let old = serde_json::to_string(
+        w.previous
+            .get(&remote)
+            .ok_or_else(|| anyhow::anyhow!("no previous value"))?,
+    )?;
+    ensure(previous.secret_string() == Some(old.as_str()), || {
+        format!("after rotating {remote}, AWSPREVIOUS is not the old value")
+    })
 }
 
 #[when(expr = "{int} minutes pass")]
@@ -74,7 +111,7 @@ pub(crate) async fn caught_up(w: &mut OpsWorld) -> StepResult {
         // Nothing can change while the controller is stopped.
         return Ok(());
     }
-    let n = w.next();
+    let n = w.next_number();
     let name = format!("harness-marker-{n}");
     let marker = serde_json::json!({
         "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
@@ -83,9 +120,11 @@ pub(crate) async fn caught_up(w: &mut OpsWorld) -> StepResult {
                  "target": {"name": name}, "dataFrom": [{"extract": {"key": "opssight/production/redis"}}]}
     });
     w.env()?.apply(&marker).await?;
-    w.wait_es(&name, &format!("the marker ExternalSecret {name} to sync"), |es| {
-        crate::world::ready_of(es).is_some_and(|(s, _, _)| s == "True")
-    })
+    w.wait_es(
+        &name,
+        &format!("the marker ExternalSecret {name} to sync"),
+        |es| crate::world::ready_of(es).is_some_and(|(s, _, _)| s == "True"),
+    )
     .await?;
     w.es_api()?.delete(&name, &Default::default()).await?;
     Ok(())
@@ -94,18 +133,33 @@ pub(crate) async fn caught_up(w: &mut OpsWorld) -> StepResult {
 #[then(expr = "the Secret {string} still holds the previous values of {string}")]
 async fn still_previous(w: &mut OpsWorld, name: String, remote: String) -> StepResult {
     caught_up(w).await?;
-    let previous = w.previous.get(&remote).ok_or_else(|| anyhow::anyhow!("{remote} was not changed in this scenario"))?;
+    let previous = w
+        .previous
+        .get(&remote)
+        .ok_or_else(|| anyhow::anyhow!("{remote} was not changed in this scenario"))?;
     let s = w.secrets()?.get(&name).await?;
-    compare(&data_of(&s), &as_bytes(previous)).map_err(|d| anyhow::anyhow!("the Secret {name} changed before it should have: {d}"))
+    compare(&data_of(&s), &as_bytes(previous))
+        .map_err(|d| anyhow::anyhow!("the Secret {name} changed before it should have: {d}"))
 }
 
 #[then(expr = "the last refresh time of {string} has moved")]
 async fn refresh_moved(w: &mut OpsWorld, name: String) -> StepResult {
-    let before = w.refresh_times.get(&name).cloned().ok_or_else(|| anyhow::anyhow!("no refresh time was recorded for {name}"))?;
+    let before = w
+        .refresh_times
+        .get(&name)
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("no refresh time was recorded for {name}"))?;
     let b = before.clone();
-    w.wait_es(&name, &format!("the refresh time of {name} to move past {before}"), move |es| {
-        es.data.pointer("/status/refreshTime").and_then(|v| v.as_str()).is_some_and(|t| t > b.as_str())
-    })
+    w.wait_es(
+        &name,
+        &format!("the refresh time of {name} to move past {before}"),
+        move |es| {
+            es.data
+                .pointer("/status/refreshTime")
+                .and_then(|v| v.as_str())
+                .is_some_and(|t| t > b.as_str())
+        },
+    )
     .await?;
     Ok(())
 }

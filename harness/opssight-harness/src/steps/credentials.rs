@@ -15,7 +15,13 @@ async fn delete_secret(w: &mut OpsWorld, name: String) -> StepResult {
 
 #[when(expr = "the key {string} is removed from {string}")]
 async fn remove_key(w: &mut OpsWorld, key: String, name: String) -> StepResult {
-    w.secrets()?.patch(&name, &PatchParams::default(), &Patch::Merge(json!({"data": {key: null}}))).await?;
+    w.secrets()?
+        .patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"data": {key: null}})),
+        )
+        .await?;
     Ok(())
 }
 
@@ -37,13 +43,18 @@ async fn wrong_key(w: &mut OpsWorld, _name: String) -> StepResult {
 async fn revalidate(w: &mut OpsWorld) -> StepResult {
     // ESO validates a store every 5 minutes; a change of its annotations
     // does it at once.
-    let n = w.next();
+    let n = w.next_number();
     let api = kube::api::Api::<kube::api::DynamicObject>::namespaced_with(
         w.env()?.kube(),
         NAMESPACE,
         &eso_emulator::store_resource(eso_emulator::types::StoreKind::SecretStore),
     );
-    api.patch("aws-secrets-manager", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"annotations": {"harness/validate": n.to_string()}}}))).await?;
+    api.patch(
+        "aws-secrets-manager",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"annotations": {"harness/validate": n.to_string()}}})),
+    )
+    .await?;
     Ok(())
 }
 
@@ -69,21 +80,48 @@ async fn store_not_ready(w: &mut OpsWorld, reason: String, message: String) -> S
 }
 
 async fn events(w: &OpsWorld, about: &str) -> anyhow::Result<Vec<(String, String, String)>> {
-    let api: kube::api::Api<k8s_openapi::api::core::v1::Event> = kube::api::Api::namespaced(w.env()?.kube(), NAMESPACE);
-    let list = api.list(&kube::api::ListParams::default().fields(&format!("involvedObject.name={about}"))).await?;
-    Ok(list.items.into_iter().map(|e| (e.type_.unwrap_or_default(), e.reason.unwrap_or_default(), e.message.unwrap_or_default())).collect())
+    let api: kube::api::Api<k8s_openapi::api::core::v1::Event> =
+        kube::api::Api::namespaced(w.env()?.kube(), NAMESPACE);
+    let list = api
+        .list(&kube::api::ListParams::default().fields(&format!("involvedObject.name={about}")))
+        .await?;
+    Ok(list
+        .items
+        .into_iter()
+        .map(|e| {
+            (
+                e.type_.unwrap_or_default(),
+                e.reason.unwrap_or_default(),
+                e.message.unwrap_or_default(),
+            )
+        })
+        .collect())
 }
 
-async fn wait_event(w: &OpsWorld, about: &str, reason: &str, matches: impl Fn(&str) -> bool) -> StepResult {
+async fn wait_event(
+    w: &OpsWorld,
+    about: &str,
+    reason: &str,
+    matches: impl Fn(&str) -> bool,
+) -> StepResult {
     let deadline = tokio::time::Instant::now() + crate::world::wait();
     loop {
         let found = events(w, about).await?;
-        if found.iter().any(|(t, r, m)| t == "Warning" && r == reason && matches(m)) {
+        if found
+            .iter()
+            .any(|(t, r, m)| t == "Warning" && r == reason && matches(m))
+        {
             return Ok(());
         }
         if tokio::time::Instant::now() > deadline {
-            let seen: Vec<String> = found.iter().map(|(t, r, m)| format!("{t} {r}: {m}")).collect();
-            anyhow::bail!("no matching Warning {reason} event about {about} within {:?}; events: {seen:?}", crate::world::wait());
+            let seen: Vec<String> = found
+                .iter()
+                .map(|(t, r, m)| format!("{t} {r}: {m}"))
+                .collect();
+            anyhow::bail!(
+                "no matching Warning {reason} event about {about} within {:?}; events: {seen:?}",
+                crate::world::wait()
+            );
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
@@ -96,21 +134,37 @@ async fn store_event(w: &mut OpsWorld, reason: String, message: String) -> StepR
 }
 
 #[then(expr = "a Warning event {string} about {string} says {string}")]
-async fn es_event_says(w: &mut OpsWorld, reason: String, about: String, message: String) -> StepResult {
+async fn es_event_says(
+    w: &mut OpsWorld,
+    reason: String,
+    about: String,
+    message: String,
+) -> StepResult {
     let message = unescape(&message);
     wait_event(w, &about, &reason, |m| m == message).await
 }
 
 #[then(expr = "a Warning event {string} about {string} mentions {string}")]
-async fn es_event_mentions(w: &mut OpsWorld, reason: String, about: String, part: String) -> StepResult {
+async fn es_event_mentions(
+    w: &mut OpsWorld,
+    reason: String,
+    about: String,
+    part: String,
+) -> StepResult {
     let part = unescape(&part);
     wait_event(w, &about, &reason, |m| m.contains(&part)).await
 }
 
 #[when(expr = "a refresh of {string} is forced")]
 async fn force(w: &mut OpsWorld, name: String) -> StepResult {
-    let n = w.next();
-    w.es_api()?.patch(&name, &PatchParams::default(), &Patch::Merge(json!({"metadata": {"annotations": {"force-sync": n.to_string()}}}))).await?;
+    let n = w.next_number();
+    w.es_api()?
+        .patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {"force-sync": n.to_string()}}})),
+        )
+        .await?;
     Ok(())
 }
 
@@ -126,9 +180,15 @@ async fn force_all(w: &mut OpsWorld) -> StepResult {
 async fn still_synced(w: &mut OpsWorld) -> StepResult {
     let seed = w.env()?.seed().secrets.clone();
     for (es, remote) in w.external_secrets()? {
-        let expected = w.previous.get(&remote).or_else(|| seed.get(&remote)).cloned().unwrap_or_default();
+        let expected = w
+            .previous
+            .get(&remote)
+            .or_else(|| seed.get(&remote))
+            .cloned()
+            .unwrap_or_default();
         let s = w.secrets()?.get(&es).await?;
-        compare(&data_of(&s), &as_bytes(&expected)).map_err(|d| anyhow::anyhow!("the Secret {es} lost its data: {d}"))?;
+        compare(&data_of(&s), &as_bytes(&expected))
+            .map_err(|d| anyhow::anyhow!("the Secret {es} lost its data: {d}"))?;
     }
     Ok(())
 }
@@ -138,13 +198,17 @@ async fn deny(w: &mut OpsWorld, action: String) -> StepResult {
     let doc = aws_emulator::PolicyDocument::parse(&format!(
         r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Action":"{action}","Resource":"*"}}]}}"#
     ))?;
-    w.env()?.aws.with_iam(|iam| iam.put_user_policy(ESO_USER, "harness-deny", doc))?;
+    w.env()?
+        .aws
+        .with_iam(|iam| iam.put_user_policy(ESO_USER, "harness-deny", doc))?;
     Ok(())
 }
 
 #[when("the controller's IAM policy is the runbook's again")]
 async fn undeny(w: &mut OpsWorld) -> StepResult {
-    w.env()?.aws.with_iam(|iam| iam.delete_user_policy(ESO_USER, "harness-deny"))?;
+    w.env()?
+        .aws
+        .with_iam(|iam| iam.delete_user_policy(ESO_USER, "harness-deny"))?;
     ensure(true, String::new)
 }
 

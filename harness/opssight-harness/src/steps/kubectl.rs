@@ -18,7 +18,12 @@ async fn run(w: &mut OpsWorld, command: String) -> StepResult {
         .output();
     let output = tokio::time::timeout(crate::world::wait(), output)
         .await
-        .map_err(|_| anyhow::anyhow!("`{command}` did not finish within {:?}", crate::world::wait()))??;
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "`{command}` did not finish within {:?}",
+                crate::world::wait()
+            )
+        })??;
     w.last_command = Some(CommandResult {
         command,
         status: output.status.code(),
@@ -30,14 +35,29 @@ async fn run(w: &mut OpsWorld, command: String) -> StepResult {
 
 #[then("the command succeeds")]
 async fn succeeds(w: &mut OpsWorld) -> StepResult {
-    let c = w.last_command.as_ref().ok_or_else(|| anyhow::anyhow!("no command was run"))?;
-    ensure(c.status == Some(0), || format!("`{}` exited with {:?}: {}", c.command, c.status, c.stderr.trim()))
+    let c = w
+        .last_command
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("no command was run"))?;
+    ensure(c.status == Some(0), || {
+        format!(
+            "`{}` exited with {:?}: {}",
+            c.command,
+            c.status,
+            c.stderr.trim()
+        )
+    })
 }
 
 #[given(expr = "the ExternalSecret {string} has refresh interval {string}")]
 async fn set_interval(w: &mut OpsWorld, name: String, interval: String) -> StepResult {
     let api = w.es_api()?;
-    api.patch(&name, &Default::default(), &kube::api::Patch::Merge(serde_json::json!({"spec": {"refreshInterval": interval}}))).await?;
+    api.patch(
+        &name,
+        &Default::default(),
+        &kube::api::Patch::Merge(serde_json::json!({"spec": {"refreshInterval": interval}})),
+    )
+    .await?;
     // With refreshInterval 0 even this spec change is not synced (ESO's rule
     // 1); either way, wait until the controller has looked at it.
     crate::steps::changes::caught_up(w).await

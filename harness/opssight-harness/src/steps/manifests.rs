@@ -18,28 +18,52 @@ fn build(w: &OpsWorld, overlay: &str) -> anyhow::Result<Vec<Manifest>> {
 #[then(expr = "the overlay {string} builds")]
 async fn builds(w: &mut OpsWorld, overlay: String) -> StepResult {
     let objects = build(w, &overlay)?;
-    let es = objects.iter().filter(|m| m.kind() == "ExternalSecret").count();
-    ensure(es == 4, || format!("the overlay {overlay} has {es} ExternalSecrets, the runbook has 4"))?;
-    ensure(objects.iter().any(|m| m.kind() == "SecretStore"), || format!("the overlay {overlay} has no SecretStore"))
+    let es = objects
+        .iter()
+        .filter(|m| m.kind() == "ExternalSecret")
+        .count();
+    ensure(es == 4, || {
+        format!("the overlay {overlay} has {es} ExternalSecrets, the runbook has 4")
+    })?;
+    ensure(objects.iter().any(|m| m.kind() == "SecretStore"), || {
+        format!("the overlay {overlay} has no SecretStore")
+    })
 }
 
 fn canonical(objects: Vec<Value>) -> BTreeSet<String> {
-    objects.into_iter().filter(|o| !o.is_null()).map(|o| o.to_string()).collect()
+    objects
+        .into_iter()
+        .filter(|o| !o.is_null())
+        .map(|o| o.to_string())
+        .collect()
 }
 
 #[then(expr = "kubectl kustomize builds the same objects as the harness for {string} and {string}")]
 async fn same_as_kubectl(w: &mut OpsWorld, a: String, b: String) -> StepResult {
     for overlay in [a, b] {
         let dir = w.fixtures()?.overlay(&overlay);
-        let out = tokio::process::Command::new("kubectl").arg("kustomize").arg(&dir).output().await?;
-        ensure(out.status.success(), || format!("kubectl kustomize {}: {}", dir.display(), String::from_utf8_lossy(&out.stderr)))?;
-        let theirs: Vec<Value> = serde_saphyr::from_multiple(&String::from_utf8_lossy(&out.stdout))?;
+        let out = tokio::process::Command::new("kubectl")
+            .arg("kustomize")
+            .arg(&dir)
+            .output()
+            .await?;
+        ensure(out.status.success(), || {
+            format!(
+                "kubectl kustomize {}: {}",
+                dir.display(),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })?;
+        let theirs: Vec<Value> =
+            serde_saphyr::from_multiple(&String::from_utf8_lossy(&out.stdout))?;
         let ours: Vec<Value> = build(w, &overlay)?.into_iter().map(|m| m.object).collect();
         let (theirs, ours) = (canonical(theirs), canonical(ours));
         ensure(theirs == ours, || {
             let only_kubectl: Vec<&String> = theirs.difference(&ours).collect();
             let only_ours: Vec<&String> = ours.difference(&theirs).collect();
-            format!("overlay {overlay}: kubectl kustomize and the harness differ.\nonly kubectl: {only_kubectl:?}\nonly harness: {only_ours:?}")
+            format!(
+                "overlay {overlay}: kubectl kustomize and the harness differ.\nonly kubectl: {only_kubectl:?}\nonly harness: {only_ours:?}"
+            )
         })?;
     }
     Ok(())
@@ -64,21 +88,36 @@ async fn accepted_by(w: &OpsWorld, crds: Vec<CustomResourceDefinition>, which: &
     for overlay in ["production", "local"] {
         for m in build(w, overlay)? {
             let gvk = kube::api::GroupVersionKind::gvk(
-                m.api_version().split_once('/').map(|(g, _)| g).unwrap_or(""),
+                m.api_version()
+                    .split_once('/')
+                    .map(|(g, _)| g)
+                    .unwrap_or(""),
                 m.api_version().rsplit('/').next().unwrap_or_default(),
                 m.kind(),
             );
-            let (ar, caps) = kube::discovery::pinned_kind(&client, &gvk).await.map_err(|e| anyhow::anyhow!("{}: {} is not served: {e}", m.source.display(), m.kind()))?;
-            let api: Api<kube::api::DynamicObject> = if caps.scope == kube::discovery::Scope::Namespaced {
-                Api::namespaced_with(client.clone(), m.namespace().unwrap_or("default"), &ar)
-            } else {
-                Api::all_with(client.clone(), &ar)
-            };
+            let (ar, caps) = kube::discovery::pinned_kind(&client, &gvk)
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!("{}: {} is not served: {e}", m.source.display(), m.kind())
+                })?;
+            let api: Api<kube::api::DynamicObject> =
+                if caps.scope == kube::discovery::Scope::Namespaced {
+                    Api::namespaced_with(client.clone(), m.namespace().unwrap_or("default"), &ar)
+                } else {
+                    Api::all_with(client.clone(), &ar)
+                };
             let obj: kube::api::DynamicObject = serde_json::from_value(m.object.clone())?;
             let _ = api.delete(m.name(), &Default::default()).await;
             api.create(&PostParams::default(), &obj)
                 .await
-                .map_err(|e| anyhow::anyhow!("{} ({overlay}): {} {} refused by {which}: {e}", m.source.display(), m.kind(), m.name()))?;
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "{} ({overlay}): {} {} refused by {which}: {e}",
+                        m.source.display(),
+                        m.kind(),
+                        m.name()
+                    )
+                })?;
         }
     }
     Ok(())
@@ -89,9 +128,16 @@ async fn accepted(w: &mut OpsWorld) -> StepResult {
     accepted_by(w, eso_emulator::types::crds(), "the eso-emulator's CRDs").await?;
     if let Some(dir) = w.fixtures()?.upstream_crds() {
         let mut upstream = Vec::new();
-        for file in ["external-secrets.io_externalsecrets.yaml", "external-secrets.io_secretstores.yaml", "external-secrets.io_clustersecretstores.yaml"] {
+        for file in [
+            "external-secrets.io_externalsecrets.yaml",
+            "external-secrets.io_secretstores.yaml",
+            "external-secrets.io_clustersecretstores.yaml",
+        ] {
             let text = std::fs::read_to_string(dir.join(file))?;
-            upstream.push(serde_saphyr::from_str::<CustomResourceDefinition>(&text).map_err(|e| anyhow::anyhow!("{file}: {e}"))?);
+            upstream.push(
+                serde_saphyr::from_str::<CustomResourceDefinition>(&text)
+                    .map_err(|e| anyhow::anyhow!("{file}: {e}"))?,
+            );
         }
         accepted_by(w, upstream, "ESO v2.9.0's upstream CRDs").await?;
     }
@@ -117,12 +163,23 @@ async fn no_credentials(w: &mut OpsWorld) -> StepResult {
             }
             let text = std::fs::read_to_string(&path)?;
             for (i, line) in text.lines().enumerate() {
-                ensure(!patterns.iter().any(|p| p.is_match(line)), || format!("{}:{}: a credential-like string", path.display(), i + 1))?;
+                ensure(!patterns.iter().any(|p| p.is_match(line)), || {
+                    format!("{}:{}: a credential-like string", path.display(), i + 1)
+                })?;
             }
-            if path.extension().is_some_and(|e| e == "yaml") && !path.ends_with("kustomization.yaml") {
+            if path.extension().is_some_and(|e| e == "yaml")
+                && !path.ends_with("kustomization.yaml")
+            {
                 for m in crate::manifests::load_file(&path)? {
-                    let has_data = m.object.get("data").is_some() || m.object.get("stringData").is_some();
-                    ensure(!(m.kind() == "Secret" && has_data), || format!("{}: Secret {} holds data in the repository", path.display(), m.name()))?;
+                    let has_data =
+                        m.object.get("data").is_some() || m.object.get("stringData").is_some();
+                    ensure(!(m.kind() == "Secret" && has_data), || {
+                        format!(
+                            "{}: Secret {} holds data in the repository",
+                            path.display(),
+                            m.name()
+                        )
+                    })?;
                 }
             }
         }
@@ -132,19 +189,44 @@ async fn no_credentials(w: &mut OpsWorld) -> StepResult {
 
 #[then(expr = "every ExternalSecret of the overlay {string} has refresh interval {string}")]
 async fn overlay_interval(w: &mut OpsWorld, overlay: String, interval: String) -> StepResult {
-    for m in build(w, &overlay)?.iter().filter(|m| m.kind() == "ExternalSecret") {
-        let got = m.object.pointer("/spec/refreshInterval").and_then(Value::as_str).unwrap_or("(unset)");
-        ensure(got == interval, || format!("{}: ExternalSecret {} refreshes every {got}, not {interval}", m.source.display(), m.name()))?;
+    for m in build(w, &overlay)?
+        .iter()
+        .filter(|m| m.kind() == "ExternalSecret")
+    {
+        let got = m
+            .object
+            .pointer("/spec/refreshInterval")
+            .and_then(Value::as_str)
+            .unwrap_or("(unset)");
+        ensure(got == interval, || {
+            format!(
+                "{}: ExternalSecret {} refreshes every {got}, not {interval}",
+                m.source.display(),
+                m.name()
+            )
+        })?;
     }
     Ok(())
 }
 
-#[then(expr = "the overlay {string} annotates the service account with an IAM role for account {string}")]
+#[then(
+    expr = "the overlay {string} annotates the service account with an IAM role for account {string}"
+)]
 async fn irsa(w: &mut OpsWorld, overlay: String, account: String) -> StepResult {
     let objects = build(w, &overlay)?;
-    let sa = objects.iter().find(|m| m.kind() == "ServiceAccount" && m.name() == "external-secrets-sa").ok_or_else(|| anyhow::anyhow!("no ServiceAccount external-secrets-sa in {overlay}"))?;
-    let role = sa.object.pointer("/metadata/annotations/eks.amazonaws.com~1role-arn").and_then(Value::as_str).unwrap_or_default();
-    ensure(role.starts_with(&format!("arn:aws:iam::{account}:role/")), || format!("{}: role annotation is {role:?}", sa.source.display()))
+    let sa = objects
+        .iter()
+        .find(|m| m.kind() == "ServiceAccount" && m.name() == "external-secrets-sa")
+        .ok_or_else(|| anyhow::anyhow!("no ServiceAccount external-secrets-sa in {overlay}"))?;
+    let role = sa
+        .object
+        .pointer("/metadata/annotations/eks.amazonaws.com~1role-arn")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    ensure(
+        role.starts_with(&format!("arn:aws:iam::{account}:role/")),
+        || format!("{}: role annotation is {role:?}", sa.source.display()),
+    )
 }
 
 #[then(expr = "the IAM policy allows only {string} and {string}")]
@@ -154,8 +236,16 @@ async fn policy_actions(w: &mut OpsWorld, a: String, b: String) -> StepResult {
     actions.sort();
     let mut want = vec![a.as_str(), b.as_str()];
     want.sort();
-    ensure(actions == want, || format!("the IAM policy allows {actions:?}, the runbook only {want:?}"))?;
-    ensure(policy.statements.iter().all(|s| s.effect == aws_emulator::policy::Effect::Allow && s.conditions.is_empty()), || "the policy has other statements".into())
+    ensure(actions == want, || {
+        format!("the IAM policy allows {actions:?}, the runbook only {want:?}")
+    })?;
+    ensure(
+        policy
+            .statements
+            .iter()
+            .all(|s| s.effect == aws_emulator::policy::Effect::Allow && s.conditions.is_empty()),
+        || "the policy has other statements".into(),
+    )
 }
 
 #[then(expr = "the IAM policy's resources are only {string}")]
@@ -163,7 +253,11 @@ async fn policy_resources(w: &mut OpsWorld, resource: String) -> StepResult {
     let policy = aws_emulator::PolicyDocument::from_file(&w.fixtures()?.iam_policy())?;
     for s in &policy.statements {
         match &s.resources {
-            Some(aws_emulator::policy::Matcher::Any(r)) => ensure(r == std::slice::from_ref(&resource), || format!("a statement grants {r:?}"))?,
+            Some(aws_emulator::policy::Matcher::Any(r)) => {
+                ensure(r == std::slice::from_ref(&resource), || {
+                    format!("a statement grants {r:?}")
+                })?
+            }
             other => anyhow::bail!("a statement grants {other:?}"),
         }
     }

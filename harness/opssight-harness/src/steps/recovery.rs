@@ -19,7 +19,13 @@ async fn record(w: &mut OpsWorld) -> StepResult {
 async fn holds_recorded(w: &mut OpsWorld) -> StepResult {
     for (name, expected) in w.recorded.clone() {
         let want = expected.clone();
-        let result = w.wait_secret(&name, &format!("the Secret {name} to hold its recorded values"), move |s| compare(&data_of(s), &want).is_ok()).await;
+        let result = w
+            .wait_secret(
+                &name,
+                &format!("the Secret {name} to hold its recorded values"),
+                move |s| compare(&data_of(s), &want).is_ok(),
+            )
+            .await;
         if let Err(e) = result {
             let diff = match w.secrets()?.get_opt(&name).await? {
                 Some(s) => compare(&data_of(&s), &expected).err().unwrap_or_default(),
@@ -54,7 +60,9 @@ async fn reapply(w: &mut OpsWorld) -> StepResult {
 
 #[when(expr = "the namespace {string} is deleted")]
 async fn delete_ns(w: &mut OpsWorld, ns: String) -> StepResult {
-    kube::api::Api::<k8s_openapi::api::core::v1::Namespace>::all(w.env()?.kube()).delete(&ns, &Default::default()).await?;
+    kube::api::Api::<k8s_openapi::api::core::v1::Namespace>::all(w.env()?.kube())
+        .delete(&ns, &Default::default())
+        .await?;
     Ok(())
 }
 
@@ -65,9 +73,21 @@ async fn ns_gone(w: &mut OpsWorld, ns: String) -> StepResult {
         Some(n) => n.metadata.uid.unwrap_or_default(),
         None => return Ok(()),
     };
-    tokio::time::timeout(wait(), kube::runtime::wait::await_condition(api, &ns, kube::runtime::wait::conditions::is_deleted(&uid)))
-        .await
-        .map_err(|_| anyhow::anyhow!("timed out after {:?} waiting for the namespace {ns} to be deleted", wait()))??;
+    tokio::time::timeout(
+        wait(),
+        kube::runtime::wait::await_condition(
+            api,
+            &ns,
+            kube::runtime::wait::conditions::is_deleted(&uid),
+        ),
+    )
+    .await
+    .map_err(|_| {
+        anyhow::anyhow!(
+            "timed out after {:?} waiting for the namespace {ns} to be deleted",
+            wait()
+        )
+    })??;
     Ok(())
 }
 
@@ -93,14 +113,21 @@ async fn snapshot(w: &mut OpsWorld) -> StepResult {
 async fn wipe(w: &mut OpsWorld) -> StepResult {
     let sm = w.env()?.secrets_manager();
     for remote in w.external_secrets()?.values() {
-        sm.delete_secret().secret_id(remote).force_delete_without_recovery(true).send().await?;
+        sm.delete_secret()
+            .secret_id(remote)
+            .force_delete_without_recovery(true)
+            .send()
+            .await?;
     }
     Ok(())
 }
 
 #[when("Secrets Manager is restored from the snapshot")]
 async fn restore(w: &mut OpsWorld) -> StepResult {
-    let snapshot = w.snapshot.clone().ok_or_else(|| anyhow::anyhow!("no snapshot was taken in this scenario"))?;
+    let snapshot = w
+        .snapshot
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("no snapshot was taken in this scenario"))?;
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("secretsmanager-backup.json");
     snapshot.write_to(&path)?;

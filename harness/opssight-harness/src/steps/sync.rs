@@ -12,9 +12,11 @@ async fn running(w: &mut OpsWorld) -> StepResult {
 async fn ready(w: &OpsWorld, name: &str, status: &str, reason: &str) -> StepResult {
     let (s, r) = (status.to_owned(), reason.to_owned());
     let es = w
-        .wait_es(name, &format!("ExternalSecret {name} to be Ready={status} with reason {reason}"), move |es| {
-            ready_of(es).is_some_and(|(st, re, _)| st == s && re == r)
-        })
+        .wait_es(
+            name,
+            &format!("ExternalSecret {name} to be Ready={status} with reason {reason}"),
+            move |es| ready_of(es).is_some_and(|(st, re, _)| st == s && re == r),
+        )
         .await?;
     let (_, _, message) = ready_of(&es).unwrap_or_default();
     let expected_message = match reason {
@@ -22,9 +24,14 @@ async fn ready(w: &OpsWorld, name: &str, status: &str, reason: &str) -> StepResu
         "SecretSyncedError" => "could not get secret data from provider",
         _ => return Ok(()),
     };
-    ensure(message == expected_message || message == "could not update secret", || {
-        format!("ExternalSecret {name}: Ready message is {message:?}, ESO says {expected_message:?}")
-    })
+    ensure(
+        message == expected_message || message == "could not update secret",
+        || {
+            format!(
+                "ExternalSecret {name}: Ready message is {message:?}, ESO says {expected_message:?}"
+            )
+        },
+    )
 }
 
 #[then(expr = "the ExternalSecret {string} becomes Ready with reason {string}")]
@@ -49,9 +56,19 @@ async fn all_ready(w: &mut OpsWorld, reason: String) -> StepResult {
 
 #[then(expr = "the Secret {string} holds exactly the keys and values of {string}")]
 async fn holds(w: &mut OpsWorld, name: String, remote: String) -> StepResult {
-    let expected = as_bytes(w.expected.get(&remote).ok_or_else(|| anyhow::anyhow!("no secret {remote} in the seed"))?);
+    let expected = as_bytes(
+        w.expected
+            .get(&remote)
+            .ok_or_else(|| anyhow::anyhow!("no secret {remote} in the seed"))?,
+    );
     let want = expected.clone();
-    let result = w.wait_secret(&name, &format!("the Secret {name} to hold the values of {remote}"), move |s| compare(&data_of(s), &want).is_ok()).await;
+    let result = w
+        .wait_secret(
+            &name,
+            &format!("the Secret {name} to hold the values of {remote}"),
+            move |s| compare(&data_of(s), &want).is_ok(),
+        )
+        .await;
     if result.is_err()
         && let Some(s) = w.secrets()?.get_opt(&name).await?
         && let Err(diff) = compare(&data_of(&s), &expected)
@@ -64,14 +81,34 @@ async fn holds(w: &mut OpsWorld, name: String, remote: String) -> StepResult {
 #[then(expr = "the Secret {string} is managed by External Secrets and owned by its ExternalSecret")]
 async fn managed(w: &mut OpsWorld, name: String) -> StepResult {
     let s = w.secrets()?.get(&name).await?;
-    let label = s.metadata.labels.as_ref().and_then(|l| l.get("reconcile.external-secrets.io/managed")).cloned();
-    ensure(label.as_deref() == Some("true"), || format!("the Secret {name} lacks the label reconcile.external-secrets.io/managed=true"))?;
-    let hash = s.metadata.annotations.as_ref().and_then(|a| a.get("reconcile.external-secrets.io/data-hash"));
-    ensure(hash.is_some(), || format!("the Secret {name} lacks the annotation reconcile.external-secrets.io/data-hash"))?;
+    let label = s
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get("reconcile.external-secrets.io/managed"))
+        .cloned();
+    ensure(label.as_deref() == Some("true"), || {
+        format!("the Secret {name} lacks the label reconcile.external-secrets.io/managed=true")
+    })?;
+    let hash = s
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get("reconcile.external-secrets.io/data-hash"));
+    ensure(hash.is_some(), || {
+        format!("the Secret {name} lacks the annotation reconcile.external-secrets.io/data-hash")
+    })?;
     let es = w.es_api()?.get(&name).await?;
-    let owner = s.metadata.owner_references.unwrap_or_default().into_iter().find(|r| r.controller == Some(true));
+    let owner = s
+        .metadata
+        .owner_references
+        .unwrap_or_default()
+        .into_iter()
+        .find(|r| r.controller == Some(true));
     ensure(
-        owner.as_ref().is_some_and(|o| o.kind == "ExternalSecret" && o.name == name && Some(&o.uid) == es.metadata.uid.as_ref()),
+        owner.as_ref().is_some_and(|o| {
+            o.kind == "ExternalSecret" && o.name == name && Some(&o.uid) == es.metadata.uid.as_ref()
+        }),
         || format!("the Secret {name} is not controlled by the ExternalSecret {name}: {owner:?}"),
     )
 }
@@ -80,8 +117,15 @@ async fn managed(w: &mut OpsWorld, name: String) -> StepResult {
 async fn every_interval(w: &mut OpsWorld, interval: String) -> StepResult {
     for name in w.external_secrets()?.keys() {
         let es = w.es_api()?.get(name).await?;
-        let got = es.data.pointer("/spec/refreshInterval").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
-        ensure(got == interval, || format!("ExternalSecret {name} refreshes every {got:?}, not {interval:?}"))?;
+        let got = es
+            .data
+            .pointer("/spec/refreshInterval")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned();
+        ensure(got == interval, || {
+            format!("ExternalSecret {name} refreshes every {got:?}, not {interval:?}")
+        })?;
     }
     Ok(())
 }
@@ -90,8 +134,14 @@ async fn every_interval(w: &mut OpsWorld, interval: String) -> StepResult {
 async fn refresh_time(w: &mut OpsWorld) -> StepResult {
     for name in w.external_secrets()?.keys() {
         let es = w.es_api()?.get(name).await?;
-        let t = es.data.pointer("/status/refreshTime").and_then(|v| v.as_str()).unwrap_or_default();
-        ensure(t.parse::<jiff::Timestamp>().is_ok(), || format!("ExternalSecret {name} has no valid status.refreshTime ({t:?})"))?;
+        let t = es
+            .data
+            .pointer("/status/refreshTime")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        ensure(t.parse::<jiff::Timestamp>().is_ok(), || {
+            format!("ExternalSecret {name} has no valid status.refreshTime ({t:?})")
+        })?;
     }
     Ok(())
 }
