@@ -56,3 +56,19 @@ Feature: Disaster recovery
     Then the Secret "opssight-app-secrets" still holds the previous values of "opssight/production/app"
     When the controller starts
     Then the Secret "opssight-app-secrets" holds exactly the keys and values of "opssight/production/app"
+
+  # The runbook's policy names us-west-2 only: failing over to a replica
+  # region is refused until the policy covers that region too.
+  @requires-regions @requires-iam
+  Scenario: Region failover to a replica
+    Given every OpsSight secret is replicated to "us-east-1"
+    When Secrets Manager in "us-west-2" becomes unavailable
+    And the SecretStore is pointed at region "us-east-1"
+    And a refresh of every ExternalSecret is forced
+    Then the ExternalSecret "opssight-app-secrets" becomes not Ready with reason "SecretSyncedError"
+    And a Warning event "UpdateFailed" about "opssight-app-secrets" mentions "is not authorized to perform: secretsmanager:GetSecretValue"
+    And every Secret holds the recorded values
+    When the controller's IAM policy also allows region "us-east-1"
+    And a refresh of every ExternalSecret is forced
+    Then every ExternalSecret becomes Ready with reason "SecretSynced"
+    And every Secret holds the recorded values

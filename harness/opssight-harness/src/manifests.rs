@@ -59,6 +59,21 @@ impl Manifest {
     }
 }
 
+/// `a/b/../c` → `a/c`, so that errors name files as a person would.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::ParentDir if out.file_name().is_some() => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 fn read(path: &Path) -> Result<String, ManifestError> {
     std::fs::read_to_string(path).map_err(|e| ManifestError::Read {
         path: path.to_owned(),
@@ -125,7 +140,7 @@ pub fn kustomize(dir: &Path) -> Result<Vec<Manifest>, ManifestError> {
             field: "resources".into(),
             message: "entries must be paths".into(),
         })?;
-        let path = dir.join(rel);
+        let path = normalize(&dir.join(rel));
         if path.is_dir() {
             out.extend(kustomize(&path)?);
         } else {
@@ -141,7 +156,7 @@ pub fn kustomize(dir: &Path) -> Result<Vec<Manifest>, ManifestError> {
                     field: format!("patches[{i}].path"),
                     message: "missing (only patches from files are supported)".into(),
                 })?;
-        for patch in load_file(&dir.join(rel))? {
+        for patch in load_file(&normalize(&dir.join(rel)))? {
             let target = out
                 .iter_mut()
                 .find(|m| {

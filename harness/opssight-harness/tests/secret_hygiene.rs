@@ -72,6 +72,26 @@ fn no_seeded_value_in_any_output() {
             .map(|(n, t)| format!("== {n}\n{t}"))
             .collect::<String>()
     );
+    // The JUnit report has one test case per scenario of the run.
+    let stdout = &texts[0].1;
+    let scenarios: usize = stdout
+        .lines()
+        .find_map(|l| {
+            l.strip_suffix(" passed)")
+                .and_then(|l| l.split(" scenarios").next())
+                .and_then(|n| n.parse().ok())
+        })
+        .expect("a scenario summary line");
+    let junit = texts
+        .iter()
+        .find(|(n, _)| n.ends_with("suite.xml"))
+        .map(|(_, t)| t.clone())
+        .unwrap_or_default();
+    assert_eq!(
+        junit.matches("<testcase").count(),
+        scenarios,
+        "one JUnit test case per scenario"
+    );
     let (failing_passed, failing_texts) = run(
         &root.join("tests/hygiene/failing.feature"),
         work.path(),

@@ -147,5 +147,68 @@ async fn controller_starts(w: &mut OpsWorld) -> StepResult {
     Ok(())
 }
 
-#[allow(dead_code)]
-const _NS: &str = NAMESPACE;
+#[given(expr = "every OpsSight secret is replicated to {string}")]
+async fn replicate(w: &mut OpsWorld, region: String) -> StepResult {
+    let sm = w.env()?.secrets_manager();
+    for remote in w.external_secrets()?.values() {
+        let out = sm
+            .replicate_secret_to_regions()
+            .secret_id(remote)
+            .add_replica_regions(
+                aws_sdk_secretsmanager::types::ReplicaRegionType::builder()
+                    .region(&region)
+                    .build(),
+            )
+            .send()
+            .await?;
+        let in_sync = out.replication_status().iter().any(|r| {
+            r.region() == Some(region.as_str())
+                && r.status().is_some_and(|s| s.as_str() == "InSync")
+        });
+        crate::world::ensure(in_sync, || format!("{remote} is not InSync in {region}"))?;
+    }
+    Ok(())
+}
+
+#[when(expr = "Secrets Manager in {string} becomes unavailable")]
+async fn region_down(w: &mut OpsWorld, region: String) -> StepResult {
+    let faults = aws_emulator::RegionFaults {
+        outage: Some(aws_emulator::Outage::ServiceUnavailable),
+        ..Default::default()
+    };
+    w.env()?.aws.set_faults(&region, faults);
+    Ok(())
+}
+
+#[when(expr = "the SecretStore is pointed at region {string}")]
+async fn store_region(w: &mut OpsWorld, region: String) -> StepResult {
+    let api = kube::api::Api::<kube::api::DynamicObject>::namespaced_with(
+        w.env()?.kube(),
+        NAMESPACE,
+        &eso_emulator::store_resource(eso_emulator::types::StoreKind::SecretStore),
+    );
+    let patch = serde_json::json!({ "spec": { "provider": { "aws": { "region": region } } } });
+    api.patch(
+        "aws-secrets-manager",
+        &Default::default(),
+        &kube::api::Patch::Merge(patch),
+    )
+    .await?;
+    Ok(())
+}
+
+#[when(expr = "the controller's IAM policy also allows region {string}")]
+async fn policy_region(w: &mut OpsWorld, region: String) -> StepResult {
+    let env = w.env()?;
+    let text = std::fs::read_to_string(env.fixtures.iam_policy())?
+        .replace(":us-west-2:", &format!(":{region}:"));
+    let doc = aws_emulator::PolicyDocument::parse_named(
+        &text,
+        "the runbook's policy for the replica region",
+    )?
+    .with_placeholder("ACCOUNT_ID", &env.aws.account_id());
+    env.aws.with_iam(|iam| {
+        iam.put_user_policy(crate::env::embedded::ESO_USER, "replica-region", doc)
+    })?;
+    Ok(())
+}
