@@ -1,0 +1,54 @@
+//! `opssight-harness up` serves the embedded stack, prints what to export,
+//! answers the runbook's commands, and stops everything on Ctrl-C (SIGINT).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[test]
+fn up_serves_until_interrupted() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_opssight-harness"))
+        .arg("up")
+        .current_dir(&root)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut exports = std::collections::BTreeMap::new();
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        if let Some((k, v)) = line.strip_prefix("export ").and_then(|l| l.split_once('=')) {
+            exports.insert(k.to_owned(), v.to_owned());
+        }
+        if exports.len() == 5 {
+            break;
+        }
+    }
+    for key in ["KUBECONFIG", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"] {
+        assert!(exports.contains_key(key), "up did not print {key}: {exports:?}");
+    }
+    let endpoint = exports["AWS_ENDPOINT_URL"].trim_start_matches("http://").to_owned();
+    if let Some(kubectl) = ["/usr/bin/kubectl", "/usr/local/bin/kubectl"].iter().find(|p| std::path::Path::new(p).exists()) {
+        let out = Command::new(kubectl)
+            .args(["get", "externalsecrets", "-n", "opssight-production", "-o", "name"])
+            .env("KUBECONFIG", &exports["KUBECONFIG"])
+            .env("KUBECACHEDIR", std::env::temp_dir().join("opssight-up-test-cache"))
+            .output()
+            .unwrap();
+        let names = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(names.lines().count(), 4, "kubectl get externalsecrets: {names}{}", String::from_utf8_lossy(&out.stderr));
+    }
+    assert!(std::net::TcpStream::connect(&endpoint).is_ok(), "the aws-emulator answers while up");
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "up did not stop within 10s of SIGINT");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "up exited with {status}");
+    assert!(std::net::TcpStream::connect(&endpoint).is_err(), "the aws-emulator still answers after Ctrl-C");
+}
