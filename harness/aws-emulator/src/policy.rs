@@ -417,20 +417,7 @@ pub fn evaluate<'a>(
     policies: impl IntoIterator<Item = &'a PolicyDocument>,
     req: &RequestContext<'_>,
 ) -> Decision {
-    let mut allowed = false;
-    for s in policies.into_iter().flat_map(|p| &p.statements) {
-        if s.applies(req) {
-            match s.effect {
-                Effect::Deny => return Decision::ExplicitDeny,
-                Effect::Allow => allowed = true,
-            }
-        }
-    }
-    if allowed {
-        Decision::Allow
-    } else {
-        Decision::ImplicitDeny
-    }
+    decide(policies.into_iter().flat_map(|p| &p.statements), req)
 }
 
 /// Trust-policy evaluation for one kind of principal (`Federated`, `AWS`, ...).
@@ -440,13 +427,25 @@ pub fn evaluate_trust(
     principal_id: &str,
     req: &RequestContext<'_>,
 ) -> Decision {
+    decide(
+        policy
+            .statements
+            .iter()
+            .filter(|s| s.names_principal(principal_kind, principal_id)),
+        req,
+    )
+}
+
+/// Deny wins, then Allow, else the implicit deny.
+fn decide<'a>(
+    statements: impl Iterator<Item = &'a Statement>,
+    req: &RequestContext<'_>,
+) -> Decision {
     let mut allowed = false;
-    for s in &policy.statements {
-        if s.names_principal(principal_kind, principal_id) && s.applies(req) {
-            match s.effect {
-                Effect::Deny => return Decision::ExplicitDeny,
-                Effect::Allow => allowed = true,
-            }
+    for s in statements.filter(|s| s.applies(req)) {
+        match s.effect {
+            Effect::Deny => return Decision::ExplicitDeny,
+            Effect::Allow => allowed = true,
         }
     }
     if allowed {

@@ -28,16 +28,7 @@ fn escape(s: &str) -> String {
 }
 
 pub fn request_id() -> String {
-    let b: [u8; 16] = rand::random();
-    let h = hex::encode(b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    emulator_core::ids::uuid_v4()
 }
 
 pub fn get_caller_identity_response(caller: &Caller) -> String {

@@ -3,6 +3,7 @@
 //! and a loopback HTTP server whose handle stops it when dropped.
 
 pub mod clock;
+pub mod ids;
 pub mod server;
 
 pub use clock::Clock;

@@ -55,18 +55,7 @@ fn now_rfc3339(clock: &Clock) -> String {
 }
 
 fn new_uid() -> String {
-    let mut b: [u8; 16] = rand::random();
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    emulator_core::ids::uuid_v4()
 }
 
 fn meta(obj: &Value) -> Option<&Map<String, Value>> {

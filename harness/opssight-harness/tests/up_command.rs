@@ -25,30 +25,71 @@ fn up_serves_until_interrupted() {
             break;
         }
     }
-    for key in ["KUBECONFIG", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"] {
-        assert!(exports.contains_key(key), "up did not print {key}: {exports:?}");
+    for key in [
+        "KUBECONFIG",
+        "AWS_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_DEFAULT_REGION",
+    ] {
+        assert!(
+            exports.contains_key(key),
+            "up did not print {key}: {exports:?}"
+        );
     }
-    let endpoint = exports["AWS_ENDPOINT_URL"].trim_start_matches("http://").to_owned();
-    if let Some(kubectl) = ["/usr/bin/kubectl", "/usr/local/bin/kubectl"].iter().find(|p| std::path::Path::new(p).exists()) {
+    let endpoint = exports["AWS_ENDPOINT_URL"]
+        .trim_start_matches("http://")
+        .to_owned();
+    if let Some(kubectl) = ["/usr/bin/kubectl", "/usr/local/bin/kubectl"]
+        .iter()
+        .find(|p| std::path::Path::new(p).exists())
+    {
         let out = Command::new(kubectl)
-            .args(["get", "externalsecrets", "-n", "opssight-production", "-o", "name"])
+            .args([
+                "get",
+                "externalsecrets",
+                "-n",
+                "opssight-production",
+                "-o",
+                "name",
+            ])
             .env("KUBECONFIG", &exports["KUBECONFIG"])
-            .env("KUBECACHEDIR", std::env::temp_dir().join("opssight-up-test-cache"))
+            .env(
+                "KUBECACHEDIR",
+                std::env::temp_dir().join("opssight-up-test-cache"),
+            )
             .output()
             .unwrap();
         let names = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(names.lines().count(), 4, "kubectl get externalsecrets: {names}{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            names.lines().count(),
+            4,
+            "kubectl get externalsecrets: {names}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
-    assert!(std::net::TcpStream::connect(&endpoint).is_ok(), "the aws-emulator answers while up");
-    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(
+        std::net::TcpStream::connect(&endpoint).is_ok(),
+        "the aws-emulator answers while up"
+    );
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {
             break s;
         }
-        assert!(Instant::now() < deadline, "up did not stop within 10s of SIGINT");
+        assert!(
+            Instant::now() < deadline,
+            "up did not stop within 10s of SIGINT"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "up exited with {status}");
-    assert!(std::net::TcpStream::connect(&endpoint).is_err(), "the aws-emulator still answers after Ctrl-C");
+    assert!(
+        std::net::TcpStream::connect(&endpoint).is_err(),
+        "the aws-emulator still answers after Ctrl-C"
+    );
 }
