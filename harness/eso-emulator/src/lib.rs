@@ -194,6 +194,12 @@ impl EsoController {
         self.tasks.wait().await;
     }
 
+    /// A handle on the controller's tasks that outlives it: `wait()` on it
+    /// completes once every task has ended (after a drop, say).
+    pub fn tasks(&self) -> TaskTracker {
+        self.tasks.clone()
+    }
+
     /// Whether any task of this controller is still running.
     pub fn is_running(&self) -> bool {
         !self.tasks.is_empty()

@@ -3,6 +3,8 @@
 
 mod admission;
 mod credentials;
+mod irsa;
+mod policies;
 mod refresh;
 mod resilience;
 mod support;

@@ -14,6 +14,21 @@ async fn shutdown_leaves_no_task_running() {
 }
 
 #[tokio::test]
+async fn dropping_the_handle_ends_every_task() {
+    let mut stack = stack().await;
+    let controller = stack.controller.take().unwrap();
+    let tasks = controller.tasks();
+    assert!(!tasks.is_empty());
+    drop(controller);
+    within(
+        "every task ending after the handle was dropped",
+        tasks.wait(),
+    )
+    .await;
+    assert!(tasks.is_empty());
+}
+
+#[tokio::test]
 async fn secrets_manager_outage_loses_nothing_and_recovers() {
     let stack = stack().await;
     let v = values(&["k"]);

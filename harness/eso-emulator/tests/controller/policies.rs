@@ -1,0 +1,190 @@
+//! refreshPolicy, creationPolicy and deletionPolicy rows of the specification.
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use serde_json::json;
+
+use crate::support::*;
+
+async fn annotate(stack: &Stack, name: &str, value: &str) {
+    api(&stack.client, "externalsecrets")
+        .patch(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {"force-sync": value}}})),
+        )
+        .await
+        .unwrap();
+}
+
+/// Everything due has been reconciled once a marker queued now has synced.
+async fn caught_up(stack: &Stack, n: u32) {
+    let name = format!("marker-{n}");
+    put_sm(stack, &format!("app/{name}"), &values(&["m"])).await;
+    create(
+        &stack.client,
+        "externalsecrets",
+        extract_es(&name, &format!("app/{name}"), "1h"),
+    )
+    .await
+    .unwrap();
+    wait_ready(stack, &name, "True", "SecretSynced").await;
+}
+
+#[tokio::test]
+async fn created_once_never_refreshes_and_on_change_refreshes_only_on_change() {
+    let stack = stack().await;
+    let v1 = values(&["k"]);
+    put_sm(&stack, "app/once", &v1).await;
+    put_sm(&stack, "app/change", &v1).await;
+    let mut once = extract_es("once", "app/once", "1m");
+    once["spec"]["refreshPolicy"] = json!("CreatedOnce");
+    let mut change = extract_es("change", "app/change", "1m");
+    change["spec"]["refreshPolicy"] = json!("OnChange");
+    create(&stack.client, "externalsecrets", once)
+        .await
+        .unwrap();
+    create(&stack.client, "externalsecrets", change)
+        .await
+        .unwrap();
+    wait_secret_data(&stack, "once", &v1, "CreatedOnce first sync").await;
+    wait_secret_data(&stack, "change", &v1, "OnChange first sync").await;
+    let v2 = values(&["k"]);
+    put_sm(&stack, "app/once", &v2).await;
+    put_sm(&stack, "app/change", &v2).await;
+    stack.clock.advance(Duration::from_secs(3600)).unwrap();
+    caught_up(&stack, 1).await;
+    assert_eq!(
+        decoded(&secret(&stack, "once").await.unwrap()),
+        v1,
+        "CreatedOnce: no periodic refresh"
+    );
+    assert_eq!(
+        decoded(&secret(&stack, "change").await.unwrap()),
+        v1,
+        "OnChange: no periodic refresh"
+    );
+    annotate(&stack, "once", "1").await;
+    annotate(&stack, "change", "1").await;
+    wait_secret_data(
+        &stack,
+        "change",
+        &v2,
+        "OnChange refresh after a metadata change",
+    )
+    .await;
+    caught_up(&stack, 2).await;
+    assert_eq!(
+        decoded(&secret(&stack, "once").await.unwrap()),
+        v1,
+        "CreatedOnce: not even on change"
+    );
+}
+
+#[tokio::test]
+async fn creation_policies_orphan_merge_and_none() {
+    let stack = stack().await;
+    let v = values(&["a"]);
+    put_sm(&stack, "app/p", &v).await;
+    let mut orphan = extract_es("orphan", "app/p", "1h");
+    orphan["spec"]["target"]["creationPolicy"] = json!("Orphan");
+    create(&stack.client, "externalsecrets", orphan)
+        .await
+        .unwrap();
+    let s = wait_secret_data(&stack, "orphan", &v, "Orphan creates the target").await;
+    assert!(
+        s.metadata.owner_references.unwrap_or_default().is_empty(),
+        "Orphan: no owner reference"
+    );
+
+    let secrets: Api<Secret> = Api::namespaced(stack.client.clone(), NS);
+    let existing: Secret = serde_json::from_value(
+        json!({"metadata": {"name": "merged"}, "stringData": {"keep": "kept-value"}}),
+    )
+    .unwrap();
+    secrets
+        .create(&PostParams::default(), &existing)
+        .await
+        .unwrap();
+    let mut merge = extract_es("merge", "app/p", "1h");
+    merge["spec"]["target"]["name"] = json!("merged");
+    merge["spec"]["target"]["creationPolicy"] = json!("Merge");
+    create(&stack.client, "externalsecrets", merge)
+        .await
+        .unwrap();
+    let mut expected = v.clone();
+    expected.insert("keep".into(), "kept-value".into());
+    let merged = wait_secret_data(
+        &stack,
+        "merged",
+        &expected,
+        "Merge adds keys to the existing Secret",
+    )
+    .await;
+    assert!(
+        merged
+            .metadata
+            .owner_references
+            .unwrap_or_default()
+            .is_empty()
+    );
+
+    let mut missing = extract_es("merge-missing", "app/p", "1h");
+    missing["spec"]["target"]["creationPolicy"] = json!("Merge");
+    create(&stack.client, "externalsecrets", missing)
+        .await
+        .unwrap();
+    wait_ready(&stack, "merge-missing", "False", "SecretSyncedError").await;
+    assert!(
+        secret(&stack, "merge-missing").await.is_none(),
+        "Merge never creates"
+    );
+
+    let mut none = extract_es("none", "app/p", "1h");
+    none["spec"]["target"]["creationPolicy"] = json!("None");
+    create(&stack.client, "externalsecrets", none)
+        .await
+        .unwrap();
+    wait_ready(&stack, "none", "True", "SecretSynced").await;
+    assert!(
+        secret(&stack, "none").await.is_none(),
+        "None writes no Secret"
+    );
+}
+
+#[tokio::test]
+async fn labels_and_annotations_are_copied_and_empty_data_is_retained() {
+    let stack = stack().await;
+    let v = values(&["a"]);
+    put_sm(&stack, "app/l", &v).await;
+    let mut es = extract_es("l", "app/l", "1h");
+    es["metadata"]["labels"] = json!({"team": "ops"});
+    es["metadata"]["annotations"] = json!({"owner": "platform"});
+    create(&stack.client, "externalsecrets", es).await.unwrap();
+    let s = wait_secret_data(&stack, "l", &v, "first sync").await;
+    assert_eq!(s.metadata.labels.unwrap()["team"], "ops");
+    assert_eq!(s.metadata.annotations.unwrap()["owner"], "platform");
+
+    stack
+        .sm
+        .create_secret()
+        .name("app/empty")
+        .secret_string("{}")
+        .send()
+        .await
+        .unwrap();
+    create(
+        &stack.client,
+        "externalsecrets",
+        extract_es("empty", "app/empty", "1h"),
+    )
+    .await
+    .unwrap();
+    let es = wait_ready(&stack, "empty", "True", "SecretSynced").await;
+    assert_eq!(
+        ready_reason(&es).unwrap().2,
+        "secret retained due to DeletionPolicy=Retain"
+    );
+}
