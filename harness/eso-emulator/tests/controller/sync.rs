@@ -104,6 +104,13 @@ async fn missing_property_and_missing_secret_are_errors_with_esos_messages() {
         "error processing spec.data[0] (key: app/x), err: key nope does not exist in secret app/x"
     );
     assert!(secret(&stack, "p").await.is_none());
+    let metrics = stack.controller.as_ref().unwrap().metrics().render();
+    assert!(
+        metrics.contains("externalsecret_sync_calls_error{name=\"p\",namespace=\"team\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("externalsecret_status_condition{condition=\"Ready\",name=\"p\",namespace=\"team\",status=\"False\"} 1"), "{metrics}");
+    assert!(metrics.contains("externalsecret_provider_api_calls_count{call=\"GetSecretValue\",provider=\"AWS/SecretsManager\",status=\"success\"}"), "{metrics}");
 
     create(
         &stack.client,
