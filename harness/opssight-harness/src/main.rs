@@ -91,10 +91,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             artifacts,
             concurrency,
         } => {
-            if env != EnvKind::Embedded {
-                anyhow::bail!(
-                    "--env {env:?} is not available yet; use --env embedded (see the README's kind section)"
-                );
+            match env {
+                EnvKind::Embedded => {}
+                EnvKind::Kind => {
+                    // What the kind environment needs, checked before anything starts.
+                    opssight_harness::env::preflight::check().await?;
+                    anyhow::bail!(
+                        "the kind environment's bring-up is not implemented yet; use --env embedded"
+                    );
+                }
+                EnvKind::Existing => {
+                    anyhow::bail!("--env existing is not implemented yet; use --env embedded")
+                }
             }
             let _ = keep;
             let outcome = runner::run(RunOptions {

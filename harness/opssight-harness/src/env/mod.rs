@@ -3,6 +3,7 @@
 //! reported as skipped with the reason.
 
 pub mod embedded;
+pub mod preflight;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -1,0 +1,99 @@
+//! `--env kind` checks the machine before starting anything, with fake
+//! `docker`, `kind`, `helm` and `kubectl` executables first on PATH that
+//! record how they were called.
+
+use std::path::Path;
+use std::process::Command;
+
+fn fake(dir: &Path, name: &str, script: &str) {
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        format!("#!/bin/sh\necho \"{name} $*\" >> \"$FAKE_LOG\"\n{script}\n"),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
+fn run(bin: &Path, log: &Path) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_opssight-harness"))
+        .args(["test", "--env", "kind"])
+        .env("PATH", bin)
+        .env("FAKE_LOG", log)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn without_a_docker_daemon_it_says_what_is_missing_and_starts_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls.log");
+    fake(
+        dir.path(),
+        "docker",
+        "echo 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?' >&2; exit 1",
+    );
+    fake(
+        dir.path(),
+        "kind",
+        "echo 'kind v0.29.0 go1.24.2 linux/amd64'",
+    );
+    fake(dir.path(), "helm", "echo 'v3.17.1+g980d8ac'");
+    fake(
+        dir.path(),
+        "kubectl",
+        r#"echo '{"clientVersion":{"major":"1","minor":"32"}}'"#,
+    );
+    let (code, err) = run(dir.path(), &log);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("Docker is not reachable"), "{err}");
+    assert!(err.contains("Cannot connect to the Docker daemon"), "{err}");
+    assert!(err.contains("helm 3.17 is not the pinned 3.18.x"), "{err}");
+    assert!(
+        !err.contains("kind is not") && !err.contains("kubectl 1."),
+        "kind and kubectl are fine: {err}"
+    );
+    assert!(
+        err.contains("use the embedded environment: opssight-harness test --env embedded"),
+        "{err}"
+    );
+    let calls = std::fs::read_to_string(&log).unwrap();
+    for call in calls.lines() {
+        assert!(
+            [
+                "docker info",
+                "kind version",
+                "helm version",
+                "kubectl version"
+            ]
+            .iter()
+            .any(|c| call.starts_with(c)),
+            "preflight ran more than version checks: {call}"
+        );
+    }
+    assert_eq!(calls.lines().count(), 4, "{calls}");
+}
+
+#[test]
+fn missing_tools_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls.log");
+    fake(dir.path(), "docker", "echo 27.0.1");
+    let (code, err) = run(dir.path(), &log);
+    assert_eq!(code, Some(2), "{err}");
+    for tool in ["kind", "helm", "kubectl"] {
+        assert!(
+            err.contains(&format!("{tool} is not installed (not on PATH)")),
+            "{tool}: {err}"
+        );
+    }
+    assert!(!err.contains("Docker is not reachable"), "{err}");
+}
