@@ -311,6 +311,15 @@ pub async fn reconcile(ctx: &Context, namespace: &str, name: &str) -> Next {
     }
 }
 
+/// Whether the AWS call itself succeeded: a missing property is found after
+/// a successful call, and ESO counts the call as a success.
+fn api_call_succeeded<T>(result: &Result<T, ProviderError>) -> bool {
+    !matches!(
+        result,
+        Err(ProviderError::NoSecret | ProviderError::Other(_))
+    )
+}
+
 async fn store_for(ctx: &Context, es: &View) -> Result<StoreView, String> {
     let store_ref = es
         .spec
@@ -375,7 +384,8 @@ async fn sync(
     let mut missing = false;
     for (i, d) in es.spec.data.iter().enumerate() {
         let result = provider.get_secret(&d.remote_ref).await;
-        ctx.metrics.provider_call("GetSecretValue", result.is_ok());
+        ctx.metrics
+            .provider_call("GetSecretValue", api_call_succeeded(&result));
         match result {
             Ok(v) => {
                 data.insert(d.secret_key.clone(), v);
@@ -396,7 +406,8 @@ async fn sync(
     for (i, d) in es.spec.data_from.iter().enumerate() {
         let Some(extract) = &d.extract else { continue };
         let result = provider.get_secret_map(extract).await;
-        ctx.metrics.provider_call("GetSecretValue", result.is_ok());
+        ctx.metrics
+            .provider_call("GetSecretValue", api_call_succeeded(&result));
         match result {
             Ok(m) => data.extend(m),
             Err(ProviderError::NoSecret)

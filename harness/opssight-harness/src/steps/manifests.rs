@@ -106,18 +106,22 @@ async fn accepted_by(w: &OpsWorld, crds: Vec<CustomResourceDefinition>, which: &
                 } else {
                     Api::all_with(client.clone(), &ar)
                 };
-            let obj: kube::api::DynamicObject = serde_json::from_value(m.object.clone())?;
-            let _ = api.delete(m.name(), &Default::default()).await;
-            api.create(&PostParams::default(), &obj)
-                .await
-                .map_err(|e| {
-                    anyhow::anyhow!(
-                        "{} ({overlay}): {} {} refused by {which}: {e}",
-                        m.source.display(),
-                        m.kind(),
-                        m.name()
-                    )
-                })?;
+            // Apply, not create: both overlays hold the same namespace and
+            // names, and a deleted namespace lingers while it terminates.
+            api.patch(
+                m.name(),
+                &kube::api::PatchParams::apply("opssight-harness").force(),
+                &kube::api::Patch::Apply(&m.object),
+            )
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "{} ({overlay}): {} {} refused by {which}: {e}",
+                    m.source.display(),
+                    m.kind(),
+                    m.name()
+                )
+            })?;
         }
     }
     Ok(())
