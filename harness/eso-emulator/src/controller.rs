@@ -422,3 +422,26 @@ pub async fn watch_stores(ctx: Arc<Context>, queue: Arc<Queue>, kind: StoreKind)
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_one_second_to_the_cap() {
+        let q = Queue::default();
+        let k = Key::ExternalSecret {
+            namespace: "ns".into(),
+            name: "es".into(),
+        };
+        let max = Duration::from_secs(420);
+        let waits: Vec<u64> = (0..12).map(|_| q.backoff(&k, max).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 64, 128, 256, 420, 420, 420]);
+        q.succeeded(&k);
+        assert_eq!(
+            q.backoff(&k, max),
+            Duration::from_secs(1),
+            "success resets the backoff"
+        );
+    }
+}

