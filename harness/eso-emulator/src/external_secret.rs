@@ -245,7 +245,7 @@ pub async fn reconcile(ctx: &Context, namespace: &str, name: &str) -> Next {
     if !es.refresh_due(now) && valid {
         return es.next_refresh().map(Next::At).unwrap_or(Next::Idle);
     }
-    let result = sync(ctx, &es, target, &secrets, now).await;
+    let result = sync(ctx, &es, target, &secrets).await;
     ctx.metrics.sync_call(name, namespace, result.is_err());
     let refresh_time = now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
     match result {
@@ -371,9 +371,7 @@ async fn sync(
     es: &View,
     target: Option<Secret>,
     secrets: &Api<Secret>,
-    now: Timestamp,
 ) -> Result<(&'static str, &'static str), Failure> {
-    let _ = now;
     let store = store_for(ctx, es).await.map_err(Failure::Provider)?;
     let provider = ctx
         .clients

@@ -29,8 +29,7 @@ pub fn age(created: Option<&str>, clock: &Clock) -> String {
     }
 }
 
-fn cell(rt: &ResourceType, source: &ColumnSource, obj: &Value, clock: &Clock) -> Value {
-    let _ = rt;
+fn cell(source: &ColumnSource, obj: &Value, clock: &Clock) -> Value {
     match source {
         ColumnSource::Name => json!(
             obj.pointer("/metadata/name")
@@ -93,7 +92,7 @@ pub fn table(
     let rows: Vec<Value> = objects
         .iter()
         .map(|o| {
-            let cells: Vec<Value> = rt.columns.iter().map(|c| cell(rt, &c.source, o, clock)).collect();
+            let cells: Vec<Value> = rt.columns.iter().map(|c| cell(&c.source, o, clock)).collect();
             json!({
                 "cells": cells,
                 "object": { "kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": o.get("metadata").cloned().unwrap_or(json!({})) },

@@ -211,7 +211,6 @@ async fn schema_violations_are_422_naming_the_field_and_unknown_fields_are_prune
         w.data["spec"].get("shape").is_none(),
         "unknown fields are pruned"
     );
-    let strict = PostParams::default();
     let e = http(&env.emulator)
         .post(format!(
             "{}/apis/example.test/v1/namespaces/ns/widgets?fieldValidation=Strict",
@@ -222,7 +221,6 @@ async fn schema_violations_are_422_naming_the_field_and_unknown_fields_are_prune
         .send()
         .await
         .unwrap();
-    let _ = strict;
     assert_eq!(e.status(), 400);
     let body: Value = e.json().await.unwrap();
     assert!(

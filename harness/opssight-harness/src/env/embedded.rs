@@ -149,9 +149,14 @@ impl Embedded {
             "SecretStore" | "ClusterSecretStore" => 3,
             _ => 4,
         });
+        let mut aws_secret_checked = false;
         for m in ordered {
-            if m.kind() != "Namespace" && !self.has_aws_secret().await {
-                self.put_aws_secret(&self.eso_key.clone()).await?;
+            // Once the namespace exists, and before the store that reads it.
+            if m.kind() != "Namespace" && !aws_secret_checked {
+                if !self.has_aws_secret().await {
+                    self.put_aws_secret(&self.eso_key.clone()).await?;
+                }
+                aws_secret_checked = true;
             }
             self.apply(&m.object).await.with_context(|| {
                 format!(
