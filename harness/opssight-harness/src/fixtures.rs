@@ -40,6 +40,10 @@ impl Fixtures {
         self.root.join("secretsmanager/opssight-production.json")
     }
 
+    pub fn rotation_policy(&self) -> PathBuf {
+        self.root.join("rotation-policy.json")
+    }
+
     pub fn iam_policy(&self) -> PathBuf {
         self.root.join("iam/opssight-external-secrets-policy.json")
     }

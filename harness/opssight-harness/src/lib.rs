@@ -7,6 +7,7 @@ pub mod env;
 pub mod fixtures;
 pub mod manifests;
 pub mod redact;
+pub mod rotation;
 pub mod runner;
 pub mod seed;
 mod steps;

@@ -58,6 +58,20 @@ enum Command {
     },
     /// Serve the embedded stack until Ctrl-C, for running the runbook's commands by hand.
     Up,
+    /// Secrets' age and rotation against the runbook's rotation policy
+    /// (DescribeSecret only). Exit code 1 when a secret is overdue.
+    Rotation {
+        /// `embedded`: a fresh embedded stack; `existing`: Secrets Manager
+        /// reached with the AWS SDK's default credentials and region.
+        #[arg(long, value_enum, default_value = "existing")]
+        env: EnvKind,
+        /// Secrets Manager endpoint (LocalStack, an emulator); AWS by default.
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// Write the report as JSON here too.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Say what this machine can run.
     Doctor,
 }
@@ -121,11 +135,62 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Up => up().await,
+        Command::Rotation {
+            env,
+            endpoint,
+            json,
+        } => rotation(env, endpoint, json).await,
         Command::Doctor => {
             doctor();
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+async fn rotation(
+    env: EnvKind,
+    endpoint: Option<String>,
+    json: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    use opssight_harness::{fixtures::Fixtures, rotation, seed::Seed};
+    let fixtures = Fixtures::locate()?;
+    let policies = rotation::load_policies(&fixtures.rotation_policy())?;
+    let seed = Seed::load(&fixtures.seed_file())?;
+    let keys = seed
+        .secrets
+        .iter()
+        .map(|(n, kv)| (n.clone(), kv.keys().cloned().collect()))
+        .collect();
+    let embedded;
+    let (sm, now) = match env {
+        EnvKind::Embedded => {
+            embedded = opssight_harness::env::embedded::Embedded::start(fixtures).await?;
+            (embedded.secrets_manager(), embedded.clock.now())
+        }
+        EnvKind::Existing => {
+            let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+            if let Some(e) = &endpoint {
+                loader = loader.endpoint_url(e);
+            }
+            (
+                aws_sdk_secretsmanager::Client::new(&loader.load().await),
+                jiff::Timestamp::now(),
+            )
+        }
+        EnvKind::Kind => anyhow::bail!(
+            "rotation reads Secrets Manager directly: use --env existing with --endpoint"
+        ),
+    };
+    let rows = rotation::report(&sm, &keys, &policies, now).await?;
+    print!("{}", rotation::render(&rows));
+    if let Some(path) = json {
+        std::fs::write(&path, serde_json::to_vec_pretty(&rows)?)?;
+    }
+    Ok(if rows.iter().any(|r| r.overdue) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 async fn up() -> anyhow::Result<ExitCode> {

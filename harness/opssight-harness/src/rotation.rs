@@ -1,0 +1,147 @@
+//! The runbook's rotation policy (database passwords 90 days, API keys 30,
+//! JWT secrets 180, encryption keys 365) checked against Secrets Manager with
+//! DescribeSecret only: which keys a secret holds comes from the fixtures'
+//! templates, never from reading a value.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PolicyFile {
+    policies: Vec<Policy>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Policy {
+    pub name: String,
+    pub max_age_days: i64,
+    pub secrets: Vec<String>,
+    pub keys: Vec<String>,
+}
+
+pub fn load_policies(path: &Path) -> anyhow::Result<Vec<Policy>> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let file: PolicyFile = serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: line {}, column {}: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        )
+    })?;
+    Ok(file.policies)
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretRotation {
+    pub name: String,
+    /// Policies covering its keys, by name, with their periods.
+    pub policies: BTreeMap<String, i64>,
+    /// The strictest period: a rotation changes every key at once.
+    pub max_age_days: Option<i64>,
+    pub age_days: i64,
+    pub rotation_enabled: bool,
+    pub overdue: bool,
+    /// Keys fall under policies of different periods.
+    pub mixed_periods: bool,
+}
+
+/// One row per secret of the templates.
+pub async fn report(
+    sm: &aws_sdk_secretsmanager::Client,
+    keys_by_secret: &BTreeMap<String, BTreeSet<String>>,
+    policies: &[Policy],
+    now: Timestamp,
+) -> anyhow::Result<Vec<SecretRotation>> {
+    let mut rows = Vec::new();
+    for (name, keys) in keys_by_secret {
+        let d = sm
+            .describe_secret()
+            .secret_id(name)
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "DescribeSecret {name}: {:?}",
+                    aws_sdk_secretsmanager::error::ProvideErrorMetadata::code(&e)
+                )
+            })?;
+        let since = d
+            .last_rotated_date()
+            .or(d.created_date())
+            .map(|t| t.secs())
+            .unwrap_or(now.as_second());
+        let age_days = (now.as_second() - since).max(0) / 86_400;
+        let covering: BTreeMap<String, i64> = policies
+            .iter()
+            .filter(|p| {
+                p.secrets.iter().any(|s| s == name) && p.keys.iter().any(|k| keys.contains(k))
+            })
+            .map(|p| (p.name.clone(), p.max_age_days))
+            .collect();
+        let periods: BTreeSet<i64> = covering.values().copied().collect();
+        let max_age_days = periods.iter().min().copied();
+        rows.push(SecretRotation {
+            name: name.clone(),
+            overdue: max_age_days.is_some_and(|m| age_days > m),
+            mixed_periods: periods.len() > 1,
+            policies: covering,
+            max_age_days,
+            age_days,
+            rotation_enabled: d.rotation_enabled().unwrap_or(false),
+        });
+    }
+    Ok(rows)
+}
+
+pub fn render(rows: &[SecretRotation]) -> String {
+    let mut out = format!(
+        "{:<40} {:>8} {:>8} {:<9} {}\n",
+        "SECRET", "AGE(d)", "MAX(d)", "ROTATION", "FINDINGS"
+    );
+    for r in rows {
+        let mut findings = Vec::new();
+        if r.overdue {
+            findings.push(format!(
+                "OVERDUE by {} days",
+                r.age_days - r.max_age_days.unwrap_or(0)
+            ));
+        }
+        if r.mixed_periods {
+            let parts: Vec<String> = r
+                .policies
+                .iter()
+                .map(|(n, d)| format!("{n} {d}d"))
+                .collect();
+            findings.push(format!(
+                "keys under policies of different periods ({})",
+                parts.join(", ")
+            ));
+        }
+        if r.max_age_days.is_none() {
+            findings.push("no policy covers its keys".into());
+        }
+        out.push_str(&format!(
+            "{:<40} {:>8} {:>8} {:<9} {}\n",
+            r.name,
+            r.age_days,
+            r.max_age_days
+                .map(|m| m.to_string())
+                .unwrap_or_else(|| "-".into()),
+            if r.rotation_enabled { "enabled" } else { "off" },
+            if findings.is_empty() {
+                "ok".into()
+            } else {
+                findings.join("; ")
+            }
+        ));
+    }
+    out
+}
