@@ -88,3 +88,93 @@ async fn overdue_secrets_and_mixed_periods_are_named() {
         "database passwords: 90 days"
     );
 }
+
+/// The CLI against any endpoint (`--env existing --endpoint`), with the
+/// AWS SDK's usual environment: exit code 1 and the overdue secrets named.
+#[tokio::test]
+async fn the_cli_exits_non_zero_when_a_secret_is_overdue() {
+    use aws_emulator::{AwsEmulator, Clock, PolicyDocument};
+    for (days_old, expect_overdue) in [(0i64, false), (100, true)] {
+        let created = jiff::Timestamp::now()
+            .checked_sub(jiff::SignedDuration::from_hours(24 * days_old))
+            .unwrap();
+        let aws = AwsEmulator::builder()
+            .clock(Clock::frozen_at(created))
+            .start()
+            .await
+            .unwrap();
+        let key = aws.with_iam(|iam| {
+            iam.create_user("auditor").unwrap();
+            let all = PolicyDocument::parse(
+                r#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#,
+            )
+            .unwrap();
+            iam.put_user_policy("auditor", "all", all).unwrap();
+            iam.create_access_key("auditor").unwrap()
+        });
+        let sm = opssight_harness::env::embedded::sm_client(&aws.endpoint(), &key, "us-west-2");
+        let fixtures = Fixtures::locate().unwrap();
+        let seed = opssight_harness::seed::Seed::load(&fixtures.seed_file()).unwrap();
+        for (name, values) in &seed.secrets {
+            sm.create_secret()
+                .name(name)
+                .secret_string(serde_json::to_string(values).unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("rotation.json");
+        // Async: the emulator serves on this test's runtime while the CLI runs.
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_opssight-harness"))
+            .args([
+                "rotation",
+                "--env",
+                "existing",
+                "--endpoint",
+                &aws.endpoint(),
+                "--json",
+            ])
+            .arg(&json)
+            .env("AWS_ACCESS_KEY_ID", &key.access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &key.secret_access_key)
+            .env("AWS_REGION", "us-west-2")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .await
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        let overdue: Vec<&str> = report
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["overdue"] == true)
+            .filter_map(|r| r["name"].as_str())
+            .collect();
+        if expect_overdue {
+            assert_eq!(out.status.code(), Some(1), "{stdout}");
+            // 100 days: past API keys' 30 and passwords' 90, within JWT's 180.
+            assert_eq!(
+                overdue,
+                [
+                    "opssight/production/database",
+                    "opssight/production/external-services",
+                    "opssight/production/redis"
+                ]
+            );
+            assert!(stdout.contains("OVERDUE"), "{stdout}");
+        } else {
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{stdout}{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(overdue.is_empty(), "{overdue:?}");
+        }
+    }
+}
