@@ -26,6 +26,7 @@ export AWS_PAGER="" AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/n
 
 passed=0
 ok() { passed=$((passed + 1)); echo "ok: $1"; }
+# Checks run in this shell (not at the end of a pipe) so the count adds up.
 check() { # check DESCRIPTION PYTHON-EXPR-ON-j  (j = parsed JSON of stdin)
   python3 -c "import json,sys; j=json.load(sys.stdin); ok=($2); sys.exit(0 if ok else 1)" \
     || { echo "FAIL: $1" >&2; exit 1; }
@@ -35,24 +36,20 @@ check() { # check DESCRIPTION PYTHON-EXPR-ON-j  (j = parsed JSON of stdin)
 value1="v1-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 value2="v2-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
-aws secretsmanager create-secret --name opssight/production/app --secret-string "$value1" \
-  | check "create-secret answers the ARN with a 6-character suffix" \
-    "j['ARN'].startswith('arn:aws:secretsmanager:us-west-2:123456789012:secret:opssight/production/app-') and len(j['ARN'].rsplit('-',1)[1])==6"
-aws secretsmanager get-secret-value --secret-id opssight/production/app --region us-west-2 \
-  | V="$value1" check "get-secret-value returns the value (runbook troubleshooting command)" \
-    "j['SecretString']==__import__('os').environ['V'] and j['VersionStages']==['AWSCURRENT']"
-aws secretsmanager put-secret-value --secret-id opssight/production/app --secret-string "$value2" \
-  | check "put-secret-value makes a new AWSCURRENT version" "j['VersionStages']==['AWSCURRENT']"
-aws secretsmanager get-secret-value --secret-id opssight/production/app --version-stage AWSPREVIOUS \
-  | V="$value1" check "the old value is AWSPREVIOUS" "j['SecretString']==__import__('os').environ['V']"
-aws secretsmanager describe-secret --secret-id opssight/production/app \
-  | check "describe-secret lists two staged versions" \
-    "sorted(sum(j['VersionIdsToStages'].values(), []))==['AWSCURRENT','AWSPREVIOUS'] and 'CreatedDate' in j"
-aws secretsmanager list-secrets --filters Key=name,Values=opssight/ \
-  | check "list-secrets filters by name" "[s['Name'] for s in j['SecretList']]==['opssight/production/app']"
-aws sts get-caller-identity \
-  | check "sts get-caller-identity names the CLI's user" \
-    "j['Arn']=='arn:aws:iam::123456789012:user/opssight-cli' and j['Account']=='123456789012'"
+out=$(aws secretsmanager create-secret --name opssight/production/app --secret-string "$value1")
+check "create-secret answers the ARN with a 6-character suffix" "j['ARN'].startswith('arn:aws:secretsmanager:us-west-2:123456789012:secret:opssight/production/app-') and len(j['ARN'].rsplit('-',1)[1])==6" <<<"$out"
+out=$(aws secretsmanager get-secret-value --secret-id opssight/production/app --region us-west-2)
+V="$value1" check "get-secret-value returns the value (runbook troubleshooting command)" "j['SecretString']==__import__('os').environ['V'] and j['VersionStages']==['AWSCURRENT']" <<<"$out"
+out=$(aws secretsmanager put-secret-value --secret-id opssight/production/app --secret-string "$value2")
+check "put-secret-value makes a new AWSCURRENT version" "j['VersionStages']==['AWSCURRENT']" <<<"$out"
+out=$(aws secretsmanager get-secret-value --secret-id opssight/production/app --version-stage AWSPREVIOUS)
+V="$value1" check "the old value is AWSPREVIOUS" "j['SecretString']==__import__('os').environ['V']" <<<"$out"
+out=$(aws secretsmanager describe-secret --secret-id opssight/production/app)
+check "describe-secret lists two staged versions" "sorted(sum(j['VersionIdsToStages'].values(), []))==['AWSCURRENT','AWSPREVIOUS'] and 'CreatedDate' in j" <<<"$out"
+out=$(aws secretsmanager list-secrets --filters Key=name,Values=opssight/)
+check "list-secrets filters by name" "[s['Name'] for s in j['SecretList']]==['opssight/production/app']" <<<"$out"
+out=$(aws sts get-caller-identity)
+check "sts get-caller-identity names the CLI's user" "j['Arn']=='arn:aws:iam::123456789012:user/opssight-cli' and j['Account']=='123456789012'" <<<"$out"
 
 # A wrong secret key must be refused as AWS refuses it.
 if AWS_SECRET_ACCESS_KEY=wrong aws secretsmanager get-secret-value --secret-id opssight/production/app \
