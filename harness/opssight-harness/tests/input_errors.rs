@@ -5,6 +5,9 @@
 use std::path::Path;
 use std::process::Command;
 
+mod common;
+use common::{fixtures_with, repo_root};
+
 fn harness(args: &[&str], fixtures: Option<&Path>) -> (Option<i32>, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_opssight-harness"));
     cmd.args(args).env("OPSSIGHT_WAIT_SECONDS", "4");
@@ -20,22 +23,6 @@ fn harness(args: &[&str], fixtures: Option<&Path>) -> (Option<i32>, String) {
             String::from_utf8_lossy(&out.stderr)
         ),
     )
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let (src, dst) = (entry.path(), to.join(entry.file_name()));
-        if src.is_dir() {
-            copy_dir(&src, &dst)
-        } else {
-            std::fs::copy(&src, &dst).unwrap();
-        }
-    }
-}
-
-fn root() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 #[test]
@@ -79,16 +66,13 @@ fn an_undefined_step_fails_naming_its_file_and_line() {
 #[test]
 fn a_malformed_fixture_is_named_with_its_line() {
     let dir = tempfile::tempdir().unwrap();
-    let fixtures = dir.path().join("fixtures");
-    copy_dir(&root().join("fixtures"), &fixtures);
-    let file = fixtures.join("k8s/base/external-secrets.yaml");
-    let text = std::fs::read_to_string(&file).unwrap().replacen(
+    let (fixtures, file) = fixtures_with(
+        dir.path(),
+        "k8s/base/external-secrets.yaml",
         "  refreshInterval: 1h",
         "  refreshInterval: [1h",
-        1,
     );
-    std::fs::write(&file, text).unwrap();
-    let feature = root().join("features/manifests.feature");
+    let feature = repo_root().join("features/manifests.feature");
     let (code, out) = harness(
         &["test", "--features", feature.to_str().unwrap()],
         Some(&fixtures),
@@ -104,16 +88,13 @@ fn a_malformed_fixture_is_named_with_its_line() {
 #[test]
 fn a_manifest_that_fails_the_crd_schema_names_its_file_and_field() {
     let dir = tempfile::tempdir().unwrap();
-    let fixtures = dir.path().join("fixtures");
-    copy_dir(&root().join("fixtures"), &fixtures);
-    let file = fixtures.join("k8s/base/external-secrets.yaml");
-    let text = std::fs::read_to_string(&file).unwrap().replacen(
+    let (fixtures, file) = fixtures_with(
+        dir.path(),
+        "k8s/base/external-secrets.yaml",
         "  refreshInterval: 1h",
         "  refreshInterval: 3600",
-        1,
     );
-    std::fs::write(&file, text).unwrap();
-    let feature = root().join("features/manifests.feature");
+    let feature = repo_root().join("features/manifests.feature");
     let (code, out) = harness(
         &["test", "--features", feature.to_str().unwrap()],
         Some(&fixtures),
