@@ -7,17 +7,6 @@ use serde_json::json;
 
 use crate::support::*;
 
-async fn force_sync(stack: &Stack, name: &str, v: &str) {
-    api(&stack.client, "externalsecrets")
-        .patch(
-            name,
-            &PatchParams::default(),
-            &Patch::Merge(json!({"metadata": {"annotations": {"force-sync": v}}})),
-        )
-        .await
-        .unwrap();
-}
-
 async fn revalidate_store(stack: &Stack, v: &str) {
     api(&stack.client, "secretstores")
         .patch(

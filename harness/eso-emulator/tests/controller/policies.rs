@@ -3,35 +3,10 @@
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, PostParams};
 use serde_json::json;
 
 use crate::support::*;
-
-async fn annotate(stack: &Stack, name: &str, value: &str) {
-    api(&stack.client, "externalsecrets")
-        .patch(
-            name,
-            &PatchParams::default(),
-            &Patch::Merge(json!({"metadata": {"annotations": {"force-sync": value}}})),
-        )
-        .await
-        .unwrap();
-}
-
-/// Everything due has been reconciled once a marker queued now has synced.
-async fn caught_up(stack: &Stack, n: u32) {
-    let name = format!("marker-{n}");
-    put_sm(stack, &format!("app/{name}"), &values(&["m"])).await;
-    create(
-        &stack.client,
-        "externalsecrets",
-        extract_es(&name, &format!("app/{name}"), "1h"),
-    )
-    .await
-    .unwrap();
-    wait_ready(stack, &name, "True", "SecretSynced").await;
-}
 
 #[tokio::test]
 async fn created_once_never_refreshes_and_on_change_refreshes_only_on_change() {
@@ -66,8 +41,8 @@ async fn created_once_never_refreshes_and_on_change_refreshes_only_on_change() {
         v1,
         "OnChange: no periodic refresh"
     );
-    annotate(&stack, "once", "1").await;
-    annotate(&stack, "change", "1").await;
+    force_sync(&stack, "once", "1").await;
+    force_sync(&stack, "change", "1").await;
     wait_secret_data(
         &stack,
         "change",

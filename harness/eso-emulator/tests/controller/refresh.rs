@@ -2,21 +2,9 @@
 
 use std::time::Duration;
 
-use kube::api::{Patch, PatchParams};
 use serde_json::json;
 
 use crate::support::*;
-
-async fn annotate(stack: &Stack, name: &str, value: &str) {
-    api(&stack.client, "externalsecrets")
-        .patch(
-            name,
-            &PatchParams::default(),
-            &Patch::Merge(json!({"metadata": {"annotations": {"force-sync": value}}})),
-        )
-        .await
-        .unwrap();
-}
 
 #[tokio::test]
 async fn a_change_arrives_only_after_the_interval_and_refresh_time_moves() {
@@ -40,15 +28,7 @@ async fn a_change_arrives_only_after_the_interval_and_refresh_time_moves() {
     stack.clock.advance(Duration::from_secs(30 * 60)).unwrap();
     // Half the interval: the controller must not refresh. A marker queued
     // after the advance syncs only once everything due before it was done.
-    put_sm(&stack, "app/marker", &values(&["m"])).await;
-    create(
-        &stack.client,
-        "externalsecrets",
-        extract_es("marker", "app/marker", "1h"),
-    )
-    .await
-    .unwrap();
-    wait_ready(&stack, "marker", "True", "SecretSynced").await;
+    caught_up(&stack, 1).await;
     let es = api(&stack.client, "externalsecrets")
         .get("r")
         .await
@@ -96,7 +76,7 @@ async fn force_sync_annotation_refreshes_well_before_the_interval() {
     wait_secret_data(&stack, "f", &v1, "first sync").await;
     let v2 = values(&["k"]);
     put_sm(&stack, "app/f", &v2).await;
-    annotate(&stack, "f", "1700000000").await;
+    force_sync(&stack, "f", "1700000000").await;
     wait_secret_data(&stack, "f", &v2, "the value after force-sync").await;
 }
 
@@ -115,19 +95,11 @@ async fn refresh_interval_zero_fetches_once_and_ignores_force_sync() {
     let synced = wait_ready(&stack, "z", "True", "SecretSynced").await;
     let v2 = values(&["k"]);
     put_sm(&stack, "app/z", &v2).await;
-    annotate(&stack, "z", "1700000000").await;
+    force_sync(&stack, "z", "1700000000").await;
     stack.clock.advance(Duration::from_secs(24 * 3600)).unwrap();
     // Make the controller prove it processed the annotation: a second
     // ExternalSecret queued after it syncs, so the first was looked at.
-    put_sm(&stack, "app/marker", &values(&["m"])).await;
-    create(
-        &stack.client,
-        "externalsecrets",
-        extract_es("marker", "app/marker", "1h"),
-    )
-    .await
-    .unwrap();
-    wait_ready(&stack, "marker", "True", "SecretSynced").await;
+    caught_up(&stack, 1).await;
     let es = api(&stack.client, "externalsecrets")
         .get("z")
         .await

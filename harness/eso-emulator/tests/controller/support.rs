@@ -353,3 +353,30 @@ pub async fn within<T>(what: &str, f: impl Future<Output = T>) -> T {
         .await
         .unwrap_or_else(|_| panic!("timed out after 20s: {what}"))
 }
+
+/// The force-sync annotation, as `kubectl annotate ... force-sync=V --overwrite` sets it.
+pub async fn force_sync(stack: &Stack, name: &str, value: &str) {
+    api(&stack.client, "externalsecrets")
+        .patch(
+            name,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"metadata": {"annotations": {"force-sync": value}}})),
+        )
+        .await
+        .unwrap();
+}
+
+/// Everything due has been reconciled once a marker queued now has synced
+/// (the queue takes the earliest due first).
+pub async fn caught_up(stack: &Stack, n: u32) {
+    let name = format!("marker-{n}");
+    put_sm(stack, &format!("app/{name}"), &values(&["m"])).await;
+    create(
+        &stack.client,
+        "externalsecrets",
+        extract_es(&name, &format!("app/{name}"), "1h"),
+    )
+    .await
+    .unwrap();
+    wait_ready(stack, &name, "True", "SecretSynced").await;
+}
