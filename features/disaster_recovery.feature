@@ -28,14 +28,16 @@ Feature: Disaster recovery
     When the Secret "opssight-database-secrets" is deleted
     Then the Secret "opssight-database-secrets" holds exactly the keys and values of "opssight/production/database"
 
+  # The runbook's procedure once Secrets Manager is back: force a refresh
+  # rather than wait out the controller's retry backoff (refresh.feature).
   @requires-secrets-manager-outage @requires-virtual-clock
-  Scenario: Secrets Manager is down for a while: no data lost, recovery afterwards
+  Scenario: Secrets Manager is down for a while: no data lost, refresh forced when it is back
     When Secrets Manager becomes unreachable
     And the refresh interval elapses
     Then the ExternalSecret "opssight-app-secrets" becomes not Ready with reason "SecretSyncedError"
     And every Secret holds the recorded values
     When Secrets Manager is reachable again
-    And the retry backoff elapses
+    And a refresh of every ExternalSecret is forced
     Then every ExternalSecret becomes Ready with reason "SecretSynced"
     And every Secret holds the recorded values
 

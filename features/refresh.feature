@@ -20,3 +20,15 @@ Feature: Changes in Secrets Manager reach the cluster on the refresh interval
     When "opssight/production/database" is rotated in Secrets Manager
     And the refresh interval elapses
     Then the Secret "opssight-database-secrets" holds exactly the keys and values of "opssight/production/database"
+
+  @requires-secrets-manager-outage @requires-virtual-clock
+  Scenario: After a Secrets Manager outage the controller retries and recovers on its own
+    Given the values of every Secret are recorded
+    When Secrets Manager becomes unreachable
+    And the refresh interval elapses
+    Then the ExternalSecret "opssight-app-secrets" becomes not Ready with reason "SecretSyncedError"
+    And every Secret holds the recorded values
+    When Secrets Manager is reachable again
+    And the retry backoff elapses
+    Then every ExternalSecret becomes Ready with reason "SecretSynced"
+    And every Secret holds the recorded values

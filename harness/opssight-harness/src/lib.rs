@@ -3,6 +3,7 @@
 //! the environments they run on.
 
 pub mod diagnostics;
+pub mod drill;
 pub mod env;
 pub mod fixtures;
 pub mod manifests;

@@ -24,6 +24,8 @@ pub struct RunOptions {
     pub json: Option<PathBuf>,
     pub artifacts: PathBuf,
     pub concurrency: usize,
+    /// Run as a drill: every scenario is recorded for the drill's report.
+    pub drill: Option<crate::drill::Collector>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,6 +137,8 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
     check_feature_files(&opts.features)?;
     std::fs::create_dir_all(&opts.artifacts)?;
     let artifacts = opts.artifacts.clone();
+    let drill = opts.drill.clone();
+    let drill_before = opts.drill.is_some();
     let writer = writer::Basic::raw(io::stdout(), writer::Coloring::Never, 0)
         .summarized()
         .tee::<OpsWorld, _>(writer::JUnit::for_tee(output(&opts.junit)?, 0))
@@ -157,13 +161,23 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
         .max_concurrent_scenarios(opts.concurrency.max(1))
         // Options come from our CLI, not from cucumber parsing the process's arguments.
         .with_cli(cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default())
+        .before(move |_feature, _rule, _scenario, world| {
+            if drill_before {
+                world.drill = Some(crate::drill::Recorder::default());
+            }
+            async {}.boxed_local()
+        })
         .after(move |feature, _rule, scenario, finished, world| {
             let artifacts = artifacts.clone();
+            let drill = drill.clone();
             async move {
                 if let (cucumber::event::ScenarioFinished::StepFailed(..), Some(w)) =
-                    (finished, world)
+                    (finished, &world)
                 {
                     crate::diagnostics::dump(w, &feature.name, &scenario.name, &artifacts).await;
+                }
+                if let Some(collector) = drill {
+                    collector.push(drill_record(feature, scenario, finished, world).await);
                 }
             }
             .boxed_local()
@@ -180,6 +194,44 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
         skipped_steps: result.skipped_steps(),
         parsing_errors: result.parsing_errors(),
     })
+}
+
+async fn drill_record(
+    feature: &gherkin::Feature,
+    scenario: &gherkin::Scenario,
+    finished: &cucumber::event::ScenarioFinished,
+    world: Option<&mut OpsWorld>,
+) -> crate::drill::ScenarioRecord {
+    use crate::drill::report::Outcome;
+    use cucumber::event::ScenarioFinished as F;
+    let gate = scenario
+        .steps
+        .first()
+        .and_then(|s| s.value.strip_prefix("SKIPPED: "));
+    let outcome = match (finished, gate) {
+        (_, Some(why)) => Outcome::Skipped(why.to_owned()),
+        (F::StepPassed, None) => Outcome::Passed,
+        (F::StepSkipped, None) => Outcome::Failed("a step is not defined".into()),
+        (F::StepFailed(_, _, e), None) => {
+            let text = e.to_string();
+            let text = match &world {
+                Some(w) => crate::redact::redact(&text, w),
+                None => text,
+            };
+            Outcome::Failed(text.lines().take(3).collect::<Vec<_>>().join(" "))
+        }
+        (F::BeforeHookFailed(_), None) => Outcome::Failed("the before hook failed".into()),
+    };
+    let timeline = match world {
+        Some(w) => w.finish_drill(outcome == Outcome::Passed).await,
+        None => None,
+    };
+    crate::drill::ScenarioRecord {
+        feature: feature.name.clone(),
+        name: scenario.name.clone(),
+        outcome,
+        timeline,
+    }
 }
 
 /// Parses every feature file first, so a malformed one is reported with its

@@ -43,6 +43,8 @@ pub struct OpsWorld {
     pub last_command: Option<CommandResult>,
     pub snapshot: Option<aws_emulator::Snapshot>,
     pub counter: u64,
+    /// Set when the scenario runs as part of a drill.
+    pub drill: Option<crate::drill::Recorder>,
 }
 
 #[derive(Debug, Clone)]
@@ -82,6 +84,7 @@ impl OpsWorld {
             last_command: None,
             snapshot: None,
             counter: 0,
+            drill: None,
         })
     }
 
@@ -128,6 +131,63 @@ impl OpsWorld {
                 Some((m.name().to_owned(), key.to_owned()))
             })
             .collect())
+    }
+
+    /// Marks a drill phase (nothing outside a drill).
+    pub fn mark(&self, phase: crate::drill::Phase, detail: &str) {
+        if let Some(d) = &self.drill {
+            d.mark(phase, detail);
+        }
+    }
+
+    /// In a drill: the baseline is what every Secret holds now; a watch
+    /// follows them from here.
+    pub async fn start_drill_baseline(&self) -> StepResult {
+        let Some(recorder) = &self.drill else {
+            return Ok(());
+        };
+        let mut secrets = BTreeMap::new();
+        for (es, remote) in self.external_secrets()? {
+            let data = self.secrets()?.get(&es).await.map(|s| data_of(&s))?;
+            secrets.insert(es, (remote, data));
+        }
+        let env = self.env()?;
+        let listed = recorder.start(env.clock(), env.kube(), NAMESPACE, secrets);
+        tokio::time::timeout(wait(), listed)
+            .await
+            .map_err(|_| {
+                anyhow!(
+                    "timed out after {:?} waiting for the drill's watch to list Secrets and ExternalSecrets",
+                    wait()
+                )
+            })?
+            .map_err(|_| anyhow!("the drill's watch ended before it listed the namespace"))
+    }
+
+    /// In a drill: the scenario put new values in Secrets Manager on purpose.
+    pub fn expect_in_drill(&self, remote: &str) -> StepResult {
+        let (Some(recorder), Some(values)) = (&self.drill, self.expected.get(remote)) else {
+            return Ok(());
+        };
+        for (es, key) in self.external_secrets()? {
+            if key == remote {
+                recorder.expect(&es, &as_bytes(values));
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the drill's record of this scenario with what each Secret holds.
+    pub async fn finish_drill(&self, verified: bool) -> Option<crate::drill::recorder::Timeline> {
+        let recorder = self.drill.as_ref().filter(|r| r.is_started())?;
+        let mut finals = BTreeMap::new();
+        if let (Ok(api), Ok(names)) = (self.secrets(), self.external_secrets()) {
+            for es in names.into_keys() {
+                let data = api.get_opt(&es).await.ok().flatten().map(|s| data_of(&s));
+                finals.insert(es, data);
+            }
+        }
+        Some(recorder.finish(finals, verified))
     }
 
     pub fn next_number(&mut self) -> u64 {

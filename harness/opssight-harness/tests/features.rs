@@ -16,6 +16,7 @@ async fn main() -> ExitCode {
         json: None,
         artifacts: root.join("target/opssight-harness-artifacts"),
         concurrency: 8,
+        drill: None,
     };
     match run(options).await {
         Ok(outcome) if !outcome.failed => ExitCode::SUCCESS,

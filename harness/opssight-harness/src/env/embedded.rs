@@ -311,6 +311,10 @@ impl Environment for Embedded {
         &self.seed
     }
 
+    fn clock(&self) -> Clock {
+        self.clock.clone()
+    }
+
     fn elapse(&self, d: Duration) -> futures::future::BoxFuture<'_, anyhow::Result<()>> {
         Box::pin(async move {
             self.clock.advance(d)?;

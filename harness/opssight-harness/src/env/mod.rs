@@ -94,5 +94,7 @@ pub trait Environment: Send + Sync {
     fn secrets_manager(&self) -> aws_sdk_secretsmanager::Client;
     fn seed(&self) -> &Seed;
     /// Lets `d` of time pass: moves a virtual clock, or waits.
+    /// The clock the environment's components share (virtual in embedded).
+    fn clock(&self) -> emulator_core::Clock;
     fn elapse(&self, d: Duration) -> futures::future::BoxFuture<'_, anyhow::Result<()>>;
 }

@@ -47,6 +47,7 @@ async fn change(w: &mut OpsWorld, remote: &str, rotate: bool) -> StepResult {
     }
     w.previous.insert(remote.to_owned(), current);
     w.expected.insert(remote.to_owned(), next);
+    w.expect_in_drill(remote)?;
     // Remember when each Secret was last refreshed, to see it move.
     for (es, _) in w.external_secrets()? {
         if let Some(t) = w
@@ -139,7 +140,12 @@ async fn still_previous(w: &mut OpsWorld, name: String, remote: String) -> StepR
         .ok_or_else(|| anyhow::anyhow!("{remote} was not changed in this scenario"))?;
     let s = w.secrets()?.get(&name).await?;
     compare(&data_of(&s), &as_bytes(previous))
-        .map_err(|d| anyhow::anyhow!("the Secret {name} changed before it should have: {d}"))
+        .map_err(|d| anyhow::anyhow!("the Secret {name} changed before it should have: {d}"))?;
+    w.mark(
+        crate::drill::Phase::Detected,
+        &format!("the Secret {name} holds out-of-date values"),
+    );
+    Ok(())
 }
 
 #[then(expr = "the last refresh time of {string} has moved")]

@@ -9,6 +9,10 @@ use crate::world::{OpsWorld, StepResult, as_bytes, compare, data_of, ensure};
 
 #[when(expr = "the Secret {string} is deleted")]
 async fn delete_secret(w: &mut OpsWorld, name: String) -> StepResult {
+    w.mark(
+        crate::drill::Phase::DisasterInjected,
+        &format!("the Secret {name} deleted"),
+    );
     w.secrets()?.delete(&name, &Default::default()).await?;
     Ok(())
 }
@@ -26,7 +30,11 @@ async fn remove_key(w: &mut OpsWorld, key: String, name: String) -> StepResult {
 }
 
 #[when(expr = "{string} is restored with valid credentials")]
-async fn restore(w: &mut OpsWorld, _name: String) -> StepResult {
+async fn restore(w: &mut OpsWorld, name: String) -> StepResult {
+    w.mark(
+        crate::drill::Phase::RecoveryAction,
+        &format!("{name} restored with valid credentials"),
+    );
     let env = w.env()?.clone();
     env.put_aws_secret(&env.eso_key.clone()).await
 }
@@ -157,10 +165,18 @@ async fn es_event_mentions(
 
 #[when(expr = "a refresh of {string} is forced")]
 async fn force(w: &mut OpsWorld, name: String) -> StepResult {
+    w.mark(
+        crate::drill::Phase::RecoveryAction,
+        &format!("refresh of {name} forced"),
+    );
+    force_one(w, &name).await
+}
+
+async fn force_one(w: &mut OpsWorld, name: &str) -> StepResult {
     let n = w.next_number();
     w.es_api()?
         .patch(
-            &name,
+            name,
             &PatchParams::default(),
             &Patch::Merge(json!({"metadata": {"annotations": {"force-sync": n.to_string()}}})),
         )
@@ -170,8 +186,12 @@ async fn force(w: &mut OpsWorld, name: String) -> StepResult {
 
 #[when("a refresh of every ExternalSecret is forced")]
 async fn force_all(w: &mut OpsWorld) -> StepResult {
+    w.mark(
+        crate::drill::Phase::RecoveryAction,
+        "refresh of every ExternalSecret forced",
+    );
     for name in w.external_secrets()?.keys() {
-        force(w, name.clone()).await?;
+        force_one(w, name).await?;
     }
     Ok(())
 }

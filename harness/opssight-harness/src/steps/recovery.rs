@@ -2,6 +2,7 @@
 
 use cucumber::{given, then, when};
 
+use crate::drill::Phase;
 use crate::env::Environment;
 use crate::env::embedded::NAMESPACE;
 use crate::world::{OpsWorld, StepResult, compare, data_of, wait};
@@ -12,7 +13,7 @@ async fn record(w: &mut OpsWorld) -> StepResult {
         let s = w.secrets()?.get(es).await?;
         w.recorded.insert(es.clone(), data_of(&s));
     }
-    Ok(())
+    w.start_drill_baseline().await
 }
 
 #[then("every Secret holds the recorded values")]
@@ -39,6 +40,7 @@ async fn holds_recorded(w: &mut OpsWorld) -> StepResult {
 
 #[when("every ExternalSecret is deleted")]
 async fn delete_all(w: &mut OpsWorld) -> StepResult {
+    w.mark(Phase::DisasterInjected, "every ExternalSecret deleted");
     for name in w.external_secrets()?.keys() {
         w.es_api()?.delete(name, &Default::default()).await?;
     }
@@ -50,16 +52,19 @@ async fn all_gone(w: &mut OpsWorld) -> StepResult {
     for name in w.external_secrets()?.keys() {
         w.wait_gone_secret(name).await?;
     }
+    w.mark(Phase::Detected, "every Secret is gone");
     Ok(())
 }
 
 #[when("the local overlay is applied again")]
 async fn reapply(w: &mut OpsWorld) -> StepResult {
+    w.mark(Phase::RecoveryAction, "the local overlay applied again");
     w.env()?.clone().apply_overlay("local").await
 }
 
 #[when(expr = "the namespace {string} is deleted")]
 async fn delete_ns(w: &mut OpsWorld, ns: String) -> StepResult {
+    w.mark(Phase::DisasterInjected, &format!("namespace {ns} deleted"));
     kube::api::Api::<k8s_openapi::api::core::v1::Namespace>::all(w.env()?.kube())
         .delete(&ns, &Default::default())
         .await?;
@@ -69,36 +74,38 @@ async fn delete_ns(w: &mut OpsWorld, ns: String) -> StepResult {
 #[then(expr = "the namespace {string} is gone")]
 async fn ns_gone(w: &mut OpsWorld, ns: String) -> StepResult {
     let api = kube::api::Api::<k8s_openapi::api::core::v1::Namespace>::all(w.env()?.kube());
-    let uid = match api.get_opt(&ns).await? {
-        Some(n) => n.metadata.uid.unwrap_or_default(),
-        None => return Ok(()),
-    };
-    tokio::time::timeout(
-        wait(),
-        kube::runtime::wait::await_condition(
-            api,
-            &ns,
-            kube::runtime::wait::conditions::is_deleted(&uid),
-        ),
-    )
-    .await
-    .map_err(|_| {
-        anyhow::anyhow!(
-            "timed out after {:?} waiting for the namespace {ns} to be deleted",
-            wait()
+    if let Some(n) = api.get_opt(&ns).await? {
+        let uid = n.metadata.uid.unwrap_or_default();
+        tokio::time::timeout(
+            wait(),
+            kube::runtime::wait::await_condition(
+                api,
+                &ns,
+                kube::runtime::wait::conditions::is_deleted(&uid),
+            ),
         )
-    })??;
+        .await
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "timed out after {:?} waiting for the namespace {ns} to be deleted",
+                wait()
+            )
+        })??;
+    }
+    w.mark(Phase::Detected, &format!("namespace {ns} is gone"));
     Ok(())
 }
 
 #[when("Secrets Manager becomes unreachable")]
 async fn sm_down(w: &mut OpsWorld) -> StepResult {
+    w.mark(Phase::DisasterInjected, "Secrets Manager unreachable");
     w.env()?.aws.stop_listening();
     Ok(())
 }
 
 #[when("Secrets Manager is reachable again")]
 async fn sm_up(w: &mut OpsWorld) -> StepResult {
+    w.mark(Phase::RecoveryAction, "Secrets Manager reachable again");
     w.env()?.aws.resume_listening();
     Ok(())
 }
@@ -111,6 +118,10 @@ async fn snapshot(w: &mut OpsWorld) -> StepResult {
 
 #[when("every OpsSight secret is deleted from Secrets Manager without recovery")]
 async fn wipe(w: &mut OpsWorld) -> StepResult {
+    w.mark(
+        Phase::DisasterInjected,
+        "every OpsSight secret deleted from Secrets Manager",
+    );
     let sm = w.env()?.secrets_manager();
     for remote in w.external_secrets()?.values() {
         sm.delete_secret()
@@ -124,6 +135,10 @@ async fn wipe(w: &mut OpsWorld) -> StepResult {
 
 #[when("Secrets Manager is restored from the snapshot")]
 async fn restore(w: &mut OpsWorld) -> StepResult {
+    w.mark(
+        Phase::RecoveryAction,
+        "Secrets Manager restored from the snapshot",
+    );
     let snapshot = w
         .snapshot
         .clone()
@@ -137,12 +152,14 @@ async fn restore(w: &mut OpsWorld) -> StepResult {
 
 #[when("the controller stops")]
 async fn controller_stops(w: &mut OpsWorld) -> StepResult {
+    w.mark(Phase::DisasterInjected, "the controller stopped");
     w.env()?.stop_controller().await;
     Ok(())
 }
 
 #[when("the controller starts")]
 async fn controller_starts(w: &mut OpsWorld) -> StepResult {
+    w.mark(Phase::RecoveryAction, "the controller started");
     w.env()?.start_controller();
     Ok(())
 }
@@ -172,6 +189,10 @@ async fn replicate(w: &mut OpsWorld, region: String) -> StepResult {
 
 #[when(expr = "Secrets Manager in {string} becomes unavailable")]
 async fn region_down(w: &mut OpsWorld, region: String) -> StepResult {
+    w.mark(
+        Phase::DisasterInjected,
+        &format!("Secrets Manager in {region} unavailable"),
+    );
     let faults = aws_emulator::RegionFaults {
         outage: Some(aws_emulator::Outage::ServiceUnavailable),
         ..Default::default()
@@ -182,6 +203,10 @@ async fn region_down(w: &mut OpsWorld, region: String) -> StepResult {
 
 #[when(expr = "the SecretStore is pointed at region {string}")]
 async fn store_region(w: &mut OpsWorld, region: String) -> StepResult {
+    w.mark(
+        Phase::RecoveryAction,
+        &format!("SecretStore pointed at {region}"),
+    );
     let api = kube::api::Api::<kube::api::DynamicObject>::namespaced_with(
         w.env()?.kube(),
         NAMESPACE,
@@ -199,6 +224,10 @@ async fn store_region(w: &mut OpsWorld, region: String) -> StepResult {
 
 #[when(expr = "the controller's IAM policy also allows region {string}")]
 async fn policy_region(w: &mut OpsWorld, region: String) -> StepResult {
+    w.mark(
+        Phase::RecoveryAction,
+        &format!("IAM policy extended to {region}"),
+    );
     let env = w.env()?;
     let text = std::fs::read_to_string(env.fixtures.iam_policy())?
         .replace(":us-west-2:", &format!(":{region}:"));

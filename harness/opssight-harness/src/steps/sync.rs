@@ -42,7 +42,12 @@ async fn es_ready(w: &mut OpsWorld, name: String, reason: String) -> StepResult 
 
 #[then(expr = "the ExternalSecret {string} becomes not Ready with reason {string}")]
 async fn es_not_ready(w: &mut OpsWorld, name: String, reason: String) -> StepResult {
-    ready(w, &name, "False", &reason).await
+    ready(w, &name, "False", &reason).await?;
+    w.mark(
+        crate::drill::Phase::Detected,
+        &format!("ExternalSecret {name} not Ready ({reason})"),
+    );
+    Ok(())
 }
 
 #[given(expr = "every ExternalSecret becomes Ready with reason {string}")]

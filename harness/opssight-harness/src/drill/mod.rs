@@ -1,0 +1,109 @@
+//! Disaster-recovery drills: the disaster-recovery scenarios run with a
+//! recorder in each, then judged against recovery objectives and written as
+//! JSON, Markdown, JUnit and HTML reports.
+
+pub mod objectives;
+pub mod recorder;
+pub mod render;
+pub mod report;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context as _;
+
+pub use objectives::Objectives;
+pub use recorder::{Phase, Recorder};
+pub use report::{DrillReport, ScenarioRecord, Verdict};
+
+use crate::runner::{self, RunOptions};
+
+/// Where the runner leaves one record per scenario.
+#[derive(Debug, Clone, Default)]
+pub struct Collector(Arc<Mutex<Vec<ScenarioRecord>>>);
+
+impl Collector {
+    pub fn push(&self, r: ScenarioRecord) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(r);
+    }
+
+    fn take(&self) -> Vec<ScenarioRecord> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+pub struct DrillOptions {
+    pub features: PathBuf,
+    pub tags: Option<String>,
+    pub objectives: Objectives,
+    pub report_dir: PathBuf,
+    pub artifacts: PathBuf,
+    pub concurrency: usize,
+}
+
+/// The report files, by format.
+#[derive(Debug, Clone)]
+pub struct ReportFiles {
+    pub json: PathBuf,
+    pub markdown: PathBuf,
+    pub junit: PathBuf,
+    pub html: PathBuf,
+}
+
+impl ReportFiles {
+    pub fn in_dir(dir: &Path) -> Self {
+        Self {
+            json: dir.join("drill-report.json"),
+            markdown: dir.join("drill-report.md"),
+            junit: dir.join("drill-junit.xml"),
+            html: dir.join("drill-report.html"),
+        }
+    }
+}
+
+pub async fn run(opts: DrillOptions) -> anyhow::Result<(DrillReport, ReportFiles)> {
+    let collector = Collector::default();
+    let started_at = jiff::Timestamp::now();
+    runner::run(RunOptions {
+        features: opts.features,
+        tags: opts.tags,
+        junit: None,
+        json: None,
+        artifacts: opts.artifacts,
+        concurrency: opts.concurrency,
+        drill: Some(collector.clone()),
+    })
+    .await?;
+    let mut records = collector.take();
+    records.sort_by(|a, b| (&a.feature, &a.name).cmp(&(&b.feature, &b.name)));
+    let scenarios: Vec<_> = records
+        .iter()
+        .map(|r| report::judge(r, &opts.objectives))
+        .collect();
+    let report = DrillReport {
+        schema_version: report::SCHEMA_VERSION,
+        tool: format!("opssight-harness {}", env!("CARGO_PKG_VERSION")),
+        environment: "embedded".into(),
+        clock: "virtual (waits of the scenarios are jumps of the clock)".into(),
+        started_at,
+        finished_at: jiff::Timestamp::now(),
+        objectives: opts.objectives,
+        verdict: report::overall(&scenarios),
+        scenarios,
+    };
+    let files = write_reports(&opts.report_dir, &report)?;
+    Ok((report, files))
+}
+
+pub fn write_reports(dir: &Path, report: &DrillReport) -> anyhow::Result<ReportFiles> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let files = ReportFiles::in_dir(dir);
+    let write = |path: &Path, text: String| {
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+    };
+    write(&files.json, serde_json::to_string_pretty(report)?)?;
+    write(&files.markdown, render::markdown(report))?;
+    write(&files.junit, render::junit(report))?;
+    write(&files.html, render::html(report))?;
+    Ok(files)
+}

@@ -1,0 +1,318 @@
+//! What happens during one drill scenario: the phases the steps mark, and,
+//! from a watch on the namespace, when each Secret stopped holding the values
+//! it should and when it held them again.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use emulator_core::Clock;
+use futures::StreamExt as _;
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, DynamicObject};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt as _, watcher};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::world::{data_of, ready_of};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// Values recorded; the watch on the namespace started.
+    Baseline,
+    DisasterInjected,
+    /// A step saw the damage (first time after a disaster, before recovery).
+    Detected,
+    RecoveryAction,
+    SecretRestored,
+    /// The scenario's last check passed.
+    Verified,
+}
+
+impl Phase {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Baseline => "baseline",
+            Self::DisasterInjected => "disaster injected",
+            Self::Detected => "detected",
+            Self::RecoveryAction => "recovery action",
+            Self::SecretRestored => "Secret restored",
+            Self::Verified => "verified",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhaseEvent {
+    pub phase: Phase,
+    pub at: Timestamp,
+    /// The step or Secret; never a value.
+    pub detail: String,
+}
+
+/// One Secret followed through the drill.
+#[derive(Debug, Clone)]
+pub struct SecretTrack {
+    pub remote_key: String,
+    pub baseline_hash: String,
+    /// What it should hold now: the baseline, unless the scenario changed
+    /// the value in Secrets Manager on purpose.
+    pub expected_hash: String,
+    pub affected_at: Option<Timestamp>,
+    pub restored_at: Option<Timestamp>,
+    pub final_hash: Option<String>,
+    healthy: bool,
+}
+
+/// The finished record of one scenario.
+#[derive(Debug, Clone, Default)]
+pub struct Timeline {
+    pub phases: Vec<PhaseEvent>,
+    pub secrets: BTreeMap<String, SecretTrack>,
+}
+
+#[derive(Default)]
+struct State {
+    clock: Option<Clock>,
+    timeline: Timeline,
+    watch: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for State {
+    fn drop(&mut self) {
+        if let Some(w) = self.watch.take() {
+            w.abort();
+        }
+    }
+}
+
+/// Shared between the scenario's steps and its watch task.
+#[derive(Clone, Default)]
+pub struct Recorder(Arc<Mutex<State>>);
+
+/// A short hash of a Secret's data: enough to tell values apart in a report,
+/// useless for recovering them.
+pub fn data_hash(data: &BTreeMap<String, Vec<u8>>) -> String {
+    let mut h = Sha256::new();
+    for (k, v) in data {
+        h.update((k.len() as u64).to_be_bytes());
+        h.update(k.as_bytes());
+        h.update((v.len() as u64).to_be_bytes());
+        h.update(v);
+    }
+    format!("sha256:{}", &hex::encode(h.finalize())[..16])
+}
+
+impl Recorder {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records the baseline and starts watching the namespace; the receiver
+    /// answers once the watch has listed both kinds (from then on no change
+    /// is missed).
+    /// `secrets`: ExternalSecret (= target Secret) name → (remote key, data now).
+    pub fn start(
+        &self,
+        clock: Clock,
+        client: kube::Client,
+        namespace: &str,
+        secrets: BTreeMap<String, (String, BTreeMap<String, Vec<u8>>)>,
+    ) -> tokio::sync::oneshot::Receiver<()> {
+        let now = clock.now();
+        {
+            let mut st = self.state();
+            st.timeline.secrets = secrets
+                .into_iter()
+                .map(|(name, (remote_key, data))| {
+                    let hash = data_hash(&data);
+                    let track = SecretTrack {
+                        remote_key,
+                        baseline_hash: hash.clone(),
+                        expected_hash: hash,
+                        affected_at: None,
+                        restored_at: None,
+                        final_hash: None,
+                        healthy: true,
+                    };
+                    (name, track)
+                })
+                .collect();
+            st.timeline.phases.push(PhaseEvent {
+                phase: Phase::Baseline,
+                at: now,
+                detail: "values of every Secret recorded".into(),
+            });
+            st.clock = Some(clock);
+        }
+        let (ready, listed) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(watch(self.clone(), client, namespace.to_owned(), ready));
+        self.state().watch = Some(task);
+        listed
+    }
+
+    pub fn is_started(&self) -> bool {
+        self.state().clock.is_some()
+    }
+
+    /// Marks a phase now. A detection counts once per disaster, and only
+    /// before recovery starts; marks before the baseline are ignored.
+    pub fn mark(&self, phase: Phase, detail: impl Into<String>) {
+        let mut st = self.state();
+        let Some(now) = st.clock.as_ref().map(Clock::now) else {
+            return;
+        };
+        if phase == Phase::Detected {
+            let since_disaster: Vec<Phase> = st
+                .timeline
+                .phases
+                .iter()
+                .rev()
+                .map(|p| p.phase)
+                .take_while(|p| *p != Phase::DisasterInjected)
+                .collect();
+            let after_disaster = st
+                .timeline
+                .phases
+                .iter()
+                .any(|p| p.phase == Phase::DisasterInjected);
+            if !after_disaster
+                || since_disaster
+                    .iter()
+                    .any(|p| matches!(p, Phase::Detected | Phase::RecoveryAction))
+            {
+                return;
+            }
+        }
+        st.timeline.phases.push(PhaseEvent {
+            phase,
+            at: now,
+            detail: detail.into(),
+        });
+    }
+
+    /// The scenario changed a value in Secrets Manager on purpose: from now
+    /// on the Secret should hold the new one.
+    pub fn expect(&self, secret: &str, data: &BTreeMap<String, Vec<u8>>) {
+        if let Some(t) = self.state().timeline.secrets.get_mut(secret) {
+            t.expected_hash = data_hash(data);
+        }
+    }
+
+    /// Stops the watch and takes the record, with what each Secret holds at
+    /// the end (`None`: it does not exist).
+    pub fn finish(
+        &self,
+        finals: BTreeMap<String, Option<BTreeMap<String, Vec<u8>>>>,
+        verified: bool,
+    ) -> Timeline {
+        let mut st = self.state();
+        if let Some(w) = st.watch.take() {
+            w.abort();
+        }
+        let now = st.clock.as_ref().map(Clock::now);
+        for (name, data) in finals {
+            if let Some(t) = st.timeline.secrets.get_mut(&name) {
+                t.final_hash = data.as_ref().map(data_hash);
+            }
+        }
+        if let (true, Some(now)) = (verified, now) {
+            st.timeline.phases.push(PhaseEvent {
+                phase: Phase::Verified,
+                at: now,
+                detail: "the scenario's checks passed".into(),
+            });
+        }
+        let mut timeline = st.timeline.clone();
+        timeline.phases.sort_by_key(|p| p.at);
+        timeline
+    }
+
+    /// Re-evaluates every tracked Secret against the watched state.
+    fn observe(&self, secrets: &Store<Secret>, ess: &Store<DynamicObject>, namespace: &str) {
+        let mut st = self.state();
+        let Some(now) = st.clock.as_ref().map(Clock::now) else {
+            return;
+        };
+        let disaster_seen = st
+            .timeline
+            .phases
+            .iter()
+            .any(|p| p.phase == Phase::DisasterInjected);
+        let mut restored = Vec::new();
+        let es_resource = eso_emulator::external_secret_resource();
+        for (name, track) in st.timeline.secrets.iter_mut() {
+            let holds = secrets
+                .get(&ObjectRef::new(name).within(namespace))
+                .is_some_and(|s| data_hash(&data_of(&s)) == track.expected_hash);
+            let ready = ess
+                .get(&ObjectRef::new_with(name, es_resource.clone()).within(namespace))
+                .is_some_and(|es| ready_of(&es).is_some_and(|(s, _, _)| s == "True"));
+            let healthy = holds && ready;
+            if track.healthy && !healthy && disaster_seen {
+                track.affected_at.get_or_insert(now);
+                track.restored_at = None;
+            } else if !track.healthy && healthy && track.affected_at.is_some() {
+                track.restored_at = Some(now);
+                restored.push(name.clone());
+            }
+            // Before any disaster, the baseline is what "healthy" means.
+            track.healthy = healthy || !disaster_seen;
+        }
+        for name in restored {
+            st.timeline.phases.push(PhaseEvent {
+                phase: Phase::SecretRestored,
+                at: now,
+                detail: name,
+            });
+        }
+    }
+}
+
+async fn watch(
+    recorder: Recorder,
+    client: kube::Client,
+    namespace: String,
+    ready: tokio::sync::oneshot::Sender<()>,
+) {
+    let (secrets, secrets_writer) = reflector::store::<Secret>();
+    let es_resource = eso_emulator::external_secret_resource();
+    let ess_writer = reflector::store::Writer::<DynamicObject>::new(es_resource.clone());
+    let ess = ess_writer.as_reader();
+    let secret_events = reflector::reflector(
+        secrets_writer,
+        watcher(
+            Api::<Secret>::namespaced(client.clone(), &namespace),
+            watcher::Config::default(),
+        ),
+    )
+    .default_backoff()
+    .map(|e| (0, matches!(e, Ok(watcher::Event::InitDone))))
+    .boxed();
+    let es_events = reflector::reflector(
+        ess_writer,
+        watcher(
+            Api::<DynamicObject>::namespaced_with(client, &namespace, &es_resource),
+            watcher::Config::default(),
+        ),
+    )
+    .default_backoff()
+    .map(|e| (1, matches!(e, Ok(watcher::Event::InitDone))))
+    .boxed();
+    let mut events = futures::stream::select(secret_events, es_events);
+    // Judging before both lists arrived would see every Secret missing.
+    let mut listed = [false, false];
+    let mut ready = Some(ready);
+    while let Some((kind, init_done)) = events.next().await {
+        listed[kind] |= init_done;
+        if listed != [true, true] {
+            continue;
+        }
+        if let Some(r) = ready.take() {
+            let _ = r.send(());
+        }
+        recorder.observe(&secrets, &ess, &namespace);
+    }
+}
