@@ -591,7 +591,8 @@ impl Api {
                 };
             }
         } else {
-            if rt.status_subresource && rt.builtin == Builtin::Custom {
+            if rt.status_subresource && matches!(rt.builtin, Builtin::Custom | Builtin::Deployment)
+            {
                 obj.as_object_mut().map(|m| m.remove("status"));
             }
             let now = now_rfc3339(&self.clock);
@@ -650,7 +651,10 @@ impl Api {
         }
         self.admit(rt, ns, name, &mut obj, old.as_deref())?;
         // Generation: moves when what the object asks for changes.
-        if matches!(rt.builtin, Builtin::Custom | Builtin::Crd) {
+        if matches!(
+            rt.builtin,
+            Builtin::Custom | Builtin::Crd | Builtin::Deployment
+        ) {
             let generation = match &old {
                 None => 1,
                 Some(old) => {
@@ -898,7 +902,10 @@ impl Api {
             m.insert("deletionGracePeriodSeconds".into(), json!(0));
         }
         m.insert("finalizers".into(), json!(finalizers));
-        if matches!(rt.builtin, Builtin::Custom | Builtin::Crd) {
+        if matches!(
+            rt.builtin,
+            Builtin::Custom | Builtin::Crd | Builtin::Deployment
+        ) {
             let g = m.get("generation").and_then(Value::as_i64).unwrap_or(1);
             m.insert("generation".into(), json!(g + 1));
         }

@@ -113,6 +113,7 @@ fn schema_name(t: &ResourceType) -> String {
             t.version, t.kind
         ),
         Builtin::EventV1 => format!("io.k8s.api.events.{}.{}", t.version, t.kind),
+        Builtin::Deployment => format!("io.k8s.api.apps.{}.{}", t.version, t.kind),
         _ => format!("io.k8s.api.core.{}.{}", t.version, t.kind),
     }
 }

@@ -16,6 +16,9 @@ pub enum Builtin {
     Event,
     EventV1,
     Crd,
+    /// apps/v1 Deployment: stored and served (status through its
+    /// subresource); nothing runs pods.
+    Deployment,
     Custom,
 }
 
@@ -150,7 +153,7 @@ fn builtin(
         short_names: short.iter().map(|s| s.to_string()).collect(),
         categories: Vec::new(),
         namespaced,
-        status_subresource: matches!(b, Builtin::Namespace | Builtin::Crd),
+        status_subresource: matches!(b, Builtin::Namespace | Builtin::Crd | Builtin::Deployment),
         builtin: b,
         schema: None,
         columns,
@@ -259,6 +262,32 @@ pub fn builtins() -> Vec<ResourceType> {
             true,
             Builtin::EventV1,
             events_cols(),
+        ),
+        builtin(
+            "apps",
+            "v1",
+            "Deployment",
+            "deployments",
+            &["deploy"],
+            true,
+            Builtin::Deployment,
+            vec![
+                col(
+                    "Ready",
+                    "string",
+                    ColumnSource::JsonPath(".status.readyReplicas".into()),
+                ),
+                col(
+                    "Up-to-date",
+                    "integer",
+                    ColumnSource::JsonPath(".status.updatedReplicas".into()),
+                ),
+                col(
+                    "Available",
+                    "integer",
+                    ColumnSource::JsonPath(".status.availableReplicas".into()),
+                ),
+            ],
         ),
         crd,
     ]

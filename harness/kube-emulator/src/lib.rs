@@ -1,7 +1,7 @@
 //! An in-process Kubernetes API server over HTTP on 127.0.0.1 that the real
 //! clients (kube-rs, kubectl) talk to unchanged. It is generic over kinds:
 //! the built-in ones it needs (Namespace, Secret, ConfigMap, ServiceAccount,
-//! Event, CustomResourceDefinition) and any kind a CRD adds, validated and
+//! Event, Deployment without pods, CustomResourceDefinition) and any kind a CRD adds, validated and
 //! defaulted by the CRD's schema.
 //!
 //! Semantics the scenarios rely on follow the real server: one global

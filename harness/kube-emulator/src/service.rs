@@ -146,10 +146,25 @@ impl HttpService for Service {
         };
         let query = parse_query(parts.uri.query());
         let result = self.route(&parts.method, &path, &parts.headers, &query, body);
-        if shared.api().dirty {
-            shared.wake.notify_one();
+        let now = {
+            let api = shared.api();
+            if api.dirty {
+                shared.wake.notify_one();
+            }
+            api.clock.now()
+        };
+        let mut response = result.unwrap_or_else(|e| error_response(&e));
+        // The server's own clock, as an API server's Date header is: clients
+        // judge the age of timestamps the server wrote against it (hyper
+        // would otherwise write the host's time).
+        if let Ok(date) = jiff::fmt::rfc2822::DateTimePrinter::new()
+            .timestamp_to_rfc9110_string(&now)
+            .map_err(|_| ())
+            .and_then(|d| http::HeaderValue::from_str(&d).map_err(|_| ()))
+        {
+            response.headers_mut().insert(http::header::DATE, date);
         }
-        Ok(result.unwrap_or_else(|e| error_response(&e)))
+        Ok(response)
     }
 }
 

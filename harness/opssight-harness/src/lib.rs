@@ -2,6 +2,7 @@
 //! (`features/`), the fixtures that describe the system (`fixtures/`), and
 //! the environments they run on.
 
+pub mod check;
 pub mod diagnostics;
 pub mod drill;
 pub mod env;

@@ -85,6 +85,33 @@ enum Command {
     },
     /// Serve the embedded stack until Ctrl-C, for running the runbook's commands by hand.
     Up,
+    /// The runbook's maintenance checks against the current kubeconfig
+    /// context, read-only: ExternalSecrets Ready and refreshed in time,
+    /// stores valid, ESO's deployments available. Exit code 1 on a problem.
+    Check {
+        /// Only `existing` (the current kubeconfig context).
+        #[arg(long, value_enum, default_value = "existing")]
+        env: EnvKind,
+        /// Namespace of the ExternalSecrets and SecretStores.
+        #[arg(
+            long,
+            default_value = "opssight-production",
+            conflicts_with = "all_namespaces"
+        )]
+        namespace: String,
+        /// Check ExternalSecrets and SecretStores of every namespace.
+        #[arg(long)]
+        all_namespaces: bool,
+        /// Namespace of ESO's deployments.
+        #[arg(long, default_value = "external-secrets-system")]
+        eso_namespace: String,
+        /// Seconds past an ExternalSecret's refresh interval before it counts as stale.
+        #[arg(long, default_value_t = 300)]
+        margin_seconds: u64,
+        /// Write the report as JSON here too.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Secrets' age and rotation against the runbook's rotation policy
     /// (DescribeSecret only). Exit code 1 when a secret is overdue.
     Rotation {
@@ -191,6 +218,29 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
             .await
         }
+        Command::Check {
+            env,
+            namespace,
+            all_namespaces,
+            eso_namespace,
+            margin_seconds,
+            json,
+        } => {
+            if env != EnvKind::Existing {
+                anyhow::bail!(
+                    "check reads a live cluster: use --env existing (the current kubeconfig context)"
+                );
+            }
+            check(
+                opssight_harness::check::CheckOptions {
+                    namespace: (!all_namespaces).then_some(namespace),
+                    eso_namespace,
+                    margin: std::time::Duration::from_secs(margin_seconds),
+                },
+                json,
+            )
+            .await
+        }
         Command::Up => up().await,
         Command::Rotation {
             env,
@@ -225,6 +275,29 @@ async fn drill(opts: DrillOptions) -> anyhow::Result<ExitCode> {
         files.html.display()
     );
     Ok(if report.verdict == drill::Verdict::Met {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+async fn check(
+    opts: opssight_harness::check::CheckOptions,
+    json: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    use opssight_harness::check;
+    let kubeconfig = kube::config::Kubeconfig::read().ok();
+    let context = kubeconfig.and_then(|k| k.current_context);
+    let client = kube::Client::try_default()
+        .await
+        .map_err(|e| anyhow::anyhow!("connecting to the current kubeconfig context: {e}"))?;
+    let report = check::run(&client, context, &opts).await?;
+    print!("{}", check::render(&report));
+    if let Some(path) = json {
+        std::fs::write(&path, serde_json::to_vec_pretty(&report)?)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    }
+    Ok(if report.problems == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

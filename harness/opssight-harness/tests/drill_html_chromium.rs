@@ -48,7 +48,10 @@ fn screenshot(chromium: &Path, html: &Path, png: &Path, profile: &Path) {
         }
         if Instant::now() > deadline {
             let _ = child.kill();
-            panic!("chromium did not finish the screenshot of {} in 120 s", html.display());
+            panic!(
+                "chromium did not finish the screenshot of {} in 120 s",
+                html.display()
+            );
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -98,7 +101,11 @@ fn the_drill_report_renders_its_timelines_in_chromium() {
         .current_dir(common::repo_root())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let html = reports.join("drill-report.html");
 
     let png = work.path().join("drill-report.png");
@@ -121,9 +128,11 @@ fn the_drill_report_renders_its_timelines_in_chromium() {
 
     // The check can fail: the same page without its timelines.
     let text = std::fs::read_to_string(&html).unwrap();
-    let without = regex::Regex::new(r#"(?s)<svg xmlns="http://www.w3.org/2000/svg" class="timeline".*?</svg>"#)
-        .unwrap()
-        .replace_all(&text, "");
+    let without = regex::Regex::new(
+        r#"(?s)<svg xmlns="http://www.w3.org/2000/svg" class="timeline".*?</svg>"#,
+    )
+    .unwrap()
+    .replace_all(&text, "");
     let bare = work.path().join("without-timelines.html");
     std::fs::write(&bare, without.as_ref()).unwrap();
     let bare_png = work.path().join("without-timelines.png");

@@ -348,3 +348,59 @@ async fn immutable_secrets_and_bad_data() {
     assert_eq!(e.code, 422);
     assert!(e.message.contains("data[bad key!]"), "{}", e.message);
 }
+
+#[tokio::test]
+async fn deployments_keep_status_to_their_subresource_and_count_generations() {
+    use k8s_openapi::api::apps::v1::Deployment;
+    let (env, clock) = start_frozen("2026-05-01T12:00:00Z").await;
+    namespace(&env.client, "ns").await;
+    let api: Api<Deployment> = Api::namespaced(env.client.clone(), "ns");
+    let d: Deployment = serde_json::from_value(json!({
+        "metadata": { "name": "controller" },
+        "spec": { "replicas": 1, "selector": { "matchLabels": { "app": "c" } },
+                  "template": { "metadata": { "labels": { "app": "c" } }, "spec": { "containers": [{ "name": "c", "image": "c:1" }] } } },
+        "status": { "availableReplicas": 5 },
+    }))
+    .unwrap();
+    let created = api.create(&PostParams::default(), &d).await.unwrap();
+    assert_eq!(created.status, None, "status is not set on create");
+    assert_eq!(created.metadata.generation, Some(1));
+    let status = json!({ "status": { "replicas": 1, "availableReplicas": 1,
+        "conditions": [{ "type": "Available", "status": "True" }] } });
+    let patched = api
+        .patch_status("controller", &PatchParams::default(), &Patch::Merge(status))
+        .await
+        .unwrap();
+    assert_eq!(patched.status.unwrap().available_replicas, Some(1));
+    assert_eq!(patched.metadata.generation, Some(1), "status is not spec");
+    let scaled = api
+        .patch(
+            "controller",
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "spec": { "replicas": 0 } })),
+        )
+        .await
+        .unwrap();
+    assert_eq!(scaled.metadata.generation, Some(2));
+    assert_eq!(
+        scaled.status.unwrap().available_replicas,
+        Some(1),
+        "a spec change keeps the status"
+    );
+
+    // The Date header is the server's clock, not the host's.
+    clock.advance(std::time::Duration::from_secs(7200)).unwrap();
+    let response = env
+        .client
+        .send(
+            http::Request::get("/version")
+                .body(kube::client::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["date"].to_str().unwrap(),
+        "Fri, 01 May 2026 14:00:00 GMT"
+    );
+}

@@ -28,6 +28,16 @@ use crate::seed::Seed;
 pub const ACCOUNT_ID: &str = "123456789012";
 pub const NAMESPACE: &str = "opssight-production";
 pub const ESO_USER: &str = "opssight-external-secrets";
+/// Where ESO's Helm chart puts its deployments (as the runbook installs it).
+pub const ESO_NAMESPACE: &str = "external-secrets-system";
+/// The chart's three deployments. Here they stand for the in-process
+/// controller and webhook, so that what reads deployments (the `check`
+/// command, `kubectl get deploy`) sees whether the controller runs.
+pub const ESO_DEPLOYMENTS: [&str; 3] = [
+    "external-secrets",
+    "external-secrets-cert-controller",
+    "external-secrets-webhook",
+];
 
 pub struct Embedded {
     pub aws: AwsEmulator,
@@ -133,8 +143,9 @@ impl Embedded {
             kubeconfig,
             fixtures,
         };
+        env.create_eso_deployments().await?;
         env.apply_overlay("local").await?;
-        env.start_controller();
+        env.start_controller().await?;
         Ok(env)
     }
 
@@ -237,7 +248,81 @@ impl Embedded {
         Ok(())
     }
 
-    pub fn start_controller(&self) {
+    async fn create_eso_deployments(&self) -> anyhow::Result<()> {
+        let ns = serde_json::json!({
+            "apiVersion": "v1", "kind": "Namespace",
+            "metadata": { "name": ESO_NAMESPACE },
+        });
+        self.apply(&ns).await?;
+        for name in ESO_DEPLOYMENTS {
+            let labels = serde_json::json!({
+                "app.kubernetes.io/name": name,
+                "app.kubernetes.io/instance": "external-secrets",
+            });
+            let deployment = serde_json::json!({
+                "apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {
+                    "name": name, "namespace": ESO_NAMESPACE, "labels": labels,
+                    "annotations": { "opssight-harness/emulated-by": "eso-emulator (in process)" },
+                },
+                "spec": {
+                    "replicas": 1,
+                    "selector": { "matchLabels": labels },
+                    "template": {
+                        "metadata": { "labels": labels },
+                        "spec": { "containers": [{ "name": name, "image": "eso-emulator" }] },
+                    },
+                },
+            });
+            self.apply(&deployment).await?;
+            self.publish_deployment(name, true).await?;
+        }
+        Ok(())
+    }
+
+    /// The status a Deployment controller would give the deployment.
+    async fn publish_deployment(&self, name: &str, available: bool) -> anyhow::Result<()> {
+        let n = i32::from(available);
+        let (status, reason, message) = if available {
+            (
+                "True",
+                "MinimumReplicasAvailable",
+                "Deployment has minimum availability.",
+            )
+        } else {
+            (
+                "False",
+                "MinimumReplicasUnavailable",
+                "Deployment does not have minimum availability.",
+            )
+        };
+        let now = self.clock.now().to_string();
+        let patch = serde_json::json!({ "status": {
+            "observedGeneration": 1, "replicas": 1, "updatedReplicas": 1,
+            "readyReplicas": n, "availableReplicas": n, "unavailableReplicas": 1 - n,
+            "conditions": [{ "type": "Available", "status": status, "reason": reason,
+                             "message": message, "lastUpdateTime": now, "lastTransitionTime": now }],
+        }});
+        Api::<k8s_openapi::api::apps::v1::Deployment>::namespaced(
+            self.client.clone(),
+            ESO_NAMESPACE,
+        )
+        .patch_status(
+            name,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(patch),
+        )
+        .await
+        .with_context(|| format!("publishing the status of the deployment {name}"))?;
+        Ok(())
+    }
+
+    pub async fn start_controller(&self) -> anyhow::Result<()> {
+        self.start_controller_task();
+        self.publish_deployment(ESO_DEPLOYMENTS[0], true).await
+    }
+
+    fn start_controller_task(&self) {
         let config = eso_emulator::Config {
             endpoints: eso_emulator::Endpoints {
                 secretsmanager: Some(self.aws.endpoint()),
@@ -258,6 +343,9 @@ impl Embedded {
             .take();
         if let Some(c) = controller {
             c.shutdown().await;
+        }
+        if let Err(e) = self.publish_deployment(ESO_DEPLOYMENTS[0], false).await {
+            tracing::warn!("{e:#}");
         }
     }
 

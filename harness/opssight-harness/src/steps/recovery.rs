@@ -160,7 +160,7 @@ async fn controller_stops(w: &mut OpsWorld) -> StepResult {
 #[when("the controller starts")]
 async fn controller_starts(w: &mut OpsWorld) -> StepResult {
     w.mark(Phase::RecoveryAction, "the controller started");
-    w.env()?.start_controller();
+    w.env()?.start_controller().await?;
     Ok(())
 }
 
