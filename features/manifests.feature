@@ -1,3 +1,4 @@
+@read-only
 Feature: The manifests are what the runbook describes
   Both overlays build, validate against ESO's CRDs, hold no plaintext
   credential, refresh hourly in production, and the IAM policy grants only

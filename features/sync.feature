@@ -1,3 +1,4 @@
+@read-only
 Feature: Secrets Manager secrets become Kubernetes Secrets
   OpsSight keeps four secrets in AWS Secrets Manager. External Secrets
   Operator turns each into a Kubernetes Secret in opssight-production, as the

@@ -7,7 +7,6 @@ use std::path::Path;
 use k8s_openapi::api::core::v1::Event;
 use kube::api::{Api, ListParams};
 
-use crate::env::Environment;
 use crate::env::embedded::NAMESPACE;
 use crate::world::OpsWorld;
 
@@ -55,6 +54,7 @@ pub async fn collect(w: &OpsWorld) -> String {
     out.push_str("== Controller log (most recent last)\n");
     for line in env
         .controller_log()
+        .await
         .iter()
         .rev()
         .take(50)

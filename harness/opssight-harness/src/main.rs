@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use opssight_harness::drill::{DrillOptions, Objectives};
-use opssight_harness::env::Environment;
+use opssight_harness::env::{EnvChoice, Environment};
 use opssight_harness::runner::{self, RunOptions};
 
 #[derive(Parser)]
@@ -53,9 +53,13 @@ enum Command {
         /// Where diagnostics of failed scenarios go.
         #[arg(long, default_value = "artifacts")]
         artifacts: PathBuf,
-        /// Scenarios run at once.
+        /// Scenarios run at once (always one on --env existing).
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
+        /// On --env existing, also run scenarios that change the cluster or
+        /// Secrets Manager (without it, only those tagged @read-only run).
+        #[arg(long)]
+        allow_destructive: bool,
     },
     /// Rehearse disaster recovery: run the disaster-recovery scenarios,
     /// time each Secret's recovery, check no value was lost, and write JSON,
@@ -79,9 +83,13 @@ enum Command {
         /// Where diagnostics of failed scenarios go.
         #[arg(long, default_value = "artifacts")]
         artifacts: PathBuf,
-        /// Scenarios run at once.
+        /// Scenarios run at once (always one on --env existing).
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
+        /// On --env existing, also run scenarios that change the cluster or
+        /// Secrets Manager (without it, only those tagged @read-only run).
+        #[arg(long)]
+        allow_destructive: bool,
     },
     /// Serve the embedded stack until Ctrl-C, for running the runbook's commands by hand.
     Up,
@@ -158,20 +166,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             features,
             artifacts,
             concurrency,
+            allow_destructive,
         } => {
-            match env {
-                EnvKind::Embedded => {}
-                EnvKind::Kind => {
-                    // What the kind environment needs, checked before anything starts.
-                    opssight_harness::env::preflight::check().await?;
-                    anyhow::bail!(
-                        "the kind environment's bring-up is not implemented yet; use --env embedded"
-                    );
-                }
-                EnvKind::Existing => {
-                    anyhow::bail!("--env existing is not implemented yet; use --env embedded")
-                }
-            }
+            let env = env_choice(env, allow_destructive).await?;
             let _ = keep;
             let outcome = runner::run(RunOptions {
                 features,
@@ -180,6 +177,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 json,
                 artifacts,
                 concurrency,
+                env,
                 drill: None,
             })
             .await?;
@@ -197,24 +195,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             objectives,
             artifacts,
             concurrency,
+            allow_destructive,
         } => {
-            match env {
-                EnvKind::Embedded => {}
-                EnvKind::Kind => opssight_harness::env::preflight::check().await?,
-                EnvKind::Existing => {
-                    anyhow::bail!("--env existing is not implemented yet; use --env embedded")
-                }
-            }
+            let objectives = match objectives {
+                Some(path) => Objectives::load(&path)?,
+                None => Objectives::default(),
+            };
+            let env = env_choice(env, allow_destructive).await?;
             drill(DrillOptions {
                 features,
                 tags,
-                objectives: match objectives {
-                    Some(path) => Objectives::load(&path)?,
-                    None => Objectives::default(),
-                },
+                objectives,
                 report_dir,
                 artifacts,
                 concurrency,
+                env,
             })
             .await
         }
@@ -250,6 +245,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor => {
             doctor();
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The environment a run uses; kind's needs are checked before anything starts.
+async fn env_choice(env: EnvKind, allow_destructive: bool) -> anyhow::Result<EnvChoice> {
+    match env {
+        EnvKind::Embedded => Ok(EnvChoice::Embedded),
+        EnvKind::Existing => Ok(EnvChoice::Existing { allow_destructive }),
+        EnvKind::Kind => {
+            opssight_harness::env::preflight::check().await?;
+            anyhow::bail!(
+                "the kind environment's bring-up is not implemented yet; use --env embedded"
+            )
         }
     }
 }
@@ -365,7 +374,7 @@ async fn up() -> anyhow::Result<ExitCode> {
         "ready: run the runbook's kubectl and aws commands in a shell with the exports above. Ctrl-C stops everything."
     );
     tokio::signal::ctrl_c().await?;
-    env.stop_controller().await;
+    env.stop_eso().await;
     Ok(ExitCode::SUCCESS)
 }
 

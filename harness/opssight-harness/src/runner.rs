@@ -13,7 +13,7 @@ use cucumber::{World as _, WriterExt as _, gherkin, parser, writer};
 use futures::StreamExt;
 use futures::future::FutureExt;
 
-use crate::env::{Capabilities, Capability};
+use crate::env::{Capabilities, Capability, EnvChoice};
 use crate::world::OpsWorld;
 
 #[derive(Debug, Clone)]
@@ -24,6 +24,7 @@ pub struct RunOptions {
     pub json: Option<PathBuf>,
     pub artifacts: PathBuf,
     pub concurrency: usize,
+    pub env: EnvChoice,
     /// Run as a drill: every scenario is recorded for the drill's report.
     pub drill: Option<crate::drill::Collector>,
 }
@@ -53,7 +54,13 @@ pub fn embedded_capabilities() -> Capabilities {
 struct GatedParser {
     capabilities: Capabilities,
     env: &'static str,
+    /// Only scenarios tagged `@read-only` may run (a live cluster without
+    /// `--allow-destructive`).
+    read_only: bool,
 }
+
+/// The tag of scenarios that change nothing in the environment.
+pub const READ_ONLY_TAG: &str = "read-only";
 
 fn tags_of(feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> Vec<String> {
     feature
@@ -71,19 +78,31 @@ impl<I: AsRef<Path>> cucumber::Parser<I> for GatedParser {
     fn parse(self, input: I, cli: Self::Cli) -> Self::Output {
         let caps = self.capabilities;
         let env = self.env;
+        let read_only = self.read_only;
         parser::Basic::new()
             .parse(input, cli)
             .map(move |feature| {
                 feature.map(|mut f| {
                     let feature_tags: Vec<String> = f.tags.clone();
                     let gate = |scenario: &mut gherkin::Scenario| {
-                        let reason = feature_tags
+                        let tags: Vec<&str> = feature_tags
                             .iter()
                             .chain(scenario.tags.iter())
-                            .filter_map(|t| Capability::from_tag(t.trim_start_matches('@')))
+                            .map(|t| t.trim_start_matches('@'))
+                            .collect();
+                        let reason = tags
+                            .iter()
+                            .filter_map(|t| Capability::from_tag(t))
                             .find_map(|c| {
                                 caps.lacks(c)
                                     .map(|why| format!("{} (needs @{}): {why}", env, c.tag()))
+                            })
+                            .or_else(|| {
+                                (read_only && !tags.contains(&READ_ONLY_TAG)).then(|| {
+                                    format!(
+                                        "{env} is a live system and this scenario changes it (not @{READ_ONLY_TAG}): run with --allow-destructive to let it"
+                                    )
+                                })
                             });
                         if let (Some(reason), Some(first)) =
                             (reason, scenario.steps.first().cloned())
@@ -94,12 +113,26 @@ impl<I: AsRef<Path>> cucumber::Parser<I> for GatedParser {
                             skip.value = format!("SKIPPED: the environment {reason}");
                             skip.docstring = None;
                             skip.table = None;
+                            // Reported at the scenario's own line.
+                            skip.position = scenario.position;
                             scenario.steps.insert(0, skip);
                         }
                     };
-                    f.scenarios.iter_mut().for_each(gate);
+                    // Backgrounds are written into each scenario, so that the
+                    // gate comes before every step: a scenario skipped on a
+                    // live system runs not even its Background there.
+                    let background = f.background.take().map(|b| b.steps).unwrap_or_default();
+                    for scenario in &mut f.scenarios {
+                        scenario.steps.splice(0..0, background.iter().cloned());
+                        gate(scenario);
+                    }
                     for rule in &mut f.rules {
-                        rule.scenarios.iter_mut().for_each(gate);
+                        let mut steps = background.clone();
+                        steps.extend(rule.background.take().map(|b| b.steps).unwrap_or_default());
+                        for scenario in &mut rule.scenarios {
+                            scenario.steps.splice(0..0, steps.iter().cloned());
+                            gate(scenario);
+                        }
                     }
                     f
                 })
@@ -139,6 +172,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
     let artifacts = opts.artifacts.clone();
     let drill = opts.drill.clone();
     let drill_before = opts.drill.is_some();
+    let env_choice = opts.env;
     let writer = writer::Basic::raw(io::stdout(), writer::Coloring::Never, 0)
         .summarized()
         .tee::<OpsWorld, _>(writer::JUnit::for_tee(output(&opts.junit)?, 0))
@@ -146,8 +180,15 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
         .normalized();
     let result = OpsWorld::cucumber::<PathBuf>()
         .with_parser(GatedParser {
-            capabilities: embedded_capabilities(),
-            env: "embedded",
+            capabilities: match opts.env {
+                EnvChoice::Embedded => embedded_capabilities(),
+                EnvChoice::Existing { .. } => crate::env::existing::capabilities(),
+            },
+            env: opts.env.name(),
+            read_only: opts.env
+                == EnvChoice::Existing {
+                    allow_destructive: false,
+                },
         })
         .with_writer(writer)
         // An undefined step fails the run (naming its file and line); only
@@ -158,10 +199,15 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
                 .first()
                 .is_some_and(|s| s.value.starts_with("SKIPPED: "))
         })
-        .max_concurrent_scenarios(opts.concurrency.max(1))
+        // One live system is shared by every scenario: one at a time there.
+        .max_concurrent_scenarios(match opts.env {
+            EnvChoice::Embedded => opts.concurrency.max(1),
+            EnvChoice::Existing { .. } => 1,
+        })
         // Options come from our CLI, not from cucumber parsing the process's arguments.
         .with_cli(cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default())
         .before(move |_feature, _rule, _scenario, world| {
+            world.choice = env_choice;
             if drill_before {
                 world.drill = Some(crate::drill::Recorder::default());
             }

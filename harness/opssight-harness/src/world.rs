@@ -10,8 +10,9 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DynamicObject};
 use kube::runtime::wait::await_condition;
 
-use crate::env::Environment;
 use crate::env::embedded::{Embedded, NAMESPACE};
+use crate::env::existing::Existing;
+use crate::env::{EnvChoice, Environment};
 use crate::fixtures::Fixtures;
 use crate::seed::describe;
 
@@ -31,7 +32,9 @@ pub fn wait() -> Duration {
 #[derive(cucumber::World)]
 #[world(init = Self::new)]
 pub struct OpsWorld {
-    env: Option<Arc<Embedded>>,
+    /// Which environment "the OpsSight secrets system is running" starts.
+    pub choice: EnvChoice,
+    env: Option<Arc<dyn Environment>>,
     pub fixtures: Option<Fixtures>,
     /// What each Secrets Manager secret holds now, as far as the scenario knows.
     pub expected: BTreeMap<String, BTreeMap<String, String>>,
@@ -75,6 +78,7 @@ pub type StepResult = anyhow::Result<()>;
 impl OpsWorld {
     async fn new() -> anyhow::Result<Self> {
         Ok(Self {
+            choice: EnvChoice::default(),
             env: None,
             fixtures: Fixtures::locate().ok(),
             expected: BTreeMap::new(),
@@ -93,16 +97,38 @@ impl OpsWorld {
     }
 
     pub async fn start(&mut self) -> StepResult {
-        let env = Embedded::start(self.fixtures()?.clone())
-            .await
-            .context("starting the embedded environment")?;
+        let fixtures = self.fixtures()?.clone();
+        let env: Arc<dyn Environment> = match self.choice {
+            EnvChoice::Embedded => Arc::new(
+                Embedded::start(fixtures)
+                    .await
+                    .context("starting the embedded environment")?,
+            ),
+            EnvChoice::Existing { .. } => Arc::new(
+                Existing::connect(fixtures)
+                    .await
+                    .context("connecting to the existing environment")?,
+            ),
+        };
         self.expected = env.seed().secrets.clone();
-        self.env = Some(Arc::new(env));
+        self.env = Some(env);
         Ok(())
     }
 
-    pub fn env(&self) -> anyhow::Result<&Arc<Embedded>> {
+    pub fn env(&self) -> anyhow::Result<&Arc<dyn Environment>> {
         self.env.as_ref().ok_or_else(|| anyhow!("no environment: the scenario needs \"Given the OpsSight secrets system is running\""))
+    }
+
+    /// The emulators, for steps only they can perform (the scenarios using
+    /// them are tagged with the capability, so other environments skip them).
+    pub fn emulated(&self) -> anyhow::Result<&Embedded> {
+        let env = self.env()?;
+        env.emulated().ok_or_else(|| {
+            anyhow!(
+                "this step needs the embedded environment's emulators, not {}",
+                env.name()
+            )
+        })
     }
 
     pub fn es_api(&self) -> anyhow::Result<Api<DynamicObject>> {

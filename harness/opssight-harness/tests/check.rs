@@ -5,62 +5,13 @@
 use std::path::Path;
 use std::time::Duration;
 
-use kube::api::{Api, DynamicObject, Patch, PatchParams};
-use kube::runtime::wait::await_condition;
+use common::{all_synced, embedded, ready_is, wait_for};
+use kube::api::{Api, Patch, PatchParams};
 use opssight_harness::env::Environment;
-use opssight_harness::env::embedded::{Embedded, NAMESPACE};
+use opssight_harness::env::embedded::NAMESPACE;
 use serde_json::{Value, json};
 
 mod common;
-
-async fn embedded() -> Embedded {
-    let fixtures = opssight_harness::fixtures::Fixtures::at(common::repo_root().join("fixtures"));
-    Embedded::start(fixtures)
-        .await
-        .expect("starting the embedded environment")
-}
-
-async fn wait_for(
-    api: &Api<DynamicObject>,
-    name: &str,
-    what: &str,
-    cond: impl Fn(&DynamicObject) -> bool + Send + 'static,
-) {
-    tokio::time::timeout(
-        Duration::from_secs(15),
-        await_condition(api.clone(), name, move |o: Option<&DynamicObject>| {
-            o.is_some_and(&cond)
-        }),
-    )
-    .await
-    .unwrap_or_else(|_| panic!("timed out after 15 s waiting for {what}"))
-    .unwrap();
-}
-
-fn ready_is(status: &'static str) -> impl Fn(&DynamicObject) -> bool + Send + 'static {
-    move |o| {
-        o.data["status"]["conditions"].as_array().is_some_and(|cs| {
-            cs.iter()
-                .any(|c| c["type"] == "Ready" && c["status"] == status)
-        })
-    }
-}
-
-async fn all_synced(env: &Embedded) {
-    let api = Api::namespaced_with(
-        env.kube(),
-        NAMESPACE,
-        &eso_emulator::external_secret_resource(),
-    );
-    for name in [
-        "opssight-app-secrets",
-        "opssight-database-secrets",
-        "opssight-external-services",
-        "opssight-redis-secrets",
-    ] {
-        wait_for(&api, name, &format!("{name} Ready"), ready_is("True")).await;
-    }
-}
 
 /// Runs the CLI in a child process (the emulators serve on this runtime, so
 /// the wait must not block it).
@@ -116,7 +67,7 @@ async fn a_healthy_system_passes_every_check() {
 async fn a_stopped_controller_leaves_every_external_secret_stale() {
     let env = embedded().await;
     all_synced(&env).await;
-    env.stop_controller().await;
+    env.stop_eso().await;
     // Past the hourly interval and the 5-minute margin, on the cluster's clock.
     env.clock.advance(Duration::from_secs(2 * 3600)).unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -157,7 +108,7 @@ async fn a_stopped_controller_leaves_every_external_secret_stale() {
     );
 
     // Back up: the controller catches up and the checks pass again.
-    env.start_controller().await.unwrap();
+    env.start_eso().await.unwrap();
     let api = Api::namespaced_with(
         env.kube(),
         NAMESPACE,

@@ -17,6 +17,7 @@ async fn main() -> ExitCode {
         artifacts: root.join("target/opssight-harness-artifacts"),
         concurrency: 8,
         drill: None,
+        env: Default::default(),
     };
     match run(options).await {
         Ok(outcome) if !outcome.failed => ExitCode::SUCCESS,

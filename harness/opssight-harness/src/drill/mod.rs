@@ -39,6 +39,7 @@ pub struct DrillOptions {
     pub report_dir: PathBuf,
     pub artifacts: PathBuf,
     pub concurrency: usize,
+    pub env: crate::env::EnvChoice,
 }
 
 /// The report files, by format.
@@ -71,6 +72,7 @@ pub async fn run(opts: DrillOptions) -> anyhow::Result<(DrillReport, ReportFiles
         json: None,
         artifacts: opts.artifacts,
         concurrency: opts.concurrency,
+        env: opts.env,
         drill: Some(collector.clone()),
     })
     .await?;
@@ -83,8 +85,13 @@ pub async fn run(opts: DrillOptions) -> anyhow::Result<(DrillReport, ReportFiles
     let report = DrillReport {
         schema_version: report::SCHEMA_VERSION,
         tool: format!("opssight-harness {}", env!("CARGO_PKG_VERSION")),
-        environment: "embedded".into(),
-        clock: "virtual (waits of the scenarios are jumps of the clock)".into(),
+        environment: opts.env.name().into(),
+        clock: match opts.env {
+            crate::env::EnvChoice::Embedded => {
+                "virtual (waits of the scenarios are jumps of the clock)".into()
+            }
+            crate::env::EnvChoice::Existing { .. } => "the system's".into(),
+        },
         started_at,
         finished_at: jiff::Timestamp::now(),
         objectives: opts.objectives,

@@ -14,11 +14,11 @@ use aws_emulator::{AccessKey, AwsEmulator, PolicyDocument};
 use aws_sdk_secretsmanager::config::{BehaviorVersion, Region};
 use emulator_core::Clock;
 use eso_emulator::{EsoController, webhook::EsoWebhook};
+use futures::future::BoxFuture;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, DynamicObject, PostParams};
+use kube::api::{Api, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::discovery::pinned_kind;
 use kube_emulator::KubeEmulator;
 
 use super::{Capabilities, Capability, Environment};
@@ -145,93 +145,25 @@ impl Embedded {
         };
         env.create_eso_deployments().await?;
         env.apply_overlay("local").await?;
-        env.start_controller().await?;
+        env.start_eso().await?;
         Ok(env)
     }
 
-    /// Creates (or replaces) every object of a fixture overlay, the
-    /// namespace first and `aws-secret` before the store that reads it.
+    /// Creates (or replaces) every object of a fixture overlay, `aws-secret`
+    /// (the controller's user's key) before the store that reads it.
     pub async fn apply_overlay(&self, overlay: &str) -> anyhow::Result<()> {
-        let manifests = crate::manifests::kustomize(&self.fixtures.overlay(overlay))?;
-        let mut ordered: Vec<_> = manifests.iter().collect();
-        ordered.sort_by_key(|m| match m.kind() {
-            "Namespace" => 0,
-            "ServiceAccount" => 1,
-            "SecretStore" | "ClusterSecretStore" => 3,
-            _ => 4,
-        });
-        let mut aws_secret_checked = false;
-        for m in ordered {
-            // Once the namespace exists, and before the store that reads it.
-            if m.kind() != "Namespace" && !aws_secret_checked {
-                if !self.has_aws_secret().await {
-                    self.put_aws_secret(&self.eso_key.clone()).await?;
-                }
-                aws_secret_checked = true;
+        super::apply::apply_overlay(&self.client, &self.fixtures, overlay, || async {
+            if !super::apply::secret_exists(&self.client, "aws-secret").await? {
+                self.put_aws_secret(&self.eso_key.clone()).await?;
             }
-            self.apply(&m.object).await.with_context(|| {
-                format!(
-                    "applying {} {} from {}",
-                    m.kind(),
-                    m.name(),
-                    m.source.display()
-                )
-            })?;
-        }
-        Ok(())
-    }
-
-    async fn has_aws_secret(&self) -> bool {
-        Api::<Secret>::namespaced(self.client.clone(), NAMESPACE)
-            .get_opt("aws-secret")
-            .await
-            .ok()
-            .flatten()
-            .is_some()
+            Ok(())
+        })
+        .await
     }
 
     /// Server-side apply of one object.
     pub async fn apply(&self, obj: &serde_json::Value) -> anyhow::Result<()> {
-        let (group, version) = match obj["apiVersion"]
-            .as_str()
-            .unwrap_or_default()
-            .split_once('/')
-        {
-            Some((g, v)) => (g.to_owned(), v.to_owned()),
-            None => (
-                String::new(),
-                obj["apiVersion"].as_str().unwrap_or_default().to_owned(),
-            ),
-        };
-        let gvk = kube::api::GroupVersionKind::gvk(
-            &group,
-            &version,
-            obj["kind"].as_str().unwrap_or_default(),
-        );
-        let (ar, caps) = pinned_kind(&self.client, &gvk).await?;
-        let name = obj
-            .pointer("/metadata/name")
-            .and_then(|n| n.as_str())
-            .unwrap_or_default();
-        let api: Api<DynamicObject> = match (
-            caps.scope,
-            obj.pointer("/metadata/namespace").and_then(|n| n.as_str()),
-        ) {
-            (kube::discovery::Scope::Namespaced, Some(ns)) => {
-                Api::namespaced_with(self.client.clone(), ns, &ar)
-            }
-            (kube::discovery::Scope::Namespaced, None) => {
-                Api::namespaced_with(self.client.clone(), NAMESPACE, &ar)
-            }
-            _ => Api::all_with(self.client.clone(), &ar),
-        };
-        api.patch(
-            name,
-            &kube::api::PatchParams::apply("opssight-harness").force(),
-            &kube::api::Patch::Apply(obj),
-        )
-        .await?;
-        Ok(())
+        super::apply::apply(&self.client, obj).await
     }
 
     /// `aws-secret` with this key, as an operator would create it.
@@ -317,7 +249,7 @@ impl Embedded {
         Ok(())
     }
 
-    pub async fn start_controller(&self) -> anyhow::Result<()> {
+    pub async fn start_eso(&self) -> anyhow::Result<()> {
         self.start_controller_task();
         self.publish_deployment(ESO_DEPLOYMENTS[0], true).await
     }
@@ -335,7 +267,7 @@ impl Embedded {
         *self.controller.lock().unwrap_or_else(|e| e.into_inner()) = Some(controller);
     }
 
-    pub async fn stop_controller(&self) {
+    pub async fn stop_eso(&self) {
         let controller = self
             .controller
             .lock()
@@ -349,14 +281,14 @@ impl Embedded {
         }
     }
 
-    pub fn controller_running(&self) -> bool {
+    pub fn eso_running(&self) -> bool {
         self.controller
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .is_some()
     }
 
-    pub fn controller_log(&self) -> Vec<String> {
+    pub fn eso_log(&self) -> Vec<String> {
         self.controller
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -367,10 +299,6 @@ impl Embedded {
 
     pub fn admin_key(&self) -> &AccessKey {
         &self.admin_key
-    }
-
-    pub fn workdir(&self) -> &Path {
-        self.dir.path()
     }
 }
 
@@ -401,6 +329,55 @@ impl Environment for Embedded {
 
     fn clock(&self) -> Clock {
         self.clock.clone()
+    }
+
+    fn workdir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn fixtures(&self) -> &Fixtures {
+        &self.fixtures
+    }
+
+    fn apply_overlay<'a>(&'a self, overlay: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(Embedded::apply_overlay(self, overlay))
+    }
+
+    fn restore_credentials(&self) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move { self.put_aws_secret(&self.eso_key.clone()).await })
+    }
+
+    fn stop_controller(&self) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move {
+            self.stop_eso().await;
+            Ok(())
+        })
+    }
+
+    fn start_controller(&self) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(self.start_eso())
+    }
+
+    fn controller_running(&self) -> bool {
+        self.eso_running()
+    }
+
+    fn set_secrets_manager_reachable(&self, reachable: bool) -> BoxFuture<'_, anyhow::Result<()>> {
+        if reachable {
+            self.aws.resume_listening();
+        } else {
+            self.aws.stop_listening();
+        }
+        Box::pin(async { Ok(()) })
+    }
+
+    fn controller_log(&self) -> BoxFuture<'_, Vec<String>> {
+        let log = self.eso_log();
+        Box::pin(async move { log })
+    }
+
+    fn emulated(&self) -> Option<&Embedded> {
+        Some(self)
     }
 
     fn elapse(&self, d: Duration) -> futures::future::BoxFuture<'_, anyhow::Result<()>> {

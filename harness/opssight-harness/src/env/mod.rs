@@ -2,13 +2,18 @@
 //! it can show; a scenario that needs a capability its environment lacks is
 //! reported as skipped with the reason.
 
+pub mod apply;
 pub mod embedded;
+pub mod existing;
 pub mod preflight;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
+
+use crate::fixtures::Fixtures;
 use crate::seed::Seed;
 
 /// Something a scenario may need of its environment (`@requires-<name>`).
@@ -84,17 +89,58 @@ pub fn kubectl_path() -> Option<std::path::PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// What every environment gives a scenario.
+/// Which environment a run uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EnvChoice {
+    #[default]
+    Embedded,
+    /// The current kubeconfig context and the AWS SDK's default credentials.
+    Existing { allow_destructive: bool },
+}
+
+impl EnvChoice {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Embedded => "embedded",
+            Self::Existing { .. } => "existing",
+        }
+    }
+}
+
+/// What every environment gives a scenario. Operations an environment
+/// cannot perform are capabilities it lacks: the scenarios needing them are
+/// skipped before they start, so those methods are not reached there.
 pub trait Environment: Send + Sync {
     fn name(&self) -> &'static str;
     fn capabilities(&self) -> &Capabilities;
     fn kube(&self) -> kube::Client;
     fn kubeconfig(&self) -> &Path;
+    /// A directory of this environment's own (kubectl's cache, ...).
+    fn workdir(&self) -> &Path;
+    fn fixtures(&self) -> &Fixtures;
     /// A client with rights to change Secrets Manager (the harness's own).
     fn secrets_manager(&self) -> aws_sdk_secretsmanager::Client;
+    /// What Secrets Manager held when the scenario started.
     fn seed(&self) -> &Seed;
-    /// Lets `d` of time pass: moves a virtual clock, or waits.
     /// The clock the environment's components share (virtual in embedded).
     fn clock(&self) -> emulator_core::Clock;
-    fn elapse(&self, d: Duration) -> futures::future::BoxFuture<'_, anyhow::Result<()>>;
+    /// Lets `d` of time pass: moves a virtual clock, or waits.
+    fn elapse(&self, d: Duration) -> BoxFuture<'_, anyhow::Result<()>>;
+    /// Applies a fixture overlay as an operator would, the credentials in
+    /// place before the store that reads them.
+    fn apply_overlay<'a>(&'a self, overlay: &'a str) -> BoxFuture<'a, anyhow::Result<()>>;
+    /// Puts `aws-secret` back with credentials the controller may use.
+    fn restore_credentials(&self) -> BoxFuture<'_, anyhow::Result<()>>;
+    fn stop_controller(&self) -> BoxFuture<'_, anyhow::Result<()>>;
+    fn start_controller(&self) -> BoxFuture<'_, anyhow::Result<()>>;
+    fn controller_running(&self) -> bool;
+    /// Makes Secrets Manager unreachable for the controller, or reachable again.
+    fn set_secrets_manager_reachable(&self, reachable: bool) -> BoxFuture<'_, anyhow::Result<()>>;
+    /// The controller's most recent log lines, oldest first.
+    fn controller_log(&self) -> BoxFuture<'_, Vec<String>>;
+    /// The emulators, for what only they can show (IAM, audit, regions,
+    /// snapshots); `None` outside the embedded environment.
+    fn emulated(&self) -> Option<&embedded::Embedded> {
+        None
+    }
 }

@@ -8,7 +8,7 @@ use crate::env::embedded::{ESO_USER, sm_client};
 use crate::world::{OpsWorld, StepResult, ensure};
 
 fn principal(w: &OpsWorld) -> anyhow::Result<aws_sdk_secretsmanager::Client> {
-    let env = w.env()?;
+    let env = w.emulated()?;
     Ok(sm_client(
         &env.aws.endpoint(),
         &env.eso_key,
@@ -95,7 +95,7 @@ async fn denied_list(w: &mut OpsWorld) -> StepResult {
     "the audit trail holds a GetSecretValue by the controller's principal for each OpsSight secret"
 )]
 async fn audited(w: &mut OpsWorld) -> StepResult {
-    let env = w.env()?;
+    let env = w.emulated()?;
     let events = env.aws.audit_events();
     let arn = format!("arn:aws:iam::{}:user/{ESO_USER}", env.aws.account_id());
     for remote in w.external_secrets()?.values() {
@@ -116,7 +116,7 @@ async fn audited(w: &mut OpsWorld) -> StepResult {
 
 #[then("the audit trail holds no secret value")]
 async fn audit_clean(w: &mut OpsWorld) -> StepResult {
-    let env = w.env()?;
+    let env = w.emulated()?;
     let text = serde_json::to_string(&env.aws.audit_events())?;
     for v in env.seed().all_values() {
         ensure(!text.contains(&v), || {

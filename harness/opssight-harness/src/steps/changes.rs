@@ -4,7 +4,6 @@ use std::time::Duration;
 
 use cucumber::{then, when};
 
-use crate::env::Environment;
 use crate::seed::generate;
 use crate::world::{OpsWorld, StepResult, as_bytes, compare, data_of, ensure};
 
@@ -120,7 +119,7 @@ pub(crate) async fn caught_up(w: &mut OpsWorld) -> StepResult {
         "spec": {"refreshInterval": "1h", "secretStoreRef": {"name": "aws-secrets-manager", "kind": "SecretStore"},
                  "target": {"name": name}, "dataFrom": [{"extract": {"key": "opssight/production/redis"}}]}
     });
-    w.env()?.apply(&marker).await?;
+    crate::env::apply::apply(&w.env()?.kube(), &marker).await?;
     w.wait_es(
         &name,
         &format!("the marker ExternalSecret {name} to sync"),

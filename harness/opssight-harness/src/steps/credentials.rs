@@ -35,13 +35,12 @@ async fn restore(w: &mut OpsWorld, name: String) -> StepResult {
         crate::drill::Phase::RecoveryAction,
         &format!("{name} restored with valid credentials"),
     );
-    let env = w.env()?.clone();
-    env.put_aws_secret(&env.eso_key.clone()).await
+    w.env()?.restore_credentials().await
 }
 
 #[when(expr = "{string} holds a wrong secret access key")]
 async fn wrong_key(w: &mut OpsWorld, _name: String) -> StepResult {
-    let env = w.env()?.clone();
+    let env = w.emulated()?;
     let mut key = env.eso_key.clone();
     key.secret_access_key = crate::seed::generate(40);
     env.put_aws_secret(&key).await
@@ -65,8 +64,6 @@ async fn revalidate(w: &mut OpsWorld) -> StepResult {
     .await?;
     Ok(())
 }
-
-use crate::env::Environment;
 
 #[then(expr = "the SecretStore becomes not ready with reason {string} and message {string}")]
 async fn store_not_ready(w: &mut OpsWorld, reason: String, message: String) -> StepResult {
@@ -218,7 +215,7 @@ async fn deny(w: &mut OpsWorld, action: String) -> StepResult {
     let doc = aws_emulator::PolicyDocument::parse(&format!(
         r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Action":"{action}","Resource":"*"}}]}}"#
     ))?;
-    w.env()?
+    w.emulated()?
         .aws
         .with_iam(|iam| iam.put_user_policy(ESO_USER, "harness-deny", doc))?;
     Ok(())
@@ -226,7 +223,7 @@ async fn deny(w: &mut OpsWorld, action: String) -> StepResult {
 
 #[when("the controller's IAM policy is the runbook's again")]
 async fn undeny(w: &mut OpsWorld) -> StepResult {
-    w.env()?
+    w.emulated()?
         .aws
         .with_iam(|iam| iam.delete_user_policy(ESO_USER, "harness-deny"))?;
     ensure(true, String::new)

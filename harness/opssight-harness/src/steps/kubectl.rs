@@ -2,7 +2,6 @@
 
 use cucumber::{given, then, when};
 
-use crate::env::Environment;
 use crate::world::{CommandResult, OpsWorld, StepResult, ensure};
 
 #[when(expr = "I run {string}")]

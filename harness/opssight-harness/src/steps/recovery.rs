@@ -3,7 +3,6 @@
 use cucumber::{given, then, when};
 
 use crate::drill::Phase;
-use crate::env::Environment;
 use crate::env::embedded::NAMESPACE;
 use crate::world::{OpsWorld, StepResult, compare, data_of, wait};
 
@@ -59,7 +58,7 @@ async fn all_gone(w: &mut OpsWorld) -> StepResult {
 #[when("the local overlay is applied again")]
 async fn reapply(w: &mut OpsWorld) -> StepResult {
     w.mark(Phase::RecoveryAction, "the local overlay applied again");
-    w.env()?.clone().apply_overlay("local").await
+    w.env()?.apply_overlay("local").await
 }
 
 #[when(expr = "the namespace {string} is deleted")]
@@ -99,20 +98,18 @@ async fn ns_gone(w: &mut OpsWorld, ns: String) -> StepResult {
 #[when("Secrets Manager becomes unreachable")]
 async fn sm_down(w: &mut OpsWorld) -> StepResult {
     w.mark(Phase::DisasterInjected, "Secrets Manager unreachable");
-    w.env()?.aws.stop_listening();
-    Ok(())
+    w.env()?.set_secrets_manager_reachable(false).await
 }
 
 #[when("Secrets Manager is reachable again")]
 async fn sm_up(w: &mut OpsWorld) -> StepResult {
     w.mark(Phase::RecoveryAction, "Secrets Manager reachable again");
-    w.env()?.aws.resume_listening();
-    Ok(())
+    w.env()?.set_secrets_manager_reachable(true).await
 }
 
 #[when("Secrets Manager is snapshotted")]
 async fn snapshot(w: &mut OpsWorld) -> StepResult {
-    w.snapshot = Some(w.env()?.aws.snapshot());
+    w.snapshot = Some(w.emulated()?.aws.snapshot());
     Ok(())
 }
 
@@ -146,22 +143,20 @@ async fn restore(w: &mut OpsWorld) -> StepResult {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("secretsmanager-backup.json");
     snapshot.write_to(&path)?;
-    w.env()?.aws.restore_from(&path)?;
+    w.emulated()?.aws.restore_from(&path)?;
     Ok(())
 }
 
 #[when("the controller stops")]
 async fn controller_stops(w: &mut OpsWorld) -> StepResult {
     w.mark(Phase::DisasterInjected, "the controller stopped");
-    w.env()?.stop_controller().await;
-    Ok(())
+    w.env()?.stop_controller().await
 }
 
 #[when("the controller starts")]
 async fn controller_starts(w: &mut OpsWorld) -> StepResult {
     w.mark(Phase::RecoveryAction, "the controller started");
-    w.env()?.start_controller().await?;
-    Ok(())
+    w.env()?.start_controller().await
 }
 
 #[given(expr = "every OpsSight secret is replicated to {string}")]
@@ -197,7 +192,7 @@ async fn region_down(w: &mut OpsWorld, region: String) -> StepResult {
         outage: Some(aws_emulator::Outage::ServiceUnavailable),
         ..Default::default()
     };
-    w.env()?.aws.set_faults(&region, faults);
+    w.emulated()?.aws.set_faults(&region, faults);
     Ok(())
 }
 
@@ -228,7 +223,7 @@ async fn policy_region(w: &mut OpsWorld, region: String) -> StepResult {
         Phase::RecoveryAction,
         &format!("IAM policy extended to {region}"),
     );
-    let env = w.env()?;
+    let env = w.emulated()?;
     let text = std::fs::read_to_string(env.fixtures.iam_policy())?
         .replace(":us-west-2:", &format!(":{region}:"));
     let doc = aws_emulator::PolicyDocument::parse_named(

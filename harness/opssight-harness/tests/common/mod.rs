@@ -4,6 +4,12 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use kube::api::{Api, DynamicObject};
+use kube::runtime::wait::await_condition;
+use opssight_harness::env::Environment;
+use opssight_harness::env::embedded::{Embedded, NAMESPACE};
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -34,4 +40,55 @@ pub fn fixtures_with(dir: &Path, file: &str, from: &str, to: &str) -> (PathBuf, 
     );
     std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
     (fixtures, path)
+}
+
+/// An embedded stack on the repository's fixtures, in this process.
+pub async fn embedded() -> Embedded {
+    let fixtures = opssight_harness::fixtures::Fixtures::at(repo_root().join("fixtures"));
+    Embedded::start(fixtures)
+        .await
+        .expect("starting the embedded environment")
+}
+
+pub async fn wait_for(
+    api: &Api<DynamicObject>,
+    name: &str,
+    what: &str,
+    cond: impl Fn(&DynamicObject) -> bool + Send + 'static,
+) {
+    tokio::time::timeout(
+        Duration::from_secs(15),
+        await_condition(api.clone(), name, move |o: Option<&DynamicObject>| {
+            o.is_some_and(&cond)
+        }),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("timed out after 15 s waiting for {what}"))
+    .unwrap();
+}
+
+pub fn ready_is(status: &'static str) -> impl Fn(&DynamicObject) -> bool + Send + 'static {
+    move |o| {
+        o.data["status"]["conditions"].as_array().is_some_and(|cs| {
+            cs.iter()
+                .any(|c| c["type"] == "Ready" && c["status"] == status)
+        })
+    }
+}
+
+/// Waits until every OpsSight ExternalSecret is Ready.
+pub async fn all_synced(env: &Embedded) {
+    let api = Api::namespaced_with(
+        env.kube(),
+        NAMESPACE,
+        &eso_emulator::external_secret_resource(),
+    );
+    for name in [
+        "opssight-app-secrets",
+        "opssight-database-secrets",
+        "opssight-external-services",
+        "opssight-redis-secrets",
+    ] {
+        wait_for(&api, name, &format!("{name} Ready"), ready_is("True")).await;
+    }
 }

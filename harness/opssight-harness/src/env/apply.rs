@@ -1,0 +1,87 @@
+//! Applying manifests the way every environment does: server-side apply
+//! through the kube client, an overlay in the order an operator would.
+
+use std::future::Future;
+
+use anyhow::Context as _;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, DynamicObject};
+use kube::discovery::pinned_kind;
+
+use crate::env::embedded::NAMESPACE;
+use crate::fixtures::Fixtures;
+
+/// Server-side apply of one object (its namespace, or the OpsSight one).
+pub async fn apply(client: &kube::Client, obj: &serde_json::Value) -> anyhow::Result<()> {
+    let api_version = obj["apiVersion"].as_str().unwrap_or_default();
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    let gvk =
+        kube::api::GroupVersionKind::gvk(group, version, obj["kind"].as_str().unwrap_or_default());
+    let (ar, caps) = pinned_kind(client, &gvk).await?;
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(|n| n.as_str())
+        .unwrap_or_default();
+    let api: Api<DynamicObject> = match (
+        caps.scope,
+        obj.pointer("/metadata/namespace").and_then(|n| n.as_str()),
+    ) {
+        (kube::discovery::Scope::Namespaced, ns) => {
+            Api::namespaced_with(client.clone(), ns.unwrap_or(NAMESPACE), &ar)
+        }
+        _ => Api::all_with(client.clone(), &ar),
+    };
+    api.patch(
+        name,
+        &kube::api::PatchParams::apply("opssight-harness").force(),
+        &kube::api::Patch::Apply(obj),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Creates (or replaces) every object of a fixture overlay: the namespace
+/// first, then `ensure_credentials` (the store reads them), then the rest.
+pub async fn apply_overlay<F, Fut>(
+    client: &kube::Client,
+    fixtures: &Fixtures,
+    overlay: &str,
+    ensure_credentials: F,
+) -> anyhow::Result<()>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let manifests = crate::manifests::kustomize(&fixtures.overlay(overlay))?;
+    let mut ordered: Vec<_> = manifests.iter().collect();
+    ordered.sort_by_key(|m| match m.kind() {
+        "Namespace" => 0,
+        "ServiceAccount" => 1,
+        "SecretStore" | "ClusterSecretStore" => 3,
+        _ => 4,
+    });
+    let mut ensure = Some(ensure_credentials);
+    for m in ordered {
+        if m.kind() != "Namespace"
+            && let Some(f) = ensure.take()
+        {
+            f().await?;
+        }
+        apply(client, &m.object).await.with_context(|| {
+            format!(
+                "applying {} {} from {}",
+                m.kind(),
+                m.name(),
+                m.source.display()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+pub async fn secret_exists(client: &kube::Client, name: &str) -> anyhow::Result<bool> {
+    Ok(Api::<Secret>::namespaced(client.clone(), NAMESPACE)
+        .get_opt(name)
+        .await?
+        .is_some())
+}

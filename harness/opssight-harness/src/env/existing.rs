@@ -1,0 +1,295 @@
+//! The existing environment: whatever the current kubeconfig context points
+//! at (a staging cluster, a developer's kind, production for read-only
+//! checks), with Secrets Manager reached through the AWS SDK's default
+//! credentials, region and endpoint (`AWS_ENDPOINT_URL` for LocalStack).
+//! Nothing is started; what the harness cannot do to a live system is a
+//! capability this environment lacks.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use emulator_core::Clock;
+use futures::future::BoxFuture;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Pod, Secret};
+use kube::api::{Api, ListParams, LogParams, Patch, PatchParams, PostParams};
+
+use super::embedded::{ESO_DEPLOYMENTS, ESO_NAMESPACE, NAMESPACE};
+use super::{Capabilities, Capability, Environment};
+use crate::fixtures::Fixtures;
+use crate::seed::Seed;
+
+pub struct Existing {
+    client: kube::Client,
+    kubeconfig: PathBuf,
+    sm: aws_sdk_secretsmanager::Client,
+    seed: Seed,
+    capabilities: Capabilities,
+    dir: tempfile::TempDir,
+    fixtures: Fixtures,
+    /// `aws-secret` as found at the start, to put back after a scenario
+    /// removed it (the harness never knows the credentials themselves).
+    aws_secret: Option<Secret>,
+    controller_stopped: AtomicBool,
+    /// Replicas of ESO's controller before a scenario scaled it to 0.
+    replicas: AtomicI32,
+}
+
+/// What a live system cannot be made to do by the harness.
+pub fn capabilities() -> Capabilities {
+    let mut capabilities = Capabilities::default();
+    let missing = [
+        (
+            Capability::VirtualClock,
+            "time passes for real on a live cluster",
+        ),
+        (
+            Capability::Iam,
+            "the harness does not change IAM on a live account",
+        ),
+        (Capability::Audit, "the audit trail is the emulator's own"),
+        (
+            Capability::SecretsManagerOutage,
+            "the harness cannot make a live Secrets Manager unreachable",
+        ),
+        (Capability::Regions, "region outages are the emulator's own"),
+        (Capability::Snapshot, "snapshots are the emulator's own"),
+    ];
+    for (c, why) in missing {
+        capabilities.missing.insert(c, why.into());
+    }
+    if super::kubectl_path().is_none() {
+        capabilities
+            .missing
+            .insert(Capability::Kubectl, "kubectl is not on PATH".into());
+    }
+    capabilities
+}
+
+/// The kubeconfig file kubectl would read: the first of `KUBECONFIG`, or
+/// `~/.kube/config`.
+pub fn default_kubeconfig() -> PathBuf {
+    std::env::var_os("KUBECONFIG")
+        .and_then(|v| std::env::split_paths(&v).next())
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".kube/config")))
+        .unwrap_or_else(|| PathBuf::from(".kube/config"))
+}
+
+impl Existing {
+    pub async fn connect(fixtures: Fixtures) -> anyhow::Result<Self> {
+        let client = kube::Client::try_default()
+            .await
+            .context("connecting to the current kubeconfig context")?;
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        let region = sdk
+            .region()
+            .map(|r| r.to_string())
+            .context("no AWS region configured (AWS_REGION or a profile's region)")?;
+        let sm = aws_sdk_secretsmanager::Client::new(&sdk);
+        // The fixtures name the secrets and which of their keys are secret;
+        // the values are what Secrets Manager holds now.
+        let template = Seed::load(&fixtures.seed_file())?;
+        let mut secrets = std::collections::BTreeMap::new();
+        for name in template.secrets.keys() {
+            let out = sm
+                .get_secret_value()
+                .secret_id(name)
+                .send()
+                .await
+                .with_context(|| {
+                    format!("reading {name} with the AWS SDK's default credentials")
+                })?;
+            let text = out.secret_string().unwrap_or_default();
+            let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)
+                .with_context(|| format!("{name} does not hold a JSON object"))?;
+            let values = map
+                .into_iter()
+                .map(|(k, v)| match v {
+                    serde_json::Value::String(s) => (k, s),
+                    other => (k, other.to_string()),
+                })
+                .collect();
+            secrets.insert(name.clone(), values);
+        }
+        let seed = Seed {
+            region,
+            secrets,
+            generated: template.generated,
+        };
+        let aws_secret = Api::<Secret>::namespaced(client.clone(), NAMESPACE)
+            .get_opt("aws-secret")
+            .await
+            .with_context(|| format!("reading the namespace {NAMESPACE}"))?;
+        Ok(Self {
+            client,
+            kubeconfig: default_kubeconfig(),
+            sm,
+            seed,
+            capabilities: capabilities(),
+            dir: tempfile::tempdir()?,
+            fixtures,
+            aws_secret,
+            controller_stopped: AtomicBool::new(false),
+            replicas: AtomicI32::new(1),
+        })
+    }
+
+    fn deployments(&self) -> Api<Deployment> {
+        Api::namespaced(self.client.clone(), ESO_NAMESPACE)
+    }
+
+    async fn scale_controller(&self, replicas: i32) -> anyhow::Result<()> {
+        self.deployments()
+            .patch(
+                ESO_DEPLOYMENTS[0],
+                &PatchParams::default(),
+                &Patch::Merge(serde_json::json!({ "spec": { "replicas": replicas } })),
+            )
+            .await
+            .with_context(|| {
+                format!(
+                    "scaling the deployment {ESO_NAMESPACE}/{} to {replicas}",
+                    ESO_DEPLOYMENTS[0]
+                )
+            })?;
+        Ok(())
+    }
+}
+
+impl Environment for Existing {
+    fn name(&self) -> &'static str {
+        "existing"
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
+    }
+
+    fn kube(&self) -> kube::Client {
+        self.client.clone()
+    }
+
+    fn kubeconfig(&self) -> &Path {
+        &self.kubeconfig
+    }
+
+    fn workdir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn fixtures(&self) -> &Fixtures {
+        &self.fixtures
+    }
+
+    fn secrets_manager(&self) -> aws_sdk_secretsmanager::Client {
+        self.sm.clone()
+    }
+
+    fn seed(&self) -> &Seed {
+        &self.seed
+    }
+
+    fn clock(&self) -> Clock {
+        Clock::system()
+    }
+
+    fn elapse(&self, d: Duration) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move {
+            tokio::time::sleep(d).await;
+            Ok(())
+        })
+    }
+
+    fn apply_overlay<'a>(&'a self, overlay: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            super::apply::apply_overlay(&self.client, &self.fixtures, overlay, || async {
+                if !super::apply::secret_exists(&self.client, "aws-secret").await? {
+                    self.restore_credentials().await?;
+                }
+                Ok(())
+            })
+            .await
+        })
+    }
+
+    fn restore_credentials(&self) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move {
+            let Some(saved) = &self.aws_secret else {
+                // An IRSA setup has no aws-secret; nothing to put back.
+                return Ok(());
+            };
+            let api = Api::<Secret>::namespaced(self.client.clone(), NAMESPACE);
+            if api.get_opt("aws-secret").await?.is_some() {
+                api.delete("aws-secret", &Default::default()).await?;
+            }
+            let mut secret = saved.clone();
+            secret.metadata = kube::api::ObjectMeta {
+                name: saved.metadata.name.clone(),
+                namespace: saved.metadata.namespace.clone(),
+                labels: saved.metadata.labels.clone(),
+                annotations: saved.metadata.annotations.clone(),
+                ..Default::default()
+            };
+            api.create(&PostParams::default(), &secret)
+                .await
+                .context("putting back aws-secret as it was at the start")?;
+            Ok(())
+        })
+    }
+
+    fn stop_controller(&self) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move {
+            let d = self.deployments().get(ESO_DEPLOYMENTS[0]).await?;
+            self.replicas
+                .store(d.spec.replicas.unwrap_or(1).max(1), Ordering::SeqCst);
+            self.scale_controller(0).await?;
+            self.controller_stopped.store(true, Ordering::SeqCst);
+            Ok(())
+        })
+    }
+
+    fn start_controller(&self) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move {
+            self.scale_controller(self.replicas.load(Ordering::SeqCst))
+                .await?;
+            self.controller_stopped.store(false, Ordering::SeqCst);
+            Ok(())
+        })
+    }
+
+    fn controller_running(&self) -> bool {
+        !self.controller_stopped.load(Ordering::SeqCst)
+    }
+
+    fn set_secrets_manager_reachable(&self, _: bool) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async {
+            anyhow::bail!("the existing environment cannot make Secrets Manager unreachable")
+        })
+    }
+
+    fn controller_log(&self) -> BoxFuture<'_, Vec<String>> {
+        Box::pin(async move {
+            let pods = Api::<Pod>::namespaced(self.client.clone(), ESO_NAMESPACE);
+            let selector = format!("app.kubernetes.io/name={}", ESO_DEPLOYMENTS[0]);
+            let list = match pods.list(&ListParams::default().labels(&selector)).await {
+                Ok(l) => l,
+                Err(e) => return vec![format!("(could not list ESO's pods: {e})")],
+            };
+            let Some(name) = list.items.first().and_then(|p| p.metadata.name.clone()) else {
+                return vec![format!("(no pod labelled {selector} in {ESO_NAMESPACE})")];
+            };
+            let params = LogParams {
+                tail_lines: Some(50),
+                ..Default::default()
+            };
+            match pods.logs(&name, &params).await {
+                Ok(text) => text.lines().map(str::to_owned).collect(),
+                Err(e) => vec![format!("(could not read the log of {name}: {e})")],
+            }
+        })
+    }
+}

@@ -1,0 +1,158 @@
+//! `--env existing`: the scenarios and the drill against whatever the
+//! current kubeconfig context and the AWS SDK's default credentials reach,
+//! here an embedded stack started by the test. Without
+//! `--allow-destructive` only `@read-only` scenarios run, and nothing in the
+//! cluster changes.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Output;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, ListParams};
+use opssight_harness::env::Environment;
+use opssight_harness::env::embedded::{Embedded, NAMESPACE};
+
+mod common;
+
+use common::{all_synced, embedded};
+
+/// The CLI as a user of a live system runs it: kubeconfig and AWS settings
+/// from the environment, nothing else.
+async fn harness(env: &Embedded, args: &[&str], work: &Path) -> Output {
+    let key = env.admin_key();
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_opssight-harness"))
+        .args(args)
+        .arg("--artifacts")
+        .arg(work.join("artifacts"))
+        .env("KUBECONFIG", env.kubeconfig())
+        .env("AWS_ENDPOINT_URL", env.aws.endpoint())
+        .env("AWS_ACCESS_KEY_ID", &key.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &key.secret_access_key)
+        .env("AWS_REGION", &env.seed().region)
+        .env_remove("AWS_PROFILE")
+        .env("OPSSIGHT_VALUE_LEDGER", work.join("ledger"))
+        .current_dir(common::repo_root())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap()
+}
+
+async fn versions(env: &Embedded) -> BTreeMap<String, String> {
+    Api::<Secret>::namespaced(env.kube(), NAMESPACE)
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|s| {
+            (
+                s.metadata.name.unwrap_or_default(),
+                s.metadata.resource_version.unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_allow_destructive_only_read_only_scenarios_run_and_nothing_changes() {
+    let env = embedded().await;
+    all_synced(&env).await;
+    let work = tempfile::tempdir().unwrap();
+    let before = versions(&env).await;
+    assert_eq!(before.len(), 5, "four Secrets and aws-secret: {before:?}");
+    let out = harness(&env, &["test", "--env", "existing"], work.path()).await;
+    let log = text(&out);
+    assert!(out.status.success(), "{log}");
+    // sync.feature's five and manifests.feature's six are @read-only.
+    assert!(log.contains("11 passed"), "{log}");
+    assert!(
+        log.contains("existing is a live system and this scenario changes it (not @read-only): run with --allow-destructive"),
+        "{log}"
+    );
+    assert!(
+        log.contains("Each category ends up as its Kubernetes Secret"),
+        "{log}"
+    );
+    assert_eq!(
+        versions(&env).await,
+        before,
+        "a read-only run changed Secrets"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_allow_destructive_the_drill_runs_what_a_live_system_allows() {
+    let env = embedded().await;
+    let work = tempfile::tempdir().unwrap();
+    let reports = work.path().join("reports");
+    let out = harness(
+        &env,
+        &[
+            "drill",
+            "--env",
+            "existing",
+            "--allow-destructive",
+            "--report-dir",
+            reports.to_str().unwrap(),
+        ],
+        work.path(),
+    )
+    .await;
+    let log = text(&out);
+    assert!(out.status.success(), "{log}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(reports.join("drill-report.json")).unwrap()).unwrap();
+    assert_eq!(report["environment"], "existing");
+    assert_eq!(report["verdict"], "met");
+    let verdicts: BTreeMap<String, String> = report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_owned(),
+                s["verdict"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    // What needs the emulators (outage, snapshot, regions, a virtual clock)
+    // is not run; the runbook's own procedures are.
+    for name in [
+        "ExternalSecret configuration lost, applied again, refresh forced",
+        "The namespace is deleted and rebuilt",
+        "A synced Secret deleted by hand is recreated",
+    ] {
+        assert_eq!(verdicts[name], "met", "{name}: {verdicts:?}");
+    }
+    for name in [
+        "Secrets Manager restored from a snapshot",
+        "Region failover to a replica",
+    ] {
+        assert_eq!(verdicts[name], "not-run", "{name}: {verdicts:?}");
+    }
+    // The namespace was rebuilt: aws-secret was put back as it was.
+    let creds = Api::<Secret>::namespaced(env.kube(), NAMESPACE)
+        .get("aws-secret")
+        .await
+        .unwrap();
+    assert_eq!(
+        creds.data.unwrap()["access-key-id"].0,
+        env.eso_key.access_key_id.as_bytes()
+    );
+    // The live values were read to compare; none is in a report.
+    let html = std::fs::read_to_string(reports.join("drill-report.html")).unwrap();
+    for v in env.seed().all_values() {
+        assert!(!html.contains(&v), "a value of the system is in the report");
+        assert!(!log.contains(&v), "a value of the system is in the output");
+    }
+}
