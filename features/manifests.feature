@@ -1,19 +1,22 @@
 @read-only
 Feature: The manifests are what the runbook describes
-  Both overlays build, validate against ESO's CRDs, hold no plaintext
+  The overlays build, validate against ESO's CRDs, hold no plaintext
   credential, refresh hourly in production, and the IAM policy grants only
-  reads of opssight/production/*.
+  reads of opssight/production/*. The kind overlay is the local one with a
+  refresh interval short enough for real-time waits.
 
-  Scenario: Both overlays build with kustomize
+  Scenario: Every overlay builds with kustomize
     Then the overlay "production" builds
     And the overlay "local" builds
+    And the overlay "kind" builds
 
   @requires-kubectl
   Scenario: kubectl's kustomize builds the same objects
     Then kubectl kustomize builds the same objects as the harness for "production" and "local"
+    And kubectl kustomize builds the same objects as the harness for "kind" and "local"
 
   Scenario: Every manifest is accepted by ESO's CRDs
-    Then every object of both overlays is accepted by the API server with ESO's CRDs
+    Then every object of every overlay is accepted by the API server with ESO's CRDs
 
   Scenario: No plaintext credential in any manifest
     Then no manifest holds a Secret with data or a credential-like string
@@ -21,6 +24,10 @@ Feature: The manifests are what the runbook describes
   Scenario: Production refreshes every ExternalSecret hourly
     Then every ExternalSecret of the overlay "production" has refresh interval "1h"
     And the overlay "production" annotates the service account with an IAM role for account "ACCOUNT_ID"
+
+  Scenario: Only the kind overlay shortens the refresh interval
+    Then every ExternalSecret of the overlay "kind" has refresh interval "30s"
+    And every ExternalSecret of the overlay "local" has refresh interval "1h"
 
   Scenario: The IAM policy grants only reads of opssight/production/*
     Then the IAM policy allows only "secretsmanager:GetSecretValue" and "secretsmanager:DescribeSecret"

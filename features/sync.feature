@@ -19,6 +19,7 @@ Feature: Secrets Manager secrets become Kubernetes Secrets
       | opssight-redis-secrets     | opssight/production/redis             |
       | opssight-external-services | opssight/production/external-services |
 
+  @requires-runbook-refresh-interval
   Scenario: Every ExternalSecret refreshes hourly and reports its sync
     Then every ExternalSecret becomes Ready with reason "SecretSynced"
     And every ExternalSecret has a refresh interval of "1h"

@@ -51,6 +51,13 @@ pub async fn collect(w: &OpsWorld) -> String {
             ));
         }
     }
+    if let Some((title, lines)) = env.service_log().await {
+        out.push_str(&format!("== {title} log (most recent last)\n"));
+        for line in lines {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
     out.push_str("== Controller log (most recent last)\n");
     for line in env
         .controller_log()

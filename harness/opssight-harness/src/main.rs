@@ -29,6 +29,31 @@ enum EnvKind {
     Existing,
 }
 
+/// Options of the kind environment.
+#[derive(clap::Args, Debug, Clone)]
+struct KindArgs {
+    /// Leave the cluster and the LocalStack container running after the run.
+    #[arg(long)]
+    keep: bool,
+    /// Use this existing kind cluster instead of creating one (it stays).
+    #[arg(long, value_name = "NAME")]
+    reuse_cluster: Option<String>,
+    /// LocalStack image (a 4.x community tag starts without an auth token;
+    /// LOCALSTACK_AUTH_TOKEN is passed on when set).
+    #[arg(long, env = "OPSSIGHT_LOCALSTACK_IMAGE", default_value = opssight_harness::env::kind::localstack::DEFAULT_IMAGE)]
+    localstack_image: String,
+    /// The run id in names and labels (random by default).
+    #[arg(long)]
+    run_id: Option<String>,
+    /// The kind cluster's configuration (default: the repository's
+    /// kind-config.yaml).
+    #[arg(long)]
+    kind_config: Option<PathBuf>,
+    /// Seconds LocalStack may take to report Secrets Manager ready.
+    #[arg(long, env = "OPSSIGHT_LOCALSTACK_READY_SECONDS", default_value_t = 120)]
+    localstack_ready_seconds: u64,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the scenarios.
@@ -44,9 +69,6 @@ enum Command {
         /// Write a cucumber JSON report here.
         #[arg(long)]
         json: Option<PathBuf>,
-        /// Keep environments after the run (kind only).
-        #[arg(long)]
-        keep: bool,
         /// Feature file or directory.
         #[arg(long, default_value = "features")]
         features: PathBuf,
@@ -60,6 +82,8 @@ enum Command {
         /// Secrets Manager (without it, only those tagged @read-only run).
         #[arg(long)]
         allow_destructive: bool,
+        #[command(flatten)]
+        kind: KindArgs,
     },
     /// Rehearse disaster recovery: run the disaster-recovery scenarios,
     /// time each Secret's recovery, check no value was lost, and write JSON,
@@ -90,6 +114,8 @@ enum Command {
         /// Secrets Manager (without it, only those tagged @read-only run).
         #[arg(long)]
         allow_destructive: bool,
+        #[command(flatten)]
+        kind: KindArgs,
     },
     /// Serve the embedded stack until Ctrl-C, for running the runbook's commands by hand.
     Up,
@@ -134,6 +160,14 @@ enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// Remove what kind runs left behind (after --keep, or a killed run):
+    /// kind clusters named opssight-harness-* and containers labelled with a
+    /// run id.
+    Down {
+        /// Every leftover (the only mode).
+        #[arg(long)]
+        all: bool,
+    },
     /// Say what this machine can run.
     Doctor,
 }
@@ -162,30 +196,32 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             tags,
             junit,
             json,
-            keep,
             features,
             artifacts,
             concurrency,
             allow_destructive,
+            kind,
         } => {
-            let env = env_choice(env, allow_destructive).await?;
-            let _ = keep;
-            let outcome = runner::run(RunOptions {
-                features,
-                tags,
-                junit,
-                json,
-                artifacts,
-                concurrency,
-                env,
-                drill: None,
+            let workdir = artifacts.clone();
+            with_env(env, allow_destructive, kind, &workdir, |env| async move {
+                let outcome = runner::run(RunOptions {
+                    features,
+                    tags,
+                    junit,
+                    json,
+                    artifacts,
+                    concurrency,
+                    env,
+                    drill: None,
+                })
+                .await?;
+                Ok(if outcome.failed {
+                    ExitCode::FAILURE
+                } else {
+                    ExitCode::SUCCESS
+                })
             })
-            .await?;
-            Ok(if outcome.failed {
-                ExitCode::FAILURE
-            } else {
-                ExitCode::SUCCESS
-            })
+            .await
         }
         Command::Drill {
             env,
@@ -196,20 +232,23 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             artifacts,
             concurrency,
             allow_destructive,
+            kind,
         } => {
             let objectives = match objectives {
                 Some(path) => Objectives::load(&path)?,
                 None => Objectives::default(),
             };
-            let env = env_choice(env, allow_destructive).await?;
-            drill(DrillOptions {
-                features,
-                tags,
-                objectives,
-                report_dir,
-                artifacts,
-                concurrency,
-                env,
+            let workdir = artifacts.clone();
+            with_env(env, allow_destructive, kind, &workdir, |env| {
+                drill(DrillOptions {
+                    features,
+                    tags,
+                    objectives,
+                    report_dir,
+                    artifacts,
+                    concurrency,
+                    env,
+                })
             })
             .await
         }
@@ -237,6 +276,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await
         }
         Command::Up => up().await,
+        Command::Down { all } => {
+            if !all {
+                anyhow::bail!("say --all: down removes every leftover of every run");
+            }
+            let removed = opssight_harness::env::kind::down_all().await?;
+            if removed.is_empty() {
+                println!("nothing to remove");
+            }
+            for r in removed {
+                println!("removed {r}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Rotation {
             env,
             endpoint,
@@ -249,16 +301,40 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The environment a run uses; kind's needs are checked before anything starts.
-async fn env_choice(env: EnvKind, allow_destructive: bool) -> anyhow::Result<EnvChoice> {
+/// Runs `body` on the chosen environment. A kind environment is brought up
+/// first and undone after it, on an error, on a panic (the guard's Drop) and
+/// on Ctrl-C (exit code 130), unless `--keep`.
+async fn with_env<F, Fut>(
+    env: EnvKind,
+    allow_destructive: bool,
+    kind: KindArgs,
+    artifacts: &std::path::Path,
+    body: F,
+) -> anyhow::Result<ExitCode>
+where
+    F: FnOnce(EnvChoice) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<ExitCode>>,
+{
+    use opssight_harness::env::kind::{self, KindOptions};
     match env {
-        EnvKind::Embedded => Ok(EnvChoice::Embedded),
-        EnvKind::Existing => Ok(EnvChoice::Existing { allow_destructive }),
+        EnvKind::Embedded => body(EnvChoice::Embedded).await,
+        EnvKind::Existing => body(EnvChoice::Existing { allow_destructive }).await,
         EnvKind::Kind => {
-            opssight_harness::env::preflight::check().await?;
-            anyhow::bail!(
-                "the kind environment's bring-up is not implemented yet; use --env embedded"
-            )
+            let fixtures = opssight_harness::fixtures::Fixtures::locate()?;
+            let kind_config = kind
+                .kind_config
+                .unwrap_or_else(|| fixtures.root().join("../kind-config.yaml"));
+            let run_id = kind.run_id.unwrap_or_else(kind::new_run_id);
+            let opts = KindOptions {
+                fixtures,
+                kind_config,
+                reuse_cluster: kind.reuse_cluster,
+                localstack_image: kind.localstack_image,
+                workdir: artifacts.join(format!("kind-{run_id}")),
+                run_id,
+                ready_timeout: std::time::Duration::from_secs(kind.localstack_ready_seconds),
+            };
+            kind::with_cluster(opts, kind.keep, |cluster| body(EnvChoice::Kind(cluster))).await
         }
     }
 }

@@ -38,16 +38,6 @@ pub struct Outcome {
     pub parsing_errors: usize,
 }
 
-/// What the embedded environment can show on this machine.
-pub fn embedded_capabilities() -> Capabilities {
-    let mut caps = Capabilities::default();
-    if crate::env::kubectl_path().is_none() {
-        caps.missing
-            .insert(Capability::Kubectl, "kubectl is not on PATH".into());
-    }
-    caps
-}
-
 /// Parses features like cucumber's own parser, then puts in front of every
 /// scenario needing a missing capability a step no definition matches, whose
 /// text says why: cucumber reports such a scenario as skipped.
@@ -172,7 +162,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
     let artifacts = opts.artifacts.clone();
     let drill = opts.drill.clone();
     let drill_before = opts.drill.is_some();
-    let env_choice = opts.env;
+    let env_choice = opts.env.clone();
     let writer = writer::Basic::raw(io::stdout(), writer::Coloring::Never, 0)
         .summarized()
         .tee::<OpsWorld, _>(writer::JUnit::for_tee(output(&opts.junit)?, 0))
@@ -180,15 +170,9 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
         .normalized();
     let result = OpsWorld::cucumber::<PathBuf>()
         .with_parser(GatedParser {
-            capabilities: match opts.env {
-                EnvChoice::Embedded => embedded_capabilities(),
-                EnvChoice::Existing { .. } => crate::env::existing::capabilities(),
-            },
+            capabilities: opts.env.capabilities(),
             env: opts.env.name(),
-            read_only: opts.env
-                == EnvChoice::Existing {
-                    allow_destructive: false,
-                },
+            read_only: opts.env.read_only(),
         })
         .with_writer(writer)
         // An undefined step fails the run (naming its file and line); only
@@ -200,14 +184,11 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
                 .is_some_and(|s| s.value.starts_with("SKIPPED: "))
         })
         // One live system is shared by every scenario: one at a time there.
-        .max_concurrent_scenarios(match opts.env {
-            EnvChoice::Embedded => opts.concurrency.max(1),
-            EnvChoice::Existing { .. } => 1,
-        })
+        .max_concurrent_scenarios(opts.env.concurrency(opts.concurrency))
         // Options come from our CLI, not from cucumber parsing the process's arguments.
         .with_cli(cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default())
         .before(move |_feature, _rule, _scenario, world| {
-            world.choice = env_choice;
+            world.choice = env_choice.clone();
             if drill_before {
                 world.drill = Some(crate::drill::Recorder::default());
             }

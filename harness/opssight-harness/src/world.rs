@@ -98,7 +98,7 @@ impl OpsWorld {
 
     pub async fn start(&mut self) -> StepResult {
         let fixtures = self.fixtures()?.clone();
-        let env: Arc<dyn Environment> = match self.choice {
+        let env: Arc<dyn Environment> = match &self.choice {
             EnvChoice::Embedded => Arc::new(
                 Embedded::start(fixtures)
                     .await
@@ -108,6 +108,11 @@ impl OpsWorld {
                 Existing::connect(fixtures)
                     .await
                     .context("connecting to the existing environment")?,
+            ),
+            EnvChoice::Kind(cluster) => Arc::new(
+                crate::env::kind::scenario::KindEnv::connect(cluster.clone())
+                    .await
+                    .context("preparing the kind environment for the scenario")?,
             ),
         };
         self.expected = env.seed().secrets.clone();

@@ -73,8 +73,8 @@ async fn without_allow_destructive_only_read_only_scenarios_run_and_nothing_chan
     let out = harness(&env, &["test", "--env", "existing"], work.path()).await;
     let log = text(&out);
     assert!(out.status.success(), "{log}");
-    // sync.feature's five and manifests.feature's six are @read-only.
-    assert!(log.contains("11 passed"), "{log}");
+    // sync.feature's five and manifests.feature's seven are @read-only.
+    assert!(log.contains("12 passed"), "{log}");
     assert!(
         log.contains("existing is a live system and this scenario changes it (not @read-only): run with --allow-destructive"),
         "{log}"

@@ -1,25 +1,70 @@
-//! `cargo test` runs every scenario of features/ on the embedded environment.
-//! A cucumber run, not libtest: it takes no libtest arguments.
+//! `cargo test` runs every scenario of features/, on the embedded
+//! environment unless `OPSSIGHT_ENV` says `kind` (brought up and torn down
+//! around the run) or `existing` (the current kubeconfig context;
+//! `OPSSIGHT_ALLOW_DESTRUCTIVE=1` lets scenarios change it). A cucumber run,
+//! not libtest: it takes no libtest arguments.
 
 use std::path::Path;
 use std::process::ExitCode;
 
-use opssight_harness::runner::{RunOptions, run};
+use opssight_harness::env::EnvChoice;
+use opssight_harness::env::kind::{self, KindOptions};
+use opssight_harness::runner::{Outcome, RunOptions, run};
 
-#[tokio::main]
-async fn main() -> ExitCode {
+async fn suite(env: EnvChoice, artifacts: &Path) -> anyhow::Result<Outcome> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let options = RunOptions {
+    run(RunOptions {
         features: root.join("features"),
         tags: std::env::var("OPSSIGHT_TAGS").ok(),
         junit: None,
         json: None,
-        artifacts: root.join("target/opssight-harness-artifacts"),
+        artifacts: artifacts.to_owned(),
         concurrency: 8,
+        env,
         drill: None,
-        env: Default::default(),
-    };
-    match run(options).await {
+    })
+    .await
+}
+
+async fn main_result() -> anyhow::Result<Outcome> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let artifacts = root.join("target/opssight-harness-artifacts");
+    match std::env::var("OPSSIGHT_ENV").as_deref() {
+        Ok("kind") => {
+            let run_id = kind::new_run_id();
+            let opts = KindOptions {
+                fixtures: opssight_harness::fixtures::Fixtures::at(root.join("fixtures")),
+                kind_config: root.join("kind-config.yaml"),
+                reuse_cluster: std::env::var("OPSSIGHT_REUSE_CLUSTER").ok(),
+                localstack_image: std::env::var("OPSSIGHT_LOCALSTACK_IMAGE")
+                    .unwrap_or_else(|_| kind::localstack::DEFAULT_IMAGE.into()),
+                workdir: artifacts.join(format!("kind-{run_id}")),
+                run_id,
+                ready_timeout: std::time::Duration::from_secs(120),
+            };
+            kind::with_cluster(opts, false, |cluster| {
+                suite(EnvChoice::Kind(cluster), &artifacts)
+            })
+            .await
+        }
+        Ok("existing") => {
+            let allow = std::env::var("OPSSIGHT_ALLOW_DESTRUCTIVE").as_deref() == Ok("1");
+            suite(
+                EnvChoice::Existing {
+                    allow_destructive: allow,
+                },
+                &artifacts,
+            )
+            .await
+        }
+        Ok("embedded") | Err(_) => suite(EnvChoice::Embedded, &artifacts).await,
+        Ok(other) => anyhow::bail!("OPSSIGHT_ENV={other}: one of embedded, kind, existing"),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match main_result().await {
         Ok(outcome) if !outcome.failed => ExitCode::SUCCESS,
         Ok(outcome) => {
             eprintln!(

@@ -72,7 +72,7 @@ pub async fn run(opts: DrillOptions) -> anyhow::Result<(DrillReport, ReportFiles
         json: None,
         artifacts: opts.artifacts,
         concurrency: opts.concurrency,
-        env: opts.env,
+        env: opts.env.clone(),
         drill: Some(collector.clone()),
     })
     .await?;
@@ -90,7 +90,7 @@ pub async fn run(opts: DrillOptions) -> anyhow::Result<(DrillReport, ReportFiles
             crate::env::EnvChoice::Embedded => {
                 "virtual (waits of the scenarios are jumps of the clock)".into()
             }
-            crate::env::EnvChoice::Existing { .. } => "the system's".into(),
+            _ => "the system's".into(),
         },
         started_at,
         finished_at: jiff::Timestamp::now(),

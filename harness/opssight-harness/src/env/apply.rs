@@ -40,12 +40,14 @@ pub async fn apply(client: &kube::Client, obj: &serde_json::Value) -> anyhow::Re
     Ok(())
 }
 
-/// Creates (or replaces) every object of a fixture overlay: the namespace
-/// first, then `ensure_credentials` (the store reads them), then the rest.
+/// Creates (or replaces) every object of a fixture overlay, with `labels`
+/// added: the namespace first, then `ensure_credentials` (the store reads
+/// them), then the rest.
 pub async fn apply_overlay<F, Fut>(
     client: &kube::Client,
     fixtures: &Fixtures,
     overlay: &str,
+    labels: &[(&str, &str)],
     ensure_credentials: F,
 ) -> anyhow::Result<()>
 where
@@ -67,7 +69,11 @@ where
         {
             f().await?;
         }
-        apply(client, &m.object).await.with_context(|| {
+        let mut object = m.object.clone();
+        for (k, v) in labels {
+            object["metadata"]["labels"][*k] = serde_json::json!(v);
+        }
+        apply(client, &object).await.with_context(|| {
             format!(
                 "applying {} {} from {}",
                 m.kind(),

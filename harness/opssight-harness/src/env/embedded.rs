@@ -39,6 +39,17 @@ pub const ESO_DEPLOYMENTS: [&str; 3] = [
     "external-secrets-webhook",
 ];
 
+/// What the embedded environment can show on this machine: everything but
+/// kubectl when it is not installed.
+pub fn capabilities() -> Capabilities {
+    let mut caps = Capabilities::default();
+    if super::kubectl_path().is_none() {
+        caps.missing
+            .insert(Capability::Kubectl, "kubectl is not on PATH".into());
+    }
+    caps
+}
+
 pub struct Embedded {
     pub aws: AwsEmulator,
     pub kube: KubeEmulator,
@@ -122,12 +133,7 @@ impl Embedded {
                 .await
                 .context("installing ESO's CRDs")?;
         }
-        let mut capabilities = Capabilities::default();
-        if super::kubectl_path().is_none() {
-            capabilities
-                .missing
-                .insert(Capability::Kubectl, "kubectl is not on PATH".into());
-        }
+        let capabilities = self::capabilities();
         let env = Self {
             aws,
             kube,
@@ -152,7 +158,7 @@ impl Embedded {
     /// Creates (or replaces) every object of a fixture overlay, `aws-secret`
     /// (the controller's user's key) before the store that reads it.
     pub async fn apply_overlay(&self, overlay: &str) -> anyhow::Result<()> {
-        super::apply::apply_overlay(&self.client, &self.fixtures, overlay, || async {
+        super::apply::apply_overlay(&self.client, &self.fixtures, overlay, &[], || async {
             if !super::apply::secret_exists(&self.client, "aws-secret").await? {
                 self.put_aws_secret(&self.eso_key.clone()).await?;
             }

@@ -12,11 +12,10 @@ use std::time::Duration;
 use anyhow::Context as _;
 use emulator_core::Clock;
 use futures::future::BoxFuture;
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Pod, Secret};
-use kube::api::{Api, ListParams, LogParams, Patch, PatchParams, PostParams};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, PostParams};
 
-use super::embedded::{ESO_DEPLOYMENTS, ESO_NAMESPACE, NAMESPACE};
+use super::embedded::NAMESPACE;
 use super::{Capabilities, Capability, Environment};
 use crate::fixtures::Fixtures;
 use crate::seed::Seed;
@@ -137,27 +136,6 @@ impl Existing {
             replicas: AtomicI32::new(1),
         })
     }
-
-    fn deployments(&self) -> Api<Deployment> {
-        Api::namespaced(self.client.clone(), ESO_NAMESPACE)
-    }
-
-    async fn scale_controller(&self, replicas: i32) -> anyhow::Result<()> {
-        self.deployments()
-            .patch(
-                ESO_DEPLOYMENTS[0],
-                &PatchParams::default(),
-                &Patch::Merge(serde_json::json!({ "spec": { "replicas": replicas } })),
-            )
-            .await
-            .with_context(|| {
-                format!(
-                    "scaling the deployment {ESO_NAMESPACE}/{} to {replicas}",
-                    ESO_DEPLOYMENTS[0]
-                )
-            })?;
-        Ok(())
-    }
 }
 
 impl Environment for Existing {
@@ -206,7 +184,7 @@ impl Environment for Existing {
 
     fn apply_overlay<'a>(&'a self, overlay: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
-            super::apply::apply_overlay(&self.client, &self.fixtures, overlay, || async {
+            super::apply::apply_overlay(&self.client, &self.fixtures, overlay, &[], || async {
                 if !super::apply::secret_exists(&self.client, "aws-secret").await? {
                     self.restore_credentials().await?;
                 }
@@ -243,10 +221,9 @@ impl Environment for Existing {
 
     fn stop_controller(&self) -> BoxFuture<'_, anyhow::Result<()>> {
         Box::pin(async move {
-            let d = self.deployments().get(ESO_DEPLOYMENTS[0]).await?;
-            self.replicas
-                .store(d.spec.replicas.unwrap_or(1).max(1), Ordering::SeqCst);
-            self.scale_controller(0).await?;
+            let replicas = super::cluster::controller_replicas(&self.client).await?;
+            self.replicas.store(replicas.max(1), Ordering::SeqCst);
+            super::cluster::scale_controller(&self.client, 0, crate::world::wait()).await?;
             self.controller_stopped.store(true, Ordering::SeqCst);
             Ok(())
         })
@@ -254,8 +231,8 @@ impl Environment for Existing {
 
     fn start_controller(&self) -> BoxFuture<'_, anyhow::Result<()>> {
         Box::pin(async move {
-            self.scale_controller(self.replicas.load(Ordering::SeqCst))
-                .await?;
+            let replicas = self.replicas.load(Ordering::SeqCst);
+            super::cluster::scale_controller(&self.client, replicas, crate::world::wait()).await?;
             self.controller_stopped.store(false, Ordering::SeqCst);
             Ok(())
         })
@@ -272,24 +249,6 @@ impl Environment for Existing {
     }
 
     fn controller_log(&self) -> BoxFuture<'_, Vec<String>> {
-        Box::pin(async move {
-            let pods = Api::<Pod>::namespaced(self.client.clone(), ESO_NAMESPACE);
-            let selector = format!("app.kubernetes.io/name={}", ESO_DEPLOYMENTS[0]);
-            let list = match pods.list(&ListParams::default().labels(&selector)).await {
-                Ok(l) => l,
-                Err(e) => return vec![format!("(could not list ESO's pods: {e})")],
-            };
-            let Some(name) = list.items.first().and_then(|p| p.metadata.name.clone()) else {
-                return vec![format!("(no pod labelled {selector} in {ESO_NAMESPACE})")];
-            };
-            let params = LogParams {
-                tail_lines: Some(50),
-                ..Default::default()
-            };
-            match pods.logs(&name, &params).await {
-                Ok(text) => text.lines().map(str::to_owned).collect(),
-                Err(e) => vec![format!("(could not read the log of {name}: {e})")],
-            }
-        })
+        Box::pin(super::cluster::controller_log(&self.client))
     }
 }

@@ -3,8 +3,10 @@
 //! reported as skipped with the reason.
 
 pub mod apply;
+pub mod cluster;
 pub mod embedded;
 pub mod existing;
+pub mod kind;
 pub mod preflight;
 
 use std::collections::BTreeMap;
@@ -35,6 +37,8 @@ pub enum Capability {
     ControllerRestart,
     /// The real kubectl is on PATH.
     Kubectl,
+    /// ExternalSecrets keep the runbook's hourly refresh interval.
+    RunbookRefreshInterval,
 }
 
 impl Capability {
@@ -47,6 +51,7 @@ impl Capability {
         Self::Snapshot,
         Self::ControllerRestart,
         Self::Kubectl,
+        Self::RunbookRefreshInterval,
     ];
 
     pub fn tag(self) -> &'static str {
@@ -59,6 +64,7 @@ impl Capability {
             Self::Snapshot => "requires-snapshot",
             Self::ControllerRestart => "requires-controller-restart",
             Self::Kubectl => "requires-kubectl",
+            Self::RunbookRefreshInterval => "requires-runbook-refresh-interval",
         }
     }
 
@@ -90,20 +96,55 @@ pub fn kubectl_path() -> Option<std::path::PathBuf> {
 }
 
 /// Which environment a run uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Clone, Default)]
 pub enum EnvChoice {
     #[default]
     Embedded,
     /// The current kubeconfig context and the AWS SDK's default credentials.
     Existing { allow_destructive: bool },
+    /// A kind environment already brought up, shared by the run's scenarios.
+    Kind(std::sync::Arc<kind::KindCluster>),
+}
+
+impl std::fmt::Debug for EnvChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 impl EnvChoice {
-    pub fn name(self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         match self {
             Self::Embedded => "embedded",
             Self::Existing { .. } => "existing",
+            Self::Kind(_) => "kind",
         }
+    }
+
+    pub fn capabilities(&self) -> Capabilities {
+        match self {
+            Self::Embedded => embedded::capabilities(),
+            Self::Existing { .. } => existing::capabilities(),
+            Self::Kind(_) => kind::capabilities(),
+        }
+    }
+
+    /// Several scenarios at once only where each has a stack of its own.
+    pub fn concurrency(&self, asked: usize) -> usize {
+        match self {
+            Self::Embedded => asked.max(1),
+            _ => 1,
+        }
+    }
+
+    /// Only `@read-only` scenarios may run.
+    pub fn read_only(&self) -> bool {
+        matches!(
+            self,
+            Self::Existing {
+                allow_destructive: false
+            }
+        )
     }
 }
 
@@ -138,6 +179,10 @@ pub trait Environment: Send + Sync {
     fn set_secrets_manager_reachable(&self, reachable: bool) -> BoxFuture<'_, anyhow::Result<()>>;
     /// The controller's most recent log lines, oldest first.
     fn controller_log(&self) -> BoxFuture<'_, Vec<String>>;
+    /// The last lines of another service's log (LocalStack's), titled.
+    fn service_log(&self) -> BoxFuture<'_, Option<(String, Vec<String>)>> {
+        Box::pin(async { None })
+    }
     /// The emulators, for what only they can show (IAM, audit, regions,
     /// snapshots); `None` outside the embedded environment.
     fn emulated(&self) -> Option<&embedded::Embedded> {

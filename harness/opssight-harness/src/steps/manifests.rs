@@ -69,7 +69,7 @@ async fn same_as_kubectl(w: &mut OpsWorld, a: String, b: String) -> StepResult {
     Ok(())
 }
 
-/// Creates every object of both overlays in a fresh API server with these CRDs.
+/// Creates every object of every overlay in a fresh API server with these CRDs.
 async fn accepted_by(w: &OpsWorld, crds: Vec<CustomResourceDefinition>, which: &str) -> StepResult {
     let server = kube_emulator::KubeEmulator::builder()
         .admission_hook(std::sync::Arc::new(eso_emulator::webhook::EsoWebhook))
@@ -85,7 +85,7 @@ async fn accepted_by(w: &OpsWorld, crds: Vec<CustomResourceDefinition>, which: &
     for crd in crds {
         crd_api.create(&PostParams::default(), &crd).await?;
     }
-    for overlay in ["production", "local"] {
+    for overlay in ["production", "local", "kind"] {
         for m in build(w, overlay)? {
             let gvk = kube::api::GroupVersionKind::gvk(
                 m.api_version()
@@ -127,7 +127,7 @@ async fn accepted_by(w: &OpsWorld, crds: Vec<CustomResourceDefinition>, which: &
     Ok(())
 }
 
-#[then("every object of both overlays is accepted by the API server with ESO's CRDs")]
+#[then("every object of every overlay is accepted by the API server with ESO's CRDs")]
 async fn accepted(w: &mut OpsWorld) -> StepResult {
     accepted_by(w, eso_emulator::types::crds(), "the eso-emulator's CRDs").await?;
     if let Some(dir) = w.fixtures()?.upstream_crds() {

@@ -92,3 +92,14 @@ pub async fn all_synced(env: &Embedded) {
         wait_for(&api, name, &format!("{name} Ready"), ready_is("True")).await;
     }
 }
+
+/// A kube-rs client of a kube-emulator, through its kubeconfig.
+pub async fn client_for(emulator: &kube_emulator::KubeEmulator) -> kube::Client {
+    let config = kube::Config::from_custom_kubeconfig(
+        kube::config::Kubeconfig::from_yaml(&emulator.kubeconfig(None)).unwrap(),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    kube::Client::try_from(config).unwrap()
+}

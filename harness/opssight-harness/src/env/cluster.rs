@@ -1,0 +1,83 @@
+//! What the harness does to ESO on a real cluster (kind, or an existing
+//! one): scale its controller, read its log.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, ListParams, LogParams, Patch, PatchParams};
+
+use super::embedded::{ESO_DEPLOYMENTS, ESO_NAMESPACE};
+
+fn deployments(client: &kube::Client) -> Api<Deployment> {
+    Api::namespaced(client.clone(), ESO_NAMESPACE)
+}
+
+/// The controller deployment's replicas now.
+pub async fn controller_replicas(client: &kube::Client) -> anyhow::Result<i32> {
+    let d = deployments(client)
+        .get(ESO_DEPLOYMENTS[0])
+        .await
+        .with_context(|| format!("reading {ESO_NAMESPACE}/{}", ESO_DEPLOYMENTS[0]))?;
+    Ok(d.spec.replicas.unwrap_or(1))
+}
+
+/// Scales ESO's controller and, when scaling up, waits until it is available.
+pub async fn scale_controller(
+    client: &kube::Client,
+    replicas: i32,
+    wait: Duration,
+) -> anyhow::Result<()> {
+    let name = ESO_DEPLOYMENTS[0];
+    deployments(client)
+        .patch(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({ "spec": { "replicas": replicas } })),
+        )
+        .await
+        .with_context(|| format!("scaling the deployment {ESO_NAMESPACE}/{name} to {replicas}"))?;
+    if replicas == 0 {
+        return Ok(());
+    }
+    let available = kube::runtime::wait::await_condition(
+        deployments(client),
+        name,
+        move |d: Option<&Deployment>| {
+            d.and_then(|d| d.status.as_ref())
+                .and_then(|s| s.available_replicas)
+                .is_some_and(|a| a >= replicas)
+        },
+    );
+    tokio::time::timeout(wait, available)
+        .await
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "timed out after {wait:?} waiting for {ESO_NAMESPACE}/{name} to have {replicas} available replicas"
+            )
+        })??;
+    Ok(())
+}
+
+/// The last 50 lines of the controller's log (as
+/// `kubectl logs deployment/external-secrets` shows them), or why not.
+pub async fn controller_log(client: &kube::Client) -> Vec<String> {
+    let pods = Api::<Pod>::namespaced(client.clone(), ESO_NAMESPACE);
+    let selector = format!("app.kubernetes.io/name={}", ESO_DEPLOYMENTS[0]);
+    let list = match pods.list(&ListParams::default().labels(&selector)).await {
+        Ok(l) => l,
+        Err(e) => return vec![format!("(could not list ESO's pods: {e})")],
+    };
+    let Some(name) = list.items.first().and_then(|p| p.metadata.name.clone()) else {
+        return vec![format!("(no pod labelled {selector} in {ESO_NAMESPACE})")];
+    };
+    let params = LogParams {
+        tail_lines: Some(50),
+        ..Default::default()
+    };
+    match pods.logs(&name, &params).await {
+        Ok(text) => text.lines().map(str::to_owned).collect(),
+        Err(e) => vec![format!("(could not read the log of {name}: {e})")],
+    }
+}

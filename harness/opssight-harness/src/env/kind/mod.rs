@@ -1,0 +1,411 @@
+//! The kind environment: a kind cluster, LocalStack on kind's Docker
+//! network, ESO 2.9.0 installed by Helm, and the fixtures' kind overlay (the
+//! local overlay with a refresh interval short enough to wait for in real
+//! time). One cluster serves a whole run; scenarios take turns on it.
+//!
+//! Everything it starts is undone on success, failure, panic and Ctrl-C
+//! unless `--keep`, and carries the run id (`opssight-harness down --all`
+//! finds leftovers by it).
+
+pub mod commands;
+pub mod helm;
+pub mod localstack;
+pub mod scenario;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+use self::commands::{Cleanup, run};
+use self::localstack::ContainerSpec;
+use super::{Capabilities, Capability};
+use crate::fixtures::Fixtures;
+use crate::seed::Seed;
+
+pub const CLUSTER_PREFIX: &str = "opssight-harness-";
+/// Label of every Kubernetes object the harness creates.
+pub const RUN_LABEL: &str = "opssight-harness/run-id";
+/// Label of every container the harness starts.
+pub const DOCKER_LABEL: &str = "opssight-harness.run-id";
+/// What LocalStack accepts (it checks no credentials).
+pub const LOCALSTACK_KEY: (&str, &str) = ("test", "test");
+/// The overlay applied wherever a scenario applies the local one.
+pub const OVERLAY: &str = "kind";
+
+#[derive(Debug, Clone)]
+pub struct KindOptions {
+    pub fixtures: Fixtures,
+    pub kind_config: PathBuf,
+    pub reuse_cluster: Option<String>,
+    pub localstack_image: String,
+    pub run_id: String,
+    /// Where the kubeconfig and the Helm values of the run go.
+    pub workdir: PathBuf,
+    /// How long LocalStack may take to be ready.
+    pub ready_timeout: Duration,
+}
+
+impl KindOptions {
+    pub fn cluster_name(&self) -> String {
+        self.reuse_cluster
+            .clone()
+            .unwrap_or_else(|| format!("{CLUSTER_PREFIX}{}", self.run_id))
+    }
+}
+
+/// A short random id: cluster, container and labels carry it.
+pub fn new_run_id() -> String {
+    format!("{:08x}", rand::random::<u32>())
+}
+
+/// What LocalStack and a real-time cluster cannot show.
+pub fn capabilities() -> Capabilities {
+    let mut caps = Capabilities::default();
+    for (c, why) in [
+        (Capability::VirtualClock, "kind runs in real time"),
+        (
+            Capability::Iam,
+            "LocalStack's community edition checks neither signatures nor IAM policies",
+        ),
+        (
+            Capability::Audit,
+            "LocalStack's community edition keeps no audit trail",
+        ),
+        (
+            Capability::Regions,
+            "one LocalStack serves every region; one cannot fail alone",
+        ),
+        (
+            Capability::Snapshot,
+            "LocalStack's community edition has no state snapshots",
+        ),
+        (
+            Capability::RunbookRefreshInterval,
+            "the kind overlay shortens refreshInterval so refreshes happen in real time",
+        ),
+    ] {
+        caps.missing.insert(c, why.into());
+    }
+    if super::kubectl_path().is_none() {
+        caps.missing
+            .insert(Capability::Kubectl, "kubectl is not on PATH".into());
+    }
+    caps
+}
+
+const TOOL_TIMEOUT: Duration = Duration::from_secs(600);
+
+async fn tool(program: &str, args: &[String]) -> anyhow::Result<String> {
+    Ok(run(program, args, TOOL_TIMEOUT).await?)
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| a.to_string()).collect()
+}
+
+/// A running kind environment.
+pub struct KindCluster {
+    pub opts: KindOptions,
+    pub cluster_name: String,
+    pub kubeconfig: PathBuf,
+    pub client: kube::Client,
+    pub localstack: ContainerSpec,
+    /// LocalStack as the host reaches it.
+    pub localstack_url: String,
+    pub sm: aws_sdk_secretsmanager::Client,
+    pub region: String,
+    /// LocalStack paused by a scenario (an outage).
+    pub paused: AtomicBool,
+    /// ESO's controller scaled to 0 by a scenario.
+    pub controller_stopped: AtomicBool,
+}
+
+impl KindCluster {
+    /// Brings the environment up, registering with `cleanup` how to undo
+    /// each step before taking it.
+    pub async fn up(opts: KindOptions, cleanup: Arc<Cleanup>) -> anyhow::Result<Self> {
+        super::preflight::check().await?;
+        std::fs::create_dir_all(&opts.workdir)
+            .with_context(|| format!("creating {}", opts.workdir.display()))?;
+        let name = opts.cluster_name();
+        let kubeconfig = opts.workdir.join("kubeconfig");
+        let kubeconfig_arg = kubeconfig.display().to_string();
+        match &opts.reuse_cluster {
+            Some(existing) => {
+                let clusters = tool("kind", &strings(&["get", "clusters"])).await?;
+                if !clusters.lines().any(|l| l.trim() == existing) {
+                    anyhow::bail!(
+                        "--reuse-cluster {existing}: kind has no such cluster (it has: {})",
+                        clusters.split_whitespace().collect::<Vec<_>>().join(", ")
+                    );
+                }
+                tool(
+                    "kind",
+                    &strings(&[
+                        "export",
+                        "kubeconfig",
+                        "--name",
+                        existing,
+                        "--kubeconfig",
+                        &kubeconfig_arg,
+                    ]),
+                )
+                .await?;
+                // ESO stays installed on a reused cluster; what this run made goes.
+                cleanup.register(
+                    "kubectl",
+                    &[
+                        "--kubeconfig",
+                        &kubeconfig_arg,
+                        "delete",
+                        "namespace",
+                        "-l",
+                        &format!("{RUN_LABEL}={}", opts.run_id),
+                        "--ignore-not-found",
+                        "--wait=false",
+                    ],
+                );
+            }
+            None => {
+                cleanup.register("kind", &["delete", "cluster", "--name", &name]);
+                tool(
+                    "kind",
+                    &strings(&[
+                        "create",
+                        "cluster",
+                        "--name",
+                        &name,
+                        "--config",
+                        &opts.kind_config.display().to_string(),
+                        "--kubeconfig",
+                        &kubeconfig_arg,
+                        "--wait",
+                        "120s",
+                    ]),
+                )
+                .await?;
+            }
+        }
+
+        let spec = ContainerSpec::localstack(&opts.localstack_image, &opts.run_id);
+        cleanup.register("docker", &["rm", "-f", "-v", &spec.name]);
+        tool(
+            "docker",
+            &spec.docker_run_args(|k| std::env::var_os(k).is_some()),
+        )
+        .await?;
+        let port = tool(
+            "docker",
+            &strings(&["port", &spec.name, &format!("{}/tcp", spec.port)]),
+        )
+        .await?;
+        let localstack_url = localstack::parse_port_output(&port).with_context(|| {
+            format!(
+                "`docker port {}` printed no 127.0.0.1 address: {port:?}",
+                spec.name
+            )
+        })?;
+        localstack::wait_ready(&spec, &localstack_url, opts.ready_timeout).await?;
+
+        let seed = Seed::load(&opts.fixtures.seed_file())?;
+        let sm = super::embedded::sm_client(
+            &localstack_url,
+            &aws_emulator::AccessKey {
+                access_key_id: LOCALSTACK_KEY.0.into(),
+                secret_access_key: LOCALSTACK_KEY.1.into(),
+                session_token: None,
+                expiration: None,
+            },
+            &seed.region,
+        );
+        scenario::seed_secrets(&sm, &seed, true).await?;
+
+        tool("helm", &helm::repo_add_args()).await?;
+        let values_file = opts.workdir.join("eso-values.yaml");
+        let values = helm::values(&spec.in_network_url(), &opts.run_id);
+        std::fs::write(&values_file, serde_json::to_string_pretty(&values)?)
+            .with_context(|| format!("writing {}", values_file.display()))?;
+        tool("helm", &helm::upgrade_args(&values_file, &kubeconfig)).await?;
+
+        let client = client_for(&kubeconfig).await?;
+        let cluster = Self {
+            cluster_name: name,
+            kubeconfig,
+            client,
+            localstack: spec,
+            localstack_url,
+            sm,
+            region: seed.region.clone(),
+            opts,
+            paused: AtomicBool::new(false),
+            controller_stopped: AtomicBool::new(false),
+        };
+        scenario::apply(&cluster, OVERLAY).await?;
+        Ok(cluster)
+    }
+
+    pub fn fixtures(&self) -> &Fixtures {
+        &self.opts.fixtures
+    }
+}
+
+/// Brings a kind environment up, runs `body` on it, and undoes it all
+/// after: on success, on an error, while a panic unwinds (the guard's Drop)
+/// and on Ctrl-C (exit code 130, the running tool stopped first), unless
+/// `keep`.
+pub async fn with_cluster<T, F, Fut>(opts: KindOptions, keep: bool, body: F) -> anyhow::Result<T>
+where
+    F: FnOnce(Arc<KindCluster>) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
+    let opts = KindOptions {
+        kind_config: std::fs::canonicalize(&opts.kind_config)
+            .with_context(|| format!("the kind configuration {}", opts.kind_config.display()))?,
+        ..opts
+    };
+    let cleanup = Cleanup::new(keep);
+    let guard = commands::CleanupGuard(cleanup.clone());
+    let on_interrupt = cleanup.clone();
+    let interrupt = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("interrupted: stopping what runs and cleaning up");
+            commands::terminate_running();
+            on_interrupt.run_all();
+            std::process::exit(130);
+        }
+    });
+    eprintln!(
+        "kind environment {} (run {}): checking the tools, then bringing it up (a few minutes)",
+        opts.cluster_name(),
+        opts.run_id
+    );
+    let cluster = KindCluster::up(opts, cleanup).await?;
+    eprintln!(
+        "kind environment ready: KUBECONFIG={}",
+        cluster.kubeconfig.display()
+    );
+    let result = body(Arc::new(cluster)).await;
+    interrupt.abort();
+    drop(guard);
+    result
+}
+
+async fn client_for(kubeconfig: &Path) -> anyhow::Result<kube::Client> {
+    let config = kube::Config::from_custom_kubeconfig(
+        Kubeconfig::read_from(kubeconfig)
+            .with_context(|| format!("reading {}", kubeconfig.display()))?,
+        &KubeConfigOptions::default(),
+    )
+    .await?;
+    Ok(kube::Client::try_from(config)?)
+}
+
+/// Removes every cluster and container a run left behind (`down --all`):
+/// kind clusters named `opssight-harness-*` and containers labelled with a
+/// run id. Returns what it removed.
+pub async fn down_all() -> anyhow::Result<Vec<String>> {
+    let mut removed = Vec::new();
+    let clusters = tool("kind", &strings(&["get", "clusters"])).await?;
+    for name in clusters
+        .lines()
+        .map(str::trim)
+        .filter(|n| n.starts_with(CLUSTER_PREFIX))
+    {
+        tool("kind", &strings(&["delete", "cluster", "--name", name])).await?;
+        removed.push(format!("kind cluster {name}"));
+    }
+    let containers = tool(
+        "docker",
+        &strings(&["ps", "-aq", "--filter", &format!("label={DOCKER_LABEL}")]),
+    )
+    .await?;
+    let ids: Vec<&str> = containers.split_whitespace().collect();
+    if !ids.is_empty() {
+        let mut args = strings(&["rm", "-f", "-v"]);
+        args.extend(ids.iter().map(|s| s.to_string()));
+        tool("docker", &args).await?;
+        removed.extend(ids.iter().map(|id| format!("container {id}")));
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_localstack_container_is_pinned() {
+        let spec = ContainerSpec::localstack(localstack::DEFAULT_IMAGE, "abc123");
+        assert_eq!(spec.image, "localstack/localstack:4.12");
+        assert_eq!(spec.name, "opssight-harness-localstack-abc123");
+        assert_eq!(spec.network, "kind");
+        assert_eq!(
+            spec.labels,
+            [("opssight-harness.run-id".to_owned(), "abc123".to_owned())]
+        );
+        assert_eq!(
+            spec.env,
+            [
+                ("SERVICES".to_owned(), "secretsmanager,sts".to_owned()),
+                ("EAGER_SERVICE_LOADING".to_owned(), "1".to_owned())
+            ]
+        );
+        assert_eq!(spec.ready_when.path, "/_localstack/health");
+        assert_eq!(spec.ready_when.service, "secretsmanager");
+        assert_eq!(
+            spec.in_network_url(),
+            "http://opssight-harness-localstack-abc123:4566"
+        );
+        let without_token = spec.docker_run_args(|_| false);
+        assert_eq!(
+            without_token.join(" "),
+            "run -d --name opssight-harness-localstack-abc123 --network kind \
+             --label opssight-harness.run-id=abc123 -p 127.0.0.1::4566 \
+             -e SERVICES=secretsmanager,sts -e EAGER_SERVICE_LOADING=1 localstack/localstack:4.12"
+        );
+        // The token goes by name: docker reads its value from the environment.
+        let with_token = spec.docker_run_args(|k| k == "LOCALSTACK_AUTH_TOKEN");
+        assert!(
+            with_token
+                .windows(2)
+                .any(|w| w[0] == "-e" && w[1] == "LOCALSTACK_AUTH_TOKEN")
+        );
+    }
+
+    #[test]
+    fn the_helm_release_is_pinned() {
+        let values = helm::values("http://opssight-harness-localstack-abc123:4566", "abc123");
+        assert_eq!(
+            values,
+            serde_json::json!({
+                "installCRDs": true,
+                "concurrent": 1,
+                "extraEnv": [
+                    { "name": "AWS_SECRETSMANAGER_ENDPOINT", "value": "http://opssight-harness-localstack-abc123:4566" },
+                    { "name": "AWS_STS_ENDPOINT", "value": "http://opssight-harness-localstack-abc123:4566" },
+                ],
+                "podLabels": { "opssight-harness/run-id": "abc123" },
+            })
+        );
+        assert_eq!(
+            helm::upgrade_args(Path::new("/w/eso-values.yaml"), Path::new("/w/kubeconfig"))
+                .join(" "),
+            "upgrade --install external-secrets external-secrets/external-secrets --version 2.9.0 \
+             --namespace external-secrets-system --create-namespace --set installCRDs=true \
+             --values /w/eso-values.yaml --wait --timeout 5m --kubeconfig /w/kubeconfig"
+        );
+    }
+
+    #[test]
+    fn docker_port_output() {
+        assert_eq!(
+            localstack::parse_port_output("127.0.0.1:49153\n[::1]:49153\n").as_deref(),
+            Some("http://127.0.0.1:49153")
+        );
+        assert_eq!(localstack::parse_port_output("0.0.0.0:1\n"), None);
+    }
+}

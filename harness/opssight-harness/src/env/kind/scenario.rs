@@ -1,0 +1,289 @@
+//! One scenario's view of the shared kind environment. Scenarios take turns
+//! on one cluster, so each starts by putting it back: LocalStack running,
+//! the controller up, new values in Secrets Manager, the overlay and
+//! `aws-secret` applied, and a refresh forced.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use aws_sdk_secretsmanager::error::ProvideErrorMetadata as _;
+use emulator_core::Clock;
+use futures::future::BoxFuture;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use kube::api::{Api, Patch, PatchParams, PostParams};
+
+use super::{KindCluster, LOCALSTACK_KEY, OVERLAY, RUN_LABEL};
+use crate::env::embedded::NAMESPACE;
+use crate::env::{Capabilities, Environment};
+use crate::fixtures::Fixtures;
+use crate::seed::Seed;
+
+/// How long the controller may take to come back after scaling up.
+const CONTROLLER_START: Duration = Duration::from_secs(180);
+
+/// Writes the seed's values to Secrets Manager (creating the secrets when
+/// `create`, or when they are missing).
+pub async fn seed_secrets(
+    sm: &aws_sdk_secretsmanager::Client,
+    seed: &Seed,
+    create: bool,
+) -> anyhow::Result<()> {
+    for (name, values) in &seed.secrets {
+        let body = serde_json::to_string(values)?;
+        let put = if create {
+            None
+        } else {
+            Some(
+                sm.put_secret_value()
+                    .secret_id(name)
+                    .secret_string(&body)
+                    .send()
+                    .await,
+            )
+        };
+        match put {
+            Some(Ok(_)) => {}
+            Some(Err(e)) if e.code() != Some("ResourceNotFoundException") => {
+                return Err(e).with_context(|| format!("writing {name} to LocalStack"));
+            }
+            _ => {
+                sm.create_secret()
+                    .name(name)
+                    .secret_string(&body)
+                    .send()
+                    .await
+                    .with_context(|| format!("creating {name} in LocalStack"))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn put_aws_secret(client: &kube::Client, run_id: &str) -> anyhow::Result<()> {
+    let secret: Secret = serde_json::from_value(serde_json::json!({
+        "metadata": { "name": "aws-secret", "namespace": NAMESPACE, "labels": { RUN_LABEL: run_id } },
+        "stringData": { "access-key-id": LOCALSTACK_KEY.0, "secret-access-key": LOCALSTACK_KEY.1 },
+    }))?;
+    let api: Api<Secret> = Api::namespaced(client.clone(), NAMESPACE);
+    if api.get_opt("aws-secret").await?.is_some() {
+        api.delete("aws-secret", &Default::default()).await?;
+    }
+    api.create(&PostParams::default(), &secret)
+        .await
+        .context("creating aws-secret")?;
+    Ok(())
+}
+
+/// Applies a fixture overlay with the run's label on every object,
+/// `aws-secret` (LocalStack's credentials) before the store.
+pub async fn apply(cluster: &KindCluster, overlay: &str) -> anyhow::Result<()> {
+    let labels = [(RUN_LABEL, cluster.opts.run_id.as_str())];
+    crate::env::apply::apply_overlay(
+        &cluster.client,
+        &cluster.opts.fixtures,
+        overlay,
+        &labels,
+        || async {
+            if !crate::env::apply::secret_exists(&cluster.client, "aws-secret").await? {
+                put_aws_secret(&cluster.client, &cluster.opts.run_id).await?;
+            }
+            Ok(())
+        },
+    )
+    .await
+}
+
+pub struct KindEnv {
+    cluster: Arc<KindCluster>,
+    seed: Seed,
+    capabilities: Capabilities,
+    dir: tempfile::TempDir,
+}
+
+impl KindEnv {
+    pub async fn connect(cluster: Arc<KindCluster>) -> anyhow::Result<Self> {
+        let env = Self {
+            seed: Seed::load(&cluster.opts.fixtures.seed_file())?,
+            capabilities: super::capabilities(),
+            dir: tempfile::tempdir()?,
+            cluster,
+        };
+        env.reset().await?;
+        Ok(env)
+    }
+
+    async fn reset(&self) -> anyhow::Result<()> {
+        let c = &self.cluster;
+        if c.paused.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            docker(&["unpause", &c.localstack.name]).await?;
+        }
+        if c.controller_stopped
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            crate::env::cluster::scale_controller(&c.client, 1, CONTROLLER_START).await?;
+        }
+        // A scenario may have deleted the namespace: let it finish going.
+        let namespaces = Api::<Namespace>::all(c.client.clone());
+        if let Some(ns) = namespaces.get_opt(NAMESPACE).await?
+            && ns.metadata.deletion_timestamp.is_some()
+        {
+            let uid = ns.metadata.uid.unwrap_or_default();
+            tokio::time::timeout(
+                CONTROLLER_START,
+                kube::runtime::wait::await_condition(
+                    namespaces,
+                    NAMESPACE,
+                    kube::runtime::wait::conditions::is_deleted(&uid),
+                ),
+            )
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!("timed out waiting for the namespace {NAMESPACE} to go")
+            })??;
+        }
+        seed_secrets(&c.sm, &self.seed, false).await?;
+        apply(c, OVERLAY).await?;
+        put_aws_secret(&c.client, &c.opts.run_id).await?;
+        // The new values now, not at the next interval.
+        let api = Api::<kube::api::DynamicObject>::namespaced_with(
+            c.client.clone(),
+            NAMESPACE,
+            &eso_emulator::external_secret_resource(),
+        );
+        let stamp = jiff::Timestamp::now().as_millisecond().to_string();
+        for m in crate::manifests::kustomize(&c.opts.fixtures.overlay(OVERLAY))? {
+            if m.kind() == "ExternalSecret" {
+                api.patch(
+                    m.name(),
+                    &PatchParams::default(),
+                    &Patch::Merge(
+                        serde_json::json!({"metadata": {"annotations": {"force-sync": stamp}}}),
+                    ),
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn docker(args: &[&str]) -> anyhow::Result<String> {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    Ok(super::commands::run("docker", &args, Duration::from_secs(60)).await?)
+}
+
+impl Environment for KindEnv {
+    fn name(&self) -> &'static str {
+        "kind"
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
+    }
+
+    fn kube(&self) -> kube::Client {
+        self.cluster.client.clone()
+    }
+
+    fn kubeconfig(&self) -> &Path {
+        &self.cluster.kubeconfig
+    }
+
+    fn workdir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn fixtures(&self) -> &Fixtures {
+        self.cluster.fixtures()
+    }
+
+    fn secrets_manager(&self) -> aws_sdk_secretsmanager::Client {
+        self.cluster.sm.clone()
+    }
+
+    fn seed(&self) -> &Seed {
+        &self.seed
+    }
+
+    fn clock(&self) -> Clock {
+        Clock::system()
+    }
+
+    fn elapse(&self, d: Duration) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move {
+            tokio::time::sleep(d).await;
+            Ok(())
+        })
+    }
+
+    fn apply_overlay<'a>(&'a self, overlay: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
+        // The kind overlay is the local one with a shorter refresh interval.
+        let overlay = if overlay == "local" { OVERLAY } else { overlay };
+        Box::pin(apply(&self.cluster, overlay))
+    }
+
+    fn restore_credentials(&self) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(put_aws_secret(
+            &self.cluster.client,
+            &self.cluster.opts.run_id,
+        ))
+    }
+
+    fn stop_controller(&self) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move {
+            crate::env::cluster::scale_controller(&self.cluster.client, 0, CONTROLLER_START)
+                .await?;
+            self.cluster
+                .controller_stopped
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        })
+    }
+
+    fn start_controller(&self) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move {
+            crate::env::cluster::scale_controller(&self.cluster.client, 1, CONTROLLER_START)
+                .await?;
+            self.cluster
+                .controller_stopped
+                .store(false, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        })
+    }
+
+    fn controller_running(&self) -> bool {
+        !self
+            .cluster
+            .controller_stopped
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// A paused container keeps its state and its connections hang: an outage.
+    fn set_secrets_manager_reachable(&self, reachable: bool) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move {
+            let name = &self.cluster.localstack.name;
+            docker(&[if reachable { "unpause" } else { "pause" }, name]).await?;
+            self.cluster
+                .paused
+                .store(!reachable, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        })
+    }
+
+    fn controller_log(&self) -> BoxFuture<'_, Vec<String>> {
+        Box::pin(crate::env::cluster::controller_log(&self.cluster.client))
+    }
+
+    fn service_log(&self) -> BoxFuture<'_, Option<(String, Vec<String>)>> {
+        Box::pin(async move {
+            let name = &self.cluster.localstack.name;
+            let lines = match docker(&["logs", "--tail", "50", name]).await {
+                Ok(text) => text.lines().map(str::to_owned).collect(),
+                Err(e) => vec![format!("({e})")],
+            };
+            Some(("LocalStack".into(), lines))
+        })
+    }
+}

@@ -1,0 +1,551 @@
+//! The kind environment's bring-up and teardown, run for real against fake
+//! `docker`, `kind`, `helm` and `kubectl` executables first on PATH that
+//! record their arguments, a kube-emulator standing in for the cluster's API
+//! server (the fake `kind` hands out its kubeconfig) and a fake LocalStack
+//! (health endpoint and the Secrets Manager calls the harness makes).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use emulator_core::{Abort, HttpService, ResponseBody, ServerHandle, full_body};
+use http_body_util::BodyExt as _;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use kube::api::{Api, DynamicObject, PostParams};
+use kube_emulator::KubeEmulator;
+
+const RUN: &str = "t1";
+const CLUSTER: &str = "opssight-harness-t1";
+const CONTAINER: &str = "opssight-harness-localstack-t1";
+
+/// Answers LocalStack's health check and records Secrets Manager calls.
+struct FakeLocalStack {
+    calls: Mutex<Vec<String>>,
+    healthy: bool,
+}
+
+impl HttpService for FakeLocalStack {
+    async fn call(
+        &self,
+        req: hyper::Request<hyper::body::Incoming>,
+    ) -> Result<hyper::Response<ResponseBody>, Abort> {
+        if req.uri().path() == "/_localstack/health" {
+            let state = if self.healthy {
+                "available"
+            } else {
+                "initializing"
+            };
+            let body =
+                format!(r#"{{"services":{{"secretsmanager":"{state}","sts":"available"}}}}"#);
+            return Ok(hyper::Response::new(full_body(body)));
+        }
+        let target = req
+            .headers()
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .trim_start_matches("secretsmanager.")
+            .to_owned();
+        let body = req
+            .into_body()
+            .collect()
+            .await
+            .map_err(|_| Abort)?
+            .to_bytes();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let name = json["Name"]
+            .as_str()
+            .or(json["SecretId"].as_str())
+            .unwrap_or_default()
+            .to_owned();
+        self.calls.lock().unwrap().push(format!("{target} {name}"));
+        let answer = serde_json::json!({
+            "ARN": format!("arn:aws:secretsmanager:us-west-2:000000000000:secret:{name}-AbCdEf"),
+            "Name": name, "VersionId": "00000000-0000-4000-8000-000000000000",
+        });
+        Ok(hyper::Response::builder()
+            .header("content-type", "application/x-amz-json-1.1")
+            .body(full_body(answer.to_string()))
+            .unwrap())
+    }
+}
+
+struct Fakes {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    log: PathBuf,
+    kubeconfig: PathBuf,
+    kube: KubeEmulator,
+    client: kube::Client,
+    localstack: Arc<FakeLocalStack>,
+    _localstack_server: ServerHandle,
+    port: u16,
+}
+
+const RECORD: &str = r#"#!/bin/sh
+echo "$(basename "$0") $*" >> "$FAKE_LOG"
+if [ -n "$FAKE_FAIL" ]; then
+  case "$(basename "$0") $*" in "$FAKE_FAIL"*) echo "fake failure of $FAKE_FAIL" >&2; exit 1;; esac
+fi
+"#;
+
+fn script(bin: &Path, name: &str, body: &str) {
+    let path = bin.join(name);
+    std::fs::write(&path, format!("{RECORD}{body}\n")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+async fn fakes(healthy: bool) -> Fakes {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let copy_kubeconfig = r#"
+while [ $# -gt 0 ]; do
+  if [ "$1" = --kubeconfig ]; then cp "$FAKE_KUBECONFIG" "$2"; fi
+  shift
+done"#;
+    script(
+        &bin,
+        "kind",
+        &format!(
+            r#"case "$1" in
+  version) echo "kind v0.29.0 go1.24.2 linux/amd64";;
+  create|export) {copy_kubeconfig};;
+  get) for c in $FAKE_CLUSTERS; do echo "$c"; done;;
+esac"#
+        ),
+    );
+    script(
+        &bin,
+        "docker",
+        r#"case "$1" in
+  info) echo 28.2.2;;
+  run) echo 0123456789abcdef;;
+  port) echo "127.0.0.1:$FAKE_LOCALSTACK_PORT"; echo "[::1]:$FAKE_LOCALSTACK_PORT";;
+  ps) for c in $FAKE_CONTAINERS; do echo "$c"; done;;
+  logs) echo "fake localstack log line";;
+esac"#,
+    );
+    script(
+        &bin,
+        "helm",
+        r#"case "$1" in
+  version) echo "v3.18.6+gb76a950";;
+  upgrade) if [ -n "$FAKE_HELM_SLEEP" ]; then exec sleep "$FAKE_HELM_SLEEP"; fi;;
+esac"#,
+    );
+    script(
+        &bin,
+        "kubectl",
+        r#"case "$1" in
+  version) echo '{"clientVersion":{"major":"1","minor":"32"}}';;
+esac"#,
+    );
+    // The cluster's API server, with the CRDs helm's installCRDs would add.
+    let kube = KubeEmulator::builder().start().await.unwrap();
+    let kubeconfig = dir.path().join("cluster-kubeconfig");
+    kube.write_kubeconfig(&kubeconfig, None).unwrap();
+    let client = common::client_for(&kube).await;
+    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+        Api::all(client.clone());
+    for crd in eso_emulator::types::crds() {
+        crds.create(&PostParams::default(), &crd).await.unwrap();
+    }
+    let localstack = Arc::new(FakeLocalStack {
+        calls: Mutex::new(Vec::new()),
+        healthy,
+    });
+    let server = ServerHandle::start(localstack.clone()).await.unwrap();
+    let port = server.local_addr().port();
+    Fakes {
+        log: dir.path().join("calls.log"),
+        bin,
+        kubeconfig,
+        kube,
+        client,
+        localstack,
+        _localstack_server: server,
+        port,
+        dir,
+    }
+}
+
+impl Fakes {
+    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> tokio::process::Command {
+        let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_opssight-harness"));
+        c.args(args)
+            .env("PATH", format!("{}:/usr/bin:/bin", self.bin.display()))
+            .env("FAKE_LOG", &self.log)
+            .env("FAKE_KUBECONFIG", &self.kubeconfig)
+            .env("FAKE_LOCALSTACK_PORT", self.port.to_string())
+            .env("OPSSIGHT_LOCALSTACK_READY_SECONDS", "2")
+            .env("OPSSIGHT_WAIT_SECONDS", "1")
+            .env_remove("LOCALSTACK_AUTH_TOKEN")
+            .current_dir(common::repo_root())
+            .kill_on_drop(true);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c
+    }
+
+    async fn run(&self, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+        let out = self.command(args, env).output().await.unwrap();
+        (
+            out.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    }
+
+    fn artifacts(&self) -> PathBuf {
+        self.dir.path().join("artifacts")
+    }
+
+    /// `test --env kind` with the run id fixed and the given feature.
+    fn test_args(&self, feature: &str) -> Vec<String> {
+        [
+            "test",
+            "--env",
+            "kind",
+            "--run-id",
+            RUN,
+            "--features",
+            &format!("harness/opssight-harness/tests/kind/{feature}"),
+            "--artifacts",
+            &self.artifacts().display().to_string(),
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
+    /// Recorded calls, the artifacts directory written as ART.
+    fn calls(&self) -> Vec<String> {
+        let art = self.artifacts().display().to_string();
+        let root = std::fs::canonicalize(common::repo_root())
+            .unwrap()
+            .display()
+            .to_string();
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| l.replace(&art, "ART").replace(&root, "REPO"))
+            .collect()
+    }
+}
+
+fn args(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+const PREFLIGHT: [&str; 4] = [
+    "docker info --format {{.ServerVersion}}",
+    "kind version",
+    "helm version --short",
+    "kubectl version --client -o json",
+];
+
+fn bring_up() -> Vec<String> {
+    [
+        format!(
+            "kind create cluster --name {CLUSTER} --config REPO/kind-config.yaml --kubeconfig ART/kind-{RUN}/kubeconfig --wait 120s"
+        ),
+        format!(
+            "docker run -d --name {CONTAINER} --network kind --label opssight-harness.run-id={RUN} -p 127.0.0.1::4566 -e SERVICES=secretsmanager,sts -e EAGER_SERVICE_LOADING=1 localstack/localstack:4.12"
+        ),
+        format!("docker port {CONTAINER} 4566/tcp"),
+        "helm repo add external-secrets https://charts.external-secrets.io --force-update".into(),
+        format!(
+            "helm upgrade --install external-secrets external-secrets/external-secrets --version 2.9.0 --namespace external-secrets-system --create-namespace --set installCRDs=true --values ART/kind-{RUN}/eso-values.yaml --wait --timeout 5m --kubeconfig ART/kind-{RUN}/kubeconfig"
+        ),
+    ]
+    .to_vec()
+}
+
+fn teardown() -> Vec<String> {
+    vec![
+        format!("docker rm -f -v {CONTAINER}"),
+        format!("kind delete cluster --name {CLUSTER}"),
+    ]
+}
+
+/// The preflight's four checks run at once: any order, then the rest in order.
+fn assert_calls(calls: &[String], expected_after_preflight: &[String]) {
+    assert!(calls.len() >= 4, "{calls:#?}");
+    let mut first: Vec<&str> = calls[..4].iter().map(String::as_str).collect();
+    first.sort();
+    let mut preflight = PREFLIGHT.to_vec();
+    preflight.sort();
+    assert_eq!(first, preflight, "{calls:#?}");
+    assert_eq!(&calls[4..], expected_after_preflight, "{calls:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bring_up_runs_the_tools_in_order_seeds_applies_and_tears_down() {
+    let f = fakes(true).await;
+    let (code, out) = f.run(&args(&f.test_args("bring-up.feature")), &[]).await;
+    assert_eq!(code, Some(0), "{out}");
+    let mut expected = bring_up();
+    expected.extend(teardown());
+    assert_calls(&f.calls(), &expected);
+
+    // LocalStack seeded at bring-up, then given new values for the scenario.
+    let calls = f.localstack.calls.lock().unwrap().clone();
+    let remotes = [
+        "opssight/production/app",
+        "opssight/production/database",
+        "opssight/production/external-services",
+        "opssight/production/redis",
+    ];
+    let expected: Vec<String> = remotes
+        .iter()
+        .map(|r| format!("CreateSecret {r}"))
+        .chain(remotes.iter().map(|r| format!("PutSecretValue {r}")))
+        .collect();
+    assert_eq!(calls, expected);
+
+    // ESO's values point its AWS provider at LocalStack by container name.
+    let values: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(f.artifacts().join(format!("kind-{RUN}/eso-values.yaml")))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        values["extraEnv"][0],
+        serde_json::json!({"name": "AWS_SECRETSMANAGER_ENDPOINT", "value": format!("http://{CONTAINER}:4566")})
+    );
+
+    // What the harness applied carries the run id; the kind overlay's interval.
+    let ns = Api::<Namespace>::all(f.client.clone())
+        .get("opssight-production")
+        .await
+        .unwrap();
+    assert_eq!(ns.metadata.labels.unwrap()["opssight-harness/run-id"], RUN);
+    let creds = Api::<Secret>::namespaced(f.client.clone(), "opssight-production")
+        .get("aws-secret")
+        .await
+        .unwrap();
+    assert_eq!(
+        creds.metadata.labels.unwrap()["opssight-harness/run-id"],
+        RUN
+    );
+    let es = Api::<DynamicObject>::namespaced_with(
+        f.client.clone(),
+        "opssight-production",
+        &eso_emulator::external_secret_resource(),
+    )
+    .get("opssight-app-secrets")
+    .await
+    .unwrap();
+    assert_eq!(es.data["spec"]["refreshInterval"], "30s");
+    assert_eq!(es.metadata.labels.unwrap()["opssight-harness/run-id"], RUN);
+    assert!(
+        es.metadata
+            .annotations
+            .unwrap_or_default()
+            .contains_key("force-sync"),
+        "the scenario's reset forces a refresh"
+    );
+    drop(f.kube);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_at_each_step_undoes_what_was_started() {
+    let all = bring_up();
+    let cases: [(&str, usize, bool); 6] = [
+        ("kind create", 0, true),
+        ("docker run", 1, true),
+        ("docker port", 2, true),
+        // LocalStack never reports Secrets Manager ready.
+        ("", 2, false),
+        ("helm repo", 3, true),
+        ("helm upgrade", 4, true),
+    ];
+    for (fail, last, healthy) in cases {
+        let f = fakes(healthy).await;
+        let (code, out) = f
+            .run(
+                &args(&f.test_args("bring-up.feature")),
+                &[("FAKE_FAIL", fail)],
+            )
+            .await;
+        assert_eq!(code, Some(2), "failing at {fail:?}: {out}");
+        if fail.is_empty() {
+            assert!(
+                out.contains("waiting for http://127.0.0.1:")
+                    && out.contains("to report secretsmanager available or running (last: secretsmanager is initializing)"),
+                "{out}"
+            );
+        } else {
+            assert!(
+                out.contains(&format!("`{fail}")),
+                "the error names the command: {out}"
+            );
+        }
+        let mut expected: Vec<String> = all[..=last].to_vec();
+        // Undo only what was (or was being) made: the cluster always, the
+        // container once its start was attempted.
+        if last >= 1 {
+            expected.push(format!("docker rm -f -v {CONTAINER}"));
+        }
+        expected.push(format!("kind delete cluster --name {CLUSTER}"));
+        assert_calls(&f.calls(), &expected);
+        assert!(out.contains(&format!(
+            "cleaning up: kind delete cluster --name {CLUSTER}"
+        )));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reused_cluster_is_kept_and_only_this_runs_objects_go() {
+    let f = fakes(true).await;
+    let mut a = f.test_args("bring-up.feature");
+    a.extend(["--reuse-cluster".into(), "mine".into()]);
+    let (code, out) = f.run(&args(&a), &[("FAKE_CLUSTERS", "other mine")]).await;
+    assert_eq!(code, Some(0), "{out}");
+    let mut expected = vec![
+        "kind get clusters".to_owned(),
+        format!("kind export kubeconfig --name mine --kubeconfig ART/kind-{RUN}/kubeconfig"),
+    ];
+    expected.extend(bring_up()[1..].iter().cloned());
+    expected.push(format!("docker rm -f -v {CONTAINER}"));
+    expected.push(format!(
+        "kubectl --kubeconfig ART/kind-{RUN}/kubeconfig delete namespace -l opssight-harness/run-id={RUN} --ignore-not-found --wait=false"
+    ));
+    assert_calls(&f.calls(), &expected);
+
+    // A cluster kind does not have: an error naming it, nothing started.
+    let g = fakes(true).await;
+    let (code, out) = g.run(&args(&a), &[("FAKE_CLUSTERS", "other")]).await;
+    assert_eq!(code, Some(2), "{out}");
+    assert!(
+        out.contains("--reuse-cluster mine: kind has no such cluster (it has: other)"),
+        "{out}"
+    );
+    assert_calls(&g.calls(), &["kind get clusters".to_owned()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_during_bring_up_stops_the_tool_and_cleans_up() {
+    let f = fakes(true).await;
+    let mut child = f
+        .command(
+            &args(&f.test_args("bring-up.feature")),
+            &[("FAKE_HELM_SLEEP", "60")],
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until helm is installing ESO, then interrupt.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !f.calls().iter().any(|c| c.starts_with("helm upgrade")) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after 30 s waiting for the bring-up to reach helm upgrade: {:#?}",
+            f.calls()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let pid = child.id().unwrap().to_string();
+    let sent = tokio::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(sent.success());
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("timed out after 30 s waiting for the harness to exit after SIGINT")
+        .unwrap();
+    assert_eq!(status.code(), Some(130));
+    let mut expected = bring_up();
+    expected.extend(teardown());
+    assert_calls(&f.calls(), &expected);
+    // The interrupted helm (a `sleep 60`) was stopped, not left behind.
+    let ps = std::process::Command::new("sh")
+        .args(["-c", "ps -eo args | grep -c '^sleep 60$' || true"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&ps.stdout).trim(), "0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_leaves_everything_and_says_how_to_remove_it() {
+    let f = fakes(true).await;
+    let mut a = f.test_args("bring-up.feature");
+    a.push("--keep".into());
+    let (code, out) = f.run(&args(&a), &[]).await;
+    assert_eq!(code, Some(0), "{out}");
+    assert_calls(&f.calls(), &bring_up());
+    assert!(out.contains("--keep: left running"), "{out}");
+    assert!(
+        out.contains(&format!("  kind delete cluster --name {CLUSTER}")),
+        "{out}"
+    );
+    assert!(out.contains("opssight-harness down --all"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn down_all_removes_every_leftover_of_the_harness_only() {
+    let f = fakes(true).await;
+    let (code, out) = f
+        .run(
+            &["down", "--all"],
+            &[
+                (
+                    "FAKE_CLUSTERS",
+                    "opssight-harness-aaa other opssight-harness-bbb",
+                ),
+                ("FAKE_CONTAINERS", "c1 c2"),
+            ],
+        )
+        .await;
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(
+        f.calls(),
+        [
+            "kind get clusters",
+            "kind delete cluster --name opssight-harness-aaa",
+            "kind delete cluster --name opssight-harness-bbb",
+            "docker ps -aq --filter label=opssight-harness.run-id",
+            "docker rm -f -v c1 c2",
+        ]
+    );
+    assert!(
+        out.contains("removed kind cluster opssight-harness-aaa"),
+        "{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_scenario_saves_the_localstack_and_controller_logs() {
+    let f = fakes(true).await;
+    let (code, out) = f.run(&args(&f.test_args("failing.feature")), &[]).await;
+    assert_eq!(code, Some(1), "{out}");
+    let calls = f.calls();
+    assert!(
+        calls.contains(&format!("docker logs --tail 50 {CONTAINER}")),
+        "{calls:#?}"
+    );
+    assert_eq!(
+        calls[calls.len() - 2..],
+        teardown(),
+        "cleaned up after the failure"
+    );
+    let saved: String = std::fs::read_dir(f.artifacts())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "txt"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    assert!(saved.contains("== LocalStack log"), "{saved}");
+    assert!(saved.contains("fake localstack log line"), "{saved}");
+    assert!(saved.contains("== ExternalSecrets"), "{saved}");
+}
