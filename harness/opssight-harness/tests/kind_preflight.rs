@@ -96,4 +96,8 @@ fn missing_tools_are_named() {
         );
     }
     assert!(!err.contains("Docker is not reachable"), "{err}");
+    assert!(
+        err.contains("run scripts/install-tools.sh DIR (pinned versions, checksums checked)"),
+        "the fix says how to install them: {err}"
+    );
 }
