@@ -42,10 +42,15 @@ fn a_download_with_the_wrong_checksum_installs_nothing() {
     assert!(stderr.contains("nothing installed"), "{stderr}");
     let calls = std::fs::read_to_string(&log).unwrap();
     assert!(
-        calls.contains("https://github.com/kubernetes-sigs/kind/releases/download/v0.29.0/kind-linux-amd64"),
+        calls.contains(
+            "https://github.com/kubernetes-sigs/kind/releases/download/v0.29.0/kind-linux-amd64"
+        ),
         "{calls}"
     );
     for tool in ["kind", "helm", "kubectl"] {
-        assert!(!Path::new(&target).join(tool).exists(), "{tool} was installed");
+        assert!(
+            !Path::new(&target).join(tool).exists(),
+            "{tool} was installed"
+        );
     }
 }

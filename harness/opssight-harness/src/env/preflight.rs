@@ -77,7 +77,8 @@ fn minor_of(version_text: &str) -> Option<String> {
 }
 
 pub async fn check() -> Result<(), PreflightError> {
-    let install = "run scripts/install-tools.sh DIR (pinned versions, checksums checked) and put DIR on PATH";
+    let install =
+        "run scripts/install-tools.sh DIR (pinned versions, checksums checked) and put DIR on PATH";
     let (docker, kind, helm, kubectl) = tokio::join!(
         output("docker", &["info", "--format", "{{.ServerVersion}}"]),
         output("kind", &["version"]),
