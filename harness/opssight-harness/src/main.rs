@@ -29,6 +29,23 @@ enum EnvKind {
     Existing,
 }
 
+/// Options of every run of scenarios (`test`, `drill`).
+#[derive(clap::Args, Debug, Clone)]
+struct RunArgs {
+    /// Where diagnostics of failed scenarios go.
+    #[arg(long, default_value = "artifacts")]
+    artifacts: PathBuf,
+    /// Scenarios run at once (always one on --env existing and kind).
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// On --env existing, also run scenarios that change the cluster or
+    /// Secrets Manager (without it, only those tagged @read-only run).
+    #[arg(long)]
+    allow_destructive: bool,
+    #[command(flatten)]
+    kind: KindArgs,
+}
+
 /// Options of the kind environment.
 #[derive(clap::Args, Debug, Clone)]
 struct KindArgs {
@@ -72,18 +89,8 @@ enum Command {
         /// Feature file or directory.
         #[arg(long, default_value = "features")]
         features: PathBuf,
-        /// Where diagnostics of failed scenarios go.
-        #[arg(long, default_value = "artifacts")]
-        artifacts: PathBuf,
-        /// Scenarios run at once (always one on --env existing).
-        #[arg(long, default_value_t = 8)]
-        concurrency: usize,
-        /// On --env existing, also run scenarios that change the cluster or
-        /// Secrets Manager (without it, only those tagged @read-only run).
-        #[arg(long)]
-        allow_destructive: bool,
         #[command(flatten)]
-        kind: KindArgs,
+        run: RunArgs,
     },
     /// Rehearse disaster recovery: run the disaster-recovery scenarios,
     /// time each Secret's recovery, check no value was lost, and write JSON,
@@ -104,18 +111,8 @@ enum Command {
         /// within 300 s, no data loss).
         #[arg(long)]
         objectives: Option<PathBuf>,
-        /// Where diagnostics of failed scenarios go.
-        #[arg(long, default_value = "artifacts")]
-        artifacts: PathBuf,
-        /// Scenarios run at once (always one on --env existing).
-        #[arg(long, default_value_t = 8)]
-        concurrency: usize,
-        /// On --env existing, also run scenarios that change the cluster or
-        /// Secrets Manager (without it, only those tagged @read-only run).
-        #[arg(long)]
-        allow_destructive: bool,
         #[command(flatten)]
-        kind: KindArgs,
+        run: RunArgs,
     },
     /// Serve the embedded stack until Ctrl-C, for running the runbook's commands by hand.
     Up,
@@ -197,11 +194,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             junit,
             json,
             features,
-            artifacts,
-            concurrency,
-            allow_destructive,
-            kind,
+            run,
         } => {
+            let RunArgs {
+                artifacts,
+                concurrency,
+                allow_destructive,
+                kind,
+            } = run;
             let workdir = artifacts.clone();
             with_env(env, allow_destructive, kind, &workdir, |env| async move {
                 let outcome = runner::run(RunOptions {
@@ -229,11 +229,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             tags,
             report_dir,
             objectives,
-            artifacts,
-            concurrency,
-            allow_destructive,
-            kind,
+            run,
         } => {
+            let RunArgs {
+                artifacts,
+                concurrency,
+                allow_destructive,
+                kind,
+            } = run;
             let objectives = match objectives {
                 Some(path) => Objectives::load(&path)?,
                 None => Objectives::default(),

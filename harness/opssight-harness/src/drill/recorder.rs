@@ -13,7 +13,6 @@ use kube::api::{Api, DynamicObject};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt as _, watcher};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 
 use crate::world::{data_of, ready_of};
 
@@ -95,14 +94,9 @@ pub struct Recorder(Arc<Mutex<State>>);
 /// A short hash of a Secret's data: enough to tell values apart in a report,
 /// useless for recovering them.
 pub fn data_hash(data: &BTreeMap<String, Vec<u8>>) -> String {
-    let mut h = Sha256::new();
-    for (k, v) in data {
-        h.update((k.len() as u64).to_be_bytes());
-        h.update(k.as_bytes());
-        h.update((v.len() as u64).to_be_bytes());
-        h.update(v);
-    }
-    format!("sha256:{}", &hex::encode(h.finalize())[..16])
+    // The hash ESO keeps in its data-hash annotation, shortened.
+    let full = eso_emulator::util::data_hash(data);
+    format!("sha256:{}", &full[..16])
 }
 
 impl Recorder {

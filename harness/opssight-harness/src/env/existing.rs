@@ -176,10 +176,7 @@ impl Environment for Existing {
     }
 
     fn elapse(&self, d: Duration) -> BoxFuture<'_, anyhow::Result<()>> {
-        Box::pin(async move {
-            tokio::time::sleep(d).await;
-            Ok(())
-        })
+        crate::env::wait_for_real(d)
     }
 
     fn apply_overlay<'a>(&'a self, overlay: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {

@@ -95,6 +95,14 @@ pub fn kubectl_path() -> Option<std::path::PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// `Environment::elapse` where time is real: wait.
+pub(crate) fn wait_for_real(d: Duration) -> BoxFuture<'static, anyhow::Result<()>> {
+    Box::pin(async move {
+        tokio::time::sleep(d).await;
+        Ok(())
+    })
+}
+
 /// Which environment a run uses.
 #[derive(Clone, Default)]
 pub enum EnvChoice {
