@@ -298,7 +298,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         } => rotation(env, endpoint, json).await,
         Command::Doctor => {
-            doctor();
+            doctor().await;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -457,28 +457,30 @@ async fn up() -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn doctor() {
-    let found = |tool: &str| {
-        std::env::var_os("PATH")
-            .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
-    };
-    println!("embedded environment: available (needs nothing beyond this binary)");
-    for tool in ["kubectl", "docker", "kind", "helm", "aws"] {
-        println!(
-            "{tool:<8} {}",
-            if found(tool) { "found" } else { "not found" }
-        );
-    }
-    if !found("kubectl") {
-        println!("scenarios tagged @requires-kubectl will be skipped: install kubectl 1.32");
-    }
-    let docker_socket = std::path::Path::new("/var/run/docker.sock").exists();
-    println!(
-        "docker daemon: {}",
-        if docker_socket {
-            "socket present"
-        } else {
-            "no /var/run/docker.sock: --env kind cannot run here"
+/// What this machine can run: each environment, and why not.
+async fn doctor() {
+    println!("embedded: available (needs nothing beyond this binary)");
+    match opssight_harness::env::preflight::check().await {
+        Ok(()) => println!(
+            "kind:     available (Docker reachable; kind 0.29, helm 3.18, kubectl 1.32 on PATH)"
+        ),
+        Err(e) => {
+            println!("kind:     not available:");
+            for p in &e.problems {
+                println!("            - {}: {}", p.what, p.fix);
+            }
         }
-    );
+    }
+    let kubeconfig = opssight_harness::env::existing::default_kubeconfig();
+    match kube::config::Kubeconfig::read_from(&kubeconfig) {
+        Ok(k) => println!(
+            "existing: current context {} (from {})",
+            k.current_context.as_deref().unwrap_or("(none set)"),
+            kubeconfig.display()
+        ),
+        Err(_) => println!("existing: no kubeconfig at {}", kubeconfig.display()),
+    }
+    if opssight_harness::env::kubectl_path().is_none() {
+        println!("scenarios tagged @requires-kubectl will be skipped: kubectl is not on PATH");
+    }
 }
