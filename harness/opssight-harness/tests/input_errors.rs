@@ -10,7 +10,9 @@ use common::{fixtures_with, repo_root};
 
 fn harness(args: &[&str], fixtures: Option<&Path>) -> (Option<i32>, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_opssight-harness"));
-    cmd.args(args).env("OPSSIGHT_WAIT_SECONDS", "4");
+    cmd.args(args)
+        .env("OPSSIGHT_WAIT_SECONDS", "4")
+        .env_remove("OPSSIGHT_ENV");
     if let Some(f) = fixtures {
         cmd.env("OPSSIGHT_FIXTURES", f);
     }

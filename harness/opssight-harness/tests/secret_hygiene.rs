@@ -26,6 +26,7 @@ fn run(features: &Path, work: &Path, ledger: &Path, name: &str) -> (bool, Vec<(S
     let json = work.join(format!("{name}.json"));
     let artifacts = work.join(format!("{name}-artifacts"));
     let out = Command::new(env!("CARGO_BIN_EXE_opssight-harness"))
+        .env_remove("OPSSIGHT_ENV")
         .args(["test", "--features"])
         .arg(features)
         .arg("--junit")
