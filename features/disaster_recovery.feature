@@ -30,7 +30,8 @@ Feature: Disaster recovery
 
   # The runbook's procedure once Secrets Manager is back: force a refresh
   # rather than wait out the controller's retry backoff (refresh.feature).
-  @requires-secrets-manager-outage @requires-virtual-clock
+  # On kind the outage is LocalStack's container paused.
+  @requires-secrets-manager-outage @requires-waitable-refresh
   Scenario: Secrets Manager is down for a while: no data lost, refresh forced when it is back
     When Secrets Manager becomes unreachable
     And the refresh interval elapses
@@ -50,7 +51,8 @@ Feature: Disaster recovery
     Then every ExternalSecret becomes Ready with reason "SecretSynced"
     And every Secret holds the recorded values
 
-  @requires-controller-restart @requires-virtual-clock
+  # On kind the controller's deployment is scaled to 0 and back.
+  @requires-controller-restart @requires-waitable-refresh
   Scenario: The controller is down and comes back
     When the controller stops
     And the value of "opssight/production/app" changes in Secrets Manager

@@ -15,7 +15,7 @@ Feature: Changes in Secrets Manager reach the cluster on the refresh interval
     Then the Secret "opssight-redis-secrets" holds exactly the keys and values of "opssight/production/redis"
     And the last refresh time of "opssight-redis-secrets" has moved
 
-  @requires-virtual-clock
+  @requires-waitable-refresh
   Scenario: A rotation is picked up at the next refresh
     When "opssight/production/database" is rotated in Secrets Manager
     And the refresh interval elapses

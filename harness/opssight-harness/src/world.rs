@@ -16,17 +16,22 @@ use crate::env::{EnvChoice, Environment};
 use crate::fixtures::Fixtures;
 use crate::seed::describe;
 
-/// How long a step waits for a condition before it fails naming it:
-/// 15 s, or `OPSSIGHT_WAIT_SECONDS`.
-pub fn wait() -> Duration {
-    static WAIT: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+/// `OPSSIGHT_WAIT_SECONDS`, when set: how long any step waits for a
+/// condition, whatever the environment.
+fn wait_override() -> Option<Duration> {
+    static WAIT: std::sync::OnceLock<Option<Duration>> = std::sync::OnceLock::new();
     *WAIT.get_or_init(|| {
         std::env::var("OPSSIGHT_WAIT_SECONDS")
             .ok()
             .and_then(|s| s.parse().ok())
             .map(Duration::from_secs)
-            .unwrap_or(Duration::from_secs(15))
     })
+}
+
+/// How long a step waits for a condition before it fails naming it, where
+/// no environment says otherwise: 15 s, or `OPSSIGHT_WAIT_SECONDS`.
+pub fn wait() -> Duration {
+    wait_override().unwrap_or(Duration::from_secs(15))
 }
 
 #[derive(cucumber::World)]
@@ -184,12 +189,12 @@ impl OpsWorld {
         }
         let env = self.env()?;
         let listed = recorder.start(env.clock(), env.kube(), NAMESPACE, secrets);
-        tokio::time::timeout(wait(), listed)
+        tokio::time::timeout(self.patience(), listed)
             .await
             .map_err(|_| {
                 anyhow!(
                     "timed out after {:?} waiting for the drill's watch to list Secrets and ExternalSecrets",
-                    wait()
+                    self.patience()
                 )
             })?
             .map_err(|_| anyhow!("the drill's watch ended before it listed the namespace"))
@@ -221,6 +226,15 @@ impl OpsWorld {
         Some(recorder.finish(finals, verified))
     }
 
+    /// How long a step waits for a condition here: the environment's own
+    /// patience (a real cluster is slower than the emulators), or
+    /// `OPSSIGHT_WAIT_SECONDS`.
+    pub fn patience(&self) -> Duration {
+        wait_override()
+            .or_else(|| self.env.as_ref().map(|e| e.patience()))
+            .unwrap_or_else(wait)
+    }
+
     pub fn next_number(&mut self) -> u64 {
         self.counter += 1;
         self.counter
@@ -235,13 +249,13 @@ impl OpsWorld {
     ) -> anyhow::Result<DynamicObject> {
         let api = self.es_api()?;
         let found = tokio::time::timeout(
-            wait(),
+            self.patience(),
             await_condition(api.clone(), name, move |o: Option<&DynamicObject>| {
                 o.is_some_and(&cond)
             }),
         )
         .await
-        .map_err(|_| anyhow!("timed out after {:?} waiting for {what}", wait()))??;
+        .map_err(|_| anyhow!("timed out after {:?} waiting for {what}", self.patience()))??;
         found.ok_or_else(|| anyhow!("{what}: the ExternalSecret {name} is gone"))
     }
 
@@ -253,11 +267,11 @@ impl OpsWorld {
     ) -> anyhow::Result<Secret> {
         let api = self.secrets()?;
         let found = tokio::time::timeout(
-            wait(),
+            self.patience(),
             await_condition(api, name, move |o: Option<&Secret>| o.is_some_and(&cond)),
         )
         .await
-        .map_err(|_| anyhow!("timed out after {:?} waiting for {what}", wait()))??;
+        .map_err(|_| anyhow!("timed out after {:?} waiting for {what}", self.patience()))??;
         found.ok_or_else(|| anyhow!("{what}: the Secret {name} is gone"))
     }
 
@@ -268,14 +282,14 @@ impl OpsWorld {
             None => return Ok(()),
         };
         tokio::time::timeout(
-            wait(),
+            self.patience(),
             await_condition(api, name, kube::runtime::wait::conditions::is_deleted(&uid)),
         )
         .await
         .map_err(|_| {
             anyhow!(
                 "timed out after {:?} waiting for the Secret {name} to be deleted",
-                wait()
+                self.patience()
             )
         })??;
         Ok(())

@@ -55,6 +55,10 @@ pub fn capabilities() -> Capabilities {
         ),
         (Capability::Regions, "region outages are the emulator's own"),
         (Capability::Snapshot, "snapshots are the emulator's own"),
+        (
+            Capability::WaitableRefresh,
+            "its ExternalSecrets' refresh interval would be waited for in real time",
+        ),
     ];
     for (c, why) in missing {
         capabilities.missing.insert(c, why.into());
@@ -175,6 +179,10 @@ impl Environment for Existing {
         Clock::system()
     }
 
+    fn patience(&self) -> Duration {
+        Duration::from_secs(120)
+    }
+
     fn elapse(&self, d: Duration) -> BoxFuture<'_, anyhow::Result<()>> {
         crate::env::wait_for_real(d)
     }
@@ -220,7 +228,7 @@ impl Environment for Existing {
         Box::pin(async move {
             let replicas = super::cluster::controller_replicas(&self.client).await?;
             self.replicas.store(replicas.max(1), Ordering::SeqCst);
-            super::cluster::scale_controller(&self.client, 0, crate::world::wait()).await?;
+            super::cluster::scale_controller(&self.client, 0, self.patience()).await?;
             self.controller_stopped.store(true, Ordering::SeqCst);
             Ok(())
         })
@@ -229,7 +237,7 @@ impl Environment for Existing {
     fn start_controller(&self) -> BoxFuture<'_, anyhow::Result<()>> {
         Box::pin(async move {
             let replicas = self.replicas.load(Ordering::SeqCst);
-            super::cluster::scale_controller(&self.client, replicas, crate::world::wait()).await?;
+            super::cluster::scale_controller(&self.client, replicas, self.patience()).await?;
             self.controller_stopped.store(false, Ordering::SeqCst);
             Ok(())
         })

@@ -39,6 +39,9 @@ pub enum Capability {
     Kubectl,
     /// ExternalSecrets keep the runbook's hourly refresh interval.
     RunbookRefreshInterval,
+    /// A refresh interval can be let elapse within a scenario: a virtual
+    /// clock, or an interval short enough to wait for.
+    WaitableRefresh,
 }
 
 impl Capability {
@@ -52,6 +55,7 @@ impl Capability {
         Self::ControllerRestart,
         Self::Kubectl,
         Self::RunbookRefreshInterval,
+        Self::WaitableRefresh,
     ];
 
     pub fn tag(self) -> &'static str {
@@ -65,6 +69,7 @@ impl Capability {
             Self::ControllerRestart => "requires-controller-restart",
             Self::Kubectl => "requires-kubectl",
             Self::RunbookRefreshInterval => "requires-runbook-refresh-interval",
+            Self::WaitableRefresh => "requires-waitable-refresh",
         }
     }
 
@@ -173,6 +178,10 @@ pub trait Environment: Send + Sync {
     fn seed(&self) -> &Seed;
     /// The clock the environment's components share (virtual in embedded).
     fn clock(&self) -> emulator_core::Clock;
+    /// How long a condition may take to come true here.
+    fn patience(&self) -> Duration {
+        Duration::from_secs(15)
+    }
     /// Lets `d` of time pass: moves a virtual clock, or waits.
     fn elapse(&self, d: Duration) -> BoxFuture<'_, anyhow::Result<()>>;
     /// Applies a fixture overlay as an operator would, the credentials in

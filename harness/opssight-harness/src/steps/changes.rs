@@ -93,9 +93,24 @@ async fn minutes_pass(w: &mut OpsWorld, minutes: u64) -> StepResult {
     w.env()?.elapse(Duration::from_secs(minutes * 60)).await
 }
 
+/// The ExternalSecrets' own interval (the runbook's hour on the embedded
+/// environment, the kind overlay's seconds on kind) and a second more.
 #[when("the refresh interval elapses")]
 async fn interval_elapses(w: &mut OpsWorld) -> StepResult {
-    w.env()?.elapse(Duration::from_secs(3600 + 1)).await
+    let mut longest = Duration::ZERO;
+    for name in w.external_secrets()?.keys() {
+        let es = w.es_api()?.get(name).await?;
+        let text = es
+            .data
+            .pointer("/spec/refreshInterval")
+            .and_then(|v| v.as_str())
+            .unwrap_or("1h");
+        let interval = eso_emulator::util::parse_duration(text).ok_or_else(|| {
+            anyhow::anyhow!("ExternalSecret {name}: refreshInterval {text:?} is not a duration")
+        })?;
+        longest = longest.max(interval);
+    }
+    w.env()?.elapse(longest + Duration::from_secs(1)).await
 }
 
 #[when("the retry backoff elapses")]

@@ -74,7 +74,7 @@ async fn store_not_ready(w: &mut OpsWorld, reason: String, message: String) -> S
     );
     let (r, m) = (reason.clone(), message.clone());
     tokio::time::timeout(
-        crate::world::wait(),
+        w.patience(),
         kube::runtime::wait::await_condition(api, "aws-secrets-manager", move |o: Option<&kube::api::DynamicObject>| {
             o.and_then(|s| s.data.pointer("/status/conditions/0").cloned()).is_some_and(|c| c["status"] == "False" && c["reason"] == r.as_str() && c["message"] == m.as_str())
         }),
@@ -109,7 +109,7 @@ async fn wait_event(
     reason: &str,
     matches: impl Fn(&str) -> bool,
 ) -> StepResult {
-    let deadline = tokio::time::Instant::now() + crate::world::wait();
+    let deadline = tokio::time::Instant::now() + w.patience();
     loop {
         let found = events(w, about).await?;
         if found
@@ -125,7 +125,7 @@ async fn wait_event(
                 .collect();
             anyhow::bail!(
                 "no matching Warning {reason} event about {about} within {:?}; events: {seen:?}",
-                crate::world::wait()
+                w.patience()
             );
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;

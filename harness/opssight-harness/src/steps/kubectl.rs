@@ -15,14 +15,9 @@ async fn run(w: &mut OpsWorld, command: String) -> StepResult {
         .env("KUBECACHEDIR", &cache)
         .kill_on_drop(true)
         .output();
-    let output = tokio::time::timeout(crate::world::wait(), output)
+    let output = tokio::time::timeout(w.patience(), output)
         .await
-        .map_err(|_| {
-            anyhow::anyhow!(
-                "`{command}` did not finish within {:?}",
-                crate::world::wait()
-            )
-        })??;
+        .map_err(|_| anyhow::anyhow!("`{command}` did not finish within {:?}", w.patience()))??;
     w.last_command = Some(CommandResult {
         command,
         status: output.status.code(),

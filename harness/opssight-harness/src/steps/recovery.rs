@@ -4,7 +4,7 @@ use cucumber::{given, then, when};
 
 use crate::drill::Phase;
 use crate::env::embedded::NAMESPACE;
-use crate::world::{OpsWorld, StepResult, compare, data_of, wait};
+use crate::world::{OpsWorld, StepResult, compare, data_of};
 
 #[given("the values of every Secret are recorded")]
 async fn record(w: &mut OpsWorld) -> StepResult {
@@ -76,7 +76,7 @@ async fn ns_gone(w: &mut OpsWorld, ns: String) -> StepResult {
     if let Some(n) = api.get_opt(&ns).await? {
         let uid = n.metadata.uid.unwrap_or_default();
         tokio::time::timeout(
-            wait(),
+            w.patience(),
             kube::runtime::wait::await_condition(
                 api,
                 &ns,
@@ -87,7 +87,7 @@ async fn ns_gone(w: &mut OpsWorld, ns: String) -> StepResult {
         .map_err(|_| {
             anyhow::anyhow!(
                 "timed out after {:?} waiting for the namespace {ns} to be deleted",
-                wait()
+                w.patience()
             )
         })??;
     }

@@ -211,6 +211,11 @@ impl Environment for KindEnv {
         Clock::system()
     }
 
+    /// Pods start, images are pulled, ESO retries: minutes, not seconds.
+    fn patience(&self) -> Duration {
+        Duration::from_secs(180)
+    }
+
     fn elapse(&self, d: Duration) -> BoxFuture<'_, anyhow::Result<()>> {
         crate::env::wait_for_real(d)
     }
