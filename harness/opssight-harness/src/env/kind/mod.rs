@@ -401,6 +401,28 @@ mod tests {
     }
 
     #[test]
+    fn kind_shows_outages_and_controller_restarts_but_not_what_localstack_lacks() {
+        let caps = capabilities();
+        for present in [
+            Capability::SecretsManagerOutage,
+            Capability::ControllerRestart,
+            Capability::WaitableRefresh,
+        ] {
+            assert_eq!(caps.lacks(present), None, "{present:?}");
+        }
+        for absent in [
+            Capability::VirtualClock,
+            Capability::Iam,
+            Capability::Audit,
+            Capability::Regions,
+            Capability::Snapshot,
+            Capability::RunbookRefreshInterval,
+        ] {
+            assert!(caps.lacks(absent).is_some(), "{absent:?}");
+        }
+    }
+
+    #[test]
     fn docker_port_output() {
         assert_eq!(
             localstack::parse_port_output("127.0.0.1:49153\n[::1]:49153\n").as_deref(),
