@@ -128,6 +128,22 @@ impl HttpService for Service {
         if let Some(path) = parts.uri.path().strip_prefix("/_emulator/") {
             return Ok(self.admin(&parts.method, path, &body));
         }
+        // Standing in for LocalStack, it answers LocalStack's health check,
+        // so what waits for LocalStack can wait for it.
+        if self.0.auth == AuthMode::AcceptAny
+            && parts.method == hyper::Method::GET
+            && parts.uri.path() == "/_localstack/health"
+        {
+            let health = serde_json::json!({
+                "services": { "secretsmanager": "available", "sts": "available" },
+                "edition": "aws-emulator",
+            });
+            return Ok(respond(
+                StatusCode::OK,
+                "application/json",
+                health.to_string(),
+            ));
+        }
         self.api(parts, body).await
     }
 }

@@ -7,11 +7,10 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use emulator_core::{Abort, HttpService, ResponseBody, ServerHandle, full_body};
-use http_body_util::BodyExt as _;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{Api, DynamicObject, PostParams};
 use kube_emulator::KubeEmulator;
@@ -20,55 +19,16 @@ const RUN: &str = "t1";
 const CLUSTER: &str = "opssight-harness-t1";
 const CONTAINER: &str = "opssight-harness-localstack-t1";
 
-/// Answers LocalStack's health check and records Secrets Manager calls.
-struct FakeLocalStack {
-    calls: Mutex<Vec<String>>,
-    healthy: bool,
-}
+/// A LocalStack whose Secrets Manager never becomes ready.
+struct NotReadyLocalStack;
 
-impl HttpService for FakeLocalStack {
+impl HttpService for NotReadyLocalStack {
     async fn call(
         &self,
-        req: hyper::Request<hyper::body::Incoming>,
+        _req: hyper::Request<hyper::body::Incoming>,
     ) -> Result<hyper::Response<ResponseBody>, Abort> {
-        if req.uri().path() == "/_localstack/health" {
-            let state = if self.healthy {
-                "available"
-            } else {
-                "initializing"
-            };
-            let body =
-                format!(r#"{{"services":{{"secretsmanager":"{state}","sts":"available"}}}}"#);
-            return Ok(hyper::Response::new(full_body(body)));
-        }
-        let target = req
-            .headers()
-            .get("x-amz-target")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .trim_start_matches("secretsmanager.")
-            .to_owned();
-        let body = req
-            .into_body()
-            .collect()
-            .await
-            .map_err(|_| Abort)?
-            .to_bytes();
-        let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-        let name = json["Name"]
-            .as_str()
-            .or(json["SecretId"].as_str())
-            .unwrap_or_default()
-            .to_owned();
-        self.calls.lock().unwrap().push(format!("{target} {name}"));
-        let answer = serde_json::json!({
-            "ARN": format!("arn:aws:secretsmanager:us-west-2:000000000000:secret:{name}-AbCdEf"),
-            "Name": name, "VersionId": "00000000-0000-4000-8000-000000000000",
-        });
-        Ok(hyper::Response::builder()
-            .header("content-type", "application/x-amz-json-1.1")
-            .body(full_body(answer.to_string()))
-            .unwrap())
+        let body = r#"{"services":{"secretsmanager":"initializing","sts":"available"}}"#;
+        Ok(hyper::Response::new(full_body(body)))
     }
 }
 
@@ -79,8 +39,11 @@ struct Fakes {
     kubeconfig: PathBuf,
     kube: KubeEmulator,
     client: kube::Client,
-    localstack: Arc<FakeLocalStack>,
-    _localstack_server: ServerHandle,
+    /// Where `docker port` says LocalStack is: the aws-emulator in
+    /// LocalStack's mode, or a LocalStack that never gets ready.
+    aws: aws_emulator::AwsEmulator,
+    _not_ready: Option<ServerHandle>,
+    _controller: eso_emulator::EsoController,
     port: u16,
 }
 
@@ -154,20 +117,42 @@ esac"#,
     for crd in eso_emulator::types::crds() {
         crds.create(&PostParams::default(), &crd).await.unwrap();
     }
-    let localstack = Arc::new(FakeLocalStack {
-        calls: Mutex::new(Vec::new()),
-        healthy,
-    });
-    let server = ServerHandle::start(localstack.clone()).await.unwrap();
-    let port = server.local_addr().port();
+    // LocalStack's part: the aws-emulator taking any credentials and
+    // answering LocalStack's health check; ESO's part: the eso-emulator with
+    // the endpoints ESO gets from the Helm values' extraEnv.
+    let aws = aws_emulator::AwsEmulator::builder()
+        .auth(aws_emulator::AuthMode::AcceptAny)
+        .default_region("us-west-2")
+        .start()
+        .await
+        .unwrap();
+    let controller = eso_emulator::EsoController::start(
+        client.clone(),
+        eso_emulator::Config {
+            endpoints: eso_emulator::Endpoints {
+                secretsmanager: Some(aws.endpoint()),
+                sts: Some(aws.endpoint()),
+            },
+            ..Default::default()
+        },
+    );
+    let (port, not_ready) = if healthy {
+        (aws.local_addr().port(), None)
+    } else {
+        let server = ServerHandle::start(Arc::new(NotReadyLocalStack))
+            .await
+            .unwrap();
+        (server.local_addr().port(), Some(server))
+    };
     Fakes {
         log: dir.path().join("calls.log"),
         bin,
         kubeconfig,
         kube,
         client,
-        localstack,
-        _localstack_server: server,
+        aws,
+        _not_ready: not_ready,
+        _controller: controller,
         port,
         dir,
     }
@@ -182,7 +167,7 @@ impl Fakes {
             .env("FAKE_KUBECONFIG", &self.kubeconfig)
             .env("FAKE_LOCALSTACK_PORT", self.port.to_string())
             .env("OPSSIGHT_LOCALSTACK_READY_SECONDS", "2")
-            .env("OPSSIGHT_WAIT_SECONDS", "1")
+            .env("OPSSIGHT_WAIT_SECONDS", "10")
             .env_remove("LOCALSTACK_AUTH_TOKEN")
             .current_dir(common::repo_root())
             .kill_on_drop(true);
@@ -296,19 +281,16 @@ async fn bring_up_runs_the_tools_in_order_seeds_applies_and_tears_down() {
     assert_calls(&f.calls(), &expected);
 
     // LocalStack seeded at bring-up, then given new values for the scenario.
-    let calls = f.localstack.calls.lock().unwrap().clone();
-    let remotes = [
-        "opssight/production/app",
-        "opssight/production/database",
-        "opssight/production/external-services",
-        "opssight/production/redis",
-    ];
-    let expected: Vec<String> = remotes
-        .iter()
-        .map(|r| format!("CreateSecret {r}"))
-        .chain(remotes.iter().map(|r| format!("PutSecretValue {r}")))
+    let writes: Vec<String> = f
+        .aws
+        .audit_events()
+        .into_iter()
+        .map(|e| e.event_name)
+        .filter(|n| n == "CreateSecret" || n == "PutSecretValue")
         .collect();
-    assert_eq!(calls, expected);
+    let mut expected = vec!["CreateSecret".to_owned(); 4];
+    expected.extend(vec!["PutSecretValue".to_owned(); 4]);
+    assert_eq!(writes, expected);
 
     // ESO's values point its AWS provider at LocalStack by container name.
     let values: serde_json::Value = serde_json::from_str(
@@ -527,7 +509,12 @@ async fn down_all_removes_every_leftover_of_the_harness_only() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_scenario_saves_the_localstack_and_controller_logs() {
     let f = fakes(true).await;
-    let (code, out) = f.run(&args(&f.test_args("failing.feature")), &[]).await;
+    let (code, out) = f
+        .run(
+            &args(&f.test_args("failing.feature")),
+            &[("OPSSIGHT_WAIT_SECONDS", "2")],
+        )
+        .await;
     assert_eq!(code, Some(1), "{out}");
     let calls = f.calls();
     assert!(
@@ -548,4 +535,84 @@ async fn a_failed_scenario_saves_the_localstack_and_controller_logs() {
     assert!(saved.contains("== LocalStack log"), "{saved}");
     assert!(saved.contains("fake localstack log line"), "{saved}");
     assert!(saved.contains("== ExternalSecrets"), "{saved}");
+}
+
+/// The kind code path end to end: the sync scenarios pass through the kind
+/// environment's bring-up and per-scenario reset.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_scenarios_pass_on_the_kind_code_path() {
+    let f = fakes(true).await;
+    let mut a = f.test_args("bring-up.feature");
+    a[6] = "features/sync.feature".into();
+    let (code, out) = f.run(&args(&a), &[]).await;
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("5 scenarios (4 passed, 1 skipped)"), "{out}");
+    assert!(
+        out.contains("the kind overlay shortens refreshInterval so refreshes happen in real time"),
+        "{out}"
+    );
+    let mut expected = bring_up();
+    expected.extend(teardown());
+    assert_calls(&f.calls(), &expected);
+}
+
+/// The drill on the kind code path: destructive scenarios one after the
+/// other on one cluster (the namespace deleted by one is waited for by the
+/// next one's reset). Outage and controller restart need the real Docker and
+/// Deployment controller, so they are left out here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_drill_runs_on_the_kind_code_path() {
+    let f = fakes(true).await;
+    let reports = f.dir.path().join("reports");
+    let artifacts = f.artifacts();
+    let a = [
+        "drill",
+        "--env",
+        "kind",
+        "--run-id",
+        RUN,
+        "--tags",
+        "not @requires-secrets-manager-outage and not @requires-controller-restart",
+        "--report-dir",
+        reports.to_str().unwrap(),
+        "--artifacts",
+        artifacts.to_str().unwrap(),
+    ];
+    let (code, out) = f.run(&a, &[]).await;
+    assert_eq!(code, Some(0), "{out}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(reports.join("drill-report.json")).unwrap()).unwrap();
+    assert_eq!(report["environment"], "kind");
+    let verdicts: Vec<(String, String)> = report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().into(),
+                s["verdict"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let met: Vec<&str> = verdicts
+        .iter()
+        .filter(|(_, v)| v == "met")
+        .map(|(n, _)| n.as_str())
+        .collect();
+    assert_eq!(
+        met,
+        [
+            "A synced Secret deleted by hand is recreated",
+            "ExternalSecret configuration lost, applied again, refresh forced",
+            "The namespace is deleted and rebuilt",
+        ],
+        "{verdicts:?}"
+    );
+    assert!(
+        verdicts.iter().all(|(_, v)| v == "met" || v == "not-run"),
+        "{verdicts:?}"
+    );
+    let mut expected = bring_up();
+    expected.extend(teardown());
+    assert_calls(&f.calls(), &expected);
 }

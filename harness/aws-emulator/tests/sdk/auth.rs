@@ -227,4 +227,23 @@ async fn accept_any_mode_takes_any_credentials() {
     let c = client(&env.emulator.endpoint(), &anyone, REGION);
     create(&c, "s", &value()).await;
     c.get_secret_value().secret_id("s").send().await.unwrap();
+    // And, like LocalStack, it says it is ready.
+    let health: serde_json::Value =
+        reqwest::get(format!("{}/_localstack/health", env.emulator.endpoint()))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(health["services"]["secretsmanager"], "available");
+}
+
+#[tokio::test]
+async fn enforce_mode_has_no_localstack_health_check() {
+    let env = start_with(Clock::system(), AuthMode::Enforce).await;
+    let status = reqwest::get(format!("{}/_localstack/health", env.emulator.endpoint()))
+        .await
+        .unwrap()
+        .status();
+    assert_ne!(status, 200);
 }

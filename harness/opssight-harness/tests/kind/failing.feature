@@ -1,6 +1,6 @@
 @read-only
 Feature: A failing scenario on the kind environment
 
-  Scenario: Nothing syncs without an operator
+  Scenario: A Secret compared with the wrong secret fails
     Given the OpsSight secrets system is running
-    Then the ExternalSecret "opssight-app-secrets" becomes Ready with reason "SecretSynced"
+    Then the Secret "opssight-app-secrets" holds exactly the keys and values of "opssight/production/redis"

@@ -153,17 +153,46 @@ impl KindEnv {
             &eso_emulator::external_secret_resource(),
         );
         let stamp = jiff::Timestamp::now().as_millisecond().to_string();
+        let mut targets = Vec::new();
         for m in crate::manifests::kustomize(&c.opts.fixtures.overlay(OVERLAY))? {
-            if m.kind() == "ExternalSecret" {
-                api.patch(
-                    m.name(),
-                    &PatchParams::default(),
-                    &Patch::Merge(
-                        serde_json::json!({"metadata": {"annotations": {"force-sync": stamp}}}),
-                    ),
-                )
-                .await?;
+            if m.kind() != "ExternalSecret" {
+                continue;
             }
+            api.patch(
+                m.name(),
+                &PatchParams::default(),
+                &Patch::Merge(
+                    serde_json::json!({"metadata": {"annotations": {"force-sync": stamp}}}),
+                ),
+            )
+            .await?;
+            if let Some(remote) = m
+                .object
+                .pointer("/spec/dataFrom/0/extract/key")
+                .and_then(|k| k.as_str())
+            {
+                targets.push((m.name().to_owned(), remote.to_owned()));
+            }
+        }
+        // Back means back: every Secret holds this scenario's values, so a
+        // Ready condition left by the previous scenario cannot pass for it.
+        for (name, remote) in targets {
+            let want = crate::world::as_bytes(self.seed.secrets.get(&remote).ok_or_else(|| {
+                anyhow::anyhow!("the seed has no {remote} (ExternalSecret {name})")
+            })?);
+            let secrets = Api::<Secret>::namespaced(c.client.clone(), NAMESPACE);
+            let synced =
+                kube::runtime::wait::await_condition(secrets, &name, move |s: Option<&Secret>| {
+                    s.is_some_and(|s| crate::world::data_of(s) == want)
+                });
+            tokio::time::timeout(self.patience(), synced)
+                .await
+                .map_err(|_| {
+                    anyhow::anyhow!(
+                        "timed out after {:?} waiting for the Secret {name} to hold this scenario's new values of {remote}",
+                        self.patience()
+                    )
+                })??;
         }
         Ok(())
     }
