@@ -55,12 +55,7 @@ fn phases(s: &Value) -> Vec<&str> {
 
 /// `scenarios`: how many stacks the run started (each seeds ten values or more).
 fn assert_no_value_in_reports(work: &Path, scenarios: usize) {
-    let values: Vec<String> = std::fs::read_to_string(work.join("ledger"))
-        .unwrap()
-        .lines()
-        .filter(|l| l.len() >= 8)
-        .map(str::to_owned)
-        .collect();
+    let values = common::ledger_values(&work.join("ledger"));
     assert!(
         values.len() >= 10 * scenarios,
         "the ledger holds {} values",

@@ -2,6 +2,8 @@
 //! reports, the logs (at debug level) or the saved diagnostics of a run of
 //! the whole suite, including a deliberately failing scenario.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -118,12 +120,7 @@ fn no_seeded_value_in_any_output() {
     );
     texts.extend(failing_texts);
 
-    let values: Vec<String> = std::fs::read_to_string(&ledger)
-        .unwrap()
-        .lines()
-        .filter(|l| l.len() >= 8)
-        .map(str::to_owned)
-        .collect();
+    let values = common::ledger_values(&ledger);
     // 10 generated fields in each of the 22 scenarios that start a stack, at least.
     assert!(
         values.len() > 200,

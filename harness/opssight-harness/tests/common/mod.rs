@@ -103,3 +103,14 @@ pub async fn client_for(emulator: &kube_emulator::KubeEmulator) -> kube::Client 
     .unwrap();
     kube::Client::try_from(config).unwrap()
 }
+
+/// The values a run generated (`OPSSIGHT_VALUE_LEDGER`), those long enough
+/// to be searched for.
+pub fn ledger_values(ledger: &Path) -> Vec<String> {
+    std::fs::read_to_string(ledger)
+        .unwrap()
+        .lines()
+        .filter(|l| l.len() >= 8)
+        .map(str::to_owned)
+        .collect()
+}
