@@ -159,23 +159,16 @@ impl Recorder {
             return;
         };
         if phase == Phase::Detected {
-            let since_disaster: Vec<Phase> = st
-                .timeline
-                .phases
+            let phases = &st.timeline.phases;
+            let Some(disaster) = phases
                 .iter()
-                .rev()
-                .map(|p| p.phase)
-                .take_while(|p| *p != Phase::DisasterInjected)
-                .collect();
-            let after_disaster = st
-                .timeline
-                .phases
+                .rposition(|p| p.phase == Phase::DisasterInjected)
+            else {
+                return;
+            };
+            if phases[disaster..]
                 .iter()
-                .any(|p| p.phase == Phase::DisasterInjected);
-            if !after_disaster
-                || since_disaster
-                    .iter()
-                    .any(|p| matches!(p, Phase::Detected | Phase::RecoveryAction))
+                .any(|p| matches!(p.phase, Phase::Detected | Phase::RecoveryAction))
             {
                 return;
             }
