@@ -91,3 +91,44 @@ pub async fn secret_exists(client: &kube::Client, name: &str) -> anyhow::Result<
         .await?
         .is_some())
 }
+
+/// A value no earlier call, run or scenario has written: the time and a
+/// counter. Annotations that trigger a reconcile must change to do so.
+pub fn unique_stamp() -> String {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}-{n}", jiff::Timestamp::now().as_millisecond())
+}
+
+/// Forces a refresh of an ExternalSecret as the runbook does: a new value of
+/// its `force-sync` annotation. The value is new on every call (time and a
+/// counter), so a value left on a live cluster by an earlier run or
+/// scenario can never make the change a no-op.
+pub async fn force_sync(client: &kube::Client, name: &str) -> anyhow::Result<()> {
+    let value = unique_stamp();
+    Api::<DynamicObject>::namespaced_with(
+        client.clone(),
+        NAMESPACE,
+        &eso_emulator::external_secret_resource(),
+    )
+    .patch(
+        name,
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(
+            serde_json::json!({"metadata": {"annotations": {"force-sync": value}}}),
+        ),
+    )
+    .await
+    .with_context(|| format!("forcing a refresh of the ExternalSecret {name}"))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_stamp_is_new() {
+        let stamps: std::collections::BTreeSet<String> =
+            (0..1000).map(|_| super::unique_stamp()).collect();
+        assert_eq!(stamps.len(), 1000);
+    }
+}

@@ -30,7 +30,8 @@ async fn change(w: &mut OpsWorld, remote: &str, rotate: bool) -> StepResult {
     let sm = w.env()?.secrets_manager();
     let body = serde_json::to_string(&next)?;
     if rotate {
-        let token = format!("rotation-{:032}", w.next_number());
+        // Idempotency tokens must be new on a live service too.
+        let token = format!("rotation-{:0>32}", crate::env::apply::unique_stamp());
         sm.put_secret_value()
             .secret_id(remote)
             .secret_string(body)

@@ -50,7 +50,6 @@ async fn wrong_key(w: &mut OpsWorld, _name: String) -> StepResult {
 async fn revalidate(w: &mut OpsWorld) -> StepResult {
     // ESO validates a store every 5 minutes; a change of its annotations
     // does it at once.
-    let n = w.next_number();
     let api = kube::api::Api::<kube::api::DynamicObject>::namespaced_with(
         w.env()?.kube(),
         NAMESPACE,
@@ -59,7 +58,9 @@ async fn revalidate(w: &mut OpsWorld) -> StepResult {
     api.patch(
         "aws-secrets-manager",
         &PatchParams::default(),
-        &Patch::Merge(json!({"metadata": {"annotations": {"harness/validate": n.to_string()}}})),
+        &Patch::Merge(
+            json!({"metadata": {"annotations": {"harness/validate": crate::env::apply::unique_stamp()}}}),
+        ),
     )
     .await?;
     Ok(())
@@ -170,15 +171,7 @@ async fn force(w: &mut OpsWorld, name: String) -> StepResult {
 }
 
 async fn force_one(w: &mut OpsWorld, name: &str) -> StepResult {
-    let n = w.next_number();
-    w.es_api()?
-        .patch(
-            name,
-            &PatchParams::default(),
-            &Patch::Merge(json!({"metadata": {"annotations": {"force-sync": n.to_string()}}})),
-        )
-        .await?;
-    Ok(())
+    crate::env::apply::force_sync(&w.env()?.kube(), name).await
 }
 
 #[when("a refresh of every ExternalSecret is forced")]

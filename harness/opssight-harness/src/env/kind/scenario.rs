@@ -12,7 +12,7 @@ use aws_sdk_secretsmanager::error::ProvideErrorMetadata as _;
 use emulator_core::Clock;
 use futures::future::BoxFuture;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, PostParams};
 
 use super::{KindCluster, LOCALSTACK_KEY, OVERLAY, RUN_LABEL};
 use crate::env::embedded::NAMESPACE;
@@ -147,25 +147,12 @@ impl KindEnv {
         apply(c, OVERLAY).await?;
         put_aws_secret(&c.client, &c.opts.run_id).await?;
         // The new values now, not at the next interval.
-        let api = Api::<kube::api::DynamicObject>::namespaced_with(
-            c.client.clone(),
-            NAMESPACE,
-            &eso_emulator::external_secret_resource(),
-        );
-        let stamp = jiff::Timestamp::now().as_millisecond().to_string();
         let mut targets = Vec::new();
         for m in crate::manifests::kustomize(&c.opts.fixtures.overlay(OVERLAY))? {
             if m.kind() != "ExternalSecret" {
                 continue;
             }
-            api.patch(
-                m.name(),
-                &PatchParams::default(),
-                &Patch::Merge(
-                    serde_json::json!({"metadata": {"annotations": {"force-sync": stamp}}}),
-                ),
-            )
-            .await?;
+            crate::env::apply::force_sync(&c.client, m.name()).await?;
             if let Some(remote) = m
                 .object
                 .pointer("/spec/dataFrom/0/extract/key")
