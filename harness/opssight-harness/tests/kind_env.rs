@@ -616,3 +616,13 @@ async fn the_drill_runs_on_the_kind_code_path() {
     expected.extend(teardown());
     assert_calls(&f.calls(), &expected);
 }
+
+/// What one scenario breaks, the next one's reset mends: here `aws-secret`
+/// deleted and the store invalid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scenario_starts_clean_after_one_that_broke_the_store() {
+    let f = fakes(true).await;
+    let (code, out) = f.run(&args(&f.test_args("left-broken.feature")), &[]).await;
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("2 scenarios (2 passed)"), "{out}");
+}

@@ -123,6 +123,26 @@ pub async fn force_sync(client: &kube::Client, name: &str) -> anyhow::Result<()>
     Ok(())
 }
 
+/// Has ESO validate a SecretStore now rather than at its next 5-minute
+/// check: a change of its annotations does it.
+pub async fn revalidate_store(client: &kube::Client, name: &str) -> anyhow::Result<()> {
+    Api::<DynamicObject>::namespaced_with(
+        client.clone(),
+        NAMESPACE,
+        &eso_emulator::store_resource(eso_emulator::types::StoreKind::SecretStore),
+    )
+    .patch(
+        name,
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(
+            serde_json::json!({"metadata": {"annotations": {"harness/validate": unique_stamp()}}}),
+        ),
+    )
+    .await
+    .with_context(|| format!("revalidating the SecretStore {name}"))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -48,22 +48,7 @@ async fn wrong_key(w: &mut OpsWorld, _name: String) -> StepResult {
 
 #[when("the SecretStore is validated again")]
 async fn revalidate(w: &mut OpsWorld) -> StepResult {
-    // ESO validates a store every 5 minutes; a change of its annotations
-    // does it at once.
-    let api = kube::api::Api::<kube::api::DynamicObject>::namespaced_with(
-        w.env()?.kube(),
-        NAMESPACE,
-        &eso_emulator::store_resource(eso_emulator::types::StoreKind::SecretStore),
-    );
-    api.patch(
-        "aws-secrets-manager",
-        &PatchParams::default(),
-        &Patch::Merge(
-            json!({"metadata": {"annotations": {"harness/validate": crate::env::apply::unique_stamp()}}}),
-        ),
-    )
-    .await?;
-    Ok(())
+    crate::env::apply::revalidate_store(&w.env()?.kube(), "aws-secrets-manager").await
 }
 
 #[then(expr = "the SecretStore becomes not ready with reason {string} and message {string}")]

@@ -146,6 +146,13 @@ impl KindEnv {
         seed_secrets(&c.sm, &self.seed, false).await?;
         apply(c, OVERLAY).await?;
         put_aws_secret(&c.client, &c.opts.run_id).await?;
+        // A store an earlier scenario left invalid is retried on ESO's
+        // backoff, which grows with every failure: validate it now.
+        for m in crate::manifests::kustomize(&c.opts.fixtures.overlay(OVERLAY))? {
+            if m.kind() == "SecretStore" {
+                crate::env::apply::revalidate_store(&c.client, m.name()).await?;
+            }
+        }
         // The new values now, not at the next interval.
         let mut targets = Vec::new();
         for m in crate::manifests::kustomize(&c.opts.fixtures.overlay(OVERLAY))? {
