@@ -211,3 +211,19 @@ impl Drop for EsoController {
         self.stop.cancel();
     }
 }
+
+/// The Ready condition of an ExternalSecret or a store as ESO writes it:
+/// (status, reason, message), as a reader of the object sees it.
+pub fn ready_of(obj: &kube::api::DynamicObject) -> Option<(String, String, String)> {
+    let c = obj
+        .data
+        .pointer("/status/conditions")?
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == "Ready")?;
+    Some((
+        c["status"].as_str()?.to_owned(),
+        c["reason"].as_str()?.to_owned(),
+        c["message"].as_str().unwrap_or_default().to_owned(),
+    ))
+}

@@ -63,13 +63,6 @@ pub struct CheckReport {
     pub findings: Vec<Finding>,
 }
 
-fn condition<'a>(obj: &'a serde_json::Value, type_: &str) -> Option<&'a serde_json::Value> {
-    obj.pointer("/status/conditions")?
-        .as_array()?
-        .iter()
-        .find(|c| c["type"] == type_)
-}
-
 fn ago(d: jiff::SignedDuration) -> String {
     let s = d.as_secs();
     match s {
@@ -210,16 +203,10 @@ pub async fn run(
             .await
             .with_context(|| format!("listing {kind:?}s"))?;
         for store in &stores.items {
-            let (ok, detail) = match condition(&store.data, "Ready") {
-                Some(c) => (
-                    c["status"] == "True",
-                    format!(
-                        "Ready={} {}: {}",
-                        c["status"].as_str().unwrap_or_default(),
-                        c["reason"].as_str().unwrap_or_default(),
-                        c["message"].as_str().unwrap_or_default()
-                    ),
-                ),
+            let (ok, detail) = match ready_of(store) {
+                Some((s, reason, message)) => {
+                    (s == "True", format!("Ready={s} {reason}: {message}"))
+                }
                 None => (false, "not validated yet (no Ready condition)".into()),
             };
             findings.push(Finding {

@@ -343,19 +343,7 @@ pub fn as_bytes(values: &BTreeMap<String, String>) -> BTreeMap<String, Vec<u8>> 
         .collect()
 }
 
-pub fn ready_of(es: &DynamicObject) -> Option<(String, String, String)> {
-    let c = es
-        .data
-        .pointer("/status/conditions")?
-        .as_array()?
-        .iter()
-        .find(|c| c["type"] == "Ready")?;
-    Some((
-        c["status"].as_str()?.to_owned(),
-        c["reason"].as_str()?.to_owned(),
-        c["message"].as_str().unwrap_or_default().to_owned(),
-    ))
-}
+pub use eso_emulator::ready_of;
 
 pub fn ensure(cond: bool, msg: impl FnOnce() -> String) -> StepResult {
     if cond { Ok(()) } else { bail!(msg()) }

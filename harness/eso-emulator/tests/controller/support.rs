@@ -231,19 +231,7 @@ where
     found.unwrap_or_else(|| panic!("{what}: object vanished"))
 }
 
-pub fn ready_reason(es: &DynamicObject) -> Option<(String, String, String)> {
-    let c = es
-        .data
-        .pointer("/status/conditions")?
-        .as_array()?
-        .iter()
-        .find(|c| c["type"] == "Ready")?;
-    Some((
-        c["status"].as_str()?.to_owned(),
-        c["reason"].as_str()?.to_owned(),
-        c["message"].as_str()?.to_owned(),
-    ))
-}
+pub use eso_emulator::ready_of as ready_reason;
 
 pub async fn wait_ready(stack: &Stack, name: &str, status: &str, reason: &str) -> DynamicObject {
     let (status, reason) = (status.to_owned(), reason.to_owned());
