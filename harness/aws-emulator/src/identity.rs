@@ -184,6 +184,14 @@ impl Iam {
         Ok(())
     }
 
+    /// The names of a user's inline policies (none for an unknown user).
+    pub fn user_policy_names(&self, user: &str) -> Vec<String> {
+        self.users
+            .get(user)
+            .map(|u| u.policies.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
     pub fn delete_user_policy(&mut self, user: &str, policy_name: &str) -> Result<(), IamError> {
         let u = self
             .users

@@ -9,6 +9,7 @@ pub mod env;
 pub mod fixtures;
 pub mod manifests;
 pub mod redact;
+pub mod report_properties;
 pub mod rotation;
 pub mod runner;
 pub mod seed;

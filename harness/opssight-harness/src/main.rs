@@ -27,6 +27,43 @@ enum EnvKind {
     Kind,
     /// The current kubeconfig context.
     Existing,
+    /// The real ESO controller, kube-apiserver, kube-controller-manager and
+    /// etcd as local processes (scripts/build-real-components.sh builds them).
+    Binaries,
+}
+
+/// Which Secrets Manager the real ESO of --env binaries talks to.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum SecretsManagerKind {
+    /// The aws-emulator (SigV4, IAM, audit, outages, regions, snapshots).
+    Emulator,
+    /// moto's server (pip install "moto[server]").
+    Moto,
+}
+
+/// Options of the binaries environment.
+#[derive(clap::Args, Debug, Clone)]
+struct BinariesArgs {
+    /// With --env binaries: the Secrets Manager behind the real ESO.
+    #[arg(
+        long,
+        value_enum,
+        env = "OPSSIGHT_SECRETS_MANAGER",
+        default_value = "emulator"
+    )]
+    secrets_manager: SecretsManagerKind,
+}
+
+impl BinariesArgs {
+    fn options(&self) -> anyhow::Result<opssight_harness::env::binaries::BinariesOptions> {
+        use opssight_harness::env::binaries::{BinariesOptions, SecretsManagerBackend};
+        let mut opts = BinariesOptions::new(opssight_harness::fixtures::Fixtures::locate()?);
+        opts.secrets_manager = match self.secrets_manager {
+            SecretsManagerKind::Emulator => SecretsManagerBackend::Emulator,
+            SecretsManagerKind::Moto => SecretsManagerBackend::Moto,
+        };
+        Ok(opts)
+    }
 }
 
 /// Options of every run of scenarios (`test`, `drill`).
@@ -44,6 +81,8 @@ struct RunArgs {
     allow_destructive: bool,
     #[command(flatten)]
     kind: KindArgs,
+    #[command(flatten)]
+    binaries: BinariesArgs,
 }
 
 /// Options of the kind environment.
@@ -114,8 +153,14 @@ enum Command {
         #[command(flatten)]
         run: RunArgs,
     },
-    /// Serve the embedded stack until Ctrl-C, for running the runbook's commands by hand.
-    Up,
+    /// Serve a stack until Ctrl-C (or SIGTERM, SIGHUP), for running the
+    /// runbook's commands by hand: the embedded one, or the real components.
+    Up {
+        #[arg(long, value_enum, default_value = "embedded")]
+        env: EnvKind,
+        #[command(flatten)]
+        binaries: BinariesArgs,
+    },
     /// The runbook's maintenance checks against the current kubeconfig
     /// context, read-only: ExternalSecrets Ready and refreshed in time,
     /// stores valid, ESO's deployments available. Exit code 1 on a problem.
@@ -201,26 +246,34 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 concurrency,
                 allow_destructive,
                 kind,
+                binaries,
             } = run;
             let workdir = artifacts.clone();
-            with_env(env, allow_destructive, kind, &workdir, |env| async move {
-                let outcome = runner::run(RunOptions {
-                    features,
-                    tags,
-                    junit,
-                    json,
-                    artifacts,
-                    concurrency,
-                    env,
-                    drill: None,
-                })
-                .await?;
-                Ok(if outcome.failed {
-                    ExitCode::FAILURE
-                } else {
-                    ExitCode::SUCCESS
-                })
-            })
+            with_env(
+                env,
+                allow_destructive,
+                kind,
+                binaries,
+                &workdir,
+                |env| async move {
+                    let outcome = runner::run(RunOptions {
+                        features,
+                        tags,
+                        junit,
+                        json,
+                        artifacts,
+                        concurrency,
+                        env,
+                        drill: None,
+                    })
+                    .await?;
+                    Ok(if outcome.failed {
+                        ExitCode::FAILURE
+                    } else {
+                        ExitCode::SUCCESS
+                    })
+                },
+            )
             .await
         }
         Command::Drill {
@@ -236,13 +289,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 concurrency,
                 allow_destructive,
                 kind,
+                binaries,
             } = run;
             let objectives = match objectives {
                 Some(path) => Objectives::load(&path)?,
                 None => Objectives::default(),
             };
             let workdir = artifacts.clone();
-            with_env(env, allow_destructive, kind, &workdir, |env| {
+            with_env(env, allow_destructive, kind, binaries, &workdir, |env| {
                 drill(DrillOptions {
                     features,
                     tags,
@@ -278,7 +332,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             )
             .await
         }
-        Command::Up => up().await,
+        Command::Up { env, binaries } => match env {
+            EnvKind::Embedded => up().await,
+            EnvKind::Binaries => up_binaries(binaries.options()?).await,
+            other => anyhow::bail!(
+                "up serves embedded or binaries, not {other:?}: for kind, run test --env kind --keep"
+            ),
+        },
         Command::Down { all } => {
             if !all {
                 anyhow::bail!("say --all: down removes every leftover of every run");
@@ -311,6 +371,7 @@ async fn with_env<F, Fut>(
     env: EnvKind,
     allow_destructive: bool,
     kind: KindArgs,
+    binaries: BinariesArgs,
     artifacts: &std::path::Path,
     body: F,
 ) -> anyhow::Result<ExitCode>
@@ -338,6 +399,12 @@ where
                 ready_timeout: std::time::Duration::from_secs(kind.localstack_ready_seconds),
             };
             kind::with_cluster(opts, kind.keep, |cluster| body(EnvChoice::Kind(cluster))).await
+        }
+        EnvKind::Binaries => {
+            opssight_harness::env::binaries::with_control_plane(binaries.options()?, |plane| {
+                body(EnvChoice::Binaries(plane))
+            })
+            .await
         }
     }
 }
@@ -422,7 +489,7 @@ async fn rotation(
                 jiff::Timestamp::now(),
             )
         }
-        EnvKind::Kind => anyhow::bail!(
+        EnvKind::Kind | EnvKind::Binaries => anyhow::bail!(
             "rotation reads Secrets Manager directly: use --env existing with --endpoint"
         ),
     };
@@ -436,6 +503,33 @@ async fn rotation(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Whether `--env binaries` can run: the built components and their
+/// versions, or what is missing.
+fn doctor_binaries() {
+    use opssight_harness::env::binaries::components::{Components, bin_dir};
+    let dir = bin_dir();
+    match Components::load(&dir) {
+        Ok(c) => {
+            println!("binaries: available ({})", dir.display());
+            for (what, version, path) in c.files() {
+                println!("            {what} {version}: {}", path.display());
+            }
+            println!("            note: {}", c.eso.note);
+        }
+        Err(e) => {
+            println!("binaries: not available: {e}");
+            let go = std::process::Command::new("go").arg("version").output();
+            match go {
+                Ok(o) if o.status.success() => println!(
+                    "            Go is installed ({}): scripts/build-real-components.sh can build them",
+                    String::from_utf8_lossy(&o.stdout).trim()
+                ),
+                _ => println!("            Go is not installed: it is needed once, to build them"),
+            }
+        }
+    }
 }
 
 async fn up() -> anyhow::Result<ExitCode> {
@@ -457,9 +551,46 @@ async fn up() -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `up --env binaries`: the real components until a signal.
+async fn up_binaries(
+    opts: opssight_harness::env::binaries::BinariesOptions,
+) -> anyhow::Result<ExitCode> {
+    opssight_harness::env::binaries::with_control_plane(opts, |plane| async move {
+        use opssight_harness::env::binaries::Backend;
+        println!("export KUBECONFIG={}", plane.kubeconfig.display());
+        println!("export AWS_ENDPOINT_URL={}", plane.backend.endpoint());
+        // The harness's own credentials, made for this run (moto's are fixed).
+        let (id, secret) = match &plane.backend {
+            Backend::Emulator(sm) => (
+                sm.admin_key.access_key_id.clone(),
+                sm.admin_key.secret_access_key.clone(),
+            ),
+            Backend::Moto { .. } => (
+                opssight_harness::env::binaries::MOTO_KEY.0.to_owned(),
+                opssight_harness::env::binaries::MOTO_KEY.1.to_owned(),
+            ),
+        };
+        println!("export AWS_ACCESS_KEY_ID={id}");
+        println!("export AWS_SECRET_ACCESS_KEY={secret}");
+        println!("export AWS_DEFAULT_REGION={}", plane.region);
+        eprintln!(
+            "ready: {}; kube-apiserver {} at {}. Ctrl-C stops everything.",
+            plane.components.summary(),
+            plane.apiserver_version,
+            plane.server
+        );
+        // with_control_plane's handler stops everything on SIGINT, SIGTERM
+        // and SIGHUP and exits; until then, serve.
+        std::future::pending::<()>().await;
+        Ok(ExitCode::SUCCESS)
+    })
+    .await
+}
+
 /// What this machine can run: each environment, and why not.
 async fn doctor() {
     println!("embedded: available (needs nothing beyond this binary)");
+    doctor_binaries();
     match opssight_harness::env::preflight::check().await {
         Ok(()) => println!(
             "kind:     available (Docker reachable; kind 0.29, helm 3.18, kubectl 1.32 on PATH)"

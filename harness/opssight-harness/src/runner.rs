@@ -159,6 +159,15 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
     }
     check_feature_files(&opts.features)?;
     std::fs::create_dir_all(&opts.artifacts)?;
+    let properties = opts.env.properties();
+    println!(
+        "environment: {}",
+        properties
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let artifacts = opts.artifacts.clone();
     let drill = opts.drill.clone();
     let drill_before = opts.drill.is_some();
@@ -214,6 +223,12 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
                 .is_none_or(|t| t.eval(tags_of(feature, scenario).iter()))
         })
         .await;
+    if let Some(path) = &opts.junit {
+        crate::report_properties::add_to_junit(path, &properties)?;
+    }
+    if let Some(path) = &opts.json {
+        crate::report_properties::add_to_json(path, &properties)?;
+    }
     Ok(Outcome {
         failed: result.execution_has_failed(),
         passed_steps: result.passed_steps(),

@@ -18,7 +18,7 @@ use crate::seed::describe;
 
 /// `OPSSIGHT_WAIT_SECONDS`, when set: how long any step waits for a
 /// condition, whatever the environment.
-fn wait_override() -> Option<Duration> {
+pub(crate) fn wait_override() -> Option<Duration> {
     static WAIT: std::sync::OnceLock<Option<Duration>> = std::sync::OnceLock::new();
     *WAIT.get_or_init(|| {
         std::env::var("OPSSIGHT_WAIT_SECONDS")
@@ -119,6 +119,11 @@ impl OpsWorld {
                     .await
                     .context("preparing the kind environment for the scenario")?,
             ),
+            EnvChoice::Binaries(plane) => Arc::new(
+                crate::env::binaries::scenario::BinariesEnv::connect(plane.clone())
+                    .await
+                    .context("preparing the binaries environment for the scenario")?,
+            ),
         };
         self.expected = env.seed().secrets.clone();
         self.env = Some(env);
@@ -131,11 +136,11 @@ impl OpsWorld {
 
     /// The emulators, for steps only they can perform (the scenarios using
     /// them are tagged with the capability, so other environments skip them).
-    pub fn emulated(&self) -> anyhow::Result<&Embedded> {
+    pub fn emulated(&self) -> anyhow::Result<crate::env::Emulated<'_>> {
         let env = self.env()?;
         env.emulated().ok_or_else(|| {
             anyhow!(
-                "this step needs the embedded environment's emulators, not {}",
+                "this step needs the aws-emulator as Secrets Manager, which {} does not run",
                 env.name()
             )
         })

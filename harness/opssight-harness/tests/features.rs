@@ -1,6 +1,7 @@
 //! `cargo test` runs every scenario of features/, on the embedded
 //! environment unless `OPSSIGHT_ENV` says `kind` (brought up and torn down
-//! around the run) or `existing` (the current kubeconfig context;
+//! around the run), `binaries` (the real ESO and control plane as local
+//! processes, `OPSSIGHT_SECRETS_MANAGER=moto` for moto behind them) or `existing` (the current kubeconfig context;
 //! `OPSSIGHT_ALLOW_DESTRUCTIVE=1` lets scenarios change it). A cucumber run,
 //! not libtest: it takes no libtest arguments.
 
@@ -57,8 +58,22 @@ async fn main_result() -> anyhow::Result<Outcome> {
             )
             .await
         }
+        Ok("binaries") => {
+            let mut opts = opssight_harness::env::binaries::BinariesOptions::new(
+                opssight_harness::fixtures::Fixtures::at(root.join("fixtures")),
+            );
+            if std::env::var("OPSSIGHT_SECRETS_MANAGER").as_deref() == Ok("moto") {
+                opts.secrets_manager = opssight_harness::env::binaries::SecretsManagerBackend::Moto;
+            }
+            opssight_harness::env::binaries::with_control_plane(opts, |plane| {
+                suite(EnvChoice::Binaries(plane), &artifacts)
+            })
+            .await
+        }
         Ok("embedded") | Err(_) => suite(EnvChoice::Embedded, &artifacts).await,
-        Ok(other) => anyhow::bail!("OPSSIGHT_ENV={other}: one of embedded, kind, existing"),
+        Ok(other) => {
+            anyhow::bail!("OPSSIGHT_ENV={other}: one of embedded, kind, binaries, existing")
+        }
     }
 }
 

@@ -81,3 +81,41 @@ pub async fn controller_log(client: &kube::Client) -> Vec<String> {
         Err(e) => vec![format!("(could not read the log of {name}: {e})")],
     }
 }
+
+/// Gives a deployment of ESO the status a Deployment controller would:
+/// where no kubelet runs its pods (embedded, binaries), the deployment
+/// stands for the controller running in or beside the harness, so that what
+/// reads deployments (`check`, `kubectl get deploy`) sees whether it runs.
+pub async fn publish_deployment(
+    client: &kube::Client,
+    clock: &emulator_core::Clock,
+    name: &str,
+    available: bool,
+) -> anyhow::Result<()> {
+    let n = i32::from(available);
+    let (status, reason, message) = if available {
+        (
+            "True",
+            "MinimumReplicasAvailable",
+            "Deployment has minimum availability.",
+        )
+    } else {
+        (
+            "False",
+            "MinimumReplicasUnavailable",
+            "Deployment does not have minimum availability.",
+        )
+    };
+    let now = clock.now().to_string();
+    let patch = serde_json::json!({ "status": {
+        "observedGeneration": 1, "replicas": 1, "updatedReplicas": 1,
+        "readyReplicas": n, "availableReplicas": n, "unavailableReplicas": 1 - n,
+        "conditions": [{ "type": "Available", "status": status, "reason": reason,
+                         "message": message, "lastUpdateTime": now, "lastTransitionTime": now }],
+    }});
+    deployments(client)
+        .patch_status(name, &PatchParams::default(), &Patch::Merge(patch))
+        .await
+        .with_context(|| format!("publishing the status of the deployment {name}"))?;
+    Ok(())
+}

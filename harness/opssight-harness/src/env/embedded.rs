@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use aws_credential_types::Credentials;
-use aws_emulator::{AccessKey, AwsEmulator, PolicyDocument};
+use aws_emulator::{AccessKey, AwsEmulator};
 use aws_sdk_secretsmanager::config::{BehaviorVersion, Region};
 use emulator_core::Clock;
 use eso_emulator::{EsoController, webhook::EsoWebhook};
@@ -88,31 +88,13 @@ impl Embedded {
     pub async fn start(fixtures: Fixtures) -> anyhow::Result<Self> {
         let clock = Clock::virtual_running();
         let seed = Seed::load(&fixtures.seed_file())?;
-        let aws = AwsEmulator::builder()
-            .clock(clock.clone())
-            .account_id(ACCOUNT_ID)
-            .default_region(&seed.region)
-            .start()
+        let super::secrets_manager::EmulatedSecretsManager {
+            aws,
+            admin,
+            admin_key,
+            eso_key,
+        } = super::secrets_manager::EmulatedSecretsManager::start(clock.clone(), &fixtures, &seed)
             .await?;
-        let policy = PolicyDocument::from_file(&fixtures.iam_policy())?
-            .with_placeholder("ACCOUNT_ID", ACCOUNT_ID);
-        let (admin_key, eso_key) = aws.with_iam(|iam| -> anyhow::Result<_> {
-            iam.create_user("harness-admin")?;
-            iam.put_user_policy("harness-admin", "all", PolicyDocument::parse(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#)?)?;
-            iam.create_user(ESO_USER)?;
-            iam.put_user_policy(ESO_USER, "opssight-production-secrets", policy)?;
-            Ok((iam.create_access_key("harness-admin")?, iam.create_access_key(ESO_USER)?))
-        })?;
-        let admin = sm_client(&aws.endpoint(), &admin_key, &seed.region);
-        for (name, values) in &seed.secrets {
-            admin
-                .create_secret()
-                .name(name)
-                .secret_string(serde_json::to_string(values)?)
-                .send()
-                .await
-                .with_context(|| format!("seeding {name}"))?;
-        }
         let kube = KubeEmulator::builder()
             .clock(clock.clone())
             .admission_hook(Arc::new(EsoWebhook))
@@ -213,51 +195,15 @@ impl Embedded {
                 },
             });
             self.apply(&deployment).await?;
-            self.publish_deployment(name, true).await?;
+            super::cluster::publish_deployment(&self.client, &self.clock, name, true).await?;
         }
-        Ok(())
-    }
-
-    /// The status a Deployment controller would give the deployment.
-    async fn publish_deployment(&self, name: &str, available: bool) -> anyhow::Result<()> {
-        let n = i32::from(available);
-        let (status, reason, message) = if available {
-            (
-                "True",
-                "MinimumReplicasAvailable",
-                "Deployment has minimum availability.",
-            )
-        } else {
-            (
-                "False",
-                "MinimumReplicasUnavailable",
-                "Deployment does not have minimum availability.",
-            )
-        };
-        let now = self.clock.now().to_string();
-        let patch = serde_json::json!({ "status": {
-            "observedGeneration": 1, "replicas": 1, "updatedReplicas": 1,
-            "readyReplicas": n, "availableReplicas": n, "unavailableReplicas": 1 - n,
-            "conditions": [{ "type": "Available", "status": status, "reason": reason,
-                             "message": message, "lastUpdateTime": now, "lastTransitionTime": now }],
-        }});
-        Api::<k8s_openapi::api::apps::v1::Deployment>::namespaced(
-            self.client.clone(),
-            ESO_NAMESPACE,
-        )
-        .patch_status(
-            name,
-            &kube::api::PatchParams::default(),
-            &kube::api::Patch::Merge(patch),
-        )
-        .await
-        .with_context(|| format!("publishing the status of the deployment {name}"))?;
         Ok(())
     }
 
     pub async fn start_eso(&self) -> anyhow::Result<()> {
         self.start_controller_task();
-        self.publish_deployment(ESO_DEPLOYMENTS[0], true).await
+        super::cluster::publish_deployment(&self.client, &self.clock, ESO_DEPLOYMENTS[0], true)
+            .await
     }
 
     fn start_controller_task(&self) {
@@ -282,7 +228,10 @@ impl Embedded {
         if let Some(c) = controller {
             c.shutdown().await;
         }
-        if let Err(e) = self.publish_deployment(ESO_DEPLOYMENTS[0], false).await {
+        if let Err(e) =
+            super::cluster::publish_deployment(&self.client, &self.clock, ESO_DEPLOYMENTS[0], false)
+                .await
+        {
             tracing::warn!("{e:#}");
         }
     }
@@ -382,8 +331,16 @@ impl Environment for Embedded {
         Box::pin(async move { log })
     }
 
-    fn emulated(&self) -> Option<&Embedded> {
-        Some(self)
+    fn emulated(&self) -> Option<super::Emulated<'_>> {
+        Some(super::Emulated {
+            aws: &self.aws,
+            eso_key: &self.eso_key,
+            fixtures: &self.fixtures,
+        })
+    }
+
+    fn put_credentials<'a>(&'a self, key: &'a AccessKey) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(self.put_aws_secret(key))
     }
 
     fn elapse(&self, d: Duration) -> futures::future::BoxFuture<'_, anyhow::Result<()>> {

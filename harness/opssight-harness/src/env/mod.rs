@@ -3,11 +3,14 @@
 //! reported as skipped with the reason.
 
 pub mod apply;
+pub mod binaries;
 pub mod cluster;
 pub mod embedded;
 pub mod existing;
 pub mod kind;
 pub mod preflight;
+pub mod secrets_manager;
+pub mod turns;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -117,6 +120,8 @@ pub enum EnvChoice {
     Existing { allow_destructive: bool },
     /// A kind environment already brought up, shared by the run's scenarios.
     Kind(std::sync::Arc<kind::KindCluster>),
+    /// The real ESO and control plane as local processes, shared likewise.
+    Binaries(std::sync::Arc<binaries::ControlPlane>),
 }
 
 impl std::fmt::Debug for EnvChoice {
@@ -131,6 +136,7 @@ impl EnvChoice {
             Self::Embedded => "embedded",
             Self::Existing { .. } => "existing",
             Self::Kind(_) => "kind",
+            Self::Binaries(_) => "binaries",
         }
     }
 
@@ -139,7 +145,37 @@ impl EnvChoice {
             Self::Embedded => embedded::capabilities(),
             Self::Existing { .. } => existing::capabilities(),
             Self::Kind(_) => kind::capabilities(),
+            Self::Binaries(plane) => binaries::capabilities(plane.opts.secrets_manager),
         }
+    }
+
+    /// What the environment runs, for the run's header and the JUnit and
+    /// JSON reports: its name, and on binaries the real components'
+    /// versions (and why ESO's is not the chart's).
+    pub fn properties(&self) -> Vec<(String, String)> {
+        let mut p = vec![("environment".to_owned(), self.name().to_owned())];
+        if let Self::Binaries(plane) = self {
+            let c = &plane.components;
+            p.extend([
+                ("eso.version".to_owned(), c.eso.version.clone()),
+                ("eso.helm-chart-pins".to_owned(), "v2.9.0".to_owned()),
+                ("eso.version-note".to_owned(), c.eso.note.clone()),
+                (
+                    "kube-apiserver.version".to_owned(),
+                    plane.apiserver_version.clone(),
+                ),
+                (
+                    "kube-controller-manager.version".to_owned(),
+                    c.kube_controller_manager.version.clone(),
+                ),
+                ("etcd.version".to_owned(), c.etcd.version.clone()),
+                (
+                    "secrets-manager".to_owned(),
+                    plane.opts.secrets_manager.name().to_owned(),
+                ),
+            ]);
+        }
+        p
     }
 
     /// Several scenarios at once only where each has a stack of its own.
@@ -200,9 +236,33 @@ pub trait Environment: Send + Sync {
     fn service_log(&self) -> BoxFuture<'_, Option<(String, Vec<String>)>> {
         Box::pin(async { None })
     }
-    /// The emulators, for what only they can show (IAM, audit, regions,
-    /// snapshots); `None` outside the embedded environment.
-    fn emulated(&self) -> Option<&embedded::Embedded> {
+    /// The aws-emulator behind this environment, for what only it can show
+    /// (IAM, audit, regions, snapshots); `None` where Secrets Manager is
+    /// something else (LocalStack, moto, AWS).
+    fn emulated(&self) -> Option<Emulated<'_>> {
         None
     }
+    /// Puts `aws-secret` with this key, as an operator would create it
+    /// (where the key can be chosen: the aws-emulator's IAM made it).
+    fn put_credentials<'a>(
+        &'a self,
+        key: &'a aws_emulator::AccessKey,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        let _ = key;
+        Box::pin(async move {
+            anyhow::bail!(
+                "{} cannot put chosen credentials in aws-secret",
+                self.name()
+            )
+        })
+    }
+}
+
+/// The aws-emulator as an environment runs it.
+#[derive(Clone, Copy)]
+pub struct Emulated<'a> {
+    pub aws: &'a aws_emulator::AwsEmulator,
+    /// The key `aws-secret` holds: the controller's IAM user's.
+    pub eso_key: &'a aws_emulator::AccessKey,
+    pub fixtures: &'a Fixtures,
 }

@@ -3,7 +3,6 @@
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use cucumber::{given, then};
 
-use crate::env::Environment;
 use crate::env::embedded::{ESO_USER, sm_client};
 use crate::world::{OpsWorld, StepResult, ensure};
 
@@ -11,8 +10,8 @@ fn principal(w: &OpsWorld) -> anyhow::Result<aws_sdk_secretsmanager::Client> {
     let env = w.emulated()?;
     Ok(sm_client(
         &env.aws.endpoint(),
-        &env.eso_key,
-        &env.seed().region,
+        env.eso_key,
+        &w.env()?.seed().region,
     ))
 }
 
@@ -118,7 +117,7 @@ async fn audited(w: &mut OpsWorld) -> StepResult {
 async fn audit_clean(w: &mut OpsWorld) -> StepResult {
     let env = w.emulated()?;
     let text = serde_json::to_string(&env.aws.audit_events())?;
-    for v in env.seed().all_values() {
+    for v in w.env()?.seed().all_values() {
         ensure(!text.contains(&v), || {
             format!(
                 "the audit trail holds a seeded value {}",

@@ -40,10 +40,9 @@ async fn restore(w: &mut OpsWorld, name: String) -> StepResult {
 
 #[when(expr = "{string} holds a wrong secret access key")]
 async fn wrong_key(w: &mut OpsWorld, _name: String) -> StepResult {
-    let env = w.emulated()?;
-    let mut key = env.eso_key.clone();
+    let mut key = w.emulated()?.eso_key.clone();
     key.secret_access_key = crate::seed::generate(40);
-    env.put_aws_secret(&key).await
+    w.env()?.put_credentials(&key).await
 }
 
 #[when("the SecretStore is validated again")]

@@ -85,7 +85,7 @@ async fn accepted_by(w: &OpsWorld, crds: Vec<CustomResourceDefinition>, which: &
     for crd in crds {
         crd_api.create(&PostParams::default(), &crd).await?;
     }
-    for overlay in ["production", "local", "kind"] {
+    for overlay in ["production", "local", "kind", "binaries"] {
         for m in build(w, overlay)? {
             let gvk = kube::api::GroupVersionKind::gvk(
                 m.api_version()

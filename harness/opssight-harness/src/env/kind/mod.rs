@@ -222,7 +222,7 @@ impl KindCluster {
             },
             &seed.region,
         );
-        scenario::seed_secrets(&sm, &seed, true).await?;
+        crate::env::secrets_manager::seed_secrets(&sm, &seed, true).await?;
 
         tool("helm", &helm::repo_add_args()).await?;
         let values_file = opts.workdir.join("eso-values.yaml");

@@ -8,10 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use aws_sdk_secretsmanager::error::ProvideErrorMetadata as _;
 use emulator_core::Clock;
 use futures::future::BoxFuture;
-use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, PostParams};
 
 use super::{KindCluster, LOCALSTACK_KEY, OVERLAY, RUN_LABEL};
@@ -22,44 +21,6 @@ use crate::seed::Seed;
 
 /// How long the controller may take to come back after scaling up.
 const CONTROLLER_START: Duration = Duration::from_secs(180);
-
-/// Writes the seed's values to Secrets Manager (creating the secrets when
-/// `create`, or when they are missing).
-pub async fn seed_secrets(
-    sm: &aws_sdk_secretsmanager::Client,
-    seed: &Seed,
-    create: bool,
-) -> anyhow::Result<()> {
-    for (name, values) in &seed.secrets {
-        let body = serde_json::to_string(values)?;
-        let put = if create {
-            None
-        } else {
-            Some(
-                sm.put_secret_value()
-                    .secret_id(name)
-                    .secret_string(&body)
-                    .send()
-                    .await,
-            )
-        };
-        match put {
-            Some(Ok(_)) => {}
-            Some(Err(e)) if e.code() != Some("ResourceNotFoundException") => {
-                return Err(e).with_context(|| format!("writing {name} to LocalStack"));
-            }
-            _ => {
-                sm.create_secret()
-                    .name(name)
-                    .secret_string(&body)
-                    .send()
-                    .await
-                    .with_context(|| format!("creating {name} in LocalStack"))?;
-            }
-        }
-    }
-    Ok(())
-}
 
 async fn put_aws_secret(client: &kube::Client, run_id: &str) -> anyhow::Result<()> {
     let secret: Secret = serde_json::from_value(serde_json::json!({
@@ -124,71 +85,17 @@ impl KindEnv {
         {
             crate::env::cluster::scale_controller(&c.client, 1, CONTROLLER_START).await?;
         }
-        // A scenario may have deleted the namespace: let it finish going.
-        let namespaces = Api::<Namespace>::all(c.client.clone());
-        if let Some(ns) = namespaces.get_opt(NAMESPACE).await?
-            && ns.metadata.deletion_timestamp.is_some()
-        {
-            let uid = ns.metadata.uid.unwrap_or_default();
-            tokio::time::timeout(
-                CONTROLLER_START,
-                kube::runtime::wait::await_condition(
-                    namespaces,
-                    NAMESPACE,
-                    kube::runtime::wait::conditions::is_deleted(&uid),
-                ),
-            )
-            .await
-            .map_err(|_| {
-                anyhow::anyhow!("timed out waiting for the namespace {NAMESPACE} to go")
-            })??;
-        }
-        seed_secrets(&c.sm, &self.seed, false).await?;
-        apply(c, OVERLAY).await?;
-        put_aws_secret(&c.client, &c.opts.run_id).await?;
-        // A store an earlier scenario left invalid is retried on ESO's
-        // backoff, which grows with every failure: validate it now.
-        for m in crate::manifests::kustomize(&c.opts.fixtures.overlay(OVERLAY))? {
-            if m.kind() == "SecretStore" {
-                crate::env::apply::revalidate_store(&c.client, m.name()).await?;
-            }
-        }
-        // The new values now, not at the next interval.
-        let mut targets = Vec::new();
-        for m in crate::manifests::kustomize(&c.opts.fixtures.overlay(OVERLAY))? {
-            if m.kind() != "ExternalSecret" {
-                continue;
-            }
-            crate::env::apply::force_sync(&c.client, m.name()).await?;
-            if let Some(remote) = m
-                .object
-                .pointer("/spec/dataFrom/0/extract/key")
-                .and_then(|k| k.as_str())
-            {
-                targets.push((m.name().to_owned(), remote.to_owned()));
-            }
-        }
-        // Back means back: every Secret holds this scenario's values, so a
-        // Ready condition left by the previous scenario cannot pass for it.
-        for (name, remote) in targets {
-            let want = crate::world::as_bytes(self.seed.secrets.get(&remote).ok_or_else(|| {
-                anyhow::anyhow!("the seed has no {remote} (ExternalSecret {name})")
-            })?);
-            let secrets = Api::<Secret>::namespaced(c.client.clone(), NAMESPACE);
-            let synced =
-                kube::runtime::wait::await_condition(secrets, &name, move |s: Option<&Secret>| {
-                    s.is_some_and(|s| crate::world::data_of(s) == want)
-                });
-            tokio::time::timeout(self.patience(), synced)
-                .await
-                .map_err(|_| {
-                    anyhow::anyhow!(
-                        "timed out after {:?} waiting for the Secret {name} to hold this scenario's new values of {remote}",
-                        self.patience()
-                    )
-                })??;
-        }
-        Ok(())
+        crate::env::turns::start_turn(crate::env::turns::Turn {
+            client: &c.client,
+            fixtures: &c.opts.fixtures,
+            overlay: OVERLAY,
+            secrets_manager: &c.sm,
+            seed: &self.seed,
+            patience: self.patience(),
+            apply: || apply(c, OVERLAY),
+            put_credentials: || put_aws_secret(&c.client, &c.opts.run_id),
+        })
+        .await
     }
 }
 

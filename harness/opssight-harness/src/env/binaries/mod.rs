@@ -1,0 +1,838 @@
+//! `--env binaries`: the real ESO controller on a real Kubernetes control
+//! plane, as local processes on 127.0.0.1, no Docker. etcd,
+//! kube-apiserver (its own CA, serving and client certificates and
+//! service-account key made for the run, RBAC on, the default admission
+//! plugins), kube-controller-manager (namespaces, garbage collection,
+//! service accounts and their tokens), ESO's CRDs from its own module, the
+//! RBAC its Helm chart renders, and the controller started with a
+//! kubeconfig holding its ServiceAccount's token, so it has the chart's
+//! rights, not admin's. Secrets Manager is the aws-emulator (on the wall
+//! clock) or moto. One control plane serves a run; scenarios take turns.
+//!
+//! Everything it starts is stopped, and its directory (keys, tokens, etcd's
+//! data, logs) removed, on success, failure, panic, SIGINT, SIGTERM and
+//! SIGHUP.
+
+pub mod components;
+pub mod pki;
+pub mod process;
+pub mod scenario;
+
+use std::os::unix::fs::DirBuilderExt as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use k8s_openapi::api::authentication::v1::TokenRequest;
+use k8s_openapi::api::core::v1::ServiceAccount;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+use self::components::Components;
+use self::pki::{Pki, write_private};
+use self::process::{Process, Spec, free_port};
+use super::embedded::{ESO_DEPLOYMENTS, ESO_NAMESPACE};
+use super::secrets_manager::EmulatedSecretsManager;
+use super::{Capabilities, Capability};
+use crate::fixtures::Fixtures;
+use crate::seed::Seed;
+
+/// The overlay scenarios apply where they apply the local one: the local
+/// overlay with a refresh interval short enough to wait for.
+pub const OVERLAY: &str = "binaries";
+/// What moto accepts (it checks no credentials).
+pub const MOTO_KEY: (&str, &str) = ("test", "test");
+/// ESO's ServiceAccount, as the chart names it.
+pub const ESO_SERVICE_ACCOUNT: &str = "external-secrets";
+
+/// Which Secrets Manager the real ESO talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SecretsManagerBackend {
+    /// The aws-emulator: SigV4, IAM, audit, outages, regions, snapshots.
+    #[default]
+    Emulator,
+    /// moto's server (what LocalStack's Secrets Manager is built on).
+    Moto,
+}
+
+impl SecretsManagerBackend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Emulator => "aws-emulator",
+            Self::Moto => "moto",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct BinariesOptions {
+    pub fixtures: Fixtures,
+    /// Where the built components are (see `components::bin_dir`).
+    pub bin_dir: PathBuf,
+    pub secrets_manager: SecretsManagerBackend,
+    /// How long each component may take to be ready.
+    pub start_timeout: Duration,
+}
+
+impl BinariesOptions {
+    pub fn new(fixtures: Fixtures) -> Self {
+        Self {
+            fixtures,
+            bin_dir: components::bin_dir(),
+            secrets_manager: SecretsManagerBackend::Emulator,
+            start_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// What a real-time control plane with no kubelet cannot show, and what the
+/// chosen Secrets Manager cannot.
+pub fn capabilities(backend: SecretsManagerBackend) -> Capabilities {
+    let mut caps = Capabilities::default();
+    caps.missing.insert(
+        Capability::VirtualClock,
+        "the real ESO and kube-apiserver run on the wall clock".into(),
+    );
+    caps.missing.insert(
+        Capability::RunbookRefreshInterval,
+        "the binaries overlay shortens refreshInterval so refreshes happen in real time".into(),
+    );
+    if backend == SecretsManagerBackend::Moto {
+        for (c, why) in [
+            (
+                Capability::Iam,
+                "moto checks neither signatures nor IAM policies",
+            ),
+            (
+                Capability::Audit,
+                "moto keeps no audit trail the harness can read",
+            ),
+            (
+                Capability::Regions,
+                "one moto server serves every region; one cannot fail alone",
+            ),
+            (
+                Capability::Snapshot,
+                "moto's state cannot be snapshotted here",
+            ),
+            (
+                Capability::SecretsManagerOutage,
+                "stopping moto loses its state, and pausing it makes ESO's calls hang (ESO sets no timeout on them)",
+            ),
+        ] {
+            caps.missing.insert(c, why.into());
+        }
+    }
+    if super::kubectl_path().is_none() {
+        caps.missing
+            .insert(Capability::Kubectl, "kubectl is not on PATH".into());
+    }
+    caps
+}
+
+/// The Secrets Manager behind the real ESO.
+pub enum Backend {
+    Emulator(EmulatedSecretsManager),
+    Moto {
+        process: Mutex<Process>,
+        endpoint: String,
+        client: aws_sdk_secretsmanager::Client,
+    },
+}
+
+impl Backend {
+    pub fn endpoint(&self) -> String {
+        match self {
+            Self::Emulator(e) => e.aws.endpoint(),
+            Self::Moto { endpoint, .. } => endpoint.clone(),
+        }
+    }
+
+    /// The harness's own client, with rights to change everything.
+    pub fn admin(&self) -> aws_sdk_secretsmanager::Client {
+        match self {
+            Self::Emulator(e) => e.admin.clone(),
+            Self::Moto { client, .. } => client.clone(),
+        }
+    }
+
+    /// The key `aws-secret` holds for the controller.
+    pub fn controller_key(&self) -> aws_emulator::AccessKey {
+        match self {
+            Self::Emulator(e) => e.eso_key.clone(),
+            Self::Moto { .. } => aws_emulator::AccessKey {
+                access_key_id: MOTO_KEY.0.into(),
+                secret_access_key: MOTO_KEY.1.into(),
+                session_token: None,
+                expiration: None,
+            },
+        }
+    }
+}
+
+/// The real ESO controller's process, and how to start it again.
+struct Controller {
+    process: Option<Process>,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+/// A running control plane with the real ESO.
+pub struct ControlPlane {
+    // Fields drop in order: the controller first, etcd last, the directory
+    // (keys, tokens, etcd's data, logs) after every process is gone.
+    controller: Mutex<Controller>,
+    controller_stopped: AtomicBool,
+    _controller_manager: Process,
+    apiserver: Mutex<Process>,
+    _etcd: Process,
+    pub backend: Backend,
+    pub components: Components,
+    pub opts: BinariesOptions,
+    /// The harness's (system:masters) kubeconfig.
+    pub kubeconfig: PathBuf,
+    pub client: kube::Client,
+    pub server: String,
+    /// What `GET /version` of the API server said.
+    pub apiserver_version: String,
+    /// The pid of the kube-apiserver process.
+    pub apiserver_pid: u32,
+    pub region: String,
+    dir: tempfile::TempDir,
+}
+
+/// The run's directory: 0700, removed at the end; a signal handler removes
+/// it too, so its path is kept where the handler finds it.
+static RUN_DIR: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+fn kubeconfig_json(server: &str, ca: &Path, user: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": "v1", "kind": "Config",
+        "clusters": [{ "name": "opssight-harness-binaries", "cluster": {
+            "server": server, "certificate-authority": ca } }],
+        "users": [{ "name": "user", "user": user }],
+        "contexts": [{ "name": "opssight-harness-binaries", "context": {
+            "cluster": "opssight-harness-binaries", "user": "user",
+            "namespace": crate::env::embedded::NAMESPACE } }],
+        "current-context": "opssight-harness-binaries",
+    })
+}
+
+async fn client_for(kubeconfig: &Path) -> anyhow::Result<kube::Client> {
+    let config = kube::Config::from_custom_kubeconfig(
+        Kubeconfig::read_from(kubeconfig)
+            .with_context(|| format!("reading {}", kubeconfig.display()))?,
+        &KubeConfigOptions::default(),
+    )
+    .await?;
+    Ok(kube::Client::try_from(config)?)
+}
+
+/// `GET path` over plain HTTP on 127.0.0.1: the status code, if it answered.
+async fn http_status(port: u16, path: &str) -> Option<u16> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut s = tokio::net::TcpStream::connect((std::net::Ipv4Addr::LOCALHOST, port))
+        .await
+        .ok()?;
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes())
+        .await
+        .ok()?;
+    let mut buf = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut buf))
+        .await
+        .ok()?
+        .ok()?;
+    let head = String::from_utf8_lossy(&buf);
+    head.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| a.to_string()).collect()
+}
+
+impl ControlPlane {
+    /// Starts everything, in order, each waited for before the next.
+    pub async fn up(opts: BinariesOptions) -> anyhow::Result<Self> {
+        let components = Components::load(&opts.bin_dir)?;
+        let dir = tempfile::Builder::new()
+            .prefix("opssight-harness-binaries-")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .tempdir()
+            .context("creating the run's directory")?;
+        *RUN_DIR.lock().unwrap_or_else(|e| e.into_inner()) = Some(dir.path().to_owned());
+        let d = dir.path();
+        let timeout = opts.start_timeout;
+        let pki = Pki::generate(d)?;
+
+        // etcd
+        let (client_port, peer_port) = (free_port()?, free_port()?);
+        let client_url = format!("http://127.0.0.1:{client_port}");
+        let peer_url = format!("http://127.0.0.1:{peer_port}");
+        let mut etcd = Process::spawn(Spec {
+            name: "etcd",
+            program: &components.etcd.path,
+            args: vec![
+                "--name=default".into(),
+                format!("--data-dir={}", d.join("etcd").display()),
+                format!("--listen-client-urls={client_url}"),
+                format!("--advertise-client-urls={client_url}"),
+                format!("--listen-peer-urls={peer_url}"),
+                format!("--initial-advertise-peer-urls={peer_url}"),
+                format!("--initial-cluster=default={peer_url}"),
+            ],
+            env: vec![],
+            log: d.join("etcd.log"),
+        })?;
+        etcd.wait_ready(
+            &format!("etcd to be healthy on {client_url}"),
+            timeout,
+            || async { http_status(client_port, "/health").await == Some(200) },
+        )
+        .await?;
+
+        // kube-apiserver
+        let api_port = free_port()?;
+        let server = format!("https://127.0.0.1:{api_port}");
+        let issuer = "https://kubernetes.default.svc.cluster.local";
+        let path = |p: &Path| p.display().to_string();
+        let mut apiserver = Process::spawn(Spec {
+            name: "kube-apiserver",
+            program: &components.kube_apiserver.path,
+            args: vec![
+                format!("--etcd-servers={client_url}"),
+                "--bind-address=127.0.0.1".into(),
+                "--advertise-address=127.0.0.1".into(),
+                format!("--secure-port={api_port}"),
+                format!("--cert-dir={}", d.join("apiserver").display()),
+                format!("--tls-cert-file={}", path(&pki.apiserver.cert)),
+                format!("--tls-private-key-file={}", path(&pki.apiserver.key)),
+                format!("--client-ca-file={}", path(&pki.ca_cert)),
+                format!("--service-account-issuer={issuer}"),
+                format!("--api-audiences={issuer}"),
+                format!("--service-account-key-file={}", path(&pki.sa_public)),
+                format!(
+                    "--service-account-signing-key-file={}",
+                    path(&pki.sa_private)
+                ),
+                "--service-cluster-ip-range=10.0.0.0/24".into(),
+                "--authorization-mode=RBAC".into(),
+                // No kubelet, no nodes: the "kubernetes" Service's endpoint
+                // would be 127.0.0.1, which Endpoints refuse.
+                "--endpoint-reconciler-type=none".into(),
+                "--profiling=false".into(),
+            ],
+            env: vec![],
+            log: d.join("kube-apiserver.log"),
+        })?;
+        let admin_kubeconfig = d.join("admin.kubeconfig");
+        write_private(
+            &admin_kubeconfig,
+            serde_json::to_string_pretty(&kubeconfig_json(
+                &server,
+                &pki.ca_cert,
+                serde_json::json!({
+                    "client-certificate": pki.admin.cert, "client-key": pki.admin.key }),
+            ))?
+            .as_bytes(),
+        )?;
+        let client = client_for(&admin_kubeconfig).await?;
+        {
+            let client = client.clone();
+            apiserver
+                .wait_ready(
+                    &format!("kube-apiserver to be ready (GET {server}/readyz)"),
+                    timeout,
+                    move || {
+                        let client = client.clone();
+                        async move {
+                            let req = http::Request::get("/readyz").body(Vec::new());
+                            match req {
+                                Ok(req) => client.request_text(req).await.is_ok_and(|t| t == "ok"),
+                                Err(_) => false,
+                            }
+                        }
+                    },
+                )
+                .await?;
+        }
+        let apiserver_version = client
+            .apiserver_version()
+            .await
+            .context("GET /version of kube-apiserver")?
+            .git_version;
+
+        // kube-controller-manager
+        let kcm_kubeconfig = d.join("kube-controller-manager.kubeconfig");
+        write_private(
+            &kcm_kubeconfig,
+            serde_json::to_string_pretty(&kubeconfig_json(
+                &server,
+                &pki.ca_cert,
+                serde_json::json!({
+                    "client-certificate": pki.controller_manager.cert,
+                    "client-key": pki.controller_manager.key }),
+            ))?
+            .as_bytes(),
+        )?;
+        let mut controller_manager = Process::spawn(Spec {
+            name: "kube-controller-manager",
+            program: &components.kube_controller_manager.path,
+            args: vec![
+                format!("--kubeconfig={}", path(&kcm_kubeconfig)),
+                // It serves nothing: no port at all, on any address.
+                "--secure-port=0".into(),
+                "--controllers=namespace-controller,garbage-collector-controller,serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller".into(),
+                format!("--service-account-private-key-file={}", path(&pki.sa_private)),
+                format!("--root-ca-file={}", path(&pki.ca_cert)),
+                "--use-service-account-credentials=false".into(),
+                "--leader-elect=false".into(),
+            ],
+            env: vec![],
+            log: d.join("kube-controller-manager.log"),
+        })?;
+        {
+            // Its service-account controller gives every namespace its
+            // "default" ServiceAccount: a sign it is running.
+            let sas = Api::<ServiceAccount>::namespaced(client.clone(), "default");
+            controller_manager
+                .wait_ready(
+                    "kube-controller-manager to create the default ServiceAccount",
+                    timeout,
+                    move || {
+                        let sas = sas.clone();
+                        async move { sas.get_opt("default").await.ok().flatten().is_some() }
+                    },
+                )
+                .await?;
+        }
+
+        // Secrets Manager
+        let seed = Seed::load(&opts.fixtures.seed_file())?;
+        let backend = match opts.secrets_manager {
+            SecretsManagerBackend::Emulator => Backend::Emulator(
+                EmulatedSecretsManager::start(
+                    emulator_core::Clock::system(),
+                    &opts.fixtures,
+                    &seed,
+                )
+                .await?,
+            ),
+            SecretsManagerBackend::Moto => start_moto(d, &seed, timeout).await?,
+        };
+        if matches!(backend, Backend::Moto { .. }) {
+            super::secrets_manager::seed_secrets(&backend.admin(), &seed, true).await?;
+        }
+
+        // ESO: CRDs, the chart's RBAC, a token, the controller.
+        install_crds(&client, &components.eso.crds, timeout).await?;
+        install_chart(&client, &components.eso.chart).await?;
+        let token = Api::<ServiceAccount>::namespaced(client.clone(), ESO_NAMESPACE)
+            .create_token_request(
+                ESO_SERVICE_ACCOUNT,
+                &PostParams::default(),
+                &TokenRequest {
+                    spec: Some(k8s_openapi::api::authentication::v1::TokenRequestSpec {
+                        audiences: Some(vec![issuer.into()]),
+                        expiration_seconds: Some(48 * 3600),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+            )
+            .await
+            .context("requesting a token for ESO's ServiceAccount")?
+            .status
+            .map(|s| s.token)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "the TokenRequest for ESO's ServiceAccount came back without a token"
+                )
+            })?;
+        let eso_kubeconfig = d.join("external-secrets.kubeconfig");
+        write_private(
+            &eso_kubeconfig,
+            serde_json::to_string_pretty(&kubeconfig_json(
+                &server,
+                &pki.ca_cert,
+                serde_json::json!({ "token": token }),
+            ))?
+            .as_bytes(),
+        )?;
+        let (metrics, live) = (free_port()?, free_port()?);
+        let eso_home = d.join("eso-home");
+        std::fs::DirBuilder::new().mode(0o700).create(&eso_home)?;
+        let endpoint = backend.endpoint();
+        let controller = Controller {
+            process: None,
+            args: vec![
+                "--concurrent=1".into(),
+                // Its defaults (:8080, :8082) listen on every interface.
+                format!("--metrics-addr=127.0.0.1:{metrics}"),
+                format!("--live-addr=127.0.0.1:{live}"),
+                "--enable-leader-election=false".into(),
+                "--loglevel=info".into(),
+                "--zap-time-encoding=iso8601".into(),
+            ],
+            env: vec![
+                ("KUBECONFIG".into(), path(&eso_kubeconfig)),
+                ("HOME".into(), path(&eso_home)),
+                ("AWS_SECRETSMANAGER_ENDPOINT".into(), endpoint.clone()),
+                ("AWS_STS_ENDPOINT".into(), endpoint),
+                // Never ask an instance-metadata address for credentials.
+                ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+            ],
+        };
+        let region = seed.region.clone();
+        let plane = Self {
+            controller: Mutex::new(controller),
+            controller_stopped: AtomicBool::new(true),
+            _controller_manager: controller_manager,
+            apiserver_pid: apiserver.pid(),
+            apiserver: Mutex::new(apiserver),
+            _etcd: etcd,
+            backend,
+            components,
+            kubeconfig: admin_kubeconfig,
+            client,
+            server,
+            apiserver_version,
+            region,
+            opts,
+            dir,
+        };
+        plane.start_controller(live).await?;
+        super::cluster::publish_deployment(
+            &plane.client,
+            &emulator_core::Clock::system(),
+            ESO_DEPLOYMENTS[0],
+            true,
+        )
+        .await?;
+        scenario::apply(&plane, OVERLAY).await?;
+        Ok(plane)
+    }
+
+    pub fn fixtures(&self) -> &Fixtures {
+        &self.opts.fixtures
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The live port ESO's health endpoint is on.
+    fn live_port(&self) -> Option<u16> {
+        let c = self.controller.lock().unwrap_or_else(|e| e.into_inner());
+        c.args
+            .iter()
+            .find_map(|a| a.strip_prefix("--live-addr=127.0.0.1:"))
+            .and_then(|p| p.parse().ok())
+    }
+
+    /// Starts the ESO controller process and waits for its health endpoint.
+    async fn start_controller(&self, live: u16) -> anyhow::Result<()> {
+        let mut process = {
+            let c = self.controller.lock().unwrap_or_else(|e| e.into_inner());
+            Process::spawn(Spec {
+                name: "external-secrets",
+                program: &self.components.eso.path,
+                args: c.args.clone(),
+                env: c.env.clone(),
+                log: self.dir.path().join("external-secrets.log"),
+            })?
+        };
+        process
+            .wait_ready(
+                &format!("ESO's controller to answer on 127.0.0.1:{live}/healthz"),
+                self.opts.start_timeout,
+                || async move { http_status(live, "/healthz").await == Some(200) },
+            )
+            .await?;
+        self.controller
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .process = Some(process);
+        self.controller_stopped.store(false, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Starts the controller again (after `stop_eso`).
+    pub async fn start_eso(&self) -> anyhow::Result<()> {
+        let live = self
+            .live_port()
+            .ok_or_else(|| anyhow::anyhow!("ESO's live port is unknown"))?;
+        self.start_controller(live).await?;
+        super::cluster::publish_deployment(
+            &self.client,
+            &emulator_core::Clock::system(),
+            ESO_DEPLOYMENTS[0],
+            true,
+        )
+        .await
+    }
+
+    /// Stops the controller process (SIGTERM, as Kubernetes stops a pod).
+    pub async fn stop_eso(&self) -> anyhow::Result<()> {
+        let process = self
+            .controller
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .process
+            .take();
+        if let Some(mut p) = process {
+            tokio::task::spawn_blocking(move || p.stop(Duration::from_secs(10))).await?;
+        }
+        self.controller_stopped.store(true, Ordering::SeqCst);
+        super::cluster::publish_deployment(
+            &self.client,
+            &emulator_core::Clock::system(),
+            ESO_DEPLOYMENTS[0],
+            false,
+        )
+        .await
+    }
+
+    pub fn eso_running(&self) -> bool {
+        !self.controller_stopped.load(Ordering::SeqCst)
+    }
+
+    /// The pid of the ESO process running now.
+    pub fn eso_pid(&self) -> Option<u32> {
+        self.controller
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .process
+            .as_ref()
+            .map(Process::pid)
+    }
+
+    /// Every process of the control plane running now, named.
+    pub fn pids(&self) -> Vec<(String, u32)> {
+        let mut out = vec![
+            ("etcd".to_owned(), self._etcd.pid()),
+            ("kube-apiserver".to_owned(), self.apiserver_pid),
+            (
+                "kube-controller-manager".to_owned(),
+                self._controller_manager.pid(),
+            ),
+        ];
+        if let Some(p) = self.eso_pid() {
+            out.push(("external-secrets".into(), p));
+        }
+        if let Backend::Moto { process, .. } = &self.backend {
+            out.push((
+                "moto".into(),
+                process.lock().unwrap_or_else(|e| e.into_inner()).pid(),
+            ));
+        }
+        out
+    }
+
+    /// The last lines of the ESO process's log.
+    pub fn eso_log(&self, n: usize) -> Vec<String> {
+        process::tail(&self.dir.path().join("external-secrets.log"), n)
+    }
+
+    /// The last lines of the API server's log.
+    pub fn apiserver_log(&self, n: usize) -> Vec<String> {
+        self.apiserver
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .log_tail(n)
+    }
+}
+
+async fn start_moto(dir: &Path, seed: &Seed, timeout: Duration) -> anyhow::Result<Backend> {
+    let program = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|d| d.join("moto_server"))
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "--secrets-manager moto: moto_server is not on PATH (pip install \"moto[server]\")"
+            )
+        })?;
+    let port = free_port()?;
+    // moto is Python: it needs PATH (and HOME for pyenv's shims).
+    let env = ["PATH", "HOME", "PYENV_ROOT", "PYENV_VERSION"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
+        .collect();
+    let mut process = Process::spawn(Spec {
+        name: "moto",
+        program: &program,
+        args: strings(&["-H", "127.0.0.1", "-p", &port.to_string()]),
+        env,
+        log: dir.join("moto.log"),
+    })?;
+    process
+        .wait_ready(
+            &format!("moto to answer on 127.0.0.1:{port}"),
+            timeout,
+            || async move { http_status(port, "/moto-api/").await.is_some() },
+        )
+        .await?;
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let client = super::embedded::sm_client(
+        &endpoint,
+        &aws_emulator::AccessKey {
+            access_key_id: MOTO_KEY.0.into(),
+            secret_access_key: MOTO_KEY.1.into(),
+            session_token: None,
+            expiration: None,
+        },
+        &seed.region,
+    );
+    Ok(Backend::Moto {
+        process: Mutex::new(process),
+        endpoint,
+        client,
+    })
+}
+
+/// ESO's CRDs from its module, applied and waited for until Established.
+async fn install_crds(client: &kube::Client, crds: &Path, timeout: Duration) -> anyhow::Result<()> {
+    let manifests = crate::manifests::load_file(crds)?;
+    let mut names = Vec::new();
+    for m in manifests
+        .iter()
+        .filter(|m| m.kind() == "CustomResourceDefinition")
+    {
+        super::apply::apply(client, &m.object)
+            .await
+            .with_context(|| format!("installing the CRD {} from {}", m.name(), crds.display()))?;
+        names.push(m.name().to_owned());
+    }
+    let api = Api::<CustomResourceDefinition>::all(client.clone());
+    for name in names {
+        let established = kube::runtime::wait::await_condition(
+            api.clone(),
+            &name,
+            kube::runtime::wait::conditions::is_crd_established(),
+        );
+        tokio::time::timeout(timeout, established)
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "timed out after {timeout:?} waiting for the CRD {name} to be Established"
+                )
+            })??;
+    }
+    Ok(())
+}
+
+/// The kinds of ESO's rendered chart that give the controller its identity
+/// and rights, and its Deployment (which stands for the process; there is no
+/// kubelet to run it).
+const CHART_KINDS: [&str; 6] = [
+    "ServiceAccount",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Role",
+    "RoleBinding",
+    "Deployment",
+];
+
+async fn install_chart(client: &kube::Client, chart: &Path) -> anyhow::Result<()> {
+    super::apply::apply(
+        client,
+        &serde_json::json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": ESO_NAMESPACE } }),
+    )
+    .await?;
+    let manifests = crate::manifests::load_file(chart)?;
+    let mut ordered: Vec<_> = manifests
+        .iter()
+        .filter(|m| CHART_KINDS.contains(&m.kind()))
+        .collect();
+    ordered.sort_by_key(|m| CHART_KINDS.iter().position(|k| *k == m.kind()));
+    for m in ordered {
+        let mut object = m.object.clone();
+        if m.kind() == "Deployment" {
+            object["metadata"]["annotations"]["opssight-harness/emulated-by"] = serde_json::json!(
+                "a local external-secrets process (opssight-harness --env binaries)"
+            );
+        }
+        super::apply::apply(client, &object)
+            .await
+            .with_context(|| {
+                format!(
+                    "applying {} {} from {}",
+                    m.kind(),
+                    m.name(),
+                    chart.display()
+                )
+            })?;
+    }
+    Ok(())
+}
+
+/// Brings the control plane up, runs `body` on it, and stops it all after:
+/// on success, on an error, while a panic unwinds, and on SIGINT, SIGTERM
+/// or SIGHUP (every process stopped and the run's directory removed before
+/// the harness exits with 128 + the signal's number).
+pub async fn with_control_plane<T, F, Fut>(opts: BinariesOptions, body: F) -> anyhow::Result<T>
+where
+    F: FnOnce(Arc<ControlPlane>) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
+    let interrupt = tokio::spawn(on_signal_stop_everything());
+    eprintln!(
+        "binaries environment: starting etcd, kube-apiserver, kube-controller-manager, {} and ESO's controller from {}",
+        opts.secrets_manager.name(),
+        opts.bin_dir.display()
+    );
+    let plane = match ControlPlane::up(opts).await {
+        Ok(p) => Arc::new(p),
+        Err(e) => {
+            interrupt.abort();
+            clear_run_dir();
+            return Err(e.context("starting the binaries environment"));
+        }
+    };
+    eprintln!(
+        "binaries environment ready: kube-apiserver {} (pid {}), ESO {} (pid {}), Secrets Manager: {} at {}",
+        plane.apiserver_version,
+        plane.apiserver_pid,
+        plane.components.eso.version,
+        plane.eso_pid().unwrap_or_default(),
+        plane.opts.secrets_manager.name(),
+        plane.backend.endpoint()
+    );
+    let result = body(plane.clone()).await;
+    interrupt.abort();
+    drop(plane);
+    clear_run_dir();
+    result
+}
+
+fn clear_run_dir() {
+    RUN_DIR.lock().unwrap_or_else(|e| e.into_inner()).take();
+}
+
+async fn on_signal_stop_everything() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        tracing::warn!("cannot install signal handlers: a signal would leave processes behind");
+        return;
+    };
+    let (name, number) = tokio::select! {
+        _ = int.recv() => ("SIGINT", libc::SIGINT),
+        _ = term.recv() => ("SIGTERM", libc::SIGTERM),
+        _ = hup.recv() => ("SIGHUP", libc::SIGHUP),
+    };
+    eprintln!("{name}: stopping the control plane and removing its files");
+    process::stop_all(Duration::from_secs(5));
+    if let Some(dir) = RUN_DIR.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    std::process::exit(128 + number);
+}

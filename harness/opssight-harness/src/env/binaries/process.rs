@@ -1,0 +1,297 @@
+//! The control plane's processes: each started with its output in a 0600
+//! log file of the run's directory, and stopped (SIGTERM, then SIGKILL)
+//! when its handle is dropped, whatever the reason. Every live pid is also
+//! in one registry, so a signal handler can stop them all before the
+//! harness exits, and each child asks the kernel to kill it should the
+//! harness die without running either (`PR_SET_PDEATHSIG`).
+
+use std::collections::BTreeSet;
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    #[error("starting {name} ({}): {source}", .program.display())]
+    Spawn {
+        name: String,
+        program: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{name} exited ({status}) while {waiting_for}; the last lines of its log ({}):\n{tail}", .log.display())]
+    Exited {
+        name: String,
+        status: String,
+        waiting_for: String,
+        log: PathBuf,
+        tail: String,
+    },
+    #[error("timed out after {after:?} waiting for {what}; the last lines of {name}'s log ({}):\n{tail}", .log.display())]
+    Timeout {
+        name: String,
+        what: String,
+        after: Duration,
+        log: PathBuf,
+        tail: String,
+    },
+}
+
+static LIVE: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+
+fn live() -> std::sync::MutexGuard<'static, BTreeSet<i32>> {
+    LIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The pids of every control-plane process this harness runs now.
+pub fn live_pids() -> Vec<i32> {
+    live().iter().copied().collect()
+}
+
+/// Stops every live process (SIGTERM, SIGKILL after `grace`): the signal
+/// handler's part, before the harness exits.
+pub fn stop_all(grace: Duration) {
+    let pids = live_pids();
+    for &pid in &pids {
+        signal(pid, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + grace;
+    for pid in pids {
+        while alive(pid) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if alive(pid) {
+            signal(pid, libc::SIGKILL);
+        }
+        reap(pid);
+        live().remove(&pid);
+    }
+}
+
+fn signal(pid: i32, sig: i32) {
+    // SAFETY: kill(2) with a pid we started; no memory is involved.
+    unsafe {
+        libc::kill(pid, sig);
+    }
+}
+
+fn alive(pid: i32) -> bool {
+    let mut status = 0;
+    // SAFETY: waitpid(2) on our own child, WNOHANG: returns at once.
+    let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+    r == 0
+}
+
+fn reap(pid: i32) {
+    let mut status = 0;
+    // SAFETY: as above; the process is gone or going, this collects it.
+    unsafe {
+        libc::waitpid(pid, &mut status, libc::WNOHANG);
+    }
+}
+
+/// A running process of the control plane.
+#[derive(Debug)]
+pub struct Process {
+    pub name: String,
+    child: Child,
+    pub log: PathBuf,
+}
+
+/// How to start one.
+pub struct Spec<'a> {
+    pub name: &'a str,
+    pub program: &'a Path,
+    pub args: Vec<String>,
+    /// The whole environment: nothing of the harness's own is inherited
+    /// (no AWS_* or KUBECONFIG of the user's shell reaches a component).
+    pub env: Vec<(String, String)>,
+    pub log: PathBuf,
+}
+
+impl Process {
+    pub fn spawn(spec: Spec<'_>) -> Result<Self, ProcessError> {
+        let spawn_err = |source| ProcessError::Spawn {
+            name: spec.name.to_owned(),
+            program: spec.program.to_owned(),
+            source,
+        };
+        let log = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(&spec.log)
+            .map_err(spawn_err)?;
+        let err_log = log.try_clone().map_err(spawn_err)?;
+        let mut cmd = Command::new(spec.program);
+        cmd.args(&spec.args)
+            .env_clear()
+            .envs(spec.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(err_log)
+            // A terminal's Ctrl-C reaches the harness, which stops these in
+            // order; not each of them at once.
+            .process_group(0);
+        // SAFETY: prctl is async-signal-safe; nothing else runs between
+        // fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().map_err(spawn_err)?;
+        live().insert(child.id() as i32);
+        tracing::debug!(name = spec.name, pid = child.id(), "started");
+        Ok(Self {
+            name: spec.name.to_owned(),
+            child,
+            log: spec.log,
+        })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The exit status, if it has exited.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// The last `n` lines of its log.
+    pub fn log_tail(&self, n: usize) -> Vec<String> {
+        tail(&self.log, n)
+    }
+
+    /// Waits until `ready` says yes, polling every 100 ms; fails at once if
+    /// the process exits, and after `timeout` naming `what`.
+    pub async fn wait_ready<F, Fut>(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        mut ready: F,
+    ) -> Result<(), ProcessError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.exited() {
+                return Err(ProcessError::Exited {
+                    name: self.name.clone(),
+                    status: status.to_string(),
+                    waiting_for: what.to_owned(),
+                    log: self.log.clone(),
+                    tail: self.log_tail(30).join("\n"),
+                });
+            }
+            if ready().await {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(ProcessError::Timeout {
+                    name: self.name.clone(),
+                    what: what.to_owned(),
+                    after: timeout,
+                    log: self.log.clone(),
+                    tail: self.log_tail(30).join("\n"),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// SIGTERM, up to `grace` to exit, then SIGKILL; waits for it.
+    pub fn stop(&mut self, grace: Duration) {
+        let pid = self.child.id() as i32;
+        if self.exited().is_none() {
+            signal(pid, libc::SIGTERM);
+            let deadline = Instant::now() + grace;
+            while self.exited().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if self.exited().is_none() {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+            }
+        }
+        live().remove(&pid);
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.stop(Duration::from_secs(10));
+    }
+}
+
+/// The last `n` lines of a file (what there is of it).
+pub fn tail(path: &Path, n: usize) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| l.to_string())
+        .collect()
+}
+
+/// A free port on 127.0.0.1, for a component that must be told its port
+/// (the kernel picks it; the listener is closed before the component binds).
+pub fn free_port() -> std::io::Result<u16> {
+    let l = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))?;
+    Ok(l.local_addr()?.port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_dropped_process_is_gone_and_unregistered() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = Process::spawn(Spec {
+            name: "sleep",
+            program: Path::new("/bin/sleep"),
+            args: vec!["600".into()],
+            env: vec![],
+            log: dir.path().join("sleep.log"),
+        })
+        .unwrap();
+        let pid = p.pid() as i32;
+        assert!(live_pids().contains(&pid));
+        drop(p);
+        assert!(!live_pids().contains(&pid));
+        // SAFETY: signal 0 only checks existence.
+        assert_eq!(unsafe { libc::kill(pid, 0) }, -1, "pid {pid} still exists");
+    }
+
+    #[tokio::test]
+    async fn waiting_on_a_process_that_exits_says_so_with_its_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = Process::spawn(Spec {
+            name: "sh",
+            program: Path::new("/bin/sh"),
+            args: vec!["-c".into(), "echo no etcd here; exit 3".into()],
+            env: vec![],
+            log: dir.path().join("sh.log"),
+        })
+        .unwrap();
+        let e = p
+            .wait_ready("it to serve", Duration::from_secs(10), || async { false })
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("exited (exit status: 3) while it to serve"),
+            "{e}"
+        );
+        assert!(e.contains("no etcd here"), "{e}");
+    }
+}

@@ -1,0 +1,121 @@
+//! The aws-emulator as OpsSight's Secrets Manager: the runbook's IAM policy
+//! on the controller's user, an all-allowing admin user for the harness, and
+//! the seed's secrets. The embedded environment runs it on its virtual
+//! clock; `--env binaries` on the wall clock, behind the real ESO.
+
+use anyhow::Context as _;
+use aws_emulator::{AccessKey, AwsEmulator, PolicyDocument};
+use aws_sdk_secretsmanager::error::ProvideErrorMetadata as _;
+use emulator_core::Clock;
+
+use super::embedded::{ACCOUNT_ID, ESO_USER, sm_client};
+use crate::fixtures::Fixtures;
+use crate::seed::Seed;
+
+/// The runbook's policy on the controller's user, under this name.
+const RUNBOOK_POLICY: &str = "opssight-production-secrets";
+
+pub struct EmulatedSecretsManager {
+    pub aws: AwsEmulator,
+    pub admin: aws_sdk_secretsmanager::Client,
+    pub admin_key: AccessKey,
+    /// The key `aws-secret` holds: the controller's user's.
+    pub eso_key: AccessKey,
+}
+
+impl EmulatedSecretsManager {
+    /// Starts the emulator on 127.0.0.1 (an ephemeral port) and seeds it.
+    pub async fn start(clock: Clock, fixtures: &Fixtures, seed: &Seed) -> anyhow::Result<Self> {
+        let aws = AwsEmulator::builder()
+            .clock(clock)
+            .account_id(ACCOUNT_ID)
+            .default_region(&seed.region)
+            .start()
+            .await?;
+        let policy = runbook_policy(fixtures)?;
+        let (admin_key, eso_key) = aws.with_iam(|iam| -> anyhow::Result<_> {
+            iam.create_user("harness-admin")?;
+            iam.put_user_policy("harness-admin", "all", PolicyDocument::parse(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#)?)?;
+            iam.create_user(ESO_USER)?;
+            iam.put_user_policy(ESO_USER, RUNBOOK_POLICY, policy)?;
+            Ok((iam.create_access_key("harness-admin")?, iam.create_access_key(ESO_USER)?))
+        })?;
+        let admin = sm_client(&aws.endpoint(), &admin_key, &seed.region);
+        for (name, values) in &seed.secrets {
+            admin
+                .create_secret()
+                .name(name)
+                .secret_string(serde_json::to_string(values)?)
+                .send()
+                .await
+                .with_context(|| format!("seeding {name}"))?;
+        }
+        Ok(Self {
+            aws,
+            admin,
+            admin_key,
+            eso_key,
+        })
+    }
+
+    /// Puts what a scenario may have changed back as `start` left it, for
+    /// environments whose scenarios share one emulator: reachable, no
+    /// faults, the controller's user with the runbook's policy alone.
+    pub fn reset(&self, fixtures: &Fixtures) -> anyhow::Result<()> {
+        self.aws.resume_listening();
+        self.aws.clear_faults();
+        let policy = runbook_policy(fixtures)?;
+        self.aws.with_iam(|iam| -> anyhow::Result<()> {
+            for extra in iam.user_policy_names(ESO_USER) {
+                if extra != RUNBOOK_POLICY {
+                    iam.delete_user_policy(ESO_USER, &extra)?;
+                }
+            }
+            iam.put_user_policy(ESO_USER, RUNBOOK_POLICY, policy)?;
+            Ok(())
+        })
+    }
+}
+
+fn runbook_policy(fixtures: &Fixtures) -> anyhow::Result<PolicyDocument> {
+    Ok(PolicyDocument::from_file(&fixtures.iam_policy())?
+        .with_placeholder("ACCOUNT_ID", ACCOUNT_ID))
+}
+
+/// Writes the seed's values to Secrets Manager (creating the secrets when
+/// `create`, or when they are missing).
+pub async fn seed_secrets(
+    sm: &aws_sdk_secretsmanager::Client,
+    seed: &Seed,
+    create: bool,
+) -> anyhow::Result<()> {
+    for (name, values) in &seed.secrets {
+        let body = serde_json::to_string(values)?;
+        let put = if create {
+            None
+        } else {
+            Some(
+                sm.put_secret_value()
+                    .secret_id(name)
+                    .secret_string(&body)
+                    .send()
+                    .await,
+            )
+        };
+        match put {
+            Some(Ok(_)) => {}
+            Some(Err(e)) if e.code() != Some("ResourceNotFoundException") => {
+                return Err(e).with_context(|| format!("writing {name} to Secrets Manager"));
+            }
+            _ => {
+                sm.create_secret()
+                    .name(name)
+                    .secret_string(&body)
+                    .send()
+                    .await
+                    .with_context(|| format!("creating {name} in Secrets Manager"))?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,108 @@
+//! Scenarios that take turns on one live system (kind, binaries): each
+//! starts by putting it back as a new scenario expects it, whatever the
+//! previous one left: the namespace there, new values in Secrets Manager,
+//! the overlay and `aws-secret` applied, the store validated now, and every
+//! Secret holding the new values before the first step.
+
+use std::future::Future;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use kube::api::Api;
+
+use crate::env::embedded::NAMESPACE;
+use crate::fixtures::Fixtures;
+use crate::seed::Seed;
+
+pub struct Turn<'a, A, C> {
+    pub client: &'a kube::Client,
+    pub fixtures: &'a Fixtures,
+    pub overlay: &'a str,
+    pub secrets_manager: &'a aws_sdk_secretsmanager::Client,
+    pub seed: &'a Seed,
+    pub patience: Duration,
+    /// Applies the overlay (with the environment's labels and credentials).
+    pub apply: A,
+    /// Puts `aws-secret` back with the controller's credentials.
+    pub put_credentials: C,
+}
+
+pub async fn start_turn<A, AF, C, CF>(turn: Turn<'_, A, C>) -> anyhow::Result<()>
+where
+    A: FnOnce() -> AF,
+    AF: Future<Output = anyhow::Result<()>>,
+    C: FnOnce() -> CF,
+    CF: Future<Output = anyhow::Result<()>>,
+{
+    let client = turn.client;
+    // A scenario may have deleted the namespace: let it finish going.
+    let namespaces = Api::<Namespace>::all(client.clone());
+    if let Some(ns) = namespaces.get_opt(NAMESPACE).await?
+        && ns.metadata.deletion_timestamp.is_some()
+    {
+        let uid = ns.metadata.uid.unwrap_or_default();
+        tokio::time::timeout(
+            turn.patience,
+            kube::runtime::wait::await_condition(
+                namespaces,
+                NAMESPACE,
+                kube::runtime::wait::conditions::is_deleted(&uid),
+            ),
+        )
+        .await
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "timed out after {:?} waiting for the namespace {NAMESPACE} to go",
+                turn.patience
+            )
+        })??;
+    }
+    crate::env::secrets_manager::seed_secrets(turn.secrets_manager, turn.seed, false).await?;
+    (turn.apply)().await?;
+    (turn.put_credentials)().await?;
+    let manifests = crate::manifests::kustomize(&turn.fixtures.overlay(turn.overlay))?;
+    // A store an earlier scenario left invalid is retried on ESO's
+    // backoff, which grows with every failure: validate it now.
+    for m in &manifests {
+        if m.kind() == "SecretStore" {
+            crate::env::apply::revalidate_store(client, m.name()).await?;
+        }
+    }
+    // The new values now, not at the next interval.
+    let mut targets = Vec::new();
+    for m in &manifests {
+        if m.kind() != "ExternalSecret" {
+            continue;
+        }
+        crate::env::apply::force_sync(client, m.name()).await?;
+        if let Some(remote) = m
+            .object
+            .pointer("/spec/dataFrom/0/extract/key")
+            .and_then(|k| k.as_str())
+        {
+            targets.push((m.name().to_owned(), remote.to_owned()));
+        }
+    }
+    // Back means back: every Secret holds this scenario's values, so a
+    // Ready condition left by the previous scenario cannot pass for it.
+    for (name, remote) in targets {
+        let want =
+            crate::world::as_bytes(turn.seed.secrets.get(&remote).ok_or_else(|| {
+                anyhow::anyhow!("the seed has no {remote} (ExternalSecret {name})")
+            })?);
+        let secrets = Api::<Secret>::namespaced(client.clone(), NAMESPACE);
+        let synced =
+            kube::runtime::wait::await_condition(secrets, &name, move |s: Option<&Secret>| {
+                s.is_some_and(|s| crate::world::data_of(s) == want)
+            });
+        tokio::time::timeout(turn.patience, synced)
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "timed out after {:?} waiting for the Secret {name} to hold this scenario's new values of {remote}",
+                    turn.patience
+                )
+            })??;
+    }
+    Ok(())
+}

@@ -1,0 +1,297 @@
+//! `--env binaries` for real: the ESO controller that syncs the Secrets is
+//! the real ESO process built from its Go module, the API server is the real
+//! kube-apiserver, every listener of every process is on 127.0.0.1, and a
+//! harness killed mid-run leaves no process, port or file behind.
+//!
+//! These need the components `scripts/build-real-components.sh` builds.
+//! Without them each test says so and passes, unless `REQUIRE_BINARIES=1`
+//! (as `.ci/run` sets), where a missing component fails it.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::Api;
+use opssight_harness::env::binaries::components::{Components, bin_dir, go_module_version};
+use opssight_harness::env::binaries::{BinariesOptions, with_control_plane};
+use opssight_harness::fixtures::Fixtures;
+
+/// One control plane at a time: each is five processes on a 2-core machine.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The built components, or `None` (and why) where the test may skip.
+fn components() -> Option<Components> {
+    match Components::load(&bin_dir()) {
+        Ok(c) => Some(c),
+        Err(e) if std::env::var("REQUIRE_BINARIES").as_deref() == Ok("1") => {
+            panic!("REQUIRE_BINARIES=1 but --env binaries cannot run: {e}")
+        }
+        Err(e) => {
+            eprintln!("skipped: {e}");
+            None
+        }
+    }
+}
+
+/// Socket inodes a process holds open.
+fn socket_inodes(pid: u32) -> BTreeSet<u64> {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return BTreeSet::new();
+    };
+    fds.flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .filter_map(|target| {
+            let t = target.to_string_lossy().into_owned();
+            t.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()
+        })
+        .collect()
+}
+
+/// Every listening TCP socket of the machine: (local address as hex, port, inode).
+fn listeners() -> Vec<(String, u16, u64)> {
+    let mut out = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let text = std::fs::read_to_string(table).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            // st 0A is LISTEN.
+            if f.len() > 9 && f[3] == "0A" {
+                let (addr, port) = f[1].split_once(':').unwrap();
+                out.push((
+                    addr.to_owned(),
+                    u16::from_str_radix(port, 16).unwrap(),
+                    f[9].parse().unwrap(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// 127.0.0.1 as /proc/net/tcp writes it (little-endian hex), and ::ffff:127.0.0.1 / ::1 in tcp6.
+fn is_loopback(hex: &str) -> bool {
+    matches!(
+        hex,
+        "0100007F" | "0000000000000000FFFF00000100007F" | "00000000000000000000000001000000"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_controller_is_the_real_eso_and_the_api_server_the_real_one() {
+    let _one = serial();
+    let Some(components) = components() else {
+        return;
+    };
+    let opts = BinariesOptions::new(Fixtures::at(repo_root().join("fixtures")));
+    with_control_plane(opts, |plane| async move {
+        // The API server says what it is, and it is the process we started.
+        let version = plane.client.apiserver_version().await?;
+        assert_eq!(version.git_version, components.kube_apiserver.version);
+        assert_eq!(
+            std::fs::read_link(format!("/proc/{}/exe", plane.apiserver_pid))?,
+            components.kube_apiserver.path
+        );
+        // The controller is ESO's binary, of the version its build says.
+        let pid = plane.eso_pid().expect("ESO runs");
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe"))?;
+        assert_eq!(exe, components.eso.path);
+        assert_eq!(
+            go_module_version(&exe, "github.com/external-secrets/external-secrets")?.as_deref(),
+            Some(components.eso.version.as_str()),
+            "the build information of {}",
+            exe.display()
+        );
+        // ESO, not the harness, wrote the Secrets: its field manager (ESO's
+        // server-side apply names itself after the ExternalSecret) and its
+        // label are on them.
+        let secrets: Api<Secret> = Api::namespaced(plane.client.clone(), "opssight-production");
+        let s = secrets.get("opssight-database-secrets").await?;
+        let managers: Vec<String> = s
+            .metadata
+            .managed_fields
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|m| m.manager)
+            .collect();
+        assert!(
+            managers
+                .iter()
+                .any(|m| m == "externalsecrets.external-secrets.io/opssight-database-secrets"),
+            "field managers of the Secret: {managers:?}"
+        );
+        assert_eq!(
+            s.metadata
+                .labels
+                .unwrap_or_default()
+                .get("reconcile.external-secrets.io/managed")
+                .map(String::as_str),
+            Some("true")
+        );
+        // Every listener of every process is on loopback.
+        let pids = plane.pids();
+        let all = listeners();
+        let mut seen = 0;
+        for (name, pid) in &pids {
+            let mine = socket_inodes(*pid);
+            for (addr, port, _) in all.iter().filter(|(_, _, inode)| mine.contains(inode)) {
+                seen += 1;
+                assert!(
+                    is_loopback(addr),
+                    "{name} (pid {pid}) listens on {addr}:{port}, not 127.0.0.1"
+                );
+            }
+        }
+        // etcd (2), kube-apiserver, ESO's metrics and health ports at least.
+        assert!(seen >= 5, "only {seen} listeners found for {pids:?}");
+        Ok(())
+    })
+    .await
+    .unwrap();
+}
+
+/// The processes whose parent is `pid`.
+fn children_of(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(p) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+        // pid (comm) state ppid ...: comm may hold spaces, so split after ')'.
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if ppid == Some(pid) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn gone(pid: u32) -> bool {
+    // A zombie still has /proc/<pid>; its state is Z.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+    }
+}
+
+/// A failed assertion must not leave the harness under test running: its
+/// own children die with it (PR_SET_PDEATHSIG).
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn killed_mid_run_leaves_nothing(signal: &str) {
+    let _one = serial();
+    let Some(_components) = components() else {
+        return;
+    };
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_opssight-harness"))
+            .args(["up", "--env", "binaries"])
+            .current_dir(repo_root())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let child = &mut child.0;
+    let stdout = child.stdout.take().unwrap();
+    let mut exports = std::collections::BTreeMap::new();
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        if let Some((k, v)) = line.strip_prefix("export ").and_then(|l| l.split_once('=')) {
+            exports.insert(k.to_owned(), v.to_owned());
+        }
+        if exports.len() == 5 {
+            break;
+        }
+    }
+    let kubeconfig = PathBuf::from(exports.get("KUBECONFIG").expect("up printed KUBECONFIG"));
+    let run_dir = kubeconfig.parent().unwrap().to_owned();
+    assert!(run_dir.is_dir());
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&run_dir).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o700, "{}", run_dir.display());
+    let kube_mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&kubeconfig).unwrap().permissions(),
+    );
+    assert_eq!(kube_mode & 0o777, 0o600, "{}", kubeconfig.display());
+    let processes = children_of(child.id());
+    assert!(
+        processes.len() >= 4,
+        "expected etcd, kube-apiserver, kube-controller-manager and ESO under the harness, found {processes:?}"
+    );
+    let ports: Vec<u16> = listeners()
+        .into_iter()
+        .filter(|(_, _, inode)| processes.iter().any(|p| socket_inodes(*p).contains(inode)))
+        .map(|(_, port, _)| port)
+        .collect();
+    assert!(!ports.is_empty());
+
+    Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the harness did not exit within 60 s of {signal}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!status.success(), "exit status after {signal}: {status}");
+    for p in &processes {
+        assert!(gone(*p), "process {p} is still running after {signal}");
+    }
+    for port in ports {
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+            "127.0.0.1:{port} still answers after {signal}"
+        );
+    }
+    assert!(
+        !run_dir.exists(),
+        "{} (keys, tokens, etcd's data) is left after {signal}",
+        run_dir.display()
+    );
+}
+
+#[test]
+fn sigterm_mid_run_leaves_no_process_port_or_file() {
+    killed_mid_run_leaves_nothing("-TERM");
+}
+
+#[test]
+fn sigint_mid_run_leaves_no_process_port_or_file() {
+    killed_mid_run_leaves_nothing("-INT");
+}
+
+#[test]
+fn sighup_mid_run_leaves_no_process_port_or_file() {
+    killed_mid_run_leaves_nothing("-HUP");
+}
