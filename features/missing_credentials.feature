@@ -11,10 +11,10 @@ Feature: Missing or wrong AWS credentials
     When the Secret "aws-secret" is deleted
     And the SecretStore is validated again
     Then the SecretStore becomes not ready with reason "InvalidProviderConfig" and message "unable to create client"
-    And a Warning event "InvalidProviderConfig" about the SecretStore says "could not fetch AccessKeyID secret: cannot get Kubernetes secret \"aws-secret\" from namespace \"opssight-production\""
+    And a Warning event "InvalidProviderConfig" about the SecretStore says "unable to create session: could not fetch SecretAccessKey secret: cannot get Kubernetes secret \"aws-secret\" from namespace \"opssight-production\": secrets \"aws-secret\" not found"
     When a refresh of "opssight-app-secrets" is forced
     Then the ExternalSecret "opssight-app-secrets" becomes not Ready with reason "SecretSyncedError"
-    And a Warning event "UpdateFailed" about "opssight-app-secrets" says "SecretStore \"aws-secrets-manager\" is not ready"
+    And a Warning event "UpdateFailed" about "opssight-app-secrets" says "error processing spec.dataFrom[0].extract, err: SecretStore \"aws-secrets-manager\" is not ready"
     And every Secret still holds the values it was synced with
     When "aws-secret" is restored with valid credentials
     And the SecretStore is validated again
@@ -26,7 +26,7 @@ Feature: Missing or wrong AWS credentials
     When the key "secret-access-key" is removed from "aws-secret"
     And the SecretStore is validated again
     Then the SecretStore becomes not ready with reason "InvalidProviderConfig" and message "unable to create client"
-    And a Warning event "InvalidProviderConfig" about the SecretStore says "could not fetch SecretAccessKey secret: cannot find secret data for key: \"secret-access-key\""
+    And a Warning event "InvalidProviderConfig" about the SecretStore says "unable to create session: could not fetch SecretAccessKey secret: cannot find secret data for key: \"secret-access-key\""
 
   @requires-iam
   Scenario: A wrong secret key

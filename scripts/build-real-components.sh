@@ -7,12 +7,14 @@
 #   external-secrets-v0.20.4        ESO's controller (github.com/external-secrets/external-secrets)
 #   kube-apiserver-v1.34.4          k8s.io/kubernetes/cmd/kube-apiserver
 #   kube-controller-manager-v1.34.4 k8s.io/kubernetes/cmd/kube-controller-manager
+#   etcd-v3.6.4                     go.etcd.io/etcd/server/v3 (etcdmain), Kubernetes 1.34's etcd
 #   helm-v3.18.6                    helm.sh/helm/v3/cmd/helm (renders ESO's chart)
 #   eso-v0.20.4/crds.yaml           ESO's CRDs, from the same module version
 #   eso-v0.20.4/chart.yaml          ESO's chart rendered by `helm template`
 #   components.json                 what was built, read by the harness and `doctor`
 #
-# etcd is Debian's etcd-server (3.4), found on PATH.
+# (Debian's etcd-server 3.4 is not enough: kube-apiserver 1.34 needs etcd's
+# progress notifications of 3.5+, see real-components/etcd/go.mod.)
 #
 # Usage: scripts/build-real-components.sh [--check]
 #   --check  only say what is built and what is missing (exit 1 if anything is)
@@ -25,6 +27,7 @@ out="${OPSSIGHT_BIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/opssight-harness/bin}"
 ESO_VERSION=v0.20.4
 K8S_VERSION=v1.34.4
 HELM_VERSION=v3.18.6
+ETCD_VERSION=v3.6.4
 ESO_MODULE=github.com/external-secrets/external-secrets
 
 say() { printf '[build-real-components] %s\n' "$*"; }
@@ -38,6 +41,7 @@ targets=(
   "external-secrets-$ESO_VERSION"
   "kube-apiserver-$K8S_VERSION"
   "kube-controller-manager-$K8S_VERSION"
+  "etcd-$ETCD_VERSION"
   "helm-$HELM_VERSION"
   "eso-$ESO_VERSION/crds.yaml"
   "eso-$ESO_VERSION/chart.yaml"
@@ -48,12 +52,10 @@ if [ "${1:-}" = "--check" ]; then
   for t in "${targets[@]}"; do
     if [ -s "$out/$t" ]; then say "built: $out/$t"; else say "missing: $out/$t"; missing=1; fi
   done
-  if command -v etcd >/dev/null; then say "etcd: $(command -v etcd)"; else say "missing: etcd (apt-get install etcd-server)"; missing=1; fi
   exit $missing
 fi
 
 command -v go >/dev/null || fail "Go is not installed (needed once, to build kube-apiserver, kube-controller-manager and ESO from their Go modules)"
-command -v etcd >/dev/null || fail "etcd is not on PATH: install Debian's etcd-server (apt-get install etcd-server)"
 
 mkdir -p "$out" "$out/eso-$ESO_VERSION"
 # The module and build caches are Go's own (GOMODCACHE, GOCACHE): a second
@@ -95,6 +97,7 @@ probe_proxy "$modules/eso" "$ESO_MODULE@$ESO_VERSION"
 build "$modules/eso" "$ESO_MODULE" "external-secrets-$ESO_VERSION"
 build "$modules/kubernetes" k8s.io/kubernetes/cmd/kube-apiserver "kube-apiserver-$K8S_VERSION" "$k8s_ldflags"
 build "$modules/kubernetes" k8s.io/kubernetes/cmd/kube-controller-manager "kube-controller-manager-$K8S_VERSION" "$k8s_ldflags"
+build "$modules/etcd" . "etcd-$ETCD_VERSION"
 build "$modules/helm" helm.sh/helm/v3/cmd/helm "helm-$HELM_VERSION"
 
 # ESO's CRDs and chart come from the very module version the controller was
@@ -130,7 +133,6 @@ if [ ! -s "$chart" ]; then
   say "ESO's chart, rendered: $chart"
 fi
 
-etcd_version="$(etcd --version | awk '/etcd Version/ {print $3}')"
 cat > "$out/components.json.tmp.$$" <<EOF
 {
   "schema_version": 1,
@@ -140,7 +142,7 @@ cat > "$out/components.json.tmp.$$" <<EOF
   "kube-apiserver": { "version": "$K8S_VERSION", "module": "k8s.io/kubernetes", "path": "$out/kube-apiserver-$K8S_VERSION" },
   "kube-controller-manager": { "version": "$K8S_VERSION", "module": "k8s.io/kubernetes", "path": "$out/kube-controller-manager-$K8S_VERSION" },
   "helm": { "version": "$HELM_VERSION", "module": "helm.sh/helm/v3", "path": "$out/helm-$HELM_VERSION" },
-  "etcd": { "version": "v$etcd_version", "module": "Debian etcd-server", "path": "$(command -v etcd)" }
+  "etcd": { "version": "$ETCD_VERSION", "module": "go.etcd.io/etcd/server/v3", "path": "$out/etcd-$ETCD_VERSION" }
 }
 EOF
 mv "$out/components.json.tmp.$$" "$out/components.json"

@@ -366,20 +366,64 @@ async fn store_for(ctx: &Context, es: &View) -> Result<StoreView, String> {
 }
 
 /// Fetches and writes; on success the Ready reason and message.
+/// ESO's reason of the Normal event for a secret gone at the provider.
+const REASON_MISSING_PROVIDER_SECRET: &str = "MissingProviderSecret";
+
 async fn sync(
     ctx: &Context,
     es: &View,
     target: Option<Secret>,
     secrets: &Api<Secret>,
 ) -> Result<(&'static str, &'static str), Failure> {
-    let store = store_for(ctx, es).await.map_err(Failure::Provider)?;
+    // ESO gets the store and its client inside each entry's handling, so a
+    // store or client error reads as the first entry's
+    // (pkg/controllers/externalsecret/externalsecret_controller_secret.go,
+    // GetProviderSecretData, v2.9.0 as v0.20.4).
+    let first_entry = |e: String| match (es.spec.data_from.first(), es.spec.data.first()) {
+        (Some(_), _) => format!("error processing spec.dataFrom[0].extract, err: {e}"),
+        (None, Some(d)) => format!(
+            "error processing spec.data[0] (key: {}), err: {e}",
+            d.remote_ref.key
+        ),
+        (None, None) => e,
+    };
+    let store = store_for(ctx, es)
+        .await
+        .map_err(|e| Failure::Provider(first_entry(e)))?;
     let provider = ctx
         .clients
         .provider(&store)
         .await
-        .map_err(|e| Failure::Provider(e.0))?;
+        .map_err(|e| Failure::Provider(first_entry(e.0)))?;
     let mut data: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    let mut missing = false;
+    // A secret gone at the provider is skipped, with a Normal event, unless
+    // deletionPolicy is Retain (then it is an error, as any other).
+    let skip_missing = es.spec.target.deletion_policy != DeletionPolicy::Retain;
+    // dataFrom first, then data: a key both write ends up as data's.
+    for (i, d) in es.spec.data_from.iter().enumerate() {
+        let Some(extract) = &d.extract else { continue };
+        let result = provider.get_secret_map(extract).await;
+        ctx.metrics
+            .provider_call("GetSecretValue", api_call_succeeded(&result));
+        match result {
+            Ok(m) => data.extend(m),
+            Err(ProviderError::NoSecret) if skip_missing => {
+                ctx.recorder
+                    .publish(
+                        &es.regarding(),
+                        EventType::Normal,
+                        REASON_MISSING_PROVIDER_SECRET,
+                        &format!("secret does not exist at provider using spec.dataFrom[{i}]"),
+                    )
+                    .await;
+            }
+            Err(e) => {
+                return Err(Failure::Provider(format!(
+                    "error processing spec.dataFrom[{i}].extract, err: {e}"
+                )));
+            }
+        }
+    }
     for (i, d) in es.spec.data.iter().enumerate() {
         let result = provider.get_secret(&d.remote_ref).await;
         ctx.metrics
@@ -388,10 +432,19 @@ async fn sync(
             Ok(v) => {
                 data.insert(d.secret_key.clone(), v);
             }
-            Err(ProviderError::NoSecret)
-                if es.spec.target.deletion_policy == DeletionPolicy::Delete =>
-            {
-                missing = true
+            Err(ProviderError::NoSecret) if skip_missing => {
+                // ESO's message says dataFrom here too (its constant).
+                ctx.recorder
+                    .publish(
+                        &es.regarding(),
+                        EventType::Normal,
+                        REASON_MISSING_PROVIDER_SECRET,
+                        &format!(
+                            "secret does not exist at provider using spec.dataFrom[{i}] (key={})",
+                            d.remote_ref.key
+                        ),
+                    )
+                    .await;
             }
             Err(e) => {
                 return Err(Failure::Provider(format!(
@@ -401,26 +454,7 @@ async fn sync(
             }
         }
     }
-    for (i, d) in es.spec.data_from.iter().enumerate() {
-        let Some(extract) = &d.extract else { continue };
-        let result = provider.get_secret_map(extract).await;
-        ctx.metrics
-            .provider_call("GetSecretValue", api_call_succeeded(&result));
-        match result {
-            Ok(m) => data.extend(m),
-            Err(ProviderError::NoSecret)
-                if es.spec.target.deletion_policy == DeletionPolicy::Delete =>
-            {
-                missing = true
-            }
-            Err(e) => {
-                return Err(Failure::Provider(format!(
-                    "error processing spec.dataFrom[{i}].extract, err: {e}"
-                )));
-            }
-        }
-    }
-    if data.is_empty() || missing {
+    if data.is_empty() {
         match es.spec.target.deletion_policy {
             DeletionPolicy::Delete => {
                 if target.is_some() {

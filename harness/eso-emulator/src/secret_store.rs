@@ -145,9 +145,22 @@ impl ClientFactory {
             StoreKind::ClusterSecretStore => sel.namespace.clone().unwrap_or_default(),
         };
         let api: Api<Secret> = Api::namespaced(self.kube.clone(), &namespace);
-        let secret = api.get_opt(&sel.name).await.ok().flatten().ok_or_else(|| {
-            ClientError(format!("could not fetch {what} secret: cannot get Kubernetes secret \"{}\" from namespace \"{namespace}\"", sel.name))
-        })?;
+        // ESO's resolver wraps the API server's error (client-go's text).
+        let secret = match api.get_opt(&sel.name).await {
+            Ok(Some(s)) => s,
+            Ok(None) => {
+                return Err(ClientError(format!(
+                    "could not fetch {what} secret: cannot get Kubernetes secret \"{name}\" from namespace \"{namespace}\": secrets \"{name}\" not found",
+                    name = sel.name
+                )));
+            }
+            Err(e) => {
+                return Err(ClientError(format!(
+                    "could not fetch {what} secret: cannot get Kubernetes secret \"{}\" from namespace \"{namespace}\": {e}",
+                    sel.name
+                )));
+            }
+        };
         let bytes = secret
             .data
             .as_ref()
@@ -159,12 +172,8 @@ impl ClientFactory {
                     sel.key
                 ))
             })?;
-        String::from_utf8(bytes).map_err(|_| {
-            ClientError(format!(
-                "could not fetch {what} secret: value of key \"{}\" is not UTF-8",
-                sel.key
-            ))
-        })
+        // ESO takes the bytes as they are (Go's string(val)).
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
     async fn static_credentials(
@@ -185,10 +194,25 @@ impl ClientFactory {
             .secret_access_key_secret_ref
             .as_ref()
             .ok_or_else(|| ClientError("missing SecretAccessKey".into()))?;
-        let akid = self.secret_value(store, akid_sel, "AccessKeyID").await?;
-        let sak = self.secret_value(store, sak_sel, "SecretAccessKey").await?;
+        // ESO's order and words (providers/v1/aws/auth/auth.go,
+        // credsFromSecretRef, v2.9.0 as v0.20.4): the secret access key
+        // first, then "accessKeyID"; its NewClient wraps every error of
+        // creating credentials in "unable to create session: ".
+        let session = |e: ClientError| ClientError(format!("unable to create session: {}", e.0));
+        let sak = self
+            .secret_value(store, sak_sel, "SecretAccessKey")
+            .await
+            .map_err(session)?;
+        let akid = self
+            .secret_value(store, akid_sel, "accessKeyID")
+            .await
+            .map_err(session)?;
         let token = match &r.session_token_secret_ref {
-            Some(sel) => Some(self.secret_value(store, sel, "SessionToken").await?),
+            Some(sel) => Some(
+                self.secret_value(store, sel, "SessionToken")
+                    .await
+                    .map_err(session)?,
+            ),
             None => None,
         };
         Ok(Credentials::new(

@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod diagnostics;
+pub mod differential;
 pub mod drill;
 pub mod env;
 pub mod fixtures;

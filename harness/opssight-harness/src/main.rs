@@ -128,6 +128,10 @@ enum Command {
         /// Feature file or directory.
         #[arg(long, default_value = "features")]
         features: PathBuf,
+        /// Record every scenario's observable state at each checkpoint here
+        /// (JSON), for `differential`.
+        #[arg(long)]
+        record: Option<PathBuf>,
         #[command(flatten)]
         run: RunArgs,
     },
@@ -212,13 +216,40 @@ enum Command {
     },
     /// Say what this machine can run.
     Doctor,
+    /// Compare two recordings (`test --record`) of the same scenarios, the
+    /// emulators' and the real components', with the differences declared
+    /// in a README. Exit code 1 on an undeclared difference or a declared
+    /// one that no longer differs.
+    Differential {
+        /// A recording of `test --env embedded --record` (repeat the flag
+        /// for several runs; their scenarios are taken together).
+        #[arg(long, required = true)]
+        embedded: Vec<PathBuf>,
+        /// A recording of `test --env binaries --record` (likewise).
+        #[arg(long, required = true)]
+        real: Vec<PathBuf>,
+        /// The README whose differential table declares the differences.
+        #[arg(long, default_value = "harness/eso-emulator/README.md")]
+        declared: PathBuf,
+        /// Write the Markdown report here too.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Rewrite the README's table with the differences found, keeping
+        /// the reasons already written (new rows say UNDECLARED).
+        #[arg(long)]
+        update: bool,
+    },
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                // kube_client logs each failed request that it also returns
+                // as an error: the harness reports those itself, once, and a
+                // readiness poll or a stack shutting down is not alarming.
+                .unwrap_or_else(|_| "warn,kube_client=off".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -239,6 +270,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             junit,
             json,
             features,
+            record,
             run,
         } => {
             let RunArgs {
@@ -265,6 +297,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         concurrency,
                         env,
                         drill: None,
+                        record,
                     })
                     .await?;
                     Ok(if outcome.failed {
@@ -357,6 +390,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             endpoint,
             json,
         } => rotation(env, endpoint, json).await,
+        Command::Differential {
+            embedded,
+            real,
+            declared,
+            report,
+            update,
+        } => differential(&embedded, &real, &declared, report.as_deref(), update),
         Command::Doctor => {
             doctor().await;
             Ok(ExitCode::SUCCESS)
@@ -549,6 +589,44 @@ async fn up() -> anyhow::Result<ExitCode> {
     tokio::signal::ctrl_c().await?;
     env.stop_eso().await;
     Ok(ExitCode::SUCCESS)
+}
+
+fn differential(
+    embedded: &[PathBuf],
+    real: &[PathBuf],
+    declared_in: &std::path::Path,
+    report_to: Option<&std::path::Path>,
+    update: bool,
+) -> anyhow::Result<ExitCode> {
+    use opssight_harness::differential::compare::{self, Recording};
+    let (e, r) = (Recording::load_all(embedded)?, Recording::load_all(real)?);
+    let real_name = r
+        .properties
+        .iter()
+        .find(|(k, _)| k == "eso.version")
+        .map_or_else(|| r.environment.clone(), |(_, v)| format!("real ESO {v}"));
+    let readme = std::fs::read_to_string(declared_in)
+        .map_err(|err| anyhow::anyhow!("{}: {err}", declared_in.display()))?;
+    let declared = compare::declared(&readme, declared_in)?;
+    let diffs = compare::differences(&e, &r);
+    if update {
+        let written = compare::with_table(&readme, &compare::table(&diffs, &declared, &real_name))?;
+        std::fs::write(declared_in, written)
+            .map_err(|err| anyhow::anyhow!("{}: {err}", declared_in.display()))?;
+        println!("{}: {} difference(s) written", declared_in.display(), diffs.len());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let verdict = compare::check(&diffs, &declared);
+    let text = compare::report(&diffs, &verdict, &real_name);
+    print!("{text}");
+    if let Some(path) = report_to {
+        std::fs::write(path, &text).map_err(|err| anyhow::anyhow!("{}: {err}", path.display()))?;
+    }
+    Ok(if verdict.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// `up --env binaries`: the real components until a signal.

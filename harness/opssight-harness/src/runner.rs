@@ -5,6 +5,7 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::tag::Ext as _;
@@ -27,6 +28,8 @@ pub struct RunOptions {
     pub env: EnvChoice,
     /// Run as a drill: every scenario is recorded for the drill's report.
     pub drill: Option<crate::drill::Collector>,
+    /// Record every scenario's checkpoints for the differential, here.
+    pub record: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,6 +174,9 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
     let artifacts = opts.artifacts.clone();
     let drill = opts.drill.clone();
     let drill_before = opts.drill.is_some();
+    let recording: Arc<Mutex<crate::differential::compare::Recording>> = Default::default();
+    let record_before = opts.record.is_some();
+    let record_after = recording.clone();
     let env_choice = opts.env.clone();
     let writer = writer::Basic::raw(io::stdout(), writer::Coloring::Never, 0)
         .summarized()
@@ -201,12 +207,34 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
             if drill_before {
                 world.drill = Some(crate::drill::Recorder::default());
             }
+            if record_before {
+                world.checkpoints = Some(Default::default());
+            }
             async {}.boxed_local()
         })
         .after(move |feature, _rule, scenario, finished, world| {
             let artifacts = artifacts.clone();
             let drill = drill.clone();
+            let recording = record_after.clone();
             async move {
+                if let Some(w) = world.as_deref()
+                    && w.checkpoints.is_some()
+                {
+                    w.checkpoint("end").await;
+                    let record = crate::differential::compare::ScenarioRecord {
+                        outcome: outcome_of(scenario, finished).into(),
+                        checkpoints: w
+                            .checkpoints
+                            .as_ref()
+                            .map(|c| c.lock().unwrap_or_else(|e| e.into_inner()).clone())
+                            .unwrap_or_default(),
+                    };
+                    recording
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .scenarios
+                        .insert(format!("{}: {}", feature.name, scenario.name), record);
+                }
                 if let (cucumber::event::ScenarioFinished::StepFailed(..), Some(w)) =
                     (finished, &world)
                 {
@@ -226,6 +254,13 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
     if let Some(path) = &opts.junit {
         crate::report_properties::add_to_junit(path, &properties)?;
     }
+    if let Some(path) = &opts.record {
+        let mut r = recording.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        r.environment = opts.env.name().into();
+        r.properties = properties.clone();
+        std::fs::write(path, serde_json::to_vec_pretty(&r)?)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    }
     if let Some(path) = &opts.json {
         crate::report_properties::add_to_json(path, &properties)?;
     }
@@ -236,6 +271,22 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
         skipped_steps: result.skipped_steps(),
         parsing_errors: result.parsing_errors(),
     })
+}
+
+/// How a scenario ended, for the differential's record.
+fn outcome_of(
+    scenario: &gherkin::Scenario,
+    finished: &cucumber::event::ScenarioFinished,
+) -> &'static str {
+    let gated = scenario
+        .steps
+        .first()
+        .is_some_and(|s| s.value.starts_with("SKIPPED: "));
+    match finished {
+        _ if gated => "skipped",
+        cucumber::event::ScenarioFinished::StepPassed => "passed",
+        _ => "failed",
+    }
 }
 
 async fn drill_record(

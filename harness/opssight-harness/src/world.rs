@@ -53,6 +53,11 @@ pub struct OpsWorld {
     pub counter: u64,
     /// Set when the scenario runs as part of a drill.
     pub drill: Option<crate::drill::Recorder>,
+    /// Set when the run records checkpoints for the differential.
+    pub checkpoints: Option<Arc<std::sync::Mutex<Vec<crate::differential::observe::Checkpoint>>>>,
+    /// The events there were when the system was up (for the differential).
+    pub event_baseline: crate::differential::observe::EventBaseline,
+    pub baseline_taken: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -94,6 +99,9 @@ impl OpsWorld {
             snapshot: None,
             counter: 0,
             drill: None,
+            checkpoints: None,
+            event_baseline: Default::default(),
+            baseline_taken: false,
         })
     }
 
@@ -102,6 +110,11 @@ impl OpsWorld {
     }
 
     pub async fn start(&mut self) -> StepResult {
+        // cucumber shows an error's outermost message only: keep the causes.
+        self.start_env().await.map_err(|e| anyhow!("{e:#}"))
+    }
+
+    async fn start_env(&mut self) -> StepResult {
         let fixtures = self.fixtures()?.clone();
         let env: Arc<dyn Environment> = match &self.choice {
             EnvChoice::Embedded => Arc::new(
@@ -127,6 +140,11 @@ impl OpsWorld {
         };
         self.expected = env.seed().secrets.clone();
         self.env = Some(env);
+        if self.checkpoints.is_some() {
+            // A shared system's reset refreshed every Secret before this.
+            self.take_event_baseline().await;
+            self.baseline_taken = false;
+        }
         Ok(())
     }
 
@@ -231,6 +249,53 @@ impl OpsWorld {
         Some(recorder.finish(finals, verified))
     }
 
+    /// The values this scenario knows, named for the differential: the
+    /// current and previous value of each remote key.
+    pub fn value_names(&self) -> crate::differential::observe::ValueNames {
+        let mut names = crate::differential::observe::ValueNames::new();
+        for (which, map) in [("previous", &self.previous), ("current", &self.expected)] {
+            for (remote, kv) in map.iter() {
+                for (k, v) in kv {
+                    names.insert(v.clone().into_bytes(), format!("{remote}:{k} ({which})"));
+                }
+            }
+        }
+        names
+    }
+
+    /// Adds the events there are now to those the differential leaves out.
+    pub async fn take_event_baseline(&mut self) {
+        if let Ok(env) = self.env()
+            && let Ok(b) = crate::differential::observe::event_baseline(&env.kube()).await
+        {
+            self.event_baseline.extend(b);
+        }
+        self.baseline_taken = true;
+    }
+
+    /// Records what is observable now, when the run records checkpoints.
+    pub async fn checkpoint(&self, label: &str) {
+        let (Some(sink), Ok(env)) = (&self.checkpoints, self.env()) else {
+            return;
+        };
+        let fields = match crate::differential::observe::observe(
+            &env.kube(),
+            &self.value_names(),
+            &self.event_baseline,
+        )
+        .await
+        {
+            Ok(f) => f,
+            Err(e) => [("(observation)".to_owned(), format!("failed: {e}"))].into(),
+        };
+        sink.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(crate::differential::observe::Checkpoint {
+                label: label.to_owned(),
+                fields,
+            });
+    }
+
     /// How long a step waits for a condition here: the environment's own
     /// patience (a real cluster is slower than the emulators), or
     /// `OPSSIGHT_WAIT_SECONDS`.
@@ -261,7 +326,9 @@ impl OpsWorld {
         )
         .await
         .map_err(|_| anyhow!("timed out after {:?} waiting for {what}", self.patience()))??;
-        found.ok_or_else(|| anyhow!("{what}: the ExternalSecret {name} is gone"))
+        let found = found.ok_or_else(|| anyhow!("{what}: the ExternalSecret {name} is gone"))?;
+        self.checkpoint(what).await;
+        Ok(found)
     }
 
     pub async fn wait_secret(
@@ -277,7 +344,9 @@ impl OpsWorld {
         )
         .await
         .map_err(|_| anyhow!("timed out after {:?} waiting for {what}", self.patience()))??;
-        found.ok_or_else(|| anyhow!("{what}: the Secret {name} is gone"))
+        let found = found.ok_or_else(|| anyhow!("{what}: the Secret {name} is gone"))?;
+        self.checkpoint(what).await;
+        Ok(found)
     }
 
     pub async fn wait_gone_secret(&self, name: &str) -> StepResult {
@@ -297,6 +366,7 @@ impl OpsWorld {
                 self.patience()
             )
         })??;
+        self.checkpoint(&format!("the Secret {name} to be deleted")).await;
         Ok(())
     }
 }

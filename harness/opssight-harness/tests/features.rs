@@ -23,6 +23,7 @@ async fn suite(env: EnvChoice, artifacts: &Path) -> anyhow::Result<Outcome> {
         concurrency: 8,
         env,
         drill: None,
+        record: std::env::var_os("OPSSIGHT_RECORD").map(Into::into),
     })
     .await
 }

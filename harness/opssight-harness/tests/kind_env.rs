@@ -327,12 +327,14 @@ async fn bring_up_runs_the_tools_in_order_seeds_applies_and_tears_down() {
     .unwrap();
     assert_eq!(es.data["spec"]["refreshInterval"], "30s");
     assert_eq!(es.metadata.labels.unwrap()["opssight-harness/run-id"], RUN);
+    let annotations = es.metadata.annotations.unwrap_or_default();
     assert!(
-        es.metadata
-            .annotations
-            .unwrap_or_default()
-            .contains_key("force-sync"),
+        annotations.contains_key("opssight-harness/refresh"),
         "the scenario's reset forces a refresh"
+    );
+    assert!(
+        !annotations.contains_key("force-sync"),
+        "the reset leaves the runbook's annotation to the runbook's command"
     );
     drop(f.kube);
 }

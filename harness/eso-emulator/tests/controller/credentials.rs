@@ -59,7 +59,7 @@ async fn aws_secret_deleted_then_restored() {
     assert_eq!(
         detail,
         format!(
-            "could not fetch AccessKeyID secret: cannot get Kubernetes secret \"aws-secret\" from namespace \"{NS}\""
+            "unable to create session: could not fetch SecretAccessKey secret: cannot get Kubernetes secret \"aws-secret\" from namespace \"{NS}\": secrets \"aws-secret\" not found"
         )
     );
 
@@ -67,7 +67,11 @@ async fn aws_secret_deleted_then_restored() {
     force_sync(&stack, "c", "1").await;
     wait_ready(&stack, "c", "False", "SecretSyncedError").await;
     let (_, _, detail) = wait_event(&stack, "c", "Warning", "UpdateFailed").await;
-    assert_eq!(detail, "SecretStore \"aws\" is not ready");
+    // ESO's words: the store is checked inside the first entry's handling.
+    assert_eq!(
+        detail,
+        "error processing spec.dataFrom[0].extract, err: SecretStore \"aws\" is not ready"
+    );
     assert_eq!(
         decoded(&secret(&stack, "c").await.unwrap()),
         v,
@@ -174,6 +178,6 @@ async fn a_key_missing_from_aws_secret() {
     let (_, _, detail) = wait_event(&stack, "aws", "Warning", "InvalidProviderConfig").await;
     assert_eq!(
         detail,
-        "could not fetch SecretAccessKey secret: cannot find secret data for key: \"secret-access-key\""
+        "unable to create session: could not fetch SecretAccessKey secret: cannot find secret data for key: \"secret-access-key\""
     );
 }

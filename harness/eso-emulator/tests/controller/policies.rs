@@ -163,3 +163,40 @@ async fn labels_and_annotations_are_copied_and_empty_data_is_retained() {
         "secret retained due to DeletionPolicy=Retain"
     );
 }
+
+/// ESO v2.9.0 (and v0.20.4), GetProviderSecretData: with deletionPolicy
+/// Delete a secret gone at the provider is skipped with a Normal
+/// MissingProviderSecret event, and the Secret keeps the keys that remain;
+/// dataFrom is read first and data after it, so data wins a shared key.
+#[tokio::test]
+async fn delete_policy_keeps_the_remaining_keys_and_data_wins_over_data_from() {
+    let stack = stack().await;
+    let kept = values(&["a", "user"]);
+    let other = values(&["value"]);
+    put_sm(&stack, "app/kept", &kept).await;
+    put_sm(&stack, "app/lost", &other).await;
+    let es = json!({"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": {"name": "mix"},
+        "spec": {"refreshInterval": "1m", "secretStoreRef": {"name": "aws", "kind": "SecretStore"},
+            "target": {"name": "mix", "deletionPolicy": "Delete"},
+            "data": [{"secretKey": "user", "remoteRef": {"key": "app/lost", "property": "value"}}],
+            "dataFrom": [{"extract": {"key": "app/kept"}}]}});
+    create(&stack.client, "externalsecrets", es).await.unwrap();
+    let mut want = kept.clone();
+    want.insert("user".into(), other["value"].clone());
+    wait_secret_data(&stack, "mix", &want, "data's value for the shared key").await;
+    stack
+        .sm
+        .delete_secret()
+        .secret_id("app/lost")
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .unwrap();
+    force_sync(&stack, "mix", "1").await;
+    let (_, _, message) = wait_event(&stack, "mix", "Normal", "MissingProviderSecret").await;
+    assert_eq!(
+        message,
+        "secret does not exist at provider using spec.dataFrom[0] (key=app/lost)"
+    );
+    wait_secret_data(&stack, "mix", &kept, "the keys that remain").await;
+}

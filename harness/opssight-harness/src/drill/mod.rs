@@ -66,6 +66,7 @@ pub async fn run(opts: DrillOptions) -> anyhow::Result<(DrillReport, ReportFiles
     let collector = Collector::default();
     let started_at = jiff::Timestamp::now();
     runner::run(RunOptions {
+        record: None,
         features: opts.features,
         tags: opts.tags,
         junit: None,

@@ -123,6 +123,29 @@ pub async fn force_sync(client: &kube::Client, name: &str) -> anyhow::Result<()>
     Ok(())
 }
 
+/// Has ESO refresh an ExternalSecret now, for the harness's own reset
+/// between scenarios: any change of its annotations does it, and this one
+/// is not the runbook's `force-sync`, so a scenario that runs the
+/// runbook's `kubectl annotate ... force-sync=...` (no `--overwrite`) finds
+/// the ExternalSecret as an operator would, never annotated before.
+pub async fn refresh_now(client: &kube::Client, name: &str) -> anyhow::Result<()> {
+    Api::<DynamicObject>::namespaced_with(
+        client.clone(),
+        NAMESPACE,
+        &eso_emulator::external_secret_resource(),
+    )
+    .patch(
+        name,
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(
+            serde_json::json!({"metadata": {"annotations": {"opssight-harness/refresh": unique_stamp()}}}),
+        ),
+    )
+    .await
+    .with_context(|| format!("refreshing the ExternalSecret {name}"))?;
+    Ok(())
+}
+
 /// Has ESO validate a SecretStore now rather than at its next 5-minute
 /// check: a change of its annotations does it.
 pub async fn revalidate_store(client: &kube::Client, name: &str) -> anyhow::Result<()> {

@@ -7,6 +7,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::Api;
 
@@ -25,6 +26,52 @@ pub struct Turn<'a, A, C> {
     pub apply: A,
     /// Puts `aws-secret` back with the controller's credentials.
     pub put_credentials: C,
+}
+
+/// ExternalSecrets an earlier scenario added (probes), and Secrets that
+/// are neither the overlay's targets nor `aws-secret`: gone, so that this
+/// scenario sees the namespace a fresh stack would have.
+async fn remove_what_the_overlay_lacks(
+    client: &kube::Client,
+    fixtures: &Fixtures,
+    overlay: &str,
+) -> anyhow::Result<()> {
+    use kube::api::{DynamicObject, ListParams};
+    if Api::<Namespace>::all(client.clone())
+        .get_opt(NAMESPACE)
+        .await?
+        .is_none()
+    {
+        return Ok(());
+    }
+    let manifests = crate::manifests::kustomize(&fixtures.overlay(overlay))?;
+    let ours: Vec<&str> = manifests
+        .iter()
+        .filter(|m| m.kind() == "ExternalSecret")
+        .map(|m| m.name())
+        .collect();
+    let es = Api::<DynamicObject>::namespaced_with(
+        client.clone(),
+        NAMESPACE,
+        &eso_emulator::external_secret_resource(),
+    );
+    for o in es.list(&ListParams::default()).await?.items {
+        let name = o.metadata.name.unwrap_or_default();
+        if !ours.contains(&name.as_str()) {
+            es.delete(&name, &Default::default()).await?;
+        }
+    }
+    let secrets = Api::<Secret>::namespaced(client.clone(), NAMESPACE);
+    for s in secrets.list(&ListParams::default()).await?.items {
+        let name = s.metadata.name.unwrap_or_default();
+        let kept = name == "aws-secret"
+            || ours.contains(&name.as_str())
+            || s.type_.as_deref() == Some("kubernetes.io/service-account-token");
+        if !kept {
+            secrets.delete(&name, &Default::default()).await?;
+        }
+    }
+    Ok(())
 }
 
 pub async fn start_turn<A, AF, C, CF>(turn: Turn<'_, A, C>) -> anyhow::Result<()>
@@ -57,7 +104,14 @@ where
             )
         })??;
     }
+    // The previous scenario's events would satisfy this one's checks of
+    // events: a new scenario starts with none, as on a stack of its own.
+    Api::<k8s_openapi::api::core::v1::Event>::namespaced(client.clone(), NAMESPACE)
+        .delete_collection(&Default::default(), &Default::default())
+        .await
+        .context("deleting the previous scenario's events")?;
     crate::env::secrets_manager::seed_secrets(turn.secrets_manager, turn.seed, false).await?;
+    remove_what_the_overlay_lacks(client, turn.fixtures, turn.overlay).await?;
     (turn.apply)().await?;
     (turn.put_credentials)().await?;
     let manifests = crate::manifests::kustomize(&turn.fixtures.overlay(turn.overlay))?;
@@ -74,7 +128,7 @@ where
         if m.kind() != "ExternalSecret" {
             continue;
         }
-        crate::env::apply::force_sync(client, m.name()).await?;
+        crate::env::apply::refresh_now(client, m.name()).await?;
         if let Some(remote) = m
             .object
             .pointer("/spec/dataFrom/0/extract/key")

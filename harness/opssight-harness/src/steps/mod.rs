@@ -5,5 +5,6 @@ pub(crate) mod changes;
 mod credentials;
 mod kubectl;
 mod manifests;
+mod probes;
 mod recovery;
 mod sync;

@@ -56,6 +56,15 @@ async fn all_ready(w: &mut OpsWorld, reason: String) -> StepResult {
     for name in w.external_secrets()?.keys() {
         ready(w, name, "True", &reason).await?;
     }
+    // The first time everything is synced, the system is up: what it
+    // emitted and showed coming up is not the scenario's doing (the
+    // differential's baseline; its checkpoints start here).
+    if let Some(c) = &w.checkpoints
+        && !w.baseline_taken
+    {
+        c.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        w.take_event_baseline().await;
+    }
     Ok(())
 }
 

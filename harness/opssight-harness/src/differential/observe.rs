@@ -1,0 +1,230 @@
+//! What a scenario can observe of the system at one moment, flattened to
+//! `field → value` and normalised, so that a run on one environment can be
+//! compared with a run on another: ExternalSecret and store conditions, the
+//! namespace's events, each target Secret's type, labels, annotations,
+//! owner references, finalizers and data (each value named by what it is:
+//! the current or previous value of a remote key, or its length).
+//! Volatile parts (uids, times, resource versions, ports, request ids,
+//! hashes of random values, the harness's own stamps) are replaced by
+//! placeholders.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
+
+use k8s_openapi::api::core::v1::{Event, Secret};
+use kube::api::{Api, DynamicObject, ListParams};
+use serde::{Deserialize, Serialize};
+
+use crate::env::embedded::NAMESPACE;
+
+/// One moment of one scenario.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// What the scenario had just waited for ("end" after its last step).
+    pub label: String,
+    pub fields: BTreeMap<String, String>,
+}
+
+/// Names of the values a scenario knows: value → "remote:key (current)".
+pub type ValueNames = BTreeMap<Vec<u8>, String>;
+
+static VOLATILE: LazyLock<Vec<(regex::Regex, &'static str)>> = LazyLock::new(|| {
+    [
+        (
+            r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+            "<uuid>",
+        ),
+        (
+            r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d)?",
+            "<time>",
+        ),
+        (r"127\.0\.0\.1:\d+", "127.0.0.1:<port>"),
+        (r"\b[0-9a-f]{32,}\b", "<hex>"),
+        (r"RequestID: [A-Za-z0-9-]+", "RequestID: <id>"),
+    ]
+    .into_iter()
+    .filter_map(|(re, to)| regex::Regex::new(re).ok().map(|r| (r, to)))
+    .collect()
+});
+
+/// A text with its volatile parts replaced.
+pub fn normalise(text: &str) -> String {
+    let mut out = text.to_owned();
+    for (re, to) in VOLATILE.iter() {
+        out = re.replace_all(&out, *to).into_owned();
+    }
+    out
+}
+
+/// Annotations whose values are per run by construction: ESO's hash of
+/// the data (random values), the harness's reconcile triggers.
+fn volatile_annotation(key: &str) -> bool {
+    matches!(
+        key,
+        "reconcile.external-secrets.io/data-hash"
+            | "force-sync"
+            | "harness/validate"
+            | "opssight-harness/refresh"
+    )
+}
+
+fn condition_fields(kind: &str, name: &str, obj: &serde_json::Value, out: &mut BTreeMap<String, String>) {
+    let conditions = obj
+        .pointer("/status/conditions")
+        .and_then(|c| c.as_array())
+        .cloned()
+        .unwrap_or_default();
+    for c in conditions {
+        let field = |k: &str| c.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+        out.insert(
+            format!("{kind}/{name} condition {}", field("type")),
+            normalise(&format!(
+                "{} {}: {}",
+                field("status"),
+                field("reason"),
+                field("message")
+            )),
+        );
+    }
+}
+
+fn joined(items: impl IntoIterator<Item = String>) -> String {
+    let set: BTreeSet<String> = items.into_iter().collect();
+    set.into_iter().collect::<Vec<_>>().join(", ")
+}
+
+/// The events there were when a scenario's first step began (name →
+/// count): what bringing the system up emitted, which differs by
+/// environment (a fresh stack creates its Secrets, a shared one refreshes
+/// them) and is not the scenario's doing.
+pub type EventBaseline = BTreeMap<String, i32>;
+
+pub async fn event_baseline(client: &kube::Client) -> anyhow::Result<EventBaseline> {
+    let events: Api<Event> = Api::namespaced(client.clone(), NAMESPACE);
+    Ok(events
+        .list(&ListParams::default())
+        .await?
+        .items
+        .into_iter()
+        .map(|e| (e.metadata.name.unwrap_or_default(), e.count.unwrap_or(1)))
+        .collect())
+}
+
+/// Everything observable in the OpsSight namespace now (events since the
+/// baseline only).
+pub async fn observe(
+    client: &kube::Client,
+    values: &ValueNames,
+    baseline: &EventBaseline,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    let es: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        NAMESPACE,
+        &eso_emulator::external_secret_resource(),
+    );
+    for o in es.list(&ListParams::default()).await?.items {
+        let name = o.metadata.name.clone().unwrap_or_default();
+        condition_fields("ExternalSecret", &name, &o.data, &mut out);
+        let finalizers = o.metadata.finalizers.clone().unwrap_or_default();
+        if !finalizers.is_empty() {
+            out.insert(format!("ExternalSecret/{name} finalizers"), joined(finalizers));
+        }
+    }
+    let stores: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        NAMESPACE,
+        &eso_emulator::store_resource(eso_emulator::types::StoreKind::SecretStore),
+    );
+    for o in stores.list(&ListParams::default()).await?.items {
+        let name = o.metadata.name.clone().unwrap_or_default();
+        condition_fields("SecretStore", &name, &o.data, &mut out);
+    }
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), NAMESPACE);
+    for s in secrets.list(&ListParams::default()).await?.items {
+        let name = s.metadata.name.clone().unwrap_or_default();
+        // The harness's own credentials, and what Kubernetes itself makes.
+        if name == "aws-secret"
+            || s.type_.as_deref() == Some("kubernetes.io/service-account-token")
+        {
+            continue;
+        }
+        let p = format!("Secret/{name}");
+        out.insert(format!("{p} type"), s.type_.clone().unwrap_or_else(|| "Opaque".into()));
+        for (k, v) in s.metadata.labels.clone().unwrap_or_default() {
+            out.insert(format!("{p} label {k}"), normalise(&v));
+        }
+        for (k, v) in s.metadata.annotations.clone().unwrap_or_default() {
+            let v = if volatile_annotation(&k) { "<per run>".to_owned() } else { normalise(&v) };
+            out.insert(format!("{p} annotation {k}"), v);
+        }
+        let owners = s.metadata.owner_references.clone().unwrap_or_default();
+        if !owners.is_empty() {
+            out.insert(
+                format!("{p} ownerReferences"),
+                joined(owners.into_iter().map(|o| {
+                    format!(
+                        "{}/{} controller={} blockOwnerDeletion={}",
+                        o.kind,
+                        o.name,
+                        o.controller.unwrap_or(false),
+                        o.block_owner_deletion.unwrap_or(false)
+                    )
+                })),
+            );
+        }
+        let finalizers = s.metadata.finalizers.clone().unwrap_or_default();
+        if !finalizers.is_empty() {
+            out.insert(format!("{p} finalizers"), joined(finalizers));
+        }
+        for (k, v) in s.data.clone().unwrap_or_default() {
+            // A value the scenario knows is named; another (a probe's fixed
+            // value) by length and short hash, equal wherever it is equal.
+            let named = values
+                .get(&v.0)
+                .cloned()
+                .unwrap_or_else(|| crate::seed::describe(&v.0));
+            out.insert(format!("{p} data {k}"), named);
+        }
+    }
+    let events: Api<Event> = Api::namespaced(client.clone(), NAMESPACE);
+    let mut by_reason: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for e in events.list(&ListParams::default()).await?.items {
+        let name = e.metadata.name.clone().unwrap_or_default();
+        if baseline.get(&name).is_some_and(|c| *c >= e.count.unwrap_or(1)) {
+            continue;
+        }
+        let o = &e.involved_object;
+        by_reason
+            .entry(format!(
+                "Event {}/{} {} {}",
+                o.kind.clone().unwrap_or_default(),
+                o.name.clone().unwrap_or_default(),
+                e.type_.clone().unwrap_or_default(),
+                e.reason.clone().unwrap_or_default()
+            ))
+            .or_default()
+            .insert(normalise(&e.message.clone().unwrap_or_default()));
+    }
+    for (k, messages) in by_reason {
+        out.insert(k, messages.into_iter().collect::<Vec<_>>().join(" | "));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn volatile_parts_are_replaced() {
+        assert_eq!(
+            super::normalise(
+                "operation error Secrets Manager: GetSecretValue, https response error StatusCode: 400, RequestID: 3f2a-11, at 2026-12-02T01:00:14Z on 127.0.0.1:4566"
+            ),
+            "operation error Secrets Manager: GetSecretValue, https response error StatusCode: 400, RequestID: <id>, at <time> on 127.0.0.1:<port>"
+        );
+        assert_eq!(
+            super::normalise("uid 0b6e3c1e-9a3c-4d1e-8f1e-0123456789ab"),
+            "uid <uuid>"
+        );
+    }
+}
