@@ -9,14 +9,17 @@
 # Not a gate: nothing here fails on a number. Run it from the repository.
 #
 # Usage: scripts/bench-binaries.sh [--cold]
+#   OPSSIGHT_HARNESS=path  a harness binary already built (default: a release build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cold=0
 [ "${1:-}" = "--cold" ] && cold=1
-harness=target/release/opssight-harness
-echo "building the harness (release)..." >&2
-cargo build --release -q -p opssight-harness
+harness="${OPSSIGHT_HARNESS:-target/release/opssight-harness}"
+if [ -z "${OPSSIGHT_HARNESS:-}" ]; then
+  echo "building the harness (release)..." >&2
+  cargo build --release -q -p opssight-harness
+fi
 scripts/build-real-components.sh >&2
 
 work="$(mktemp -d)"

@@ -219,8 +219,42 @@ pub async fn reconcile(ctx: &Context, namespace: &str, name: &str) -> Next {
             return Next::Backoff;
         }
     };
+    // ESO keeps a finalizer on every ExternalSecret it reconciles and
+    // removes it when the ExternalSecret is being deleted
+    // (externalsecret_controller.go, Reconcile, v2.9.0 as v0.20.4).
+    let finalizers = obj.metadata.finalizers.clone().unwrap_or_default();
+    let has_finalizer = finalizers.iter().any(|f| f == FINALIZER);
     if obj.metadata.deletion_timestamp.is_some() {
+        if has_finalizer {
+            let rest: Vec<&String> = finalizers.iter().filter(|f| *f != FINALIZER).collect();
+            if let Err(e) = api
+                .patch(
+                    name,
+                    &Default::default(),
+                    &kube::api::Patch::Merge(json!({ "metadata": { "finalizers": rest } })),
+                )
+                .await
+            {
+                ctx.log(format!("error removing the finalizer of {namespace}/{name}: {e}"));
+                return Next::Backoff;
+            }
+        }
         return Next::Forget;
+    }
+    if !has_finalizer {
+        let mut with = finalizers.clone();
+        with.push(FINALIZER.to_owned());
+        if let Err(e) = api
+            .patch(
+                name,
+                &Default::default(),
+                &kube::api::Patch::Merge(json!({ "metadata": { "finalizers": with } })),
+            )
+            .await
+        {
+            ctx.log(format!("error adding the finalizer of {namespace}/{name}: {e}"));
+            return Next::Backoff;
+        }
     }
     let es = match View::parse(&obj) {
         Ok(v) => v,
@@ -366,6 +400,12 @@ async fn store_for(ctx: &Context, es: &View) -> Result<StoreView, String> {
 }
 
 /// Fetches and writes; on success the Ready reason and message.
+/// ESO's finalizer on the ExternalSecrets it reconciles.
+/// ESO's label naming, by hash, the ExternalSecret that owns a target.
+pub const CREATED_BY_LABEL: &str = "reconcile.external-secrets.io/created-by";
+
+pub const FINALIZER: &str = "externalsecrets.external-secrets.io/externalsecret-cleanup";
+
 /// ESO's reason of the Normal event for a secret gone at the provider.
 const REASON_MISSING_PROVIDER_SECRET: &str = "MissingProviderSecret";
 
@@ -539,6 +579,24 @@ async fn write_target(
     annotations.insert(DATA_HASH_ANNOTATION.into(), util::data_hash(&new_data));
     secret.metadata.labels = Some(labels);
     secret.metadata.annotations = Some(annotations);
+    // ESO labels a target it owns with a hash of its ExternalSecret's
+    // namespace/name (LabelOwner), to find it again when the target is
+    // renamed; the hash differs from ESO's (SHA3-224 of Go's %+v), the label
+    // is there.
+    {
+        let labels = secret.metadata.labels.get_or_insert_with(Default::default);
+        if policy == CreationPolicy::Owner {
+            labels.insert(
+                CREATED_BY_LABEL.into(),
+                util::data_hash(&BTreeMap::from([(
+                    "owner".to_owned(),
+                    format!("{}/{}", es.namespace, es.name).into_bytes(),
+                )])),
+            );
+        } else {
+            labels.remove(CREATED_BY_LABEL);
+        }
+    }
     if policy == CreationPolicy::Owner {
         let owner = k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
             api_version: "external-secrets.io/v1".into(),

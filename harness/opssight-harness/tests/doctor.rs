@@ -12,10 +12,15 @@ fn fake(dir: &Path, name: &str, body: &str) {
 }
 
 fn doctor(bin: &Path, kubeconfig: &Path) -> String {
+    doctor_with(bin, kubeconfig, &kubeconfig.with_file_name("no-components"))
+}
+
+fn doctor_with(bin: &Path, kubeconfig: &Path, components: &Path) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_opssight-harness"))
         .arg("doctor")
         .env("PATH", bin)
         .env("KUBECONFIG", kubeconfig)
+        .env("OPSSIGHT_BIN_DIR", components)
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -64,4 +69,42 @@ fn doctor_names_what_each_environment_lacks() {
     assert!(out.contains("kind:     available"), "{out}");
     assert!(out.contains("existing: current context staging"), "{out}");
     assert!(!out.contains("@requires-kubectl will be skipped"), "{out}");
+}
+
+#[test]
+fn doctor_says_whether_binaries_can_run_and_with_which_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let components = dir.path().join("components");
+    let out = doctor_with(&empty, &kubeconfig, &components);
+    assert!(out.contains("binaries: not available"), "{out}");
+    assert!(out.contains("scripts/build-real-components.sh"), "{out}");
+    assert!(out.contains("Go is not installed"), "{out}");
+
+    // What the build script writes, with files where it names them.
+    std::fs::create_dir_all(&components).unwrap();
+    let file = |name: &str| {
+        let p = components.join(name);
+        std::fs::write(&p, "").unwrap();
+        p
+    };
+    let c = |name: &str, v: &str| serde_json::json!({ "version": v, "module": "m", "path": file(name) });
+    let manifest = serde_json::json!({
+        "schema_version": 1,
+        "external-secrets": { "version": "v0.20.4", "module": "github.com/external-secrets/external-secrets",
+            "path": file("external-secrets-v0.20.4"), "crds": file("crds.yaml"), "chart": file("chart.yaml"),
+            "note": "v2.9.0 cannot be built from the module proxy" },
+        "kube-apiserver": c("kube-apiserver-v1.34.4", "v1.34.4"),
+        "kube-controller-manager": c("kube-controller-manager-v1.34.4", "v1.34.4"),
+        "etcd": c("etcd-v3.6.4", "v3.6.4"),
+    });
+    std::fs::write(components.join("components.json"), manifest.to_string()).unwrap();
+    let out = doctor_with(&empty, &kubeconfig, &components);
+    assert!(out.contains("binaries: available"), "{out}");
+    assert!(out.contains("external-secrets v0.20.4"), "{out}");
+    assert!(out.contains("kube-apiserver v1.34.4"), "{out}");
+    assert!(out.contains("etcd v3.6.4"), "{out}");
+    assert!(out.contains("v2.9.0 cannot be built"), "{out}");
 }

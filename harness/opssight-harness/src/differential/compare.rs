@@ -122,11 +122,44 @@ pub const END: &str = "<!-- differential: end -->";
 /// The reason a new row gets: the check fails until a person writes one.
 pub const NO_REASON: &str = "UNDECLARED: explain, or fix the emulator";
 
-/// A declared difference: the difference and why it is kept.
+/// A declared difference: the difference and why it is kept. Its cells may
+/// hold `*` (any text), so that one row declares a difference every
+/// scenario shows (a finalizer, an event ESO does not emit).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Declared {
     pub difference: Difference,
     pub reason: String,
+}
+
+/// `*` matches any text, everything else itself.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !text.starts_with(first) || !text[first.len()..].ends_with(last) {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    for p in &parts[1..parts.len() - 1] {
+        match rest.find(p) {
+            Some(i) => rest = &rest[i + p.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+impl Declared {
+    pub fn covers(&self, d: &Difference) -> bool {
+        let x = &self.difference;
+        glob(&x.scenario, &d.scenario)
+            && glob(&x.checkpoint, &d.checkpoint)
+            && glob(&x.field, &d.field)
+            && glob(&x.embedded, &d.embedded)
+            && glob(&x.real, &d.real)
+    }
 }
 
 fn cell(s: &str) -> String {
@@ -192,16 +225,26 @@ pub fn declared(readme: &str, path: &Path) -> anyhow::Result<Vec<Declared>> {
     Ok(out)
 }
 
-/// The table for these differences, with the reasons already declared.
+/// The table for these differences: every declared row that still covers
+/// one (patterns as written, with their reasons), then a row for each
+/// difference none covers.
 pub fn table(diffs: &[Difference], declared: &[Declared], real_name: &str) -> String {
     let mut s = format!(
         "{BEGIN}\n| scenario | checkpoint | field | embedded | {real_name} | reason |\n|---|---|---|---|---|---|\n"
     );
-    for d in diffs {
-        let reason = declared
+    let mut rows: Vec<(Difference, String)> = declared
+        .iter()
+        .filter(|x| diffs.iter().any(|d| x.covers(d)))
+        .map(|x| (x.difference.clone(), x.reason.clone()))
+        .collect();
+    rows.extend(
+        diffs
             .iter()
-            .find(|x| &x.difference == d)
-            .map_or(NO_REASON, |x| x.reason.as_str());
+            .filter(|d| !declared.iter().any(|x| x.covers(d)))
+            .map(|d| (d.clone(), NO_REASON.to_owned())),
+    );
+    for (d, reason) in &rows {
+        let (d, reason) = (d, reason.as_str());
         s.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} |\n",
             cell(&d.scenario),
@@ -243,7 +286,7 @@ impl Verdict {
 pub fn check(diffs: &[Difference], declared: &[Declared]) -> Verdict {
     let mut v = Verdict::default();
     for d in diffs {
-        match declared.iter().find(|x| &x.difference == d) {
+        match declared.iter().find(|x| x.covers(d)) {
             None => v.undeclared.push(d.clone()),
             Some(x) if x.reason.is_empty() || x.reason.starts_with("UNDECLARED") => {
                 v.unexplained.push(d.clone())
@@ -252,7 +295,7 @@ pub fn check(diffs: &[Difference], declared: &[Declared]) -> Verdict {
         }
     }
     for x in declared {
-        if !diffs.contains(&x.difference) {
+        if !diffs.iter().any(|d| x.covers(d)) {
             v.stale.push(x.difference.clone());
         }
     }
@@ -342,6 +385,21 @@ mod tests {
         assert!(check(&diffs, &d).ok());
         assert_eq!(table(&diffs, &d, "ESO v0.20.4").matches("ESO's own message").count(), 1);
         assert_eq!(check(&[], &d).stale.len(), 1);
+    }
+
+    #[test]
+    fn one_row_with_stars_declares_a_difference_of_every_scenario() {
+        let e = rec("passed", &[("ExternalSecret/a finalizers", "x")]);
+        let r = rec("passed", &[]);
+        let diffs = differences(&e, &r);
+        let readme = format!(
+            "{BEGIN}\n| * | * | ExternalSecret/* finalizers | * | (absent) | the reason |\n{END}\n"
+        );
+        let d = declared(&readme, Path::new("R.md")).unwrap();
+        assert!(check(&diffs, &d).ok());
+        assert!(glob("a*c*e", "abcde") && !glob("a*c*e", "abde") && glob("*", ""));
+        // The pattern row is kept by --update, not expanded.
+        assert!(table(&diffs, &d, "r").contains("| * | * | ExternalSecret/* finalizers |"));
     }
 
     #[test]

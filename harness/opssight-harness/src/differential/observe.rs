@@ -57,15 +57,15 @@ pub fn normalise(text: &str) -> String {
 }
 
 /// Annotations whose values are per run by construction: ESO's hash of
-/// the data (random values), the harness's reconcile triggers.
+/// the data (random values), the runbook's force-sync stamp.
 fn volatile_annotation(key: &str) -> bool {
-    matches!(
-        key,
-        "reconcile.external-secrets.io/data-hash"
-            | "force-sync"
-            | "harness/validate"
-            | "opssight-harness/refresh"
-    )
+    matches!(key, "reconcile.external-secrets.io/data-hash" | "force-sync")
+}
+
+/// The harness's own reconcile triggers: set by a shared system's reset
+/// between scenarios (and copied by ESO onto the target), never by a step.
+fn harness_annotation(key: &str) -> bool {
+    matches!(key, "harness/validate" | "opssight-harness/refresh")
 }
 
 fn condition_fields(kind: &str, name: &str, obj: &serde_json::Value, out: &mut BTreeMap<String, String>) {
@@ -155,6 +155,9 @@ pub async fn observe(
             out.insert(format!("{p} label {k}"), normalise(&v));
         }
         for (k, v) in s.metadata.annotations.clone().unwrap_or_default() {
+            if harness_annotation(&k) {
+                continue;
+            }
             let v = if volatile_annotation(&k) { "<per run>".to_owned() } else { normalise(&v) };
             out.insert(format!("{p} annotation {k}"), v);
         }

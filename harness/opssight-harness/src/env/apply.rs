@@ -125,9 +125,10 @@ pub async fn force_sync(client: &kube::Client, name: &str) -> anyhow::Result<()>
 
 /// Has ESO refresh an ExternalSecret now, for the harness's own reset
 /// between scenarios: any change of its annotations does it, and this one
-/// is not the runbook's `force-sync`, so a scenario that runs the
-/// runbook's `kubectl annotate ... force-sync=...` (no `--overwrite`) finds
-/// the ExternalSecret as an operator would, never annotated before.
+/// is not the runbook's `force-sync`, which it removes (an earlier
+/// scenario's), so a scenario that runs the runbook's `kubectl annotate
+/// ... force-sync=...` (no `--overwrite`) finds the ExternalSecret as an
+/// operator would, never annotated before.
 pub async fn refresh_now(client: &kube::Client, name: &str) -> anyhow::Result<()> {
     Api::<DynamicObject>::namespaced_with(
         client.clone(),
@@ -138,7 +139,8 @@ pub async fn refresh_now(client: &kube::Client, name: &str) -> anyhow::Result<()
         name,
         &kube::api::PatchParams::default(),
         &kube::api::Patch::Merge(
-            serde_json::json!({"metadata": {"annotations": {"opssight-harness/refresh": unique_stamp()}}}),
+            serde_json::json!({"metadata": {"annotations": {
+                "opssight-harness/refresh": unique_stamp(), "force-sync": null }}}),
         ),
     )
     .await
