@@ -235,7 +235,9 @@ pub async fn reconcile(ctx: &Context, namespace: &str, name: &str) -> Next {
                 )
                 .await
             {
-                ctx.log(format!("error removing the finalizer of {namespace}/{name}: {e}"));
+                ctx.log(format!(
+                    "error removing the finalizer of {namespace}/{name}: {e}"
+                ));
                 return Next::Backoff;
             }
         }
@@ -252,7 +254,9 @@ pub async fn reconcile(ctx: &Context, namespace: &str, name: &str) -> Next {
             )
             .await
         {
-            ctx.log(format!("error adding the finalizer of {namespace}/{name}: {e}"));
+            ctx.log(format!(
+                "error adding the finalizer of {namespace}/{name}: {e}"
+            ));
             return Next::Backoff;
         }
     }
@@ -545,6 +549,7 @@ async fn write_target(
         },
     };
     let created = secret.metadata.resource_version.is_none();
+    let before_edit = (!created).then(|| secret.clone());
     if policy == CreationPolicy::Owner
         && let Some(other) = secret.metadata.owner_references.as_ref().and_then(|refs| {
             refs.iter()
@@ -611,7 +616,7 @@ async fn write_target(
         refs.push(owner);
         secret.metadata.owner_references = Some(refs);
     }
-    let data_changed = new_data != old_data;
+    let before = before_edit;
     secret.data = Some(
         new_data
             .into_iter()
@@ -621,6 +626,13 @@ async fn write_target(
     secret.string_data = None;
     if es.spec.target.immutable {
         secret.immutable = Some(true);
+    }
+    // ESO updates, and emits Updated, whenever the Secret would change at
+    // all, metadata included (updateSecret: DeepEqual of the whole object),
+    // and writes nothing when it would not.
+    let changed = before.as_ref() != Some(&secret);
+    if !created && !changed {
+        return Ok(());
     }
     let write = if created {
         secrets
@@ -654,7 +666,7 @@ async fn write_target(
                 "secret created",
             )
             .await;
-    } else if data_changed {
+    } else {
         ctx.recorder
             .publish(
                 &es.regarding(),

@@ -11,7 +11,7 @@ use crate::types::RemoteRef;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProviderError {
-    /// The secret is missing or marked for deletion (ESO's NoSecretError).
+    /// The secret does not exist (ESO's NoSecretError).
     #[error("Secret does not exist")]
     NoSecret,
     #[error("key {property} does not exist in secret {key}")]
@@ -22,36 +22,76 @@ pub enum ProviderError {
 
 pub struct Provider {
     pub client: aws_sdk_secretsmanager::Client,
+    /// Where the client sends its requests (for the words of a failed dial).
+    pub endpoint: String,
 }
 
-fn sdk_error<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
-    e: SdkError<E, R>,
+/// Errors of GetSecretValue that the Go SDK models as types of their own:
+/// it prints those as `Code: message`, every other as `api error Code: message`.
+const MODELED_ERRORS: &[&str] = &[
+    "DecryptionFailure",
+    "InternalServiceError",
+    "InvalidParameterException",
+    "InvalidRequestException",
+    "ResourceNotFoundException",
+];
+
+/// An SDK error as ESO (the AWS SDK for Go v2) words it, so that events
+/// and conditions read as real ESO's do:
+/// `operation error Secrets Manager: GetSecretValue, https response error
+/// StatusCode: 400, RequestID: ..., api error AccessDeniedException: ...`.
+fn sdk_error<E: ProvideErrorMetadata + std::fmt::Debug>(
+    endpoint: &str,
+    e: SdkError<E, aws_sdk_secretsmanager::config::http::HttpResponse>,
 ) -> ProviderError {
+    const OP: &str = "operation error Secrets Manager: GetSecretValue";
     match &e {
         SdkError::ServiceError(se) => {
             let err = se.err();
             match err.code() {
+                // Only this is "absent" to ESO: a secret scheduled for
+                // deletion answers InvalidRequestException, which ESO
+                // reports as any other error (seen on ESO v0.20.4; the same
+                // check in v2.9.0's providers/v1/aws/secretsmanager).
                 Some("ResourceNotFoundException") => ProviderError::NoSecret,
-                Some("InvalidRequestException")
-                    if err
-                        .message()
-                        .is_some_and(|m| m.contains("marked for deletion")) =>
-                {
-                    ProviderError::NoSecret
+                code => {
+                    let code = code.unwrap_or("UnknownError");
+                    let raw = se.raw();
+                    let request_id = raw
+                        .headers()
+                        .get("x-amzn-requestid")
+                        .unwrap_or_default()
+                        .to_owned();
+                    ProviderError::Other(format!(
+                        "{OP}, https response error StatusCode: {}, RequestID: {request_id}, {}{code}: {}",
+                        raw.status().as_u16(),
+                        if MODELED_ERRORS.contains(&code) {
+                            ""
+                        } else {
+                            "api error "
+                        },
+                        err.message().unwrap_or_default()
+                    ))
                 }
-                code => ProviderError::Other(format!(
-                    "{}: {}",
-                    code.unwrap_or("unknown error"),
-                    err.message().unwrap_or_default()
-                )),
             }
         }
+        // The Go SDK retries a failed dial (3 attempts) and then says so.
+        SdkError::DispatchFailure(d) if d.is_io() => {
+            let addr = endpoint
+                .trim_start_matches("http://")
+                .trim_start_matches("https://")
+                .trim_end_matches('/');
+            ProviderError::Other(format!(
+                "{OP}, exceeded maximum number of attempts, 3, https response error StatusCode: 0, RequestID: , request send failed, Post \"{}/\": dial tcp {addr}: connect: connection refused",
+                endpoint.trim_end_matches('/')
+            ))
+        }
         SdkError::DispatchFailure(d) => ProviderError::Other(format!(
-            "dispatch failure: {:?}",
+            "{OP}, request send failed: {:?}",
             d.as_connector_error().map(|c| c.to_string())
         )),
-        SdkError::TimeoutError(_) => ProviderError::Other("request timed out".into()),
-        other => ProviderError::Other(format!("{other}")),
+        SdkError::TimeoutError(_) => ProviderError::Other(format!("{OP}, request timed out")),
+        other => ProviderError::Other(format!("{OP}, {other}")),
     }
 }
 
@@ -85,7 +125,7 @@ impl Provider {
             Some(v) => req = req.version_stage(v),
             None => req = req.version_stage("AWSCURRENT"),
         }
-        let out = req.send().await.map_err(sdk_error)?;
+        let out = req.send().await.map_err(|e| sdk_error(&self.endpoint, e))?;
         if let Some(s) = out.secret_string() {
             return Ok(s.as_bytes().to_vec());
         }

@@ -346,7 +346,10 @@ impl ClientFactory {
             .get(&key)
             .cloned()
         {
-            return Ok(Provider { client });
+            return Ok(Provider {
+                client,
+                endpoint: self.endpoint(&aws.region),
+            });
         }
         let mut conf = aws_sdk_secretsmanager::Config::builder()
             .behavior_version(BehaviorVersion::latest())
@@ -370,7 +373,18 @@ impl ClientFactory {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(key, client.clone());
-        Ok(Provider { client })
+        Ok(Provider {
+            client,
+            endpoint: self.endpoint(&aws.region),
+        })
+    }
+
+    /// Where the Secrets Manager client of a region sends its requests.
+    fn endpoint(&self, region: &str) -> String {
+        self.endpoints
+            .secretsmanager
+            .clone()
+            .unwrap_or_else(|| format!("https://secretsmanager.{region}.amazonaws.com"))
     }
 }
 

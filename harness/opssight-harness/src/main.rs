@@ -613,7 +613,11 @@ fn differential(
         let written = compare::with_table(&readme, &compare::table(&diffs, &declared, &real_name))?;
         std::fs::write(declared_in, written)
             .map_err(|err| anyhow::anyhow!("{}: {err}", declared_in.display()))?;
-        println!("{}: {} difference(s) written", declared_in.display(), diffs.len());
+        println!(
+            "{}: {} difference(s) written",
+            declared_in.display(),
+            diffs.len()
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let verdict = compare::check(&diffs, &declared);

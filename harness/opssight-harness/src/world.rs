@@ -288,12 +288,12 @@ impl OpsWorld {
             Ok(f) => f,
             Err(e) => [("(observation)".to_owned(), format!("failed: {e}"))].into(),
         };
-        sink.lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(crate::differential::observe::Checkpoint {
+        sink.lock().unwrap_or_else(|e| e.into_inner()).push(
+            crate::differential::observe::Checkpoint {
                 label: label.to_owned(),
                 fields,
-            });
+            },
+        );
     }
 
     /// How long a step waits for a condition here: the environment's own
@@ -366,7 +366,8 @@ impl OpsWorld {
                 self.patience()
             )
         })??;
-        self.checkpoint(&format!("the Secret {name} to be deleted")).await;
+        self.checkpoint(&format!("the Secret {name} to be deleted"))
+            .await;
         Ok(())
     }
 }

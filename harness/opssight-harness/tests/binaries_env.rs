@@ -87,77 +87,81 @@ fn is_loopback(hex: &str) -> bool {
     )
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_controller_is_the_real_eso_and_the_api_server_the_real_one() {
+#[test]
+fn the_controller_is_the_real_eso_and_the_api_server_the_real_one() {
     let _one = serial();
     let Some(components) = components() else {
         return;
     };
     let opts = BinariesOptions::new(Fixtures::at(repo_root().join("fixtures")));
-    with_control_plane(opts, |plane| async move {
-        // The API server says what it is, and it is the process we started.
-        let version = plane.client.apiserver_version().await?;
-        assert_eq!(version.git_version, components.kube_apiserver.version);
-        assert_eq!(
-            std::fs::read_link(format!("/proc/{}/exe", plane.apiserver_pid))?,
-            components.kube_apiserver.path
-        );
-        // The controller is ESO's binary, of the version its build says.
-        let pid = plane.eso_pid().expect("ESO runs");
-        let exe = std::fs::read_link(format!("/proc/{pid}/exe"))?;
-        assert_eq!(exe, components.eso.path);
-        assert_eq!(
-            go_module_version(&exe, "github.com/external-secrets/external-secrets")?.as_deref(),
-            Some(components.eso.version.as_str()),
-            "the build information of {}",
-            exe.display()
-        );
-        // ESO, not the harness, wrote the Secrets: its field manager (ESO's
-        // server-side apply names itself after the ExternalSecret) and its
-        // label are on them.
-        let secrets: Api<Secret> = Api::namespaced(plane.client.clone(), "opssight-production");
-        let s = secrets.get("opssight-database-secrets").await?;
-        let managers: Vec<String> = s
-            .metadata
-            .managed_fields
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|m| m.manager)
-            .collect();
-        assert!(
-            managers
-                .iter()
-                .any(|m| m == "externalsecrets.external-secrets.io/opssight-database-secrets"),
-            "field managers of the Secret: {managers:?}"
-        );
-        assert_eq!(
-            s.metadata
-                .labels
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime
+        .block_on(with_control_plane(opts, |plane| async move {
+            // The API server says what it is, and it is the process we started.
+            let version = plane.client.apiserver_version().await?;
+            assert_eq!(version.git_version, components.kube_apiserver.version);
+            assert_eq!(
+                std::fs::read_link(format!("/proc/{}/exe", plane.apiserver_pid))?,
+                components.kube_apiserver.path
+            );
+            // The controller is ESO's binary, of the version its build says.
+            let pid = plane.eso_pid().expect("ESO runs");
+            let exe = std::fs::read_link(format!("/proc/{pid}/exe"))?;
+            assert_eq!(exe, components.eso.path);
+            assert_eq!(
+                go_module_version(&exe, "github.com/external-secrets/external-secrets")?.as_deref(),
+                Some(components.eso.version.as_str()),
+                "the build information of {}",
+                exe.display()
+            );
+            // ESO, not the harness, wrote the Secrets: its field manager (ESO's
+            // server-side apply names itself after the ExternalSecret) and its
+            // label are on them.
+            let secrets: Api<Secret> = Api::namespaced(plane.client.clone(), "opssight-production");
+            let s = secrets.get("opssight-database-secrets").await?;
+            let managers: Vec<String> = s
+                .metadata
+                .managed_fields
                 .unwrap_or_default()
-                .get("reconcile.external-secrets.io/managed")
-                .map(String::as_str),
-            Some("true")
-        );
-        // Every listener of every process is on loopback.
-        let pids = plane.pids();
-        let all = listeners();
-        let mut seen = 0;
-        for (name, pid) in &pids {
-            let mine = socket_inodes(*pid);
-            for (addr, port, _) in all.iter().filter(|(_, _, inode)| mine.contains(inode)) {
-                seen += 1;
-                assert!(
-                    is_loopback(addr),
-                    "{name} (pid {pid}) listens on {addr}:{port}, not 127.0.0.1"
-                );
+                .into_iter()
+                .filter_map(|m| m.manager)
+                .collect();
+            assert!(
+                managers
+                    .iter()
+                    .any(|m| m == "externalsecrets.external-secrets.io/opssight-database-secrets"),
+                "field managers of the Secret: {managers:?}"
+            );
+            assert_eq!(
+                s.metadata
+                    .labels
+                    .unwrap_or_default()
+                    .get("reconcile.external-secrets.io/managed")
+                    .map(String::as_str),
+                Some("true")
+            );
+            // Every listener of every process is on loopback.
+            let pids = plane.pids();
+            let all = listeners();
+            let mut seen = 0;
+            for (name, pid) in &pids {
+                let mine = socket_inodes(*pid);
+                for (addr, port, _) in all.iter().filter(|(_, _, inode)| mine.contains(inode)) {
+                    seen += 1;
+                    assert!(
+                        is_loopback(addr),
+                        "{name} (pid {pid}) listens on {addr}:{port}, not 127.0.0.1"
+                    );
+                }
             }
-        }
-        // etcd (2), kube-apiserver, ESO's metrics and health ports at least.
-        assert!(seen >= 5, "only {seen} listeners found for {pids:?}");
-        Ok(())
-    })
-    .await
-    .unwrap();
+            // etcd (2), kube-apiserver, ESO's metrics and health ports at least.
+            assert!(seen >= 5, "only {seen} listeners found for {pids:?}");
+            anyhow::Ok(())
+        }))
+        .unwrap();
 }
 
 /// The processes whose parent is `pid`.

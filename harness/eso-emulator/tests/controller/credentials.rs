@@ -119,10 +119,15 @@ async fn wrong_secret_key_and_a_policy_that_denies_reads() {
     force_sync(&stack, "w", "1").await;
     wait_ready(&stack, "w", "False", "SecretSyncedError").await;
     let (_, _, detail) = wait_event(&stack, "w", "Warning", "UpdateFailed").await;
+    // The AWS SDK for Go's words, as real ESO reports them.
     assert!(
         detail.starts_with(
-            "error processing spec.dataFrom[0].extract, err: InvalidSignatureException:"
+            "error processing spec.dataFrom[0].extract, err: operation error Secrets Manager: GetSecretValue, https response error StatusCode: 400, RequestID: "
         ),
+        "{detail}"
+    );
+    assert!(
+        detail.contains(", api error InvalidSignatureException: "),
         "{detail}"
     );
     assert!(
@@ -145,7 +150,7 @@ async fn wrong_secret_key_and_a_policy_that_denies_reads() {
     .unwrap();
     wait_ready(&stack, "denied", "False", "SecretSyncedError").await;
     let (_, _, detail) = wait_event(&stack, "denied", "Warning", "UpdateFailed").await;
-    assert!(detail.contains("AccessDeniedException: User: arn:aws:iam::111122223333:user/eso is not authorized to perform: secretsmanager:GetSecretValue"), "{detail}");
+    assert!(detail.contains(", api error AccessDeniedException: User: arn:aws:iam::111122223333:user/eso is not authorized to perform: secretsmanager:GetSecretValue"), "{detail}");
     force_sync(&stack, "w", "2").await;
     wait_ready(&stack, "w", "True", "SecretSynced").await;
 }

@@ -49,7 +49,12 @@ impl Recording {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         serde_json::from_str(&text).map_err(|e| {
-            anyhow::anyhow!("{}: line {}, column {}: {e}", path.display(), e.line(), e.column())
+            anyhow::anyhow!(
+                "{}: line {}, column {}: {e}",
+                path.display(),
+                e.line(),
+                e.column()
+            )
         })
     }
 }
@@ -92,9 +97,19 @@ pub fn differences(embedded: &Recording, real: &Recording) -> Vec<Difference> {
         if e.outcome != r.outcome {
             push("end", "outcome", &e.outcome, &r.outcome);
         }
-        let labels = |s: &ScenarioRecord| s.checkpoints.iter().map(|c| c.label.clone()).collect::<Vec<_>>();
+        let labels = |s: &ScenarioRecord| {
+            s.checkpoints
+                .iter()
+                .map(|c| c.label.clone())
+                .collect::<Vec<_>>()
+        };
         if labels(e) != labels(r) {
-            push("(all)", "checkpoints", &labels(e).join(" → "), &labels(r).join(" → "));
+            push(
+                "(all)",
+                "checkpoints",
+                &labels(e).join(" → "),
+                &labels(r).join(" → "),
+            );
             continue;
         }
         for (ce, cr) in e.checkpoints.iter().zip(&r.checkpoints) {
@@ -194,7 +209,10 @@ fn cells(line: &str) -> Vec<String> {
 /// The declared differences of a README (between the markers).
 pub fn declared(readme: &str, path: &Path) -> anyhow::Result<Vec<Declared>> {
     let (Some(b), Some(e)) = (readme.find(BEGIN), readme.find(END)) else {
-        anyhow::bail!("{}: no differential table (the lines {BEGIN:?} and {END:?})", path.display());
+        anyhow::bail!(
+            "{}: no differential table (the lines {BEGIN:?} and {END:?})",
+            path.display()
+        );
     };
     let mut out = Vec::new();
     let first = readme[..b].lines().count() + 1;
@@ -264,7 +282,11 @@ pub fn with_table(readme: &str, table: &str) -> anyhow::Result<String> {
     let (Some(b), Some(e)) = (readme.find(BEGIN), readme.find(END)) else {
         anyhow::bail!("no differential table to replace");
     };
-    Ok(format!("{}{table}{}", &readme[..b], &readme[e + END.len()..]))
+    Ok(format!(
+        "{}{table}{}",
+        &readme[..b],
+        &readme[e + END.len()..]
+    ))
 }
 
 /// What the check found.
@@ -357,7 +379,10 @@ mod tests {
                 outcome: outcome.into(),
                 checkpoints: vec![Checkpoint {
                     label: "end".into(),
-                    fields: fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                    fields: fields
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
                 }],
             },
         );
@@ -366,8 +391,23 @@ mod tests {
 
     #[test]
     fn a_difference_is_found_declared_and_kept_with_its_reason() {
-        let e = rec("passed", &[("Event ExternalSecret/a Normal Updated", "Updated Secret"), ("same", "x")]);
-        let r = rec("passed", &[("Event ExternalSecret/a Normal Updated", "secret updated | a|b"), ("same", "x")]);
+        let e = rec(
+            "passed",
+            &[
+                ("Event ExternalSecret/a Normal Updated", "Updated Secret"),
+                ("same", "x"),
+            ],
+        );
+        let r = rec(
+            "passed",
+            &[
+                (
+                    "Event ExternalSecret/a Normal Updated",
+                    "secret updated | a|b",
+                ),
+                ("same", "x"),
+            ],
+        );
         let diffs = differences(&e, &r);
         assert_eq!(diffs.len(), 1);
         let readme = format!("# x\n{BEGIN}\n{END}\n");
@@ -377,13 +417,21 @@ mod tests {
         // Written with a placeholder reason: still fails until explained.
         let written = with_table(&readme, &table(&diffs, &[], "ESO v0.20.4")).unwrap();
         let d = declared(&written, path).unwrap();
-        assert_eq!(d[0].difference, diffs[0], "escaped | survives the round trip");
+        assert_eq!(
+            d[0].difference, diffs[0],
+            "escaped | survives the round trip"
+        );
         assert_eq!(check(&diffs, &d).unexplained.len(), 1);
         // Explained: passes; and once the emulator agrees, the row is stale.
         let explained = written.replace(NO_REASON, "ESO's own message");
         let d = declared(&explained, path).unwrap();
         assert!(check(&diffs, &d).ok());
-        assert_eq!(table(&diffs, &d, "ESO v0.20.4").matches("ESO's own message").count(), 1);
+        assert_eq!(
+            table(&diffs, &d, "ESO v0.20.4")
+                .matches("ESO's own message")
+                .count(),
+            1
+        );
         assert_eq!(check(&[], &d).stale.len(), 1);
     }
 
@@ -412,7 +460,9 @@ mod tests {
     #[test]
     fn a_malformed_row_is_named_with_its_line() {
         let readme = format!("# x\n\n{BEGIN}\n| a | b |\n{END}\n");
-        let e = declared(&readme, Path::new("R.md")).unwrap_err().to_string();
+        let e = declared(&readme, Path::new("R.md"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("R.md: line 4"), "{e}");
     }
 }

@@ -39,6 +39,11 @@ static VOLATILE: LazyLock<Vec<(regex::Regex, &'static str)>> = LazyLock::new(|| 
             "<time>",
         ),
         (r"127\.0\.0\.1:\d+", "127.0.0.1:<port>"),
+        // Secrets Manager's ARNs end in six random characters.
+        (
+            r"(arn:aws:secretsmanager:[a-z0-9-]+:\d+:secret:[^\s,]+)-[A-Za-z0-9]{6}\b",
+            "${1}-<suffix>",
+        ),
         (r"\b[0-9a-f]{32,}\b", "<hex>"),
         (r"RequestID: [A-Za-z0-9-]+", "RequestID: <id>"),
     ]
@@ -59,7 +64,10 @@ pub fn normalise(text: &str) -> String {
 /// Annotations whose values are per run by construction: ESO's hash of
 /// the data (random values), the runbook's force-sync stamp.
 fn volatile_annotation(key: &str) -> bool {
-    matches!(key, "reconcile.external-secrets.io/data-hash" | "force-sync")
+    matches!(
+        key,
+        "reconcile.external-secrets.io/data-hash" | "force-sync"
+    )
 }
 
 /// The harness's own reconcile triggers: set by a shared system's reset
@@ -68,14 +76,24 @@ fn harness_annotation(key: &str) -> bool {
     matches!(key, "harness/validate" | "opssight-harness/refresh")
 }
 
-fn condition_fields(kind: &str, name: &str, obj: &serde_json::Value, out: &mut BTreeMap<String, String>) {
+fn condition_fields(
+    kind: &str,
+    name: &str,
+    obj: &serde_json::Value,
+    out: &mut BTreeMap<String, String>,
+) {
     let conditions = obj
         .pointer("/status/conditions")
         .and_then(|c| c.as_array())
         .cloned()
         .unwrap_or_default();
     for c in conditions {
-        let field = |k: &str| c.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+        let field = |k: &str| {
+            c.get(k)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
         out.insert(
             format!("{kind}/{name} condition {}", field("type")),
             normalise(&format!(
@@ -128,7 +146,10 @@ pub async fn observe(
         condition_fields("ExternalSecret", &name, &o.data, &mut out);
         let finalizers = o.metadata.finalizers.clone().unwrap_or_default();
         if !finalizers.is_empty() {
-            out.insert(format!("ExternalSecret/{name} finalizers"), joined(finalizers));
+            out.insert(
+                format!("ExternalSecret/{name} finalizers"),
+                joined(finalizers),
+            );
         }
     }
     let stores: Api<DynamicObject> = Api::namespaced_with(
@@ -144,13 +165,15 @@ pub async fn observe(
     for s in secrets.list(&ListParams::default()).await?.items {
         let name = s.metadata.name.clone().unwrap_or_default();
         // The harness's own credentials, and what Kubernetes itself makes.
-        if name == "aws-secret"
-            || s.type_.as_deref() == Some("kubernetes.io/service-account-token")
+        if name == "aws-secret" || s.type_.as_deref() == Some("kubernetes.io/service-account-token")
         {
             continue;
         }
         let p = format!("Secret/{name}");
-        out.insert(format!("{p} type"), s.type_.clone().unwrap_or_else(|| "Opaque".into()));
+        out.insert(
+            format!("{p} type"),
+            s.type_.clone().unwrap_or_else(|| "Opaque".into()),
+        );
         for (k, v) in s.metadata.labels.clone().unwrap_or_default() {
             out.insert(format!("{p} label {k}"), normalise(&v));
         }
@@ -158,7 +181,11 @@ pub async fn observe(
             if harness_annotation(&k) {
                 continue;
             }
-            let v = if volatile_annotation(&k) { "<per run>".to_owned() } else { normalise(&v) };
+            let v = if volatile_annotation(&k) {
+                "<per run>".to_owned()
+            } else {
+                normalise(&v)
+            };
             out.insert(format!("{p} annotation {k}"), v);
         }
         let owners = s.metadata.owner_references.clone().unwrap_or_default();
@@ -194,7 +221,10 @@ pub async fn observe(
     let mut by_reason: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for e in events.list(&ListParams::default()).await?.items {
         let name = e.metadata.name.clone().unwrap_or_default();
-        if baseline.get(&name).is_some_and(|c| *c >= e.count.unwrap_or(1)) {
+        if baseline
+            .get(&name)
+            .is_some_and(|c| *c >= e.count.unwrap_or(1))
+        {
             continue;
         }
         let o = &e.involved_object;
@@ -228,6 +258,12 @@ mod tests {
         assert_eq!(
             super::normalise("uid 0b6e3c1e-9a3c-4d1e-8f1e-0123456789ab"),
             "uid <uuid>"
+        );
+        assert_eq!(
+            super::normalise(
+                "on resource: arn:aws:secretsmanager:us-east-1:123456789012:secret:opssight/production/external-services-EuQQC5 because"
+            ),
+            "on resource: arn:aws:secretsmanager:us-east-1:123456789012:secret:opssight/production/external-services-<suffix> because"
         );
     }
 }

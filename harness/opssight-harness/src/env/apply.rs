@@ -138,10 +138,8 @@ pub async fn refresh_now(client: &kube::Client, name: &str) -> anyhow::Result<()
     .patch(
         name,
         &kube::api::PatchParams::default(),
-        &kube::api::Patch::Merge(
-            serde_json::json!({"metadata": {"annotations": {
-                "opssight-harness/refresh": unique_stamp(), "force-sync": null }}}),
-        ),
+        &kube::api::Patch::Merge(serde_json::json!({"metadata": {"annotations": {
+                "opssight-harness/refresh": unique_stamp(), "force-sync": null }}})),
     )
     .await
     .with_context(|| format!("refreshing the ExternalSecret {name}"))?;
