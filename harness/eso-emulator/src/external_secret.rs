@@ -226,15 +226,8 @@ pub async fn reconcile(ctx: &Context, namespace: &str, name: &str) -> Next {
     let has_finalizer = finalizers.iter().any(|f| f == FINALIZER);
     if obj.metadata.deletion_timestamp.is_some() {
         if has_finalizer {
-            let rest: Vec<&String> = finalizers.iter().filter(|f| *f != FINALIZER).collect();
-            if let Err(e) = api
-                .patch(
-                    name,
-                    &Default::default(),
-                    &kube::api::Patch::Merge(json!({ "metadata": { "finalizers": rest } })),
-                )
-                .await
-            {
+            let rest: Vec<String> = finalizers.into_iter().filter(|f| f != FINALIZER).collect();
+            if let Err(e) = set_finalizers(&api, name, rest).await {
                 ctx.log(format!(
                     "error removing the finalizer of {namespace}/{name}: {e}"
                 ));
@@ -244,16 +237,9 @@ pub async fn reconcile(ctx: &Context, namespace: &str, name: &str) -> Next {
         return Next::Forget;
     }
     if !has_finalizer {
-        let mut with = finalizers.clone();
+        let mut with = finalizers;
         with.push(FINALIZER.to_owned());
-        if let Err(e) = api
-            .patch(
-                name,
-                &Default::default(),
-                &kube::api::Patch::Merge(json!({ "metadata": { "finalizers": with } })),
-            )
-            .await
-        {
+        if let Err(e) = set_finalizers(&api, name, with).await {
             ctx.log(format!(
                 "error adding the finalizer of {namespace}/{name}: {e}"
             ));
@@ -405,6 +391,19 @@ async fn store_for(ctx: &Context, es: &View) -> Result<StoreView, String> {
 
 /// Fetches and writes; on success the Ready reason and message.
 /// ESO's finalizer on the ExternalSecrets it reconciles.
+async fn set_finalizers(
+    api: &Api<DynamicObject>,
+    name: &str,
+    finalizers: Vec<String>,
+) -> Result<DynamicObject, kube::Error> {
+    api.patch(
+        name,
+        &Default::default(),
+        &kube::api::Patch::Merge(json!({ "metadata": { "finalizers": finalizers } })),
+    )
+    .await
+}
+
 /// ESO's label naming, by hash, the ExternalSecret that owns a target.
 pub const CREATED_BY_LABEL: &str = "reconcile.external-secrets.io/created-by";
 

@@ -220,7 +220,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
                 if let Some(w) = world.as_deref()
                     && w.checkpoints.is_some()
                 {
-                    w.checkpoint("end").await;
+                    w.checkpoint("end", None).await;
                     let record = crate::differential::compare::ScenarioRecord {
                         outcome: outcome_of(scenario, finished).into(),
                         checkpoints: w

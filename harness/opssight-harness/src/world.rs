@@ -273,12 +273,15 @@ impl OpsWorld {
         self.baseline_taken = true;
     }
 
-    /// Records what is observable now, when the run records checkpoints.
-    pub async fn checkpoint(&self, label: &str) {
+    /// Records what is observable now, when the run records checkpoints:
+    /// of everything (`subject` None: a scenario's end), or of the object
+    /// a step waited for (its fields and its events), the only one the wait
+    /// has settled; the rest may be mid-reconcile on a real controller.
+    pub async fn checkpoint(&self, label: &str, subject: Option<&str>) {
         let (Some(sink), Ok(env)) = (&self.checkpoints, self.env()) else {
             return;
         };
-        let fields = match crate::differential::observe::observe(
+        let mut fields = match crate::differential::observe::observe(
             &env.kube(),
             &self.value_names(),
             &self.event_baseline,
@@ -288,6 +291,9 @@ impl OpsWorld {
             Ok(f) => f,
             Err(e) => [("(observation)".to_owned(), format!("failed: {e}"))].into(),
         };
+        if let Some(name) = subject {
+            fields.retain(|k, _| crate::differential::observe::is_about(k, name));
+        }
         sink.lock().unwrap_or_else(|e| e.into_inner()).push(
             crate::differential::observe::Checkpoint {
                 label: label.to_owned(),
@@ -327,7 +333,7 @@ impl OpsWorld {
         .await
         .map_err(|_| anyhow!("timed out after {:?} waiting for {what}", self.patience()))??;
         let found = found.ok_or_else(|| anyhow!("{what}: the ExternalSecret {name} is gone"))?;
-        self.checkpoint(what).await;
+        self.checkpoint(what, Some(name)).await;
         Ok(found)
     }
 
@@ -345,7 +351,7 @@ impl OpsWorld {
         .await
         .map_err(|_| anyhow!("timed out after {:?} waiting for {what}", self.patience()))??;
         let found = found.ok_or_else(|| anyhow!("{what}: the Secret {name} is gone"))?;
-        self.checkpoint(what).await;
+        self.checkpoint(what, Some(name)).await;
         Ok(found)
     }
 
@@ -366,7 +372,7 @@ impl OpsWorld {
                 self.patience()
             )
         })??;
-        self.checkpoint(&format!("the Secret {name} to be deleted"))
+        self.checkpoint(&format!("the Secret {name} to be deleted"), Some(name))
             .await;
         Ok(())
     }

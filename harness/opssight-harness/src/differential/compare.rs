@@ -185,6 +185,19 @@ fn uncell(s: &str) -> String {
     s.trim().replace("\\|", "|")
 }
 
+/// One table row: the difference's cells, then `last`.
+fn row(d: &Difference, last: &str) -> String {
+    format!(
+        "| {} | {} | {} | {} | {} | {} |\n",
+        cell(&d.scenario),
+        cell(&d.checkpoint),
+        cell(&d.field),
+        cell(&d.embedded),
+        cell(&d.real),
+        cell(last)
+    )
+}
+
 /// Splits a table row on unescaped `|`.
 fn cells(line: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -262,16 +275,7 @@ pub fn table(diffs: &[Difference], declared: &[Declared], real_name: &str) -> St
             .map(|d| (d.clone(), NO_REASON.to_owned())),
     );
     for (d, reason) in &rows {
-        let (d, reason) = (d, reason.as_str());
-        s.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} |\n",
-            cell(&d.scenario),
-            cell(&d.checkpoint),
-            cell(&d.field),
-            cell(&d.embedded),
-            cell(&d.real),
-            cell(reason)
-        ));
+        s.push_str(&row(d, reason));
     }
     s.push_str(END);
     s
@@ -344,25 +348,10 @@ pub fn report(diffs: &[Difference], verdict: &Verdict, real_name: &str) -> Strin
         }
     };
     for d in diffs {
-        s.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} |\n",
-            cell(&d.scenario),
-            cell(&d.checkpoint),
-            cell(&d.field),
-            cell(&d.embedded),
-            cell(&d.real),
-            status(d)
-        ));
+        s.push_str(&row(d, status(d)));
     }
     for d in &verdict.stale {
-        s.push_str(&format!(
-            "| {} | {} | {} | {} | {} | declared, no longer different |\n",
-            cell(&d.scenario),
-            cell(&d.checkpoint),
-            cell(&d.field),
-            cell(&d.embedded),
-            cell(&d.real)
-        ));
+        s.push_str(&row(d, "declared, no longer different"));
     }
     s
 }

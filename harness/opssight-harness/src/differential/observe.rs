@@ -17,6 +17,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::env::embedded::NAMESPACE;
 
+/// Whether a field is about the object `name` (an ExternalSecret and the
+/// Secret it writes share it): its own fields and its events.
+pub fn is_about(field: &str, name: &str) -> bool {
+    let object = field
+        .split(' ')
+        .find(|w| w.contains('/'))
+        .unwrap_or_default();
+    object.split_once('/').is_some_and(|(_, n)| n == name)
+}
+
 /// One moment of one scenario.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checkpoint {
@@ -247,6 +257,17 @@ pub async fn observe(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_field_is_about_its_object() {
+        assert!(super::is_about("Secret/app data k", "app"));
+        assert!(super::is_about(
+            "Event ExternalSecret/app Normal Updated",
+            "app"
+        ));
+        assert!(!super::is_about("Secret/app-x data k", "app"));
+        assert!(!super::is_about("SecretStore/aws condition Ready", "app"));
+    }
+
     #[test]
     fn volatile_parts_are_replaced() {
         assert_eq!(

@@ -85,6 +85,29 @@ where
     Ok(())
 }
 
+/// `aws-secret` with this key (and these labels), as an operator would
+/// create it: whatever was there is replaced.
+pub async fn put_aws_secret(
+    client: &kube::Client,
+    access_key_id: &str,
+    secret_access_key: &str,
+    labels: &[(&str, &str)],
+) -> anyhow::Result<()> {
+    let labels: std::collections::BTreeMap<&str, &str> = labels.iter().copied().collect();
+    let secret: Secret = serde_json::from_value(serde_json::json!({
+        "metadata": { "name": "aws-secret", "namespace": NAMESPACE, "labels": labels },
+        "stringData": { "access-key-id": access_key_id, "secret-access-key": secret_access_key },
+    }))?;
+    let api: Api<Secret> = Api::namespaced(client.clone(), NAMESPACE);
+    if api.get_opt("aws-secret").await?.is_some() {
+        api.delete("aws-secret", &Default::default()).await?;
+    }
+    api.create(&kube::api::PostParams::default(), &secret)
+        .await
+        .context("creating aws-secret")?;
+    Ok(())
+}
+
 pub async fn secret_exists(client: &kube::Client, name: &str) -> anyhow::Result<bool> {
     Ok(Api::<Secret>::namespaced(client.clone(), NAMESPACE)
         .get_opt(name)
@@ -105,7 +128,21 @@ pub fn unique_stamp() -> String {
 /// counter), so a value left on a live cluster by an earlier run or
 /// scenario can never make the change a no-op.
 pub async fn force_sync(client: &kube::Client, name: &str) -> anyhow::Result<()> {
-    let value = unique_stamp();
+    annotate_external_secret(
+        client,
+        name,
+        serde_json::json!({ "force-sync": unique_stamp() }),
+    )
+    .await
+    .with_context(|| format!("forcing a refresh of the ExternalSecret {name}"))
+}
+
+/// A merge patch of an ExternalSecret's annotations (null removes one).
+async fn annotate_external_secret(
+    client: &kube::Client,
+    name: &str,
+    annotations: serde_json::Value,
+) -> anyhow::Result<()> {
     Api::<DynamicObject>::namespaced_with(
         client.clone(),
         NAMESPACE,
@@ -114,12 +151,9 @@ pub async fn force_sync(client: &kube::Client, name: &str) -> anyhow::Result<()>
     .patch(
         name,
         &kube::api::PatchParams::default(),
-        &kube::api::Patch::Merge(
-            serde_json::json!({"metadata": {"annotations": {"force-sync": value}}}),
-        ),
+        &kube::api::Patch::Merge(serde_json::json!({ "metadata": { "annotations": annotations } })),
     )
-    .await
-    .with_context(|| format!("forcing a refresh of the ExternalSecret {name}"))?;
+    .await?;
     Ok(())
 }
 
@@ -130,20 +164,13 @@ pub async fn force_sync(client: &kube::Client, name: &str) -> anyhow::Result<()>
 /// ... force-sync=...` (no `--overwrite`) finds the ExternalSecret as an
 /// operator would, never annotated before.
 pub async fn refresh_now(client: &kube::Client, name: &str) -> anyhow::Result<()> {
-    Api::<DynamicObject>::namespaced_with(
-        client.clone(),
-        NAMESPACE,
-        &eso_emulator::external_secret_resource(),
-    )
-    .patch(
+    annotate_external_secret(
+        client,
         name,
-        &kube::api::PatchParams::default(),
-        &kube::api::Patch::Merge(serde_json::json!({"metadata": {"annotations": {
-                "opssight-harness/refresh": unique_stamp(), "force-sync": null }}})),
+        serde_json::json!({ "opssight-harness/refresh": unique_stamp(), "force-sync": null }),
     )
     .await
-    .with_context(|| format!("refreshing the ExternalSecret {name}"))?;
-    Ok(())
+    .with_context(|| format!("refreshing the ExternalSecret {name}"))
 }
 
 /// Has ESO validate a SecretStore now rather than at its next 5-minute

@@ -15,7 +15,6 @@ use aws_sdk_secretsmanager::config::{BehaviorVersion, Region};
 use emulator_core::Clock;
 use eso_emulator::{EsoController, webhook::EsoWebhook};
 use futures::future::BoxFuture;
-use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -156,16 +155,13 @@ impl Embedded {
 
     /// `aws-secret` with this key, as an operator would create it.
     pub async fn put_aws_secret(&self, key: &AccessKey) -> anyhow::Result<()> {
-        let secret: Secret = serde_json::from_value(serde_json::json!({
-            "metadata": { "name": "aws-secret", "namespace": NAMESPACE },
-            "stringData": { "access-key-id": key.access_key_id, "secret-access-key": key.secret_access_key },
-        }))?;
-        let api: Api<Secret> = Api::namespaced(self.client.clone(), NAMESPACE);
-        if api.get_opt("aws-secret").await?.is_some() {
-            api.delete("aws-secret", &Default::default()).await?;
-        }
-        api.create(&PostParams::default(), &secret).await?;
-        Ok(())
+        super::apply::put_aws_secret(
+            &self.client,
+            &key.access_key_id,
+            &key.secret_access_key,
+            &[],
+        )
+        .await
     }
 
     async fn create_eso_deployments(&self) -> anyhow::Result<()> {

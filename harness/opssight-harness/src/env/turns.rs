@@ -58,7 +58,7 @@ async fn remove_what_the_overlay_lacks(
     for o in es.list(&ListParams::default()).await?.items {
         let name = o.metadata.name.unwrap_or_default();
         if !ours.contains(&name.as_str()) {
-            es.delete(&name, &Default::default()).await?;
+            gone_or(es.delete(&name, &Default::default()).await)?;
         }
     }
     let secrets = Api::<Secret>::namespaced(client.clone(), NAMESPACE);
@@ -68,10 +68,20 @@ async fn remove_what_the_overlay_lacks(
             || ours.contains(&name.as_str())
             || s.type_.as_deref() == Some("kubernetes.io/service-account-token");
         if !kept {
-            secrets.delete(&name, &Default::default()).await?;
+            // Its ExternalSecret's deletion may have taken it already.
+            gone_or(secrets.delete(&name, &Default::default()).await)?;
         }
     }
     Ok(())
+}
+
+/// A deletion's result, where "already gone" is as good as done.
+fn gone_or<T>(r: Result<T, kube::Error>) -> anyhow::Result<()> {
+    match r {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub async fn start_turn<A, AF, C, CF>(turn: Turn<'_, A, C>) -> anyhow::Result<()>

@@ -128,7 +128,7 @@ async fn settles(w: &mut OpsWorld, name: String, target: String) -> StepResult {
             );
         }
     }
-    w.checkpoint(&format!("the ExternalSecret {name} to settle"))
+    w.checkpoint(&format!("the ExternalSecret {name} to settle"), None)
         .await;
     Ok(())
 }

@@ -8,33 +8,18 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use aws_emulator::AccessKey;
 use emulator_core::Clock;
 use futures::future::BoxFuture;
-use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, PostParams};
 
 use super::{Backend, ControlPlane, OVERLAY};
-use crate::env::embedded::NAMESPACE;
 use crate::env::{Capabilities, Emulated, Environment};
 use crate::fixtures::Fixtures;
 use crate::seed::Seed;
 
 /// `aws-secret` with this key, replacing what is there.
 async fn put_aws_secret(client: &kube::Client, key: &AccessKey) -> anyhow::Result<()> {
-    let secret: Secret = serde_json::from_value(serde_json::json!({
-        "metadata": { "name": "aws-secret", "namespace": NAMESPACE },
-        "stringData": { "access-key-id": key.access_key_id, "secret-access-key": key.secret_access_key },
-    }))?;
-    let api: Api<Secret> = Api::namespaced(client.clone(), NAMESPACE);
-    if api.get_opt("aws-secret").await?.is_some() {
-        api.delete("aws-secret", &Default::default()).await?;
-    }
-    api.create(&PostParams::default(), &secret)
-        .await
-        .context("creating aws-secret")?;
-    Ok(())
+    crate::env::apply::put_aws_secret(client, &key.access_key_id, &key.secret_access_key, &[]).await
 }
 
 /// Applies a fixture overlay, `aws-secret` (the controller's key) before

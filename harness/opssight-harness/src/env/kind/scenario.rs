@@ -7,14 +7,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use emulator_core::Clock;
 use futures::future::BoxFuture;
-use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, PostParams};
 
 use super::{KindCluster, LOCALSTACK_KEY, OVERLAY, RUN_LABEL};
-use crate::env::embedded::NAMESPACE;
 use crate::env::{Capabilities, Environment};
 use crate::fixtures::Fixtures;
 use crate::seed::Seed;
@@ -23,18 +19,13 @@ use crate::seed::Seed;
 const CONTROLLER_START: Duration = Duration::from_secs(180);
 
 async fn put_aws_secret(client: &kube::Client, run_id: &str) -> anyhow::Result<()> {
-    let secret: Secret = serde_json::from_value(serde_json::json!({
-        "metadata": { "name": "aws-secret", "namespace": NAMESPACE, "labels": { RUN_LABEL: run_id } },
-        "stringData": { "access-key-id": LOCALSTACK_KEY.0, "secret-access-key": LOCALSTACK_KEY.1 },
-    }))?;
-    let api: Api<Secret> = Api::namespaced(client.clone(), NAMESPACE);
-    if api.get_opt("aws-secret").await?.is_some() {
-        api.delete("aws-secret", &Default::default()).await?;
-    }
-    api.create(&PostParams::default(), &secret)
-        .await
-        .context("creating aws-secret")?;
-    Ok(())
+    crate::env::apply::put_aws_secret(
+        client,
+        LOCALSTACK_KEY.0,
+        LOCALSTACK_KEY.1,
+        &[(RUN_LABEL, run_id)],
+    )
+    .await
 }
 
 /// Applies a fixture overlay with the run's label on every object,
