@@ -390,6 +390,10 @@ async fn store_for(ctx: &Context, es: &View) -> Result<StoreView, String> {
 }
 
 /// Fetches and writes; on success the Ready reason and message.
+/// ESO's Ready reason and message when creationPolicy Merge finds no Secret.
+const REASON_SECRET_MISSING: &str = "SecretMissing";
+const MSG_SECRET_MISSING: &str = "secret will not be created due to CreationPolicy=Merge";
+
 /// ESO's finalizer on the ExternalSecrets it reconciles.
 async fn set_finalizers(
     api: &Api<DynamicObject>,
@@ -514,6 +518,12 @@ async fn sync(
             DeletionPolicy::Retain => return Ok((REASON_SYNCED, MSG_RETAINED)),
             DeletionPolicy::Merge => {}
         }
+    }
+    // Merge into a Secret that is not there: ESO waits for the next
+    // refresh, Ready with reason SecretMissing, no error and no event
+    // (externalsecret_controller.go, CreatePolicyMerge, v2.9.0).
+    if target.is_none() && es.spec.target.creation_policy == CreationPolicy::Merge {
+        return Ok((REASON_SECRET_MISSING, MSG_SECRET_MISSING));
     }
     write_target(ctx, es, target, secrets, data).await?;
     Ok((REASON_SYNCED, MSG_SYNCED))

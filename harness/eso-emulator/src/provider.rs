@@ -157,26 +157,48 @@ impl Provider {
         r: &RemoteRef,
     ) -> Result<BTreeMap<String, Vec<u8>>, ProviderError> {
         let raw = self.get_secret(r).await?;
-        let doc: Value = serde_json::from_slice(&raw).map_err(|e| {
-            ProviderError::Other(format!("unable to unmarshal secret {}: {e}", r.key))
-        })?;
-        match doc {
-            Value::Object(map) => Ok(map
-                .iter()
-                .map(|(k, v)| (k.clone(), value_bytes(v)))
-                .collect()),
-            _ => Err(ProviderError::Other(format!(
-                "unable to unmarshal secret {}: not a JSON object",
-                r.key
-            ))),
-        }
+        extract_map(&raw)
+            .map_err(|e| ProviderError::Other(format!("unable to unmarshal secret {}: {e}", r.key)))
     }
+}
+
+/// `dataFrom.extract` as ESO's AWS provider does it (GetSecretMap, v2.9.0
+/// as v0.20.4): each top-level value that is a JSON string is its text;
+/// `null` is empty (Go's json.Unmarshal into a string leaves it so); any
+/// other value is kept as the raw JSON text it was written as, spaces
+/// included.
+pub fn extract_map(raw: &[u8]) -> Result<BTreeMap<String, Vec<u8>>, serde_json::Error> {
+    let kv: BTreeMap<String, Box<serde_json::value::RawValue>> = serde_json::from_slice(raw)?;
+    Ok(kv
+        .into_iter()
+        .map(|(k, v)| {
+            let text = v.get();
+            let bytes = match serde_json::from_str::<Option<String>>(text) {
+                Ok(Some(s)) => s.into_bytes(),
+                Ok(None) => Vec::new(),
+                Err(_) => text.as_bytes().to_vec(),
+            };
+            (k, bytes)
+        })
+        .collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn extract_keeps_what_is_not_a_string_as_written() {
+        let m = extract_map(br#"{"port": 5432, "list": [1, "x"], "nested": {"a": 1}, "nothing": null, "text": "plain", "on": true}"#).unwrap();
+        assert_eq!(m["port"], b"5432");
+        assert_eq!(m["list"], br#"[1, "x"]"#);
+        assert_eq!(m["nested"], br#"{"a": 1}"#);
+        assert_eq!(m["nothing"], b"");
+        assert_eq!(m["text"], b"plain");
+        assert_eq!(m["on"], b"true");
+        assert!(extract_map(b"[1]").is_err(), "not an object");
+    }
 
     #[test]
     fn property_lookup_prefers_literal_keys() {

@@ -359,7 +359,12 @@ impl OpsWorld {
         let api = self.secrets()?;
         let uid = match api.get_opt(name).await? {
             Some(s) => s.metadata.uid.unwrap_or_default(),
-            None => return Ok(()),
+            None => {
+                // Gone already: the same checkpoint as after a wait.
+                self.checkpoint(&format!("the Secret {name} to be deleted"), Some(name))
+                    .await;
+                return Ok(());
+            }
         };
         tokio::time::timeout(
             self.patience(),

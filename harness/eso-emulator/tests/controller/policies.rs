@@ -111,7 +111,13 @@ async fn creation_policies_orphan_merge_and_none() {
     create(&stack.client, "externalsecrets", missing)
         .await
         .unwrap();
-    wait_ready(&stack, "merge-missing", "False", "SecretSyncedError").await;
+    // ESO v2.9.0 (and v0.20.4, seen by the differential): Ready, reason
+    // SecretMissing, and it waits for the next refresh.
+    let es = wait_ready(&stack, "merge-missing", "True", "SecretMissing").await;
+    assert_eq!(
+        eso_emulator::ready_of(&es).map(|(_, _, m)| m).as_deref(),
+        Some("secret will not be created due to CreationPolicy=Merge")
+    );
     assert!(
         secret(&stack, "merge-missing").await.is_none(),
         "Merge never creates"

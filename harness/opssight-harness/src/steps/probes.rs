@@ -101,8 +101,16 @@ async fn status_of(w: &OpsWorld, name: &str, target: &str) -> anyhow::Result<Str
 #[then(expr = "the ExternalSecret {string} settles with its target {string}")]
 async fn settles(w: &mut OpsWorld, name: String, target: String) -> StepResult {
     let api: Api<DynamicObject> = w.es_api()?;
-    if api.get_opt(&name).await?.is_some() {
-        crate::env::apply::refresh_now(&w.env()?.kube(), &name).await?;
+    let live = api
+        .get_opt(&name)
+        .await?
+        .is_some_and(|o| o.metadata.deletion_timestamp.is_none());
+    if live
+        && let Err(e) = crate::env::apply::refresh_now(&w.env()?.kube(), &name).await
+        // Gone between the look and the patch: nothing to refresh.
+        && api.get_opt(&name).await?.is_some()
+    {
+        return Err(e);
     }
     let quiet = Duration::from_secs(3);
     let deadline = tokio::time::Instant::now() + w.patience();
