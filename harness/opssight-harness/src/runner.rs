@@ -233,7 +233,14 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
                         .scenarios
-                        .insert(format!("{}: {}", feature.name, scenario.name), record);
+                        // The line tells a Scenario Outline's examples apart.
+                        .insert(
+                            format!(
+                                "{}: {} (line {})",
+                                feature.name, scenario.name, scenario.position.line
+                            ),
+                            record,
+                        );
                 }
                 if let (cucumber::event::ScenarioFinished::StepFailed(..), Some(w)) =
                     (finished, &world)
