@@ -186,9 +186,9 @@ pub struct ControlPlane {
     // (keys, tokens, etcd's data, logs) after every process is gone.
     controller: Mutex<Controller>,
     controller_stopped: AtomicBool,
-    _controller_manager: Process,
+    controller_manager: Process,
     apiserver: Mutex<Process>,
-    _etcd: Process,
+    etcd: Process,
     pub backend: Backend,
     pub components: Components,
     pub opts: BinariesOptions,
@@ -495,10 +495,10 @@ impl ControlPlane {
         let plane = Self {
             controller: Mutex::new(controller),
             controller_stopped: AtomicBool::new(true),
-            _controller_manager: controller_manager,
+            controller_manager,
             apiserver_pid: apiserver.pid(),
             apiserver: Mutex::new(apiserver),
-            _etcd: etcd,
+            etcd,
             backend,
             components,
             kubeconfig: admin_kubeconfig,
@@ -618,11 +618,11 @@ impl ControlPlane {
     /// Every process of the control plane running now, named.
     pub fn pids(&self) -> Vec<(String, u32)> {
         let mut out = vec![
-            ("etcd".to_owned(), self._etcd.pid()),
+            ("etcd".to_owned(), self.etcd.pid()),
             ("kube-apiserver".to_owned(), self.apiserver_pid),
             (
                 "kube-controller-manager".to_owned(),
-                self._controller_manager.pid(),
+                self.controller_manager.pid(),
             ),
         ];
         if let Some(p) = self.eso_pid() {
