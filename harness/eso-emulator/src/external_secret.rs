@@ -416,6 +416,18 @@ pub const FINALIZER: &str = "externalsecrets.external-secrets.io/externalsecret-
 /// ESO's reason of the Normal event for a secret gone at the provider.
 const REASON_MISSING_PROVIDER_SECRET: &str = "MissingProviderSecret";
 
+/// ESO's Normal event for a secret gone at the provider, `entry` naming it.
+async fn missing_provider_secret(ctx: &Context, es: &View, entry: String) {
+    ctx.recorder
+        .publish(
+            &es.regarding(),
+            EventType::Normal,
+            REASON_MISSING_PROVIDER_SECRET,
+            &format!("secret does not exist at provider using {entry}"),
+        )
+        .await;
+}
+
 async fn sync(
     ctx: &Context,
     es: &View,
@@ -455,14 +467,7 @@ async fn sync(
         match result {
             Ok(m) => data.extend(m),
             Err(ProviderError::NoSecret) if skip_missing => {
-                ctx.recorder
-                    .publish(
-                        &es.regarding(),
-                        EventType::Normal,
-                        REASON_MISSING_PROVIDER_SECRET,
-                        &format!("secret does not exist at provider using spec.dataFrom[{i}]"),
-                    )
-                    .await;
+                missing_provider_secret(ctx, es, format!("spec.dataFrom[{i}]")).await;
             }
             Err(e) => {
                 return Err(Failure::Provider(format!(
@@ -481,17 +486,8 @@ async fn sync(
             }
             Err(ProviderError::NoSecret) if skip_missing => {
                 // ESO's message says dataFrom here too (its constant).
-                ctx.recorder
-                    .publish(
-                        &es.regarding(),
-                        EventType::Normal,
-                        REASON_MISSING_PROVIDER_SECRET,
-                        &format!(
-                            "secret does not exist at provider using spec.dataFrom[{i}] (key={})",
-                            d.remote_ref.key
-                        ),
-                    )
-                    .await;
+                let entry = format!("spec.dataFrom[{i}] (key={})", d.remote_ref.key);
+                missing_provider_secret(ctx, es, entry).await;
             }
             Err(e) => {
                 return Err(Failure::Provider(format!(
