@@ -63,6 +63,7 @@ pub fn stop_all(grace: Duration) {
             std::thread::sleep(Duration::from_millis(20));
         }
         if alive(pid) {
+            eprintln!("process {pid} did not stop within {grace:?} of SIGTERM: killing it");
             signal(pid, libc::SIGKILL);
         }
         reap(pid);
@@ -84,11 +85,20 @@ fn alive(pid: i32) -> bool {
     r == 0
 }
 
+/// Waits for a process that is gone or was sent SIGKILL. Blocking on
+/// purpose: after SIGKILL the kernel still tears down its threads and
+/// closes its sockets, and the harness must not exit (or say it stopped
+/// everything) while a port of it still answers. Only a process stuck in
+/// uninterruptible sleep could hold this up, and that one would hold its
+/// ports too.
 fn reap(pid: i32) {
     let mut status = 0;
-    // SAFETY: as above; the process is gone or going, this collects it.
+    // SAFETY: waitpid(2) on our own child; EINTR retried, ECHILD (already
+    // collected by `alive`) ends it.
     unsafe {
-        libc::waitpid(pid, &mut status, libc::WNOHANG);
+        while libc::waitpid(pid, &mut status, 0) == -1
+            && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR)
+        {}
     }
 }
 
