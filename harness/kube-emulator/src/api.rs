@@ -48,6 +48,8 @@ pub struct Api {
     pub tokens: Arc<TokenIssuer>,
     /// Set when something the background controllers act on changed.
     pub dirty: bool,
+    /// The serving CA, which the root CA publisher puts in every namespace.
+    pub root_ca: Option<String>,
 }
 
 fn now_rfc3339(clock: &Clock) -> String {
@@ -212,6 +214,7 @@ impl Api {
             clock,
             tokens,
             dirty: false,
+            root_ca: None,
         }
     }
 
@@ -263,6 +266,7 @@ impl Api {
         query: &Query,
     ) -> Result<Value, ApiError> {
         let (labels, fields) = Self::selectors(query)?;
+        fields.supported_by(&rt.kind)?;
         let ns = if rt.namespaced { ns } else { None };
         let all = self.store.list(&rt.key(), ns);
         let limit: usize = query
@@ -272,15 +276,7 @@ impl Api {
             .unwrap_or(usize::MAX);
         // The continue token is the key after which the next page starts.
         let start_after = match query.get("continue").filter(|c| !c.is_empty()) {
-            Some(token) => Some(
-                base64::engine::general_purpose::URL_SAFE_NO_PAD
-                    .decode(token)
-                    .ok()
-                    .and_then(|b| String::from_utf8(b).ok())
-                    .ok_or_else(|| {
-                        ApiError::bad_request("continue key is not valid: illegal base64 data")
-                    })?,
-            ),
+            Some(token) => Some(continue_token::decode(token)?),
             None => None,
         };
         let key_of = |o: &Value| {
@@ -292,6 +288,9 @@ impl Api {
         };
         let mut items = Vec::new();
         let mut next = None;
+        // As etcd's store counts it: only for an unfiltered list.
+        let mut remaining = 0usize;
+        let rv = self.store.current_rv();
         for o in all
             .iter()
             .filter(|o| start_after.as_ref().is_none_or(|after| key_of(o) > *after))
@@ -301,16 +300,32 @@ impl Api {
                 continue;
             }
             if items.len() == limit {
-                next = items.last().map(|last: &Value| {
-                    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key_of(last))
-                });
-                break;
+                if next.is_none() {
+                    next = items
+                        .last()
+                        .map(|last: &Value| continue_token::encode(rv, &key_of(last)));
+                }
+                remaining += 1;
+                continue;
             }
             items.push(presented);
         }
-        let mut metadata = json!({ "resourceVersion": self.store.current_rv().to_string() });
+        // A typed list's items carry no apiVersion and kind on the real
+        // server (the list's own say them); a custom resource's keep theirs.
+        if rt.builtin != Builtin::Custom {
+            for item in &mut items {
+                if let Some(m) = item.as_object_mut() {
+                    m.remove("apiVersion");
+                    m.remove("kind");
+                }
+            }
+        }
+        let mut metadata = json!({ "resourceVersion": rv.to_string() });
         if let Some(n) = next {
             metadata["continue"] = json!(n);
+            if labels.is_empty() && fields.is_empty() {
+                metadata["remainingItemCount"] = json!(remaining);
+            }
         }
         Ok(
             json!({ "kind": rt.list_kind(), "apiVersion": rt.api_version(), "metadata": metadata, "items": items }),
@@ -390,12 +405,9 @@ impl Api {
                     m.insert("name".into(), json!(format!("{prefix}{suffix}")));
                 }
                 _ => {
-                    return Err(ApiError::invalid(
-                        &rt.group,
-                        &rt.kind,
-                        "",
-                        vec![required("metadata.name")],
-                    ));
+                    let mut cause = required("metadata.name");
+                    cause.message.push_str(": name or generateName is required");
+                    return Err(ApiError::invalid(&rt.group, &rt.kind, "", vec![cause]));
                 }
             }
         }
@@ -450,7 +462,11 @@ impl Api {
             if sub.is_some() {
                 return Err(ApiError::not_found(&rt.group, &rt.plural, name));
             }
-            // PUT to a missing object creates it, as the real server allows for most kinds.
+            // Of these kinds only Events are created by a PUT
+            // (AllowCreateOnUpdate in their registry strategies).
+            if !matches!(rt.builtin, Builtin::Event | Builtin::EventV1) {
+                return Err(ApiError::not_found(&rt.group, &rt.plural, name));
+            }
             meta_mut(&mut obj).insert("name".into(), json!(name));
             return self.create(rt, ns, obj, query).map(|(_, v)| v);
         };
@@ -470,7 +486,21 @@ impl Api {
         kind: PatchType,
         body: &[u8],
         query: &Query,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<(StatusCode, Value), ApiError> {
+        if kind == PatchType::Apply
+            && query
+                .get("fieldManager")
+                .is_none_or(|m| m.trim().is_empty())
+        {
+            let mut cause = required("fieldManager");
+            cause.message.push_str(": is required for apply patch");
+            return Err(ApiError::invalid(
+                "meta.k8s.io",
+                "PatchOptions",
+                "",
+                vec![cause],
+            ));
+        }
         if kind == PatchType::Strategic && rt.builtin == Builtin::Custom {
             return Err(ApiError::new(
                 Reason::UnsupportedMediaType,
@@ -482,7 +512,7 @@ impl Api {
         let Some(old) = old else {
             if kind == PatchType::Apply && sub.is_none() {
                 let obj = patch::apply_patch(kind, &json!({}), body)?;
-                return self.create(rt, ns, obj, query).map(|(_, v)| v);
+                return self.create(rt, ns, obj, query);
             }
             return Err(ApiError::not_found(&rt.group, &rt.plural, name));
         };
@@ -501,7 +531,7 @@ impl Api {
             patched = events::to_core(&patched);
         }
         let stored = self.write(rt, &ns_key, name, patched, Some(old), sub, query)?;
-        Ok(self.present(rt, &stored))
+        Ok((StatusCode::OK, self.present(rt, &stored)))
     }
 
     /// The one path every change goes through: semantics, validation,
@@ -613,6 +643,19 @@ impl Api {
         } else {
             valid_subdomain(name)
         };
+        if old.is_none() && !valid_name && rt.builtin == Builtin::Namespace {
+            return Err(ApiError::invalid(
+                &rt.group,
+                &rt.kind,
+                name,
+                vec![invalid_value(
+                    "metadata.name",
+                    format!(
+                        "Invalid value: \"{name}\": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+                    ),
+                )],
+            ));
+        }
         if old.is_none() && !valid_name && rt.builtin != Builtin::Event {
             return Err(ApiError::invalid(
                 &rt.group,
@@ -627,6 +670,32 @@ impl Api {
             ));
         }
         self.normalize(rt, name, &mut obj, old.as_deref())?;
+        if let (Some(known), Some(fields)) = (builtin_fields(rt.builtin), obj.as_object_mut()) {
+            let unknown: Vec<String> = fields
+                .keys()
+                .filter(|k| !matches!(k.as_str(), "apiVersion" | "kind" | "metadata"))
+                .filter(|k| !known.contains(&k.as_str()))
+                .cloned()
+                .collect();
+            if !unknown.is_empty()
+                && query.get("fieldValidation").map(String::as_str) == Some("Strict")
+            {
+                let listed: Vec<String> = unknown
+                    .iter()
+                    .map(|f| format!("unknown field \"{f}\""))
+                    .collect();
+                return Err(ApiError::bad_request(format!(
+                    "{} in version \"{}\" cannot be handled as a {}: strict decoding error: {}",
+                    rt.kind,
+                    rt.version,
+                    rt.kind,
+                    listed.join(", ")
+                )));
+            }
+            for f in unknown {
+                fields.remove(&f);
+            }
+        }
         if let Some(schema) = &rt.schema {
             let outcome = schema::apply(schema, &mut obj);
             if !outcome.causes.is_empty() {
@@ -697,6 +766,10 @@ impl Api {
         if old.is_none() && self.store.get(&rt.key(), ns, name).is_some() {
             return Err(ApiError::already_exists(&rt.group, &rt.plural, name));
         }
+        // dryRun=All: everything a write does but keeping it.
+        if query.get("dryRun").is_some_and(|d| d == "All") {
+            return Ok(Arc::new(obj));
+        }
         let rv = self.store.next_rv();
         meta_mut(&mut obj).insert("resourceVersion".into(), json!(rv.to_string()));
         if rt.builtin == Builtin::Crd {
@@ -706,7 +779,10 @@ impl Api {
             let key = crd::resource_key(&obj);
             self.catalogue.replace_group_resource(&key, types);
         }
-        if meta(&obj).is_some_and(|m| m.contains_key("deletionTimestamp")) {
+        // A deletion to carry out, or a new namespace to furnish.
+        if meta(&obj).is_some_and(|m| m.contains_key("deletionTimestamp"))
+            || (rt.builtin == Builtin::Namespace && old.is_none())
+        {
             self.dirty = true;
         }
         Ok(self.store.put(&rt.key(), ns, name, obj, rv))
@@ -723,22 +799,14 @@ impl Api {
         match rt.builtin {
             Builtin::Secret => normalize_secret(rt, name, obj, old),
             Builtin::ConfigMap => {
-                if old.is_some_and(|o| o.get("immutable") == Some(&json!(true)))
-                    && old.map(|o| (o.get("data"), o.get("binaryData")))
-                        != Some((obj.get("data"), obj.get("binaryData")))
-                {
-                    return Err(ApiError::invalid(
-                        "",
-                        "ConfigMap",
-                        name,
-                        vec![Cause {
-                            reason: "FieldValueForbidden".into(),
-                            message: "Forbidden: field is immutable when `immutable` is set".into(),
-                            field: "data".into(),
-                        }],
-                    ));
+                let causes = old
+                    .map(|o| immutable_causes(o, obj, &["data", "binaryData"]))
+                    .unwrap_or_default();
+                if causes.is_empty() {
+                    Ok(())
+                } else {
+                    Err(ApiError::invalid("", "ConfigMap", name, causes))
                 }
-                Ok(())
             }
             Builtin::Namespace => {
                 if old.is_none() {
@@ -847,14 +915,21 @@ impl Api {
             .as_deref()
             .is_some_and(|u| Some(u) != meta_str(&obj, "uid"))
         {
-            return Err(ApiError::new(
+            let mut e = ApiError::new(
                 Reason::Conflict,
                 format!(
-                    "Precondition failed: UID in precondition: {}, UID in object meta: {}",
+                    "Operation cannot be fulfilled on {} \"{name}\": the UID in the precondition ({}) does not match the UID in record ({}). The object might have been deleted and then recreated",
+                    rt.kind,
                     opts.precondition_uid.as_deref().unwrap_or_default(),
                     meta_str(&obj, "uid").unwrap_or_default()
                 ),
-            ));
+            );
+            e.details = Some(Box::new(crate::error::Details {
+                name: name.to_owned(),
+                kind: rt.kind.clone(),
+                ..Default::default()
+            }));
+            return Err(e);
         }
         if opts
             .precondition_rv
@@ -893,7 +968,28 @@ impl Api {
             let last = self
                 .remove(rt, &ns_key, name)
                 .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
-            return Ok(self.present(rt, &last));
+            // The real registry answers an immediate deletion with a Status
+            // naming what went, except for the kinds whose store returns
+            // the deleted object (ReturnDeletedObject: ServiceAccounts here;
+            // Namespaces never get this far).
+            if rt.builtin == Builtin::ServiceAccount {
+                return Ok(self.present(rt, &last));
+            }
+            let mut details = json!({
+                "name": name,
+                "kind": rt.plural,
+                "uid": meta_str(&last, "uid").unwrap_or_default(),
+            });
+            if !rt.group.is_empty() {
+                details["group"] = json!(rt.group);
+            }
+            return Ok(json!({
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Success",
+                "details": details,
+            }));
         }
         let mut marked = (*obj).clone();
         let m = meta_mut(&mut marked);
@@ -991,17 +1087,69 @@ impl Api {
         let mut deleted = Vec::new();
         for item in list["items"].as_array().into_iter().flatten() {
             let name = meta_str(item, "name").unwrap_or_default().to_owned();
-            deleted.push(self.delete(rt, ns, &name, opts)?);
+            // The list says what each object was (or is, while finalizers
+            // hold it), never a Status.
+            let answer = self.delete(rt, ns, &name, opts)?;
+            deleted.push(if answer["kind"] == "Status" {
+                item.clone()
+            } else {
+                answer
+            });
         }
         Ok(
             json!({ "kind": rt.list_kind(), "apiVersion": rt.api_version(), "metadata": { "resourceVersion": self.store.current_rv().to_string() }, "items": deleted }),
         )
     }
 
+    /// What kube-controller-manager puts in every namespace that is not
+    /// terminating: the root CA publisher's `kube-root-ca.crt` ConfigMap
+    /// (pkg/controller/certificates/rootcacertpublisher) and the
+    /// serviceaccount controller's `default` ServiceAccount. Put back when
+    /// deleted, as they are.
+    fn publish_namespace_defaults(&mut self) -> bool {
+        const DESCRIPTION: &str = "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.";
+        let (Some(ca), Some(maps), Some(accounts)) = (
+            self.root_ca.clone(),
+            self.catalogue.find("", "v1", "configmaps"),
+            self.catalogue.find("", "v1", "serviceaccounts"),
+        ) else {
+            return false;
+        };
+        let ns_key = ResKey {
+            group: String::new(),
+            plural: "namespaces".into(),
+        };
+        let mut changed = false;
+        for namespace in self.store.list(&ns_key, None) {
+            if namespace.pointer("/metadata/deletionTimestamp").is_some() {
+                continue;
+            }
+            let ns = meta_str(&namespace, "name").unwrap_or_default().to_owned();
+            let wanted = [
+                (
+                    &maps,
+                    "kube-root-ca.crt",
+                    json!({ "metadata": { "name": "kube-root-ca.crt", "annotations": { "kubernetes.io/description": DESCRIPTION } }, "data": { "ca.crt": ca } }),
+                ),
+                (
+                    &accounts,
+                    "default",
+                    json!({ "metadata": { "name": "default" } }),
+                ),
+            ];
+            for (rt, name, obj) in wanted {
+                if self.store.get(&rt.key(), &ns, name).is_none() {
+                    changed |= self.create(rt, Some(&ns), obj, &Query::new()).is_ok();
+                }
+            }
+        }
+        changed
+    }
+
     /// The namespace controller and the garbage collector, one pass each.
     /// Returns whether anything changed (run again until it does not).
     pub fn reconcile_background(&mut self) -> bool {
-        let mut changed = false;
+        let mut changed = self.publish_namespace_defaults();
         let ns_rt = self.catalogue.find("", "v1", "namespaces");
         let ns_key = ResKey {
             group: String::new(),
@@ -1215,8 +1363,14 @@ fn normalize_secret(
             ));
         };
         for (k, v) in data {
-            let decoded = v.as_str().and_then(|s| b64.decode(s).ok()).ok_or_else(|| {
-                ApiError::bad_request(format!("Secret in version \"v1\" cannot be handled as a Secret: illegal base64 data in data[{k}]"))
+            let text = v.as_str().ok_or_else(|| {
+                ApiError::bad_request(format!("Secret in version \"v1\" cannot be handled as a Secret: json: cannot unmarshal {} into Go struct field Secret.data of type []uint8", go_json_type(v)))
+            })?;
+            let decoded = b64.decode(text).map_err(|e| {
+                ApiError::bad_request(format!(
+                    "Secret in version \"v1\" cannot be handled as a Secret: {}",
+                    go_base64_error(&e, text.len())
+                ))
             })?;
             total += decoded.len();
             if k.is_empty()
@@ -1249,17 +1403,130 @@ fn normalize_secret(
                 format!("Invalid value: {}: field is immutable", obj["type"]),
             ));
         }
-        if old.get("immutable") == Some(&json!(true)) && old.get("data") != obj.get("data") {
-            causes.push(Cause {
-                reason: "FieldValueForbidden".into(),
-                message: "Forbidden: field is immutable when `immutable` is set".into(),
-                field: "data".into(),
-            });
-        }
+        causes.extend(immutable_causes(old, obj, &["data"]));
     }
     if causes.is_empty() {
         Ok(())
     } else {
         Err(ApiError::invalid(&rt.group, &rt.kind, name, causes))
+    }
+}
+
+/// Go's encoding/base64 error for a bad input: the offset of the first
+/// byte it could not take (the end for a short input).
+fn go_base64_error(e: &base64::DecodeError, len: usize) -> String {
+    let at = match e {
+        base64::DecodeError::InvalidByte(at, _) | base64::DecodeError::InvalidLastSymbol(at, _) => {
+            *at
+        }
+        base64::DecodeError::InvalidLength(_) | base64::DecodeError::InvalidPadding => len,
+    };
+    format!("illegal base64 data at input byte {at}")
+}
+
+/// How Go's encoding/json names a JSON value's type in its errors.
+fn go_json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// An object stored with `immutable: true` keeps its data and the flag
+/// itself (the real server's ValidateSecretUpdate/ValidateConfigMapUpdate;
+/// `binaryData` is reported with `data`, under one cause).
+fn immutable_causes(old: &Value, obj: &Value, data_fields: &[&str]) -> Vec<Cause> {
+    let forbidden = |field: &str| Cause {
+        reason: "FieldValueForbidden".into(),
+        message: "Forbidden: field is immutable when `immutable` is set".into(),
+        field: field.to_owned(),
+    };
+    let mut causes = Vec::new();
+    if old.get("immutable") != Some(&json!(true)) {
+        return causes;
+    }
+    if data_fields.iter().any(|f| old.get(*f) != obj.get(*f)) {
+        causes.push(forbidden("data"));
+    }
+    if obj.get("immutable") != Some(&json!(true)) {
+        causes.push(forbidden("immutable"));
+    }
+    causes
+}
+
+/// The top-level fields of a built-in kind: a body's other fields are
+/// dropped, as decoding into the real server's typed object drops them
+/// (or refused under `fieldValidation=Strict`).
+fn builtin_fields(builtin: Builtin) -> Option<&'static [&'static str]> {
+    Some(match builtin {
+        Builtin::Secret => &["data", "stringData", "type", "immutable"],
+        Builtin::ConfigMap => &["data", "binaryData", "immutable"],
+        Builtin::ServiceAccount => &[
+            "secrets",
+            "imagePullSecrets",
+            "automountServiceAccountToken",
+        ],
+        Builtin::Namespace | Builtin::Deployment | Builtin::Crd => &["spec", "status"],
+        Builtin::Event | Builtin::EventV1 | Builtin::Custom => return None,
+    })
+}
+
+/// The continue token of a paged list, in the real server's shape
+/// (base64url of `{"v":"meta.k8s.io/v1","rv":N,"start":KEY}`), so a bad
+/// token fails with its words.
+mod continue_token {
+    use base64::Engine as _;
+
+    use crate::error::ApiError;
+
+    /// Go's base64.RawURLEncoding: no padding, trailing bits ignored.
+    const B64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::URL_SAFE,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_encode_padding(false)
+            .with_decode_allow_trailing_bits(true)
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::RequireNone),
+    );
+
+    pub fn encode(rv: u64, after: &str) -> String {
+        let token = serde_json::json!({ "v": "meta.k8s.io/v1", "rv": rv, "start": format!("{after}\u{0}") });
+        B64.encode(token.to_string())
+    }
+
+    /// The key after which the next page starts.
+    pub fn decode(token: &str) -> Result<String, ApiError> {
+        let invalid = |why: String| {
+            ApiError::bad_request(format!(
+                "invalid continue token: continue key is not valid: {why}"
+            ))
+        };
+        let bytes = B64
+            .decode(token.trim_end_matches('='))
+            .map_err(|e| invalid(super::go_base64_error(&e, token.len())))?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| {
+            // Go's encoding/json names the first byte it could not take.
+            let first = bytes
+                .iter()
+                .find(|b| !b.is_ascii_whitespace())
+                .copied()
+                .unwrap_or_default();
+            let shown = match char::from(first) {
+                c if c.is_ascii_graphic() || c == ' ' => format!("'{c}'"),
+                c => format!("'\\u{:04x}'", u32::from(c)),
+            };
+            invalid(format!(
+                "invalid character {shown} looking for beginning of value"
+            ))
+        })?;
+        match value.get("start").and_then(|s| s.as_str()) {
+            Some(start) if value.get("v").and_then(|v| v.as_str()) == Some("meta.k8s.io/v1") => {
+                Ok(start.trim_end_matches('\u{0}').to_owned())
+            }
+            _ => Err(invalid("unexpected continue token version".to_owned())),
+        }
     }
 }

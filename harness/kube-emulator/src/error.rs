@@ -21,12 +21,15 @@ pub enum Reason {
     RequestEntityTooLarge,
     ServiceUnavailable,
     InternalError,
+    /// A path no API serves (an unknown group or version): the real
+    /// server's mux answers it in plain text, not with a Status.
+    NoRoute,
 }
 
 impl Reason {
     pub fn code(&self) -> StatusCode {
         match self {
-            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::NotFound | Self::NoRoute => StatusCode::NOT_FOUND,
             Self::AlreadyExists | Self::Conflict => StatusCode::CONFLICT,
             Self::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest => StatusCode::BAD_REQUEST,
@@ -44,7 +47,7 @@ impl Reason {
 
     fn as_str(&self) -> &'static str {
         match self {
-            Self::NotFound => "NotFound",
+            Self::NotFound | Self::NoRoute => "NotFound",
             Self::AlreadyExists => "AlreadyExists",
             Self::Conflict => "Conflict",
             Self::Invalid => "Invalid",
@@ -166,6 +169,13 @@ impl ApiError {
         e
     }
 
+    /// With `details: {}`, as the real server writes for errors about no
+    /// one object (an unknown resource, a failed JSON patch).
+    pub fn with_empty_details(mut self) -> Self {
+        self.details = Some(Box::default());
+        self
+    }
+
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(Reason::BadRequest, message)
     }
@@ -175,11 +185,15 @@ impl ApiError {
     }
 
     pub fn to_status(&self) -> Value {
+        // The real server's StatusDetails omits empty fields, and writes
+        // `details: {}` where an error has details but none of them.
         let mut details = serde_json::Map::new();
         if let Some(d) = &self.details {
-            details.insert("name".into(), json!(d.name));
-            details.insert("group".into(), json!(d.group));
-            details.insert("kind".into(), json!(d.kind));
+            for (k, v) in [("name", &d.name), ("group", &d.group), ("kind", &d.kind)] {
+                if !v.is_empty() {
+                    details.insert(k.into(), json!(v));
+                }
+            }
             if !d.causes.is_empty() {
                 details.insert(
                     "causes".into(),
@@ -196,7 +210,7 @@ impl ApiError {
             "reason": self.reason.as_str(),
             "code": self.reason.code().as_u16(),
         });
-        if !details.is_empty() {
+        if self.details.is_some() {
             status["details"] = Value::Object(details);
         }
         status

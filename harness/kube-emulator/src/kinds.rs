@@ -143,7 +143,8 @@ fn builtin(
 ) -> ResourceType {
     let mut columns = vec![name_col()];
     columns.extend(extra);
-    columns.push(col("Age", "date", ColumnSource::Age));
+    // The built-in printers' Age column is a string (a CRD's is a date).
+    columns.push(col("Age", "string", ColumnSource::Age));
     ResourceType {
         group: group.into(),
         version: version.into(),

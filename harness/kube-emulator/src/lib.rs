@@ -111,6 +111,10 @@ impl Builder {
             wake: Notify::new(),
         });
         let tls = tls::generate()?;
+        // Namespaces there at the start get their defaults on the
+        // controllers' first pass.
+        shared.api().root_ca = Some(tls.ca_pem.clone());
+        shared.wake.notify_one();
         let server =
             ServerHandle::start_tls(addr, Arc::new(Service(shared.clone())), tls.config).await?;
         if let Ok(mut a) = shared.server_address.lock() {

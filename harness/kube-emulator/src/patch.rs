@@ -50,11 +50,14 @@ pub fn apply_patch(kind: PatchType, target: &Value, patch: &[u8]) -> Result<Valu
             let p: json_patch::Patch =
                 serde_json::from_slice(patch).map_err(|e| parse_err(e.to_string()))?;
             let mut out = target.clone();
-            json_patch::patch(&mut out, &p).map_err(|e| {
+            // The real server's words, without json-patch's detail (it
+            // gives none either).
+            json_patch::patch(&mut out, &p).map_err(|_| {
                 ApiError::new(
                     Reason::Invalid,
-                    format!("the server rejected our request due to an error in our request: {e}"),
+                    "the server rejected our request due to an error in our request",
                 )
+                .with_empty_details()
             })?;
             Ok(out)
         }

@@ -48,7 +48,9 @@ pub fn parse(path: &str, catalogue: &Catalogue) -> Result<Target, ApiError> {
             Reason::NotFound,
             "the server could not find the requested resource",
         )
+        .with_empty_details()
     };
+    let no_route = || ApiError::new(Reason::NoRoute, "404 page not found");
     match segs.as_slice() {
         ["version"] => return Ok(Target::Version),
         ["healthz" | "readyz" | "livez", ..] => return Ok(Target::Health),
@@ -76,8 +78,15 @@ pub fn parse(path: &str, catalogue: &Catalogue) -> Result<Target, ApiError> {
     let (group, version, rest): (&str, &str, &[&str]) = match segs.as_slice() {
         ["api", v, rest @ ..] => ("", v, rest),
         ["apis", g, v, rest @ ..] => (g, v, rest),
-        _ => return Err(not_found()),
+        _ => return Err(no_route()),
     };
+    if !catalogue
+        .all()
+        .iter()
+        .any(|rt| rt.group == group && rt.version == version)
+    {
+        return Err(no_route());
+    }
     if rest.is_empty() {
         return Ok(Target::GroupVersion {
             group: group.to_owned(),

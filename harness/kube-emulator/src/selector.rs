@@ -57,9 +57,23 @@ fn set_values(rest: &str, whole: &str) -> Result<Vec<String>, ApiError> {
 }
 
 impl LabelSelector {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     pub fn parse(s: &str) -> Result<Self, ApiError> {
         let mut reqs = Vec::new();
         for part in split_top(s) {
+            // A requirement without a key: the real parser's lexer names
+            // the operator it found where an identifier must come.
+            if let Some(op) = ["==", "!=", "=", "(", ")", ","]
+                .into_iter()
+                .find(|op| part.starts_with(op))
+            {
+                return Err(ApiError::bad_request(format!(
+                    "found '{op}', expected: !, identifier, or 'end of string'"
+                )));
+            }
             let req = if let Some(key) = part.strip_prefix('!') {
                 Requirement::NotExists(key.trim().to_owned())
             } else if let Some((k, v)) = part.split_once("!=") {
@@ -101,12 +115,54 @@ impl LabelSelector {
     }
 }
 
-/// `metadata.name=x,type!=y`. Any dotted path of the object may be used,
-/// which is more than the real server allows (it lists fields per kind).
+/// `metadata.name=x,type!=y`, over the fields a kind supports
+/// ([`FieldSelector::supported_by`]).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct FieldSelector(Vec<(String, bool, String)>);
 
+/// The fields the real server selects on, beyond `metadata.name` and
+/// `metadata.namespace` (every kind's): its per-kind field label
+/// conversion functions (pkg/apis/core/v1/conversion.go).
+fn kind_fields(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "Secret" => &["type"],
+        "Namespace" => &["status.phase"],
+        "Event" => &[
+            "involvedObject.kind",
+            "involvedObject.namespace",
+            "involvedObject.name",
+            "involvedObject.uid",
+            "involvedObject.apiVersion",
+            "involvedObject.resourceVersion",
+            "involvedObject.fieldPath",
+            "reason",
+            "reportingComponent",
+            "source",
+            "type",
+        ],
+        _ => &[],
+    }
+}
+
 impl FieldSelector {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// 400 for a field the kind does not select on, in the real words.
+    pub fn supported_by(&self, kind: &str) -> Result<(), ApiError> {
+        for (path, _, _) in &self.0 {
+            let p = path.as_str();
+            if p != "metadata.name" && p != "metadata.namespace" && !kind_fields(kind).contains(&p)
+            {
+                return Err(ApiError::bad_request(format!(
+                    "field label not supported: {p}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     pub fn parse(s: &str) -> Result<Self, ApiError> {
         let mut reqs = Vec::new();
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -165,6 +221,10 @@ mod tests {
             );
         }
         assert!(LabelSelector::parse("app in web").is_err());
+        assert_eq!(
+            LabelSelector::parse("===").unwrap_err().message,
+            "found '==', expected: !, identifier, or 'end of string'"
+        );
     }
 
     #[test]
@@ -186,5 +246,22 @@ mod tests {
                 .matches(&obj)
         );
         assert!(FieldSelector::parse("nonsense").is_err());
+        let data = FieldSelector::parse("data.k=v").unwrap();
+        assert_eq!(
+            data.supported_by("Secret").unwrap_err().message,
+            "field label not supported: data.k"
+        );
+        assert!(
+            FieldSelector::parse("type=Opaque")
+                .unwrap()
+                .supported_by("Secret")
+                .is_ok()
+        );
+        assert!(
+            FieldSelector::parse("type=Opaque")
+                .unwrap()
+                .supported_by("ConfigMap")
+                .is_err()
+        );
     }
 }

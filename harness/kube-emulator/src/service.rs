@@ -87,6 +87,15 @@ fn json_response(status: StatusCode, value: &Value) -> Response<ResponseBody> {
 }
 
 fn error_response(e: &ApiError) -> Response<ResponseBody> {
+    if e.reason == crate::error::Reason::NoRoute {
+        let mut resp = Response::new(full_body(b"404 page not found\n".to_vec()));
+        *resp.status_mut() = StatusCode::NOT_FOUND;
+        resp.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        return resp;
+    }
     json_response(e.reason.code(), &e.to_status())
 }
 
@@ -306,7 +315,9 @@ impl Service {
                     let kind = PatchType::from_content_type(content_type).ok_or_else(|| {
                         ApiError::new(Reason::UnsupportedMediaType, format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got {content_type:?})"))
                     })?;
-                    ok(api.patch(&rt, namespace.as_deref(), &name, sub, kind, &body, query)?)
+                    let (status, patched) =
+                        api.patch(&rt, namespace.as_deref(), &name, sub, kind, &body, query)?;
+                    Ok(json_response(status, &patched))
                 }
                 (Method::DELETE, None) => {
                     let opts = DeleteOptions::parse(&body, query)?;

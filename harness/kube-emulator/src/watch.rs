@@ -88,6 +88,7 @@ pub fn start(
     stop: CancellationToken,
 ) -> Result<Response<ResponseBody>, ApiError> {
     let (labels, fields) = Api::selectors(query)?;
+    fields.supported_by(&rt.kind)?;
     let filter = Filter {
         rt: rt.clone(),
         namespace,

@@ -216,6 +216,25 @@ enum Command {
     },
     /// Say what this machine can run.
     Doctor,
+    /// Replay the kube API differential's requests against the kube-emulator
+    /// (`--env embedded`) or the real kube-apiserver (`--env binaries`) and
+    /// record each response, for `differential --declared
+    /// harness/kube-emulator/README.md`.
+    KubeApi {
+        #[arg(long, value_enum, default_value = "embedded")]
+        env: EnvKind,
+        /// The requests (YAML).
+        #[arg(
+            long,
+            default_value = "harness/opssight-harness/tests/kube_api/requests.yaml"
+        )]
+        requests: PathBuf,
+        /// Where the recording goes (JSON).
+        #[arg(long)]
+        record: PathBuf,
+        #[command(flatten)]
+        binaries: BinariesArgs,
+    },
     /// Compare two recordings (`test --record`) of the same scenarios, the
     /// emulators' and the real components', with the differences declared
     /// in a README. Exit code 1 on an undeclared difference or a declared
@@ -390,6 +409,33 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             endpoint,
             json,
         } => rotation(env, endpoint, json).await,
+        Command::KubeApi {
+            env,
+            requests,
+            record,
+            binaries,
+        } => {
+            use opssight_harness::differential::kube_api;
+            // Checked before anything starts.
+            let requests = kube_api::load(&requests)?;
+            let recording = match env {
+                EnvKind::Embedded => kube_api::on_kube_emulator(&requests).await?,
+                EnvKind::Binaries => {
+                    kube_api::on_real_apiserver(binaries.options()?, &requests).await?
+                }
+                other => anyhow::bail!(
+                    "kube-api replays on embedded (the kube-emulator) or binaries (the real kube-apiserver), not {other:?}"
+                ),
+            };
+            std::fs::write(&record, serde_json::to_string_pretty(&recording)?)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", record.display()))?;
+            println!(
+                "{} responses recorded in {}",
+                recording.scenarios.len(),
+                record.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Differential {
             embedded,
             real,
@@ -604,7 +650,14 @@ fn differential(
         .properties
         .iter()
         .find(|(k, _)| k == "eso.version")
-        .map_or_else(|| r.environment.clone(), |(_, v)| format!("real ESO {v}"));
+        .map(|(_, v)| format!("real ESO {v}"))
+        .or_else(|| {
+            r.properties
+                .iter()
+                .find(|(k, _)| k == opssight_harness::differential::kube_api::REAL_NAME)
+                .map(|(_, v)| v.clone())
+        })
+        .unwrap_or_else(|| r.environment.clone());
     let readme = std::fs::read_to_string(declared_in)
         .map_err(|err| anyhow::anyhow!("{}: {err}", declared_in.display()))?;
     let declared = compare::declared(&readme, declared_in)?;

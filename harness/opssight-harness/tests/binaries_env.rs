@@ -9,13 +9,13 @@
 
 use std::collections::BTreeSet;
 use std::io::{BufRead as _, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
-use opssight_harness::env::binaries::components::{Components, bin_dir, go_module_version};
+use opssight_harness::env::binaries::components::{Components, go_module_version};
 use opssight_harness::env::binaries::{BinariesOptions, with_control_plane};
 use opssight_harness::fixtures::Fixtures;
 
@@ -26,22 +26,12 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use common::repo_root;
 
-/// The built components, or `None` (and why) where the test may skip.
+mod common;
+
 fn components() -> Option<Components> {
-    match Components::load(&bin_dir()) {
-        Ok(c) => Some(c),
-        Err(e) if std::env::var("REQUIRE_BINARIES").as_deref() == Ok("1") => {
-            panic!("REQUIRE_BINARIES=1 but --env binaries cannot run: {e}")
-        }
-        Err(e) => {
-            eprintln!("skipped: {e}");
-            None
-        }
-    }
+    common::binaries_components()
 }
 
 /// Socket inodes a process holds open.

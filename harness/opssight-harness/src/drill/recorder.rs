@@ -203,6 +203,17 @@ impl Recorder {
         for (name, data) in finals {
             if let Some(t) = st.timeline.secrets.get_mut(&name) {
                 t.final_hash = data.as_ref().map(data_hash);
+                // The watch may not have delivered the last change before it
+                // stopped (a loaded machine); a Secret the scenario's checks
+                // found holding what it should was restored by now at the
+                // latest, and counts from now: later, never earlier, than
+                // when it was.
+                if let (true, Some(now), Some(_), None) =
+                    (verified, now, t.affected_at, t.restored_at)
+                    && t.final_hash.as_ref() == Some(&t.expected_hash)
+                {
+                    t.restored_at = Some(now);
+                }
             }
         }
         if let (true, Some(now)) = (verified, now) {

@@ -114,3 +114,20 @@ pub fn ledger_values(ledger: &Path) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+/// The components of `--env binaries` (scripts/build-real-components.sh),
+/// or `None` (and why) where a test may skip: a missing component fails
+/// the test under `REQUIRE_BINARIES=1`, as `.ci/run` sets.
+pub fn binaries_components() -> Option<opssight_harness::env::binaries::components::Components> {
+    use opssight_harness::env::binaries::components::{Components, bin_dir};
+    match Components::load(&bin_dir()) {
+        Ok(c) => Some(c),
+        Err(e) if std::env::var("REQUIRE_BINARIES").as_deref() == Ok("1") => {
+            panic!("REQUIRE_BINARIES=1 but --env binaries cannot run: {e}")
+        }
+        Err(e) => {
+            eprintln!("skipped: {e}");
+            None
+        }
+    }
+}
