@@ -316,6 +316,19 @@ fn check_name(rt: &ResourceType, obj: &Value, name: &str, ns: &str) -> Result<()
     }
 }
 
+/// 422 for a custom resource claiming another kind, as its validation says.
+fn wrong_custom_kind(rt: &ResourceType, kind: &str, name: &str) -> ApiError {
+    ApiError::invalid(
+        &rt.group,
+        kind,
+        name,
+        vec![invalid_value(
+            "kind",
+            format!("Invalid value: \"{kind}\": must be {}", rt.kind),
+        )],
+    )
+}
+
 /// The Go package of a group's internal types, which conversion errors name.
 fn internal_package(group: &str) -> &str {
     match group {
@@ -539,15 +552,7 @@ impl Api {
             }
             if kind != rt.kind {
                 let name = meta_str(obj, "name").unwrap_or_default();
-                return Err(ApiError::invalid(
-                    &rt.group,
-                    kind,
-                    name,
-                    vec![invalid_value(
-                        "kind",
-                        format!("Invalid value: \"{kind}\": must be {}", rt.kind),
-                    )],
-                ));
+                return Err(wrong_custom_kind(rt, kind, name));
             }
             return Ok(());
         }
@@ -730,6 +735,13 @@ impl Api {
         // the object is refused, as a PUT of the result would be.
         if kind != PatchType::Apply {
             check_name(rt, &patched, name, &ns_key)?;
+        }
+        // A custom resource's kind is validated, not overwritten.
+        if rt.builtin == Builtin::Custom
+            && let Some(k) = patched.get("kind").and_then(Value::as_str)
+            && k != rt.kind
+        {
+            return Err(wrong_custom_kind(rt, k, name));
         }
         // A patch does not carry a resourceVersion unless it means to.
         let patch_rv = serde_json::from_slice::<Value>(body)
