@@ -24,7 +24,8 @@ use crate::store::Store;
 use crate::tokens::TokenIssuer;
 
 /// The namespaces a new cluster has.
-pub const SYSTEM_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
+pub const SYSTEM_NAMESPACES: [&str; 4] =
+    ["default", "kube-system", "kube-public", "kube-node-lease"];
 
 /// etcd's limit on one object.
 pub const MAX_OBJECT_BYTES: usize = 1_572_864;
@@ -361,7 +362,8 @@ impl Api {
             ));
         };
         for name in SYSTEM_NAMESPACES {
-            let ns = json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": name } });
+            let ns =
+                json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": name } });
             self.create(&rt, None, ns, &Query::new())?;
         }
         Ok(())

@@ -23,7 +23,9 @@ pub const CONTENT_TYPE: &str = "application/vnd.kubernetes.protobuf";
 pub enum ProtoError {
     #[error("empty data")]
     Empty,
-    #[error("provided data does not appear to be a protobuf message, expected prefix [107 56 115 0]")]
+    #[error(
+        "provided data does not appear to be a protobuf message, expected prefix [107 56 115 0]"
+    )]
     NoMagic,
     #[error("empty body")]
     EmptyBody,
@@ -437,12 +439,7 @@ static NAMESPACE_STATUS: Message = Message {
     name: "NamespaceStatus",
     fields: &[
         f(1, "phase", "Phase", Ty::Str),
-        list(
-            2,
-            "conditions",
-            "Conditions",
-            Ty::Msg(&NAMESPACE_CONDITION),
-        ),
+        list(2, "conditions", "Conditions", Ty::Msg(&NAMESPACE_CONDITION)),
     ],
 };
 
@@ -620,7 +617,14 @@ mod tests {
 
     fn wrap(api_version: &str, kind: &str, raw: &[u8]) -> Vec<u8> {
         let type_meta = [s(1, api_version), s(2, kind)].concat();
-        [MAGIC.to_vec(), ld(1, &type_meta), ld(2, raw), s(3, ""), s(4, "")].concat()
+        [
+            MAGIC.to_vec(),
+            ld(1, &type_meta),
+            ld(2, raw),
+            s(3, ""),
+            s(4, ""),
+        ]
+        .concat()
     }
 
     fn decode(body: &[u8]) -> Result<Value, ProtoError> {
@@ -656,14 +660,32 @@ mod tests {
                 entry(12, "note", b"hi"),
                 s(14, "f1"),
                 s(14, "f2"),
-                ld(13, &[s(5, "v1"), s(1, "Secret"), s(3, "o"), s(4, "u1"), varint(6 << 3), varint(1)].concat()),
+                ld(
+                    13,
+                    &[
+                        s(5, "v1"),
+                        s(1, "Secret"),
+                        s(3, "o"),
+                        s(4, "u1"),
+                        varint(6 << 3),
+                        varint(1),
+                    ]
+                    .concat(),
+                ),
             ]
             .concat(),
         );
         let cm = decode(&wrap(
             "v1",
             "ConfigMap",
-            &[meta.clone(), entry(2, "k", b"v"), entry(3, "b", &[0, 255]), varint(4 << 3), varint(1)].concat(),
+            &[
+                meta.clone(),
+                entry(2, "k", b"v"),
+                entry(3, "b", &[0, 255]),
+                varint(4 << 3),
+                varint(1),
+            ]
+            .concat(),
         ))
         .unwrap();
         assert_eq!(cm["metadata"]["labels"], json!({"team": "ops"}));
@@ -677,17 +699,35 @@ mod tests {
         assert_eq!(cm["binaryData"], json!({"b": "AP8="}));
         assert_eq!(cm["immutable"], json!(true));
 
-        let ns = decode(&wrap("v1", "Namespace", &[ld(1, &s(1, "n")), ld(2, &[]), ld(3, &[])].concat())).unwrap();
-        assert_eq!(ns, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "n"}, "spec": {}, "status": {}}));
+        let ns = decode(&wrap(
+            "v1",
+            "Namespace",
+            &[ld(1, &s(1, "n")), ld(2, &[]), ld(3, &[])].concat(),
+        ))
+        .unwrap();
+        assert_eq!(
+            ns,
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "n"}, "spec": {}, "status": {}})
+        );
 
         let sa = decode(&wrap(
             "v1",
             "ServiceAccount",
-            &[ld(1, &s(1, "sa")), ld(3, &s(1, "pull")), varint(4 << 3), varint(0)].concat(),
+            &[
+                ld(1, &s(1, "sa")),
+                ld(3, &s(1, "pull")),
+                varint(4 << 3),
+                varint(0),
+            ]
+            .concat(),
         ))
         .unwrap();
         assert_eq!(sa["imagePullSecrets"], json!([{"name": "pull"}]));
-        assert_eq!(sa["automountServiceAccountToken"], json!(false), "a *bool sent false stays");
+        assert_eq!(
+            sa["automountServiceAccountToken"],
+            json!(false),
+            "a *bool sent false stays"
+        );
     }
 
     #[test]
@@ -719,14 +759,20 @@ mod tests {
             Err(ProtoError::UnexpectedEof)
         );
         assert_eq!(
-            decode(&wrap("v1", "ConfigMap", &[varint(1 << 3), varint(5)].concat())),
+            decode(&wrap(
+                "v1",
+                "ConfigMap",
+                &[varint(1 << 3), varint(5)].concat()
+            )),
             Err(ProtoError::WrongWireType {
                 wire: 0,
                 field: "ObjectMeta"
             })
         );
         assert_eq!(
-            decode(&wrap("v1", "ConfigMap", &varint(1 << 3 | 7))).unwrap_err().to_string(),
+            decode(&wrap("v1", "ConfigMap", &varint(1 << 3 | 7)))
+                .unwrap_err()
+                .to_string(),
             "proto: wrong wireType = 7 for field ObjectMeta"
         );
         assert_eq!(
@@ -738,18 +784,35 @@ mod tests {
             Err(ProtoError::EndGroup("Secret"))
         );
         assert_eq!(
-            decode(&wrap("v1", "Secret", &[0x02, 0x00])).unwrap_err().to_string(),
+            decode(&wrap("v1", "Secret", &[0x02, 0x00]))
+                .unwrap_err()
+                .to_string(),
             "proto: Secret: illegal tag 0 (wire type 2)"
         );
         assert_eq!(
-            decode(&wrap("v1", "Secret", &[0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])),
+            decode(&wrap(
+                "v1",
+                "Secret",
+                &[
+                    0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01
+                ]
+            )),
             Err(ProtoError::IntOverflow)
         );
         assert_eq!(
-            decode(&wrap("v1", "Secret", &[0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])),
+            decode(&wrap(
+                "v1",
+                "Secret",
+                &[
+                    0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01
+                ]
+            )),
             Err(ProtoError::NegativeLength)
         );
-        assert!(decode_object("v1", "Pod", &[]).is_none(), "not a kind decoded here");
+        assert!(
+            decode_object("v1", "Pod", &[]).is_none(),
+            "not a kind decoded here"
+        );
         assert!(decode_object("apps/v1", "Secret", &[]).is_none());
     }
 }

@@ -24,7 +24,12 @@ fn varint(mut n: u64) -> Vec<u8> {
 }
 
 fn ld(num: u64, data: &[u8]) -> Vec<u8> {
-    [varint(num << 3 | 2), varint(data.len() as u64), data.to_vec()].concat()
+    [
+        varint(num << 3 | 2),
+        varint(data.len() as u64),
+        data.to_vec(),
+    ]
+    .concat()
 }
 
 fn s(num: u64, text: &str) -> Vec<u8> {
@@ -38,7 +43,14 @@ fn entry(num: u64, k: &str, v: &[u8]) -> Vec<u8> {
 /// `k8s\0` + runtime.Unknown{typeMeta, raw}, as kubectl encodes a body.
 fn protobuf(api_version: &str, kind: &str, raw: &[u8]) -> Vec<u8> {
     let type_meta = [s(1, api_version), s(2, kind)].concat();
-    [b"k8s\0".to_vec(), ld(1, &type_meta), ld(2, raw), s(3, ""), s(4, "")].concat()
+    [
+        b"k8s\0".to_vec(),
+        ld(1, &type_meta),
+        ld(2, raw),
+        s(3, ""),
+        s(4, ""),
+    ]
+    .concat()
 }
 
 /// ObjectMeta with the empty fields kubectl writes too.
@@ -67,7 +79,10 @@ async fn send(
         .bearer_auth(env.emulator.token())
         .header("content-type", content_type)
         // kubectl's Accept: protobuf preferred, JSON accepted.
-        .header("accept", "application/vnd.kubernetes.protobuf,application/json")
+        .header(
+            "accept",
+            "application/vnd.kubernetes.protobuf,application/json",
+        )
         .body(body)
         .send()
         .await
@@ -101,12 +116,19 @@ async fn protobuf_bodies_of_the_kinds_kubectl_create_sends() {
         &env,
         "/api/v1/namespaces",
         PROTOBUF,
-        protobuf("v1", "Namespace", &[meta("pb", &[]), ld(2, &[]), ld(3, &[])].concat()),
+        protobuf(
+            "v1",
+            "Namespace",
+            &[meta("pb", &[]), ld(2, &[]), ld(3, &[])].concat(),
+        ),
     )
     .await;
     assert_eq!(status, 201, "{ns}");
     assert_eq!(ns["status"]["phase"], "Active");
-    assert_eq!(ns["metadata"]["labels"]["kubernetes.io/metadata.name"], "pb");
+    assert_eq!(
+        ns["metadata"]["labels"]["kubernetes.io/metadata.name"],
+        "pb"
+    );
 
     let raw = [
         meta("creds", &[("team", "ops")]),
@@ -132,7 +154,12 @@ async fn protobuf_bodies_of_the_kinds_kubectl_create_sends() {
     assert_eq!(data.get("pw"), Some(&ByteString(vec![0, 1, 2, 255])));
     assert_eq!(secret.type_.as_deref(), Some("Opaque"), "defaulted");
     assert_eq!(
-        secret.metadata.labels.unwrap_or_default().get("team").map(String::as_str),
+        secret
+            .metadata
+            .labels
+            .unwrap_or_default()
+            .get("team")
+            .map(String::as_str),
         Some("ops")
     );
     assert_eq!(secret.metadata.namespace.as_deref(), Some("pb"));
@@ -141,7 +168,11 @@ async fn protobuf_bodies_of_the_kinds_kubectl_create_sends() {
         &env,
         "/api/v1/namespaces/pb/configmaps",
         PROTOBUF,
-        protobuf("v1", "ConfigMap", &[meta("conf", &[]), entry(2, "k", b"v")].concat()),
+        protobuf(
+            "v1",
+            "ConfigMap",
+            &[meta("conf", &[]), entry(2, "k", b"v")].concat(),
+        ),
     )
     .await;
     assert_eq!(status, 201);
@@ -149,7 +180,10 @@ async fn protobuf_bodies_of_the_kinds_kubectl_create_sends() {
         .get("conf")
         .await
         .unwrap();
-    assert_eq!(cm.data.unwrap_or_default().get("k").map(String::as_str), Some("v"));
+    assert_eq!(
+        cm.data.unwrap_or_default().get("k").map(String::as_str),
+        Some("v")
+    );
 
     let (status, _) = post(
         &env,
@@ -334,7 +368,8 @@ async fn a_write_that_loses_the_name_or_moves_the_object_is_refused() {
     )
     .unwrap();
     api.create(&Default::default(), &cm).await.unwrap();
-    let undeterminable = "the name of the object (c1 based on URL) was undeterminable: name must be provided";
+    let undeterminable =
+        "the name of the object (c1 based on URL) was undeterminable: name must be provided";
     for patch in [
         Patch::Merge(json!({"metadata": null})),
         Patch::Strategic(json!({"metadata": null})),
@@ -395,10 +430,17 @@ async fn a_write_that_loses_the_name_or_moves_the_object_is_refused() {
         br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{}}"#.to_vec(),
     )
     .await;
-    assert_eq!(refusal(status, &answer), (400, "BadRequest", undeterminable));
+    assert_eq!(
+        refusal(status, &answer),
+        (400, "BadRequest", undeterminable)
+    );
     let kept = api.get("c1").await.unwrap();
     assert_eq!(
-        kept.metadata.labels.unwrap_or_default().get("keep").map(String::as_str),
+        kept.metadata
+            .labels
+            .unwrap_or_default()
+            .get("keep")
+            .map(String::as_str),
         Some("me"),
         "the refused writes changed nothing"
     );
