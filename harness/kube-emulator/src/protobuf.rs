@@ -486,12 +486,8 @@ fn decode_message(
             Ty::Msg(inner) => {
                 let bytes = r.bytes()?;
                 // A message field sent twice is merged, as in Go.
-                let mut obj = match out.remove(field.json) {
-                    Some(Value::Object(existing)) if !field.repeated => existing,
-                    Some(previous) if field.repeated => {
-                        out.insert(field.json.into(), previous);
-                        Map::new()
-                    }
+                let mut obj = match out.get_mut(field.json) {
+                    Some(Value::Object(existing)) if !field.repeated => std::mem::take(existing),
                     _ => Map::new(),
                 };
                 decode_message(inner, bytes, &mut obj)?;
