@@ -3,7 +3,10 @@
 # apply -f (a CRD, then objects of it), apply -k, get (printer columns),
 # get -o yaml / jsonpath, describe, annotate --overwrite, label, patch --type
 # merge, wait --for=condition=Ready, delete (and delete namespace), and
-# get --watch showing a change. Fails on any failing command or wrong output.
+# get --watch showing a change; the typed generators, which send protobuf:
+# create namespace|secret generic|configmap|serviceaccount; the system
+# namespaces. Fails on any failing command or wrong output. Secret values are
+# never printed: only key names and lengths.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KUBECTL=${KUBECTL:-/usr/bin/kubectl}
@@ -35,6 +38,32 @@ expect() { # expect DESCRIPTION EXPECTED ACTUAL
 contains() { # contains DESCRIPTION NEEDLE HAYSTACK
   case "$3" in *"$2"*) ok "$1" ;; *) echo "FAIL: $1: [$2] not in:" >&2; echo "$3" >&2; exit 1 ;; esac
 }
+
+expect "get ns default" "default Active" "$(k get ns default -o jsonpath='{.metadata.name} {.status.phase}')"
+expect "the system namespaces exist" "default kube-node-lease kube-public kube-system" \
+  "$(k get ns -o jsonpath='{range .items[*]}{.metadata.name}{" "}{end}' | tr ' ' '\n' | grep -xE 'default|kube-.*' | tr '\n' ' ' | sed 's/ $//')"
+contains "create namespace (protobuf)" "namespace/gen created" "$(k create namespace gen)"
+expect "the created namespace is Active" "Active" "$(k get ns gen -o jsonpath='{.status.phase}')"
+contains "create secret generic --from-literal (protobuf)" "secret/creds created" \
+  "$(k create secret generic creds -n gen --from-literal=username=alice --from-literal=password=not-shown-123)"
+# Key names (jsonpath cannot list keys alone) and decoded lengths only, never the values.
+expect "the secret's keys and type" "password username Opaque" \
+  "$(k get secret creds -n gen -o go-template='{{range $k, $v := .data}}{{$k}} {{end}}{{.type}}')"
+len_of() { k get secret creds -n gen -o jsonpath="{.data.$1}" | base64 -d | wc -c | tr -d ' '; }
+expect "the secret's value lengths" "13 5" "$(len_of password) $(len_of username)"
+contains "create configmap --from-literal (protobuf)" "configmap/settings created" \
+  "$(k create configmap settings -n gen --from-literal=mode=fast --from-literal=level=3)"
+expect "the configmap's data" "3 fast" "$(k get configmap settings -n gen -o jsonpath='{.data.level} {.data.mode}')"
+contains "create serviceaccount (protobuf)" "serviceaccount/robot created" "$(k create serviceaccount robot -n gen)"
+expect "the serviceaccount" "robot gen" "$(k get serviceaccount robot -n gen -o jsonpath='{.metadata.name} {.metadata.namespace}')"
+if k create configmap settings -n gen --from-literal=mode=slow >"$work/dup" 2>&1; then
+  echo "FAIL: a second create of the same configmap was accepted" >&2; exit 1
+fi
+contains "a second create is AlreadyExists" "already exists" "$(cat "$work/dup")"
+if k patch configmap settings -n gen --type merge -p '{"metadata":null}' >"$work/nometa" 2>&1; then
+  echo "FAIL: a merge patch removing metadata was accepted" >&2; exit 1
+fi
+contains "a merge patch removing metadata is refused" "was undeterminable: name must be provided" "$(cat "$work/nometa")"
 
 cat >"$work/crd.yaml" <<'YAML'
 apiVersion: apiextensions.k8s.io/v1

@@ -15,12 +15,17 @@ use crate::admission::{AdmissionHook, AdmissionRequest, Operation};
 use crate::crd;
 use crate::error::{ApiError, Cause, Reason, invalid_value, required};
 use crate::events;
-use crate::kinds::{Builtin, Catalogue, ResKey, ResourceType};
+use crate::kinds::{Builtin, Catalogue, ResKey, ResourceType, split_api_version};
 use crate::patch::{self, PatchType};
+use crate::protobuf;
 use crate::schema;
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::store::Store;
 use crate::tokens::TokenIssuer;
+
+/// The namespaces a new cluster has.
+pub const SYSTEM_NAMESPACES: [&str; 4] =
+    ["default", "kube-system", "kube-public", "kube-node-lease"];
 
 /// etcd's limit on one object.
 pub const MAX_OBJECT_BYTES: usize = 1_572_864;
@@ -205,6 +210,136 @@ impl DeleteOptions {
     }
 }
 
+/// The formats of create and update bodies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFormat {
+    Json,
+    Yaml,
+    Protobuf,
+}
+
+impl BodyFormat {
+    /// The format of a body sent as `content_type` to `rt`; 415 for one the
+    /// server does not read for that kind.
+    pub fn of(rt: &ResourceType, content_type: &str) -> Result<Self, ApiError> {
+        let ct = content_type.split(';').next().unwrap_or_default().trim();
+        match ct {
+            "" | "application/json" | "*/*" => Ok(Self::Json),
+            "application/yaml" => Ok(Self::Yaml),
+            protobuf::CONTENT_TYPE if takes_protobuf(rt) => Ok(Self::Protobuf),
+            _ => Err(ApiError::new(
+                Reason::UnsupportedMediaType,
+                unsupported_media_type(rt),
+            )),
+        }
+    }
+}
+
+/// The kinds whose protobuf bodies are decoded here: those kubectl's typed
+/// generators send as protobuf. (A real server reads protobuf for every
+/// built-in kind; for custom resources it does not.)
+fn takes_protobuf(rt: &ResourceType) -> bool {
+    matches!(
+        rt.builtin,
+        Builtin::Namespace | Builtin::Secret | Builtin::ConfigMap | Builtin::ServiceAccount
+    ) && protobuf::decodes(&rt.api_version(), &rt.kind)
+}
+
+fn unsupported_media_type(rt: &ResourceType) -> String {
+    let protobuf = if takes_protobuf(rt) {
+        ", application/vnd.kubernetes.protobuf"
+    } else {
+        ""
+    };
+    format!(
+        "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml{protobuf}"
+    )
+}
+
+/// The first bytes of a body, as the real server quotes them in errors:
+/// text if it looks like JSON, hex otherwise.
+fn summarize(body: &[u8]) -> String {
+    const MAX: usize = 30;
+    if body.is_empty() {
+        return "<empty>".into();
+    }
+    let cut = &body[..body.len().min(MAX)];
+    let shown = if body[0] == b'{' {
+        String::from_utf8_lossy(cut).into_owned()
+    } else {
+        hex::encode(cut)
+    };
+    if body.len() > MAX {
+        format!("{shown} ...")
+    } else {
+        shown
+    }
+}
+
+/// A body whose type could not be read at all.
+fn unrecognized(rt: &ResourceType, error: &str, body: &[u8]) -> ApiError {
+    ApiError::bad_request(format!(
+        "the object provided is unrecognized (must be of type {}): {error} ({})",
+        rt.kind,
+        summarize(body)
+    ))
+}
+
+/// A body of a known type that cannot become an object of `rt`.
+fn cannot_handle(rt: &ResourceType, api_version: &str, kind: &str, error: &str) -> ApiError {
+    let (_, version) = split_api_version(api_version);
+    ApiError::bad_request(format!(
+        "{kind} in version \"{version}\" cannot be handled as a {}: {error}",
+        rt.kind
+    ))
+}
+
+/// The name and namespace in a PUT body, or in a patch's result, against
+/// the URL's, with the real server's refusals (k8s.io/apiserver's
+/// `checkName` and `EnsureObjectNamespaceMatchesRequestNamespace`).
+fn check_name(rt: &ResourceType, obj: &Value, name: &str, ns: &str) -> Result<(), ApiError> {
+    match meta_str(obj, "name").filter(|n| !n.is_empty()) {
+        None => {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({name} based on URL) was undeterminable: name must be provided"
+            )));
+        }
+        Some(body_name) if body_name != name => {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )));
+        }
+        Some(_) => {}
+    }
+    match meta_str(obj, "namespace").filter(|n| !n.is_empty()) {
+        Some(body_ns) if rt.namespaced && body_ns != ns => Err(ApiError::bad_request(
+            "the namespace of the provided object does not match the namespace sent on the request",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// 422 for a custom resource claiming another kind, as its validation says.
+fn wrong_custom_kind(rt: &ResourceType, kind: &str, name: &str) -> ApiError {
+    ApiError::invalid(
+        &rt.group,
+        kind,
+        name,
+        vec![invalid_value(
+            "kind",
+            format!("Invalid value: \"{kind}\": must be {}", rt.kind),
+        )],
+    )
+}
+
+/// The Go package of a group's internal types, which conversion errors name.
+fn internal_package(group: &str) -> &str {
+    match group {
+        "" | "events.k8s.io" => "core",
+        g => g.split('.').next().unwrap_or(g),
+    }
+}
+
 impl Api {
     pub fn new(clock: Clock, tokens: Arc<TokenIssuer>, watch_log: usize) -> Self {
         Self {
@@ -216,6 +351,25 @@ impl Api {
             dirty: false,
             root_ca: None,
         }
+    }
+
+    /// The namespaces every cluster has from its start, which the real
+    /// API server's bootstrap controller creates: `default` (where clients
+    /// without a namespace put things), `kube-system`, `kube-public`,
+    /// `kube-node-lease`.
+    pub fn create_system_namespaces(&mut self) -> Result<(), ApiError> {
+        let Some(rt) = self.catalogue.find("", "v1", "namespaces") else {
+            return Err(ApiError::new(
+                Reason::InternalError,
+                "namespaces are not served",
+            ));
+        };
+        for name in SYSTEM_NAMESPACES {
+            let ns =
+                json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": name } });
+            self.create(&rt, None, ns, &Query::new())?;
+        }
+        Ok(())
     }
 
     /// The object as a client of `rt`'s version sees it.
@@ -332,37 +486,131 @@ impl Api {
         )
     }
 
-    /// Decodes a request body into an object of `rt`.
-    pub fn decode(rt: &ResourceType, body: &[u8]) -> Result<Value, ApiError> {
-        let obj: Value = serde_json::from_slice(body).map_err(|e| {
-            ApiError::bad_request(format!(
-                "{} in version \"{}\" cannot be handled as a {}: {e}",
-                rt.kind, rt.version, rt.kind
-            ))
-        })?;
+    /// Decodes a request body of `format` into an object of `rt`, refusing
+    /// an object of another kind or version as the real server does.
+    pub fn decode(
+        &self,
+        rt: &ResourceType,
+        format: BodyFormat,
+        body: &[u8],
+    ) -> Result<Value, ApiError> {
+        let obj: Value = match format {
+            BodyFormat::Json => serde_json::from_slice(body).map_err(|e| {
+                unrecognized(
+                    rt,
+                    &format!("couldn't get version/kind; json parse error: {e}"),
+                    body,
+                )
+            })?,
+            BodyFormat::Yaml => serde_saphyr::from_slice(body)
+                .map_err(|e| unrecognized(rt, &format!("yaml: {e}"), body))?,
+            BodyFormat::Protobuf => self.decode_protobuf(rt, body)?,
+        };
         if !obj.is_object() {
-            return Err(ApiError::bad_request(format!(
-                "{} in version \"{}\" cannot be handled as a {}: not an object",
-                rt.kind, rt.version, rt.kind
-            )));
+            return Err(unrecognized(
+                rt,
+                "couldn't get version/kind; json parse error: not an object",
+                body,
+            ));
         }
-        if let Some(av) = obj.get("apiVersion").and_then(Value::as_str)
-            && av != rt.api_version()
-        {
-            return Err(ApiError::bad_request(format!(
-                "the API version in the data ({av}) does not match the expected API version ({})",
-                rt.api_version()
-            )));
-        }
-        if let Some(k) = obj.get("kind").and_then(Value::as_str)
-            && k != rt.kind
-        {
-            return Err(ApiError::bad_request(format!(
-                "the kind in the data ({k}) does not match the expected kind ({})",
-                rt.kind
-            )));
-        }
+        self.check_type(rt, &obj, body)?;
         Ok(obj)
+    }
+
+    fn decode_protobuf(&self, rt: &ResourceType, body: &[u8]) -> Result<Value, ApiError> {
+        let env = protobuf::envelope(body).map_err(|e| unrecognized(rt, &e.to_string(), body))?;
+        // What the envelope leaves out, the request path says (as Go's
+        // decoder defaults a partial GroupVersionKind).
+        let api_version = if env.api_version.is_empty() {
+            rt.api_version()
+        } else {
+            env.api_version
+        };
+        let kind = if env.kind.is_empty() {
+            rt.kind.clone()
+        } else {
+            env.kind
+        };
+        match protobuf::decode_object(&api_version, &kind, env.raw) {
+            Some(Ok(obj)) => Ok(obj),
+            Some(Err(e)) => Err(cannot_handle(rt, &api_version, &kind, &e.to_string())),
+            None => {
+                // Another kind than the path's: the same refusal as for JSON.
+                let typed = json!({ "apiVersion": api_version, "kind": kind });
+                self.check_type(rt, &typed, body)?;
+                Err(ApiError::new(
+                    Reason::UnsupportedMediaType,
+                    unsupported_media_type(rt),
+                ))
+            }
+        }
+    }
+
+    /// The apiVersion and kind in a body against the path's. Built-in kinds
+    /// are typed in the real server: another known kind fails conversion,
+    /// an unknown one is not in its scheme. Custom resources are
+    /// unstructured: their apiVersion is compared, their kind validated.
+    fn check_type(&self, rt: &ResourceType, obj: &Value, body: &[u8]) -> Result<(), ApiError> {
+        let field = |f: &str| obj.get(f).and_then(Value::as_str).filter(|s| !s.is_empty());
+        if rt.builtin == Builtin::Custom {
+            let Some(kind) = field("kind") else {
+                let missing = format!(
+                    "Object 'Kind' is missing in '{}'",
+                    String::from_utf8_lossy(body)
+                );
+                return Err(unrecognized(rt, &missing, body));
+            };
+            let api_version = field("apiVersion").unwrap_or_default();
+            if api_version != rt.api_version() {
+                return Err(ApiError::bad_request(format!(
+                    "the API version in the data ({api_version}) does not match the expected API version ({})",
+                    rt.api_version()
+                )));
+            }
+            if kind != rt.kind {
+                let name = meta_str(obj, "name").unwrap_or_default();
+                return Err(wrong_custom_kind(rt, kind, name));
+            }
+            return Ok(());
+        }
+        let expected = rt.api_version();
+        let api_version = field("apiVersion").unwrap_or(&expected);
+        let kind = field("kind").unwrap_or(&rt.kind);
+        if api_version == expected && kind == rt.kind {
+            return Ok(());
+        }
+        match self
+            .catalogue
+            .by_kind(api_version, kind)
+            .filter(|t| t.builtin != Builtin::Custom)
+        {
+            None => Err(cannot_handle(
+                rt,
+                api_version,
+                kind,
+                &format!(
+                    "no kind \"{kind}\" is registered for version \"{api_version}\" in scheme \"pkg/runtime/scheme.go:110\""
+                ),
+            )),
+            // One kind in two API versions (core and events.k8s.io Event)
+            // converts; only then is the version compared.
+            Some(t) if t.kind == rt.kind => Err(ApiError::bad_request(format!(
+                "the API version in the data ({api_version}) does not match the expected API version ({expected})"
+            ))),
+            Some(_) => {
+                let (_, version) = split_api_version(api_version);
+                Err(cannot_handle(
+                    rt,
+                    api_version,
+                    kind,
+                    &format!(
+                        "converting ({version}.{kind}) to ({}.{}): unknown conversion",
+                        internal_package(&rt.group),
+                        rt.kind
+                    ),
+                ))
+            }
+        }
     }
 
     pub fn create(
@@ -451,13 +699,7 @@ impl Api {
             obj = events::to_core(&obj);
         }
         let ns_key = Self::ns_key(rt, ns);
-        if let Some(body_name) = meta_str(&obj, "name")
-            && body_name != name
-        {
-            return Err(ApiError::bad_request(format!(
-                "the name of the object ({body_name}) does not match the name on the URL ({name})"
-            )));
-        }
+        check_name(rt, &obj, name, &ns_key)?;
         let Some(old) = self.store.get(&rt.key(), &ns_key, name).cloned() else {
             if sub.is_some() {
                 return Err(ApiError::not_found(&rt.group, &rt.plural, name));
@@ -518,6 +760,18 @@ impl Api {
         };
         let current = self.present(rt, &old);
         let mut patched = patch::apply_patch(kind, &current, body)?;
+        // A patch that removes the name (`"metadata": null`, say) or moves
+        // the object is refused, as a PUT of the result would be.
+        if kind != PatchType::Apply {
+            check_name(rt, &patched, name, &ns_key)?;
+        }
+        // A custom resource's kind is validated, not overwritten.
+        if rt.builtin == Builtin::Custom
+            && let Some(k) = patched.get("kind").and_then(Value::as_str)
+            && k != rt.kind
+        {
+            return Err(wrong_custom_kind(rt, k, name));
+        }
         // A patch does not carry a resourceVersion unless it means to.
         let patch_rv = serde_json::from_slice::<Value>(body)
             .ok()

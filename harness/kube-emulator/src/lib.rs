@@ -21,6 +21,7 @@ pub mod jsonpath;
 pub mod kinds;
 mod patch;
 mod path;
+pub mod protobuf;
 pub mod schema;
 pub mod selector;
 mod service;
@@ -55,6 +56,8 @@ pub enum StartError {
     Key(#[from] tokens::KeyError),
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    #[error("creating the system namespaces: {0}")]
+    Bootstrap(#[from] ApiError),
 }
 
 pub struct Builder {
@@ -94,6 +97,7 @@ impl Builder {
     pub async fn start_on(self, addr: SocketAddr) -> Result<KubeEmulator, StartError> {
         let issuer = Arc::new(tokens::TokenIssuer::new(self.issuer)?);
         let mut api = api::Api::new(self.clock, issuer, self.watch_log);
+        api.create_system_namespaces()?;
         api.hooks = self.hooks;
         let token: String = {
             const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
@@ -250,7 +254,7 @@ impl KubeEmulator {
                 "{collection} is not a collection"
             )));
         };
-        let obj = api::Api::decode(&rt, body.as_bytes())?;
+        let obj = api.decode(&rt, api::BodyFormat::Json, body.as_bytes())?;
         api.create(&rt, namespace.as_deref(), obj, &Default::default())
             .map(|_| ())
     }

@@ -63,7 +63,9 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn create_namespace(emulator: &KubeEmulator, body: &str) -> anyhow::Result<()> {
-    emulator
-        .create_json("/api/v1/namespaces", body)
-        .map_err(|e| anyhow::anyhow!("{e}"))
+    // `default` and the other system namespaces exist from the start.
+    match emulator.create_json("/api/v1/namespaces", body) {
+        Err(e) if e.reason == kube_emulator::error::Reason::AlreadyExists => Ok(()),
+        other => other.map_err(|e| anyhow::anyhow!("{e}")),
+    }
 }

@@ -14,7 +14,7 @@ use serde_json::Value;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{Api, DeleteOptions, Query};
+use crate::api::{Api, BodyFormat, DeleteOptions, Query};
 use crate::discovery;
 use crate::error::{ApiError, Reason};
 use crate::patch::PatchType;
@@ -267,8 +267,8 @@ impl Service {
                     ok(list)
                 }
                 Method::POST => {
-                    check_json(content_type)?;
-                    let obj = Api::decode(&rt, &body)?;
+                    let format = BodyFormat::of(&rt, content_type)?;
+                    let obj = api.decode(&rt, format, &body)?;
                     let (status, created) = api.create(&rt, namespace.as_deref(), obj, query)?;
                     Ok(json_response(status, &created))
                 }
@@ -307,8 +307,8 @@ impl Service {
                     ok(obj)
                 }
                 (Method::PUT, sub @ (None | Some("status"))) => {
-                    check_json(content_type)?;
-                    let obj = Api::decode(&rt, &body)?;
+                    let format = BodyFormat::of(&rt, content_type)?;
+                    let obj = api.decode(&rt, format, &body)?;
                     ok(api.update(&rt, namespace.as_deref(), &name, sub, obj, query)?)
                 }
                 (Method::PATCH, sub @ (None | Some("status"))) => {
@@ -331,19 +331,5 @@ impl Service {
                 )),
             },
         }
-    }
-}
-
-fn check_json(content_type: &str) -> Result<(), ApiError> {
-    let ct = content_type.split(';').next().unwrap_or_default().trim();
-    if ct.is_empty() || ct == "application/json" || ct == "*/*" {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            Reason::UnsupportedMediaType,
-            format!(
-                "the body of the request was in an unknown format - accepted media types include: application/json (got {ct:?})"
-            ),
-        ))
     }
 }

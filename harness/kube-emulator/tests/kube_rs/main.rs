@@ -1,6 +1,7 @@
 //! The API server driven by kube-rs over HTTPS, one test per verb and
 //! semantic. One binary with modules keeps link time down.
 
+mod bodies;
 mod crds;
 mod errors;
 mod gc;
