@@ -279,7 +279,7 @@ impl ClientFactory {
     async fn default_chain(&self, aws: &AwsProvider) -> Result<Credentials, StoreError> {
         use aws_credential_types::provider::ProvideCredentials;
         let region = Region::new(aws.region.clone());
-        let found = if self.endpoints.ec2_metadata_disabled {
+        if self.endpoints.ec2_metadata_disabled {
             aws_config::meta::credentials::CredentialsProviderChain::first_try(
                 "Environment",
                 aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
@@ -301,8 +301,7 @@ impl ClientFactory {
                 .map_err(|e| {
                     StoreError::Validate(format!("failed to refresh cached credentials, {e}"))
                 })
-        };
-        found
+        }
     }
 
     /// `spec.provider.aws.role`: STS AssumeRole with the store's own
