@@ -168,14 +168,17 @@ where
             )
         })??;
     }
+    // What a probe added goes first: a store it left failing is retried,
+    // and each retry's event (or its count) would land after the events
+    // are deleted.
+    remove_what_the_overlay_lacks(client, turn.fixtures, turn.overlay).await?;
+    crate::env::secrets_manager::seed_secrets(turn.secrets_manager, turn.seed, false).await?;
     // The previous scenario's events would satisfy this one's checks of
     // events: a new scenario starts with none, as on a stack of its own.
     Api::<k8s_openapi::api::core::v1::Event>::namespaced(client.clone(), NAMESPACE)
         .delete_collection(&Default::default(), &Default::default())
         .await
         .context("deleting the previous scenario's events")?;
-    crate::env::secrets_manager::seed_secrets(turn.secrets_manager, turn.seed, false).await?;
-    remove_what_the_overlay_lacks(client, turn.fixtures, turn.overlay).await?;
     (turn.apply)().await?;
     (turn.put_credentials)().await?;
     let manifests = crate::manifests::kustomize(&turn.fixtures.overlay(turn.overlay))?;
