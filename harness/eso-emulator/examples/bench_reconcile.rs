@@ -130,6 +130,7 @@ async fn main() -> anyhow::Result<()> {
     let endpoints = Endpoints {
         secretsmanager: Some(aws.endpoint()),
         sts: Some(aws.endpoint()),
+        ec2_metadata_disabled: true,
     };
     let controller = EsoController::start(
         client.clone(),

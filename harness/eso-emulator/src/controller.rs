@@ -241,7 +241,7 @@ pub async fn reconcile_store(ctx: &Context, kind: StoreKind, namespace: &str, na
             let cond = secret_store::ready_condition(
                 false,
                 secret_store::REASON_INVALID_PROVIDER_CONFIG,
-                secret_store::MSG_UNABLE_TO_CREATE_CLIENT,
+                e.condition_message(),
                 &now,
                 &previous,
             );
@@ -250,10 +250,10 @@ pub async fn reconcile_store(ctx: &Context, kind: StoreKind, namespace: &str, na
                     &regarding,
                     crate::events::EventType::Warning,
                     secret_store::REASON_INVALID_PROVIDER_CONFIG,
-                    &e.0,
+                    &e.to_string(),
                 )
                 .await;
-            ctx.log(format!("store {} is not valid: {}", store.name, e.0));
+            ctx.log(format!("store {} is not valid: {e}", store.name));
             (
                 serde_json::json!({ "status": { "conditions": [cond] } }),
                 Next::Backoff,

@@ -197,7 +197,15 @@ pub fn target_valid(secret: Option<&Secret>) -> bool {
 enum Failure {
     Provider(String),
     Update(String),
+    DeleteOrphaned(String),
+    /// ESO marks these failed and does not requeue: retrying cannot help.
+    Permanent(&'static str, String),
 }
+
+/// ESO's Ready messages of failures it does not retry.
+pub const MSG_IS_OWNED_ERROR: &str = "target is owned by another ExternalSecret";
+pub const MSG_BECOME_OWNER_ERROR: &str = "failed to take ownership of target secret";
+pub const MSG_IMMUTABLE_ERROR: &str = "could not update secret, target is immutable";
 
 pub async fn reconcile(ctx: &Context, namespace: &str, name: &str) -> Next {
     let now = ctx.clock.now();
@@ -305,9 +313,12 @@ pub async fn reconcile(ctx: &Context, namespace: &str, name: &str) -> Next {
             synced.next_refresh().map(Next::At).unwrap_or(Next::Idle)
         }
         Err(failure) => {
+            let retry = !matches!(failure, Failure::Permanent(..));
             let (message, detail) = match failure {
                 Failure::Provider(d) => (MSG_PROVIDER_ERROR, d),
                 Failure::Update(d) => (MSG_UPDATE_ERROR, d),
+                Failure::DeleteOrphaned(d) => (MSG_DELETE_ORPHANED_ERROR, d),
+                Failure::Permanent(m, d) => (m, d),
             };
             let cond = crate::secret_store::ready_condition(
                 false,
@@ -330,7 +341,7 @@ pub async fn reconcile(ctx: &Context, namespace: &str, name: &str) -> Next {
             ctx.log(format!(
                 "error reconciling ExternalSecret {namespace}/{name}: {detail}"
             ));
-            Next::Backoff
+            if retry { Next::Backoff } else { Next::Idle }
         }
     }
 }
@@ -379,15 +390,70 @@ async fn store_for(ctx: &Context, es: &View) -> Result<StoreView, String> {
                 store_ref.name
             )
         })?;
-    let store = StoreView::from_json(
-        kind,
-        &serde_json::to_value(&obj).map_err(|e| e.to_string())?,
-    );
+    let json = serde_json::to_value(&obj).map_err(|e| e.to_string())?;
+    if kind == StoreKind::ClusterSecretStore {
+        allowed_here(ctx, &json, &store_ref.name, &es.namespace).await?;
+    }
+    let store = StoreView::from_json(kind, &json);
     if store.ready != Some(true) {
         return Err(format!("{kind_name} \"{}\" is not ready", store.name));
     }
     Ok(store)
 }
+
+/// A ClusterSecretStore's `conditions` against the ExternalSecret's
+/// namespace, before its readiness, as ESO's client manager checks them
+/// (shouldProcessSecret, pkg/controllers/secretstore/client_manager.go,
+/// v2.9.0 as v0.20.4): a listed namespace is matched by its
+/// `kubernetes.io/metadata.name` label, which the API server always sets.
+async fn allowed_here(
+    ctx: &Context,
+    store: &Value,
+    name: &str,
+    namespace: &str,
+) -> Result<(), String> {
+    let conditions: Vec<crate::types::ClusterSecretStoreCondition> = store
+        .pointer("/spec/conditions")
+        .cloned()
+        .and_then(|c| serde_json::from_value(c).ok())
+        .unwrap_or_default();
+    if conditions.is_empty() {
+        return Ok(());
+    }
+    let ns = Api::<k8s_openapi::api::core::v1::Namespace>::all(ctx.kube.clone())
+        .get(namespace)
+        .await
+        .map_err(|e| format!("failed to get a namespace \"{namespace}\": {e}"))?;
+    let mut labels = ns.metadata.labels.unwrap_or_default();
+    labels
+        .entry(NAMESPACE_NAME_LABEL.to_owned())
+        .or_insert_with(|| namespace.to_owned());
+    for c in &conditions {
+        let by_name = c.namespaces.iter().map(|n| crate::types::LabelSelector {
+            match_labels: BTreeMap::from([(NAMESPACE_NAME_LABEL.to_owned(), n.clone())]),
+            ..Default::default()
+        });
+        for selector in c.namespace_selector.clone().into_iter().chain(by_name) {
+            if selector.matches(&labels).map_err(|e| {
+                format!("failed to convert label selector into selector {selector:?}: {e}")
+            })? {
+                return Ok(());
+            }
+        }
+        for r in &c.namespace_regexes {
+            let re =
+                regex::Regex::new(r).map_err(|e| format!("failed to compile regex {r}: {e}"))?;
+            if re.is_match(namespace) {
+                return Ok(());
+            }
+        }
+    }
+    Err(format!(
+        "using cluster store \"{name}\" is not allowed from namespace \"{namespace}\": denied by spec.condition"
+    ))
+}
+
+const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
 
 /// Fetches and writes; on success the Ready reason and message.
 /// ESO's Ready reason and message when creationPolicy Merge finds no Secret.
@@ -451,7 +517,7 @@ async fn sync(
         .map_err(|e| Failure::Provider(first_entry(e)))?;
     let provider = ctx
         .clients
-        .provider(&store)
+        .provider(&store, &es.namespace)
         .await
         .map_err(|e| Failure::Provider(first_entry(e.0)))?;
     let mut data: BTreeMap<String, Vec<u8>> = BTreeMap::new();
@@ -521,8 +587,71 @@ async fn sync(
     if target.is_none() && es.spec.target.creation_policy == CreationPolicy::Merge {
         return Ok((REASON_SECRET_MISSING, MSG_SECRET_MISSING));
     }
+    // An owner first deletes what it created under another name, e.g. the
+    // old target of a renamed ExternalSecret (deleteOrphanedSecrets,
+    // externalsecret_controller.go, v2.9.0 as v0.20.4).
+    if es.spec.target.creation_policy == CreationPolicy::Owner {
+        delete_orphaned_secrets(ctx, es, secrets).await?;
+    }
     write_target(ctx, es, target, secrets, data).await?;
     Ok((REASON_SYNCED, MSG_SYNCED))
+}
+
+/// ESO's Ready message when deleting an orphaned target fails.
+pub const MSG_DELETE_ORPHANED_ERROR: &str = "could not delete orphaned secrets";
+/// ESO's Normal Deleted event for each orphaned target it deletes.
+pub const MSG_DELETED_ORPHANED: &str = "secret deleted because it was orphaned";
+
+/// The created-by label's value for an ExternalSecret: a hash of its
+/// namespace/name, so that ESO finds every Secret it created for it.
+pub fn created_by(namespace: &str, name: &str) -> String {
+    util::data_hash(&BTreeMap::from([(
+        "owner".to_owned(),
+        format!("{namespace}/{name}").into_bytes(),
+    )]))
+}
+
+/// Deletes every Secret of the namespace labelled as created by this
+/// ExternalSecret but not named as its target now, with one event each.
+async fn delete_orphaned_secrets(
+    ctx: &Context,
+    es: &View,
+    secrets: &Api<Secret>,
+) -> Result<(), Failure> {
+    let target = es.target_name();
+    let selector = format!("{CREATED_BY_LABEL}={}", created_by(&es.namespace, &es.name));
+    let failed = |e: kube::Error| Failure::DeleteOrphaned(e.to_string());
+    let listed = secrets
+        .list(&kube::api::ListParams::default().labels(&selector))
+        .await
+        .map_err(failed)?;
+    for s in listed.items {
+        let Some(name) = s.metadata.name else {
+            continue;
+        };
+        if name == target {
+            continue;
+        }
+        match secrets.delete(&name, &Default::default()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(e)) if e.code == 404 => {}
+            Err(e) => return Err(failed(e)),
+        }
+        // ESO emits it even when the Secret was gone already.
+        ctx.recorder
+            .publish(
+                &es.regarding(),
+                EventType::Normal,
+                "Deleted",
+                MSG_DELETED_ORPHANED,
+            )
+            .await;
+        ctx.log(format!(
+            "deleted orphaned Secret {}/{name} of ExternalSecret {}",
+            es.namespace, es.name
+        ));
+    }
+    Ok(())
 }
 
 async fn write_target(
@@ -555,28 +684,54 @@ async fn write_target(
     };
     let created = secret.metadata.resource_version.is_none();
     let before_edit = (!created).then(|| secret.clone());
-    if policy == CreationPolicy::Owner
-        && let Some(other) = secret.metadata.owner_references.as_ref().and_then(|refs| {
-            refs.iter()
-                .find(|r| r.controller == Some(true) && r.uid != es.uid)
-        })
-    {
-        return Err(Failure::Update(format!(
-            "target is owned by another object: {} {}",
-            other.kind, other.name
-        )));
+    // ESO's mutation refuses a target whose controller is another
+    // ExternalSecret (by kind and name, whatever the policy), and, for
+    // Owner, one another kind controls (SetControllerReference);
+    // externalsecret_controller.go, v2.9.0 as v0.20.4. Neither is retried.
+    let controller = secret
+        .metadata
+        .owner_references
+        .as_ref()
+        .and_then(|refs| refs.iter().find(|r| r.controller == Some(true)));
+    if let Some(other) = controller {
+        let is_es = other.kind == "ExternalSecret"
+            && other.api_version.split('/').next() == Some("external-secrets.io");
+        if is_es && other.name != es.name {
+            return Err(Failure::Permanent(
+                MSG_IS_OWNED_ERROR,
+                format!(
+                    "unable to mutate secret {name}: secret is owned by another ExternalSecret: {}",
+                    other.name
+                ),
+            ));
+        }
+        if !is_es && policy == CreationPolicy::Owner {
+            return Err(Failure::Permanent(
+                MSG_BECOME_OWNER_ERROR,
+                format!(
+                    "unable to mutate secret {name}: could not set controller reference on secret: Object {}/{name} is already owned by another {} controller {}",
+                    es.namespace, other.kind, other.name
+                ),
+            ));
+        }
     }
     let old_data = secret_data(&secret);
-    let mut new_data = if policy == CreationPolicy::Merge {
+    // An immutable target that exists keeps its data, labels and
+    // annotations: ESO applies the template (which copies them) only to a
+    // Secret it creates or may change (objectDoesNotExistOrCanBeMutated).
+    let frozen = !created && es.spec.target.immutable;
+    let mut new_data = if policy == CreationPolicy::Merge || frozen {
         old_data.clone()
     } else {
         BTreeMap::new()
     };
-    new_data.extend(data);
+    if !frozen {
+        new_data.extend(data);
+    }
     // Without a template, the ExternalSecret's own labels and annotations are copied.
     let mut labels = secret.metadata.labels.clone().unwrap_or_default();
     let mut annotations = secret.metadata.annotations.clone().unwrap_or_default();
-    if es.spec.target.template.is_none() {
+    if es.spec.target.template.is_none() && !frozen {
         labels.extend(es.labels.clone());
         annotations.extend(
             es.annotations
@@ -596,13 +751,7 @@ async fn write_target(
     {
         let labels = secret.metadata.labels.get_or_insert_with(Default::default);
         if policy == CreationPolicy::Owner {
-            labels.insert(
-                CREATED_BY_LABEL.into(),
-                util::data_hash(&BTreeMap::from([(
-                    "owner".to_owned(),
-                    format!("{}/{}", es.namespace, es.name).into_bytes(),
-                )])),
-            );
+            labels.insert(CREATED_BY_LABEL.into(), created_by(&es.namespace, &es.name));
         } else {
             labels.remove(CREATED_BY_LABEL);
         }
@@ -637,6 +786,33 @@ async fn write_target(
     // and writes nothing when it would not.
     let changed = before.as_ref() != Some(&secret);
     if !created && !changed {
+        return Ok(());
+    }
+    // A Secret that is immutable already takes a change of its metadata
+    // only: ESO writes that, then fails if its data or type would change
+    // (updateSecret, v2.9.0 as v0.20.4).
+    if let Some(before) = before.as_ref().filter(|b| b.immutable == Some(true)) {
+        let mut only_metadata = before.clone();
+        only_metadata.metadata = secret.metadata.clone();
+        if only_metadata.metadata != before.metadata {
+            secrets
+                .replace(
+                    &name,
+                    &PostParams {
+                        field_manager: Some("external-secrets".into()),
+                        ..Default::default()
+                    },
+                    &only_metadata,
+                )
+                .await
+                .map_err(|e| Failure::Update(format!("unable to update secret {name}: {e}")))?;
+        }
+        if only_metadata != secret {
+            return Err(Failure::Permanent(
+                MSG_IMMUTABLE_ERROR,
+                format!("unable to update secret {name}: secret is immutable"),
+            ));
+        }
         return Ok(());
     }
     let write = if created {

@@ -27,6 +27,9 @@ pub struct Endpoints {
     pub secretsmanager: Option<String>,
     /// `AWS_STS_ENDPOINT`
     pub sts: Option<String>,
+    /// `AWS_EC2_METADATA_DISABLED=true`: the default credential chain of a
+    /// store without `auth` never asks an instance-metadata address.
+    pub ec2_metadata_disabled: bool,
 }
 
 impl Endpoints {
@@ -34,8 +37,119 @@ impl Endpoints {
         Self {
             secretsmanager: std::env::var("AWS_SECRETSMANAGER_ENDPOINT").ok(),
             sts: std::env::var("AWS_STS_ENDPOINT").ok(),
+            ec2_metadata_disabled: std::env::var("AWS_EC2_METADATA_DISABLED")
+                .is_ok_and(|v| v.eq_ignore_ascii_case("true")),
         }
     }
+}
+
+/// Why a store cannot be used, by ESO's two steps: making its client
+/// (reading the Secrets and ServiceAccount it names), and validating it
+/// (retrieving credentials, which may call STS); the store's Ready message
+/// differs between them (pkg/controllers/secretstore/common.go, v2.9.0 as
+/// v0.20.4).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}")]
+    Client(String),
+    #[error("{0}")]
+    Validate(String),
+}
+
+impl StoreError {
+    /// The store's Ready message for it.
+    pub fn condition_message(&self) -> &'static str {
+        match self {
+            StoreError::Client(_) => MSG_UNABLE_TO_CREATE_CLIENT,
+            StoreError::Validate(_) => MSG_UNABLE_TO_VALIDATE_STORE,
+        }
+    }
+}
+
+pub const MSG_UNABLE_TO_VALIDATE_STORE: &str = "unable to validate store";
+
+/// What the AWS SDK for Go's default chain says when it finds no
+/// credentials and instance metadata is disabled (seen on ESO v0.20.4).
+const MSG_NO_DEFAULT_CREDENTIALS: &str = "failed to refresh cached credentials, no EC2 IMDS role found, operation error ec2imds: GetMetadata, access disabled to EC2 IMDS via client option, or \"AWS_EC2_METADATA_DISABLED\" environment variable";
+
+/// STS errors the Go SDK models as types of their own, by operation: it
+/// prints those as `Code: message`, every other as `api error Code: message`.
+const ASSUME_ROLE_MODELED: &[&str] = &[
+    "ExpiredTokenException",
+    "MalformedPolicyDocument",
+    "PackedPolicyTooLarge",
+    "RegionDisabledException",
+];
+const WEB_IDENTITY_MODELED: &[&str] = &[
+    "ExpiredTokenException",
+    "IDPCommunicationError",
+    "IDPRejectedClaim",
+    "InvalidIdentityToken",
+    "MalformedPolicyDocument",
+    "PackedPolicyTooLarge",
+    "RegionDisabledException",
+];
+
+/// An STS error as the AWS SDK for Go v2 words it. `retried`: codes its
+/// credential provider retries (3 attempts), which it then says.
+fn sts_error<E: aws_sdk_sts::error::ProvideErrorMetadata + std::fmt::Debug>(
+    op: &str,
+    modeled: &[&str],
+    retried: &[&str],
+    e: aws_sdk_sts::error::SdkError<E, aws_sdk_sts::config::http::HttpResponse>,
+) -> String {
+    use aws_sdk_sts::error::SdkError;
+    match &e {
+        SdkError::ServiceError(se) => {
+            let raw = se.raw();
+            let code = se.err().code().unwrap_or("UnknownError");
+            let request_id = raw.headers().get("x-amzn-requestid").unwrap_or_default();
+            format!(
+                "operation error STS: {op}, {}https response error StatusCode: {}, RequestID: {request_id}, {}{code}: {}",
+                if retried.contains(&code) {
+                    "exceeded maximum number of attempts, 3, "
+                } else {
+                    ""
+                },
+                raw.status().as_u16(),
+                if modeled.contains(&code) {
+                    ""
+                } else {
+                    "api error "
+                },
+                se.err().message().unwrap_or_default()
+            )
+        }
+        other => format!("operation error STS: {op}, {other}"),
+    }
+}
+
+/// ESO's "referent" authentication (IsReferentSpec,
+/// providers/v1/aws/util/provider.go, v2.9.0 as v0.20.4): a
+/// ClusterSecretStore whose credentials name no namespace reads them in
+/// the namespace of each ExternalSecret using it, so it cannot read them
+/// when validated, and does not try.
+pub fn is_referent(aws: &AwsProvider) -> bool {
+    let Some(auth) = aws.auth.as_ref() else {
+        return false;
+    };
+    let sa = auth
+        .jwt
+        .as_ref()
+        .and_then(|j| j.service_account_ref.as_ref())
+        .is_some_and(|r| r.namespace.is_none());
+    let keys = auth.secret_ref.as_ref().is_some_and(|r| {
+        [
+            r.access_key_id_secret_ref.as_ref(),
+            r.secret_access_key_secret_ref.as_ref(),
+        ]
+        .iter()
+        .any(|s| s.is_none_or(|s| s.namespace.is_none()))
+            || r.session_token_secret_ref
+                .as_ref()
+                .is_some_and(|s| s.namespace.is_none())
+    });
+    sa || keys
 }
 
 /// A store as the controller uses it.
@@ -109,29 +223,128 @@ impl ClientFactory {
         }
     }
 
-    /// Checks a store's configuration the way ESO's AWS provider does: no AWS
-    /// call for static keys. Returns the Ready condition's reason.
-    pub async fn validate(&self, store: &StoreView) -> Result<&'static str, ClientError> {
+    /// Checks a store the way ESO's store controller does with its AWS
+    /// provider: makes the client (reading the credentials it names), then
+    /// retrieves credentials (static keys as they are; IRSA, AssumeRole and
+    /// the default chain by asking for them). A referent ClusterSecretStore
+    /// is valid unread. Returns the Ready condition's reason.
+    pub async fn validate(&self, store: &StoreView) -> Result<&'static str, StoreError> {
         let aws = store.aws.as_ref().ok_or_else(|| {
-            ClientError("no provider configured: spec.provider.aws is missing".into())
+            StoreError::Client("no provider configured: spec.provider.aws is missing".into())
         })?;
         if aws.service != "SecretsManager" {
-            return Err(ClientError(format!(
+            return Err(StoreError::Client(format!(
                 "invalid service: {} (this controller serves SecretsManager)",
                 aws.service
             )));
         }
         if aws.region.is_empty() {
-            return Err(ClientError("missing region".into()));
+            return Err(StoreError::Client("missing region".into()));
         }
-        match aws.auth.as_ref() {
-            Some(auth) if auth.secret_ref.is_some() => {
-                self.static_credentials(store, aws).await?;
-                Ok(REASON_VALID)
-            }
-            Some(auth) if auth.jwt.is_some() => Ok(REASON_VALIDATION_UNKNOWN),
-            _ => Ok(REASON_VALIDATION_UNKNOWN),
+        if store.kind == StoreKind::ClusterSecretStore && is_referent(aws) {
+            return Ok(REASON_VALID);
         }
+        self.credentials(store, aws, &store.namespace).await?;
+        Ok(REASON_VALID)
+    }
+
+    /// The credentials a store gives in `namespace` (where a referent
+    /// ClusterSecretStore's names resolve): its own, then the role it
+    /// assumes with them, if any.
+    async fn credentials(
+        &self,
+        store: &StoreView,
+        aws: &AwsProvider,
+        namespace: &str,
+    ) -> Result<Credentials, StoreError> {
+        let auth = aws.auth.as_ref();
+        let base = if auth.is_some_and(|a| a.secret_ref.is_some()) {
+            self.static_credentials(store, aws, namespace)
+                .await
+                .map_err(|e| StoreError::Client(e.0))?
+        } else if auth.is_some_and(|a| a.jwt.is_some()) {
+            self.web_identity_credentials(store, aws, namespace).await?
+        } else {
+            self.default_chain(aws).await?
+        };
+        match aws.role.as_deref().filter(|r| !r.is_empty()) {
+            Some(role) => self.assume_role(aws, base, role).await,
+            None => Ok(base),
+        }
+    }
+
+    /// A store without `auth`: the SDK's default chain in the controller's
+    /// environment (variables, shared files; instance metadata unless
+    /// disabled).
+    async fn default_chain(&self, aws: &AwsProvider) -> Result<Credentials, StoreError> {
+        use aws_credential_types::provider::ProvideCredentials;
+        let region = Region::new(aws.region.clone());
+        if self.endpoints.ec2_metadata_disabled {
+            aws_config::meta::credentials::CredentialsProviderChain::first_try(
+                "Environment",
+                aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+            )
+            .or_else(
+                "Profile",
+                aws_config::profile::ProfileFileCredentialsProvider::builder().build(),
+            )
+            .provide_credentials()
+            .await
+            .map_err(|_| StoreError::Validate(MSG_NO_DEFAULT_CREDENTIALS.into()))
+        } else {
+            aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
+                .region(region)
+                .build()
+                .await
+                .provide_credentials()
+                .await
+                .map_err(|e| {
+                    StoreError::Validate(format!("failed to refresh cached credentials, {e}"))
+                })
+        }
+    }
+
+    /// `spec.provider.aws.role`: STS AssumeRole with the store's own
+    /// credentials, as the Go SDK's stscreds provider names its session.
+    async fn assume_role(
+        &self,
+        aws: &AwsProvider,
+        base: Credentials,
+        role: &str,
+    ) -> Result<Credentials, StoreError> {
+        let mut conf = aws_sdk_sts::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(aws.region.clone()))
+            .credentials_provider(base);
+        if let Some(e) = &self.endpoints.sts {
+            conf = conf.endpoint_url(e);
+        }
+        let session = format!(
+            "aws-go-sdk-{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default()
+        );
+        let out = aws_sdk_sts::Client::from_conf(conf.build())
+            .assume_role()
+            .role_arn(role)
+            .role_session_name(session)
+            .send()
+            .await
+            .map_err(|e| {
+                StoreError::Validate(sts_error("AssumeRole", ASSUME_ROLE_MODELED, &[], e))
+            })?;
+        let c = out
+            .credentials()
+            .ok_or_else(|| StoreError::Validate("AssumeRole returned no credentials".into()))?;
+        Ok(Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_owned()),
+            None,
+            "eso-assume-role",
+        ))
     }
 
     async fn secret_value(
@@ -139,10 +352,13 @@ impl ClientFactory {
         store: &StoreView,
         sel: &SecretKeySelector,
         what: &str,
+        referent: &str,
     ) -> Result<String, ClientError> {
         let namespace = match store.kind {
             StoreKind::SecretStore => store.namespace.clone(),
-            StoreKind::ClusterSecretStore => sel.namespace.clone().unwrap_or_default(),
+            StoreKind::ClusterSecretStore => {
+                sel.namespace.clone().unwrap_or_else(|| referent.to_owned())
+            }
         };
         let api: Api<Secret> = Api::namespaced(self.kube.clone(), &namespace);
         // ESO's resolver wraps the API server's error (client-go's text).
@@ -180,6 +396,7 @@ impl ClientFactory {
         &self,
         store: &StoreView,
         aws: &AwsProvider,
+        referent: &str,
     ) -> Result<Credentials, ClientError> {
         let r = aws
             .auth
@@ -200,16 +417,16 @@ impl ClientFactory {
         // creating credentials in "unable to create session: ".
         let session = |e: ClientError| ClientError(format!("unable to create session: {}", e.0));
         let sak = self
-            .secret_value(store, sak_sel, "SecretAccessKey")
+            .secret_value(store, sak_sel, "SecretAccessKey", referent)
             .await
             .map_err(session)?;
         let akid = self
-            .secret_value(store, akid_sel, "accessKeyID")
+            .secret_value(store, akid_sel, "accessKeyID", referent)
             .await
             .map_err(session)?;
         let token = match &r.session_token_secret_ref {
             Some(sel) => Some(
-                self.secret_value(store, sel, "SessionToken")
+                self.secret_value(store, sel, "SessionToken", referent)
                     .await
                     .map_err(session)?,
             ),
@@ -230,16 +447,20 @@ impl ClientFactory {
         &self,
         store: &StoreView,
         aws: &AwsProvider,
-    ) -> Result<Credentials, ClientError> {
+        referent: &str,
+    ) -> Result<Credentials, StoreError> {
         let sa_ref = aws
             .auth
             .as_ref()
             .and_then(|a| a.jwt.as_ref())
             .and_then(|j| j.service_account_ref.as_ref())
-            .ok_or_else(|| ClientError("missing auth.jwt.serviceAccountRef".into()))?;
+            .ok_or_else(|| StoreError::Client("missing auth.jwt.serviceAccountRef".into()))?;
         let namespace = match store.kind {
             StoreKind::SecretStore => store.namespace.clone(),
-            StoreKind::ClusterSecretStore => sa_ref.namespace.clone().unwrap_or_default(),
+            StoreKind::ClusterSecretStore => sa_ref
+                .namespace
+                .clone()
+                .unwrap_or_else(|| referent.to_owned()),
         };
         let sas: Api<ServiceAccount> = Api::namespaced(self.kube.clone(), &namespace);
         let sa = sas
@@ -248,7 +469,7 @@ impl ClientFactory {
             .ok()
             .flatten()
             .ok_or_else(|| {
-                ClientError(format!(
+                StoreError::Client(format!(
                     "could not fetch service account {namespace}/{}",
                     sa_ref.name
                 ))
@@ -259,7 +480,7 @@ impl ClientFactory {
             .as_ref()
             .and_then(|a| a.get(IRSA_ANNOTATION))
             .cloned()
-            .ok_or_else(|| ClientError(format!("an IAM role must be associated with service account {} (namespace: {namespace})", sa_ref.name)))?;
+            .ok_or_else(|| StoreError::Client(format!("an IAM role must be associated with service account {} (namespace: {namespace})", sa_ref.name)))?;
         let audiences = if sa_ref.audiences.is_empty() {
             vec!["sts.amazonaws.com".to_owned()]
         } else {
@@ -268,19 +489,19 @@ impl ClientFactory {
         let req: k8s_openapi::api::authentication::v1::TokenRequest = serde_json::from_value(
             serde_json::json!({ "spec": { "audiences": audiences, "expirationSeconds": 600 } }),
         )
-        .map_err(|e| ClientError(e.to_string()))?;
+        .map_err(|e| StoreError::Client(e.to_string()))?;
         let token = sas
             .create_token_request(&sa_ref.name, &Default::default(), &req)
             .await
             .map_err(|e| {
-                ClientError(format!(
+                StoreError::Validate(format!(
                     "could not request a token for service account {}: {e}",
                     sa_ref.name
                 ))
             })?
             .status
             .and_then(|s| s.token)
-            .ok_or_else(|| ClientError("the token request returned no token".into()))?;
+            .ok_or_else(|| StoreError::Validate("the token request returned no token".into()))?;
         let mut conf = aws_sdk_sts::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(aws.region.clone()));
@@ -295,17 +516,21 @@ impl ClientFactory {
             .web_identity_token(token)
             .send()
             .await
+            // The Go SDK's web identity provider, behind a credentials
+            // cache, retries an InvalidIdentityToken (seen on ESO v0.20.4).
             .map_err(|e| {
-                let code = aws_sdk_sts::error::ProvideErrorMetadata::code(&e)
-                    .unwrap_or("unknown")
-                    .to_owned();
-                let message = aws_sdk_sts::error::ProvideErrorMetadata::message(&e)
-                    .unwrap_or_default()
-                    .to_owned();
-                ClientError(format!("AssumeRoleWithWebIdentity: {code}: {message}"))
+                StoreError::Validate(format!(
+                    "failed to refresh cached credentials, failed to retrieve credentials, {}",
+                    sts_error(
+                        "AssumeRoleWithWebIdentity",
+                        WEB_IDENTITY_MODELED,
+                        &["InvalidIdentityToken"],
+                        e
+                    )
+                ))
             })?;
         let c = out.credentials().ok_or_else(|| {
-            ClientError("AssumeRoleWithWebIdentity returned no credentials".into())
+            StoreError::Validate("AssumeRoleWithWebIdentity returned no credentials".into())
         })?;
         Ok(Credentials::new(
             c.access_key_id(),
@@ -316,28 +541,27 @@ impl ClientFactory {
         ))
     }
 
-    /// The client for a store, made anew when its credentials change.
-    pub async fn provider(&self, store: &StoreView) -> Result<Provider, ClientError> {
+    /// The client for a store, used in `namespace` (an ExternalSecret's:
+    /// where a referent ClusterSecretStore's credentials are read), made
+    /// anew when its credentials change.
+    pub async fn provider(
+        &self,
+        store: &StoreView,
+        namespace: &str,
+    ) -> Result<Provider, ClientError> {
         let aws = store
             .aws
             .as_ref()
             .ok_or_else(|| ClientError("no provider configured".into()))?;
-        let creds = match aws.auth.as_ref() {
-            Some(a) if a.secret_ref.is_some() => Some(self.static_credentials(store, aws).await?),
-            Some(a) if a.jwt.is_some() => Some(self.web_identity_credentials(store, aws).await?),
-            _ => None,
-        };
+        let creds = self
+            .credentials(store, aws, namespace)
+            .await
+            .map_err(|e| ClientError(e.to_string()))?;
         let key = format!(
             "{}|{}|{}",
             aws.region,
-            creds
-                .as_ref()
-                .map(|c| c.access_key_id().to_owned())
-                .unwrap_or_default(),
-            creds
-                .as_ref()
-                .map(|c| crate::util::fingerprint(c.secret_access_key().as_bytes()))
-                .unwrap_or_default()
+            creds.access_key_id(),
+            crate::util::fingerprint(creds.secret_access_key().as_bytes())
         );
         if let Some(client) = self
             .cache
@@ -357,17 +581,7 @@ impl ClientFactory {
         if let Some(e) = &self.endpoints.secretsmanager {
             conf = conf.endpoint_url(e);
         }
-        if let Some(c) = creds {
-            conf = conf.credentials_provider(c);
-        } else {
-            let loaded = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .region(Region::new(aws.region.clone()))
-                .load()
-                .await;
-            if let Some(p) = loaded.credentials_provider() {
-                conf = conf.credentials_provider(p);
-            }
-        }
+        conf = conf.credentials_provider(creds);
         let client = aws_sdk_secretsmanager::Client::from_conf(conf.build());
         self.cache
             .lock()

@@ -220,6 +220,68 @@ pub struct ClusterSecretStoreSpec {
     pub provider: Provider,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_interval: Option<i64>,
+    /// Which namespaces' ExternalSecrets may use it; none: every one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<ClusterSecretStoreCondition>,
+}
+
+/// One of a ClusterSecretStore's `conditions`: a namespace that matches
+/// any of its selectors may use the store.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterSecretStoreCondition {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace_selector: Option<LabelSelector>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespace_regexes: Vec<String>,
+}
+
+/// A Kubernetes label selector (metav1.LabelSelector).
+#[derive(Deserialize, Serialize, Clone, Debug, Default, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LabelSelector {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub match_labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub match_expressions: Vec<LabelSelectorRequirement>,
+}
+
+#[derive(Deserialize, Serialize, Clone, Debug, Default, JsonSchema, PartialEq)]
+pub struct LabelSelectorRequirement {
+    pub key: String,
+    pub operator: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+}
+
+impl LabelSelector {
+    /// Whether `labels` match, as metav1.LabelSelectorAsSelector's
+    /// selector does; an unknown operator is an error.
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> Result<bool, String> {
+        if self
+            .match_labels
+            .iter()
+            .any(|(k, v)| labels.get(k) != Some(v))
+        {
+            return Ok(false);
+        }
+        for r in &self.match_expressions {
+            let value = labels.get(&r.key);
+            let ok = match r.operator.as_str() {
+                "In" => value.is_some_and(|v| r.values.contains(v)),
+                "NotIn" => value.is_none_or(|v| !r.values.contains(v)),
+                "Exists" => value.is_some(),
+                "DoesNotExist" => value.is_none(),
+                other => return Err(format!("{other:?} is not a valid label selector operator")),
+            };
+            if !ok {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
 }
 
 #[derive(Deserialize, Serialize, Clone, Debug, Default, JsonSchema, PartialEq)]

@@ -132,6 +132,7 @@ esac"#,
             endpoints: eso_emulator::Endpoints {
                 secretsmanager: Some(aws.endpoint()),
                 sts: Some(aws.endpoint()),
+                ec2_metadata_disabled: true,
             },
             ..Default::default()
         },

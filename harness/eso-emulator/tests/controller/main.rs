@@ -7,5 +7,6 @@ mod irsa;
 mod policies;
 mod refresh;
 mod resilience;
+mod stores;
 mod support;
 mod sync;

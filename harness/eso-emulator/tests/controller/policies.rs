@@ -206,3 +206,70 @@ async fn delete_policy_keeps_the_remaining_keys_and_data_wins_over_data_from() {
     );
     wait_secret_data(&stack, "mix", &kept, "the keys that remain").await;
 }
+
+#[tokio::test]
+async fn an_immutable_target_keeps_its_first_data_and_syncs() {
+    let stack = stack().await;
+    let v1 = values(&["k"]);
+    put_sm(&stack, "app/frozen", &v1).await;
+    let mut es = extract_es("frozen", "app/frozen", "1h");
+    es["spec"]["target"]["immutable"] = json!(true);
+    create(&stack.client, "externalsecrets", es).await.unwrap();
+    let first = wait_secret_data(&stack, "frozen", &v1, "first sync").await;
+    assert_eq!(first.immutable, Some(true));
+    put_sm(&stack, "app/frozen", &values(&["k"])).await;
+    force_sync(&stack, "frozen", "1").await;
+    caught_up(&stack, 1).await;
+    let after = secret(&stack, "frozen").await.unwrap();
+    assert_eq!(decoded(&after), v1, "the data of an immutable target stays");
+    assert_eq!(
+        after.metadata.resource_version, first.metadata.resource_version,
+        "nothing written: ESO does not copy the new annotation either"
+    );
+    let es = wait_ready(&stack, "frozen", "True", "SecretSynced").await;
+    assert_eq!(ready_reason(&es).unwrap().2, "secret synced");
+    assert!(
+        !events_for(&stack, "frozen")
+            .await
+            .iter()
+            .any(|(_, r, _)| r == "Updated" || r == "UpdateFailed")
+    );
+}
+
+#[tokio::test]
+async fn a_target_another_external_secret_owns_is_refused_without_retry() {
+    let stack = stack().await;
+    let v = values(&["k"]);
+    put_sm(&stack, "app/shared", &v).await;
+    let mut first = extract_es("first", "app/shared", "1h");
+    first["spec"]["target"]["name"] = json!("shared");
+    create(&stack.client, "externalsecrets", first)
+        .await
+        .unwrap();
+    wait_secret_data(&stack, "shared", &v, "first owner's sync").await;
+    let mut second = extract_es("second", "app/shared", "1h");
+    second["spec"]["target"]["name"] = json!("shared");
+    create(&stack.client, "externalsecrets", second)
+        .await
+        .unwrap();
+    let es = wait_ready(&stack, "second", "False", "SecretSyncedError").await;
+    // ESO's msgErrorIsOwned, and ErrSecretIsOwned wrapped by errMutate
+    // (externalsecret_controller.go, v0.20.4).
+    assert_eq!(
+        ready_reason(&es).unwrap().2,
+        "target is owned by another ExternalSecret"
+    );
+    let (_, _, message) = wait_event(&stack, "second", "Warning", "UpdateFailed").await;
+    assert_eq!(
+        message,
+        "unable to mutate secret shared: secret is owned by another ExternalSecret: first"
+    );
+    let owners = secret(&stack, "shared")
+        .await
+        .unwrap()
+        .metadata
+        .owner_references
+        .unwrap();
+    assert_eq!(owners.len(), 1);
+    assert_eq!(owners[0].name, "first");
+}

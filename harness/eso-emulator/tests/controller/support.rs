@@ -109,6 +109,7 @@ pub async fn stack() -> Stack {
     let endpoints = Endpoints {
         secretsmanager: Some(aws.endpoint()),
         sts: Some(aws.endpoint()),
+        ec2_metadata_disabled: true,
     };
     let controller = EsoController::start(
         client.clone(),

@@ -220,3 +220,40 @@ async fn deleting_the_external_secret_collects_its_owned_target() {
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn renaming_the_target_deletes_the_old_one_as_orphaned() {
+    let stack = stack().await;
+    let v = values(&["k"]);
+    put_sm(&stack, "app/rename", &v).await;
+    create(
+        &stack.client,
+        "externalsecrets",
+        extract_es("ren", "app/rename", "1h"),
+    )
+    .await
+    .unwrap();
+    wait_secret_data(&stack, "ren", &v, "first target").await;
+    // A Secret the ExternalSecret did not create stays, whatever its name.
+    Api::<Secret>::namespaced(stack.client.clone(), NS)
+        .create(
+            &Default::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "bystander"}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    api(&stack.client, "externalsecrets")
+        .patch(
+            "ren",
+            &Default::default(),
+            &kube::api::Patch::Merge(json!({"spec": {"target": {"name": "ren-new"}}})),
+        )
+        .await
+        .unwrap();
+    wait_secret_data(&stack, "ren-new", &v, "renamed target").await;
+    let (_, _, message) = wait_event(&stack, "ren", "Normal", "Deleted").await;
+    // ESO's eventDeletedOrphaned (externalsecret_controller.go, v0.20.4).
+    assert_eq!(message, "secret deleted because it was orphaned");
+    assert!(secret(&stack, "ren").await.is_none(), "old target deleted");
+    assert!(secret(&stack, "bystander").await.is_some());
+}

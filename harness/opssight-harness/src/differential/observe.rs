@@ -128,15 +128,32 @@ fn joined(items: impl IntoIterator<Item = String>) -> String {
 pub type EventBaseline = BTreeMap<String, i32>;
 
 pub async fn event_baseline(client: &kube::Client) -> anyhow::Result<EventBaseline> {
-    let events: Api<Event> = Api::namespaced(client.clone(), NAMESPACE);
-    Ok(events
-        .list(&ListParams::default())
+    Ok(observed_events(client)
         .await?
-        .items
         .into_iter()
         .map(|e| (e.metadata.name.unwrap_or_default(), e.count.unwrap_or(1)))
         .collect())
 }
+
+/// The events observed: the OpsSight namespace's, and those about
+/// ClusterSecretStores, which go to "default" (client-go's recorder puts an
+/// event about a cluster-scoped object there, as the emulator's does).
+async fn observed_events(client: &kube::Client) -> anyhow::Result<Vec<Event>> {
+    let events: Api<Event> = Api::namespaced(client.clone(), NAMESPACE);
+    let mut all = events.list(&ListParams::default()).await?.items;
+    let default_ns: Api<Event> = Api::namespaced(client.clone(), "default");
+    all.extend(
+        default_ns
+            .list(&ListParams::default())
+            .await?
+            .items
+            .into_iter()
+            .filter(|e| e.involved_object.kind.as_deref() == Some(CLUSTER_STORE)),
+    );
+    Ok(all)
+}
+
+const CLUSTER_STORE: &str = "ClusterSecretStore";
 
 /// Everything observable in the OpsSight namespace now (events since the
 /// baseline only).
@@ -170,6 +187,16 @@ pub async fn observe(
     for o in stores.list(&ListParams::default()).await?.items {
         let name = o.metadata.name.clone().unwrap_or_default();
         condition_fields("SecretStore", &name, &o.data, &mut out);
+    }
+    // Cluster-scoped: every one there is (the probes add them; a scenario
+    // on a shared cluster starts with none).
+    let cluster_stores: Api<DynamicObject> = Api::all_with(
+        client.clone(),
+        &eso_emulator::store_resource(eso_emulator::types::StoreKind::ClusterSecretStore),
+    );
+    for o in cluster_stores.list(&ListParams::default()).await?.items {
+        let name = o.metadata.name.clone().unwrap_or_default();
+        condition_fields("ClusterSecretStore", &name, &o.data, &mut out);
     }
     let secrets: Api<Secret> = Api::namespaced(client.clone(), NAMESPACE);
     for s in secrets.list(&ListParams::default()).await?.items {
@@ -227,9 +254,8 @@ pub async fn observe(
             out.insert(format!("{p} data {k}"), named);
         }
     }
-    let events: Api<Event> = Api::namespaced(client.clone(), NAMESPACE);
     let mut by_reason: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for e in events.list(&ListParams::default()).await?.items {
+    for e in observed_events(client).await? {
         let name = e.metadata.name.clone().unwrap_or_default();
         if baseline
             .get(&name)

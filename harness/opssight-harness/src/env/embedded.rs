@@ -207,6 +207,8 @@ impl Embedded {
             endpoints: eso_emulator::Endpoints {
                 secretsmanager: Some(self.aws.endpoint()),
                 sts: Some(self.aws.endpoint()),
+                // As the binaries env runs ESO: no instance metadata.
+                ec2_metadata_disabled: true,
             },
             clock: self.clock.clone(),
             ..eso_emulator::Config::default()

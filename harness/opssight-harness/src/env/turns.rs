@@ -28,8 +28,9 @@ pub struct Turn<'a, A, C> {
     pub put_credentials: C,
 }
 
-/// ExternalSecrets an earlier scenario added (probes), and Secrets that
-/// are neither the overlay's targets nor `aws-secret`: gone, so that this
+/// ExternalSecrets, stores and ServiceAccounts an earlier scenario added
+/// (probes), and Secrets that are neither the overlay's targets nor
+/// `aws-secret`: gone, so that this
 /// scenario sees the namespace a fresh stack would have.
 async fn remove_what_the_overlay_lacks(
     client: &kube::Client,
@@ -37,6 +38,28 @@ async fn remove_what_the_overlay_lacks(
     overlay: &str,
 ) -> anyhow::Result<()> {
     use kube::api::{DynamicObject, ListParams};
+    // ClusterSecretStores a probe added: the overlay has none, and they
+    // outlive any namespace. Their events (in "default") go with them.
+    let cluster_stores = Api::<DynamicObject>::all_with(
+        client.clone(),
+        &eso_emulator::store_resource(eso_emulator::types::StoreKind::ClusterSecretStore),
+    );
+    for o in cluster_stores.list(&ListParams::default()).await?.items {
+        gone_or(
+            cluster_stores
+                .delete(&o.metadata.name.unwrap_or_default(), &Default::default())
+                .await,
+        )?;
+    }
+    let default_events =
+        Api::<k8s_openapi::api::core::v1::Event>::namespaced(client.clone(), "default");
+    default_events
+        .delete_collection(
+            &Default::default(),
+            &ListParams::default().fields("involvedObject.kind=ClusterSecretStore"),
+        )
+        .await
+        .context("deleting the events of earlier ClusterSecretStores")?;
     if Api::<Namespace>::all(client.clone())
         .get_opt(NAMESPACE)
         .await?
@@ -59,6 +82,37 @@ async fn remove_what_the_overlay_lacks(
         let name = o.metadata.name.unwrap_or_default();
         if !ours.contains(&name.as_str()) {
             gone_or(es.delete(&name, &Default::default()).await)?;
+        }
+    }
+    // SecretStores and ServiceAccounts a probe added.
+    let stores: Vec<&str> = manifests
+        .iter()
+        .filter(|m| m.kind() == "SecretStore")
+        .map(|m| m.name())
+        .collect();
+    let store_api = Api::<DynamicObject>::namespaced_with(
+        client.clone(),
+        NAMESPACE,
+        &eso_emulator::store_resource(eso_emulator::types::StoreKind::SecretStore),
+    );
+    for o in store_api.list(&ListParams::default()).await?.items {
+        let name = o.metadata.name.unwrap_or_default();
+        if !stores.contains(&name.as_str()) {
+            gone_or(store_api.delete(&name, &Default::default()).await)?;
+        }
+    }
+    let accounts: Vec<&str> = manifests
+        .iter()
+        .filter(|m| m.kind() == "ServiceAccount")
+        .map(|m| m.name())
+        .chain(["default"])
+        .collect();
+    let sa_api =
+        Api::<k8s_openapi::api::core::v1::ServiceAccount>::namespaced(client.clone(), NAMESPACE);
+    for o in sa_api.list(&ListParams::default()).await?.items {
+        let name = o.metadata.name.unwrap_or_default();
+        if !accounts.contains(&name.as_str()) {
+            gone_or(sa_api.delete(&name, &Default::default()).await)?;
         }
     }
     let secrets = Api::<Secret>::namespaced(client.clone(), NAMESPACE);
@@ -114,14 +168,17 @@ where
             )
         })??;
     }
+    // What a probe added goes first: a store it left failing is retried,
+    // and each retry's event (or its count) would land after the events
+    // are deleted.
+    remove_what_the_overlay_lacks(client, turn.fixtures, turn.overlay).await?;
+    crate::env::secrets_manager::seed_secrets(turn.secrets_manager, turn.seed, false).await?;
     // The previous scenario's events would satisfy this one's checks of
     // events: a new scenario starts with none, as on a stack of its own.
     Api::<k8s_openapi::api::core::v1::Event>::namespaced(client.clone(), NAMESPACE)
         .delete_collection(&Default::default(), &Default::default())
         .await
         .context("deleting the previous scenario's events")?;
-    crate::env::secrets_manager::seed_secrets(turn.secrets_manager, turn.seed, false).await?;
-    remove_what_the_overlay_lacks(client, turn.fixtures, turn.overlay).await?;
     (turn.apply)().await?;
     (turn.put_credentials)().await?;
     let manifests = crate::manifests::kustomize(&turn.fixtures.overlay(turn.overlay))?;

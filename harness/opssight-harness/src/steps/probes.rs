@@ -20,6 +20,7 @@ fn docstring(step: &Step) -> anyhow::Result<&str> {
 }
 
 #[given(expr = "the remote secret {string} holds:")]
+#[when(expr = "the remote secret {string} holds:")]
 async fn remote_holds(w: &mut OpsWorld, name: String, step: &Step) -> StepResult {
     let body = docstring(step)?.trim().to_owned();
     serde_json::from_str::<serde_json::Value>(&body)
@@ -75,6 +76,82 @@ async fn apply_es(w: &mut OpsWorld, step: &Step) -> StepResult {
         .map_err(|e| anyhow::anyhow!("the docstring is not YAML: {e}"))?;
     obj["metadata"]["namespace"] = serde_json::json!(NAMESPACE);
     crate::env::apply::apply(&w.env()?.kube(), &obj).await
+}
+
+/// Kinds without a namespace, of those a probe applies.
+const CLUSTER_SCOPED: &[&str] = &["ClusterSecretStore", "Namespace"];
+
+/// Any object (a store, a ServiceAccount), in the OpsSight namespace
+/// unless it is cluster-scoped or names its own.
+#[given("this manifest is applied:")]
+#[when("this manifest is applied:")]
+async fn apply_manifest(w: &mut OpsWorld, step: &Step) -> StepResult {
+    let mut obj: serde_json::Value = serde_saphyr::from_str(docstring(step)?)
+        .map_err(|e| anyhow::anyhow!("the docstring is not YAML: {e}"))?;
+    let kind = obj["kind"].as_str().unwrap_or_default();
+    if !CLUSTER_SCOPED.contains(&kind) && obj.pointer("/metadata/namespace").is_none() {
+        obj["metadata"]["namespace"] = serde_json::json!(NAMESPACE);
+    }
+    crate::env::apply::apply(&w.env()?.kube(), &obj).await
+}
+
+/// What settling watches of a store: its status.
+async fn store_status(
+    api: &Api<DynamicObject>,
+    name: &str,
+) -> anyhow::Result<Option<serde_json::Value>> {
+    Ok(api
+        .get_opt(name)
+        .await?
+        .and_then(|o| o.data.get("status").cloned()))
+}
+
+/// Waits until ESO has validated the store (it carries a Ready condition)
+/// and its status has not changed for 3 s, at most the environment's
+/// patience; then observes.
+#[given(expr = "the {word} {string} settles")]
+#[then(expr = "the {word} {string} settles")]
+async fn store_settles(w: &mut OpsWorld, kind: String, name: String) -> StepResult {
+    let kind_of = match kind.as_str() {
+        "SecretStore" => eso_emulator::types::StoreKind::SecretStore,
+        "ClusterSecretStore" => eso_emulator::types::StoreKind::ClusterSecretStore,
+        other => anyhow::bail!("{other} is not a store kind"),
+    };
+    let ar = eso_emulator::store_resource(kind_of);
+    let api: Api<DynamicObject> = match kind_of {
+        eso_emulator::types::StoreKind::SecretStore => {
+            Api::namespaced_with(w.env()?.kube(), NAMESPACE, &ar)
+        }
+        eso_emulator::types::StoreKind::ClusterSecretStore => Api::all_with(w.env()?.kube(), &ar),
+    };
+    let quiet = Duration::from_secs(3);
+    let deadline = tokio::time::Instant::now() + w.patience();
+    let mut last = store_status(&api, &name).await?;
+    let mut since = tokio::time::Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = store_status(&api, &name).await?;
+        let validated = now
+            .as_ref()
+            .and_then(|s| s.get("conditions"))
+            .and_then(|c| c.as_array())
+            .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready"));
+        if now != last {
+            last = now;
+            since = tokio::time::Instant::now();
+        } else if validated && since.elapsed() >= quiet {
+            break;
+        }
+        if tokio::time::Instant::now() > deadline {
+            anyhow::bail!(
+                "timed out after {:?} waiting for the {kind} {name} to settle",
+                w.patience()
+            );
+        }
+    }
+    w.checkpoint(&format!("the {kind} {name} to settle"), None)
+        .await;
+    Ok(())
 }
 
 #[when(expr = "the ExternalSecret {string} is deleted")]

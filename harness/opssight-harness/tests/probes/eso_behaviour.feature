@@ -1,8 +1,9 @@
 Feature: ESO's behaviour beyond the runbook
   Probes for the differential (`.ci/run` runs them on --env embedded and on
   --env binaries and compares what each observed): value encodings, the
-  precedence of data over dataFrom, deletion and creation policies, and a
-  renamed target. Each probe settles and is observed; what the real ESO did
+  precedence of data over dataFrom, deletion and creation policies, a
+  renamed target, an immutable target, a target another ExternalSecret
+  owns, and the refresh policies. Each probe settles and is observed; what the real ESO did
   is the answer, declared in harness/eso-emulator/README.md where the
   emulator differs.
 
@@ -205,3 +206,94 @@ Feature: ESO's behaviour beyond the runbook
         - extract: { key: opssight/production/probe-rename }
       """
     Then the ExternalSecret "probe-rename" settles with its target "probe-rename-new"
+
+  Scenario: An immutable target whose remote value changes
+    Given the remote secret "opssight/production/probe-immutable" holds:
+      """
+      {"k": "first"}
+      """
+    And this ExternalSecret is applied:
+      """
+      apiVersion: external-secrets.io/v1
+      kind: ExternalSecret
+      metadata:
+        name: probe-immutable
+      spec:
+        refreshInterval: 1h
+        secretStoreRef: { name: aws-secrets-manager, kind: SecretStore }
+        target: { name: probe-immutable, immutable: true }
+        dataFrom:
+        - extract: { key: opssight/production/probe-immutable }
+      """
+    And the ExternalSecret "probe-immutable" settles with its target "probe-immutable"
+    When the remote secret "opssight/production/probe-immutable" holds:
+      """
+      {"k": "second"}
+      """
+    Then the ExternalSecret "probe-immutable" settles with its target "probe-immutable"
+
+  Scenario: A target already owned by another ExternalSecret
+    Given the remote secret "opssight/production/probe-owned" holds:
+      """
+      {"k": "v"}
+      """
+    And this ExternalSecret is applied:
+      """
+      apiVersion: external-secrets.io/v1
+      kind: ExternalSecret
+      metadata:
+        name: probe-first-owner
+      spec:
+        refreshInterval: 1h
+        secretStoreRef: { name: aws-secrets-manager, kind: SecretStore }
+        target: { name: probe-owned, creationPolicy: Owner }
+        dataFrom:
+        - extract: { key: opssight/production/probe-owned }
+      """
+    And the ExternalSecret "probe-first-owner" settles with its target "probe-owned"
+    When this ExternalSecret is applied:
+      """
+      apiVersion: external-secrets.io/v1
+      kind: ExternalSecret
+      metadata:
+        name: probe-second-owner
+      spec:
+        refreshInterval: 1h
+        secretStoreRef: { name: aws-secrets-manager, kind: SecretStore }
+        target: { name: probe-owned, creationPolicy: Owner }
+        dataFrom:
+        - extract: { key: opssight/production/probe-owned }
+      """
+    Then the ExternalSecret "probe-second-owner" settles with its target "probe-owned"
+
+  Scenario Outline: refreshPolicy and a remote change, then a forced refresh
+    Given the remote secret "opssight/production/probe-policy-<name>" holds:
+      """
+      {"k": "first"}
+      """
+    And this ExternalSecret is applied:
+      """
+      apiVersion: external-secrets.io/v1
+      kind: ExternalSecret
+      metadata:
+        name: probe-policy-<name>
+      spec:
+        refreshInterval: 1h
+        refreshPolicy: <policy>
+        secretStoreRef: { name: aws-secrets-manager, kind: SecretStore }
+        target: { name: probe-policy-<name> }
+        dataFrom:
+        - extract: { key: opssight/production/probe-policy-<name> }
+      """
+    And the ExternalSecret "probe-policy-<name>" settles with its target "probe-policy-<name>"
+    When the remote secret "opssight/production/probe-policy-<name>" holds:
+      """
+      {"k": "second"}
+      """
+    Then the ExternalSecret "probe-policy-<name>" settles with its target "probe-policy-<name>"
+
+    Examples:
+      | name        | policy      |
+      | createdonce | CreatedOnce |
+      | onchange    | OnChange    |
+      | periodic    | Periodic    |
