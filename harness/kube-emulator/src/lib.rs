@@ -99,14 +99,6 @@ impl Builder {
         let mut api = api::Api::new(self.clock, issuer, self.watch_log);
         api.create_system_namespaces()?;
         api.hooks = self.hooks;
-        // A real API server makes "default" itself (its system namespaces
-        // controller): events about cluster-scoped objects go there.
-        if let Some(rt) = api.catalogue.find("", "v1", "namespaces") {
-            let ns = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}});
-            if let Err(e) = api.create(&rt, None, ns, &Default::default()) {
-                tracing::warn!("could not create the default namespace: {e:?}");
-            }
-        }
         let token: String = {
             const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
             let mut rng = rand::rng();
