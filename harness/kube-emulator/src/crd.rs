@@ -188,14 +188,17 @@ pub fn served_types(crd: &Value) -> Result<Vec<ResourceType>, Vec<Cause>> {
                 ),
             });
         }
-        columns.push(Column {
+        // Age only stands in for columns a CRD does not define
+        // (serveDefaultColumnsIfEmpty in apiextensions-apiserver).
+        let defined = columns.len() > 1;
+        columns.extend((!defined).then(|| Column {
             name: "Age".into(),
             type_: "date".into(),
             format: String::new(),
             description: String::new(),
             priority: 0,
             source: ColumnSource::Age,
-        });
+        }));
         out.push(ResourceType {
             group: s("/spec/group"),
             version: v

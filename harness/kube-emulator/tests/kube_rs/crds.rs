@@ -142,7 +142,11 @@ async fn a_crd_serves_its_kind_with_defaults_generation_and_status() {
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
-    assert_eq!(columns, ["Name", "Size", "Age"]);
+    assert_eq!(
+        columns,
+        ["Name", "Size"],
+        "a CRD that defines columns gets no Age"
+    );
     assert_eq!(table["rows"][0]["cells"][1], "4");
 }
 
