@@ -819,14 +819,16 @@ impl Api {
                 Some(rv) if Some(rv) != meta_str(old, "resourceVersion") => {
                     return Err(ApiError::conflict(&rt.group, &rt.plural, name));
                 }
+                // The custom resource handler names the resource, not the
+                // kind, in this one error.
                 None if rt.builtin == Builtin::Custom => {
                     return Err(ApiError::invalid(
                         &rt.group,
-                        &rt.kind,
+                        &rt.plural,
                         name,
                         vec![invalid_value(
                             "metadata.resourceVersion",
-                            "Invalid value: 0x0: must be specified for an update",
+                            "Invalid value: 0: must be specified for an update",
                         )],
                     ));
                 }
@@ -1200,6 +1202,14 @@ impl Api {
             }
             return Ok(self.present(rt, &obj));
         }
+        // A CRD goes through apiextensions' cleanup finalizer: its custom
+        // resources are deleted first (by the background controllers).
+        if rt.builtin == Builtin::Crd
+            && obj.pointer("/metadata/deletionTimestamp").is_none()
+            && !finalizers.iter().any(|f| f == crd::CLEANUP_FINALIZER)
+        {
+            finalizers.push(crd::CLEANUP_FINALIZER.into());
+        }
         let propagation = opts.propagation.unwrap_or(Propagation::Background);
         if propagation == Propagation::Orphan {
             self.orphan_dependents(meta_str(&obj, "uid").unwrap_or_default());
@@ -1240,13 +1250,15 @@ impl Api {
         let m = meta_mut(&mut marked);
         if !m.contains_key("deletionTimestamp") {
             m.insert("deletionTimestamp".into(), json!(now_rfc3339(&self.clock)));
-            m.insert("deletionGracePeriodSeconds".into(), json!(0));
+            // apiextensions marks a CRD itself, without a grace period.
+            if rt.builtin != Builtin::Crd {
+                m.insert("deletionGracePeriodSeconds".into(), json!(0));
+            }
         }
         m.insert("finalizers".into(), json!(finalizers));
-        if matches!(
-            rt.builtin,
-            Builtin::Custom | Builtin::Crd | Builtin::Deployment
-        ) {
+        if rt.builtin == Builtin::Crd {
+            crd::mark_terminating(&mut marked);
+        } else if matches!(rt.builtin, Builtin::Custom | Builtin::Deployment) {
             let g = m.get("generation").and_then(Value::as_i64).unwrap_or(1);
             m.insert("generation".into(), json!(g + 1));
         }
@@ -1391,10 +1403,48 @@ impl Api {
         changed
     }
 
+    /// apiextensions' finalizer controller: a deleted CRD's custom
+    /// resources go, then its cleanup finalizer, then the CRD.
+    fn clean_up_deleted_crds(&mut self) -> bool {
+        let Some(rt) =
+            self.catalogue
+                .find("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+        else {
+            return false;
+        };
+        let mut changed = false;
+        for obj in self.store.list(&rt.key(), None) {
+            if obj.pointer("/metadata/deletionTimestamp").is_none()
+                || !finalizers(&obj).iter().any(|f| f == crd::CLEANUP_FINALIZER)
+            {
+                continue;
+            }
+            let name = meta_str(&obj, "name").unwrap_or_default().to_owned();
+            let rest: Vec<String> = finalizers(&obj)
+                .into_iter()
+                .filter(|f| f != crd::CLEANUP_FINALIZER)
+                .collect();
+            if rest.is_empty() {
+                // remove() drops the kind and its objects, each with its
+                // DELETED event.
+                changed |= self.remove(&rt, "", &name).is_some();
+            } else {
+                let mut kept = (*obj).clone();
+                meta_mut(&mut kept).insert("finalizers".into(), json!(rest));
+                let rv = self.store.next_rv();
+                meta_mut(&mut kept).insert("resourceVersion".into(), json!(rv.to_string()));
+                self.store.put(&rt.key(), "", &name, kept, rv);
+                changed = true;
+            }
+        }
+        changed
+    }
+
     /// The namespace controller and the garbage collector, one pass each.
     /// Returns whether anything changed (run again until it does not).
     pub fn reconcile_background(&mut self) -> bool {
         let mut changed = self.publish_namespace_defaults();
+        changed |= self.clean_up_deleted_crds();
         let ns_rt = self.catalogue.find("", "v1", "namespaces");
         let ns_key = ResKey {
             group: String::new(),

@@ -174,11 +174,17 @@ pub fn served_types(crd: &Value) -> Result<Vec<ResourceType>, Vec<Cause>> {
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_owned(),
-                description: c
-                    .get("description")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
+                description: c.get("description").and_then(Value::as_str).map_or_else(
+                    || {
+                        format!(
+                            "Custom resource definition column (in JSONPath format): {}",
+                            c.get("jsonPath")
+                                .and_then(Value::as_str)
+                                .unwrap_or_default()
+                        )
+                    },
+                    str::to_owned,
+                ),
                 priority: c.get("priority").and_then(Value::as_i64).unwrap_or(0),
                 source: ColumnSource::JsonPath(
                     c.get("jsonPath")
@@ -223,6 +229,24 @@ pub fn served_types(crd: &Value) -> Result<Vec<ResourceType>, Vec<Cause>> {
 
 /// What the CRD controllers of the real server report once the names are
 /// accepted and the kind is served.
+/// The finalizer apiextensions-apiserver puts on a CRD being deleted.
+pub const CLEANUP_FINALIZER: &str = "customresourcecleanup.apiextensions.k8s.io";
+
+/// The condition a CRD being deleted shows until its objects are gone.
+pub fn mark_terminating(crd: &mut Value) {
+    let now = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let terminating = json!({ "type": "Terminating", "status": "True", "reason": "InstanceDeletionPending", "message": "CustomResourceDefinition marked for deletion; CustomResource deletion will begin soon", "lastTransitionTime": now });
+    if let Some(conditions) = crd
+        .pointer_mut("/status/conditions")
+        .and_then(Value::as_array_mut)
+    {
+        conditions.retain(|c| c["type"] != "Terminating");
+        conditions.push(terminating);
+    }
+}
+
 pub fn mark_established(crd: &mut Value) {
     let now = jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -235,6 +259,10 @@ pub fn mark_established(crd: &mut Value) {
         .filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
         .filter_map(|v| v.get("name").cloned())
         .collect();
+    // The defaulting of apiextensions/v1.
+    if crd.pointer("/spec/conversion").is_none() {
+        crd["spec"]["conversion"] = json!({ "strategy": "None" });
+    }
     let names = crd.pointer("/spec/names").cloned().unwrap_or(json!({}));
     crd["status"] = json!({
         "acceptedNames": names,

@@ -63,10 +63,14 @@ fn walk(schema: &Value, value: &mut Value, path: &str, out: &mut Outcome, root: 
             || (expected == "number" && actual == "integer")
             || (int_or_string && matches!(actual, "integer" | "string"));
         if !fits {
-            out.causes.push(invalid_value(
+            let mut cause = invalid_value(
                 path,
-                format!("Invalid value: \"{actual}\": {path} in body must be of type {expected}: \"{actual}\""),
-            ));
+                format!(
+                    "Invalid value: \"{actual}\": {path} in body must be of type {expected}: \"{actual}\""
+                ),
+            );
+            cause.reason = "FieldValueTypeInvalid".into();
+            out.causes.push(cause);
             return;
         }
     } else if int_or_string && !matches!(actual, "integer" | "string") {
@@ -308,10 +312,12 @@ mod tests {
             fields.contains(&("spec.store", "FieldValueRequired")),
             "{fields:?}"
         );
-        assert!(fields.contains(&("spec.interval", "FieldValueInvalid")));
+        // A value of the wrong type is FieldValueTypeInvalid, as the real
+        // server's schema validation says.
+        assert!(fields.contains(&("spec.interval", "FieldValueTypeInvalid")));
         assert!(fields.contains(&("spec.policy", "FieldValueNotSupported")));
         assert!(fields.contains(&("spec.items[1].key", "FieldValueRequired")));
-        assert!(fields.contains(&("spec.labels.a", "FieldValueInvalid")));
+        assert!(fields.contains(&("spec.labels.a", "FieldValueTypeInvalid")));
         assert!(fields.contains(&("spec.when", "FieldValueInvalid")));
         let interval = out
             .causes

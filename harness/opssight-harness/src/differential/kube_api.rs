@@ -76,6 +76,25 @@ pub struct Request {
     /// Values of this response for later paths: name → JSON pointer.
     #[serde(default)]
     pub save: BTreeMap<String, String>,
+    /// Sent again (up to 30 s) until the object has this condition True,
+    /// for what a real server does a moment later (a CRD Established);
+    /// the last answer is the one recorded.
+    #[serde(default)]
+    pub until_condition: Option<String>,
+}
+
+/// How long a request with `until_condition` is repeated.
+const UNTIL_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn has_condition(body: &[u8], wanted: &str) -> bool {
+    serde_json::from_slice::<Value>(body).is_ok_and(|v| {
+        v.pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| c["type"] == wanted && c["status"] == "True")
+            })
+    })
 }
 
 /// The corpus, checked before anything starts: names unique, bodies and
@@ -91,6 +110,9 @@ pub fn load(path: &Path) -> anyhow::Result<Vec<Request>> {
         let at = || format!("{}: request {} ({:?})", path.display(), i + 1, r.name);
         if !names.insert(r.name.as_str()) {
             anyhow::bail!("{}: the name is used twice", at());
+        }
+        if r.until_condition.is_some() && r.method != Method::Get {
+            anyhow::bail!("{}: until_condition repeats a GET only", at());
         }
         if !r.path.starts_with('/') {
             anyhow::bail!("{}: path must start with /: {:?}", at(), r.path);
@@ -166,35 +188,48 @@ pub async fn replay(
             Some(Body::Raw { raw }) => (Some("application/json"), raw.clone().into_bytes()),
             Some(Body::Json(v)) => (Some("application/json"), serde_json::to_vec(v)?),
         };
-        let mut req = http::Request::builder().method(r.method.http()).uri(&path);
-        if let Some(ct) = r.content_type.as_deref().or(content_type) {
-            req = req.header(http::header::CONTENT_TYPE, ct);
-        }
-        req = req.header(
-            http::header::ACCEPT,
-            r.accept.as_deref().unwrap_or("application/json"),
-        );
-        let req = req
-            .body(kube::client::Body::from(body))
-            .with_context(|| format!("request {:?}", r.name))?;
         let client = if r.anonymous {
             &clients.anonymous
         } else {
             &clients.admin
         };
-        let answered = tokio::time::timeout(RESPONSE_TIMEOUT, async {
-            let resp = client.send(req).await?;
-            let status = resp.status().as_u16();
-            let content_type = resp
-                .headers()
-                .get(http::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_owned();
-            let bytes = resp.into_body().collect_bytes().await?;
-            Ok::<_, kube::Error>((status, content_type, bytes))
-        })
-        .await;
+        let deadline = tokio::time::Instant::now() + UNTIL_TIMEOUT;
+        let answered = loop {
+            let mut req = http::Request::builder().method(r.method.http()).uri(&path);
+            if let Some(ct) = r.content_type.as_deref().or(content_type) {
+                req = req.header(http::header::CONTENT_TYPE, ct);
+            }
+            req = req.header(
+                http::header::ACCEPT,
+                r.accept.as_deref().unwrap_or("application/json"),
+            );
+            let req = req
+                .body(kube::client::Body::from(body.clone()))
+                .with_context(|| format!("request {:?}", r.name))?;
+            let answered = tokio::time::timeout(RESPONSE_TIMEOUT, async {
+                let resp = client.send(req).await?;
+                let status = resp.status().as_u16();
+                let content_type = resp
+                    .headers()
+                    .get(http::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                let bytes = resp.into_body().collect_bytes().await?;
+                Ok::<_, kube::Error>((status, content_type, bytes))
+            })
+            .await;
+            let done = match (&r.until_condition, &answered) {
+                (None, _) => true,
+                (Some(c), Ok(Ok((_, _, bytes)))) => has_condition(bytes, c),
+                (Some(_), _) => false,
+            };
+            if done || tokio::time::Instant::now() >= deadline {
+                break answered;
+            }
+            // Polling the condition the request names, bounded above.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
         let mut fields = BTreeMap::new();
         match answered {
             Err(_) => {
