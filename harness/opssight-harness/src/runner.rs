@@ -178,6 +178,9 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
     let record_before = opts.record.is_some();
     let record_after = recording.clone();
     let env_choice = opts.env.clone();
+    // A live system not put back as found fails the run.
+    let not_restored: Arc<Mutex<Vec<String>>> = Default::default();
+    let not_restored_after = not_restored.clone();
     let writer = writer::Basic::raw(io::stdout(), writer::Coloring::Never, 0)
         .summarized()
         .tee::<OpsWorld, _>(writer::JUnit::for_tee(output(&opts.junit)?, 0))
@@ -216,6 +219,8 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
             let artifacts = artifacts.clone();
             let drill = drill.clone();
             let recording = record_after.clone();
+            let not_restored = not_restored_after.clone();
+            let mut world = world;
             async move {
                 if let Some(w) = world.as_deref()
                     && w.checkpoints.is_some()
@@ -248,7 +253,28 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
                     crate::diagnostics::dump(w, &feature.name, &scenario.name, &artifacts).await;
                 }
                 if let Some(collector) = drill {
-                    collector.push(drill_record(feature, scenario, finished, world).await);
+                    collector.push(
+                        drill_record(feature, scenario, finished, world.as_deref_mut()).await,
+                    );
+                }
+                // Last, whatever the outcome: what the scenario changed on a
+                // live system goes back as it was (diagnostics and records
+                // above saw the scenario's own end).
+                if let Some(w) = world.as_deref() {
+                    match w.restore_live_system().await {
+                        Some(Ok(summary)) if summary != "nothing had changed" => {
+                            eprintln!("put back after \"{}\": {summary}", scenario.name);
+                        }
+                        Some(Err(e)) => {
+                            let e = format!("\"{}\": {e:#}", scenario.name);
+                            eprintln!("NOT PUT BACK after {e}");
+                            not_restored
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .push(e);
+                        }
+                        _ => {}
+                    }
                 }
             }
             .boxed_local()
@@ -271,8 +297,18 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
     if let Some(path) = &opts.json {
         crate::report_properties::add_to_json(path, &properties)?;
     }
+    let not_restored = not_restored
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    if !not_restored.is_empty() {
+        eprintln!(
+            "the live system was not put back as found after {} scenario(s): see NOT PUT BACK above",
+            not_restored.len()
+        );
+    }
     Ok(Outcome {
-        failed: result.execution_has_failed(),
+        failed: result.execution_has_failed() || !not_restored.is_empty(),
         passed_steps: result.passed_steps(),
         failed_steps: result.failed_steps(),
         skipped_steps: result.skipped_steps(),

@@ -58,6 +58,10 @@ pub struct OpsWorld {
     /// The events there were when the system was up (for the differential).
     pub event_baseline: crate::differential::observe::EventBaseline,
     pub baseline_taken: bool,
+    /// On a live system: what it was before the scenario, put back after.
+    pub live_state: Option<crate::env::live_state::LiveState>,
+    /// A step made Secrets Manager unreachable and none made it reachable.
+    pub secrets_manager_down: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -102,6 +106,8 @@ impl OpsWorld {
             checkpoints: None,
             event_baseline: Default::default(),
             baseline_taken: false,
+            live_state: None,
+            secrets_manager_down: false,
         })
     }
 
@@ -139,6 +145,13 @@ impl OpsWorld {
             ),
         };
         self.expected = env.seed().secrets.clone();
+        if env.live() {
+            self.live_state = Some(
+                crate::env::live_state::LiveState::take(env.as_ref())
+                    .await
+                    .context("recording the live system before the scenario changes it")?,
+            );
+        }
         self.env = Some(env);
         if self.checkpoints.is_some() {
             // A shared system's reset refreshed every Secret before this.
@@ -146,6 +159,26 @@ impl OpsWorld {
             self.baseline_taken = false;
         }
         Ok(())
+    }
+
+    /// Puts a live system back as the scenario found it: `None` where there
+    /// was nothing to record (not live, or the scenario never started).
+    pub async fn restore_live_system(&self) -> Option<anyhow::Result<String>> {
+        let (state, env) = (self.live_state.as_ref()?, self.env.as_ref()?);
+        Some(
+            async {
+                // What a scenario may have stopped must run for ESO to rewrite
+                // its Secrets.
+                if self.secrets_manager_down {
+                    env.set_secrets_manager_reachable(true).await?;
+                }
+                if !env.controller_running() {
+                    env.start_controller().await?;
+                }
+                Ok(state.restore(env.as_ref()).await?.summary())
+            }
+            .await,
+        )
     }
 
     pub fn env(&self) -> anyhow::Result<&Arc<dyn Environment>> {

@@ -20,8 +20,13 @@ use common::{all_synced, embedded};
 /// The CLI as a user of a live system runs it: kubeconfig and AWS settings
 /// from the environment, nothing else.
 async fn harness(env: &Embedded, args: &[&str], work: &Path) -> Output {
+    harness_with(env, args, work, &[]).await
+}
+
+async fn harness_with(env: &Embedded, args: &[&str], work: &Path, vars: &[(&str, &str)]) -> Output {
     let key = env.admin_key();
     tokio::process::Command::new(env!("CARGO_BIN_EXE_opssight-harness"))
+        .envs(vars.iter().copied())
         .args(args)
         .arg("--artifacts")
         .arg(work.join("artifacts"))
@@ -157,4 +162,169 @@ async fn with_allow_destructive_the_drill_runs_what_a_live_system_allows() {
         assert!(!html.contains(&v), "a value of the system is in the report");
         assert!(!log.contains(&v), "a value of the system is in the output");
     }
+}
+
+/// Everything a scenario may change, as the test sees it itself (not through
+/// the harness's own record): each object of the namespace without what the
+/// server or a controller keeps, the Secrets ESO writes by type and data,
+/// and the runbook's values in Secrets Manager.
+async fn fingerprint(env: &Embedded) -> BTreeMap<String, String> {
+    use kube::api::{ApiResource, DynamicObject};
+    let mut out = BTreeMap::new();
+    let kinds = [
+        ("", "v1", "Secret", "secrets"),
+        ("", "v1", "ServiceAccount", "serviceaccounts"),
+        ("", "v1", "ConfigMap", "configmaps"),
+        ("external-secrets.io", "v1", "SecretStore", "secretstores"),
+        (
+            "external-secrets.io",
+            "v1",
+            "ExternalSecret",
+            "externalsecrets",
+        ),
+    ];
+    for (group, version, kind, plural) in kinds {
+        let ar = ApiResource {
+            group: group.into(),
+            version: version.into(),
+            api_version: if group.is_empty() {
+                version.into()
+            } else {
+                format!("{group}/{version}")
+            },
+            kind: kind.into(),
+            plural: plural.into(),
+        };
+        let api = Api::<DynamicObject>::namespaced_with(env.kube(), NAMESPACE, &ar);
+        for o in api.list(&ListParams::default()).await.unwrap().items {
+            let name = o.metadata.name.clone().unwrap_or_default();
+            let eso_writes = o
+                .metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .any(|r| r.kind == "ExternalSecret");
+            let shown = if eso_writes {
+                serde_json::json!({"type": o.data["type"], "data": o.data["data"]})
+            } else {
+                serde_json::json!({
+                    "labels": o.metadata.labels, "annotations": o.metadata.annotations,
+                    "owners": o.metadata.owner_references, "body": o.data.get("spec").or(o.data.get("data")),
+                    "type": o.data.get("type"),
+                })
+            };
+            out.insert(format!("{kind}/{name}"), shown.to_string());
+        }
+    }
+    let sm = env.secrets_manager();
+    for name in env.seed().secrets.keys() {
+        let v = sm.get_secret_value().secret_id(name).send().await.unwrap();
+        out.insert(
+            format!("remote/{name}"),
+            v.secret_string().unwrap_or_default().to_owned(),
+        );
+    }
+    out
+}
+
+/// Which entries differ, and in which of their fields, by name only (the
+/// values are secrets).
+fn changed(before: &BTreeMap<String, String>, after: &BTreeMap<String, String>) -> Vec<String> {
+    let fields = |x: Option<&String>| -> BTreeMap<String, String> {
+        x.and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+            .and_then(|v| v.as_object().cloned())
+            .map(|m| m.into_iter().map(|(k, v)| (k, v.to_string())).collect())
+            .unwrap_or_default()
+    };
+    before
+        .keys()
+        .chain(after.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .filter(|k| before.get(*k) != after.get(*k))
+        .map(|k| {
+            let (b, a) = (fields(before.get(k)), fields(after.get(k)));
+            let which: Vec<&String> = b
+                .keys()
+                .chain(a.keys())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .filter(|f| b.get(*f) != a.get(*f))
+                .collect();
+            format!("{k} {which:?}")
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_destructive_scenario_leaves_the_system_as_it_found_it() {
+    let env = embedded().await;
+    all_synced(&env).await;
+    let work = tempfile::tempdir().unwrap();
+    let before = fingerprint(&env).await;
+    let out = harness(
+        &env,
+        &["test", "--env", "existing", "--allow-destructive"],
+        work.path(),
+    )
+    .await;
+    let log = text(&out);
+    assert!(out.status.success(), "{log}");
+    // The runbook's destructive procedures ran (and were put back).
+    assert!(log.contains("put back after"), "{log}");
+    assert!(!log.contains("NOT PUT BACK"), "{log}");
+    let after = fingerprint(&env).await;
+    assert_eq!(changed(&before, &after), Vec::<String>::new(), "{log}");
+    for v in env.seed().all_values() {
+        assert!(!log.contains(&v), "a value of the system is in the output");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scenario_failing_midway_still_leaves_the_system_as_it_found_it() {
+    let env = embedded().await;
+    all_synced(&env).await;
+    let work = tempfile::tempdir().unwrap();
+    let feature = work.path().join("fails_midway.feature");
+    std::fs::write(
+        &feature,
+        r#"Feature: A destructive scenario that fails midway
+  Scenario: credentials broken, remote value changed, a Secret deleted, then a check fails
+    Given the OpsSight secrets system is running
+    And every ExternalSecret becomes Ready with reason "SecretSynced"
+    When the key "secret-access-key" is removed from "aws-secret"
+    And the value of "opssight/production/app" changes in Secrets Manager
+    And the Secret "opssight-redis-secrets" is deleted
+    Then the ExternalSecret "opssight-app-secrets" becomes Ready with reason "NoSuchReason"
+"#,
+    )
+    .unwrap();
+    let before = fingerprint(&env).await;
+    let out = tokio::time::timeout(
+        std::time::Duration::from_secs(300),
+        harness_with(
+            &env,
+            &[
+                "test",
+                "--env",
+                "existing",
+                "--allow-destructive",
+                "--features",
+                feature.to_str().unwrap(),
+            ],
+            work.path(),
+            // The failing wait need not take the default two minutes.
+            &[("OPSSIGHT_WAIT_SECONDS", "10")],
+        ),
+    )
+    .await
+    .expect("the run ended within 300 s");
+    let log = text(&out);
+    assert!(
+        !out.status.success(),
+        "the scenario was meant to fail: {log}"
+    );
+    assert!(log.contains("put back after"), "{log}");
+    let after = fingerprint(&env).await;
+    assert_eq!(changed(&before, &after), Vec::<String>::new(), "{log}");
 }

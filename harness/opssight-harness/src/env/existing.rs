@@ -143,6 +143,10 @@ impl Existing {
 }
 
 impl Environment for Existing {
+    fn live(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "existing"
     }

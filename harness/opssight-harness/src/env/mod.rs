@@ -8,6 +8,7 @@ pub mod cluster;
 pub mod embedded;
 pub mod existing;
 pub mod kind;
+pub mod live_state;
 pub mod preflight;
 pub mod secrets_manager;
 pub mod turns;
@@ -241,6 +242,12 @@ pub trait Environment: Send + Sync {
     /// something else (LocalStack, moto, AWS).
     fn emulated(&self) -> Option<Emulated<'_>> {
         None
+    }
+    /// A system that outlives the scenario (a live cluster, or one control
+    /// plane shared by every scenario): what a scenario changes there is
+    /// recorded first and put back after it (`live_state`).
+    fn live(&self) -> bool {
+        false
     }
     /// Puts `aws-secret` with this key, as an operator would create it
     /// (where the key can be chosen: the aws-emulator's IAM made it).

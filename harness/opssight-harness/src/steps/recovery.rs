@@ -98,13 +98,17 @@ async fn ns_gone(w: &mut OpsWorld, ns: String) -> StepResult {
 #[when("Secrets Manager becomes unreachable")]
 async fn sm_down(w: &mut OpsWorld) -> StepResult {
     w.mark(Phase::DisasterInjected, "Secrets Manager unreachable");
+    // Set first: a step failing halfway must still be undone.
+    w.secrets_manager_down = true;
     w.env()?.set_secrets_manager_reachable(false).await
 }
 
 #[when("Secrets Manager is reachable again")]
 async fn sm_up(w: &mut OpsWorld) -> StepResult {
     w.mark(Phase::RecoveryAction, "Secrets Manager reachable again");
-    w.env()?.set_secrets_manager_reachable(true).await
+    w.env()?.set_secrets_manager_reachable(true).await?;
+    w.secrets_manager_down = false;
+    Ok(())
 }
 
 #[when("Secrets Manager is snapshotted")]

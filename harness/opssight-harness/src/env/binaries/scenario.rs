@@ -81,6 +81,10 @@ impl BinariesEnv {
 }
 
 impl Environment for BinariesEnv {
+    fn live(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "binaries"
     }

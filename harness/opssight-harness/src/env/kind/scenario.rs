@@ -96,6 +96,10 @@ async fn docker(args: &[&str]) -> anyhow::Result<String> {
 }
 
 impl Environment for KindEnv {
+    fn live(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "kind"
     }
