@@ -248,7 +248,8 @@ impl Service {
         let caller = if unsigned_sts {
             None
         } else {
-            match self.authenticate(&parts, &body, auth) {
+            let service = if is_sts { "sts" } else { "secretsmanager" };
+            match self.authenticate(&parts, &body, auth, service) {
                 Ok(c) => c,
                 Err(err) => {
                     let err = if is_sts { sts::sts_flavour(err) } else { err };
@@ -316,6 +317,7 @@ impl Service {
         parts: &Parts,
         body: &[u8],
         auth: Result<sigv4::Authorization, sigv4::AuthorizationError>,
+        service: &str,
     ) -> Result<Option<Caller>, AwsError> {
         let shared = &self.0;
         if shared.auth == AuthMode::AcceptAny {
@@ -330,7 +332,19 @@ impl Service {
                 AwsError::new(ErrorCode::IncompleteSignatureException, m)
             }
         })?;
+        // The wall clock, not the emulator's: clients sign with theirs, and a
+        // scenario's virtual clock may run days ahead.
+        let amz_date = sigv4::check_request(parts, &auth, service, jiff::Timestamp::now())
+            .map_err(|e| match e {
+                sigv4::RequestError::Incomplete(m) => {
+                    AwsError::new(ErrorCode::IncompleteSignatureException, m)
+                }
+                sigv4::RequestError::Invalid(m) => {
+                    AwsError::new(ErrorCode::InvalidSignatureException, m)
+                }
+            })?;
         let iam = shared.iam();
+        // Key expiry is the emulator's business, so its own clock decides.
         let key = iam.signing_key(&auth.access_key_id, shared.clock.now())?;
         if let Some(expected) = &key.session_token {
             let sent = parts
@@ -344,7 +358,7 @@ impl Service {
                 ));
             }
         }
-        if !sigv4::verify(parts, body, &auth, &key.secret_access_key) {
+        if !sigv4::verify(parts, body, &auth, &amz_date, &key.secret_access_key) {
             return Err(AwsError::new(
                 ErrorCode::InvalidSignatureException,
                 "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",

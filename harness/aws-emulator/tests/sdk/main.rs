@@ -7,5 +7,6 @@ mod conformance;
 mod faults_audit_snapshot;
 mod malformed;
 mod secrets;
+mod sigv4_coverage;
 mod sts;
 mod support;
