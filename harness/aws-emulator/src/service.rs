@@ -124,7 +124,11 @@ impl HttpService for Service {
         let (parts, body) = req.into_parts();
         // Admin requests are refused before their body is read: an
         // unauthenticated caller gets nothing done, not even buffering.
-        let admin_path = parts.uri.path().strip_prefix("/_emulator/").map(str::to_owned);
+        let admin_path = parts
+            .uri
+            .path()
+            .strip_prefix("/_emulator/")
+            .map(str::to_owned);
         if admin_path.is_some()
             && let Err(err) = self.admin_authorized(&parts)
         {

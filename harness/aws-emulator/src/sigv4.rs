@@ -69,7 +69,12 @@ fn basic(t: Timestamp) -> String {
 /// The date the request was signed at (`X-Amz-Date`, else `Date`), and its
 /// ISO 8601 basic form, which is what the string to sign holds.
 pub fn request_date(parts: &Parts) -> Result<(Timestamp, String), RequestError> {
-    let header = |name: &str| parts.headers.get(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let header = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    };
     let (raw, amz) = match (header("x-amz-date"), header("date")) {
         (Some(d), _) => (d, true),
         (None, Some(d)) => (d, false),
@@ -138,7 +143,11 @@ pub fn check_request(
             basic(now)
         )));
     }
-    if !auth.signed_headers.iter().any(|h| h.eq_ignore_ascii_case("host")) {
+    if !auth
+        .signed_headers
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case("host"))
+    {
         return Err(RequestError::Invalid(
             "'Host' must be a 'SignedHeader' in the AWS Authorization.".into(),
         ));
@@ -401,7 +410,10 @@ mod tests {
     #[test]
     fn a_client_supplied_payload_hash_does_not_replace_the_body() {
         let key = "secret";
-        let a = auth("20150830/us-east-1/service", "host;x-amz-content-sha256;x-amz-date");
+        let a = auth(
+            "20150830/us-east-1/service",
+            "host;x-amz-content-sha256;x-amz-date",
+        );
         let real = hex::encode(Sha256::digest(b"{}"));
         let parts = request(&[
             ("host", "h"),
@@ -445,7 +457,8 @@ mod tests {
     fn scope_service_date_host_and_date_format_are_checked() {
         let now: Timestamp = "2015-08-30T12:36:00Z".parse().unwrap();
         let parts = request(&[("host", "h"), ("x-amz-date", "20150830T123600Z")]);
-        let err = |a: &Authorization, p: &Parts| check_request(p, a, "secretsmanager", now).unwrap_err();
+        let err =
+            |a: &Authorization, p: &Parts| check_request(p, a, "secretsmanager", now).unwrap_err();
         assert_eq!(
             err(&auth("20150830/us-east-1/s3", "host;x-amz-date"), &parts),
             RequestError::Invalid(
@@ -473,7 +486,12 @@ mod tests {
         ));
         let http_date = request(&[("host", "h"), ("date", "Sun, 30 Aug 2015 12:36:00 GMT")]);
         assert_eq!(
-            check_request(&http_date, &auth("20150830/us-east-1/secretsmanager", "host;date"), "secretsmanager", now),
+            check_request(
+                &http_date,
+                &auth("20150830/us-east-1/secretsmanager", "host;date"),
+                "secretsmanager",
+                now
+            ),
             Ok("20150830T123600Z".into())
         );
     }

@@ -34,7 +34,10 @@ async fn call(
         req = req.header("authorization", a);
     }
     let resp = req.send().await.expect("the emulator answered");
-    (resp.status().as_u16(), resp.text().await.unwrap_or_default())
+    (
+        resp.status().as_u16(),
+        resp.text().await.unwrap_or_default(),
+    )
 }
 
 #[tokio::test]

@@ -10,3 +10,4 @@ mod secrets;
 mod sigv4_coverage;
 mod sts;
 mod support;
+mod unauthenticated;

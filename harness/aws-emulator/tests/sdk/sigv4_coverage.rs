@@ -25,6 +25,8 @@ pub enum Payload {
 }
 
 /// The headers of a request signed with `key` for `service` at `time`.
+// Each argument is one thing a test varies; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 pub fn signed_headers(
     endpoint: &str,
     key: &AccessKey,
@@ -85,14 +87,19 @@ pub fn signed_headers(
 
 /// Sends `body` with `headers` as they are; the status and the body's text.
 pub async fn send(endpoint: &str, headers: &[(String, String)], body: Vec<u8>) -> (u16, String) {
-    let mut req = reqwest::Client::new().post(format!("{endpoint}/")).body(body);
+    let mut req = reqwest::Client::new()
+        .post(format!("{endpoint}/"))
+        .body(body);
     for (k, v) in headers {
         if k != "host" {
             req = req.header(k, v);
         }
     }
     let resp = req.send().await.expect("the emulator answered");
-    (resp.status().as_u16(), resp.text().await.unwrap_or_default())
+    (
+        resp.status().as_u16(),
+        resp.text().await.unwrap_or_default(),
+    )
 }
 
 fn json_request(
@@ -263,7 +270,10 @@ async fn a_scope_for_another_service_is_refused() {
     );
     let (status, text) = send(&e, &headers, form).await;
     assert_eq!(status, 403, "{text}");
-    assert!(text.contains("<Code>SignatureDoesNotMatch</Code>"), "{text}");
+    assert!(
+        text.contains("<Code>SignatureDoesNotMatch</Code>"),
+        "{text}"
+    );
     assert!(
         text.contains("Credential should be scoped to correct service: &apos;sts&apos;.")
             || text.contains("Credential should be scoped to correct service: 'sts'."),
@@ -316,7 +326,11 @@ async fn a_client_clock_off_by_more_than_15_minutes_is_refused() {
             .await,
     );
     assert_eq!(code, "InvalidSignatureException");
-    assert_eq!(current(&env, "s").await, v, "a stale request changed nothing");
+    assert_eq!(
+        current(&env, "s").await,
+        v,
+        "a stale request changed nothing"
+    );
 
     // Within the allowed skew, both ways.
     for at in [now - minutes(14), now + minutes(14)] {
@@ -351,5 +365,8 @@ async fn the_date_is_checked_against_the_wall_clock_not_the_virtual_one() {
             .await,
     );
     assert_eq!(code, "InvalidSignatureException");
-    assert!(message.starts_with("Signature not yet current"), "{message}");
+    assert!(
+        message.starts_with("Signature not yet current"),
+        "{message}"
+    );
 }
