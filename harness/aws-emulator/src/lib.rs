@@ -59,6 +59,8 @@ pub enum AuthMode {
 }
 
 pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
+/// The variable `up` and the binary export the admin token in.
+pub const ADMIN_TOKEN_ENV: &str = "AWS_EMULATOR_ADMIN_TOKEN";
 pub const DEFAULT_REGION: &str = "us-east-1";
 
 pub struct Builder {
@@ -68,6 +70,7 @@ pub struct Builder {
     auth: AuthMode,
     rotation_hook: Option<RotationHook>,
     audit_capacity: usize,
+    admin_token: Option<String>,
 }
 
 impl Builder {
@@ -102,6 +105,14 @@ impl Builder {
         self
     }
 
+    /// The bearer token the `/_emulator/` admin paths require. Without it a
+    /// random one is made per emulator; set it only to share one token
+    /// between processes of one run.
+    pub fn admin_token(mut self, token: impl Into<String>) -> Self {
+        self.admin_token = Some(token.into());
+        self
+    }
+
     /// Starts serving on 127.0.0.1 with an ephemeral port.
     pub async fn start(self) -> Result<AwsEmulator, ServerError> {
         self.start_on(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
@@ -119,6 +130,11 @@ impl Builder {
             clock: self.clock,
             auth: self.auth,
             default_region: self.default_region,
+            // 256 random bits from the thread's CSPRNG: the admin paths serve
+            // every secret, so the token must not be guessable.
+            admin_token: self
+                .admin_token
+                .unwrap_or_else(|| hex::encode(rand::random::<[u8; 32]>())),
         });
         let server = ServerHandle::start_on(addr, Arc::new(Service(shared.clone()))).await?;
         Ok(AwsEmulator { shared, server })
@@ -140,6 +156,7 @@ impl AwsEmulator {
             auth: AuthMode::Enforce,
             rotation_hook: None,
             audit_capacity: 100_000,
+            admin_token: None,
         }
     }
 
@@ -158,6 +175,13 @@ impl AwsEmulator {
 
     pub fn clock(&self) -> &Clock {
         &self.shared.clock
+    }
+
+    /// What `/_emulator/` requests must send as `Authorization: Bearer
+    /// TOKEN`. It is a credential: hand it only to the harness and to the
+    /// user who started the run (`up` prints it as [`ADMIN_TOKEN_ENV`]).
+    pub fn admin_token(&self) -> &str {
+        &self.shared.admin_token
     }
 
     pub fn auth_mode(&self) -> AuthMode {

@@ -72,18 +72,20 @@ async fn main() -> anyhow::Result<()> {
         Ok(iam.create_access_key(&args.user)?)
     })?;
     let exports = format!(
-        "export AWS_ENDPOINT_URL={endpoint}\nexport AWS_ACCESS_KEY_ID={}\nexport AWS_SECRET_ACCESS_KEY={}\nexport AWS_DEFAULT_REGION={}\nexport AWS_REGION={}\n",
+        "export AWS_ENDPOINT_URL={endpoint}\nexport AWS_ACCESS_KEY_ID={}\nexport AWS_SECRET_ACCESS_KEY={}\nexport AWS_DEFAULT_REGION={}\nexport AWS_REGION={}\nexport {}={}\n",
         key.access_key_id,
         key.secret_access_key,
         args.region,
         args.region,
+        aws_emulator::ADMIN_TOKEN_ENV,
+        emulator.admin_token(),
         endpoint = emulator.endpoint()
     );
     if let Some(path) = &args.env_file {
         std::fs::write(path, &exports).with_context(|| format!("writing {}", path.display()))?;
     }
-    // The credentials are the emulator's own, made for this run; printing
-    // them is how a user gets them.
+    // The credentials (and the admin token of /_emulator/) are the
+    // emulator's own, made for this run; printing them is how a user gets them.
     print!("{exports}");
     eprintln!(
         "aws-emulator listening on {} (Ctrl-C to stop)",

@@ -1,6 +1,7 @@
 //! The HTTP face of the emulator: reads a request, applies the faults of its
 //! region, authenticates it, routes it to Secrets Manager or STS, and records
-//! it in the audit trail. Admin paths under `/_emulator/` are for the harness.
+//! it in the audit trail. Admin paths under `/_emulator/` are for the harness:
+//! they serve every secret, so they need the run's admin token.
 
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -30,6 +31,8 @@ pub(crate) struct Shared {
     pub clock: Clock,
     pub auth: AuthMode,
     pub default_region: String,
+    /// What `/_emulator/` requests must carry as `Authorization: Bearer ...`.
+    pub admin_token: String,
 }
 
 impl Shared {
@@ -104,6 +107,14 @@ fn json_error(err: &AwsError) -> Response<ResponseBody> {
     resp
 }
 
+/// A refused admin request: 403 with a JSON 1.1 error body, as AWS refuses
+/// a request it cannot authenticate.
+fn admin_refusal(err: &AwsError) -> Response<ResponseBody> {
+    let mut resp = json_error(err);
+    *resp.status_mut() = StatusCode::FORBIDDEN;
+    resp
+}
+
 fn xml_error(err: &AwsError) -> Response<ResponseBody> {
     respond(err.code.status(), "text/xml", sts::error_response(err))
 }
@@ -111,6 +122,18 @@ fn xml_error(err: &AwsError) -> Response<ResponseBody> {
 impl HttpService for Service {
     async fn call(&self, req: Request<Incoming>) -> Result<Response<ResponseBody>, Abort> {
         let (parts, body) = req.into_parts();
+        // Admin requests are refused before their body is read: an
+        // unauthenticated caller gets nothing done, not even buffering.
+        let admin_path = parts
+            .uri
+            .path()
+            .strip_prefix("/_emulator/")
+            .map(str::to_owned);
+        if admin_path.is_some()
+            && let Err(err) = self.admin_authorized(&parts)
+        {
+            return Ok(admin_refusal(&err));
+        }
         let body = match Limited::new(body, MAX_BODY).collect().await {
             Ok(b) => b.to_bytes(),
             Err(_) => {
@@ -125,8 +148,8 @@ impl HttpService for Service {
                 return Ok(resp);
             }
         };
-        if let Some(path) = parts.uri.path().strip_prefix("/_emulator/") {
-            return Ok(self.admin(&parts.method, path, &body));
+        if let Some(path) = admin_path {
+            return Ok(self.admin(&parts.method, &path, &body));
         }
         // Standing in for LocalStack, it answers LocalStack's health check,
         // so what waits for LocalStack can wait for it.
@@ -229,7 +252,8 @@ impl Service {
         let caller = if unsigned_sts {
             None
         } else {
-            match self.authenticate(&parts, &body, auth) {
+            let service = if is_sts { "sts" } else { "secretsmanager" };
+            match self.authenticate(&parts, &body, auth, service) {
                 Ok(c) => c,
                 Err(err) => {
                     let err = if is_sts { sts::sts_flavour(err) } else { err };
@@ -297,6 +321,7 @@ impl Service {
         parts: &Parts,
         body: &[u8],
         auth: Result<sigv4::Authorization, sigv4::AuthorizationError>,
+        service: &str,
     ) -> Result<Option<Caller>, AwsError> {
         let shared = &self.0;
         if shared.auth == AuthMode::AcceptAny {
@@ -311,7 +336,19 @@ impl Service {
                 AwsError::new(ErrorCode::IncompleteSignatureException, m)
             }
         })?;
+        // The wall clock, not the emulator's: clients sign with theirs, and a
+        // scenario's virtual clock may run days ahead.
+        let amz_date = sigv4::check_request(parts, &auth, service, jiff::Timestamp::now())
+            .map_err(|e| match e {
+                sigv4::RequestError::Incomplete(m) => {
+                    AwsError::new(ErrorCode::IncompleteSignatureException, m)
+                }
+                sigv4::RequestError::Invalid(m) => {
+                    AwsError::new(ErrorCode::InvalidSignatureException, m)
+                }
+            })?;
         let iam = shared.iam();
+        // Key expiry is the emulator's business, so its own clock decides.
         let key = iam.signing_key(&auth.access_key_id, shared.clock.now())?;
         if let Some(expected) = &key.session_token {
             let sent = parts
@@ -325,7 +362,7 @@ impl Service {
                 ));
             }
         }
-        if !sigv4::verify(parts, body, &auth, &key.secret_access_key) {
+        if !sigv4::verify(parts, body, &auth, &amz_date, &key.secret_access_key) {
             return Err(AwsError::new(
                 ErrorCode::InvalidSignatureException,
                 "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
@@ -403,6 +440,35 @@ impl Service {
             resources,
             error_code: err.map(|e| e.code.as_str().to_owned()),
         });
+    }
+
+    /// Whether an admin request carries this emulator's admin token. The
+    /// token is compared in constant time and never echoed.
+    fn admin_authorized(&self, parts: &Parts) -> Result<(), AwsError> {
+        let header = parts
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .map(|v| v.as_bytes());
+        let Some(header) = header else {
+            return Err(AwsError::new(
+                ErrorCode::MissingAuthenticationTokenException,
+                "Missing Authentication Token",
+            ));
+        };
+        let token = header
+            .strip_prefix(b"Bearer ")
+            .or_else(|| header.strip_prefix(b"bearer "));
+        match token {
+            Some(t) if sigv4::constant_time_eq(t, self.0.admin_token.as_bytes()) => Ok(()),
+            Some(_) => Err(AwsError::new(
+                ErrorCode::AccessDeniedException,
+                "The admin token is not this emulator's.",
+            )),
+            None => Err(AwsError::new(
+                ErrorCode::AccessDeniedException,
+                "The admin paths /_emulator/ need the run's admin token (Authorization: Bearer $AWS_EMULATOR_ADMIN_TOKEN); SigV4 and other schemes are refused.",
+            )),
+        }
     }
 
     fn admin(&self, method: &Method, path: &str, body: &[u8]) -> Response<ResponseBody> {

@@ -1,8 +1,16 @@
 //! AWS Signature Version 4: parsing the Authorization header and checking
 //! the signature against a secret key, as AWS does.
+//!
+//! What AWS checks besides the signature, and in its order (the order of the
+//! errors AWS's JSON services answer, as recorded by dynalite from DynamoDB):
+//! a date header is present and in ISO 8601 basic format, the date is within
+//! 15 minutes of the wall clock, `host` is signed, the credential scope names
+//! this service and the request's date ([`check_request`]); then the key, then
+//! the signature ([`verify`]), over a payload hash the server computes itself.
 
 use hmac::{Hmac, Mac};
 use http::request::Parts;
+use jiff::{SignedDuration, Timestamp};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use sha2::{Digest, Sha256};
 
@@ -33,6 +41,136 @@ pub enum AuthorizationError {
     /// AWS's IncompleteSignatureException text names what is wrong.
     #[error("{0}")]
     Malformed(String),
+}
+
+/// Why a well-formed Authorization header still does not authenticate the
+/// request, named as AWS names it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RequestError {
+    /// IncompleteSignatureException: something the signature needs is missing.
+    #[error("{0}")]
+    Incomplete(String),
+    /// InvalidSignatureException: the signature cannot be valid for this
+    /// request here and now.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// How far the date of a request may be from the server's wall clock: the
+/// skew AWS allows (its messages say "15 min.").
+pub const MAX_SKEW: SignedDuration = SignedDuration::from_mins(15);
+
+const BASIC_FORMAT: &str = "%Y%m%dT%H%M%SZ";
+
+fn basic(t: Timestamp) -> String {
+    t.strftime(BASIC_FORMAT).to_string()
+}
+
+/// The date the request was signed at (`X-Amz-Date`, else `Date`), and its
+/// ISO 8601 basic form, which is what the string to sign holds.
+pub fn request_date(parts: &Parts) -> Result<(Timestamp, String), RequestError> {
+    let header = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    };
+    let (raw, amz) = match (header("x-amz-date"), header("date")) {
+        (Some(d), _) => (d, true),
+        (None, Some(d)) => (d, false),
+        (None, None) => {
+            return Err(RequestError::Incomplete(
+                "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
+                    .into(),
+            ));
+        }
+    };
+    let parsed = if amz {
+        jiff::civil::DateTime::strptime(BASIC_FORMAT, &raw)
+            .ok()
+            .and_then(|dt| dt.to_zoned(jiff::tz::TimeZone::UTC).ok())
+            .map(|z| z.timestamp())
+    } else {
+        // `Date` is an HTTP date (RFC 7231, the RFC 2822 form); some clients
+        // send it in the basic format instead.
+        jiff::fmt::rfc2822::parse(&raw)
+            .map(|z| z.timestamp())
+            .ok()
+            .or_else(|| {
+                jiff::civil::DateTime::strptime(BASIC_FORMAT, &raw)
+                    .ok()
+                    .and_then(|dt| dt.to_zoned(jiff::tz::TimeZone::UTC).ok())
+                    .map(|z| z.timestamp())
+            })
+    };
+    match parsed {
+        Some(t) => Ok((t, basic(t))),
+        None => {
+            // The value is the client's own date, never a secret; it is cut
+            // short so an absurd header does not make an absurd message.
+            let shown: String = raw.chars().take(64).collect();
+            Err(RequestError::Incomplete(format!(
+                "Date must be in ISO-8601 'basic format'. Got '{shown}'. See http://en.wikipedia.org/wiki/ISO_8601"
+            )))
+        }
+    }
+}
+
+/// Everything AWS checks before looking up the key: the date against the
+/// wall clock `now` (clients sign with theirs, so an emulator's virtual
+/// clock has no say), `host` signed, the scope's service and date.
+/// Returns the signing date in the basic format, for [`verify`].
+pub fn check_request(
+    parts: &Parts,
+    auth: &Authorization,
+    service: &str,
+    now: Timestamp,
+) -> Result<String, RequestError> {
+    let (signed_at, amz_date) = request_date(parts)?;
+    let earliest = now.checked_sub(MAX_SKEW).unwrap_or(Timestamp::MIN);
+    let latest = now.checked_add(MAX_SKEW).unwrap_or(Timestamp::MAX);
+    if signed_at < earliest {
+        return Err(RequestError::Invalid(format!(
+            "Signature expired: {amz_date} is now earlier than {} ({} - 15 min.)",
+            basic(earliest),
+            basic(now)
+        )));
+    }
+    if signed_at > latest {
+        return Err(RequestError::Invalid(format!(
+            "Signature not yet current: {amz_date} is still later than {} ({} + 15 min.)",
+            basic(latest),
+            basic(now)
+        )));
+    }
+    if !auth
+        .signed_headers
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case("host"))
+    {
+        return Err(RequestError::Invalid(
+            "'Host' must be a 'SignedHeader' in the AWS Authorization.".into(),
+        ));
+    }
+    // AWS names every wrong part of the scope at once, each sentence ending
+    // in ". " (hence the trailing space of its messages).
+    let mut wrong = String::new();
+    if auth.service != service {
+        wrong.push_str(&format!(
+            "Credential should be scoped to correct service: '{service}'. "
+        ));
+    }
+    let day = amz_date.get(..8).unwrap_or_default();
+    if auth.date != day {
+        wrong.push_str(&format!(
+            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{}' != '{day}', from '{amz_date}'. ",
+            auth.date
+        ));
+    }
+    if !wrong.is_empty() {
+        return Err(RequestError::Invalid(wrong));
+    }
+    Ok(amz_date)
 }
 
 impl Authorization {
@@ -170,14 +308,11 @@ pub fn canonical_request(parts: &Parts, body: &[u8], signed_headers: &[String]) 
         };
         headers.push_str(&format!("{name}:{value}\n"));
     }
-    let payload_hash = match parts
-        .headers
-        .get("x-amz-content-sha256")
-        .and_then(|v| v.to_str().ok())
-    {
-        Some(h) => h.to_owned(),
-        None => hex::encode(Sha256::digest(body)),
-    };
+    // Services other than S3 hash the payload they received: a client's
+    // `x-amz-content-sha256` is just another (signed) header to them. So a
+    // signed request replayed with another body, or one signed as
+    // `UNSIGNED-PAYLOAD`, fails the signature, as on AWS.
+    let payload_hash = hex::encode(Sha256::digest(body));
     format!(
         "{}\n{}\n{}\n{}\n{}\n{}",
         parts.method,
@@ -189,16 +324,15 @@ pub fn canonical_request(parts: &Parts, body: &[u8], signed_headers: &[String]) 
     )
 }
 
-/// Whether `auth.signature` is the signature of this request under `secret_key`.
-pub fn verify(parts: &Parts, body: &[u8], auth: &Authorization, secret_key: &str) -> bool {
-    let Some(amz_date) = parts
-        .headers
-        .get("x-amz-date")
-        .or_else(|| parts.headers.get("date"))
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
+/// Whether `auth.signature` is the signature of this request, signed at
+/// `amz_date` (basic format, from [`check_request`]), under `secret_key`.
+pub fn verify(
+    parts: &Parts,
+    body: &[u8],
+    auth: &Authorization,
+    amz_date: &str,
+    secret_key: &str,
+) -> bool {
     let expected = signature(parts, body, auth, amz_date, secret_key);
     constant_time_eq(expected.as_bytes(), auth.signature.as_bytes())
 }
@@ -223,7 +357,8 @@ pub fn signature(
     hex::encode(hmac(&k_signing, string_to_sign.as_bytes()))
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// Equality that takes as long whatever the first differing byte.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -247,21 +382,117 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(auth.region, "us-east-1");
-        assert!(verify(
-            &parts,
-            b"",
-            &auth,
-            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
-        ));
-        assert!(!verify(&parts, b"", &auth, "wrong"));
+        let key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+        let signed_at: Timestamp = "2015-08-30T12:36:00Z".parse().unwrap();
+        let date = check_request(&parts, &auth, "service", signed_at).unwrap();
+        assert_eq!(date, "20150830T123600Z");
+        assert!(verify(&parts, b"", &auth, &date, key));
+        assert!(!verify(&parts, b"", &auth, &date, "wrong"));
+        assert!(!verify(&parts, b"x", &auth, &date, key), "body is signed");
+    }
+
+    fn request(headers: &[(&str, &str)]) -> Parts {
+        let mut req = http::Request::builder().method("POST").uri("/");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.body(()).unwrap().into_parts().0
+    }
+
+    fn auth(scope: &str, signed: &str) -> Authorization {
+        parse(Some(&format!(
+            "AWS4-HMAC-SHA256 Credential=AKID/{scope}/aws4_request, SignedHeaders={signed}, Signature={}",
+            "a".repeat(64)
+        )))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_client_supplied_payload_hash_does_not_replace_the_body() {
+        let key = "secret";
+        let a = auth(
+            "20150830/us-east-1/service",
+            "host;x-amz-content-sha256;x-amz-date",
+        );
+        let real = hex::encode(Sha256::digest(b"{}"));
+        let parts = request(&[
+            ("host", "h"),
+            ("x-amz-date", "20150830T123600Z"),
+            ("x-amz-content-sha256", &real),
+        ]);
+        let good = signature(&parts, b"{}", &a, "20150830T123600Z", key);
+        let a = Authorization {
+            signature: good,
+            ..a
+        };
+        assert!(verify(&parts, b"{}", &a, "20150830T123600Z", key));
         assert!(
-            !verify(
-                &parts,
-                b"x",
-                &auth,
-                "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+            !verify(&parts, b"{\"other\":1}", &a, "20150830T123600Z", key),
+            "the same headers with another body"
+        );
+    }
+
+    #[test]
+    fn date_skew_is_measured_against_the_given_clock() {
+        let a = auth("20150830/us-east-1/service", "host;x-amz-date");
+        let parts = request(&[("host", "h"), ("x-amz-date", "20150830T123600Z")]);
+        let at = |s: &str| s.parse::<Timestamp>().unwrap();
+        assert!(check_request(&parts, &a, "service", at("2015-08-30T12:51:00Z")).is_ok());
+        assert!(check_request(&parts, &a, "service", at("2015-08-30T12:21:00Z")).is_ok());
+        assert_eq!(
+            check_request(&parts, &a, "service", at("2015-08-30T12:51:01Z")),
+            Err(RequestError::Invalid(
+                "Signature expired: 20150830T123600Z is now earlier than 20150830T123601Z (20150830T125101Z - 15 min.)".into()
+            ))
+        );
+        assert_eq!(
+            check_request(&parts, &a, "service", at("2015-08-30T12:20:59Z")),
+            Err(RequestError::Invalid(
+                "Signature not yet current: 20150830T123600Z is still later than 20150830T123559Z (20150830T122059Z + 15 min.)".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn scope_service_date_host_and_date_format_are_checked() {
+        let now: Timestamp = "2015-08-30T12:36:00Z".parse().unwrap();
+        let parts = request(&[("host", "h"), ("x-amz-date", "20150830T123600Z")]);
+        let err =
+            |a: &Authorization, p: &Parts| check_request(p, a, "secretsmanager", now).unwrap_err();
+        assert_eq!(
+            err(&auth("20150830/us-east-1/s3", "host;x-amz-date"), &parts),
+            RequestError::Invalid(
+                "Credential should be scoped to correct service: 'secretsmanager'. ".into()
+            )
+        );
+        assert!(matches!(
+            err(&auth("20150829/us-east-1/secretsmanager", "host;x-amz-date"), &parts),
+            RequestError::Invalid(m) if m.starts_with("Date in Credential scope does not match")
+        ));
+        assert!(matches!(
+            err(&auth("20150830/us-east-1/secretsmanager", "x-amz-date"), &parts),
+            RequestError::Invalid(m) if m.contains("'Host' must be a 'SignedHeader'")
+        ));
+        assert!(matches!(
+            err(&auth("20150830/us-east-1/secretsmanager", "host"), &request(&[("host", "h")])),
+            RequestError::Incomplete(m) if m.contains("'X-Amz-Date' or a 'Date' header")
+        ));
+        assert!(matches!(
+            err(
+                &auth("20150830/us-east-1/secretsmanager", "host"),
+                &request(&[("host", "h"), ("x-amz-date", "2015-08-30")])
             ),
-            "body is signed"
+            RequestError::Incomplete(m) if m.starts_with("Date must be in ISO-8601 'basic format'")
+        ));
+        let http_date = request(&[("host", "h"), ("date", "Sun, 30 Aug 2015 12:36:00 GMT")]);
+        assert_eq!(
+            check_request(
+                &http_date,
+                &auth("20150830/us-east-1/secretsmanager", "host;date"),
+                "secretsmanager",
+                now
+            ),
+            Ok("20150830T123600Z".into())
         );
     }
 

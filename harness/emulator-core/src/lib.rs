@@ -7,4 +7,4 @@ pub mod ids;
 pub mod server;
 
 pub use clock::Clock;
-pub use server::{Abort, HttpService, ResponseBody, ServerError, ServerHandle, full_body};
+pub use server::{Abort, HttpService, Limits, ResponseBody, ServerError, ServerHandle, full_body};

@@ -629,6 +629,13 @@ async fn up() -> anyhow::Result<ExitCode> {
     println!("export AWS_ACCESS_KEY_ID={}", key.access_key_id);
     println!("export AWS_SECRET_ACCESS_KEY={}", key.secret_access_key);
     println!("export AWS_DEFAULT_REGION={}", env.seed().region);
+    // Last, so readers that stop after the five above still work. The admin
+    // paths (/_emulator/) of the aws-emulator answer only this token.
+    println!(
+        "export {}={}",
+        aws_emulator::ADMIN_TOKEN_ENV,
+        env.aws.admin_token()
+    );
     eprintln!(
         "ready: run the runbook's kubectl and aws commands in a shell with the exports above. Ctrl-C stops everything."
     );
@@ -708,6 +715,15 @@ async fn up_binaries(
         println!("export AWS_ACCESS_KEY_ID={id}");
         println!("export AWS_SECRET_ACCESS_KEY={secret}");
         println!("export AWS_DEFAULT_REGION={}", plane.region);
+        // The admin paths (/_emulator/) of the aws-emulator answer only this
+        // token; moto has none.
+        if let Backend::Emulator(sm) = &plane.backend {
+            println!(
+                "export {}={}",
+                aws_emulator::ADMIN_TOKEN_ENV,
+                sm.aws.admin_token()
+            );
+        }
         eprintln!(
             "ready: {}; kube-apiserver {} at {}. Ctrl-C stops everything.",
             plane.components.summary(),

@@ -21,7 +21,7 @@ fn up_serves_until_interrupted() {
         if let Some((k, v)) = line.strip_prefix("export ").and_then(|l| l.split_once('=')) {
             exports.insert(k.to_owned(), v.to_owned());
         }
-        if exports.len() == 5 {
+        if exports.len() == 6 {
             break;
         }
     }
@@ -31,6 +31,7 @@ fn up_serves_until_interrupted() {
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
         "AWS_DEFAULT_REGION",
+        "AWS_EMULATOR_ADMIN_TOKEN",
     ] {
         assert!(
             exports.contains_key(key),
@@ -72,6 +73,22 @@ fn up_serves_until_interrupted() {
         std::net::TcpStream::connect(&endpoint).is_ok(),
         "the aws-emulator answers while up"
     );
+    // The admin paths serve every secret: refused without the printed
+    // token, served with it.
+    let bearer = format!("Bearer {}", exports["AWS_EMULATOR_ADMIN_TOKEN"]);
+    let refused = http_get(&endpoint, "/_emulator/snapshot", None);
+    assert!(
+        refused.starts_with("HTTP/1.1 403"),
+        "snapshot without the token: {}",
+        refused.lines().next().unwrap_or_default()
+    );
+    assert!(refused.contains("MissingAuthenticationTokenException"));
+    let served = http_get(&endpoint, "/_emulator/snapshot", Some(&bearer));
+    assert!(
+        served.starts_with("HTTP/1.1 200"),
+        "snapshot with the printed token: {}",
+        served.lines().next().unwrap_or_default()
+    );
     Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -92,4 +109,24 @@ fn up_serves_until_interrupted() {
         std::net::TcpStream::connect(&endpoint).is_err(),
         "the aws-emulator still answers after Ctrl-C"
     );
+}
+
+/// One HTTP/1.1 GET, answered in full (the server closes after it).
+fn http_get(authority: &str, path: &str, authorization: Option<&str>) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(authority).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let auth = authorization
+        .map(|a| format!("authorization: {a}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nhost: {authority}\r\n{auth}connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    stream.read_to_string(&mut out).unwrap();
+    out
 }

@@ -40,13 +40,15 @@ async fn audit_trail_records_every_call_without_values() {
         Some("ResourceNotFoundException")
     );
 
-    let over_http: serde_json::Value =
-        reqwest::get(format!("{}/_emulator/audit", env.emulator.endpoint()))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+    let over_http: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/_emulator/audit", env.emulator.endpoint()))
+        .bearer_auth(env.emulator.admin_token())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(over_http.as_array().unwrap().len(), 3);
     assert_eq!(over_http[1]["eventName"], "GetSecretValue");
     let text = over_http.to_string();
@@ -151,8 +153,10 @@ async fn faults_switch_over_the_admin_api() {
     create(&env.client, "s", &value()).await;
     let http = reqwest::Client::new();
     let url = format!("{}/_emulator/faults/{REGION}", env.emulator.endpoint());
+    let token = env.emulator.admin_token();
     let resp = http
         .put(&url)
+        .bearer_auth(token)
         .body(r#"{"throttle": true}"#)
         .send()
         .await
@@ -162,6 +166,7 @@ async fn faults_switch_over_the_admin_api() {
     assert_eq!(code, "ThrottlingException");
     let resp = http
         .put(&url)
+        .bearer_auth(token)
         .body(r#"{"throtle": true}"#)
         .send()
         .await
@@ -172,6 +177,7 @@ async fn faults_switch_over_the_admin_api() {
         "the error names the unknown field"
     );
     http.delete(format!("{}/_emulator/faults", env.emulator.endpoint()))
+        .bearer_auth(token)
         .send()
         .await
         .unwrap();

@@ -1,10 +1,13 @@
 //! The emulator driven over HTTP by the real AWS SDK for Rust, one test per
 //! behaviour. One test binary (with modules) keeps link time down.
 
+mod admin;
 mod auth;
 mod conformance;
 mod faults_audit_snapshot;
 mod malformed;
 mod secrets;
+mod sigv4_coverage;
 mod sts;
 mod support;
+mod unauthenticated;
