@@ -48,6 +48,29 @@ impl Fixtures {
         self.root.join("iam/opssight-external-secrets-policy.json")
     }
 
+    /// Reads and checks every fixture a run uses, before anything starts:
+    /// the seed (its JSON, each field's type, each generated length), the
+    /// rotation policy, the IAM policy and every overlay's manifests. The
+    /// error names the file and the line or field; a directory where a file
+    /// should be is named as such.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        crate::seed::Seed::check(&self.seed_file())?;
+        crate::rotation::load_policies(&self.rotation_policy())?;
+        aws_emulator::PolicyDocument::from_file(&self.iam_policy())?;
+        let overlays = self.root.join("k8s/overlays");
+        let mut names: Vec<_> = std::fs::read_dir(&overlays)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", overlays.display()))?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().is_dir())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        for name in names {
+            crate::manifests::kustomize(&self.overlay(&name))?;
+        }
+        Ok(())
+    }
+
     /// ESO's upstream CRDs, when `../shared` is beside the repository.
     pub fn upstream_crds(&self) -> Option<PathBuf> {
         let dir = self.root.join("../../shared/reference/eso-crds-v2.9.0");

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use opssight_harness::drill::{DrillOptions, Objectives};
 use opssight_harness::env::{EnvChoice, Environment};
 use opssight_harness::runner::{self, RunOptions};
+use opssight_harness::{say, say_raw};
 
 #[derive(Parser)]
 #[command(
@@ -275,7 +276,11 @@ async fn main() -> ExitCode {
     match run(Cli::parse()).await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // The whole chain of causes, through the run's redaction.
+            eprintln!(
+                "error: {}",
+                opssight_harness::redact::text(&format!("{e:#}"))
+            );
             ExitCode::from(2)
         }
     }
@@ -299,6 +304,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 kind,
                 binaries,
             } = run;
+            // Every input checked before anything starts: exit 2 naming it.
+            runner::preflight(
+                &features,
+                tags.as_deref(),
+                &[
+                    ("--junit", &junit),
+                    ("--json", &json),
+                    ("--record", &record),
+                ],
+            )?;
+            check_inputs(env).await?;
             let workdir = artifacts.clone();
             with_env(
                 env,
@@ -343,8 +359,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 kind,
                 binaries,
             } = run;
+            let fixtures = check_inputs(env).await?;
+            runner::preflight(&features, tags.as_deref(), &[])?;
+            opssight_harness::files::check_dir(&report_dir)
+                .map_err(|e| anyhow::anyhow!("--report-dir {}: {e}", report_dir.display()))?;
             let objectives = match objectives {
-                Some(path) => Objectives::load(&path)?,
+                Some(path) => {
+                    let o = Objectives::load(&path)?;
+                    o.check_secrets(&path, &drill_secrets(&fixtures)?)?;
+                    o
+                }
                 None => Objectives::default(),
             };
             let workdir = artifacts.clone();
@@ -397,10 +421,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let removed = opssight_harness::env::kind::down_all().await?;
             if removed.is_empty() {
-                println!("nothing to remove");
+                say!("nothing to remove");
             }
             for r in removed {
-                println!("removed {r}");
+                say!("removed {r}");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -429,7 +453,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             std::fs::write(&record, serde_json::to_string_pretty(&recording)?)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", record.display()))?;
-            println!(
+            say!(
                 "{} responses recorded in {}",
                 recording.scenarios.len(),
                 record.display()
@@ -467,8 +491,14 @@ where
 {
     use opssight_harness::env::kind::{self, KindOptions};
     match env {
-        EnvKind::Embedded => body(EnvChoice::Embedded).await,
-        EnvKind::Existing => body(EnvChoice::Existing { allow_destructive }).await,
+        EnvKind::Embedded => {
+            let _handler = exit_cleanly_on_signal();
+            body(EnvChoice::Embedded).await
+        }
+        EnvKind::Existing => {
+            let _handler = exit_cleanly_on_signal();
+            body(EnvChoice::Existing { allow_destructive }).await
+        }
         EnvKind::Kind => {
             let fixtures = opssight_harness::fixtures::Fixtures::locate()?;
             let kind_config = kind
@@ -495,20 +525,65 @@ where
     }
 }
 
+/// The fixtures, read and checked, and on `--env existing` the kubeconfig:
+/// a bad one is named with its line or field before anything starts.
+async fn check_inputs(env: EnvKind) -> anyhow::Result<opssight_harness::fixtures::Fixtures> {
+    let fixtures = opssight_harness::fixtures::Fixtures::locate()?;
+    fixtures.validate()?;
+    if env == EnvKind::Existing {
+        opssight_harness::env::existing::check_kubeconfig().await?;
+    }
+    Ok(fixtures)
+}
+
+/// The Secrets a drill follows (those of the local overlay's
+/// ExternalSecrets), which per-Secret objectives must name.
+fn drill_secrets(fixtures: &opssight_harness::fixtures::Fixtures) -> anyhow::Result<Vec<String>> {
+    Ok(
+        opssight_harness::manifests::kustomize(&fixtures.overlay("local"))?
+            .iter()
+            .filter(|m| m.kind() == "ExternalSecret")
+            .map(|m| m.name().to_owned())
+            .collect(),
+    )
+}
+
+/// Where no environment stops things of its own on a signal (embedded,
+/// existing): SIGINT, SIGTERM and SIGHUP remove the run's temporary files
+/// and half-written reports, let a drill write its partial report, and
+/// exit with 128 + the signal's number. Aborted when dropped.
+fn exit_cleanly_on_signal() -> AbortOnDrop {
+    let signal = opssight_harness::interrupt::listen();
+    AbortOnDrop(tokio::spawn(async move {
+        let (name, number) = signal.await;
+        eprintln!("{name}: removing the run's temporary files");
+        opssight_harness::interrupt::run_all(name);
+        std::process::exit(128 + number);
+    }))
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 async fn drill(opts: DrillOptions) -> anyhow::Result<ExitCode> {
     use opssight_harness::drill::{self, render};
     let (report, files) = drill::run(opts).await?;
-    println!(
+    say!(
         "\ndisaster recovery drill: {}",
         render::verdict_label(report.verdict)
     );
     for s in &report.scenarios {
-        println!("  {:<18} {}", render::verdict_label(s.verdict), s.name);
+        say!("  {:<18} {}", render::verdict_label(s.verdict), s.name);
         for reason in &s.reasons {
-            println!("  {:<18}   - {reason}", "");
+            say!("  {:<18}   - {reason}", "");
         }
     }
-    println!(
+    say!(
         "reports: {}, {}, {}, {}",
         files.json.display(),
         files.markdown.display(),
@@ -533,7 +608,7 @@ async fn check(
         .await
         .map_err(|e| anyhow::anyhow!("connecting to the current kubeconfig context: {e}"))?;
     let report = check::run(&client, context, &opts).await?;
-    print!("{}", check::render(&report));
+    say_raw!("{}", check::render(&report));
     if let Some(path) = json {
         std::fs::write(&path, serde_json::to_vec_pretty(&report)?)
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
@@ -580,7 +655,7 @@ async fn rotation(
         ),
     };
     let rows = rotation::report(&sm, &keys, &policies, now).await?;
-    print!("{}", rotation::render(&rows));
+    say_raw!("{}", rotation::render(&rows));
     if let Some(path) = json {
         std::fs::write(&path, serde_json::to_vec_pretty(&rows)?)?;
     }
@@ -598,40 +673,42 @@ fn doctor_binaries() {
     let dir = bin_dir();
     match Components::load(&dir) {
         Ok(c) => {
-            println!("binaries: available ({})", dir.display());
+            say!("binaries: available ({})", dir.display());
             for (what, version, path) in c.files() {
-                println!("            {what} {version}: {}", path.display());
+                say!("            {what} {version}: {}", path.display());
             }
-            println!("            note: {}", c.eso.note);
+            say!("            note: {}", c.eso.note);
         }
         Err(e) => {
-            println!("binaries: not available: {e}");
+            say!("binaries: not available: {e}");
             let go = std::process::Command::new("go").arg("version").output();
             match go {
-                Ok(o) if o.status.success() => println!(
+                Ok(o) if o.status.success() => say!(
                     "            Go is installed ({}): scripts/build-real-components.sh can build them",
                     String::from_utf8_lossy(&o.stdout).trim()
                 ),
-                _ => println!("            Go is not installed: it is needed once, to build them"),
+                _ => say!("            Go is not installed: it is needed once, to build them"),
             }
         }
     }
 }
 
 async fn up() -> anyhow::Result<ExitCode> {
+    // Caught from before anything starts.
+    let signal = opssight_harness::interrupt::listen();
     eprintln!("starting the embedded environment (aws-emulator, kube-emulator, eso-emulator)...");
     let fixtures = opssight_harness::fixtures::Fixtures::locate()?;
     let env = opssight_harness::env::embedded::Embedded::start(fixtures).await?;
     let key = env.admin_key();
     // These are the emulator's own credentials, made for this run.
-    println!("export KUBECONFIG={}", env.kubeconfig().display());
-    println!("export AWS_ENDPOINT_URL={}", env.aws.endpoint());
-    println!("export AWS_ACCESS_KEY_ID={}", key.access_key_id);
-    println!("export AWS_SECRET_ACCESS_KEY={}", key.secret_access_key);
-    println!("export AWS_DEFAULT_REGION={}", env.seed().region);
+    say!("export KUBECONFIG={}", env.kubeconfig().display());
+    say!("export AWS_ENDPOINT_URL={}", env.aws.endpoint());
+    say!("export AWS_ACCESS_KEY_ID={}", key.access_key_id);
+    say!("export AWS_SECRET_ACCESS_KEY={}", key.secret_access_key);
+    say!("export AWS_DEFAULT_REGION={}", env.seed().region);
     // Last, so readers that stop after the five above still work. The admin
     // paths (/_emulator/) of the aws-emulator answer only this token.
-    println!(
+    say!(
         "export {}={}",
         aws_emulator::ADMIN_TOKEN_ENV,
         env.aws.admin_token()
@@ -639,8 +716,12 @@ async fn up() -> anyhow::Result<ExitCode> {
     eprintln!(
         "ready: run the runbook's kubectl and aws commands in a shell with the exports above. Ctrl-C stops everything."
     );
-    tokio::signal::ctrl_c().await?;
+    // SIGTERM and SIGHUP stop it as Ctrl-C does: returning drops the
+    // environment, whose directory (the kubeconfig, with its token) goes.
+    let (name, _) = signal.await;
+    eprintln!("{name}: stopping");
     env.stop_eso().await;
+    drop(env);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -673,7 +754,7 @@ fn differential(
         let written = compare::with_table(&readme, &compare::table(&diffs, &declared, &real_name))?;
         std::fs::write(declared_in, written)
             .map_err(|err| anyhow::anyhow!("{}: {err}", declared_in.display()))?;
-        println!(
+        say!(
             "{}: {} difference(s) written",
             declared_in.display(),
             diffs.len()
@@ -682,7 +763,7 @@ fn differential(
     }
     let verdict = compare::check(&diffs, &declared);
     let text = compare::report(&diffs, &verdict, &real_name);
-    print!("{text}");
+    say_raw!("{text}");
     if let Some(path) = report_to {
         std::fs::write(path, &text).map_err(|err| anyhow::anyhow!("{}: {err}", path.display()))?;
     }
@@ -699,8 +780,8 @@ async fn up_binaries(
 ) -> anyhow::Result<ExitCode> {
     opssight_harness::env::binaries::with_control_plane(opts, |plane| async move {
         use opssight_harness::env::binaries::Backend;
-        println!("export KUBECONFIG={}", plane.kubeconfig.display());
-        println!("export AWS_ENDPOINT_URL={}", plane.backend.endpoint());
+        say!("export KUBECONFIG={}", plane.kubeconfig.display());
+        say!("export AWS_ENDPOINT_URL={}", plane.backend.endpoint());
         // The harness's own credentials, made for this run (moto's are fixed).
         let (id, secret) = match &plane.backend {
             Backend::Emulator(sm) => (
@@ -712,13 +793,13 @@ async fn up_binaries(
                 opssight_harness::env::binaries::MOTO_KEY.1.to_owned(),
             ),
         };
-        println!("export AWS_ACCESS_KEY_ID={id}");
-        println!("export AWS_SECRET_ACCESS_KEY={secret}");
-        println!("export AWS_DEFAULT_REGION={}", plane.region);
+        say!("export AWS_ACCESS_KEY_ID={id}");
+        say!("export AWS_SECRET_ACCESS_KEY={secret}");
+        say!("export AWS_DEFAULT_REGION={}", plane.region);
         // The admin paths (/_emulator/) of the aws-emulator answer only this
         // token; moto has none.
         if let Backend::Emulator(sm) = &plane.backend {
-            println!(
+            say!(
                 "export {}={}",
                 aws_emulator::ADMIN_TOKEN_ENV,
                 sm.aws.admin_token()
@@ -740,29 +821,29 @@ async fn up_binaries(
 
 /// What this machine can run: each environment, and why not.
 async fn doctor() {
-    println!("embedded: available (needs nothing beyond this binary)");
+    say!("embedded: available (needs nothing beyond this binary)");
     doctor_binaries();
     match opssight_harness::env::preflight::check().await {
-        Ok(()) => println!(
+        Ok(()) => say!(
             "kind:     available (Docker reachable; kind 0.29, helm 3.18, kubectl 1.32 on PATH)"
         ),
         Err(e) => {
-            println!("kind:     not available:");
+            say!("kind:     not available:");
             for p in &e.problems {
-                println!("            - {}: {}", p.what, p.fix);
+                say!("            - {}: {}", p.what, p.fix);
             }
         }
     }
     let kubeconfig = opssight_harness::env::existing::default_kubeconfig();
     match kube::config::Kubeconfig::read_from(&kubeconfig) {
-        Ok(k) => println!(
+        Ok(k) => say!(
             "existing: current context {} (from {})",
             k.current_context.as_deref().unwrap_or("(none set)"),
             kubeconfig.display()
         ),
-        Err(_) => println!("existing: no kubeconfig at {}", kubeconfig.display()),
+        Err(_) => say!("existing: no kubeconfig at {}", kubeconfig.display()),
     }
     if opssight_harness::env::kubectl_path().is_none() {
-        println!("scenarios tagged @requires-kubectl will be skipped: kubectl is not on PATH");
+        say!("scenarios tagged @requires-kubectl will be skipped: kubectl is not on PATH");
     }
 }

@@ -4,6 +4,7 @@
 //! diagnostics of failed scenarios.
 
 use std::io;
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -134,36 +135,123 @@ impl<I: AsRef<Path>> cucumber::Parser<I> for GatedParser {
     }
 }
 
-fn output(path: &Option<PathBuf>) -> anyhow::Result<Box<dyn io::Write + Send>> {
+/// A report cucumber streams into: a hidden file beside it (removed on a
+/// signal), renamed over the report once complete, so that an interrupt
+/// never leaves an empty or truncated report.
+struct PartialReport {
+    path: PathBuf,
+    partial: PathBuf,
+    _on_signal: crate::interrupt::Registration,
+}
+
+impl PartialReport {
+    fn finish(self) -> anyhow::Result<()> {
+        std::fs::rename(&self.partial, &self.path)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", self.path.display()))
+    }
+}
+
+fn output(
+    path: &Option<PathBuf>,
+) -> anyhow::Result<(Box<dyn io::Write + Send>, Option<PartialReport>)> {
     Ok(match path {
         Some(p) => {
             if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)?;
+                crate::files::create_private_dir_all(dir)?;
             }
-            Box::new(std::fs::File::create(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?)
+            let partial = crate::files::partial_path(p);
+            let on_signal = crate::interrupt::remove_on_signal(&partial);
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&partial)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+            (
+                Box::new(file),
+                Some(PartialReport {
+                    path: p.clone(),
+                    partial,
+                    _on_signal: on_signal,
+                }),
+            )
         }
-        None => Box::new(io::sink()),
+        None => (Box::new(io::sink()), None),
     })
 }
 
-pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
-    let tags: Option<TagOperation> = match &opts.tags {
-        Some(t) => Some(
-            t.parse()
-                .map_err(|e| anyhow::anyhow!("--tags {t:?}: {e}"))?,
-        ),
-        None => None,
-    };
-    if !opts.features.exists() {
-        anyhow::bail!(
-            "{}: no such feature file or directory",
-            opts.features.display()
-        );
+/// What `run` checks before anything starts (the environment included):
+/// the tag expression, the feature files (every one, in subdirectories
+/// too, with its line), that the selection has scenarios, and that the
+/// reports can be written.
+pub fn preflight(
+    features: &Path,
+    tags: Option<&str>,
+    outputs: &[(&str, &Option<PathBuf>)],
+) -> anyhow::Result<usize> {
+    let tag_text = tags;
+    let tags = parse_tags(tags)?;
+    if !features.exists() {
+        anyhow::bail!("{}: no such feature file or directory", features.display());
     }
-    check_feature_files(&opts.features)?;
-    std::fs::create_dir_all(&opts.artifacts)?;
+    let parsed = check_feature_files(features)?;
+    let selected: usize = parsed
+        .iter()
+        .map(|f| {
+            scenarios_of(f)
+                .filter(|s| tags.as_ref().is_none_or(|t| t.eval(tags_of(f, s).iter())))
+                .count()
+        })
+        .sum();
+    if selected == 0 {
+        let total: usize = parsed.iter().map(|f| scenarios_of(f).count()).sum();
+        match tag_text {
+            _ if parsed.is_empty() => anyhow::bail!(
+                "{}: no feature files (*.feature) there: nothing to run",
+                features.display()
+            ),
+            Some(t) if total > 0 => anyhow::bail!(
+                "--tags {t:?} selects none of the {total} scenarios of {}: nothing to run (a misspelt tag?)",
+                features.display()
+            ),
+            _ => anyhow::bail!("{}: no scenarios: nothing to run", features.display()),
+        }
+    }
+    for (flag, path) in outputs {
+        if let Some(p) = path {
+            crate::files::check_writable(p)
+                .map_err(|e| anyhow::anyhow!("{flag} {}: {e}", p.display()))?;
+        }
+    }
+    Ok(selected)
+}
+
+fn parse_tags(tags: Option<&str>) -> anyhow::Result<Option<TagOperation>> {
+    tags.map(|t| t.parse().map_err(|e| anyhow::anyhow!("--tags {t:?}: {e}")))
+        .transpose()
+}
+
+fn scenarios_of(f: &gherkin::Feature) -> impl Iterator<Item = &gherkin::Scenario> {
+    f.scenarios
+        .iter()
+        .chain(f.rules.iter().flat_map(|r| r.scenarios.iter()))
+}
+
+pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
+    preflight(
+        &opts.features,
+        opts.tags.as_deref(),
+        &[
+            ("--junit", &opts.junit),
+            ("--json", &opts.json),
+            ("--record", &opts.record),
+        ],
+    )?;
+    let tags = parse_tags(opts.tags.as_deref())?;
+    crate::files::create_private_dir_all(&opts.artifacts)?;
     let properties = opts.env.properties();
-    println!(
+    crate::say!(
         "environment: {}",
         properties
             .iter()
@@ -181,11 +269,14 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
     // A live system not put back as found fails the run.
     let not_restored: Arc<Mutex<Vec<String>>> = Default::default();
     let not_restored_after = not_restored.clone();
-    let writer = writer::Basic::raw(io::stdout(), writer::Coloring::Never, 0)
+    let (junit_out, junit_report) = output(&opts.junit)?;
+    let (json_out, json_report) = output(&opts.json)?;
+    let writer = writer::Basic::raw(crate::out::Stdout, writer::Coloring::Never, 0)
         .summarized()
-        .tee::<OpsWorld, _>(writer::JUnit::for_tee(output(&opts.junit)?, 0))
-        .tee::<OpsWorld, _>(writer::Json::for_tee(output(&opts.json)?))
+        .tee::<OpsWorld, _>(writer::JUnit::for_tee(junit_out, 0))
+        .tee::<OpsWorld, _>(writer::Json::for_tee(json_out))
         .normalized();
+    let writer = Redacting(writer);
     let result = OpsWorld::cucumber::<PathBuf>()
         .with_parser(GatedParser {
             capabilities: opts.env.capabilities(),
@@ -284,18 +375,19 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
                 .is_none_or(|t| t.eval(tags_of(feature, scenario).iter()))
         })
         .await;
-    if let Some(path) = &opts.junit {
-        crate::report_properties::add_to_junit(path, &properties)?;
+    if let Some(report) = junit_report {
+        crate::report_properties::add_to_junit(&report.partial, &properties)?;
+        report.finish()?;
     }
     if let Some(path) = &opts.record {
         let mut r = recording.lock().unwrap_or_else(|e| e.into_inner()).clone();
         r.environment = opts.env.name().into();
         r.properties = properties.clone();
-        std::fs::write(path, serde_json::to_vec_pretty(&r)?)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        crate::files::write_atomic(path, serde_json::to_vec_pretty(&r)?)?;
     }
-    if let Some(path) = &opts.json {
-        crate::report_properties::add_to_json(path, &properties)?;
+    if let Some(report) = json_report {
+        crate::report_properties::add_to_json(&report.partial, &properties)?;
+        report.finish()?;
     }
     let not_restored = not_restored
         .lock()
@@ -315,6 +407,105 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
         parsing_errors: result.parsing_errors(),
     })
 }
+
+/// Puts every event through the run's redaction before cucumber's writers
+/// (console, JUnit, JSON) see it: a failed step's or hook's message (a
+/// command's stderr, say) and a scenario's log lines.
+struct Redacting<Wr>(Wr);
+
+fn redacted_info(info: &cucumber::event::Info, world: Option<&OpsWorld>) -> cucumber::event::Info {
+    if let Some(w) = world {
+        crate::redact::register_world(w);
+    }
+    let text = info
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| info.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "(a panic without a message)".into());
+    Arc::new(crate::redact::text(&text))
+}
+
+fn redacted_step(step: cucumber::event::Step<OpsWorld>) -> cucumber::event::Step<OpsWorld> {
+    use cucumber::event::{Step, StepError};
+    match step {
+        Step::Failed(captures, loc, world, StepError::Panic(info)) => {
+            let info = redacted_info(&info, world.as_deref());
+            Step::Failed(captures, loc, world, StepError::Panic(info))
+        }
+        other => other,
+    }
+}
+
+fn redacted_scenario(
+    ev: cucumber::event::RetryableScenario<OpsWorld>,
+) -> cucumber::event::RetryableScenario<OpsWorld> {
+    use cucumber::event::{Hook, Scenario};
+    let event = match ev.event {
+        Scenario::Step(s, step) => Scenario::Step(s, redacted_step(step)),
+        Scenario::Background(s, step) => Scenario::Background(s, redacted_step(step)),
+        Scenario::Hook(ty, Hook::Failed(world, info)) => {
+            let info = redacted_info(&info, world.as_deref());
+            Scenario::Hook(ty, Hook::Failed(world, info))
+        }
+        Scenario::Log(line) => Scenario::Log(crate::redact::text(&line)),
+        other => other,
+    };
+    cucumber::event::RetryableScenario {
+        event,
+        retries: ev.retries,
+    }
+}
+
+fn redacted(ev: cucumber::event::Cucumber<OpsWorld>) -> cucumber::event::Cucumber<OpsWorld> {
+    use cucumber::event::{Cucumber, Feature, Rule};
+    match ev {
+        Cucumber::Feature(f, Feature::Scenario(s, ev)) => {
+            Cucumber::Feature(f, Feature::Scenario(s, redacted_scenario(ev)))
+        }
+        Cucumber::Feature(f, Feature::Rule(r, Rule::Scenario(s, ev))) => Cucumber::Feature(
+            f,
+            Feature::Rule(r, Rule::Scenario(s, redacted_scenario(ev))),
+        ),
+        other => other,
+    }
+}
+
+impl<Wr: cucumber::Writer<OpsWorld>> cucumber::Writer<OpsWorld> for Redacting<Wr> {
+    type Cli = Wr::Cli;
+
+    async fn handle_event(
+        &mut self,
+        event: parser::Result<cucumber::Event<cucumber::event::Cucumber<OpsWorld>>>,
+        cli: &Self::Cli,
+    ) {
+        self.0
+            .handle_event(event.map(|e| e.map(redacted)), cli)
+            .await
+    }
+}
+
+impl<Wr: cucumber::writer::Stats<OpsWorld>> cucumber::writer::Stats<OpsWorld> for Redacting<Wr> {
+    fn passed_steps(&self) -> usize {
+        self.0.passed_steps()
+    }
+    fn skipped_steps(&self) -> usize {
+        self.0.skipped_steps()
+    }
+    fn failed_steps(&self) -> usize {
+        self.0.failed_steps()
+    }
+    fn retried_steps(&self) -> usize {
+        self.0.retried_steps()
+    }
+    fn parsing_errors(&self) -> usize {
+        self.0.parsing_errors()
+    }
+    fn hook_errors(&self) -> usize {
+        self.0.hook_errors()
+    }
+}
+
+impl<Wr: cucumber::writer::Normalized> cucumber::writer::Normalized for Redacting<Wr> {}
 
 /// How a scenario ended, for the differential's record.
 fn outcome_of(
@@ -370,30 +561,50 @@ async fn drill_record(
     }
 }
 
-/// Parses every feature file first, so a malformed one is reported with its
-/// line and column (cucumber's own report names only the file).
-pub fn check_feature_files(path: &Path) -> anyhow::Result<()> {
+/// Parses every feature file first (in subdirectories too, as cucumber
+/// reads them), so a malformed one is reported with its line and column
+/// (cucumber's own report names only the file). Returns them parsed.
+pub fn check_feature_files(path: &Path) -> anyhow::Result<Vec<gherkin::Feature>> {
     let files: Vec<PathBuf> = if path.is_dir() {
-        let mut v: Vec<PathBuf> = std::fs::read_dir(path)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "feature"))
-            .collect();
+        let mut v = Vec::new();
+        let mut stack = vec![path.to_owned()];
+        while let Some(dir) = stack.pop() {
+            let entries =
+                std::fs::read_dir(&dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+            for entry in entries {
+                let p = entry
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?
+                    .path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("feature"))
+                {
+                    v.push(p);
+                }
+            }
+        }
         v.sort();
         v
     } else {
         vec![path.to_owned()]
     };
+    let mut parsed = Vec::new();
     for file in files {
-        if let Err(e) = gherkin::Feature::parse_path(&file, gherkin::GherkinEnv::default()) {
-            let detail = match &e {
-                // "Error at LINE:COL: {expected tokens}"
-                gherkin::ParseFileError::Parsing { source, .. } => {
-                    source.to_string().replacen("Error at ", "line:column ", 1)
-                }
-                other => other.to_string(),
-            };
-            anyhow::bail!("{}: malformed feature file: {detail}", file.display());
+        match gherkin::Feature::parse_path(&file, gherkin::GherkinEnv::default()) {
+            Ok(f) => parsed.push(f),
+            Err(e) => {
+                let detail = match &e {
+                    // "Error at LINE:COL: {expected tokens}"
+                    gherkin::ParseFileError::Parsing { source, .. } => {
+                        source.to_string().replacen("Error at ", "line:column ", 1)
+                    }
+                    other => other.to_string(),
+                };
+                anyhow::bail!("{}: malformed feature file: {detail}", file.display());
+            }
         }
     }
-    Ok(())
+    Ok(parsed)
 }

@@ -56,6 +56,7 @@ pub fn generate(length: usize) -> String {
     let value: String = (0..length)
         .map(|_| CHARS[rng.random_range(0..CHARS.len())] as char)
         .collect();
+    crate::redact::register(&value);
     if let Some(ledger) = ledger() {
         use std::io::Write;
         let mut file = ledger.lock().unwrap_or_else(|e| e.into_inner());
@@ -80,8 +81,21 @@ fn ledger() -> Option<&'static std::sync::Mutex<std::fs::File>> {
         .as_ref()
 }
 
+/// The longest value the seed may generate: far beyond any credential,
+/// far below what would exhaust memory (a length of 10^12 would abort).
+pub const MAX_LENGTH: u64 = 1 << 16;
+
 impl Seed {
+    /// What `load` checks, without generating (nor recording) a value.
+    pub fn check(path: &Path) -> anyhow::Result<()> {
+        Self::read(path, false).map(|_| ())
+    }
+
     pub fn load(path: &Path) -> anyhow::Result<Self> {
+        Self::read(path, true)
+    }
+
+    fn read(path: &Path, make: bool) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         let file: SeedFile = serde_json::from_str(&text).map_err(|e| {
@@ -104,14 +118,37 @@ impl Seed {
                         let g = &o["generate"];
                         let length = g.get("length").and_then(Value::as_u64).ok_or_else(|| {
                             anyhow::anyhow!(
-                                "{}: secret {}: field {k}: generate needs a length",
+                                "{}: secret {}: field {k}: generate needs a length (a whole number), not {}",
                                 path.display(),
-                                s.name
+                                s.name,
+                                g.get("length").map(Value::to_string).unwrap_or_else(|| "none".into())
                             )
                         })?;
-                        let prefix = g.get("prefix").and_then(Value::as_str).unwrap_or_default();
+                        if length == 0 || length > MAX_LENGTH {
+                            anyhow::bail!(
+                                "{}: secret {}: field {k}: generate.length {length} is out of range (1 to {MAX_LENGTH})",
+                                path.display(),
+                                s.name
+                            );
+                        }
+                        let prefix = match g.get("prefix") {
+                            None => "",
+                            Some(Value::String(p)) => p.as_str(),
+                            Some(other) => anyhow::bail!(
+                                "{}: secret {}: field {k}: generate.prefix must be a string, not {other}",
+                                path.display(),
+                                s.name
+                            ),
+                        };
                         made.push(k.clone());
-                        format!("{prefix}{}", generate(length as usize))
+                        let value = if make {
+                            format!("{prefix}{}", generate(length as usize))
+                        } else {
+                            String::new()
+                        };
+                        // Its full form too: a prefixed value is shown whole.
+                        crate::redact::register(&value);
+                        value
                     }
                     _ => anyhow::bail!(
                         "{}: secret {}: field {k}: a string or {{\"generate\": ...}}",

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context as _, anyhow, bail};
+use anyhow::{Context as _, anyhow};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DynamicObject};
 use kube::runtime::wait::await_condition;
@@ -87,7 +87,37 @@ impl std::fmt::Debug for OpsWorld {
     }
 }
 
-pub type StepResult = anyhow::Result<()>;
+/// What a step returns. cucumber shows a failed step's error with `{}`,
+/// which for an anyhow error is its outermost context only ("starting the
+/// embedded environment"); this one shows the whole chain of causes.
+pub type StepResult = Result<(), StepFailure>;
+
+pub struct StepFailure(pub anyhow::Error);
+
+/// `anyhow::bail!` for functions returning a [`StepResult`] as well as an
+/// `anyhow::Result`.
+macro_rules! bail {
+    ($($t:tt)*) => { return Err(anyhow::anyhow!($($t)*).into()) };
+}
+pub(crate) use bail;
+
+impl std::fmt::Display for StepFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::fmt::Debug for StepFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+impl<E: Into<anyhow::Error>> From<E> for StepFailure {
+    fn from(e: E) -> Self {
+        Self(e.into())
+    }
+}
 
 impl OpsWorld {
     async fn new() -> anyhow::Result<Self> {
@@ -116,8 +146,7 @@ impl OpsWorld {
     }
 
     pub async fn start(&mut self) -> StepResult {
-        // cucumber shows an error's outermost message only: keep the causes.
-        self.start_env().await.map_err(|e| anyhow!("{e:#}"))
+        self.start_env().await
     }
 
     async fn start_env(&mut self) -> StepResult {
@@ -245,7 +274,7 @@ impl OpsWorld {
         }
         let env = self.env()?;
         let listed = recorder.start(env.clock(), env.kube(), NAMESPACE, secrets);
-        tokio::time::timeout(self.patience(), listed)
+        Ok(tokio::time::timeout(self.patience(), listed)
             .await
             .map_err(|_| {
                 anyhow!(
@@ -253,7 +282,7 @@ impl OpsWorld {
                     self.patience()
                 )
             })?
-            .map_err(|_| anyhow!("the drill's watch ended before it listed the namespace"))
+            .map_err(|_| anyhow!("the drill's watch ended before it listed the namespace"))?)
     }
 
     /// In a drill: the scenario put new values in Secrets Manager on purpose.

@@ -418,6 +418,21 @@ async fn a_reused_cluster_is_kept_and_only_this_runs_objects_go() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_during_bring_up_stops_the_tool_and_cleans_up() {
+    interrupted_during_bring_up("-INT", 130).await;
+}
+
+// A CI runner cancelling the job sends SIGTERM; a closed terminal SIGHUP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_bring_up_stops_the_tool_and_cleans_up() {
+    interrupted_during_bring_up("-TERM", 143).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_during_bring_up_stops_the_tool_and_cleans_up() {
+    interrupted_during_bring_up("-HUP", 129).await;
+}
+
+async fn interrupted_during_bring_up(signal: &str, code: i32) {
     let f = fakes(true).await;
     let mut child = f
         .command(
@@ -440,16 +455,18 @@ async fn ctrl_c_during_bring_up_stops_the_tool_and_cleans_up() {
     }
     let pid = child.id().unwrap().to_string();
     let sent = tokio::process::Command::new("kill")
-        .args(["-INT", &pid])
+        .args([signal, &pid])
         .status()
         .await
         .unwrap();
     assert!(sent.success());
     let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
         .await
-        .expect("timed out after 30 s waiting for the harness to exit after SIGINT")
+        .unwrap_or_else(|_| {
+            panic!("timed out after 30 s waiting for the harness to exit after kill {signal}")
+        })
         .unwrap();
-    assert_eq!(status.code(), Some(130));
+    assert_eq!(status.code(), Some(code), "after kill {signal}");
     let mut expected = bring_up();
     expected.extend(teardown());
     assert_calls(&f.calls(), &expected);
@@ -459,6 +476,43 @@ async fn ctrl_c_during_bring_up_stops_the_tool_and_cleans_up() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&ps.stdout).trim(), "0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_localstack_token_is_not_passed() {
+    let f = fakes(true).await;
+    let docker_run = |f: &Fakes| {
+        f.calls()
+            .into_iter()
+            .find(|c| c.starts_with("docker run"))
+            .expect("a docker run call")
+    };
+    let (code, out) = f
+        .run(
+            &args(&f.test_args("bring-up.feature")),
+            &[("LOCALSTACK_AUTH_TOKEN", "")],
+        )
+        .await;
+    assert_eq!(code, Some(0), "{out}");
+    let run = docker_run(&f);
+    assert!(
+        !run.contains("LOCALSTACK_AUTH_TOKEN"),
+        "an empty token was passed on: {run}"
+    );
+    // A fresh fake LocalStack: the first run's secrets are still in this one.
+    let f = fakes(true).await;
+    let (code, out) = f
+        .run(
+            &args(&f.test_args("bring-up.feature")),
+            &[("LOCALSTACK_AUTH_TOKEN", "not-a-real-token")],
+        )
+        .await;
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        docker_run(&f).contains("-e LOCALSTACK_AUTH_TOKEN"),
+        "a set token was not passed on: {}",
+        docker_run(&f)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

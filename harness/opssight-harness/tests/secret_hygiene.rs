@@ -119,6 +119,42 @@ fn no_seeded_value_in_any_output() {
         "diagnostics were printed"
     );
     texts.extend(failing_texts);
+    // A failing command whose stderr holds values, raw and base64: the
+    // console, JUnit, JSON and diagnostics all show its failure, redacted.
+    let (command_passed, command_texts) = run(
+        &root.join("tests/hygiene/failing_command.feature"),
+        work.path(),
+        &ledger,
+        "command",
+    );
+    assert!(!command_passed, "the deliberately failing command passed");
+    for writer in ["command stdout", "command.xml", "command.json"] {
+        let (name, text) = command_texts
+            .iter()
+            .find(|(n, _)| n.ends_with(writer))
+            .unwrap_or_else(|| panic!("no output {writer}"));
+        assert!(
+            text.contains("exited with Some(3)"),
+            "{name} does not show the failure: {text}"
+        );
+        assert!(
+            text.contains("sha256"),
+            "{name} does not show a redacted value: {text}"
+        );
+    }
+    let values = common::ledger_values(&ledger);
+    for (name, text) in &command_texts {
+        for v in &values {
+            use base64::Engine as _;
+            let b64 = base64::engine::general_purpose::STANDARD.encode(v);
+            assert!(
+                !text.contains(v.as_str()) && !text.contains(&b64),
+                "{name} holds a generated value, raw or base64 ({} chars)",
+                v.len()
+            );
+        }
+    }
+    texts.extend(command_texts);
 
     let values = common::ledger_values(&ledger);
     // 10 generated fields in each of the 22 scenarios that start a stack, at least.

@@ -7,6 +7,22 @@ use std::time::{Duration, Instant};
 
 #[test]
 fn up_serves_until_interrupted() {
+    up_until("-INT");
+}
+
+// SIGTERM (a service manager) and SIGHUP (a closed terminal) stop it as
+// Ctrl-C does, and the kubeconfig (a token) goes with its directory.
+#[test]
+fn up_stops_cleanly_on_sigterm() {
+    up_until("-TERM");
+}
+
+#[test]
+fn up_stops_cleanly_on_sighup() {
+    up_until("-HUP");
+}
+
+fn up_until(signal: &str) {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut child = Command::new(env!("CARGO_BIN_EXE_opssight-harness"))
         .arg("up")
@@ -89,8 +105,14 @@ fn up_serves_until_interrupted() {
         "snapshot with the printed token: {}",
         served.lines().next().unwrap_or_default()
     );
+    use std::os::unix::fs::PermissionsExt;
+    let kubeconfig = std::path::PathBuf::from(&exports["KUBECONFIG"]);
+    let dir = kubeconfig.parent().unwrap().to_owned();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&kubeconfig), 0o600, "{}", kubeconfig.display());
+    assert_eq!(mode(&dir), 0o700, "{}", dir.display());
     Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -100,14 +122,19 @@ fn up_serves_until_interrupted() {
         }
         assert!(
             Instant::now() < deadline,
-            "up did not stop within 10s of SIGINT"
+            "up did not stop within 10s of kill {signal}"
         );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "up exited with {status}");
     assert!(
         std::net::TcpStream::connect(&endpoint).is_err(),
-        "the aws-emulator still answers after Ctrl-C"
+        "the aws-emulator still answers after kill {signal}"
+    );
+    assert!(
+        !dir.exists(),
+        "kill {signal} left {} (the kubeconfig) behind",
+        dir.display()
     );
 }
 

@@ -63,5 +63,26 @@ fn the_nightly_job_runs_kind_and_uploads_everything() {
         })
         .expect("an upload step");
     assert_eq!(upload["if"], "always()");
-    assert_eq!(upload["with"]["path"], "artifacts/");
+    let paths: Vec<&str> = upload["with"]["path"]
+        .as_str()
+        .unwrap_or_default()
+        .lines()
+        .map(str::trim)
+        .collect();
+    assert_eq!(paths.first(), Some(&"artifacts/"), "{paths:?}");
+    // The kind cluster's kubeconfig (an admin certificate) stays behind.
+    assert!(
+        paths.contains(&"!artifacts/kind-*/kubeconfig"),
+        "the upload would include the cluster's kubeconfig: {paths:?}"
+    );
+}
+
+#[test]
+fn the_nightly_token_may_only_read_the_repository() {
+    let w = workflow("nightly.yml");
+    assert_eq!(
+        w["permissions"],
+        serde_json::json!({"contents": "read"}),
+        "{w}"
+    );
 }

@@ -65,6 +65,34 @@ impl ReportFiles {
 pub async fn run(opts: DrillOptions) -> anyhow::Result<(DrillReport, ReportFiles)> {
     let collector = Collector::default();
     let started_at = jiff::Timestamp::now();
+    // Checked before any scenario runs: a drill must not run for nothing.
+    crate::files::check_dir(&opts.report_dir)
+        .with_context(|| format!("--report-dir {}", opts.report_dir.display()))?;
+    // On a signal: the scenarios that finished, in a report that says so.
+    let partial = {
+        let (collector, objectives, dir, env) = (
+            collector.clone(),
+            opts.objectives.clone(),
+            opts.report_dir.clone(),
+            opts.env.clone(),
+        );
+        crate::interrupt::on_signal(move |signal| {
+            let report = build(
+                &env,
+                &objectives,
+                collector.take(),
+                started_at,
+                Some(signal),
+            );
+            match write_reports(&dir, &report) {
+                Ok(files) => eprintln!(
+                    "{signal}: the partial drill report is in {}",
+                    files.json.display()
+                ),
+                Err(e) => eprintln!("{signal}: could not write the partial drill report: {e:#}"),
+            }
+        })
+    };
     runner::run(RunOptions {
         record: None,
         features: opts.features,
@@ -77,17 +105,35 @@ pub async fn run(opts: DrillOptions) -> anyhow::Result<(DrillReport, ReportFiles
         drill: Some(collector.clone()),
     })
     .await?;
-    let mut records = collector.take();
+    drop(partial);
+    let report = build(
+        &opts.env,
+        &opts.objectives,
+        collector.take(),
+        started_at,
+        None,
+    );
+    let files = write_reports(&opts.report_dir, &report)?;
+    Ok((report, files))
+}
+
+fn build(
+    env: &crate::env::EnvChoice,
+    objectives: &Objectives,
+    mut records: Vec<ScenarioRecord>,
+    started_at: jiff::Timestamp,
+    interrupted: Option<&str>,
+) -> DrillReport {
     records.sort_by(|a, b| (&a.feature, &a.name).cmp(&(&b.feature, &b.name)));
     let scenarios: Vec<_> = records
         .iter()
-        .map(|r| report::judge(r, &opts.objectives))
+        .map(|r| report::judge(r, objectives))
         .collect();
-    let report = DrillReport {
+    DrillReport {
         schema_version: report::SCHEMA_VERSION,
         tool: format!("opssight-harness {}", env!("CARGO_PKG_VERSION")),
-        environment: opts.env.name().into(),
-        clock: match opts.env {
+        environment: env.name().into(),
+        clock: match env {
             crate::env::EnvChoice::Embedded => {
                 "virtual (waits of the scenarios are jumps of the clock)".into()
             }
@@ -95,19 +141,24 @@ pub async fn run(opts: DrillOptions) -> anyhow::Result<(DrillReport, ReportFiles
         },
         started_at,
         finished_at: jiff::Timestamp::now(),
-        objectives: opts.objectives,
-        verdict: report::overall(&scenarios),
+        objectives: objectives.clone(),
+        // A drill that did not run to its end has not met its objectives.
+        verdict: match interrupted {
+            Some(_) => Verdict::Missed,
+            None => report::overall(&scenarios),
+        },
+        interrupted: interrupted.map(|s| format!("by {s}")),
         scenarios,
-    };
-    let files = write_reports(&opts.report_dir, &report)?;
-    Ok((report, files))
+    }
 }
 
 pub fn write_reports(dir: &Path, report: &DrillReport) -> anyhow::Result<ReportFiles> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    crate::files::create_private_dir_all(dir)?;
     let files = ReportFiles::in_dir(dir);
+    // Atomically: an interrupt leaves the previous report or this one whole.
     let write = |path: &Path, text: String| {
-        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+        crate::files::write_atomic(path, text)
+            .with_context(|| format!("writing {}", path.display()))
     };
     write(&files.json, serde_json::to_string_pretty(report)?)?;
     write(&files.markdown, render::markdown(report))?;

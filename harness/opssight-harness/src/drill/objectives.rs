@@ -53,6 +53,12 @@ pub enum ObjectivesError {
     },
     #[error("{path}: {message}")]
     Parse { path: String, message: String },
+    #[error("{path}: secrets: {name}: no such Secret in the drill (it follows: {known})")]
+    UnknownSecret {
+        path: String,
+        name: String,
+        known: String,
+    },
 }
 
 impl Objectives {
@@ -67,9 +73,25 @@ impl Objectives {
         })
     }
 
-    /// serde-saphyr's message names the line and the field.
+    /// serde-saphyr's message names the line and the field. Booleans are
+    /// YAML 1.2's `true` and `false` only: `yes`, `on` or `"yes"` for
+    /// allow_data_loss is refused, not guessed.
     pub fn parse(text: &str) -> Result<Self, String> {
-        serde_saphyr::from_str(text).map_err(|e| e.to_string())
+        let options = serde_saphyr::options! { strict_booleans: true };
+        serde_saphyr::from_str_with_options(text, options).map_err(|e| e.to_string())
+    }
+
+    /// Refuses a per-Secret objective naming a Secret the drill does not
+    /// follow (a misspelt name would silently change nothing).
+    pub fn check_secrets(&self, path: &Path, known: &[String]) -> Result<(), ObjectivesError> {
+        match self.secrets.keys().find(|n| !known.contains(n)) {
+            Some(name) => Err(ObjectivesError::UnknownSecret {
+                path: path.display().to_string(),
+                name: name.clone(),
+                known: known.join(", "),
+            }),
+            None => Ok(()),
+        }
     }
 
     pub fn max_recovery_for(&self, secret: &str) -> Duration {
@@ -123,6 +145,41 @@ mod tests {
         assert_eq!(
             o.max_recovery_for("opssight-redis-secrets"),
             Duration::from_secs(120)
+        );
+    }
+
+    #[test]
+    fn yes_is_not_a_boolean() {
+        for text in [
+            "allow_data_loss: yes\n",
+            "allow_data_loss: \"yes\"\n",
+            "allow_data_loss: on\n",
+        ] {
+            let e = Objectives::parse(text).unwrap_err();
+            assert!(
+                e.contains("allow_data_loss") || e.contains("line 1"),
+                "{text}: {e}"
+            );
+        }
+        assert!(
+            Objectives::parse("allow_data_loss: true\n")
+                .unwrap()
+                .allow_data_loss
+        );
+    }
+
+    #[test]
+    fn a_misspelt_secret_is_refused() {
+        let o =
+            Objectives::parse("secrets:\n  opssight-app-secret:\n    max_recovery_seconds: 30\n")
+                .unwrap();
+        let e = o
+            .check_secrets(Path::new("o.yaml"), &["opssight-app-secrets".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("o.yaml: secrets: opssight-app-secret: no such Secret"),
+            "{e}"
         );
     }
 

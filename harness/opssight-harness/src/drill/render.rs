@@ -60,6 +60,14 @@ fn secret_time(s: &SecretReport) -> String {
     }
 }
 
+/// What a partial report says of itself.
+pub fn interrupted_note(why: &str, r: &DrillReport) -> String {
+    format!(
+        "Interrupted ({why}): a partial report of the {} scenario(s) that finished",
+        r.scenarios.len()
+    )
+}
+
 pub fn markdown(r: &DrillReport) -> String {
     let mut md = String::new();
     let _ = writeln!(
@@ -67,6 +75,9 @@ pub fn markdown(r: &DrillReport) -> String {
         "# Disaster recovery drill: {}\n",
         verdict_label(r.verdict)
     );
+    if let Some(why) = &r.interrupted {
+        let _ = writeln!(md, "**{}**\n", interrupted_note(why, r));
+    }
     let _ = writeln!(
         md,
         "- Environment: {} (clock: {})\n- Started: {}\n- Finished: {}\n- Tool: {}\n- Report schema: {}",
@@ -234,6 +245,13 @@ pub fn junit(r: &DrillReport) -> String {
             Verdict::Met => {}
         }
         let _ = writeln!(out, "    </testcase>");
+    }
+    if let Some(why) = &r.interrupted {
+        let _ = writeln!(
+            out,
+            "    <testcase classname=\"drill\" name=\"the drill ran to its end\" time=\"0\">\n      <failure message=\"{}\"/>\n    </testcase>",
+            xml(&interrupted_note(why, r))
+        );
     }
     out.push_str("  </testsuite>\n</testsuites>\n");
     out
@@ -410,6 +428,13 @@ pub fn html(r: &DrillReport) -> String {
         r.schema_version,
         v = r.verdict
     );
+    if let Some(why) = &r.interrupted {
+        let _ = write!(
+            h,
+            "<p class=\"interrupted\"><b>{}</b></p>",
+            xml(&interrupted_note(why, r))
+        );
+    }
     let _ = write!(
         h,
         "<p>Objectives: every Secret restored within <b>{}</b> of the first recovery action; data loss <b>{}</b>. Values are compared by hash; no value appears in this report.</p>",

@@ -60,6 +60,10 @@ pub struct DrillReport {
     pub finished_at: Timestamp,
     pub objectives: Objectives,
     pub verdict: Verdict,
+    /// Set when a signal stopped the drill: the report holds only the
+    /// scenarios that finished, and the verdict is `missed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<String>,
     pub scenarios: Vec<ScenarioReport>,
 }
 

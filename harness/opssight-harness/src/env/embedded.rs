@@ -61,7 +61,7 @@ pub struct Embedded {
     controller: Mutex<Option<EsoController>>,
     seed: Seed,
     capabilities: Capabilities,
-    dir: tempfile::TempDir,
+    dir: crate::files::PrivateDir,
     kubeconfig: PathBuf,
     pub fixtures: Fixtures,
 }
@@ -99,9 +99,10 @@ impl Embedded {
             .admission_hook(Arc::new(EsoWebhook))
             .start()
             .await?;
-        let dir = tempfile::tempdir()?;
+        let dir = crate::files::private_tempdir()?;
         let kubeconfig = dir.path().join("kubeconfig");
-        kube.write_kubeconfig(&kubeconfig, Some(NAMESPACE))?;
+        // Holds a token: created 0600 in a 0700 directory removed on a signal.
+        crate::files::write_private(&kubeconfig, kube.kubeconfig(Some(NAMESPACE)))?;
         let config = kube::Config::from_custom_kubeconfig(
             Kubeconfig::from_yaml(&kube.kubeconfig(None))?,
             &KubeConfigOptions::default(),

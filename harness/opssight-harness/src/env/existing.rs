@@ -26,7 +26,7 @@ pub struct Existing {
     sm: aws_sdk_secretsmanager::Client,
     seed: Seed,
     capabilities: Capabilities,
-    dir: tempfile::TempDir,
+    dir: crate::files::PrivateDir,
     fixtures: Fixtures,
     /// `aws-secret` as found at the start, to put back after a scenario
     /// removed it (the harness never knows the credentials themselves).
@@ -78,6 +78,30 @@ pub fn default_kubeconfig() -> PathBuf {
         .and_then(|v| std::env::split_paths(&v).next())
         .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".kube/config")))
         .unwrap_or_else(|| PathBuf::from(".kube/config"))
+}
+
+/// Reads the kubeconfig the run would use and resolves its current
+/// context, before anything starts: a bad one is named with the cause.
+pub async fn check_kubeconfig() -> anyhow::Result<()> {
+    let path = default_kubeconfig();
+    kube::config::Kubeconfig::read()
+        .map_err(anyhow::Error::from)
+        .and_then(|k| {
+            k.current_context
+                .is_some()
+                .then_some(())
+                .ok_or_else(|| anyhow::anyhow!("no current-context set"))
+        })
+        .with_context(|| format!("--env existing: the kubeconfig {}", path.display()))?;
+    kube::Config::from_kubeconfig(&kube::config::KubeConfigOptions::default())
+        .await
+        .with_context(|| {
+            format!(
+                "--env existing: the current context of the kubeconfig {}",
+                path.display()
+            )
+        })?;
+    Ok(())
 }
 
 impl Existing {
@@ -133,7 +157,7 @@ impl Existing {
             sm,
             seed,
             capabilities: capabilities(),
-            dir: tempfile::tempdir()?,
+            dir: crate::files::private_tempdir()?,
             fixtures,
             aws_secret,
             controller_stopped: AtomicBool::new(false),

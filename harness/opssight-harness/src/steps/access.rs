@@ -52,7 +52,7 @@ async fn can_describe(w: &mut OpsWorld, name: String) -> StepResult {
 
 fn denied<T, E: ProvideErrorMetadata>(r: Result<T, E>, what: &str) -> StepResult {
     match r {
-        Ok(_) => anyhow::bail!("{what} was allowed"),
+        Ok(_) => crate::world::bail!("{what} was allowed"),
         Err(e) => ensure(e.code() == Some("AccessDeniedException"), || {
             format!("{what}: expected AccessDeniedException, got {:?}", e.code())
         }),

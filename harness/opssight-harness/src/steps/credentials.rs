@@ -35,19 +35,19 @@ async fn restore(w: &mut OpsWorld, name: String) -> StepResult {
         crate::drill::Phase::RecoveryAction,
         &format!("{name} restored with valid credentials"),
     );
-    w.env()?.restore_credentials().await
+    Ok(w.env()?.restore_credentials().await?)
 }
 
 #[when(expr = "{string} holds a wrong secret access key")]
 async fn wrong_key(w: &mut OpsWorld, _name: String) -> StepResult {
     let mut key = w.emulated()?.eso_key.clone();
     key.secret_access_key = crate::seed::generate(40);
-    w.env()?.put_credentials(&key).await
+    Ok(w.env()?.put_credentials(&key).await?)
 }
 
 #[when("the SecretStore is validated again")]
 async fn revalidate(w: &mut OpsWorld) -> StepResult {
-    crate::env::apply::revalidate_store(&w.env()?.kube(), "aws-secrets-manager").await
+    Ok(crate::env::apply::revalidate_store(&w.env()?.kube(), "aws-secrets-manager").await?)
 }
 
 #[then(expr = "the SecretStore becomes not ready with reason {string} and message {string}")]
@@ -108,7 +108,7 @@ async fn wait_event(
                 .iter()
                 .map(|(t, r, m)| format!("{t} {r}: {m}"))
                 .collect();
-            anyhow::bail!(
+            crate::world::bail!(
                 "no matching Warning {reason} event about {about} within {:?}; events: {seen:?}",
                 w.patience()
             );
@@ -155,7 +155,7 @@ async fn force(w: &mut OpsWorld, name: String) -> StepResult {
 }
 
 async fn force_one(w: &mut OpsWorld, name: &str) -> StepResult {
-    crate::env::apply::force_sync(&w.env()?.kube(), name).await
+    Ok(crate::env::apply::force_sync(&w.env()?.kube(), name).await?)
 }
 
 #[when("a refresh of every ExternalSecret is forced")]

@@ -262,7 +262,7 @@ async fn policy_resources(w: &mut OpsWorld, resource: String) -> StepResult {
                     format!("a statement grants {r:?}")
                 })?
             }
-            other => anyhow::bail!("a statement grants {other:?}"),
+            other => crate::world::bail!("a statement grants {other:?}"),
         }
     }
     Ok(())

@@ -75,7 +75,7 @@ async fn apply_es(w: &mut OpsWorld, step: &Step) -> StepResult {
     let mut obj: serde_json::Value = serde_saphyr::from_str(docstring(step)?)
         .map_err(|e| anyhow::anyhow!("the docstring is not YAML: {e}"))?;
     obj["metadata"]["namespace"] = serde_json::json!(NAMESPACE);
-    crate::env::apply::apply(&w.env()?.kube(), &obj).await
+    Ok(crate::env::apply::apply(&w.env()?.kube(), &obj).await?)
 }
 
 /// Kinds without a namespace, of those a probe applies.
@@ -92,7 +92,7 @@ async fn apply_manifest(w: &mut OpsWorld, step: &Step) -> StepResult {
     if !CLUSTER_SCOPED.contains(&kind) && obj.pointer("/metadata/namespace").is_none() {
         obj["metadata"]["namespace"] = serde_json::json!(NAMESPACE);
     }
-    crate::env::apply::apply(&w.env()?.kube(), &obj).await
+    Ok(crate::env::apply::apply(&w.env()?.kube(), &obj).await?)
 }
 
 /// What settling watches of a store: its status.
@@ -115,7 +115,7 @@ async fn store_settles(w: &mut OpsWorld, kind: String, name: String) -> StepResu
     let kind_of = match kind.as_str() {
         "SecretStore" => eso_emulator::types::StoreKind::SecretStore,
         "ClusterSecretStore" => eso_emulator::types::StoreKind::ClusterSecretStore,
-        other => anyhow::bail!("{other} is not a store kind"),
+        other => crate::world::bail!("{other} is not a store kind"),
     };
     let ar = eso_emulator::store_resource(kind_of);
     let api: Api<DynamicObject> = match kind_of {
@@ -143,7 +143,7 @@ async fn store_settles(w: &mut OpsWorld, kind: String, name: String) -> StepResu
             break;
         }
         if tokio::time::Instant::now() > deadline {
-            anyhow::bail!(
+            crate::world::bail!(
                 "timed out after {:?} waiting for the {kind} {name} to settle",
                 w.patience()
             );
@@ -187,7 +187,7 @@ async fn settles(w: &mut OpsWorld, name: String, target: String) -> StepResult {
         // Gone between the look and the patch: nothing to refresh.
         && api.get_opt(&name).await?.is_some()
     {
-        return Err(e);
+        return Err(e.into());
     }
     let quiet = Duration::from_secs(3);
     let deadline = tokio::time::Instant::now() + w.patience();
@@ -207,7 +207,7 @@ async fn settles(w: &mut OpsWorld, name: String, target: String) -> StepResult {
             break;
         }
         if tokio::time::Instant::now() > deadline {
-            anyhow::bail!(
+            crate::world::bail!(
                 "timed out after {:?} waiting for the ExternalSecret {name} and the Secret {target} to settle",
                 w.patience()
             );

@@ -31,7 +31,7 @@ async fn holds_recorded(w: &mut OpsWorld) -> StepResult {
                 Some(s) => compare(&data_of(&s), &expected).err().unwrap_or_default(),
                 None => "the Secret does not exist".into(),
             };
-            anyhow::bail!("{e}: {diff}");
+            crate::world::bail!("{e}: {diff}");
         }
     }
     Ok(())
@@ -58,7 +58,7 @@ async fn all_gone(w: &mut OpsWorld) -> StepResult {
 #[when("the local overlay is applied again")]
 async fn reapply(w: &mut OpsWorld) -> StepResult {
     w.mark(Phase::RecoveryAction, "the local overlay applied again");
-    w.env()?.apply_overlay("local").await
+    Ok(w.env()?.apply_overlay("local").await?)
 }
 
 #[when(expr = "the namespace {string} is deleted")]
@@ -100,7 +100,7 @@ async fn sm_down(w: &mut OpsWorld) -> StepResult {
     w.mark(Phase::DisasterInjected, "Secrets Manager unreachable");
     // Set first: a step failing halfway must still be undone.
     w.secrets_manager_down = true;
-    w.env()?.set_secrets_manager_reachable(false).await
+    Ok(w.env()?.set_secrets_manager_reachable(false).await?)
 }
 
 #[when("Secrets Manager is reachable again")]
@@ -144,9 +144,10 @@ async fn restore(w: &mut OpsWorld) -> StepResult {
         .snapshot
         .clone()
         .ok_or_else(|| anyhow::anyhow!("no snapshot was taken in this scenario"))?;
-    let dir = tempfile::tempdir()?;
+    // Every value is in it: 0600 in a 0700 directory removed on a signal.
+    let dir = crate::files::private_tempdir()?;
     let path = dir.path().join("secretsmanager-backup.json");
-    snapshot.write_to(&path)?;
+    crate::files::write_private(&path, snapshot.to_json())?;
     w.emulated()?.aws.restore_from(&path)?;
     Ok(())
 }
@@ -154,13 +155,13 @@ async fn restore(w: &mut OpsWorld) -> StepResult {
 #[when("the controller stops")]
 async fn controller_stops(w: &mut OpsWorld) -> StepResult {
     w.mark(Phase::DisasterInjected, "the controller stopped");
-    w.env()?.stop_controller().await
+    Ok(w.env()?.stop_controller().await?)
 }
 
 #[when("the controller starts")]
 async fn controller_starts(w: &mut OpsWorld) -> StepResult {
     w.mark(Phase::RecoveryAction, "the controller started");
-    w.env()?.start_controller().await
+    Ok(w.env()?.start_controller().await?)
 }
 
 #[given(expr = "every OpsSight secret is replicated to {string}")]

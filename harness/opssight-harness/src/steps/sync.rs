@@ -87,9 +87,9 @@ async fn holds(w: &mut OpsWorld, name: String, remote: String) -> StepResult {
         && let Some(s) = w.secrets()?.get_opt(&name).await?
         && let Err(diff) = compare(&data_of(&s), &expected)
     {
-        anyhow::bail!("the Secret {name} does not hold the values of {remote}: {diff}");
+        crate::world::bail!("the Secret {name} does not hold the values of {remote}: {diff}");
     }
-    result.map(|_| ())
+    Ok(result.map(|_| ())?)
 }
 
 #[then(expr = "the Secret {string} is managed by External Secrets and owned by its ExternalSecret")]

@@ -829,24 +829,13 @@ fn clear_run_dir() {
 }
 
 async fn on_signal_stop_everything() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) else {
-        tracing::warn!("cannot install signal handlers: a signal would leave processes behind");
-        return;
-    };
-    let (name, number) = tokio::select! {
-        _ = int.recv() => ("SIGINT", libc::SIGINT),
-        _ = term.recv() => ("SIGTERM", libc::SIGTERM),
-        _ = hup.recv() => ("SIGHUP", libc::SIGHUP),
-    };
+    let (name, number) = crate::interrupt::signal().await;
     eprintln!("{name}: stopping the control plane and removing its files");
     process::stop_all(Duration::from_secs(5));
     if let Some(dir) = RUN_DIR.lock().unwrap_or_else(|e| e.into_inner()).take() {
         let _ = std::fs::remove_dir_all(dir);
     }
+    // The scenarios' kubeconfigs, partial reports, a drill's report.
+    crate::interrupt::run_all(name);
     std::process::exit(128 + number);
 }

@@ -38,7 +38,7 @@ pub struct BinariesEnv {
     plane: Arc<ControlPlane>,
     seed: Seed,
     capabilities: Capabilities,
-    dir: tempfile::TempDir,
+    dir: crate::files::PrivateDir,
 }
 
 impl BinariesEnv {
@@ -46,7 +46,7 @@ impl BinariesEnv {
         let env = Self {
             seed: Seed::load(&plane.opts.fixtures.seed_file())?,
             capabilities: super::capabilities(plane.opts.secrets_manager),
-            dir: tempfile::tempdir()?,
+            dir: crate::files::private_tempdir()?,
             plane,
         };
         env.reset().await?;

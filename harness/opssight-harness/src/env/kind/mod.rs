@@ -129,8 +129,8 @@ impl KindCluster {
     /// each step before taking it.
     pub async fn up(opts: KindOptions, cleanup: Arc<Cleanup>) -> anyhow::Result<Self> {
         super::preflight::check().await?;
-        std::fs::create_dir_all(&opts.workdir)
-            .with_context(|| format!("creating {}", opts.workdir.display()))?;
+        // It will hold the cluster's admin kubeconfig.
+        crate::files::create_private_dir_all(&opts.workdir)?;
         let name = opts.cluster_name();
         let kubeconfig = opts.workdir.join("kubeconfig");
         let kubeconfig_arg = kubeconfig.display().to_string();
@@ -195,7 +195,9 @@ impl KindCluster {
         cleanup.register("docker", &["rm", "-f", "-v", &spec.name]);
         tool(
             "docker",
-            &spec.docker_run_args(|k| std::env::var_os(k).is_some()),
+            // An empty variable is unset (a CI secret that is not defined
+            // expands to ""): LocalStack would take "" for a token.
+            &spec.docker_run_args(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty())),
         )
         .await?;
         let port = tool(
@@ -227,7 +229,7 @@ impl KindCluster {
         tool("helm", &helm::repo_add_args()).await?;
         let values_file = opts.workdir.join("eso-values.yaml");
         let values = helm::values(&spec.in_network_url(), &opts.run_id);
-        std::fs::write(&values_file, serde_json::to_string_pretty(&values)?)
+        crate::files::write_private(&values_file, serde_json::to_string_pretty(&values)?)
             .with_context(|| format!("writing {}", values_file.display()))?;
         tool("helm", &helm::upgrade_args(&values_file, &kubeconfig)).await?;
 
@@ -255,8 +257,8 @@ impl KindCluster {
 
 /// Brings a kind environment up, runs `body` on it, and undoes it all
 /// after: on success, on an error, while a panic unwinds (the guard's Drop)
-/// and on Ctrl-C (exit code 130, the running tool stopped first), unless
-/// `keep`.
+/// and on SIGINT, SIGTERM or SIGHUP (exit code 128 + the signal's number,
+/// the running tool stopped first), unless `keep`.
 pub async fn with_cluster<T, F, Fut>(opts: KindOptions, keep: bool, body: F) -> anyhow::Result<T>
 where
     F: FnOnce(Arc<KindCluster>) -> Fut,
@@ -270,13 +272,16 @@ where
     let cleanup = Cleanup::new(keep);
     let guard = commands::CleanupGuard(cleanup.clone());
     let on_interrupt = cleanup.clone();
+    // SIGTERM (a CI runner cancelling the job) and SIGHUP (a closed
+    // terminal) mean the same as Ctrl-C: stop and clean up.
+    let signal = crate::interrupt::listen();
     let interrupt = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("interrupted: stopping what runs and cleaning up");
-            commands::terminate_running();
-            on_interrupt.run_all();
-            std::process::exit(130);
-        }
+        let (name, number) = signal.await;
+        eprintln!("{name}: stopping what runs and cleaning up");
+        commands::terminate_running();
+        on_interrupt.run_all();
+        crate::interrupt::run_all(name);
+        std::process::exit(128 + number);
     });
     eprintln!(
         "kind environment {} (run {}): checking the tools, then bringing it up (a few minutes)",

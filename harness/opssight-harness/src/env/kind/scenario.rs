@@ -51,7 +51,7 @@ pub struct KindEnv {
     cluster: Arc<KindCluster>,
     seed: Seed,
     capabilities: Capabilities,
-    dir: tempfile::TempDir,
+    dir: crate::files::PrivateDir,
 }
 
 impl KindEnv {
@@ -59,7 +59,7 @@ impl KindEnv {
         let env = Self {
             seed: Seed::load(&cluster.opts.fixtures.seed_file())?,
             capabilities: super::capabilities(),
-            dir: tempfile::tempdir()?,
+            dir: crate::files::private_tempdir()?,
             cluster,
         };
         env.reset().await?;
