@@ -354,10 +354,18 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
                 if let Some(w) = world.as_deref() {
                     match w.restore_live_system().await {
                         Some(Ok(summary)) if summary != "nothing had changed" => {
-                            eprintln!("put back after \"{}\": {summary}", scenario.name);
+                            eprintln!(
+                                "{}",
+                                crate::redact::text(&format!(
+                                    "put back after \"{}\": {summary}",
+                                    scenario.name
+                                ))
+                            );
                         }
                         Some(Err(e)) => {
-                            let e = format!("\"{}\": {e:#}", scenario.name);
+                            // Through the run's redaction, as every writer:
+                            // an error from the API can quote what it refused.
+                            let e = crate::redact::text(&format!("\"{}\": {e:#}", scenario.name));
                             eprintln!("NOT PUT BACK after {e}");
                             not_restored
                                 .lock()
