@@ -796,14 +796,7 @@ async fn write_target(
         only_metadata.metadata = secret.metadata.clone();
         if only_metadata.metadata != before.metadata {
             secrets
-                .replace(
-                    &name,
-                    &PostParams {
-                        field_manager: Some("external-secrets".into()),
-                        ..Default::default()
-                    },
-                    &only_metadata,
-                )
+                .replace(&name, &eso_writes(), &only_metadata)
                 .await
                 .map_err(|e| Failure::Update(format!("unable to update secret {name}: {e}")))?;
         }
@@ -816,26 +809,9 @@ async fn write_target(
         return Ok(());
     }
     let write = if created {
-        secrets
-            .create(
-                &PostParams {
-                    field_manager: Some("external-secrets".into()),
-                    ..Default::default()
-                },
-                &secret,
-            )
-            .await
+        secrets.create(&eso_writes(), &secret).await
     } else {
-        secrets
-            .replace(
-                &name,
-                &PostParams {
-                    field_manager: Some("external-secrets".into()),
-                    ..Default::default()
-                },
-                &secret,
-            )
-            .await
+        secrets.replace(&name, &eso_writes(), &secret).await
     };
     write.map_err(|e| Failure::Update(format!("could not write target secret {name}: {e}")))?;
     if created {
@@ -866,6 +842,14 @@ pub fn status_of(obj: &Value) -> ExternalSecretStatus {
         .cloned()
         .and_then(|s| serde_json::from_value(s).ok())
         .unwrap_or_default()
+}
+
+/// How ESO writes a Secret: as the field manager `external-secrets`.
+fn eso_writes() -> PostParams {
+    PostParams {
+        field_manager: Some("external-secrets".into()),
+        ..Default::default()
+    }
 }
 
 #[cfg(test)]

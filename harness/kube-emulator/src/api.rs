@@ -890,29 +890,20 @@ impl Api {
         } else {
             valid_subdomain(name)
         };
-        if old.is_none() && !valid_name && rt.builtin == Builtin::Namespace {
-            return Err(ApiError::invalid(
-                &rt.group,
-                &rt.kind,
-                name,
-                vec![invalid_value(
-                    "metadata.name",
-                    format!(
-                        "Invalid value: \"{name}\": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
-                    ),
-                )],
-            ));
-        }
         if old.is_none() && !valid_name && rt.builtin != Builtin::Event {
+            // A namespace's name is a label; every other kind's a subdomain.
+            let rule = if rt.builtin == Builtin::Namespace {
+                "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+            } else {
+                "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+            };
             return Err(ApiError::invalid(
                 &rt.group,
                 &rt.kind,
                 name,
                 vec![invalid_value(
                     "metadata.name",
-                    format!(
-                        "Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
-                    ),
+                    format!("Invalid value: \"{name}\": {rule}"),
                 )],
             ));
         }
