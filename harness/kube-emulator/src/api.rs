@@ -1037,6 +1037,18 @@ impl Api {
         match rt.builtin {
             Builtin::Secret => normalize_secret(rt, name, obj, old),
             Builtin::ConfigMap => {
+                // Decoding into the typed ConfigMap refuses a value that is
+                // not a string, in Go's words.
+                if let Some(v) = obj
+                    .get("data")
+                    .and_then(Value::as_object)
+                    .and_then(|d| d.values().find(|v| !v.is_string()))
+                {
+                    return Err(ApiError::bad_request(format!(
+                        "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: json: cannot unmarshal {} into Go struct field ConfigMap.data of type string",
+                        go_json_type(v)
+                    )));
+                }
                 let causes = old
                     .map(|o| immutable_causes(o, obj, &["data", "binaryData"]))
                     .unwrap_or_default();

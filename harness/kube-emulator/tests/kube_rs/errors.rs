@@ -105,6 +105,23 @@ async fn malformed_bodies_unknown_kinds_and_oversized_objects() {
     )
     .await;
     assert_eq!(status, 400, "kind must match the path");
+    let (status, body) = post(
+        &env,
+        "/api/v1/namespaces/ns/configmaps",
+        "application/json",
+        br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"typed"},"data":{"port":5432}}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (
+            400,
+            Some(
+                "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: json: cannot unmarshal number into Go struct field ConfigMap.data of type string"
+            )
+        ),
+        "the real server's words"
+    );
 
     let big = "x".repeat(1_600_000);
     let secret: Secret = serde_json::from_value(json!({"metadata": {"name": "big"}, "stringData": {"a": big[..800_000], "b": big[800_000..]}})).unwrap();
