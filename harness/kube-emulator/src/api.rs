@@ -652,13 +652,19 @@ impl Api {
         }
         let name = meta_str(&obj, "name").unwrap_or_default().to_owned();
         if rt.namespaced {
-            self.check_namespace_accepts(&ns_key)?;
+            self.check_namespace_accepts(&ns_key, rt, &name)?;
         }
         let stored = self.write(rt, &ns_key, &name, obj, None, None, query)?;
         Ok((StatusCode::CREATED, self.present(rt, &stored)))
     }
 
-    fn check_namespace_accepts(&self, ns: &str) -> Result<(), ApiError> {
+    /// The NamespaceLifecycle admission plugin's refusals, in its words.
+    fn check_namespace_accepts(
+        &self,
+        ns: &str,
+        rt: &ResourceType,
+        name: &str,
+    ) -> Result<(), ApiError> {
         let key = ResKey {
             group: String::new(),
             plural: "namespaces".into(),
@@ -666,12 +672,24 @@ impl Api {
         match self.store.get(&key, "", ns) {
             None => Err(ApiError::not_found("", "namespaces", ns)),
             Some(n) if meta(n).is_some_and(|m| m.contains_key("deletionTimestamp")) => {
-                Err(ApiError::new(
+                let mut e = ApiError::new(
                     Reason::Forbidden,
                     format!(
-                        "unable to create new content in namespace {ns} because it is being terminated"
+                        "{} \"{name}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
+                        crate::error::qualified(&rt.group, &rt.plural)
                     ),
-                ))
+                );
+                e.details = Some(Box::new(crate::error::Details {
+                    name: name.to_owned(),
+                    group: rt.group.clone(),
+                    kind: rt.plural.clone(),
+                    causes: vec![Cause {
+                        reason: "NamespaceTerminating".into(),
+                        message: format!("namespace {ns} is being terminated"),
+                        field: "metadata.namespace".into(),
+                    }],
+                }));
+                Err(e)
             }
             Some(_) => Ok(()),
         }
@@ -1214,8 +1232,10 @@ impl Api {
             finalizers.push(crd::CLEANUP_FINALIZER.into());
         }
         let propagation = opts.propagation.unwrap_or(Propagation::Background);
-        if propagation == Propagation::Orphan {
-            self.orphan_dependents(meta_str(&obj, "uid").unwrap_or_default());
+        // Orphaning is the garbage collector's work, under the `orphan`
+        // finalizer: the object stays until its dependents let go of it.
+        if propagation == Propagation::Orphan && !finalizers.iter().any(|f| f == "orphan") {
+            finalizers.push("orphan".into());
         }
         if propagation == Propagation::Foreground
             && !finalizers.iter().any(|f| f == "foregroundDeletion")
@@ -1532,6 +1552,33 @@ impl Api {
                 );
                 changed |= self
                     .delete(&rt, ns.as_deref(), &name, &DeleteOptions::background())
+                    .is_ok();
+            }
+        }
+        // Deleted with propagation Orphan: its dependents lose their
+        // reference to it, then the finalizer goes (and the object with it).
+        for (key, obj) in &all {
+            if obj.pointer("/metadata/deletionTimestamp").is_none()
+                || !finalizers(obj).iter().any(|f| f == "orphan")
+            {
+                continue;
+            }
+            self.orphan_dependents(meta_str(obj, "uid").unwrap_or_default());
+            let (ns, name) = (
+                meta_str(obj, "namespace").unwrap_or_default().to_owned(),
+                meta_str(obj, "name").unwrap_or_default().to_owned(),
+            );
+            if let Some(rt) = self.catalogue.versions_of(key).into_iter().next()
+                && let Some(current) = self.store.get(key, &ns, &name).cloned()
+            {
+                let mut done = (*current).clone();
+                let kept: Vec<String> = finalizers(&done)
+                    .into_iter()
+                    .filter(|f| f != "orphan")
+                    .collect();
+                meta_mut(&mut done).insert("finalizers".into(), json!(kept));
+                changed |= self
+                    .write(&rt, &ns, &name, done, Some(current), None, &Query::new())
                     .is_ok();
             }
         }

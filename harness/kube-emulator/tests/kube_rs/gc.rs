@@ -9,10 +9,13 @@ use serde_json::json;
 
 use crate::support::*;
 
-async fn owner_and_dependent(client: &kube::Client) -> (Api<ConfigMap>, Api<Secret>, String) {
-    namespace(client, "ns").await;
-    let owners: Api<ConfigMap> = Api::namespaced(client.clone(), "ns");
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), "ns");
+async fn owner_and_dependent(
+    client: &kube::Client,
+    ns: &str,
+) -> (Api<ConfigMap>, Api<Secret>, String) {
+    namespace(client, ns).await;
+    let owners: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
     let owner = owners
         .create(
             &PostParams::default(),
@@ -43,19 +46,21 @@ where
             None => return,
         },
     };
+    // A real kube-controller-manager's collector takes longer than the
+    // emulator's.
     tokio::time::timeout(
-        Duration::from_secs(5),
+        Duration::from_secs(30),
         await_condition(api.clone(), name, conditions::is_deleted(&uid)),
     )
     .await
-    .unwrap_or_else(|_| panic!("{name} still there 5s later"))
+    .unwrap_or_else(|_| panic!("{name} still there 30s later"))
     .unwrap();
 }
 
 #[tokio::test]
 async fn background_deletion_collects_the_owned_secret() {
-    let env = start().await;
-    let (owners, secrets, _) = owner_and_dependent(&env.client).await;
+    let env = start_api().await;
+    let (owners, secrets, _) = owner_and_dependent(&env.client, &env.ns("ns")).await;
     let owned_uid = secrets.get("owned").await.unwrap().metadata.uid.unwrap();
     owners
         .delete("owner", &DeleteParams::background())
@@ -66,21 +71,27 @@ async fn background_deletion_collects_the_owned_secret() {
 
 #[tokio::test]
 async fn orphan_deletion_keeps_the_dependent_without_its_owner_reference() {
-    let env = start().await;
-    let (owners, secrets, _) = owner_and_dependent(&env.client).await;
-    owners
+    let env = start_api().await;
+    let (owners, secrets, _) = owner_and_dependent(&env.client, &env.ns("ns")).await;
+    let owner_uid = owners.get("owner").await.unwrap().metadata.uid;
+    // Held by the `orphan` finalizer until the collector has let its
+    // dependents go.
+    let held = owners
         .delete("owner", &DeleteParams::orphan())
         .await
-        .unwrap();
-    assert_eq!(status_of(owners.get("owner").await).code, 404);
+        .unwrap()
+        .left()
+        .expect("the owner, held by its finalizer");
+    assert_eq!(held.metadata.finalizers, Some(vec!["orphan".to_owned()]));
+    gone(&owners, "owner", owner_uid.as_deref()).await;
     let kept = secrets.get("owned").await.unwrap();
     assert!(kept.metadata.owner_references.is_none_or(|r| r.is_empty()));
 }
 
 #[tokio::test]
 async fn foreground_deletion_waits_for_dependents() {
-    let env = start().await;
-    let (owners, secrets, owner_uid) = owner_and_dependent(&env.client).await;
+    let env = start_api().await;
+    let (owners, secrets, owner_uid) = owner_and_dependent(&env.client, &env.ns("ns")).await;
     // The dependent holds a finalizer, so the owner must wait in the foreground.
     secrets
         .patch(
@@ -134,9 +145,10 @@ async fn foreground_deletion_waits_for_dependents() {
 
 #[tokio::test]
 async fn finalizers_hold_deletion_until_removed() {
-    let env = start().await;
-    namespace(&env.client, "ns").await;
-    let api: Api<ConfigMap> = Api::namespaced(env.client.clone(), "ns");
+    let env = start_api().await;
+    let ns = env.ns("ns");
+    namespace(&env.client, &ns).await;
+    let api: Api<ConfigMap> = Api::namespaced(env.client.clone(), &ns);
     let c = api
         .create(
             &PostParams::default(),
@@ -164,9 +176,10 @@ async fn finalizers_hold_deletion_until_removed() {
 
 #[tokio::test]
 async fn deleting_a_namespace_removes_everything_in_it() {
-    let env = start().await;
-    namespace(&env.client, "doomed").await;
-    let secrets: Api<Secret> = Api::namespaced(env.client.clone(), "doomed");
+    let env = start_api().await;
+    let doomed = env.ns("doomed");
+    namespace(&env.client, &doomed).await;
+    let secrets: Api<Secret> = Api::namespaced(env.client.clone(), &doomed);
     for i in 0..5 {
         secrets
             .create(
@@ -179,19 +192,13 @@ async fn deleting_a_namespace_removes_everything_in_it() {
     let held: ConfigMap =
         serde_json::from_value(json!({"metadata": {"name": "held", "finalizers": ["test/f"]}}))
             .unwrap();
-    let maps: Api<ConfigMap> = Api::namespaced(env.client.clone(), "doomed");
+    let maps: Api<ConfigMap> = Api::namespaced(env.client.clone(), &doomed);
     maps.create(&PostParams::default(), &held).await.unwrap();
     let namespaces: Api<Namespace> = Api::all(env.client.clone());
-    let ns_uid = namespaces
-        .get("doomed")
-        .await
-        .unwrap()
-        .metadata
-        .uid
-        .unwrap();
+    let ns_uid = namespaces.get(&doomed).await.unwrap().metadata.uid.unwrap();
     let terminating = namespaces
         .delete(
-            "doomed",
+            &doomed,
             &DeleteParams {
                 propagation_policy: Some(PropagationPolicy::Background),
                 ..Default::default()
@@ -216,13 +223,15 @@ async fn deleting_a_namespace_removes_everything_in_it() {
     assert_eq!(e.code, 403);
     assert_eq!(
         e.message,
-        "unable to create new content in namespace doomed because it is being terminated"
+        format!(
+            "secrets \"late\" is forbidden: unable to create new content in namespace {doomed} because it is being terminated"
+        )
     );
     for i in 0..5 {
         gone(&secrets, &format!("s{i}"), None).await;
     }
     assert!(
-        namespaces.get("doomed").await.is_ok(),
+        namespaces.get(&doomed).await.is_ok(),
         "Terminating while an object holds a finalizer"
     );
     maps.patch(
@@ -232,5 +241,5 @@ async fn deleting_a_namespace_removes_everything_in_it() {
     )
     .await
     .unwrap();
-    gone(&namespaces, "doomed", Some(&ns_uid)).await;
+    gone(&namespaces, &doomed, Some(&ns_uid)).await;
 }

@@ -61,3 +61,45 @@ pub fn http(emulator: &KubeEmulator) -> reqwest::Client {
         .build()
         .unwrap()
 }
+
+/// The server of the tests that use only the API: a fresh emulator, or
+/// the real API server `KUBE_RS_TESTS_KUBECONFIG` names
+/// (scripts/kube-rs-tests-against-real-apiserver.sh runs them there).
+pub struct Target {
+    pub client: Client,
+    _emulator: Option<KubeEmulator>,
+    prefix: String,
+}
+
+impl Target {
+    /// A namespace of this test's own: the name as written on an emulator
+    /// of its own, made unique on a shared real server.
+    pub fn ns(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+}
+
+pub async fn start_api() -> Target {
+    match std::env::var_os("KUBE_RS_TESTS_KUBECONFIG") {
+        Some(path) => {
+            let kubeconfig = Kubeconfig::read_from(&path).unwrap();
+            let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+                .await
+                .unwrap();
+            let id = emulator_core::ids::uuid_v4();
+            Target {
+                client: Client::try_from(config).unwrap(),
+                _emulator: None,
+                prefix: format!("t{}-", &id[..8]),
+            }
+        }
+        None => {
+            let env = start().await;
+            Target {
+                client: env.client,
+                _emulator: Some(env.emulator),
+                prefix: String::new(),
+            }
+        }
+    }
+}
