@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The kube-emulator's kube-rs tests that use only the API (garbage
-# collection, finalizers, namespace deletion, watches) against the real
+# collection, finalizers, namespace deletion, watches, selectors and pages,
+# patches, generateName and deletecollection, immutability) against the real
 # kube-apiserver and kube-controller-manager of `up --env binaries`, each
 # test in namespaces of its own (KUBE_RS_TESTS_KUBECONFIG). The same tests
 # run against the emulator in `cargo test`; what passes there and fails here
@@ -35,4 +36,6 @@ if [ -z "$kubeconfig" ]; then
 fi
 echo "kube-rs tests against the real kube-apiserver ($kubeconfig)"
 KUBE_RS_TESTS_KUBECONFIG="$kubeconfig" cargo test -p kube-emulator --test kube_rs -- \
-  gc:: watch::watch_resumes_from_a_resource_version watch::a_label_selected_watch_sees_objects_leave_the_selection
+  gc:: watch::watch_resumes_from_a_resource_version watch::a_label_selected_watch_sees_objects_leave_the_selection \
+  verbs::list_with_selectors_and_pages verbs::patches_merge_json_strategic_and_apply \
+  verbs::generate_name_delete_and_deletecollection verbs::immutable_secrets_and_bad_data

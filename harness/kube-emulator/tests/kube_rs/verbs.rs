@@ -118,10 +118,12 @@ async fn resource_versions_come_from_one_counter_and_updates_are_optimistic() {
 
 #[tokio::test]
 async fn list_with_selectors_and_pages() {
-    let env = start().await;
-    namespace(&env.client, "ns").await;
-    namespace(&env.client, "other").await;
-    let api: Api<Secret> = Api::namespaced(env.client.clone(), "ns");
+    let env = start_api().await;
+    let ns = env.ns("ns");
+    namespace(&env.client, &ns).await;
+    let other = env.ns("other");
+    namespace(&env.client, &other).await;
+    let api: Api<Secret> = Api::namespaced(env.client.clone(), &ns);
     for (name, app) in [
         ("a", "web"),
         ("b", "web"),
@@ -143,7 +145,7 @@ async fn list_with_selectors_and_pages() {
         .into(),
     );
     api.create(&PostParams::default(), &tls).await.unwrap();
-    Api::<Secret>::namespaced(env.client.clone(), "other")
+    Api::<Secret>::namespaced(env.client.clone(), &other)
         .create(&PostParams::default(), &secret("z", &[("app", "web")]))
         .await
         .unwrap();
@@ -212,9 +214,10 @@ async fn list_with_selectors_and_pages() {
 
 #[tokio::test]
 async fn patches_merge_json_strategic_and_apply() {
-    let env = start().await;
-    namespace(&env.client, "ns").await;
-    let api: Api<ConfigMap> = Api::namespaced(env.client.clone(), "ns");
+    let env = start_api().await;
+    let ns = env.ns("ns");
+    namespace(&env.client, &ns).await;
+    let api: Api<ConfigMap> = Api::namespaced(env.client.clone(), &ns);
     api.create(
         &PostParams::default(),
         &serde_json::from_value(
@@ -271,9 +274,10 @@ async fn patches_merge_json_strategic_and_apply() {
 
 #[tokio::test]
 async fn generate_name_delete_and_deletecollection() {
-    let env = start().await;
-    namespace(&env.client, "ns").await;
-    let api: Api<Secret> = Api::namespaced(env.client.clone(), "ns");
+    let env = start_api().await;
+    let ns = env.ns("ns");
+    namespace(&env.client, &ns).await;
+    let api: Api<Secret> = Api::namespaced(env.client.clone(), &ns);
     let mut s = secret("", &[("batch", "1")]);
     s.metadata.name = None;
     s.metadata.generate_name = Some("gen-".into());
@@ -311,9 +315,10 @@ async fn generate_name_delete_and_deletecollection() {
 
 #[tokio::test]
 async fn immutable_secrets_and_bad_data() {
-    let env = start().await;
-    namespace(&env.client, "ns").await;
-    let api: Api<Secret> = Api::namespaced(env.client.clone(), "ns");
+    let env = start_api().await;
+    let ns = env.ns("ns");
+    namespace(&env.client, &ns).await;
+    let api: Api<Secret> = Api::namespaced(env.client.clone(), &ns);
     let mut s = secret("s", &[]);
     s.immutable = Some(true);
     api.create(&PostParams::default(), &s).await.unwrap();
