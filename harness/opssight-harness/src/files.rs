@@ -110,19 +110,27 @@ pub fn check_writable(path: &Path) -> std::io::Result<()> {
     check_dir(dir)
 }
 
-/// Checks that `dir` is (or can be made) a directory files can be created in.
+/// Checks that `dir` is (or can be made) a directory files can be created
+/// in, without making it: a check before anything runs leaves nothing
+/// behind when another input is refused after it.
 pub fn check_dir(dir: &Path) -> std::io::Result<()> {
-    if dir.exists() && !dir.is_dir() {
+    let mut existing = dir;
+    while !existing.as_os_str().is_empty() && !existing.exists() {
+        existing = existing.parent().unwrap_or(Path::new(""));
+    }
+    if existing.as_os_str().is_empty() {
+        existing = Path::new(".");
+    }
+    if !existing.is_dir() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::NotADirectory,
-            format!("{}: is not a directory", dir.display()),
+            format!("{}: is not a directory", existing.display()),
         ));
     }
-    create_private_dir_all(dir)?;
     let probe = tempfile::Builder::new()
         .prefix(".opssight-harness-probe-")
-        .tempfile_in(dir)
-        .map_err(|e| named(dir, e))?;
+        .tempfile_in(existing)
+        .map_err(|e| named(existing, e))?;
     drop(probe);
     Ok(())
 }
