@@ -286,6 +286,19 @@ async fn main() -> ExitCode {
     }
 }
 
+/// A default path (`features`, ...) that is not where the command runs is
+/// the repository's, as the fixtures are: `test` works from any directory
+/// of a checkout. A path the user gave is taken as given.
+fn workspace_default(path: PathBuf, default: &str) -> PathBuf {
+    if path != std::path::Path::new(default) || path.exists() {
+        return path;
+    }
+    let in_repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(default);
+    if in_repo.exists() { in_repo } else { path }
+}
+
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Test {
@@ -304,6 +317,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 kind,
                 binaries,
             } = run;
+            let features = workspace_default(features, "features");
             // Every input checked before anything starts: exit 2 naming it.
             runner::preflight(
                 &features,
@@ -359,6 +373,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 kind,
                 binaries,
             } = run;
+            let features = workspace_default(features, "features/disaster_recovery.feature");
             let fixtures = check_inputs(env).await?;
             runner::preflight(&features, tags.as_deref(), &[])?;
             opssight_harness::files::check_dir(&report_dir)

@@ -7,5 +7,6 @@ Feature: A deliberately failing command
   @requires-kubectl
   Scenario: A failing command whose stderr holds values
     Given the OpsSight secrets system is running
+    And every ExternalSecret becomes Ready with reason "SecretSynced"
     When I run "kubectl get secret opssight-app-secrets -n opssight-production -o jsonpath='{.data}' >&2; kubectl get secret opssight-app-secrets -n opssight-production -o go-template='{{range .data}}{{base64decode .}} {{end}}' >&2; exit 3"
     Then the command succeeds
