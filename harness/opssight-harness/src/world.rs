@@ -201,6 +201,11 @@ impl OpsWorld {
                 if self.secrets_manager_down {
                     env.set_secrets_manager_reachable(true).await?;
                 }
+                // Faults a scenario injected in the aws-emulator (a region
+                // down) are part of what it changed.
+                if let Some(emulated) = env.emulated() {
+                    emulated.aws.clear_faults();
+                }
                 if !env.controller_running() {
                     env.start_controller().await?;
                 }
