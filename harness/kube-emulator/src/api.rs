@@ -936,17 +936,10 @@ impl Api {
             if !unknown.is_empty()
                 && query.get("fieldValidation").map(String::as_str) == Some("Strict")
             {
-                let listed: Vec<String> = unknown
-                    .iter()
-                    .map(|f| format!("unknown field \"{f}\""))
-                    .collect();
-                return Err(ApiError::bad_request(format!(
-                    "{} in version \"{}\" cannot be handled as a {}: strict decoding error: {}",
-                    rt.kind,
-                    rt.version,
-                    rt.kind,
-                    listed.join(", ")
-                )));
+                return Err(strict_decoding_error(
+                    rt,
+                    unknown.iter().map(String::as_str),
+                ));
             }
             for f in unknown {
                 fields.remove(&f);
@@ -960,18 +953,10 @@ impl Api {
             if !outcome.unknown.is_empty()
                 && query.get("fieldValidation").map(String::as_str) == Some("Strict")
             {
-                let fields: Vec<String> = outcome
-                    .unknown
-                    .iter()
-                    .map(|f| format!("unknown field \"{}\"", f.trim_start_matches('.')))
-                    .collect();
-                return Err(ApiError::bad_request(format!(
-                    "{} in version \"{}\" cannot be handled as a {}: strict decoding error: {}",
-                    rt.kind,
-                    rt.version,
-                    rt.kind,
-                    fields.join(", ")
-                )));
+                return Err(strict_decoding_error(
+                    rt,
+                    outcome.unknown.iter().map(|f| f.trim_start_matches('.')),
+                ));
             }
         }
         self.admit(rt, ns, name, &mut obj, old.as_deref())?;
@@ -1755,6 +1740,21 @@ fn normalize_secret(
     } else {
         Err(ApiError::invalid(&rt.group, &rt.kind, name, causes))
     }
+}
+
+/// `fieldValidation=Strict` refusing fields the kind does not have.
+fn strict_decoding_error<'a>(
+    rt: &ResourceType,
+    unknown: impl Iterator<Item = &'a str>,
+) -> ApiError {
+    let listed: Vec<String> = unknown.map(|f| format!("unknown field \"{f}\"")).collect();
+    ApiError::bad_request(format!(
+        "{} in version \"{}\" cannot be handled as a {}: strict decoding error: {}",
+        rt.kind,
+        rt.version,
+        rt.kind,
+        listed.join(", ")
+    ))
 }
 
 /// Go's encoding/base64 error for a bad input: the offset of the first
