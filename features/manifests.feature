@@ -17,6 +17,11 @@ Feature: The manifests are what the runbook describes
     And kubectl kustomize builds the same objects as the harness for "kind" and "local"
     And kubectl kustomize builds the same objects as the harness for "binaries" and "local"
 
+  # The runbook's sed and kubectl apply -f name external-secrets.yaml: the
+  # fixtures have it, and it is the production overlay in one file.
+  Scenario: The runbook's single file is the production overlay
+    Then the runbook's single file holds the objects of the overlay "production"
+
   Scenario: Every manifest is accepted by ESO's CRDs
     Then every object of every overlay is accepted by the API server with ESO's CRDs
 

@@ -87,6 +87,20 @@ pub struct OidcProvider {
 }
 
 impl OidcProvider {
+    /// A provider whose keys are a JWKS document as a cluster publishes it
+    /// (`/openid/v1/jwks`), for callers that hold it as JSON.
+    pub fn from_jwks_json(
+        issuer: impl Into<String>,
+        client_ids: Vec<String>,
+        jwks: serde_json::Value,
+    ) -> Result<Self, serde_json::Error> {
+        Ok(Self {
+            issuer: issuer.into(),
+            client_ids,
+            keys: serde_json::from_value(jwks)?,
+        })
+    }
+
     /// The issuer without its scheme: IAM's name for it in ARNs and condition keys.
     pub fn host_path(&self) -> &str {
         self.issuer

@@ -82,7 +82,9 @@ pub async fn dump(w: &OpsWorld, feature: &str, scenario: &str, dir: &Path) {
         "---- diagnostics of the failed scenario \"{scenario}\" (saved to {})\n{text}",
         file.display()
     );
-    if let Err(e) = std::fs::write(&file, &text) {
+    let saved = crate::files::create_private_dir_all(dir)
+        .and_then(|()| crate::files::write_private(&file, &text));
+    if let Err(e) = saved {
         eprintln!("could not save diagnostics to {}: {e}", file.display());
     }
 }

@@ -36,6 +36,12 @@ impl Fixtures {
         self.root.join("k8s/overlays").join(name)
     }
 
+    /// The runbook's single-file form of the production manifests
+    /// (`external-secrets.yaml`, which its `sed` and `kubectl apply -f` name).
+    pub fn runbook_single_file(&self) -> PathBuf {
+        self.root.join("k8s/runbook/external-secrets.yaml")
+    }
+
     pub fn seed_file(&self) -> PathBuf {
         self.root.join("secretsmanager/opssight-production.json")
     }
@@ -67,6 +73,11 @@ impl Fixtures {
         names.sort();
         for name in names {
             crate::manifests::kustomize(&self.overlay(&name))?;
+        }
+        // Optional: a fixtures directory of one's own need not carry it.
+        let single = self.runbook_single_file();
+        if single.exists() {
+            crate::manifests::load_file(&single)?;
         }
         Ok(())
     }

@@ -10,6 +10,7 @@ pub mod env;
 pub mod files;
 pub mod fixtures;
 pub mod interrupt;
+pub mod live_health;
 pub mod manifests;
 pub mod out;
 pub mod redact;

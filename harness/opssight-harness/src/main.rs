@@ -33,6 +33,36 @@ enum EnvKind {
     Binaries,
 }
 
+// The commands that run on fewer environments offer only those in --help
+// (a value clap offers and the command then refuses is a trap).
+
+/// Where `check` looks.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum CheckEnv {
+    /// The current kubeconfig context.
+    Existing,
+}
+
+/// Where `rotation` reads Secrets Manager.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum RotationEnv {
+    /// A fresh embedded stack.
+    Embedded,
+    /// Secrets Manager reached with the AWS SDK's default credentials and
+    /// region (and --endpoint).
+    Existing,
+}
+
+/// What `up` and `kube-api` start.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum LocalEnv {
+    /// In-process emulators of Secrets Manager, Kubernetes and ESO.
+    Embedded,
+    /// The real ESO controller, kube-apiserver, kube-controller-manager and
+    /// etcd as local processes.
+    Binaries,
+}
+
 /// Which Secrets Manager the real ESO of --env binaries talks to.
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 enum SecretsManagerKind {
@@ -140,7 +170,7 @@ enum Command {
     /// time each Secret's recovery, check no value was lost, and write JSON,
     /// Markdown, JUnit and HTML reports. Exit code 1 when an objective is missed.
     Drill {
-        #[arg(long, value_enum, default_value = "embedded")]
+        #[arg(long, value_enum, env = "OPSSIGHT_ENV", default_value = "embedded")]
         env: EnvKind,
         /// Feature file or directory of the drill's scenarios.
         #[arg(long, default_value = "features/disaster_recovery.feature")]
@@ -162,7 +192,7 @@ enum Command {
     /// runbook's commands by hand: the embedded one, or the real components.
     Up {
         #[arg(long, value_enum, default_value = "embedded")]
-        env: EnvKind,
+        env: LocalEnv,
         #[command(flatten)]
         binaries: BinariesArgs,
     },
@@ -170,9 +200,8 @@ enum Command {
     /// context, read-only: ExternalSecrets Ready and refreshed in time,
     /// stores valid, ESO's deployments available. Exit code 1 on a problem.
     Check {
-        /// Only `existing` (the current kubeconfig context).
         #[arg(long, value_enum, default_value = "existing")]
-        env: EnvKind,
+        env: CheckEnv,
         /// Namespace of the ExternalSecrets and SecretStores.
         #[arg(
             long,
@@ -196,10 +225,8 @@ enum Command {
     /// Secrets' age and rotation against the runbook's rotation policy
     /// (DescribeSecret only). Exit code 1 when a secret is overdue.
     Rotation {
-        /// `embedded`: a fresh embedded stack; `existing`: Secrets Manager
-        /// reached with the AWS SDK's default credentials and region.
         #[arg(long, value_enum, default_value = "existing")]
-        env: EnvKind,
+        env: RotationEnv,
         /// Secrets Manager endpoint (LocalStack, an emulator); AWS by default.
         #[arg(long)]
         endpoint: Option<String>,
@@ -223,7 +250,7 @@ enum Command {
     /// harness/kube-emulator/README.md`.
     KubeApi {
         #[arg(long, value_enum, default_value = "embedded")]
-        env: EnvKind,
+        env: LocalEnv,
         /// The requests (YAML).
         #[arg(
             long,
@@ -401,18 +428,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await
         }
         Command::Check {
-            env,
+            env: CheckEnv::Existing,
             namespace,
             all_namespaces,
             eso_namespace,
             margin_seconds,
             json,
         } => {
-            if env != EnvKind::Existing {
-                anyhow::bail!(
-                    "check reads a live cluster: use --env existing (the current kubeconfig context)"
-                );
-            }
             check(
                 opssight_harness::check::CheckOptions {
                     namespace: (!all_namespaces).then_some(namespace),
@@ -423,12 +445,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             )
             .await
         }
+        // For kind, `test --env kind --keep` leaves a cluster to use.
         Command::Up { env, binaries } => match env {
-            EnvKind::Embedded => up().await,
-            EnvKind::Binaries => up_binaries(binaries.options()?).await,
-            other => anyhow::bail!(
-                "up serves embedded or binaries, not {other:?}: for kind, run test --env kind --keep"
-            ),
+            LocalEnv::Embedded => up().await,
+            LocalEnv::Binaries => up_binaries(binaries.options()?).await,
         },
         Command::Down { all } => {
             if !all {
@@ -458,13 +478,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // Checked before anything starts.
             let requests = kube_api::load(&requests)?;
             let recording = match env {
-                EnvKind::Embedded => kube_api::on_kube_emulator(&requests).await?,
-                EnvKind::Binaries => {
+                LocalEnv::Embedded => kube_api::on_kube_emulator(&requests).await?,
+                LocalEnv::Binaries => {
                     kube_api::on_real_apiserver(binaries.options()?, &requests).await?
                 }
-                other => anyhow::bail!(
-                    "kube-api replays on embedded (the kube-emulator) or binaries (the real kube-apiserver), not {other:?}"
-                ),
             };
             std::fs::write(&record, serde_json::to_string_pretty(&recording)?)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", record.display()))?;
@@ -571,11 +588,18 @@ fn exit_cleanly_on_signal() -> AbortOnDrop {
     let signal = opssight_harness::interrupt::listen();
     AbortOnDrop(tokio::spawn(async move {
         let (name, number) = signal.await;
+        // On --env existing the system outlives the harness: a scenario cut
+        // off midway is put back first, as its after hook would have.
+        opssight_harness::env::live_state::put_back_pending(PUT_BACK_ON_SIGNAL).await;
         eprintln!("{name}: removing the run's temporary files");
         opssight_harness::interrupt::run_all(name);
         std::process::exit(128 + number);
     }))
 }
+
+/// How long a signal waits for an interrupted scenario's changes to be put
+/// back before the harness exits anyway (saying what it could not do).
+const PUT_BACK_ON_SIGNAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
@@ -636,7 +660,7 @@ async fn check(
 }
 
 async fn rotation(
-    env: EnvKind,
+    env: RotationEnv,
     endpoint: Option<String>,
     json: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
@@ -651,11 +675,11 @@ async fn rotation(
         .collect();
     let embedded;
     let (sm, now) = match env {
-        EnvKind::Embedded => {
+        RotationEnv::Embedded => {
             embedded = opssight_harness::env::embedded::Embedded::start(fixtures).await?;
             (embedded.secrets_manager(), embedded.clock.now())
         }
-        EnvKind::Existing => {
+        RotationEnv::Existing => {
             let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
             if let Some(e) = &endpoint {
                 loader = loader.endpoint_url(e);
@@ -665,9 +689,6 @@ async fn rotation(
                 jiff::Timestamp::now(),
             )
         }
-        EnvKind::Kind | EnvKind::Binaries => anyhow::bail!(
-            "rotation reads Secrets Manager directly: use --env existing with --endpoint"
-        ),
     };
     let rows = rotation::report(&sm, &keys, &policies, now).await?;
     say_raw!("{}", rotation::render(&rows));

@@ -54,6 +54,30 @@ pub struct SecretRotation {
 }
 
 /// One row per secret of the templates.
+/// What went wrong, whole: the service's error code and message when it
+/// answered, otherwise the SDK's chain of causes (an endpoint that does not
+/// answer, credentials that cannot be loaded), which its `Display` alone
+/// hides behind "dispatch failure".
+fn describe_error<E>(name: &str, e: aws_sdk_secretsmanager::error::SdkError<E>) -> anyhow::Error
+where
+    E: aws_sdk_secretsmanager::error::ProvideErrorMetadata
+        + std::error::Error
+        + Send
+        + Sync
+        + 'static,
+{
+    use aws_sdk_secretsmanager::error::ProvideErrorMetadata as _;
+    match (e.code(), e.message()) {
+        (Some(code), message) => anyhow::anyhow!(
+            "DescribeSecret {name}: Secrets Manager answered {code}: {}",
+            message.unwrap_or("(no message)")
+        ),
+        (None, _) => anyhow::Error::new(e).context(format!(
+            "DescribeSecret {name}: no answer from Secrets Manager"
+        )),
+    }
+}
+
 pub async fn report(
     sm: &aws_sdk_secretsmanager::Client,
     keys_by_secret: &BTreeMap<String, BTreeSet<String>>,
@@ -67,12 +91,7 @@ pub async fn report(
             .secret_id(name)
             .send()
             .await
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "DescribeSecret {name}: {:?}",
-                    aws_sdk_secretsmanager::error::ProvideErrorMetadata::code(&e)
-                )
-            })?;
+            .map_err(|e| describe_error(name, e))?;
         let since = d
             .last_rotated_date()
             .or(d.created_date())

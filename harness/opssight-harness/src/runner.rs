@@ -15,6 +15,8 @@ use cucumber::{World as _, WriterExt as _, gherkin, parser, writer};
 use futures::StreamExt;
 use futures::future::FutureExt;
 
+use anyhow::Context as _;
+
 use crate::env::{Capabilities, Capability, EnvChoice};
 use crate::world::OpsWorld;
 
@@ -249,7 +251,10 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
         ],
     )?;
     let tags = parse_tags(opts.tags.as_deref())?;
-    crate::files::create_private_dir_all(&opts.artifacts)?;
+    // Checked now, made only when a scenario fails and has something to
+    // leave there: a green run leaves no empty directory behind.
+    crate::files::check_dir(&opts.artifacts)
+        .map_err(|e| anyhow::anyhow!("--artifacts {}: {e}", opts.artifacts.display()))?;
     let properties = opts.env.properties();
     crate::say!(
         "environment: {}",
@@ -259,6 +264,19 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    // A live system's health as found, to compare with its end.
+    let live_client = match opts.env.live_client().await {
+        Some(client) => Some(client.context("the health check before the run")?),
+        None => None,
+    };
+    let health_before = match &live_client {
+        Some(client) => Some(
+            crate::live_health::Health::read(client)
+                .await
+                .context("the health check before the run (check's checks)")?,
+        ),
+        None => None,
+    };
     let artifacts = opts.artifacts.clone();
     let drill = opts.drill.clone();
     let drill_before = opts.drill.is_some();
@@ -407,8 +425,22 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
             not_restored.len()
         );
     }
+    let mut worse = false;
+    if let (Some(client), Some(before)) = (&live_client, &health_before) {
+        match crate::live_health::Health::read(client).await {
+            Ok(after) => {
+                let (comparison, stale) = crate::live_health::compare(before, &after);
+                worse = matches!(comparison, crate::live_health::Comparison::Worse(_));
+                eprintln!("{}", crate::redact::text(&comparison.line(&stale)));
+            }
+            Err(e) => {
+                worse = true;
+                eprintln!("health after the run: could not be checked: {e:#}");
+            }
+        }
+    }
     Ok(Outcome {
-        failed: result.execution_has_failed() || !not_restored.is_empty(),
+        failed: result.execution_has_failed() || !not_restored.is_empty() || worse,
         passed_steps: result.passed_steps(),
         failed_steps: result.failed_steps(),
         skipped_steps: result.skipped_steps(),

@@ -59,9 +59,12 @@ pub struct OpsWorld {
     pub event_baseline: crate::differential::observe::EventBaseline,
     pub baseline_taken: bool,
     /// On a live system: what it was before the scenario, put back after.
-    pub live_state: Option<crate::env::live_state::LiveState>,
-    /// A step made Secrets Manager unreachable and none made it reachable.
-    pub secrets_manager_down: bool,
+    pub live_state: Option<crate::env::live_state::Pending>,
+    /// Where "I run ..." runs its command (the repository's root if unset):
+    /// a private directory holding copies of files the runbook names.
+    pub command_dir: Option<crate::files::PrivateDir>,
+    /// When the scenario marked the audit trail: what it checks after.
+    pub audit_mark: Option<jiff::Timestamp>,
 }
 
 #[derive(Debug, Clone)]
@@ -137,7 +140,8 @@ impl OpsWorld {
             event_baseline: Default::default(),
             baseline_taken: false,
             live_state: None,
-            secrets_manager_down: false,
+            command_dir: None,
+            audit_mark: None,
         })
     }
 
@@ -176,7 +180,7 @@ impl OpsWorld {
         self.expected = env.seed().secrets.clone();
         if env.live() {
             self.live_state = Some(
-                crate::env::live_state::LiveState::take(env.as_ref())
+                crate::env::live_state::Pending::record(env.clone())
                     .await
                     .context("recording the live system before the scenario changes it")?,
             );
@@ -193,26 +197,16 @@ impl OpsWorld {
     /// Puts a live system back as the scenario found it: `None` where there
     /// was nothing to record (not live, or the scenario never started).
     pub async fn restore_live_system(&self) -> Option<anyhow::Result<String>> {
-        let (state, env) = (self.live_state.as_ref()?, self.env.as_ref()?);
-        Some(
-            async {
-                // What a scenario may have stopped must run for ESO to rewrite
-                // its Secrets.
-                if self.secrets_manager_down {
-                    env.set_secrets_manager_reachable(true).await?;
-                }
-                // Faults a scenario injected in the aws-emulator (a region
-                // down) are part of what it changed.
-                if let Some(emulated) = env.emulated() {
-                    emulated.aws.clear_faults();
-                }
-                if !env.controller_running() {
-                    env.start_controller().await?;
-                }
-                Ok(state.restore(env.as_ref()).await?.summary())
-            }
-            .await,
-        )
+        let pending = self.live_state.as_ref()?;
+        Some(pending.put_back().await.map(|r| r.summary()))
+    }
+
+    /// Secrets Manager made unreachable (or reachable again) by a step: a
+    /// live system's restore must undo it.
+    pub fn set_secrets_manager_down(&self, down: bool) {
+        if let Some(p) = &self.live_state {
+            p.set_secrets_manager_down(down);
+        }
     }
 
     pub fn env(&self) -> anyhow::Result<&Arc<dyn Environment>> {
@@ -257,6 +251,19 @@ impl OpsWorld {
                 Some((m.name().to_owned(), key.to_owned()))
             })
             .collect())
+    }
+
+    /// Lets `d` pass (a jump of a virtual clock, a wait of a real one); a
+    /// drill's report marks the jump so that its time axis can say so.
+    pub async fn elapse(&self, d: std::time::Duration) -> StepResult {
+        let env = self.env()?;
+        let clock = env.clock();
+        let before = clock.now();
+        env.elapse(d).await?;
+        if let (Some(recorder), true) = (&self.drill, clock.is_virtual()) {
+            recorder.jumped(before, clock.now());
+        }
+        Ok(())
     }
 
     /// Marks a drill phase (nothing outside a drill).

@@ -170,6 +170,36 @@ fn the_drill_of_the_disaster_recovery_feature_meets_its_objectives() {
     let app = &down["secrets"][0];
     assert_eq!(app["data"], "changed-as-intended", "{app}");
     assert_ne!(app["baseline_hash"], app["final_hash"]);
+    // ... and its Secret, stale from the change until the controller is
+    // back, is affected and timed, as the timeline's detection says; the
+    // others never stopped holding what they should.
+    assert!(phases(down).contains(&"detected"), "{down}");
+    for x in down["secrets"].as_array().unwrap() {
+        let stale = x["name"] == "opssight-app-secrets";
+        assert_eq!(x["affected"], stale, "{x}");
+        assert_eq!(x["recovery_seconds"].is_f64(), stale, "{x}");
+    }
+    // The refresh interval elapsing is a jump of the virtual clock, on
+    // record with its length.
+    let jumps = down["jumps"].as_array().expect("jumps");
+    assert!(
+        jumps
+            .iter()
+            .any(|j| j["seconds"].as_f64().unwrap() >= 3600.0),
+        "{jumps:?}"
+    );
+    // One clock in the header: nothing is stamped after the drill finished.
+    let finished = report["finished_at"].as_str().unwrap();
+    for s in report["scenarios"].as_array().unwrap() {
+        for p in s["phases"].as_array().unwrap() {
+            let at = p["at"].as_str().unwrap();
+            assert!(
+                at.parse::<jiff::Timestamp>().unwrap() <= finished.parse().unwrap(),
+                "{at} after the drill finished at {finished}"
+            );
+        }
+    }
+    assert!(report["wall_seconds"].as_f64().unwrap() > 0.0);
 
     let md = read(work.path(), "drill-report.md");
     assert!(md.starts_with("# Disaster recovery drill: objectives met"));
@@ -177,6 +207,11 @@ fn the_drill_of_the_disaster_recovery_feature_meets_its_objectives() {
         assert!(md.contains(&format!("## {}", s["name"].as_str().unwrap())));
     }
     assert!(md.contains("| disaster injected | namespace opssight-production deleted |"));
+    assert!(
+        md.contains("| clock jump | the virtual clock jumped 1 h"),
+        "{md}"
+    );
+    assert!(md.contains("restored within 5 min of"), "{md}");
     let junit = read(work.path(), "drill-junit.xml");
     assert!(junit.contains("tests=\"7\" failures=\"0\" skipped=\"0\""));
     assert_eq!(junit.matches("<testcase ").count(), 7);
@@ -184,6 +219,13 @@ fn the_drill_of_the_disaster_recovery_feature_meets_its_objectives() {
     let html = read(work.path(), "drill-report.html");
     assert_eq!(html.matches("<svg xmlns").count(), 7, "one timeline each");
     assert!(html.contains("class=\"outage\""));
+    assert!(html.contains("<g class=\"jump\">"), "a marked jump");
+    for text in [&md, &html] {
+        assert!(
+            !text.contains(" 0.0 s"),
+            "a zero part of a duration printed"
+        );
+    }
     assert!(!html.contains("src=\"http"), "self-contained");
 
     assert_no_value_in_reports(work.path(), 7);

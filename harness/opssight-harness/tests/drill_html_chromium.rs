@@ -126,6 +126,12 @@ fn the_drill_report_renders_its_timelines_in_chromium() {
         assert!(phase(p) > 300, "{} pixels of {p:?} markers", phase(p));
     }
 
+    // The axis breaks where the virtual clock jumped (the refresh interval
+    // elapsing): a band 48 px wide over the timeline's rows.
+    let jump = count_colour(&png, hex(opssight_harness::drill::render::JUMP_BAND));
+    eprintln!("jump band pixels: {jump}");
+    assert!(jump > 2_000, "{jump} pixels of jump bands");
+
     // The check can fail: the same page without its timelines.
     let text = std::fs::read_to_string(&html).unwrap();
     let without = regex::Regex::new(
@@ -142,5 +148,10 @@ fn the_drill_report_renders_its_timelines_in_chromium() {
     assert!(
         bare_outage < 500,
         "{bare_outage} outage-coloured pixels without timelines (only the legend has some)"
+    );
+    let bare_jump = count_colour(&bare_png, hex(opssight_harness::drill::render::JUMP_BAND));
+    assert!(
+        bare_jump < 500,
+        "{bare_jump} jump-coloured pixels without timelines (only the legend has some)"
     );
 }

@@ -78,8 +78,12 @@ async fn without_allow_destructive_only_read_only_scenarios_run_and_nothing_chan
     let out = harness(&env, &["test", "--env", "existing"], work.path()).await;
     let log = text(&out);
     assert!(out.status.success(), "{log}");
-    // sync.feature's five and manifests.feature's seven are @read-only.
-    assert!(log.contains("12 passed"), "{log}");
+    // sync.feature's five and manifests.feature's eight are @read-only.
+    assert!(log.contains("13 passed"), "{log}");
+    assert!(
+        log.contains("health after the run: as the harness found it"),
+        "{log}"
+    );
     assert!(
         log.contains("existing is a live system and this scenario changes it (not @read-only): run with --allow-destructive"),
         "{log}"
@@ -273,6 +277,11 @@ async fn every_destructive_scenario_leaves_the_system_as_it_found_it() {
     // The runbook's destructive procedures ran (and were put back).
     assert!(log.contains("put back after"), "{log}");
     assert!(!log.contains("NOT PUT BACK"), "{log}");
+    // check's checks before and after the run: no new problem.
+    assert!(
+        log.contains("health after the run: as the harness found it"),
+        "{log}"
+    );
     let after = fingerprint(&env).await;
     assert_eq!(changed(&before, &after), Vec::<String>::new(), "{log}");
     for v in env.seed().all_values() {
@@ -327,4 +336,95 @@ async fn a_scenario_failing_midway_still_leaves_the_system_as_it_found_it() {
     assert!(log.contains("put back after"), "{log}");
     let after = fingerprint(&env).await;
     assert_eq!(changed(&before, &after), Vec::<String>::new(), "{log}");
+}
+
+/// Ctrl-C in the middle of a destructive scenario: the signal handler puts
+/// back what the scenario had changed before the harness exits (130).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_interrupted_midway_still_leaves_the_system_as_it_found_it() {
+    use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, BufReader};
+    let env = embedded().await;
+    all_synced(&env).await;
+    let work = tempfile::tempdir().unwrap();
+    let feature = work.path().join("interrupted.feature");
+    std::fs::write(
+        &feature,
+        r#"Feature: A destructive scenario interrupted midway
+  Scenario: credentials broken, remote value changed, a Secret deleted, then a long wait
+    Given the OpsSight secrets system is running
+    And every ExternalSecret becomes Ready with reason "SecretSynced"
+    When the key "secret-access-key" is removed from "aws-secret"
+    And the value of "opssight/production/app" changes in Secrets Manager
+    And the Secret "opssight-redis-secrets" is deleted
+    Then the ExternalSecret "opssight-app-secrets" becomes Ready with reason "NoSuchReason"
+"#,
+    )
+    .unwrap();
+    let before = fingerprint(&env).await;
+    let key = env.admin_key();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_opssight-harness"))
+        .args([
+            "test",
+            "--env",
+            "existing",
+            "--allow-destructive",
+            "--features",
+        ])
+        .arg(&feature)
+        .arg("--artifacts")
+        .arg(work.path().join("artifacts"))
+        .env("KUBECONFIG", env.kubeconfig())
+        .env("AWS_ENDPOINT_URL", env.aws.endpoint())
+        .env("AWS_ACCESS_KEY_ID", &key.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &key.secret_access_key)
+        .env("AWS_REGION", &env.seed().region)
+        .env_remove("AWS_PROFILE")
+        // Long enough that the last step is still waiting at the signal.
+        .env("OPSSIGHT_WAIT_SECONDS", "240")
+        .current_dir(common::repo_root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = String::new();
+    let deleted = tokio::time::timeout(std::time::Duration::from_secs(180), async {
+        while let Some(line) = stdout.next_line().await.unwrap() {
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.trim_start().starts_with('✔') && line.contains("is deleted") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(
+        deleted,
+        Ok(true),
+        "the destructive steps passed within 180 s: {seen}"
+    );
+    let pid = child.id().unwrap().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let mut stderr = String::new();
+    let mut err = child.stderr.take().unwrap();
+    let status = tokio::time::timeout(std::time::Duration::from_secs(120), async {
+        err.read_to_string(&mut stderr).await.unwrap();
+        child.wait().await.unwrap()
+    })
+    .await
+    .expect("the harness exited within 120 s of SIGINT");
+    assert_eq!(status.code(), Some(130), "{seen}{stderr}");
+    assert!(
+        stderr.contains("put back the interrupted scenario's changes"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("NOT PUT BACK"), "{stderr}");
+    let after = fingerprint(&env).await;
+    assert_eq!(changed(&before, &after), Vec::<String>::new(), "{stderr}");
 }

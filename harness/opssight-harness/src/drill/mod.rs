@@ -129,18 +129,25 @@ fn build(
         .iter()
         .map(|r| report::judge(r, objectives))
         .collect();
+    let now = jiff::Timestamp::now();
+    // One clock in the header: the one the events are stamped with.
+    let finished_at = scenarios
+        .iter()
+        .filter_map(report::latest_instant)
+        .fold(now, std::cmp::max);
     DrillReport {
         schema_version: report::SCHEMA_VERSION,
         tool: format!("opssight-harness {}", env!("CARGO_PKG_VERSION")),
         environment: env.name().into(),
         clock: match env {
             crate::env::EnvChoice::Embedded => {
-                "virtual (waits of the scenarios are jumps of the clock)".into()
+                "virtual: each scenario's clock starts at the wall clock's time and jumps over its waits (marked on the timelines); every time here is on it".into()
             }
             _ => "the system's".into(),
         },
         started_at,
-        finished_at: jiff::Timestamp::now(),
+        finished_at,
+        wall_seconds: (now.as_millisecond() - started_at.as_millisecond()) as f64 / 1000.0,
         objectives: objectives.clone(),
         // A drill that did not run to its end has not met its objectives.
         verdict: match interrupted {

@@ -63,6 +63,39 @@ pub struct SecretTrack {
     pub restored_at: Option<Timestamp>,
     pub final_hash: Option<String>,
     healthy: bool,
+    /// What the watch saw last: the data's hash (`None`: no such Secret) and
+    /// whether its ExternalSecret was Ready. Kept so that a change of what
+    /// the Secret should hold is judged at once, even when nothing in the
+    /// namespace moves (the controller is down).
+    observed: Option<(Option<String>, bool)>,
+}
+
+impl SecretTrack {
+    /// Judges the Secret on what was seen last; true when it came back.
+    fn evaluate(&mut self, now: Timestamp, disaster_seen: bool) -> bool {
+        let Some((hash, ready)) = &self.observed else {
+            return false;
+        };
+        let healthy = *ready && hash.as_ref() == Some(&self.expected_hash);
+        let mut came_back = false;
+        if self.healthy && !healthy && disaster_seen {
+            self.affected_at.get_or_insert(now);
+            self.restored_at = None;
+        } else if !self.healthy && healthy && self.affected_at.is_some() {
+            self.restored_at = Some(now);
+            came_back = true;
+        }
+        // Before any disaster, the baseline is what "healthy" means.
+        self.healthy = healthy || !disaster_seen;
+        came_back
+    }
+}
+
+/// A jump of a virtual clock: `seconds` passed at `at` in no time at all.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ClockJump {
+    pub at: Timestamp,
+    pub seconds: f64,
 }
 
 /// The finished record of one scenario.
@@ -70,6 +103,7 @@ pub struct SecretTrack {
 pub struct Timeline {
     pub phases: Vec<PhaseEvent>,
     pub secrets: BTreeMap<String, SecretTrack>,
+    pub jumps: Vec<ClockJump>,
 }
 
 #[derive(Default)]
@@ -130,6 +164,7 @@ impl Recorder {
                         restored_at: None,
                         final_hash: None,
                         healthy: true,
+                        observed: None,
                     };
                     (name, track)
                 })
@@ -183,9 +218,28 @@ impl Recorder {
     /// The scenario changed a value in Secrets Manager on purpose: from now
     /// on the Secret should hold the new one.
     pub fn expect(&self, secret: &str, data: &BTreeMap<String, Vec<u8>>) {
-        if let Some(t) = self.state().timeline.secrets.get_mut(secret) {
+        let mut st = self.state();
+        let Some(now) = st.clock.as_ref().map(Clock::now) else {
+            return;
+        };
+        let disaster_seen = st.disaster_seen();
+        let restored = st.timeline.secrets.get_mut(secret).is_some_and(|t| {
             t.expected_hash = data_hash(data);
+            t.evaluate(now, disaster_seen)
+        });
+        if restored {
+            st.restored(now, secret.to_owned());
         }
+    }
+
+    /// The virtual clock jumped from `from` to `to` (a wait of the scenario).
+    pub fn jumped(&self, from: Timestamp, to: Timestamp) {
+        let mut st = self.state();
+        if st.clock.is_none() || to <= from {
+            return;
+        }
+        let seconds = (to.as_millisecond() - from.as_millisecond()) as f64 / 1000.0;
+        st.timeline.jumps.push(ClockJump { at: from, seconds });
     }
 
     /// Stops the watch and takes the record, with what each Secret holds at
@@ -234,38 +288,41 @@ impl Recorder {
         let Some(now) = st.clock.as_ref().map(Clock::now) else {
             return;
         };
-        let disaster_seen = st
-            .timeline
-            .phases
-            .iter()
-            .any(|p| p.phase == Phase::DisasterInjected);
+        let disaster_seen = st.disaster_seen();
         let mut restored = Vec::new();
         let es_resource = eso_emulator::external_secret_resource();
         for (name, track) in st.timeline.secrets.iter_mut() {
-            let holds = secrets
+            let hash = secrets
                 .get(&ObjectRef::new(name).within(namespace))
-                .is_some_and(|s| data_hash(&data_of(&s)) == track.expected_hash);
+                .map(|s| data_hash(&data_of(&s)));
             let ready = ess
                 .get(&ObjectRef::new_with(name, es_resource.clone()).within(namespace))
                 .is_some_and(|es| ready_of(&es).is_some_and(|(s, _, _)| s == "True"));
-            let healthy = holds && ready;
-            if track.healthy && !healthy && disaster_seen {
-                track.affected_at.get_or_insert(now);
-                track.restored_at = None;
-            } else if !track.healthy && healthy && track.affected_at.is_some() {
-                track.restored_at = Some(now);
+            track.observed = Some((hash, ready));
+            if track.evaluate(now, disaster_seen) {
                 restored.push(name.clone());
             }
-            // Before any disaster, the baseline is what "healthy" means.
-            track.healthy = healthy || !disaster_seen;
         }
         for name in restored {
-            st.timeline.phases.push(PhaseEvent {
-                phase: Phase::SecretRestored,
-                at: now,
-                detail: name,
-            });
+            st.restored(now, name);
         }
+    }
+}
+
+impl State {
+    fn disaster_seen(&self) -> bool {
+        self.timeline
+            .phases
+            .iter()
+            .any(|p| p.phase == Phase::DisasterInjected)
+    }
+
+    fn restored(&mut self, at: Timestamp, name: String) {
+        self.timeline.phases.push(PhaseEvent {
+            phase: Phase::SecretRestored,
+            at,
+            detail: name,
+        });
     }
 }
 

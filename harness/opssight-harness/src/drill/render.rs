@@ -33,19 +33,30 @@ fn outcome_label(o: &Outcome) -> String {
     }
 }
 
-/// "0.042 s", "7 min 1.0 s", "1 h 0 min 1.0 s".
+/// "0.042 s", "5 min", "7 min 1.5 s", "1 h", "1 h 0 min 1 s": whole
+/// units without a trailing ".0", and no zero parts at the end.
 pub fn duration(seconds: f64) -> String {
     if seconds < 60.0 {
         return format!("{seconds:.3} s");
     }
-    let whole = seconds as u64;
-    let (h, m) = (whole / 3600, (whole % 3600) / 60);
-    let s = seconds - (h * 3600 + m * 60) as f64;
+    // Tenths of a second, rounded once, so that 299.96 s is "5 min".
+    let tenths = (seconds * 10.0).round() as u64;
+    let (h, m, t) = (tenths / 36_000, (tenths % 36_000) / 600, tenths % 600);
+    let mut parts = Vec::new();
     if h > 0 {
-        format!("{h} h {m} min {s:.1} s")
-    } else {
-        format!("{m} min {s:.1} s")
+        parts.push(format!("{h} h"));
     }
+    if m > 0 || (h > 0 && t > 0) {
+        parts.push(format!("{m} min"));
+    }
+    if t > 0 {
+        parts.push(if t % 10 == 0 {
+            format!("{} s", t / 10)
+        } else {
+            format!("{}.{} s", t / 10, t % 10)
+        });
+    }
+    parts.join(" ")
 }
 
 fn opt_duration(s: Option<f64>) -> String {
@@ -80,8 +91,14 @@ pub fn markdown(r: &DrillReport) -> String {
     }
     let _ = writeln!(
         md,
-        "- Environment: {} (clock: {})\n- Started: {}\n- Finished: {}\n- Tool: {}\n- Report schema: {}",
-        r.environment, r.clock, r.started_at, r.finished_at, r.tool, r.schema_version
+        "- Environment: {} (clock: {})\n- Started: {}\n- Finished: {}\n- Wall-clock time: {}\n- Tool: {}\n- Report schema: {}",
+        r.environment,
+        r.clock,
+        r.started_at,
+        r.finished_at,
+        duration(r.wall_seconds),
+        r.tool,
+        r.schema_version
     );
     let _ = writeln!(
         md,
@@ -128,14 +145,14 @@ pub fn markdown(r: &DrillReport) -> String {
         if !s.phases.is_empty() {
             let _ = writeln!(md, "| Time | + since baseline | Phase | Detail |");
             let _ = writeln!(md, "|---|---|---|---|");
-            for p in &s.phases {
+            for row in timeline_rows(s) {
                 let _ = writeln!(
                     md,
                     "| {} | {} | {} | {} |",
-                    p.at,
-                    duration(p.offset_seconds),
-                    p.phase.label(),
-                    md_cell(&p.detail)
+                    row.at,
+                    duration(row.offset_seconds),
+                    row.label,
+                    md_cell(&row.detail)
                 );
             }
             md.push('\n');
@@ -272,23 +289,124 @@ pub fn phase_colour(p: Phase) -> &'static str {
 /// The bar of the time a Secret was out of order.
 pub const OUTAGE_BAR: &str = "#e4572e";
 
-/// A timeline as SVG. Marks are spaced by order, not to scale: in a virtual
-/// clock an hour passes in one step beside events milliseconds apart, so the
-/// time since the baseline is written at each mark instead.
+/// The band where the axis breaks for a jump of the virtual clock.
+pub const JUMP_BAND: &str = "#f5d76e";
+
+/// One line of a scenario's table of events: a phase or a clock jump.
+struct TimelineRow {
+    at: jiff::Timestamp,
+    offset_seconds: f64,
+    label: &'static str,
+    detail: String,
+}
+
+fn timeline_rows(s: &ScenarioReport) -> Vec<TimelineRow> {
+    let mut rows: Vec<TimelineRow> = s
+        .phases
+        .iter()
+        .map(|p| TimelineRow {
+            at: p.at,
+            offset_seconds: p.offset_seconds,
+            label: p.phase.label(),
+            detail: p.detail.clone(),
+        })
+        .chain(s.jumps.iter().map(|j| TimelineRow {
+            at: j.at,
+            offset_seconds: j.offset_seconds,
+            label: "clock jump",
+            detail: format!("the virtual clock jumped {} forward", duration(j.seconds)),
+        }))
+        .collect();
+    // Stable: a jump stays after the phases stamped at the same instant.
+    rows.sort_by(|a, b| a.offset_seconds.total_cmp(&b.offset_seconds));
+    rows
+}
+
+/// Where each time (seconds since the baseline) goes on a timeline: to
+/// scale, except that each jump of the virtual clock takes a fixed-width
+/// break, so that an hour passed in one step neither squeezes the events
+/// around it into a point nor looks like no time at all.
+pub struct Axis {
+    left: f64,
+    scale: f64,
+    break_width: f64,
+    /// (start, length) of each jump, in order.
+    jumps: Vec<(f64, f64)>,
+}
+
+impl Axis {
+    pub fn new(left: f64, width: f64, end: f64, jumps: &[(f64, f64)]) -> Self {
+        let mut jumps: Vec<(f64, f64)> = jumps.iter().copied().filter(|j| j.1 > 0.0).collect();
+        jumps.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let break_width = 48.0_f64.min(width / (2.0 * jumps.len().max(1) as f64));
+        let jumped: f64 = jumps.iter().map(|j| j.1).sum();
+        let real = (end - jumped).max(0.0);
+        let room = (width - break_width * jumps.len() as f64).max(1.0);
+        Self {
+            left,
+            // Everything at one instant: all marks at the left.
+            scale: if real > 0.0 { room / real } else { 0.0 },
+            break_width,
+            jumps,
+        }
+    }
+
+    pub fn x(&self, t: f64) -> f64 {
+        let mut x = self.left;
+        let mut from = 0.0;
+        for &(start, len) in &self.jumps {
+            if t <= start {
+                break;
+            }
+            x += (start - from) * self.scale;
+            if t < start + len {
+                // Inside a jump (an instant only a virtual clock skips).
+                return x + self.break_width * (t - start) / len;
+            }
+            x += self.break_width;
+            from = start + len;
+        }
+        x + (t - from).max(0.0) * self.scale
+    }
+
+    /// The breaks: (x where it starts, its width, the jump's length).
+    pub fn breaks(&self) -> Vec<(f64, f64, f64)> {
+        self.jumps
+            .iter()
+            .map(|&(start, len)| (self.x(start), self.break_width, len))
+            .collect()
+    }
+}
+
+fn offset_of(s: &ScenarioReport, t: jiff::Timestamp) -> Option<f64> {
+    let b = s.phases.first()?.at;
+    Some((t.as_millisecond() - b.as_millisecond()) as f64 / 1000.0)
+}
+
+/// A timeline as SVG, to scale with a marked break for each jump of the
+/// virtual clock (see [`Axis`]).
 pub fn timeline_svg(s: &ScenarioReport) -> String {
     let mut times: Vec<f64> = s.phases.iter().map(|p| p.offset_seconds).collect();
     for x in &s.secrets {
-        for t in [x.affected_at, x.restored_at].into_iter().flatten() {
-            if let Some(b) = s.phases.first() {
-                times.push((t.as_millisecond() - b.at.as_millisecond()) as f64 / 1000.0);
-            }
-        }
+        times.extend(
+            [x.affected_at, x.restored_at]
+                .into_iter()
+                .flatten()
+                .filter_map(|t| offset_of(s, t)),
+        );
     }
+    let jumps: Vec<(f64, f64)> = s
+        .jumps
+        .iter()
+        .map(|j| (j.offset_seconds, j.seconds))
+        .collect();
+    times.extend(jumps.iter().map(|j| j.0 + j.1));
     times.sort_by(f64::total_cmp);
     times.dedup_by(|a, b| (*a - *b).abs() < 0.0005);
-    let (left, step, top, row) = (240.0, 64.0, 20.0, 24.0);
-    let slots = times.len().max(2);
-    let width = left + step * slots as f64 + 80.0;
+    let end = times.last().copied().unwrap_or(0.0);
+    let (left, plot, top, row) = (240.0, 640.0, 34.0, 24.0);
+    let width = left + plot + 110.0;
+    let axis = Axis::new(left, plot, end, &jumps);
     // One row per kind of phase (a Secret's restoration is on its own row).
     let phase_rows: Vec<Phase> = [
         Phase::Baseline,
@@ -302,14 +420,7 @@ pub fn timeline_svg(s: &ScenarioReport) -> String {
     .collect();
     let rows = s.secrets.len() + phase_rows.len();
     let height = top + row * rows as f64 + 80.0;
-    let x_of = |offset: f64| {
-        let i = times
-            .iter()
-            .position(|t| (t - offset).abs() < 0.0005)
-            .unwrap_or(times.len().saturating_sub(1));
-        left + step * (i as f64 + 0.5)
-    };
-    let end_x = left + step * (slots as f64 - 0.5);
+    let end_x = left + plot;
     let mut svg = String::new();
     let _ = write!(
         svg,
@@ -317,19 +428,54 @@ pub fn timeline_svg(s: &ScenarioReport) -> String {
         xml(&s.name)
     );
     let axis_y = top + row * rows as f64;
-    let _ = write!(
-        svg,
-        "<line x1=\"{left}\" y1=\"{axis_y}\" x2=\"{end_x:.1}\" y2=\"{axis_y}\" stroke=\"#333\" stroke-width=\"1\"/>"
-    );
-    for (i, t) in times.iter().enumerate() {
-        let x = left + step * (i as f64 + 0.5);
+    for (x, w, len) in axis.breaks() {
+        let mid = x + w / 2.0;
         let _ = write!(
             svg,
-            "<line x1=\"{x:.1}\" y1=\"{top}\" x2=\"{x:.1}\" y2=\"{axis_y}\" stroke=\"#ddd\"/><text x=\"{x:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"end\" transform=\"rotate(-35 {x:.1} {:.1})\">+{}</text>",
-            axis_y + 14.0,
-            axis_y + 14.0,
-            xml(&duration(*t))
+            "<g class=\"jump\"><rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{:.1}\" fill=\"{JUMP_BAND}\"><title>the virtual clock jumped {} forward</title></rect><text x=\"{mid:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"middle\">jump +{}</text></g>",
+            top - 12.0,
+            axis_y - top + 12.0,
+            xml(&duration(len)),
+            top - 16.0,
+            xml(&duration(len))
         );
+    }
+    // The axis, broken (a zigzag) where the clock jumped.
+    let mut from = left;
+    for (x, w, _) in axis.breaks() {
+        let _ = write!(
+            svg,
+            "<line x1=\"{from:.1}\" y1=\"{axis_y}\" x2=\"{x:.1}\" y2=\"{axis_y}\" stroke=\"#333\"/><polyline points=\"{x:.1},{axis_y} {:.1},{:.1} {:.1},{:.1} {:.1},{axis_y}\" fill=\"none\" stroke=\"#333\"/>",
+            x + w / 3.0,
+            axis_y - 5.0,
+            x + 2.0 * w / 3.0,
+            axis_y + 5.0,
+            x + w
+        );
+        from = x + w;
+    }
+    let _ = write!(
+        svg,
+        "<line x1=\"{from:.1}\" y1=\"{axis_y}\" x2=\"{end_x:.1}\" y2=\"{axis_y}\" stroke=\"#333\" stroke-width=\"1\"/>"
+    );
+    // A tick per distinct time; labels only where they do not overlap.
+    let mut last_label = f64::NEG_INFINITY;
+    for t in &times {
+        let x = axis.x(*t);
+        let _ = write!(
+            svg,
+            "<line x1=\"{x:.1}\" y1=\"{top}\" x2=\"{x:.1}\" y2=\"{axis_y}\" stroke=\"#ddd\"/>"
+        );
+        if x - last_label >= 14.0 {
+            last_label = x;
+            let _ = write!(
+                svg,
+                "<text x=\"{x:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"end\" transform=\"rotate(-35 {x:.1} {:.1})\">+{}</text>",
+                axis_y + 14.0,
+                axis_y + 14.0,
+                xml(&duration(*t))
+            );
+        }
     }
     for (i, kind) in phase_rows.iter().enumerate() {
         let _ = write!(
@@ -340,7 +486,7 @@ pub fn timeline_svg(s: &ScenarioReport) -> String {
         );
     }
     for p in s.phases.iter().filter(|p| p.phase != Phase::SecretRestored) {
-        let x = x_of(p.offset_seconds);
+        let x = axis.x(p.offset_seconds);
         let phase_y = top
             + row
                 * (phase_rows
@@ -361,7 +507,6 @@ pub fn timeline_svg(s: &ScenarioReport) -> String {
             xml(&duration(p.offset_seconds))
         );
     }
-    let base = s.phases.first().map(|p| p.at);
     for (i, x) in s.secrets.iter().enumerate() {
         let y = top + row * (i as f64 + phase_rows.len() as f64 + 0.5);
         let _ = write!(
@@ -370,16 +515,19 @@ pub fn timeline_svg(s: &ScenarioReport) -> String {
             y + 4.0,
             xml(&x.name)
         );
-        let (Some(b), Some(a)) = (base, x.affected_at) else {
+        let Some(a) = x.affected_at.and_then(|a| offset_of(s, a)) else {
             let _ = write!(
                 svg,
                 "<line x1=\"{left}\" y1=\"{y:.1}\" x2=\"{end_x:.1}\" y2=\"{y:.1}\" stroke=\"#2ca02c\" stroke-width=\"2\" stroke-dasharray=\"4 4\"><title>not affected</title></line>"
             );
             continue;
         };
-        let off = |t: jiff::Timestamp| (t.as_millisecond() - b.as_millisecond()) as f64 / 1000.0;
-        let x1 = x_of(off(a));
-        let x2 = x.restored_at.map(|r| x_of(off(r))).unwrap_or(end_x);
+        let x1 = axis.x(a);
+        let x2 = x
+            .restored_at
+            .and_then(|r| offset_of(s, r))
+            .map(|r| axis.x(r))
+            .unwrap_or(end_x);
         let _ = write!(
             svg,
             "<rect class=\"outage\" x=\"{x1:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"14\" fill=\"{OUTAGE_BAR}\"><title>{}: out of order for {}</title></rect>",
@@ -418,12 +566,13 @@ pub fn html(r: &DrillReport) -> String {
     );
     let _ = write!(
         h,
-        "<h1>Disaster recovery drill: <span class=\"verdict {v:?}\">{}</span></h1><p class=\"meta\">Environment <b>{}</b> (clock: {}) &middot; started {} &middot; finished {} &middot; {} &middot; report schema {}</p>",
+        "<h1>Disaster recovery drill: <span class=\"verdict {v:?}\">{}</span></h1><p class=\"meta\">Environment <b>{}</b> (clock: {}) &middot; started {} &middot; finished {} ({} on the wall clock) &middot; {} &middot; report schema {}</p>",
         verdict_label(r.verdict),
         xml(&r.environment),
         xml(&r.clock),
         r.started_at,
         r.finished_at,
+        duration(r.wall_seconds),
         xml(&r.tool),
         r.schema_version,
         v = r.verdict
@@ -463,7 +612,7 @@ pub fn html(r: &DrillReport) -> String {
     }
     let _ = write!(
         h,
-        "<span><svg width=\"18\" height=\"12\"><rect width=\"18\" height=\"10\" y=\"1\" fill=\"{OUTAGE_BAR}\"/></svg> Secret out of order</span></p>"
+        "<span><svg width=\"18\" height=\"12\"><rect width=\"18\" height=\"10\" y=\"1\" fill=\"{OUTAGE_BAR}\"/></svg> Secret out of order</span><span><svg width=\"18\" height=\"12\"><rect width=\"18\" height=\"12\" fill=\"{JUMP_BAND}\"/></svg> jump of the virtual clock (the axis is to scale elsewhere)</span></p>"
     );
     for s in &r.scenarios {
         let _ = write!(
@@ -513,3 +662,49 @@ h1{font-size:1.6em}h2{font-size:1.2em;margin-top:2em}\
 .legend span{margin-right:1.2em}table{border-collapse:collapse;margin-top:.5em}\
 td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left;font-size:.9em}\
 .reasons{color:#d62728}svg.timeline{display:block;margin:.5em 0}";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_print_whole_units_without_zero_parts() {
+        assert_eq!(duration(0.042), "0.042 s");
+        assert_eq!(duration(300.0), "5 min");
+        assert_eq!(duration(299.96), "5 min");
+        assert_eq!(duration(421.5), "7 min 1.5 s");
+        assert_eq!(duration(3600.0), "1 h");
+        assert_eq!(duration(3601.0), "1 h 0 min 1 s");
+        assert_eq!(duration(3660.0), "1 h 1 min");
+    }
+
+    #[test]
+    fn the_axis_is_to_scale_except_for_a_fixed_break_per_jump() {
+        // 2 s of events, a one-hour jump at 1 s, 640 px of plot.
+        let axis = Axis::new(100.0, 640.0, 3602.0, &[(1.0, 3600.0)]);
+        let (x, w, len) = axis.breaks()[0];
+        assert_eq!(len, 3600.0);
+        assert_eq!(w, 48.0);
+        // Before the jump and after it, a second is the same width.
+        let before = axis.x(1.0) - axis.x(0.0);
+        let after = axis.x(3602.0) - axis.x(3601.0);
+        assert!((before - after).abs() < 1e-9, "{before} vs {after}");
+        assert!((before - (640.0 - 48.0) / 2.0).abs() < 1e-9, "{before}");
+        // The jump takes its break and no more.
+        assert!((axis.x(3601.0) - axis.x(1.0) - 48.0).abs() < 1e-9);
+        assert_eq!(x, axis.x(1.0));
+        assert!((axis.x(3602.0) - 740.0).abs() < 1e-9);
+        // Events 10 ms apart are told apart (they were one slot each).
+        assert!(axis.x(0.01) > axis.x(0.0));
+    }
+
+    #[test]
+    fn without_jumps_the_axis_is_plainly_proportional() {
+        let axis = Axis::new(0.0, 600.0, 6.0, &[]);
+        assert!(axis.breaks().is_empty());
+        assert!((axis.x(3.0) - 300.0).abs() < 1e-9);
+        // Nothing but one instant: everything at the left, no division by 0.
+        let point = Axis::new(10.0, 600.0, 0.0, &[]);
+        assert_eq!(point.x(0.0), 10.0);
+    }
+}

@@ -56,8 +56,14 @@ pub struct DrillReport {
     /// Virtual in the embedded environment: waits such as "the refresh
     /// interval elapses" are jumps of its clock.
     pub clock: String,
+    /// Both on the drill's clock, the one its events are stamped with: on
+    /// a virtual clock `finished_at` is the latest instant any scenario's
+    /// clock reached, later than the wall clock's end.
     pub started_at: Timestamp,
     pub finished_at: Timestamp,
+    /// How long the drill took on the wall clock.
+    #[serde(default)]
+    pub wall_seconds: f64,
     pub objectives: Objectives,
     pub verdict: Verdict,
     /// Set when a signal stopped the drill: the report holds only the
@@ -77,6 +83,18 @@ pub struct ScenarioReport {
     pub reasons: Vec<String>,
     pub phases: Vec<PhaseReport>,
     pub secrets: Vec<SecretReport>,
+    /// Jumps of the virtual clock (the scenario's waits), in order.
+    #[serde(default)]
+    pub jumps: Vec<JumpReport>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JumpReport {
+    pub at: Timestamp,
+    /// Seconds since the baseline when the clock jumped.
+    pub offset_seconds: f64,
+    /// How far it jumped.
+    pub seconds: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -217,14 +235,24 @@ pub fn judge(record: &ScenarioRecord, objectives: &Objectives) -> ScenarioReport
     } else {
         Verdict::Missed
     };
+    let offset = |at: Timestamp| baseline.map(|b| seconds_between(b, at)).unwrap_or(0.0);
     let phases = timeline
         .phases
         .iter()
         .map(|p| PhaseReport {
             phase: p.phase,
             at: p.at,
-            offset_seconds: baseline.map(|b| seconds_between(b, p.at)).unwrap_or(0.0),
+            offset_seconds: offset(p.at),
             detail: p.detail.clone(),
+        })
+        .collect();
+    let jumps = timeline
+        .jumps
+        .iter()
+        .map(|j| JumpReport {
+            at: j.at,
+            offset_seconds: offset(j.at),
+            seconds: j.seconds,
         })
         .collect();
     ScenarioReport {
@@ -235,7 +263,26 @@ pub fn judge(record: &ScenarioRecord, objectives: &Objectives) -> ScenarioReport
         reasons,
         phases,
         secrets,
+        jumps,
     }
+}
+
+/// The latest instant a scenario's record holds (its clock may be virtual).
+pub fn latest_instant(s: &ScenarioReport) -> Option<Timestamp> {
+    let jumps = s.jumps.iter().map(|j| {
+        j.at.checked_add(jiff::SignedDuration::from_secs_f64(j.seconds))
+            .unwrap_or(j.at)
+    });
+    let secrets = s
+        .secrets
+        .iter()
+        .flat_map(|x| [x.affected_at, x.restored_at].into_iter().flatten());
+    s.phases
+        .iter()
+        .map(|p| p.at)
+        .chain(jumps)
+        .chain(secrets)
+        .max()
 }
 
 /// The whole drill: missed if any scenario missed, and also when nothing ran.

@@ -26,7 +26,11 @@ use crate::seed::Seed;
 
 pub const ACCOUNT_ID: &str = "123456789012";
 pub const NAMESPACE: &str = "opssight-production";
+/// The controller's IAM user (whose key `aws-secret` holds) and, by the
+/// same name, the role the production overlay's ServiceAccount assumes.
 pub const ESO_USER: &str = "opssight-external-secrets";
+/// The ServiceAccount the production overlay's store authenticates as.
+pub const IRSA_SERVICE_ACCOUNT: &str = "external-secrets-sa";
 /// Where ESO's Helm chart puts its deployments (as the runbook installs it).
 pub const ESO_NAMESPACE: &str = "external-secrets-system";
 /// The chart's three deployments. Here they stand for the in-process
@@ -87,18 +91,27 @@ impl Embedded {
     pub async fn start(fixtures: Fixtures) -> anyhow::Result<Self> {
         let clock = Clock::virtual_running();
         let seed = Seed::load(&fixtures.seed_file())?;
-        let super::secrets_manager::EmulatedSecretsManager {
-            aws,
-            admin,
-            admin_key,
-            eso_key,
-        } = super::secrets_manager::EmulatedSecretsManager::start(clock.clone(), &fixtures, &seed)
-            .await?;
+        let sm =
+            super::secrets_manager::EmulatedSecretsManager::start(clock.clone(), &fixtures, &seed)
+                .await?;
         let kube = KubeEmulator::builder()
             .clock(clock.clone())
             .admission_hook(Arc::new(EsoWebhook))
             .start()
             .await?;
+        // As on EKS: the production overlay's IRSA store works here too.
+        sm.trust_cluster_tokens(
+            &fixtures,
+            &kube.issuer(),
+            kube.jwks(),
+            (NAMESPACE, IRSA_SERVICE_ACCOUNT),
+        )?;
+        let super::secrets_manager::EmulatedSecretsManager {
+            aws,
+            admin,
+            admin_key,
+            eso_key,
+        } = sm;
         let dir = crate::files::private_tempdir()?;
         let kubeconfig = dir.path().join("kubeconfig");
         // Holds a token: created 0600 in a 0700 directory removed on a signal.

@@ -50,6 +50,10 @@ pub fn capabilities() -> Capabilities {
         ),
         (Capability::Audit, "the audit trail is the emulator's own"),
         (
+            Capability::Irsa,
+            "the harness does not change IAM's trust of a live cluster",
+        ),
+        (
             Capability::SecretsManagerOutage,
             "the harness cannot make a live Secrets Manager unreachable",
         ),

@@ -12,6 +12,8 @@
 //! never values.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -574,6 +576,118 @@ async fn list(client: &kube::Client, ar: &ApiResource) -> anyhow::Result<Vec<Val
         // A namespace being made again has nothing yet.
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(Vec::new()),
         Err(e) => Err(e).with_context(|| format!("listing {} in {NAMESPACE}", ar.plural)),
+    }
+}
+
+/// A live system's record while its scenario runs, put back by the
+/// runner's after hook or, when a signal stops the run midway, by
+/// [`put_back_pending`] before the harness exits.
+pub struct Pending {
+    id: u64,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    state: LiveState,
+    env: Arc<dyn Environment>,
+    /// Set by the step that makes Secrets Manager unreachable (before it
+    /// does, so that a step failing halfway is undone too).
+    secrets_manager_down: AtomicBool,
+}
+
+static NEXT_PENDING: AtomicU64 = AtomicU64::new(0);
+static PENDING: Mutex<Vec<(u64, Arc<Shared>)>> = Mutex::new(Vec::new());
+
+fn pending() -> std::sync::MutexGuard<'static, Vec<(u64, Arc<Shared>)>> {
+    PENDING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Pending {
+    /// Records the live system now; until dropped, a signal puts it back.
+    pub async fn record(env: Arc<dyn Environment>) -> anyhow::Result<Self> {
+        let state = LiveState::take(env.as_ref()).await?;
+        let shared = Arc::new(Shared {
+            state,
+            env,
+            secrets_manager_down: AtomicBool::new(false),
+        });
+        let id = NEXT_PENDING.fetch_add(1, Ordering::Relaxed);
+        pending().push((id, shared.clone()));
+        Ok(Self { id, shared })
+    }
+
+    pub fn set_secrets_manager_down(&self, down: bool) {
+        self.shared
+            .secrets_manager_down
+            .store(down, Ordering::SeqCst);
+    }
+
+    /// Puts the system back as recorded.
+    pub async fn put_back(&self) -> anyhow::Result<Restored> {
+        self.shared.put_back().await
+    }
+
+    pub fn state(&self) -> &LiveState {
+        &self.shared.state
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        pending().retain(|(id, _)| *id != self.id);
+    }
+}
+
+impl Shared {
+    async fn put_back(&self) -> anyhow::Result<Restored> {
+        let env = self.env.as_ref();
+        // What a scenario may have stopped must run for ESO to rewrite its
+        // Secrets.
+        if self.secrets_manager_down.load(Ordering::SeqCst) {
+            env.set_secrets_manager_reachable(true).await?;
+        }
+        // Faults a scenario injected in the aws-emulator (a region down) are
+        // part of what it changed.
+        if let Some(emulated) = env.emulated() {
+            emulated.aws.clear_faults();
+        }
+        if !env.controller_running() {
+            env.start_controller().await?;
+        }
+        self.state.restore(env).await
+    }
+}
+
+/// On a signal: puts back every live system whose scenario was still
+/// running, within `deadline`, saying what it did or could not do (names
+/// only). The scenario's steps may still be running beside it, so what was
+/// put back is checked once more afterwards.
+pub async fn put_back_pending(deadline: Duration) {
+    let running: Vec<Arc<Shared>> = pending().drain(..).map(|(_, s)| s).collect();
+    for shared in running {
+        let done = tokio::time::timeout(deadline, async {
+            let restored = shared.put_back().await?;
+            let left = shared.state.differences(shared.env.as_ref()).await?;
+            anyhow::Ok((restored, left))
+        })
+        .await;
+        let said = match done {
+            Ok(Ok((restored, left))) if left.is_empty() => {
+                format!(
+                    "put back the interrupted scenario's changes: {}",
+                    restored.summary()
+                )
+            }
+            Ok(Ok((_, left))) => format!(
+                "NOT PUT BACK after the interrupted scenario: {}",
+                left.join("; ")
+            ),
+            Ok(Err(e)) => format!("NOT PUT BACK after the interrupted scenario: {e:#}"),
+            Err(_) => {
+                format!("NOT PUT BACK after the interrupted scenario: not done within {deadline:?}")
+            }
+        };
+        eprintln!("{}", crate::redact::text(&said));
     }
 }
 

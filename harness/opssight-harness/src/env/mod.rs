@@ -46,6 +46,9 @@ pub enum Capability {
     /// A refresh interval can be let elapse within a scenario: a virtual
     /// clock, or an interval short enough to wait for.
     WaitableRefresh,
+    /// IAM trusts the cluster's ServiceAccount tokens (an OIDC provider and
+    /// the production overlay's role), as EKS does: IRSA can be exercised.
+    Irsa,
 }
 
 impl Capability {
@@ -60,6 +63,7 @@ impl Capability {
         Self::Kubectl,
         Self::RunbookRefreshInterval,
         Self::WaitableRefresh,
+        Self::Irsa,
     ];
 
     pub fn tag(self) -> &'static str {
@@ -74,6 +78,7 @@ impl Capability {
             Self::Kubectl => "requires-kubectl",
             Self::RunbookRefreshInterval => "requires-runbook-refresh-interval",
             Self::WaitableRefresh => "requires-waitable-refresh",
+            Self::Irsa => "requires-irsa",
         }
     }
 
@@ -185,6 +190,21 @@ impl EnvChoice {
             Self::Embedded => asked.max(1),
             _ => 1,
         }
+    }
+
+    /// A client of a system that outlives the run (or is shared by its
+    /// scenarios), for the health checks before and after it; `None` for
+    /// embedded, where each scenario has a stack of its own.
+    pub async fn live_client(&self) -> Option<anyhow::Result<kube::Client>> {
+        use anyhow::Context as _;
+        Some(match self {
+            Self::Embedded => return None,
+            Self::Existing { .. } => kube::Client::try_default()
+                .await
+                .context("connecting to the current kubeconfig context"),
+            Self::Kind(cluster) => kind::client_for(&cluster.kubeconfig).await,
+            Self::Binaries(plane) => binaries::client_for(&plane.kubeconfig).await,
+        })
     }
 
     /// Only `@read-only` scenarios may run.

@@ -58,6 +58,47 @@ impl EmulatedSecretsManager {
         })
     }
 
+    /// What the runbook's "EKS Service Account Setup" assumes of AWS: the
+    /// cluster's ServiceAccount tokens trusted as an OIDC provider, and the
+    /// role its IRSA annotation names (`role/opssight-external-secrets`)
+    /// with the runbook's policy, assumable by that ServiceAccount alone.
+    /// Returns the role's ARN.
+    pub fn trust_cluster_tokens(
+        &self,
+        fixtures: &Fixtures,
+        issuer: &str,
+        jwks: serde_json::Value,
+        service_account: (&str, &str),
+    ) -> anyhow::Result<String> {
+        let provider = aws_emulator::OidcProvider::from_jwks_json(
+            issuer,
+            vec!["sts.amazonaws.com".into()],
+            jwks,
+        )
+        .context("the cluster's token keys (JWKS)")?;
+        let host = provider.host_path().to_owned();
+        let (ns, sa) = service_account;
+        let trust = serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Federated": format!("arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{host}")},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {"StringEquals": {
+                    format!("{host}:sub"): format!("system:serviceaccount:{ns}:{sa}"),
+                    format!("{host}:aud"): "sts.amazonaws.com",
+                }},
+            }],
+        });
+        let policy = runbook_policy(fixtures)?;
+        self.aws.with_iam(|iam| -> anyhow::Result<String> {
+            iam.add_oidc_provider(provider);
+            let arn = iam.create_role(ESO_USER, PolicyDocument::parse(&trust.to_string())?)?;
+            iam.put_role_policy(ESO_USER, RUNBOOK_POLICY, policy)?;
+            Ok(arn)
+        })
+    }
+
     /// Puts what a scenario may have changed back as `start` left it, for
     /// environments whose scenarios share one emulator: reachable, no
     /// faults, the controller's user with the runbook's policy alone.

@@ -91,7 +91,7 @@ async fn rotated(w: &mut OpsWorld, remote: String) -> StepResult {
 
 #[when(expr = "{int} minutes pass")]
 async fn minutes_pass(w: &mut OpsWorld, minutes: u64) -> StepResult {
-    Ok(w.env()?.elapse(Duration::from_secs(minutes * 60)).await?)
+    w.elapse(Duration::from_secs(minutes * 60)).await
 }
 
 /// The ExternalSecrets' own interval (the runbook's hour on the embedded
@@ -111,12 +111,12 @@ async fn interval_elapses(w: &mut OpsWorld) -> StepResult {
         })?;
         longest = longest.max(interval);
     }
-    Ok(w.env()?.elapse(longest + Duration::from_secs(1)).await?)
+    w.elapse(longest + Duration::from_secs(1)).await
 }
 
 #[when("the retry backoff elapses")]
 async fn backoff_elapses(w: &mut OpsWorld) -> StepResult {
-    Ok(w.env()?.elapse(Duration::from_secs(7 * 60 + 1)).await?)
+    w.elapse(Duration::from_secs(7 * 60 + 1)).await
 }
 
 /// Proves the controller has dealt with everything due now: a marker

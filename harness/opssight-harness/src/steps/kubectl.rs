@@ -8,7 +8,11 @@ use crate::world::{CommandResult, OpsWorld, StepResult, ensure};
 async fn run(w: &mut OpsWorld, command: String) -> StepResult {
     let env = w.env()?.clone();
     let cache = env.workdir().join("kube-cache");
-    let output = tokio::process::Command::new("sh")
+    let mut sh = tokio::process::Command::new("sh");
+    if let Some(dir) = &w.command_dir {
+        sh.current_dir(dir.path());
+    }
+    let output = sh
         .arg("-c")
         .arg(&command)
         .env("KUBECONFIG", env.kubeconfig())
@@ -41,6 +45,28 @@ async fn succeeds(w: &mut OpsWorld) -> StepResult {
             c.stderr.trim()
         )
     })
+}
+
+#[then(expr = "the command fails saying {string}")]
+async fn fails_saying(w: &mut OpsWorld, words: String) -> StepResult {
+    let c = w
+        .last_command
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("no command was run"))?;
+    ensure(c.status != Some(0), || {
+        format!("`{}` succeeded; it was expected to fail", c.command)
+    })?;
+    ensure(
+        c.stderr.contains(&words) || c.stdout.contains(&words),
+        || {
+            format!(
+                "`{}` failed ({:?}) without saying {words:?}: {}",
+                c.command,
+                c.status,
+                c.stderr.trim()
+            )
+        },
+    )
 }
 
 #[given(expr = "the ExternalSecret {string} has refresh interval {string}")]

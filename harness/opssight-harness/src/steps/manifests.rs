@@ -38,6 +38,25 @@ fn canonical(objects: Vec<Value>) -> BTreeSet<String> {
         .collect()
 }
 
+#[then(expr = "the runbook's single file holds the objects of the overlay {string}")]
+async fn single_file(w: &mut OpsWorld, overlay: String) -> StepResult {
+    let path = w.fixtures()?.runbook_single_file();
+    let file: Vec<Value> = crate::manifests::load_file(&path)?
+        .into_iter()
+        .map(|m| m.object)
+        .collect();
+    let built: Vec<Value> = build(w, &overlay)?.into_iter().map(|m| m.object).collect();
+    let (file, built) = (canonical(file), canonical(built));
+    ensure(file == built, || {
+        let only_file: Vec<&String> = file.difference(&built).collect();
+        let only_overlay: Vec<&String> = built.difference(&file).collect();
+        format!(
+            "{} and the overlay {overlay} differ.\nonly the file: {only_file:?}\nonly the overlay: {only_overlay:?}",
+            path.display()
+        )
+    })
+}
+
 #[then(expr = "kubectl kustomize builds the same objects as the harness for {string} and {string}")]
 async fn same_as_kubectl(w: &mut OpsWorld, a: String, b: String) -> StepResult {
     for overlay in [a, b] {

@@ -7,4 +7,5 @@ mod kubectl;
 mod manifests;
 mod probes;
 mod recovery;
+mod runbook;
 mod sync;

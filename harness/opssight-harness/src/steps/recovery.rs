@@ -99,7 +99,7 @@ async fn ns_gone(w: &mut OpsWorld, ns: String) -> StepResult {
 async fn sm_down(w: &mut OpsWorld) -> StepResult {
     w.mark(Phase::DisasterInjected, "Secrets Manager unreachable");
     // Set first: a step failing halfway must still be undone.
-    w.secrets_manager_down = true;
+    w.set_secrets_manager_down(true);
     Ok(w.env()?.set_secrets_manager_reachable(false).await?)
 }
 
@@ -107,7 +107,7 @@ async fn sm_down(w: &mut OpsWorld) -> StepResult {
 async fn sm_up(w: &mut OpsWorld) -> StepResult {
     w.mark(Phase::RecoveryAction, "Secrets Manager reachable again");
     w.env()?.set_secrets_manager_reachable(true).await?;
-    w.secrets_manager_down = false;
+    w.set_secrets_manager_down(false);
     Ok(())
 }
 

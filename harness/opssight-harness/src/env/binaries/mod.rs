@@ -100,6 +100,10 @@ pub fn capabilities(backend: SecretsManagerBackend) -> Capabilities {
         Capability::RunbookRefreshInterval,
         "the binaries overlay shortens refreshInterval so refreshes happen in real time".into(),
     );
+    caps.missing.insert(
+        Capability::Irsa,
+        "the real kube-apiserver's ServiceAccount token issuer is not registered as an OIDC provider in the aws-emulator's IAM".into(),
+    );
     if backend == SecretsManagerBackend::Moto {
         for (c, why) in [
             (
@@ -221,7 +225,7 @@ fn kubeconfig_json(server: &str, ca: &Path, user: serde_json::Value) -> serde_js
     })
 }
 
-async fn client_for(kubeconfig: &Path) -> anyhow::Result<kube::Client> {
+pub(crate) async fn client_for(kubeconfig: &Path) -> anyhow::Result<kube::Client> {
     let config = kube::Config::from_custom_kubeconfig(
         Kubeconfig::read_from(kubeconfig)
             .with_context(|| format!("reading {}", kubeconfig.display()))?,

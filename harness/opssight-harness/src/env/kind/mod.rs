@@ -76,6 +76,10 @@ pub fn capabilities() -> Capabilities {
             "LocalStack's community edition keeps no audit trail",
         ),
         (
+            Capability::Irsa,
+            "LocalStack's community edition issues credentials for any web identity token, so the token path cannot be told from another",
+        ),
+        (
             Capability::Regions,
             "one LocalStack serves every region; one cannot fail alone",
         ),
@@ -279,6 +283,11 @@ where
         let (name, number) = signal.await;
         eprintln!("{name}: stopping what runs and cleaning up");
         commands::terminate_running();
+        // A cluster kept (--keep) outlives the harness: what an interrupted
+        // scenario changed is put back before it is left to the user.
+        if keep {
+            crate::env::live_state::put_back_pending(std::time::Duration::from_secs(60)).await;
+        }
         on_interrupt.run_all();
         crate::interrupt::run_all(name);
         std::process::exit(128 + number);
@@ -299,7 +308,7 @@ where
     result
 }
 
-async fn client_for(kubeconfig: &Path) -> anyhow::Result<kube::Client> {
+pub(crate) async fn client_for(kubeconfig: &Path) -> anyhow::Result<kube::Client> {
     let config = kube::Config::from_custom_kubeconfig(
         Kubeconfig::read_from(kubeconfig)
             .with_context(|| format!("reading {}", kubeconfig.display()))?,
@@ -422,6 +431,7 @@ mod tests {
             Capability::Regions,
             Capability::Snapshot,
             Capability::RunbookRefreshInterval,
+            Capability::Irsa,
         ] {
             assert!(caps.lacks(absent).is_some(), "{absent:?}");
         }

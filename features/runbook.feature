@@ -1,0 +1,52 @@
+Feature: The runbook's own lines, as it prints them
+  The runbook's commands run verbatim, in its order, on the files it names.
+  Where the runbook is wrong the scenario shows how, and the README's
+  "Runbook findings" says what to change.
+
+  Background:
+    Given the OpsSight secrets system is running
+    And every ExternalSecret becomes Ready with reason "SecretSynced"
+
+  # Recovery Procedures: its force-sync line has no --overwrite. It works
+  # once; run again (a later incident, a second attempt), kubectl refuses it.
+  @requires-kubectl
+  Scenario: The force-sync line works once and is refused the second time
+    When I run "kubectl annotate externalsecret opssight-app-secrets force-sync=$(date +%s) -n opssight-production"
+    Then the command succeeds
+    When the wall clock turns to its next second
+    And I run "kubectl annotate externalsecret opssight-app-secrets force-sync=$(date +%s) -n opssight-production"
+    Then the command fails saying "--overwrite is false"
+
+  # EKS Service Account Setup on a cluster whose store was made another way
+  # (here, the local overlay's, with aws-secret): kubectl apply adds jwt and
+  # keeps secretRef, which ESO prefers, so the token is never used.
+  @requires-kubectl @requires-iam @requires-audit
+  Scenario: The EKS setup lines over an existing store keep its static credentials
+    Given the runbook's "external-secrets.yaml" in a working directory
+    When I run "sed -i 's/ACCOUNT_ID/123456789012/g' external-secrets.yaml"
+    Then the command succeeds
+    When I run "kubectl apply -f external-secrets.yaml"
+    Then the command succeeds
+    And the SecretStore "aws-secrets-manager" authenticates both with "aws-secret" and with the ServiceAccount's token
+    When the audit trail is marked
+    And a refresh of every ExternalSecret is forced
+    Then the controller has caught up
+    And every ExternalSecret becomes Ready with reason "SecretSynced"
+    And since the mark Secrets Manager was read only with the key in "aws-secret", never with the ServiceAccount's token
+
+  # The same lines on a store made by them alone: the controller reads as
+  # the IAM role, with the ServiceAccount's token, and aws-secret can go.
+  @requires-kubectl @requires-iam @requires-audit @requires-irsa
+  Scenario: The EKS setup lines on a new store use the ServiceAccount's token
+    Given the runbook's "external-secrets.yaml" in a working directory
+    When I run "kubectl delete secretstore aws-secrets-manager -n opssight-production"
+    Then the command succeeds
+    When I run "sed -i 's/ACCOUNT_ID/123456789012/g' external-secrets.yaml"
+    And I run "kubectl apply -f external-secrets.yaml"
+    Then the command succeeds
+    When the Secret "aws-secret" is deleted
+    And the audit trail is marked
+    And a refresh of every ExternalSecret is forced
+    Then the controller has caught up
+    And every ExternalSecret becomes Ready with reason "SecretSynced"
+    And since the mark Secrets Manager was read only as the role "opssight-external-secrets", assumed with the ServiceAccount's token

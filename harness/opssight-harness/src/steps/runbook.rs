@@ -1,0 +1,154 @@
+//! The runbook's own lines run as it prints them (features/runbook.feature):
+//! the files it names, the wall clock its `$(date +%s)` reads, and what the
+//! audit trail says of how the controller authenticated.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use cucumber::{given, then, when};
+
+use crate::env::embedded::ESO_USER;
+use crate::world::{OpsWorld, StepResult, ensure};
+
+#[given(expr = "the runbook's {string} in a working directory")]
+async fn runbook_file(w: &mut OpsWorld, name: String) -> StepResult {
+    let source = match name.as_str() {
+        "external-secrets.yaml" => w.fixtures()?.runbook_single_file(),
+        other => {
+            return Err(
+                anyhow::anyhow!("the runbook names no file {other:?} the fixtures hold").into(),
+            );
+        }
+    };
+    let dir = crate::files::private_tempdir()?;
+    std::fs::copy(&source, dir.path().join(&name))
+        .map_err(|e| anyhow::anyhow!("copying {}: {e}", source.display()))?;
+    w.command_dir = Some(dir);
+    Ok(())
+}
+
+fn wall_second() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// `$(date +%s)` gives a new value only once the second has turned: an
+/// operator running the line again does so later than that.
+#[when("the wall clock turns to its next second")]
+async fn next_second(_w: &mut OpsWorld) -> StepResult {
+    let start = wall_second();
+    let turned = tokio::time::timeout(Duration::from_secs(3), async {
+        while wall_second() == start {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    ensure(turned.is_ok(), || {
+        "the wall clock did not turn to its next second within 3 s".into()
+    })
+}
+
+#[then(
+    expr = "the SecretStore {string} authenticates both with {string} and with the ServiceAccount's token"
+)]
+async fn both_auths(w: &mut OpsWorld, store: String, secret: String) -> StepResult {
+    let api = kube::Api::<kube::api::DynamicObject>::namespaced_with(
+        w.env()?.kube(),
+        crate::env::embedded::NAMESPACE,
+        &eso_emulator::store_resource(eso_emulator::types::StoreKind::SecretStore),
+    );
+    let s = api.get(&store).await?;
+    let auth = s
+        .data
+        .pointer("/spec/provider/aws/auth")
+        .cloned()
+        .unwrap_or_default();
+    let by_secret = auth
+        .pointer("/secretRef/accessKeyIDSecretRef/name")
+        .and_then(|v| v.as_str())
+        == Some(secret.as_str());
+    let by_token = auth.pointer("/jwt/serviceAccountRef/name").is_some();
+    ensure(by_secret && by_token, || {
+        format!(
+            "the SecretStore {store}'s auth has secretRef to {secret}: {by_secret}, jwt: {by_token}"
+        )
+    })
+}
+
+#[when("the audit trail is marked")]
+async fn mark_audit(w: &mut OpsWorld) -> StepResult {
+    w.audit_mark = Some(w.env()?.clock().now());
+    Ok(())
+}
+
+/// The successful calls since the mark, by name and caller.
+fn since_mark(w: &OpsWorld) -> anyhow::Result<Vec<aws_emulator::AuditEvent>> {
+    let mark = w
+        .audit_mark
+        .ok_or_else(|| anyhow::anyhow!("the audit trail was not marked in this scenario"))?;
+    Ok(w.emulated()?
+        .aws
+        .audit_events()
+        .into_iter()
+        .filter(|e| e.event_time >= mark && e.error_code.is_none())
+        .collect())
+}
+
+/// Every OpsSight secret read since the mark, and every read by `caller`.
+fn reads_only_by(w: &OpsWorld, caller: &dyn Fn(&str) -> bool, who: &str) -> StepResult {
+    let events = since_mark(w)?;
+    let reads: Vec<_> = events
+        .iter()
+        .filter(|e| e.event_name == "GetSecretValue")
+        .collect();
+    for remote in w.external_secrets()?.values() {
+        ensure(
+            reads.iter().any(|e| {
+                e.resources
+                    .iter()
+                    .any(|r| r.contains(&format!(":secret:{remote}-")))
+            }),
+            || format!("{remote} was not read since the mark"),
+        )?;
+    }
+    let others: Vec<&str> = reads
+        .iter()
+        .filter_map(|e| e.principal_arn.as_deref())
+        .filter(|p| !caller(p))
+        .collect();
+    ensure(others.is_empty(), || {
+        format!("reads since the mark were made by others than {who}: {others:?}")
+    })
+}
+
+#[then(
+    expr = "since the mark Secrets Manager was read only as the role {string}, assumed with the ServiceAccount's token"
+)]
+async fn read_as_role(w: &mut OpsWorld, role: String) -> StepResult {
+    let account = w.emulated()?.aws.account_id().to_owned();
+    let assumed = since_mark(w)?
+        .iter()
+        .any(|e| e.event_name == "AssumeRoleWithWebIdentity");
+    ensure(assumed, || {
+        "no AssumeRoleWithWebIdentity since the mark: the token was not used".into()
+    })?;
+    let prefix = format!("arn:aws:sts::{account}:assumed-role/{role}/");
+    reads_only_by(w, &|p| p.starts_with(&prefix), &format!("{prefix}*"))
+}
+
+#[then(
+    expr = "since the mark Secrets Manager was read only with the key in {string}, never with the ServiceAccount's token"
+)]
+async fn read_with_key(w: &mut OpsWorld, secret: String) -> StepResult {
+    let account = w.emulated()?.aws.account_id().to_owned();
+    let assumed = since_mark(w)?
+        .iter()
+        .any(|e| e.event_name == "AssumeRoleWithWebIdentity");
+    ensure(!assumed, || {
+        "an AssumeRoleWithWebIdentity since the mark: the token was used".into()
+    })?;
+    // The key in aws-secret is the controller's user's (see Embedded).
+    let user = format!("arn:aws:iam::{account}:user/{ESO_USER}");
+    reads_only_by(w, &|p| p == user, &format!("{user} (the key in {secret})"))
+}
