@@ -24,9 +24,19 @@ async fn harness(env: &Embedded, args: &[&str], work: &Path) -> Output {
 }
 
 async fn harness_with(env: &Embedded, args: &[&str], work: &Path, vars: &[(&str, &str)]) -> Output {
+    command(env, args, work, vars).output().await.unwrap()
+}
+
+/// The harness's command line on a live system, not yet started.
+fn command(
+    env: &Embedded,
+    args: &[&str],
+    work: &Path,
+    vars: &[(&str, &str)],
+) -> tokio::process::Command {
     let key = env.admin_key();
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_opssight-harness"))
-        .envs(vars.iter().copied())
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_opssight-harness"));
+    cmd.envs(vars.iter().copied())
         .args(args)
         .arg("--artifacts")
         .arg(work.join("artifacts"))
@@ -38,10 +48,8 @@ async fn harness_with(env: &Embedded, args: &[&str], work: &Path, vars: &[(&str,
         .env_remove("AWS_PROFILE")
         .env("OPSSIGHT_VALUE_LEDGER", work.join("ledger"))
         .current_dir(common::repo_root())
-        .kill_on_drop(true)
-        .output()
-        .await
-        .unwrap()
+        .kill_on_drop(true);
+    cmd
 }
 
 async fn versions(env: &Embedded) -> BTreeMap<String, String> {
@@ -361,32 +369,24 @@ async fn a_run_interrupted_midway_still_leaves_the_system_as_it_found_it() {
     )
     .unwrap();
     let before = fingerprint(&env).await;
-    let key = env.admin_key();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_opssight-harness"))
-        .args([
+    let mut child = command(
+        &env,
+        &[
             "test",
             "--env",
             "existing",
             "--allow-destructive",
             "--features",
-        ])
-        .arg(&feature)
-        .arg("--artifacts")
-        .arg(work.path().join("artifacts"))
-        .env("KUBECONFIG", env.kubeconfig())
-        .env("AWS_ENDPOINT_URL", env.aws.endpoint())
-        .env("AWS_ACCESS_KEY_ID", &key.access_key_id)
-        .env("AWS_SECRET_ACCESS_KEY", &key.secret_access_key)
-        .env("AWS_REGION", &env.seed().region)
-        .env_remove("AWS_PROFILE")
+            feature.to_str().unwrap(),
+        ],
+        work.path(),
         // Long enough that the last step is still waiting at the signal.
-        .env("OPSSIGHT_WAIT_SECONDS", "240")
-        .current_dir(common::repo_root())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+        &[("OPSSIGHT_WAIT_SECONDS", "240")],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut seen = String::new();
     let deleted = tokio::time::timeout(std::time::Duration::from_secs(180), async {

@@ -129,8 +129,12 @@ fn rotation_against_an_endpoint_that_does_not_answer_says_why() {
             "--endpoint",
             &format!("http://127.0.0.1:{port}"),
         ])
-        .env("AWS_ACCESS_KEY_ID", "AKIAFIRSTCONTACT0000")
-        .env("AWS_SECRET_ACCESS_KEY", "not-a-real-secret-key")
+        // Made up per run: nothing answers, so nothing checks them.
+        .env(
+            "AWS_ACCESS_KEY_ID",
+            format!("test-key-{}", std::process::id()),
+        )
+        .env("AWS_SECRET_ACCESS_KEY", format!("test-secret-{port}"))
         .env("AWS_REGION", "us-west-2")
         .env("AWS_MAX_ATTEMPTS", "1")
         .env_remove("AWS_PROFILE")

@@ -122,15 +122,19 @@ fn reads_only_by(w: &OpsWorld, caller: &dyn Fn(&str) -> bool, who: &str) -> Step
     })
 }
 
+/// Whether the controller exchanged a ServiceAccount token at STS since the mark.
+fn token_used_since_mark(w: &OpsWorld) -> anyhow::Result<bool> {
+    Ok(since_mark(w)?
+        .iter()
+        .any(|e| e.event_name == "AssumeRoleWithWebIdentity"))
+}
+
 #[then(
     expr = "since the mark Secrets Manager was read only as the role {string}, assumed with the ServiceAccount's token"
 )]
 async fn read_as_role(w: &mut OpsWorld, role: String) -> StepResult {
     let account = w.emulated()?.aws.account_id().to_owned();
-    let assumed = since_mark(w)?
-        .iter()
-        .any(|e| e.event_name == "AssumeRoleWithWebIdentity");
-    ensure(assumed, || {
+    ensure(token_used_since_mark(w)?, || {
         "no AssumeRoleWithWebIdentity since the mark: the token was not used".into()
     })?;
     let prefix = format!("arn:aws:sts::{account}:assumed-role/{role}/");
@@ -142,10 +146,7 @@ async fn read_as_role(w: &mut OpsWorld, role: String) -> StepResult {
 )]
 async fn read_with_key(w: &mut OpsWorld, secret: String) -> StepResult {
     let account = w.emulated()?.aws.account_id().to_owned();
-    let assumed = since_mark(w)?
-        .iter()
-        .any(|e| e.event_name == "AssumeRoleWithWebIdentity");
-    ensure(!assumed, || {
+    ensure(!token_used_since_mark(w)?, || {
         "an AssumeRoleWithWebIdentity since the mark: the token was used".into()
     })?;
     // The key in aws-secret is the controller's user's (see Embedded).
