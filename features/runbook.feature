@@ -19,31 +19,36 @@ Feature: The runbook's own lines, as it prints them
 
   # EKS Service Account Setup on a cluster whose store was made another way
   # (here, the local overlay's, with aws-secret): kubectl apply adds jwt and
-  # keeps secretRef, which ESO prefers, so the token is never used.
-  @requires-kubectl @requires-iam @requires-audit
-  Scenario: The EKS setup lines over an existing store keep its static credentials
-    Given the runbook's "external-secrets.yaml" in a working directory
+  # keeps secretRef, and ESO uses jwt whenever a store has it. Run before AWS
+  # trusts the cluster's tokens (no OIDC provider for its issuer), the store
+  # fails at once and no ExternalSecret syncs until that trust is in place.
+  @requires-kubectl @requires-iam
+  Scenario: The EKS setup lines before AWS trusts the cluster's tokens stop every sync
+    Given AWS does not trust the cluster's ServiceAccount tokens
+    And the runbook's "external-secrets.yaml" in a working directory
     When I run "sed -i 's/ACCOUNT_ID/123456789012/g' external-secrets.yaml"
     Then the command succeeds
     When I run "kubectl apply -f external-secrets.yaml"
     Then the command succeeds
     And the SecretStore "aws-secrets-manager" authenticates both with "aws-secret" and with the ServiceAccount's token
-    When the audit trail is marked
-    And a refresh of every ExternalSecret is forced
-    Then the controller has caught up
-    And every ExternalSecret becomes Ready with reason "SecretSynced"
-    And since the mark Secrets Manager was read only with the key in "aws-secret", never with the ServiceAccount's token
+    When the SecretStore is validated again
+    Then the SecretStore becomes not ready with reason "InvalidProviderConfig" and message "unable to validate store"
+    And a Warning event "InvalidProviderConfig" about "aws-secrets-manager" mentions "InvalidIdentityToken: No OpenIDConnect provider found in your account"
+    When a refresh of "opssight-app-secrets" is forced
+    Then the ExternalSecret "opssight-app-secrets" becomes not Ready with reason "SecretSyncedError"
+    And a Warning event "UpdateFailed" about "opssight-app-secrets" says "error processing spec.dataFrom[0].extract, err: SecretStore \"aws-secrets-manager\" is not ready"
+    And every Secret still holds the values it was synced with
 
-  # The same lines on a store made by them alone: the controller reads as
-  # the IAM role, with the ServiceAccount's token, and aws-secret can go.
+  # The same lines once AWS trusts the cluster's tokens: the store, still
+  # naming aws-secret, reads as the IAM role with the ServiceAccount's token,
+  # and aws-secret can go.
   @requires-kubectl @requires-iam @requires-audit @requires-irsa
-  Scenario: The EKS setup lines on a new store use the ServiceAccount's token
+  Scenario: The EKS setup lines over an existing store use the ServiceAccount's token
     Given the runbook's "external-secrets.yaml" in a working directory
-    When I run "kubectl delete secretstore aws-secrets-manager -n opssight-production"
-    Then the command succeeds
     When I run "sed -i 's/ACCOUNT_ID/123456789012/g' external-secrets.yaml"
     And I run "kubectl apply -f external-secrets.yaml"
     Then the command succeeds
+    And the SecretStore "aws-secrets-manager" authenticates both with "aws-secret" and with the ServiceAccount's token
     When the Secret "aws-secret" is deleted
     And the audit trail is marked
     And a refresh of every ExternalSecret is forced

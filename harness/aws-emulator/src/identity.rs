@@ -281,6 +281,18 @@ impl Iam {
         arn
     }
 
+    /// The identity providers AWS trusts tokens from, by issuer.
+    pub fn oidc_issuers(&self) -> Vec<&str> {
+        self.oidc.iter().map(|p| p.issuer.as_str()).collect()
+    }
+
+    /// Removes every identity provider (`aws iam
+    /// delete-open-id-connect-provider` for each): tokens are trusted from
+    /// nowhere. Gives what it removed.
+    pub fn remove_oidc_providers(&mut self) -> Vec<OidcProvider> {
+        std::mem::take(&mut self.oidc)
+    }
+
     /// The secret key and session token a signature must have been made
     /// with, checked for expiry at `now`.
     pub fn signing_key(&self, access_key_id: &str, now: Timestamp) -> Result<&AccessKey, AwsError> {

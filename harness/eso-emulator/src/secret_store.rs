@@ -19,6 +19,9 @@ pub const REASON_VALIDATION_UNKNOWN: &str = "ValidationUnknown";
 pub const MSG_STORE_VALIDATED: &str = "store validated";
 pub const MSG_UNABLE_TO_CREATE_CLIENT: &str = "unable to create client";
 pub const IRSA_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
+/// The audience ESO asks the ServiceAccount's token for, where the
+/// ServiceAccount names one.
+pub const IRSA_AUDIENCE_ANNOTATION: &str = "eks.amazonaws.com/audience";
 
 /// Where the controller reaches AWS, as ESO takes it from its environment.
 #[derive(Debug, Clone, Default)]
@@ -258,12 +261,16 @@ impl ClientFactory {
         namespace: &str,
     ) -> Result<Credentials, StoreError> {
         let auth = aws.auth.as_ref();
-        let base = if auth.is_some_and(|a| a.secret_ref.is_some()) {
+        // jwt before secretRef, whatever else the store names
+        // (constructCredsProvider, providers/v1/aws/auth/auth.go, v2.9.0 as
+        // v0.20.4): a store given both uses the ServiceAccount's token, and
+        // the static keys are never read.
+        let base = if auth.is_some_and(|a| a.jwt.is_some()) {
+            self.web_identity_credentials(store, aws, namespace).await?
+        } else if auth.is_some_and(|a| a.secret_ref.is_some()) {
             self.static_credentials(store, aws, namespace)
                 .await
                 .map_err(|e| StoreError::Client(e.0))?
-        } else if auth.is_some_and(|a| a.jwt.is_some()) {
-            self.web_identity_credentials(store, aws, namespace).await?
         } else {
             self.default_chain(aws).await?
         };
@@ -481,11 +488,18 @@ impl ClientFactory {
             .and_then(|a| a.get(IRSA_ANNOTATION))
             .cloned()
             .ok_or_else(|| StoreError::Client(format!("an IAM role must be associated with service account {} (namespace: {namespace})", sa_ref.name)))?;
-        let audiences = if sa_ref.audiences.is_empty() {
-            vec!["sts.amazonaws.com".to_owned()]
-        } else {
-            sa_ref.audiences.clone()
-        };
+        // The ServiceAccount's audience annotation (or STS's), then the
+        // store's own audiences (credsFromServiceAccount, same file).
+        let mut audiences = vec![
+            sa.metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(IRSA_AUDIENCE_ANNOTATION))
+                .filter(|a| !a.is_empty())
+                .cloned()
+                .unwrap_or_else(|| "sts.amazonaws.com".to_owned()),
+        ];
+        audiences.extend(sa_ref.audiences.iter().cloned());
         let req: k8s_openapi::api::authentication::v1::TokenRequest = serde_json::from_value(
             serde_json::json!({ "spec": { "audiences": audiences, "expirationSeconds": 600 } }),
         )

@@ -34,6 +34,29 @@ impl Health {
         Ok(Self::of(&report))
     }
 
+    /// Reads until `settled` holds of a reading, or `within` has passed:
+    /// controllers catch up with what was just put back (a store's spec
+    /// restored is validated again, its ExternalSecrets then sync) at their
+    /// own pace. Gives the last reading either way; the caller judges it.
+    pub async fn read_until(
+        client: &kube::Client,
+        within: Duration,
+        settled: impl Fn(&Self) -> bool,
+    ) -> anyhow::Result<Self> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let health = Self::read(client).await?;
+            if settled(&health) || tokio::time::Instant::now() >= deadline {
+                return Ok(health);
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    pub fn healthy(&self) -> bool {
+        self.problems.is_empty()
+    }
+
     pub fn of(report: &CheckReport) -> Self {
         let mut problems = BTreeSet::new();
         let mut time_bound = BTreeSet::new();
@@ -58,7 +81,8 @@ impl Health {
 pub enum Comparison {
     AsFound {
         checks: usize,
-        known_problems: usize,
+        /// Problems there at the start and still there ("check object").
+        known_problems: Vec<String>,
     },
     /// Problems there now that were not at the start ("check object").
     Worse(Vec<String>),
@@ -69,15 +93,21 @@ impl Comparison {
         let mut line = match self {
             Self::AsFound {
                 checks,
-                known_problems: 0,
-            } => {
+                known_problems,
+            } if known_problems.is_empty() => {
                 format!("health after the run: as the harness found it (all {checks} checks pass)")
             }
             Self::AsFound {
                 checks,
                 known_problems,
             } => format!(
-                "health after the run: as the harness found it ({checks} checks; the {known_problems} problem(s) it found are still there, none new)"
+                "health after the run: as the harness found it ({checks} checks; none new, and the {} it found still there: {})",
+                if known_problems.len() == 1 {
+                    "problem".to_owned()
+                } else {
+                    format!("{} problems", known_problems.len())
+                },
+                known_problems.join("; ")
             ),
             Self::Worse(new) => format!(
                 "health after the run: WORSE than the harness found it: {}",
@@ -109,7 +139,11 @@ pub fn compare(before: &Health, after: &Health) -> (Comparison, Vec<String>) {
     let comparison = if new.is_empty() {
         Comparison::AsFound {
             checks: after.checks,
-            known_problems: after.problems.len(),
+            known_problems: after
+                .problems
+                .iter()
+                .map(|(check, object)| format!("{check} {object}"))
+                .collect(),
         }
     } else {
         Comparison::Worse(new)
@@ -153,15 +187,22 @@ mod tests {
             compare(&healthy, &healthy).0,
             Comparison::AsFound {
                 checks: 3,
-                known_problems: 0
+                known_problems: vec![]
             }
         );
         assert_eq!(
             compare(&store, &store).0,
             Comparison::AsFound {
                 checks: 3,
-                known_problems: 1
+                known_problems: vec!["StoreValid SecretStore s".into()]
             }
+        );
+        assert!(
+            compare(&store, &store).0.line(&[]).ends_with(
+                "none new, and the problem it found still there: StoreValid SecretStore s"
+            ),
+            "{}",
+            compare(&store, &store).0.line(&[])
         );
         let (worse, _) = compare(&healthy, &store);
         assert_eq!(

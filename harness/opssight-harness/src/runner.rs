@@ -20,6 +20,10 @@ use anyhow::Context as _;
 use crate::env::{Capabilities, Capability, EnvChoice};
 use crate::world::OpsWorld;
 
+/// How long a live system may take to settle, before the run and after it,
+/// for the health checks that compare the two.
+const SETTLE: std::time::Duration = std::time::Duration::from_secs(60);
+
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub features: PathBuf,
@@ -269,9 +273,16 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
         Some(client) => Some(client.context("the health check before the run")?),
         None => None,
     };
+    // A system the harness brought up itself (kind, binaries) is still
+    // settling: its health as found is the one it settles to.
+    let settle = if opts.env.brought_up_by_harness() {
+        SETTLE
+    } else {
+        std::time::Duration::ZERO
+    };
     let health_before = match &live_client {
         Some(client) => Some(
-            crate::live_health::Health::read(client)
+            crate::live_health::Health::read_until(client, settle, |h| h.healthy())
                 .await
                 .context("the health check before the run (check's checks)")?,
         ),
@@ -427,7 +438,13 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
     }
     let mut worse = false;
     if let (Some(client), Some(before)) = (&live_client, &health_before) {
-        match crate::live_health::Health::read(client).await {
+        let as_found = |h: &crate::live_health::Health| {
+            matches!(
+                crate::live_health::compare(before, h).0,
+                crate::live_health::Comparison::AsFound { .. }
+            )
+        };
+        match crate::live_health::Health::read_until(client, SETTLE, as_found).await {
             Ok(after) => {
                 let (comparison, stale) = crate::live_health::compare(before, &after);
                 worse = matches!(comparison, crate::live_health::Comparison::Worse(_));

@@ -192,6 +192,12 @@ impl EnvChoice {
         }
     }
 
+    /// Whether the run itself brought the system up (kind, binaries), so
+    /// that it may still be settling when the first scenario starts.
+    pub fn brought_up_by_harness(&self) -> bool {
+        matches!(self, Self::Kind(_) | Self::Binaries(_))
+    }
+
     /// A client of a system that outlives the run (or is shared by its
     /// scenarios), for the health checks before and after it; `None` for
     /// embedded, where each scenario has a stack of its own.

@@ -6,7 +6,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cucumber::{given, then, when};
 
-use crate::env::embedded::ESO_USER;
 use crate::world::{OpsWorld, StepResult, ensure};
 
 #[given(expr = "the runbook's {string} in a working directory")]
@@ -76,6 +75,27 @@ async fn both_auths(w: &mut OpsWorld, store: String, secret: String) -> StepResu
     })
 }
 
+/// Where the harness can say whom AWS trusts tokens from: an environment
+/// of its own has its providers removed; on one that outlives the scenario
+/// the harness changes nothing and only checks that there are none.
+#[given("AWS does not trust the cluster's ServiceAccount tokens")]
+async fn tokens_not_trusted(w: &mut OpsWorld) -> StepResult {
+    let live = w.env()?.live();
+    let aws = w.emulated()?.aws;
+    if live {
+        let issuers: Vec<String> =
+            aws.with_iam(|iam| iam.oidc_issuers().into_iter().map(str::to_owned).collect());
+        ensure(issuers.is_empty(), || {
+            format!(
+                "AWS trusts tokens from {issuers:?}; the harness does not remove identity providers from a system it shares"
+            )
+        })
+    } else {
+        aws.with_iam(|iam| iam.remove_oidc_providers());
+        Ok(())
+    }
+}
+
 #[when("the audit trail is marked")]
 async fn mark_audit(w: &mut OpsWorld) -> StepResult {
     w.audit_mark = Some(w.env()?.clock().now());
@@ -139,17 +159,4 @@ async fn read_as_role(w: &mut OpsWorld, role: String) -> StepResult {
     })?;
     let prefix = format!("arn:aws:sts::{account}:assumed-role/{role}/");
     reads_only_by(w, &|p| p.starts_with(&prefix), &format!("{prefix}*"))
-}
-
-#[then(
-    expr = "since the mark Secrets Manager was read only with the key in {string}, never with the ServiceAccount's token"
-)]
-async fn read_with_key(w: &mut OpsWorld, secret: String) -> StepResult {
-    let account = w.emulated()?.aws.account_id().to_owned();
-    ensure(!token_used_since_mark(w)?, || {
-        "an AssumeRoleWithWebIdentity since the mark: the token was used".into()
-    })?;
-    // The key in aws-secret is the controller's user's (see Embedded).
-    let user = format!("arn:aws:iam::{account}:user/{ESO_USER}");
-    reads_only_by(w, &|p| p == user, &format!("{user} (the key in {secret})"))
 }

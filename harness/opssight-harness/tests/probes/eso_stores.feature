@@ -1,12 +1,12 @@
 Feature: ESO's stores beyond the runbook
   Probes for the differential of how ESO validates a SecretStore or a
   ClusterSecretStore for AWS and what an ExternalSecret using it gets:
-  credentials from the default chain, IRSA, AssumeRole, a missing
-  credentials Secret, a ClusterSecretStore's credentials with and without a
-  namespace, and its namespace conditions. Each store settles and is
-  observed, then an ExternalSecret using it; what the real ESO did is the
-  answer, declared in harness/eso-emulator/README.md where the emulator
-  differs.
+  credentials from the default chain, IRSA, both static keys and IRSA,
+  AssumeRole, a missing credentials Secret, a ClusterSecretStore's
+  credentials with and without a namespace, and its namespace conditions.
+  Each store settles and is observed, then an ExternalSecret using it; what
+  the real ESO did is the answer, declared in harness/eso-emulator/README.md
+  where the emulator differs.
 
   Background:
     Given the OpsSight secrets system is running
@@ -44,7 +44,8 @@ Feature: ESO's stores beyond the runbook
     Then the ExternalSecret "probe-no-auth" settles with its target "probe-no-auth"
 
   Scenario: A SecretStore with IRSA
-    Given this manifest is applied:
+    Given AWS does not trust the cluster's ServiceAccount tokens
+    And this manifest is applied:
       """
       apiVersion: v1
       kind: ServiceAccount
@@ -83,6 +84,53 @@ Feature: ESO's stores beyond the runbook
         - extract: { key: opssight/production/probe-store }
       """
     Then the ExternalSecret "probe-irsa" settles with its target "probe-irsa"
+
+  # Both kinds of credentials: which one ESO uses shows in how the store
+  # fails, with no identity provider for the cluster's tokens.
+  Scenario: A SecretStore with both static keys and IRSA
+    Given AWS does not trust the cluster's ServiceAccount tokens
+    And this manifest is applied:
+      """
+      apiVersion: v1
+      kind: ServiceAccount
+      metadata:
+        name: probe-both
+        annotations:
+          eks.amazonaws.com/role-arn: arn:aws:iam::123456789012:role/probe-both
+      """
+    And this manifest is applied:
+      """
+      apiVersion: external-secrets.io/v1
+      kind: SecretStore
+      metadata:
+        name: probe-both
+      spec:
+        provider:
+          aws:
+            service: SecretsManager
+            region: us-west-2
+            auth:
+              secretRef:
+                accessKeyIDSecretRef: { name: aws-secret, key: access-key-id }
+                secretAccessKeySecretRef: { name: aws-secret, key: secret-access-key }
+              jwt:
+                serviceAccountRef: { name: probe-both }
+      """
+    And the SecretStore "probe-both" settles
+    When this ExternalSecret is applied:
+      """
+      apiVersion: external-secrets.io/v1
+      kind: ExternalSecret
+      metadata:
+        name: probe-both
+      spec:
+        refreshInterval: 1h
+        secretStoreRef: { name: probe-both, kind: SecretStore }
+        target: { name: probe-both }
+        dataFrom:
+        - extract: { key: opssight/production/probe-store }
+      """
+    Then the ExternalSecret "probe-both" settles with its target "probe-both"
 
   Scenario: A SecretStore that assumes a role
     Given this manifest is applied:
