@@ -88,6 +88,8 @@ pub struct Context {
     pub recorder: events::Recorder,
     pub metrics: Arc<metrics::Metrics>,
     log: Mutex<VecDeque<String>>,
+    /// Each line as it is written, for readers that follow the log.
+    log_tx: tokio::sync::broadcast::Sender<String>,
 }
 
 impl Context {
@@ -99,7 +101,9 @@ impl Context {
         if log.len() == self.config.log_lines.max(1) {
             log.pop_front();
         }
-        log.push_back(stamped);
+        log.push_back(stamped.clone());
+        // No follower is not an error.
+        let _ = self.log_tx.send(stamped);
     }
 }
 
@@ -120,6 +124,7 @@ impl EsoController {
             metrics: Arc::new(metrics::Metrics::default()),
             clock: config.clock.clone(),
             log: Mutex::new(VecDeque::new()),
+            log_tx: tokio::sync::broadcast::channel(256).0,
             kube,
             config,
         });
@@ -181,6 +186,12 @@ impl EsoController {
             .iter()
             .cloned()
             .collect()
+    }
+
+    /// The lines the controller writes from now on; the receiver ends
+    /// (`Closed`) once the controller has stopped and been dropped.
+    pub fn follow_log(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.ctx.log_tx.subscribe()
     }
 
     /// How many objects wait in the queue (for diagnostics).

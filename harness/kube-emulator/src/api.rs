@@ -55,9 +55,11 @@ pub struct Api {
     pub dirty: bool,
     /// The serving CA, which the root CA publisher puts in every namespace.
     pub root_ca: Option<String>,
+    /// The kubelet's Pods being started and stopped.
+    pub workloads: crate::workloads::State,
 }
 
-fn now_rfc3339(clock: &Clock) -> String {
+pub(crate) fn now_rfc3339(clock: &Clock) -> String {
     clock.now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
@@ -239,10 +241,11 @@ impl BodyFormat {
 /// generators send as protobuf. (A real server reads protobuf for every
 /// built-in kind; for custom resources it does not.)
 fn takes_protobuf(rt: &ResourceType) -> bool {
-    matches!(
+    (matches!(
         rt.builtin,
         Builtin::Namespace | Builtin::Secret | Builtin::ConfigMap | Builtin::ServiceAccount
-    ) && protobuf::decodes(&rt.api_version(), &rt.kind)
+    ) || rt.is_review())
+        && protobuf::decodes(&rt.api_version(), &rt.kind)
 }
 
 fn unsupported_media_type(rt: &ResourceType) -> String {
@@ -341,6 +344,7 @@ impl Api {
             tokens,
             dirty: false,
             root_ca: None,
+            workloads: Default::default(),
         }
     }
 
@@ -886,7 +890,11 @@ impl Api {
                 };
             }
         } else {
-            if rt.status_subresource && matches!(rt.builtin, Builtin::Custom | Builtin::Deployment)
+            if rt.status_subresource
+                && matches!(
+                    rt.builtin,
+                    Builtin::Custom | Builtin::Deployment | Builtin::ReplicaSet
+                )
             {
                 obj.as_object_mut().map(|m| m.remove("status"));
             }
@@ -963,7 +971,7 @@ impl Api {
         // Generation: moves when what the object asks for changes.
         if matches!(
             rt.builtin,
-            Builtin::Custom | Builtin::Crd | Builtin::Deployment
+            Builtin::Custom | Builtin::Crd | Builtin::Deployment | Builtin::ReplicaSet
         ) {
             let generation = match &old {
                 None => 1,
@@ -1020,9 +1028,14 @@ impl Api {
             let key = crd::resource_key(&obj);
             self.catalogue.replace_group_resource(&key, types);
         }
-        // A deletion to carry out, or a new namespace to furnish.
+        // A deletion to carry out, a new namespace to furnish, or a
+        // workload to run.
         if meta(&obj).is_some_and(|m| m.contains_key("deletionTimestamp"))
             || (rt.builtin == Builtin::Namespace && old.is_none())
+            || matches!(
+                rt.builtin,
+                Builtin::Deployment | Builtin::ReplicaSet | Builtin::Pod
+            )
         {
             self.dirty = true;
         }
@@ -1073,6 +1086,44 @@ impl Api {
                 Ok(())
             }
             Builtin::Crd => crd::validate(obj, name),
+            Builtin::Pod => {
+                if obj
+                    .pointer("/spec/containers")
+                    .and_then(Value::as_array)
+                    .is_none_or(Vec::is_empty)
+                {
+                    return Err(ApiError::invalid(
+                        "",
+                        "Pod",
+                        name,
+                        vec![required("spec.containers")],
+                    ));
+                }
+                if old.is_none() {
+                    crate::workloads::default_new_pod(obj, &now_rfc3339(&self.clock));
+                }
+                Ok(())
+            }
+            Builtin::Deployment => {
+                // The API server's defaults (pkg/apis/apps/v1/defaults.go).
+                if !obj.get("spec").is_some_and(Value::is_object) {
+                    obj["spec"] = json!({});
+                }
+                for (field, value) in [
+                    ("replicas", json!(1)),
+                    ("revisionHistoryLimit", json!(10)),
+                    ("progressDeadlineSeconds", json!(600)),
+                    (
+                        "strategy",
+                        json!({ "type": "RollingUpdate", "rollingUpdate": { "maxUnavailable": "25%", "maxSurge": "25%" } }),
+                    ),
+                ] {
+                    if obj["spec"].get(field).is_none() {
+                        obj["spec"][field] = value;
+                    }
+                }
+                Ok(())
+            }
             _ => Ok(()),
         }
     }
@@ -1122,7 +1173,7 @@ impl Api {
 
     /// Removes an object now and tells the watches; the garbage collector
     /// then deals with what it owned.
-    fn remove(&mut self, rt: &ResourceType, ns: &str, name: &str) -> Option<Arc<Value>> {
+    pub(crate) fn remove(&mut self, rt: &ResourceType, ns: &str, name: &str) -> Option<Arc<Value>> {
         let mut last = (**self.store.get(&rt.key(), ns, name)?).clone();
         let rv = self.store.next_rv();
         meta_mut(&mut last).insert("resourceVersion".into(), json!(rv.to_string()));
@@ -1192,6 +1243,9 @@ impl Api {
             return Err(ApiError::conflict(&rt.group, &rt.plural, name));
         }
         self.admit_delete(rt, &ns_key, name, &obj)?;
+        if rt.builtin == Builtin::Pod {
+            return Ok(self.delete_pod_gracefully(rt, &ns_key, name, &obj));
+        }
         let mut finalizers = finalizers(&obj);
         if rt.builtin == Builtin::Namespace {
             // The namespace controller empties it, then removes it.
@@ -1266,7 +1320,10 @@ impl Api {
         m.insert("finalizers".into(), json!(finalizers));
         if rt.builtin == Builtin::Crd {
             crd::mark_terminating(&mut marked);
-        } else if matches!(rt.builtin, Builtin::Custom | Builtin::Deployment) {
+        } else if matches!(
+            rt.builtin,
+            Builtin::Custom | Builtin::Deployment | Builtin::ReplicaSet
+        ) {
             let g = m.get("generation").and_then(Value::as_i64).unwrap_or(1);
             m.insert("generation".into(), json!(g + 1));
         }
@@ -1484,6 +1541,7 @@ impl Api {
             }
         }
         changed |= self.collect_garbage();
+        changed |= self.reconcile_workloads();
         changed
     }
 
@@ -1815,7 +1873,14 @@ fn builtin_fields(builtin: Builtin) -> Option<&'static [&'static str]> {
             "imagePullSecrets",
             "automountServiceAccountToken",
         ],
-        Builtin::Namespace | Builtin::Deployment | Builtin::Crd => &["spec", "status"],
+        Builtin::Namespace
+        | Builtin::Deployment
+        | Builtin::ReplicaSet
+        | Builtin::Pod
+        | Builtin::Crd
+        | Builtin::SelfSubjectReview
+        | Builtin::SelfSubjectAccessReview
+        | Builtin::SelfSubjectRulesReview => &["spec", "status"],
         Builtin::Event | Builtin::EventV1 | Builtin::Custom => return None,
     })
 }

@@ -65,6 +65,12 @@ pub fn resource_list(catalogue: &Catalogue, group: &str, version: &str) -> Optio
         if t.status_subresource {
             resources.push(json!({ "name": format!("{}/status", t.plural), "singularName": "", "namespaced": t.namespaced, "kind": t.kind, "verbs": ["get", "patch", "update"] }));
         }
+        if crate::scale::scalable(t) {
+            resources.push(json!({ "name": format!("{}/scale", t.plural), "singularName": "", "namespaced": true, "group": "autoscaling", "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"] }));
+        }
+        if t.builtin == Builtin::Pod {
+            resources.push(json!({ "name": "pods/log", "singularName": "", "namespaced": true, "kind": "Pod", "verbs": ["get"] }));
+        }
         if t.builtin == Builtin::ServiceAccount {
             resources.push(json!({ "name": "serviceaccounts/token", "singularName": "", "namespaced": true, "group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest", "verbs": ["create"] }));
         }
@@ -113,7 +119,13 @@ fn schema_name(t: &ResourceType) -> String {
             t.version, t.kind
         ),
         Builtin::EventV1 => format!("io.k8s.api.events.{}.{}", t.version, t.kind),
-        Builtin::Deployment => format!("io.k8s.api.apps.{}.{}", t.version, t.kind),
+        Builtin::Deployment | Builtin::ReplicaSet => {
+            format!("io.k8s.api.apps.{}.{}", t.version, t.kind)
+        }
+        Builtin::SelfSubjectReview => format!("io.k8s.api.authentication.{}.{}", t.version, t.kind),
+        Builtin::SelfSubjectAccessReview | Builtin::SelfSubjectRulesReview => {
+            format!("io.k8s.api.authorization.{}.{}", t.version, t.kind)
+        }
         _ => format!("io.k8s.api.core.{}.{}", t.version, t.kind),
     }
 }

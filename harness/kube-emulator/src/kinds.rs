@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::printers;
+
 /// Built-in kinds get behaviour of their own (Secret's data folding, the
 /// namespace lifecycle, ...); custom ones are generic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,9 +18,17 @@ pub enum Builtin {
     Event,
     EventV1,
     Crd,
-    /// apps/v1 Deployment: stored and served (status through its
-    /// subresource); nothing runs pods.
+    /// apps/v1 Deployment, ReplicaSet and v1 Pod: the background
+    /// controllers of `workloads` give them ReplicaSets, Pods and status.
     Deployment,
+    ReplicaSet,
+    Pod,
+    /// authentication.k8s.io/v1 SelfSubjectReview, authorization.k8s.io/v1
+    /// SelfSubject{Access,Rules}Review: create-only, answered by `auth`,
+    /// never stored.
+    SelfSubjectReview,
+    SelfSubjectAccessReview,
+    SelfSubjectRulesReview,
     Custom,
 }
 
@@ -45,6 +55,8 @@ pub enum ColumnSource {
     InvolvedObject,
     /// Length of an array at a JSONPath.
     Count(String),
+    /// A built-in printer's cell (see `printers`).
+    Printer(crate::printers::CellFn),
 }
 
 #[derive(Debug, Clone)]
@@ -91,7 +103,21 @@ impl ResourceType {
         }
     }
 
+    /// Whether objects of this kind are only ever created, answered and
+    /// forgotten (the reviews).
+    pub fn is_review(&self) -> bool {
+        matches!(
+            self.builtin,
+            Builtin::SelfSubjectReview
+                | Builtin::SelfSubjectAccessReview
+                | Builtin::SelfSubjectRulesReview
+        )
+    }
+
     pub fn verbs(&self) -> Vec<&'static str> {
+        if self.is_review() {
+            return vec!["create"];
+        }
         vec![
             "create",
             "delete",
@@ -112,7 +138,7 @@ pub struct ResKey {
     pub plural: String,
 }
 
-fn col(name: &str, type_: &str, source: ColumnSource) -> Column {
+pub(crate) fn col(name: &str, type_: &str, source: ColumnSource) -> Column {
     Column {
         name: name.into(),
         type_: type_.into(),
@@ -123,7 +149,7 @@ fn col(name: &str, type_: &str, source: ColumnSource) -> Column {
     }
 }
 
-fn name_col() -> Column {
+pub(crate) fn name_col() -> Column {
     let mut c = col("Name", "string", ColumnSource::Name);
     c.format = "name".into();
     c
@@ -154,26 +180,39 @@ fn builtin(
         short_names: short.iter().map(|s| s.to_string()).collect(),
         categories: Vec::new(),
         namespaced,
-        status_subresource: matches!(b, Builtin::Namespace | Builtin::Crd | Builtin::Deployment),
+        status_subresource: matches!(
+            b,
+            Builtin::Namespace
+                | Builtin::Crd
+                | Builtin::Deployment
+                | Builtin::ReplicaSet
+                | Builtin::Pod
+        ),
         builtin: b,
         schema: None,
         columns,
     }
 }
 
+/// A kind whose printer's columns are its own (no Name first, Age last).
+fn with_columns(mut rt: ResourceType, columns: Vec<Column>) -> ResourceType {
+    rt.columns = columns;
+    rt
+}
+
+/// In the `all` category, which `kubectl get all` lists.
+fn in_all(mut rt: ResourceType) -> ResourceType {
+    rt.categories = vec!["all".into()];
+    rt
+}
+
+fn review(group: &str, kind: &str, plural: &str, b: Builtin) -> ResourceType {
+    let mut rt = builtin(group, "v1", kind, plural, &[], false, b, vec![]);
+    rt.columns = Vec::new();
+    rt
+}
+
 pub fn builtins() -> Vec<ResourceType> {
-    let events_cols = || {
-        vec![
-            col("Type", "string", ColumnSource::JsonPath(".type".into())),
-            col("Reason", "string", ColumnSource::JsonPath(".reason".into())),
-            col("Object", "string", ColumnSource::InvolvedObject),
-            col(
-                "Message",
-                "string",
-                ColumnSource::JsonPath(".message".into()),
-            ),
-        ]
-    };
     let mut crd = builtin(
         "apiextensions.k8s.io",
         "v1",
@@ -244,51 +283,79 @@ pub fn builtins() -> Vec<ResourceType> {
                 ColumnSource::Count(".secrets".into()),
             )],
         ),
-        builtin(
-            "",
-            "v1",
-            "Event",
-            "events",
-            &["ev"],
-            true,
-            Builtin::Event,
-            events_cols(),
+        with_columns(
+            builtin(
+                "",
+                "v1",
+                "Event",
+                "events",
+                &["ev"],
+                true,
+                Builtin::Event,
+                vec![],
+            ),
+            printers::event_columns(),
         ),
-        builtin(
-            "events.k8s.io",
-            "v1",
-            "Event",
-            "events",
-            &["ev"],
-            true,
-            Builtin::EventV1,
-            events_cols(),
+        with_columns(
+            builtin(
+                "events.k8s.io",
+                "v1",
+                "Event",
+                "events",
+                &["ev"],
+                true,
+                Builtin::EventV1,
+                vec![],
+            ),
+            printers::event_columns(),
         ),
-        builtin(
-            "apps",
-            "v1",
-            "Deployment",
-            "deployments",
-            &["deploy"],
-            true,
-            Builtin::Deployment,
-            vec![
-                col(
-                    "Ready",
-                    "string",
-                    ColumnSource::JsonPath(".status.readyReplicas".into()),
-                ),
-                col(
-                    "Up-to-date",
-                    "integer",
-                    ColumnSource::JsonPath(".status.updatedReplicas".into()),
-                ),
-                col(
-                    "Available",
-                    "integer",
-                    ColumnSource::JsonPath(".status.availableReplicas".into()),
-                ),
-            ],
+        in_all(with_columns(
+            builtin(
+                "apps",
+                "v1",
+                "Deployment",
+                "deployments",
+                &["deploy"],
+                true,
+                Builtin::Deployment,
+                vec![],
+            ),
+            printers::deployment_columns(),
+        )),
+        in_all(with_columns(
+            builtin(
+                "apps",
+                "v1",
+                "ReplicaSet",
+                "replicasets",
+                &["rs"],
+                true,
+                Builtin::ReplicaSet,
+                vec![],
+            ),
+            printers::replicaset_columns(),
+        )),
+        in_all(with_columns(
+            builtin("", "v1", "Pod", "pods", &["po"], true, Builtin::Pod, vec![]),
+            printers::pod_columns(),
+        )),
+        review(
+            "authentication.k8s.io",
+            "SelfSubjectReview",
+            "selfsubjectreviews",
+            Builtin::SelfSubjectReview,
+        ),
+        review(
+            "authorization.k8s.io",
+            "SelfSubjectAccessReview",
+            "selfsubjectaccessreviews",
+            Builtin::SelfSubjectAccessReview,
+        ),
+        review(
+            "authorization.k8s.io",
+            "SelfSubjectRulesReview",
+            "selfsubjectrulesreviews",
+            Builtin::SelfSubjectRulesReview,
         ),
         crd,
     ]

@@ -1,8 +1,10 @@
 //! An in-process Kubernetes API server over HTTP on 127.0.0.1 that the real
 //! clients (kube-rs, kubectl) talk to unchanged. It is generic over kinds:
 //! the built-in ones it needs (Namespace, Secret, ConfigMap, ServiceAccount,
-//! Event, Deployment without pods, CustomResourceDefinition) and any kind a CRD adds, validated and
-//! defaulted by the CRD's schema.
+//! Event, Deployment, ReplicaSet and Pod, CustomResourceDefinition, the
+//! self-subject reviews) and any kind a CRD adds, validated and defaulted by
+//! the CRD's schema. Deployments get ReplicaSets and Pods, whose containers
+//! an embedder can stand in for with a [`PodRunner`] (see `workloads`).
 //!
 //! Semantics the scenarios rely on follow the real server: one global
 //! resourceVersion counter, watches that resume from a version (410 Gone
@@ -13,6 +15,7 @@
 
 pub mod admission;
 mod api;
+mod auth;
 mod crd;
 mod discovery;
 pub mod error;
@@ -21,7 +24,10 @@ pub mod jsonpath;
 pub mod kinds;
 mod patch;
 mod path;
+mod pod_log;
+mod printers;
 pub mod protobuf;
+mod scale;
 pub mod schema;
 pub mod selector;
 mod service;
@@ -30,6 +36,7 @@ mod table;
 mod tls;
 mod tokens;
 mod watch;
+pub mod workloads;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -37,6 +44,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use admission::{AdmissionHook, AdmissionRequest, Operation};
+pub use auth::User;
 pub use emulator_core::Clock;
 use emulator_core::{ServerError, ServerHandle};
 pub use error::ApiError;
@@ -45,6 +53,7 @@ pub use service::Faults;
 use service::{Service, Shared};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+pub use workloads::{PodLog, PodRef, PodRunner};
 
 pub const DEFAULT_ISSUER: &str = "https://kubernetes.default.svc.cluster.local";
 
@@ -65,9 +74,17 @@ pub struct Builder {
     issuer: String,
     watch_log: usize,
     hooks: Vec<Arc<dyn AdmissionHook>>,
+    user: User,
 }
 
 impl Builder {
+    /// Who the bearer token authenticates as (`kubectl auth whoami`);
+    /// by default `kube-emulator-admin` in `system:masters`.
+    pub fn user(mut self, user: User) -> Self {
+        self.user = user;
+        self
+    }
+
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
         self
@@ -109,6 +126,8 @@ impl Builder {
         let shared = Arc::new(Shared {
             api: Mutex::new(api),
             token,
+            user: self.user,
+            runners: Default::default(),
             faults: Mutex::new(Faults::default()),
             server_address: Mutex::new(String::new()),
             stop: CancellationToken::new(),
@@ -154,6 +173,7 @@ impl KubeEmulator {
             issuer: DEFAULT_ISSUER.to_owned(),
             watch_log: 100_000,
             hooks: Vec::new(),
+            user: User::default(),
         }
     }
 
@@ -208,6 +228,14 @@ impl KubeEmulator {
     /// The ServiceAccount token signing keys, as `/openid/v1/jwks` serves them.
     pub fn jwks(&self) -> serde_json::Value {
         self.shared.api().tokens.jwks()
+    }
+
+    /// Runs the Pods of the Deployment `namespace/deployment` with `runner`:
+    /// it is started when one of them is scheduled and stopped when it is
+    /// deleted (scaling the Deployment to 0 stops it). Set it before the
+    /// Deployment's first Pod, or that Pod runs without it.
+    pub fn run_pods_of(&self, namespace: &str, deployment: &str, runner: Arc<dyn PodRunner>) {
+        self.shared.runners.set(namespace, deployment, runner);
     }
 
     pub fn add_admission_hook(&self, hook: Arc<dyn AdmissionHook>) {

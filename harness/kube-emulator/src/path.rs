@@ -96,6 +96,8 @@ pub fn parse(path: &str, catalogue: &Catalogue) -> Result<Target, ApiError> {
     let find = |plural: &str| catalogue.find(group, version, plural);
     let known_sub = |rt: &ResourceType, sub: &str| match sub {
         "status" => rt.status_subresource,
+        "scale" => crate::scale::scalable(rt),
+        "log" => rt.builtin == crate::kinds::Builtin::Pod,
         "token" => rt.plural == "serviceaccounts",
         "finalize" => rt.plural == "namespaces",
         _ => false,

@@ -124,14 +124,14 @@ pub fn decode_object(
 }
 
 fn message_of(api_version: &str, kind: &str) -> Option<&'static Message> {
-    if api_version != "v1" {
-        return None;
-    }
-    Some(match kind {
-        "Namespace" => &NAMESPACE,
-        "Secret" => &SECRET,
-        "ConfigMap" => &CONFIG_MAP,
-        "ServiceAccount" => &SERVICE_ACCOUNT,
+    Some(match (api_version, kind) {
+        ("v1", "Namespace") => &NAMESPACE,
+        ("v1", "Secret") => &SECRET,
+        ("v1", "ConfigMap") => &CONFIG_MAP,
+        ("v1", "ServiceAccount") => &SERVICE_ACCOUNT,
+        ("authentication.k8s.io/v1", "SelfSubjectReview") => &SELF_SUBJECT_REVIEW,
+        ("authorization.k8s.io/v1", "SelfSubjectAccessReview") => &SELF_SUBJECT_ACCESS_REVIEW,
+        ("authorization.k8s.io/v1", "SelfSubjectRulesReview") => &SELF_SUBJECT_RULES_REVIEW,
         _ => return None,
     })
 }
@@ -449,6 +449,70 @@ static NAMESPACE: Message = Message {
         f(1, "metadata", "ObjectMeta", Ty::Msg(&OBJECT_META)),
         always(2, "spec", "Spec", Ty::Msg(&NAMESPACE_SPEC)),
         always(3, "status", "Status", Ty::Msg(&NAMESPACE_STATUS)),
+    ],
+};
+
+// The reviews `kubectl auth whoami|can-i` send through the typed client
+// (k8s.io/api authentication/v1 and authorization/v1 generated.proto).
+static SELF_SUBJECT_REVIEW: Message = Message {
+    name: "SelfSubjectReview",
+    fields: &[f(1, "metadata", "ObjectMeta", Ty::Msg(&OBJECT_META))],
+};
+
+static RESOURCE_ATTRIBUTES: Message = Message {
+    name: "ResourceAttributes",
+    fields: &[
+        f(1, "namespace", "Namespace", Ty::Str),
+        f(2, "verb", "Verb", Ty::Str),
+        f(3, "group", "Group", Ty::Str),
+        f(4, "version", "Version", Ty::Str),
+        f(5, "resource", "Resource", Ty::Str),
+        f(6, "subresource", "Subresource", Ty::Str),
+        f(7, "name", "Name", Ty::Str),
+    ],
+};
+
+static NON_RESOURCE_ATTRIBUTES: Message = Message {
+    name: "NonResourceAttributes",
+    fields: &[f(1, "path", "Path", Ty::Str), f(2, "verb", "Verb", Ty::Str)],
+};
+
+static SELF_SUBJECT_ACCESS_REVIEW_SPEC: Message = Message {
+    name: "SelfSubjectAccessReviewSpec",
+    fields: &[
+        f(
+            1,
+            "resourceAttributes",
+            "ResourceAttributes",
+            Ty::Msg(&RESOURCE_ATTRIBUTES),
+        ),
+        f(
+            2,
+            "nonResourceAttributes",
+            "NonResourceAttributes",
+            Ty::Msg(&NON_RESOURCE_ATTRIBUTES),
+        ),
+    ],
+};
+
+static SELF_SUBJECT_ACCESS_REVIEW: Message = Message {
+    name: "SelfSubjectAccessReview",
+    fields: &[
+        f(1, "metadata", "ObjectMeta", Ty::Msg(&OBJECT_META)),
+        always(2, "spec", "Spec", Ty::Msg(&SELF_SUBJECT_ACCESS_REVIEW_SPEC)),
+    ],
+};
+
+static SELF_SUBJECT_RULES_REVIEW_SPEC: Message = Message {
+    name: "SelfSubjectRulesReviewSpec",
+    fields: &[f(1, "namespace", "Namespace", Ty::Str)],
+};
+
+static SELF_SUBJECT_RULES_REVIEW: Message = Message {
+    name: "SelfSubjectRulesReview",
+    fields: &[
+        f(1, "metadata", "ObjectMeta", Ty::Msg(&OBJECT_META)),
+        always(2, "spec", "Spec", Ty::Msg(&SELF_SUBJECT_RULES_REVIEW_SPEC)),
     ],
 };
 

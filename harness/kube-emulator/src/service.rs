@@ -34,6 +34,10 @@ pub struct Faults {
 pub(crate) struct Shared {
     pub api: Mutex<Api>,
     pub token: String,
+    /// Who the token authenticates as.
+    pub user: crate::auth::User,
+    /// What runs the Pods of Deployments (see `workloads`).
+    pub runners: crate::workloads::Runners,
     pub faults: Mutex<Faults>,
     pub server_address: Mutex<String>,
     pub stop: CancellationToken,
@@ -69,6 +73,11 @@ impl Shared {
                 if !changed {
                     break;
                 }
+            }
+            // Pods to start and stop: outside the lock, each on its own.
+            let actions = std::mem::take(&mut self.api().workloads.actions);
+            for action in actions {
+                tokio::spawn(crate::workloads::run_action(self.clone(), action));
             }
         }
     }
@@ -133,6 +142,9 @@ impl HttpService for Service {
                     "Unauthorized",
                 )));
             }
+        }
+        if !public && let Err(e) = crate::auth::refuse_impersonation(&parts.headers, &shared.user) {
+            return Ok(error_response(&e));
         }
         let faults = shared.faults().clone();
         if let Some(latency) = faults.latency {
@@ -242,6 +254,20 @@ impl Service {
             }
             Target::Jwks => ok(api.tokens.jwks()),
             Target::OpenIdConfiguration => ok(api.tokens.openid_configuration()),
+            Target::Collection { rt, .. } if rt.is_review() => {
+                if *method != Method::POST {
+                    return Err(ApiError::new(
+                        Reason::MethodNotAllowed,
+                        format!(
+                            "the server does not allow this method on the requested resource ({method})"
+                        ),
+                    ));
+                }
+                let format = BodyFormat::of(&rt, content_type)?;
+                let review = api.decode(&rt, format, &body)?;
+                let answer = crate::auth::review(&rt, &shared.user, &review)?;
+                Ok(json_response(StatusCode::CREATED, &answer))
+            }
             Target::Collection { rt, namespace } => match *method {
                 Method::GET if query.get("watch").is_some_and(|w| w == "true" || w == "1") => {
                     watch::start(
@@ -289,6 +315,43 @@ impl Service {
                 name,
                 sub,
             } => match (method.clone(), sub.as_deref()) {
+                (Method::GET, Some("log")) => {
+                    let pod = api.get(&rt, namespace.as_deref(), &name)?;
+                    let runner = shared.runners.of(&api.pod_ref(&pod));
+                    crate::pod_log::serve(&api, runner, &pod, query, shared.stop.clone())
+                }
+                (Method::GET, Some("scale")) => {
+                    ok(crate::scale::get(&api, &rt, namespace.as_deref(), &name)?)
+                }
+                (Method::PUT, Some("scale")) => {
+                    let scale: Value = serde_json::from_slice(&body).map_err(|e| {
+                        ApiError::bad_request(format!(
+                            "the object provided is unrecognized (must be of type Scale): {e}"
+                        ))
+                    })?;
+                    ok(crate::scale::update(
+                        &mut api,
+                        &rt,
+                        namespace.as_deref(),
+                        &name,
+                        &scale,
+                        query,
+                    )?)
+                }
+                (Method::PATCH, Some("scale")) => {
+                    let kind = PatchType::from_content_type(content_type).ok_or_else(|| {
+                        ApiError::new(Reason::UnsupportedMediaType, format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got {content_type:?})"))
+                    })?;
+                    ok(crate::scale::patch(
+                        &mut api,
+                        &rt,
+                        namespace.as_deref(),
+                        &name,
+                        kind,
+                        &body,
+                        query,
+                    )?)
+                }
                 (Method::POST, Some("token")) if rt.plural == "serviceaccounts" => {
                     let token =
                         api.token_request(namespace.as_deref().unwrap_or_default(), &name, &body)?;

@@ -15,18 +15,9 @@ pub fn wants_table(accept: &str) -> bool {
         .is_some_and(|first| first.contains("as=Table"))
 }
 
-/// kubectl's short durations: 45s, 3m, 2h, 5d.
+/// The printers' ages (Go's `HumanDuration`): 45s, 3m20s, 2h, 5d.
 pub fn age(created: Option<&str>, clock: &Clock) -> String {
-    let Some(created) = created.and_then(|c| c.parse::<jiff::Timestamp>().ok()) else {
-        return "<unknown>".into();
-    };
-    let secs = clock.now().duration_since(created).as_secs().max(0);
-    match secs {
-        s if s < 120 => format!("{s}s"),
-        s if s < 7200 => format!("{}m", s / 60),
-        s if s < 172_800 => format!("{}h", s / 3600),
-        s => format!("{}d", s / 86_400),
-    }
+    crate::printers::since(created, clock)
 }
 
 fn cell(source: &ColumnSource, obj: &Value, clock: &Clock) -> Value {
@@ -70,6 +61,7 @@ fn cell(source: &ColumnSource, obj: &Value, clock: &Clock) -> Value {
                 .unwrap_or_default();
             json!(format!("{kind}/{name}"))
         }
+        ColumnSource::Printer(f) => f(obj, clock),
         ColumnSource::JsonPath(path) => match jsonpath::render(obj, path) {
             Some(s) => json!(s),
             None => Value::Null,

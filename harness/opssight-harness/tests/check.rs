@@ -92,12 +92,13 @@ async fn a_stopped_controller_leaves_every_external_secret_stale() {
         .iter()
         .find(|f| f["object"] == "Deployment external-secrets-system/external-secrets")
         .unwrap();
+    // Stopped by scaling its deployment to 0, as on a real cluster: `check`
+    // says so rather than only that nothing is available.
     assert_eq!(controller["ok"], false);
-    assert!(
-        controller["detail"]
-            .as_str()
-            .unwrap()
-            .starts_with("0/1 available")
+    assert_eq!(
+        controller["detail"].as_str().unwrap(),
+        "0/0 available: scaled to 0",
+        "{controller}"
     );
     assert!(out.contains("PROBLEM  ExternalSecret refreshed"), "{out}");
     // ESO's status still says Ready: only the refresh time shows the trouble.

@@ -14,6 +14,41 @@ async fn shutdown_leaves_no_task_running() {
 }
 
 #[tokio::test]
+async fn a_follower_of_the_log_sees_new_lines_and_its_end() {
+    let mut stack = stack().await;
+    let controller = stack.controller.take().unwrap();
+    assert!(
+        controller
+            .recent_log()
+            .iter()
+            .any(|l| l.ends_with(" controller started")),
+        "{:?}",
+        controller.recent_log()
+    );
+    let mut follower = controller.follow_log();
+    // A store that does not exist: the controller logs that it cannot get it.
+    create(
+        &stack.client,
+        "externalsecrets",
+        extract_es("followed", "app/followed", "1h"),
+    )
+    .await
+    .unwrap();
+    let line = within("a line written while followed", follower.recv())
+        .await
+        .unwrap();
+    assert!(line.contains("followed"), "{line}");
+    within("controller shutdown", controller.shutdown()).await;
+    loop {
+        match within("the follower's end", follower.recv()).await {
+            Ok(_) => continue,
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+#[tokio::test]
 async fn dropping_the_handle_ends_every_task() {
     let mut stack = stack().await;
     let controller = stack.controller.take().unwrap();

@@ -9,3 +9,4 @@ mod support;
 mod tokens;
 mod verbs;
 mod watch;
+mod workloads;

@@ -41,6 +41,16 @@ pub async fn scale_controller(
     if replicas == 0 {
         return Ok(());
     }
+    wait_available(client, name, replicas, wait).await
+}
+
+/// Waits until a deployment of ESO has `replicas` available.
+pub async fn wait_available(
+    client: &kube::Client,
+    name: &str,
+    replicas: i32,
+    wait: Duration,
+) -> anyhow::Result<()> {
     let available = kube::runtime::wait::await_condition(
         deployments(client),
         name,

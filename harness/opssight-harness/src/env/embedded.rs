@@ -5,7 +5,7 @@
 //! overlay applied.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -13,7 +13,7 @@ use aws_credential_types::Credentials;
 use aws_emulator::{AccessKey, AwsEmulator};
 use aws_sdk_secretsmanager::config::{BehaviorVersion, Region};
 use emulator_core::Clock;
-use eso_emulator::{EsoController, webhook::EsoWebhook};
+use eso_emulator::webhook::EsoWebhook;
 use futures::future::BoxFuture;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, PostParams};
@@ -33,9 +33,14 @@ pub const ESO_USER: &str = "opssight-external-secrets";
 pub const IRSA_SERVICE_ACCOUNT: &str = "external-secrets-sa";
 /// Where ESO's Helm chart puts its deployments (as the runbook installs it).
 pub const ESO_NAMESPACE: &str = "external-secrets-system";
-/// The chart's three deployments. Here they stand for the in-process
-/// controller and webhook, so that what reads deployments (the `check`
-/// command, `kubectl get deploy`) sees whether the controller runs.
+/// The chart's three deployments. The kube-emulator runs their Pods; the
+/// controller's run the in-process eso-emulator (see `eso_pods`), so that
+/// scaling it stops and starts the controller and `kubectl logs` reads its
+/// log. The other two stand for the webhook (an admission hook here) and
+/// do nothing.
+/// How long ESO's deployments may take to become available or to stop.
+const START_WAIT: Duration = Duration::from_secs(30);
+
 pub const ESO_DEPLOYMENTS: [&str; 3] = [
     "external-secrets",
     "external-secrets-cert-controller",
@@ -62,7 +67,7 @@ pub struct Embedded {
     admin_key: AccessKey,
     /// The key in `aws-secret`: the controller's user's.
     pub eso_key: AccessKey,
-    controller: Mutex<Option<EsoController>>,
+    eso: Arc<super::eso_pods::EsoPods>,
     seed: Seed,
     capabilities: Capabilities,
     dir: crate::files::PrivateDir,
@@ -129,6 +134,20 @@ impl Embedded {
                 .context("installing ESO's CRDs")?;
         }
         let capabilities = self::capabilities();
+        let eso = Arc::new(super::eso_pods::EsoPods::new(
+            client.clone(),
+            eso_emulator::Config {
+                endpoints: eso_emulator::Endpoints {
+                    secretsmanager: Some(aws.endpoint()),
+                    sts: Some(aws.endpoint()),
+                    // As the binaries env runs ESO: no instance metadata.
+                    ec2_metadata_disabled: true,
+                },
+                clock: clock.clone(),
+                ..eso_emulator::Config::default()
+            },
+        ));
+        kube.run_pods_of(ESO_NAMESPACE, ESO_DEPLOYMENTS[0], eso.clone());
         let env = Self {
             aws,
             kube,
@@ -137,16 +156,19 @@ impl Embedded {
             admin,
             admin_key,
             eso_key,
-            controller: Mutex::new(None),
+            eso,
             seed,
             capabilities,
             dir,
             kubeconfig,
             fixtures,
         };
-        env.create_eso_deployments().await?;
+        // The overlay first, so that the controller finds it when it starts.
         env.apply_overlay("local").await?;
-        env.start_eso().await?;
+        env.create_eso_deployments().await?;
+        for name in ESO_DEPLOYMENTS {
+            super::cluster::wait_available(&env.client, name, 1, START_WAIT).await?;
+        }
         Ok(env)
     }
 
@@ -205,67 +227,61 @@ impl Embedded {
                 },
             });
             self.apply(&deployment).await?;
-            super::cluster::publish_deployment(&self.client, &self.clock, name, true).await?;
         }
         Ok(())
     }
 
+    /// Scales the controller's deployment to 1 and waits until it runs.
     pub async fn start_eso(&self) -> anyhow::Result<()> {
-        self.start_controller_task();
-        super::cluster::publish_deployment(&self.client, &self.clock, ESO_DEPLOYMENTS[0], true)
-            .await
+        super::cluster::scale_controller(&self.client, 1, START_WAIT).await
     }
 
-    fn start_controller_task(&self) {
-        let config = eso_emulator::Config {
-            endpoints: eso_emulator::Endpoints {
-                secretsmanager: Some(self.aws.endpoint()),
-                sts: Some(self.aws.endpoint()),
-                // As the binaries env runs ESO: no instance metadata.
-                ec2_metadata_disabled: true,
-            },
-            clock: self.clock.clone(),
-            ..eso_emulator::Config::default()
-        };
-        let controller = EsoController::start(self.client.clone(), config);
-        *self.controller.lock().unwrap_or_else(|e| e.into_inner()) = Some(controller);
-    }
-
+    /// Scales the controller's deployment to 0 and waits until the
+    /// controller has stopped, as `kubectl scale --replicas=0` does it.
     pub async fn stop_eso(&self) {
-        let controller = self
-            .controller
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        if let Some(c) = controller {
-            c.shutdown().await;
-        }
-        if let Err(e) =
-            super::cluster::publish_deployment(&self.client, &self.clock, ESO_DEPLOYMENTS[0], false)
-                .await
-        {
+        if let Err(e) = self.scale_to_zero().await {
             tracing::warn!("{e:#}");
+            // Stopped all the same: what follows relies on it.
+            self.eso.kill();
         }
+    }
+
+    async fn scale_to_zero(&self) -> anyhow::Result<()> {
+        super::cluster::scale_controller(&self.client, 0, START_WAIT).await?;
+        let eso = self.eso.clone();
+        let stopped = async move {
+            while eso.is_running() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        tokio::time::timeout(START_WAIT, stopped)
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "timed out after {START_WAIT:?} waiting for the controller to stop once {ESO_NAMESPACE}/{} was scaled to 0",
+                    ESO_DEPLOYMENTS[0]
+                )
+            })
     }
 
     pub fn eso_running(&self) -> bool {
-        self.controller
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_some()
+        self.eso.is_running()
     }
 
     pub fn eso_log(&self) -> Vec<String> {
-        self.controller
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .map(|c| c.recent_log())
-            .unwrap_or_default()
+        self.eso.recent_log()
     }
 
     pub fn admin_key(&self) -> &AccessKey {
         &self.admin_key
+    }
+}
+
+impl Drop for Embedded {
+    // The runner is shared with the kube-emulator, which may outlive this
+    // for a moment: the controller goes with the environment.
+    fn drop(&mut self) {
+        self.eso.kill();
     }
 }
 

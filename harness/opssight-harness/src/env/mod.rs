@@ -6,6 +6,7 @@ pub mod apply;
 pub mod binaries;
 pub mod cluster;
 pub mod embedded;
+pub mod eso_pods;
 pub mod existing;
 pub mod kind;
 pub mod live_state;
