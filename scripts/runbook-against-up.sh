@@ -167,11 +167,13 @@ finding "external-secrets.yaml is not in the runbook's layout" "$layout" \
 run "$runbook_dir" cat "sed -i 's/ACCOUNT_ID/123456789012/g' external-secrets.yaml"
 check "the role ARN carries the account" "1" "$(grep -c 'arn:aws:iam::123456789012:role/opssight-external-secrets' "$runbook_dir/external-secrets.yaml")"
 run "$runbook_dir" cat "kubectl apply -f external-secrets.yaml"
-# Finding "The EKS setup over an existing store keeps its static keys".
+# Finding "The EKS setup switches an existing store to IRSA at once": the
+# store keeps secretRef beside the new jwt, and ESO uses jwt (up's AWS
+# trusts the stack's tokens, so the store stays Valid here).
 auth=$(k get secretstore aws-secrets-manager -n opssight-production -o jsonpath='{.spec.provider.aws.auth}')
 case "$auth" in
-  *secretRef*jwt*|*jwt*secretRef*) say "  known runbook finding: the EKS setup over an existing store keeps its static keys (auth has secretRef and jwt)"; findings=$((findings + 1)) ;;
-  *) fail "finding gone: \"the EKS setup over an existing store keeps its static keys\": the store's auth is now [$auth]" ;;
+  *secretRef*jwt*|*jwt*secretRef*) say "  known runbook finding: the EKS setup switches an existing store to IRSA at once (auth has secretRef and jwt, and ESO uses jwt)"; findings=$((findings + 1)) ;;
+  *) fail "finding gone: \"the EKS setup switches an existing store to IRSA at once\": the store's auth is now [$auth]" ;;
 esac
 
 say "== Deployment, 2. Deploy OpsSight with External Secrets"

@@ -199,7 +199,7 @@ mod tests {
         );
         assert!(
             compare(&store, &store).0.line(&[]).ends_with(
-                "none new, and the problem it found still there: StoreValid SecretStore s"
+                "none new, and the problem it found still there: StoreValid SecretStore s)"
             ),
             "{}",
             compare(&store, &store).0.line(&[])
