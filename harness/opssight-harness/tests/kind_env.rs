@@ -109,8 +109,18 @@ esac"#,
     script(
         &bin,
         "kubectl",
+        // Pods: the test's fake kubelet (`fake_kubelet`) answers for them
+        // through files in $FAKE_KUBELET_DIR.
         r#"case "$1" in
   version) echo '{"clientVersion":{"gitVersion":"v1.33.4","major":"1","minor":"33"}}';;
+  apply) mkdir -p "$FAKE_KUBELET_DIR"; rm -f "$FAKE_KUBELET_DIR/env"; echo > "$FAKE_KUBELET_DIR/start";;
+  wait) i=0; while [ -f "$FAKE_KUBELET_DIR/start" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+        [ -f "$FAKE_KUBELET_DIR/env" ] || { echo "timed out waiting for the condition" >&2; exit 1; };;
+  delete) rm -f "$FAKE_KUBELET_DIR/env";;
+  exec) cat "$FAKE_KUBELET_DIR/files" "$FAKE_KUBELET_DIR/env";;
+  get) echo "NAME                   TYPE     DATA   AGE"; echo "opssight-app-secrets   Opaque   4      1m";;
+  describe) echo "Environment Variables from:"; echo "  opssight-app-secrets  Secret  Optional: false"
+            echo "Volumes:"; echo "  secrets:"; echo "    Type:        Secret"; echo "    SecretName:  opssight-app-secrets";;
 esac"#,
     );
     // The cluster's API server, with the CRDs helm's installCRDs would add.
@@ -868,5 +878,121 @@ async fn tool_versions_in_range_run_outside_warn_below_the_floor_refuse() {
         4,
         "only the preflight ran: {:#?}",
         f.calls()
+    );
+}
+
+/// A kubelet for the fake kubectl: the pod's mounted files follow the
+/// Secret; its environment is what the Secret held when the pod (re)started
+/// (`apply` leaves a `start` file), or, with `env_follows`, follows too
+/// (a kubelet that got it wrong). Writes the lines the pod's report prints.
+fn fake_kubelet(
+    client: kube::Client,
+    dir: PathBuf,
+    env_follows: bool,
+) -> tokio::task::JoinHandle<()> {
+    use sha2::Digest as _;
+    tokio::spawn(async move {
+        let secrets = Api::<Secret>::namespaced(client, "opssight-production");
+        loop {
+            if let Ok(Some(secret)) = secrets.get_opt("opssight-app-secrets").await {
+                let lines = |kind: &str| -> String {
+                    secret
+                        .data
+                        .iter()
+                        .flatten()
+                        .map(|(k, v)| {
+                            format!("{kind} {k} {}\n", hex::encode(sha2::Sha256::digest(&v.0)))
+                        })
+                        .collect()
+                };
+                let write = |name: &str, text: String| {
+                    let tmp = dir.join(format!("{name}.tmp"));
+                    if std::fs::write(&tmp, text).is_ok() {
+                        let _ = std::fs::rename(&tmp, dir.join(name));
+                    }
+                };
+                if dir.is_dir() {
+                    write("files", lines("file"));
+                    if std::fs::remove_file(dir.join("start")).is_ok() || env_follows {
+                        write("env", lines("env"));
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+}
+
+async fn pods_run(env_follows: bool) -> (Fakes, Option<i32>, String) {
+    let f = fakes(true).await;
+    let kubelet_dir = f.dir.path().join("kubelet");
+    let kubelet = fake_kubelet(f.client.clone(), kubelet_dir.clone(), env_follows);
+    let mut a = f.test_args("bring-up.feature");
+    a[6] = "features/pods.feature".into();
+    let (code, out) = f
+        .run(
+            &args(&a),
+            &[("FAKE_KUBELET_DIR", kubelet_dir.to_str().unwrap())],
+        )
+        .await;
+    kubelet.abort();
+    (f, code, out)
+}
+
+/// features/pods.feature on the kind code path: the pod applied and waited
+/// for, read with `kubectl exec`, restarted, and the runbook's commands run
+/// on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pod_scenarios_run_on_the_kind_code_path() {
+    let (f, code, out) = pods_run(false).await;
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("2 scenarios (2 passed)"), "{out}");
+    let calls = f.calls();
+    let kubectl: Vec<&str> = calls
+        .iter()
+        .map(String::as_str)
+        .filter(|c| c.starts_with("kubectl ") && !c.starts_with("kubectl version"))
+        .collect();
+    let applies = kubectl
+        .iter()
+        .filter(|c| c.starts_with("kubectl apply -f ") && c.ends_with("/pod-opssight-app.json"))
+        .count();
+    // Each scenario's Background starts it; the first scenario restarts it.
+    assert_eq!(applies, 3, "{kubectl:#?}");
+    for expected in [
+        "kubectl delete pod opssight-app -n opssight-production --ignore-not-found --wait=true",
+        // OPSSIGHT_WAIT_SECONDS=10 is the patience here (180 s on a real kind).
+        "kubectl wait --for=condition=Ready pod/opssight-app -n opssight-production --timeout=10s",
+        "kubectl exec opssight-app -n opssight-production -- sh -c cd /etc/opssight-app-secrets && for k in *; do",
+        "kubectl get secret opssight-app-secrets -n opssight-production",
+        "kubectl describe pod opssight-app -n opssight-production",
+    ] {
+        assert!(kubectl.contains(&expected), "{expected}: {kubectl:#?}");
+    }
+    let mut expected = bring_up();
+    expected.extend(teardown());
+    let others: Vec<String> = calls
+        .iter()
+        .filter(|c| !c.starts_with("kubectl ") || c.starts_with("kubectl version"))
+        .filter(|c| {
+            c.starts_with("kubectl ")
+                || c.starts_with("kind ")
+                || c.starts_with("docker ")
+                || c.starts_with("helm ")
+        })
+        .cloned()
+        .collect();
+    assert_calls(&others, &expected);
+}
+
+/// The scenario can fail: a kubelet that changed the environment of a
+/// running container would be caught.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_environment_that_follows_the_secret_fails_the_pod_scenario() {
+    let (_f, code, out) = pods_run(true).await;
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("the pod opssight-app's environment does not hold the previous values of opssight/production/app; these differ: env encryption_key"),
+        "{out}"
     );
 }

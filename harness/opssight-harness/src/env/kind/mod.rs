@@ -547,6 +547,7 @@ mod tests {
             Capability::SecretsManagerOutage,
             Capability::ControllerRestart,
             Capability::WaitableRefresh,
+            Capability::Kubelet,
         ] {
             assert_eq!(caps.lacks(present), None, "{present:?}");
         }
