@@ -30,7 +30,8 @@ Feature: Disaster recovery
 
   # The runbook's procedure once Secrets Manager is back: force a refresh
   # rather than wait out the controller's retry backoff (refresh.feature).
-  # On kind the outage is LocalStack's container paused.
+  # On kind the outage is LocalStack's container stopped (its secrets saved
+  # by the harness and put back when it starts again).
   @requires-secrets-manager-outage @requires-waitable-refresh
   Scenario: Secrets Manager is down for a while: no data lost, refresh forced when it is back
     When Secrets Manager becomes unreachable

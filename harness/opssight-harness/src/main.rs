@@ -543,6 +543,7 @@ where
                 reuse_cluster: kind.reuse_cluster,
                 localstack_image: kind.localstack_image,
                 workdir: artifacts.join(format!("kind-{run_id}")),
+                logs_dir: artifacts.join("kind-logs").join(&run_id),
                 run_id,
                 ready_timeout: std::time::Duration::from_secs(kind.localstack_ready_seconds),
             };
@@ -860,9 +861,15 @@ async fn doctor() {
     say!("embedded: available (needs nothing beyond this binary)");
     doctor_binaries();
     match opssight_harness::env::preflight::check().await {
-        Ok(()) => say!(
-            "kind:     available (Docker reachable; kind 0.29, helm 3.18, kubectl 1.32 on PATH)"
-        ),
+        Ok(found) => {
+            say!(
+                "kind:     available (Docker reachable; {} on PATH)",
+                found.summary()
+            );
+            for warning in &found.warnings {
+                say!("            warning: {warning}");
+            }
+        }
         Err(e) => {
             say!("kind:     not available:");
             for p in &e.problems {

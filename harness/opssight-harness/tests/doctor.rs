@@ -53,12 +53,12 @@ fn doctor_names_what_each_environment_lacks() {
     let bin = dir.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     fake(&bin, "docker", "echo 28.2.2");
-    fake(&bin, "kind", "echo 'kind v0.29.0 go1.24.2 linux/amd64'");
+    fake(&bin, "kind", "echo 'kind v0.30.0 go1.24.6 linux/amd64'");
     fake(&bin, "helm", "echo 'v3.18.6+gb76a950'");
     fake(
         &bin,
         "kubectl",
-        r#"echo '{"clientVersion":{"major":"1","minor":"32"}}'"#,
+        r#"echo '{"clientVersion":{"gitVersion":"v1.33.4","major":"1","minor":"33"}}'"#,
     );
     std::fs::write(
         &kubeconfig,
@@ -66,7 +66,10 @@ fn doctor_names_what_each_environment_lacks() {
     )
     .unwrap();
     let out = doctor(&bin, &kubeconfig);
-    assert!(out.contains("kind:     available"), "{out}");
+    assert!(
+        out.contains("kind:     available (Docker reachable; kind 0.30.0, helm 3.18.6, kubectl 1.33.4 on PATH)"),
+        "{out}"
+    );
     assert!(out.contains("existing: current context staging"), "{out}");
     assert!(!out.contains("@requires-kubectl will be skipped"), "{out}");
 }

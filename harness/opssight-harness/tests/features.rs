@@ -41,6 +41,7 @@ async fn main_result() -> anyhow::Result<Outcome> {
                 localstack_image: std::env::var("OPSSIGHT_LOCALSTACK_IMAGE")
                     .unwrap_or_else(|_| kind::localstack::DEFAULT_IMAGE.into()),
                 workdir: artifacts.join(format!("kind-{run_id}")),
+                logs_dir: artifacts.join("kind-logs").join(&run_id),
                 run_id,
                 ready_timeout: std::time::Duration::from_secs(120),
             };

@@ -1,14 +1,24 @@
 //! scripts/install-tools.sh refuses a download whose checksum is not the
 //! pinned one and installs nothing (a fake `curl` serves wrong bytes; the
-//! real downloads cannot run here).
+//! real downloads cannot run here), on each platform it has pins for; it
+//! installs the versions the preflight pins.
 
 use std::path::Path;
 use std::process::Command;
 
+use opssight_harness::env::preflight;
+
 mod common;
 
-#[test]
-fn a_download_with_the_wrong_checksum_installs_nothing() {
+struct Run {
+    code: Option<i32>,
+    stderr: String,
+    calls: String,
+    target: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn install(platform: &str) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let bin = dir.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
@@ -31,26 +41,103 @@ fn a_download_with_the_wrong_checksum_installs_nothing() {
             format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
         )
         .env("FAKE_LOG", &log)
+        .env("OPSSIGHT_TOOLS_PLATFORM", platform)
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("checksum mismatch for kind: expected c72eda46430f065fb45c5f70e7c957cc9209402ef309294821978677c8fb3284"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("nothing installed"), "{stderr}");
-    let calls = std::fs::read_to_string(&log).unwrap();
-    assert!(
-        calls.contains(
-            "https://github.com/kubernetes-sigs/kind/releases/download/v0.29.0/kind-linux-amd64"
+    Run {
+        code: out.status.code(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        calls: std::fs::read_to_string(&log).unwrap_or_default(),
+        target,
+        _dir: dir,
+    }
+}
+
+#[test]
+fn a_download_with_the_wrong_checksum_installs_nothing_on_every_pinned_platform() {
+    // kind's published SHA-256 of each platform's binary (v0.30.0).
+    for (platform, kind_sha) in [
+        (
+            "linux-amd64",
+            "517ab7fc89ddeed5fa65abf71530d90648d9638ef0c4cde22c2c11f8097b8889",
         ),
-        "{calls}"
-    );
-    for tool in ["kind", "helm", "kubectl"] {
+        (
+            "linux-arm64",
+            "7ea2de9d2d190022ed4a8a4e3ac0636c8a455e460b9a13ccf19f15d07f4f00eb",
+        ),
+        (
+            "darwin-arm64",
+            "ceaf40df1d1551c481fb50e3deb5c3deecad5fd599df5469626b70ddf52a1518",
+        ),
+        (
+            "darwin-amd64",
+            "4f0b6e3b88bdc66d922c08469f05ef507d4903dd236e6319199bb9c868eed274",
+        ),
+    ] {
+        let run = install(platform);
+        assert_eq!(run.code, Some(1), "{platform}: {}", run.stderr);
         assert!(
-            !Path::new(&target).join(tool).exists(),
-            "{tool} was installed"
+            run.stderr
+                .contains(&format!("checksum mismatch for kind: expected {kind_sha}")),
+            "{platform}: {}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("nothing installed"), "{}", run.stderr);
+        assert!(
+            run.calls.contains(&format!(
+                "https://github.com/kubernetes-sigs/kind/releases/download/v0.30.0/kind-{platform}"
+            )),
+            "{platform}: {}",
+            run.calls
+        );
+        for tool in ["kind", "helm", "kubectl"] {
+            assert!(
+                !Path::new(&run.target).join(tool).exists(),
+                "{platform}: {tool} was installed"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_platform_without_pins_is_refused_saying_which_have_them() {
+    let run = install("windows-amd64");
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "no pinned checksums for windows-amd64 (pinned: linux-amd64, linux-arm64, darwin-arm64, darwin-amd64)"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.calls, "", "nothing was downloaded");
+}
+
+/// What the script installs is what the preflight calls pinned, and each
+/// platform has a checksum for each tool.
+#[test]
+fn the_script_installs_the_pinned_versions_with_a_checksum_per_platform() {
+    let script =
+        std::fs::read_to_string(common::repo_root().join("scripts/install-tools.sh")).unwrap();
+    for (var, pin) in [
+        ("KIND_VERSION", preflight::KIND),
+        ("HELM_VERSION", preflight::HELM),
+        ("KUBECTL_VERSION", preflight::KUBECTL),
+    ] {
+        assert!(
+            script.contains(&format!("\n{var}=v{}\n", pin.pinned)),
+            "{var} is not v{}",
+            pin.pinned
         );
     }
+    let sha = regex::Regex::new(r"(?m)^    (KIND|HELM|KUBECTL)_SHA256=([0-9a-f]{64})$").unwrap();
+    let pins: Vec<(String, String)> = sha
+        .captures_iter(&script)
+        .map(|c| (c[1].to_owned(), c[2].to_owned()))
+        .collect();
+    assert_eq!(pins.len(), 12, "three tools times four platforms: {pins:?}");
+    let mut unique: Vec<&String> = pins.iter().map(|(_, h)| h).collect();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 12, "no checksum is used twice");
 }

@@ -75,7 +75,7 @@ done"#;
         "kind",
         &format!(
             r#"case "$1" in
-  version) echo "kind v0.29.0 go1.24.2 linux/amd64";;
+  version) echo "${{FAKE_KIND_VERSION:-kind v0.30.0 go1.24.6 linux/amd64}}";;
   create|export) {copy_kubeconfig};;
   get) for c in $FAKE_CLUSTERS; do echo "$c"; done;;
 esac"#
@@ -85,7 +85,13 @@ esac"#
         &bin,
         "docker",
         r#"case "$1" in
-  info) echo 28.2.2;;
+  info)
+    # A daemon waking up: the first $FAKE_DOCKER_ASLEEP calls fail.
+    n=$(cat "$FAKE_LOG.docker-info" 2>/dev/null || echo 0); echo $((n + 1)) > "$FAKE_LOG.docker-info"
+    if [ "$n" -lt "${FAKE_DOCKER_ASLEEP:-0}" ]; then
+      echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2; exit 1
+    fi
+    echo 28.2.2;;
   run) echo 0123456789abcdef;;
   port) echo "127.0.0.1:$FAKE_LOCALSTACK_PORT"; echo "[::1]:$FAKE_LOCALSTACK_PORT";;
   ps) for c in $FAKE_CONTAINERS; do echo "$c"; done;;
@@ -96,15 +102,25 @@ esac"#,
         &bin,
         "helm",
         r#"case "$1" in
-  version) echo "v3.18.6+gb76a950";;
+  version) echo "${FAKE_HELM_VERSION:-v3.18.6+gb76a950}";;
   upgrade) if [ -n "$FAKE_HELM_SLEEP" ]; then exec sleep "$FAKE_HELM_SLEEP"; fi;;
 esac"#,
     );
     script(
         &bin,
         "kubectl",
+        // Pods: the test's fake kubelet (`fake_kubelet`) answers for them
+        // through files in $FAKE_KUBELET_DIR.
         r#"case "$1" in
-  version) echo '{"clientVersion":{"major":"1","minor":"32"}}';;
+  version) echo '{"clientVersion":{"gitVersion":"v1.33.4","major":"1","minor":"33"}}';;
+  apply) mkdir -p "$FAKE_KUBELET_DIR"; rm -f "$FAKE_KUBELET_DIR/env"; echo > "$FAKE_KUBELET_DIR/start";;
+  wait) i=0; while [ -f "$FAKE_KUBELET_DIR/start" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+        [ -f "$FAKE_KUBELET_DIR/env" ] || { echo "timed out waiting for the condition" >&2; exit 1; };;
+  delete) rm -f "$FAKE_KUBELET_DIR/env";;
+  exec) cat "$FAKE_KUBELET_DIR/files" "$FAKE_KUBELET_DIR/env";;
+  get) echo "NAME                   TYPE     DATA   AGE"; echo "opssight-app-secrets   Opaque   4      1m";;
+  describe) echo "Environment Variables from:"; echo "  opssight-app-secrets  Secret  Optional: false"
+            echo "Volumes:"; echo "  secrets:"; echo "    Type:        Secret"; echo "    SecretName:  opssight-app-secrets";;
 esac"#,
     );
     // The cluster's API server, with the CRDs helm's installCRDs would add.
@@ -169,6 +185,7 @@ impl Fakes {
             .env("FAKE_LOCALSTACK_PORT", self.port.to_string())
             .env("OPSSIGHT_LOCALSTACK_READY_SECONDS", "2")
             .env("OPSSIGHT_WAIT_SECONDS", "10")
+            .env("OPSSIGHT_DOCKER_WAIT_SECONDS", "30")
             .env_remove("LOCALSTACK_AUTH_TOKEN")
             .current_dir(common::repo_root())
             .kill_on_drop(true);
@@ -211,17 +228,25 @@ impl Fakes {
         .to_vec()
     }
 
-    /// Recorded calls, the artifacts directory written as ART.
+    /// Recorded calls, the artifacts directory written as ART and the
+    /// host port chosen for LocalStack as PORT.
     fn calls(&self) -> Vec<String> {
         let art = self.artifacts().display().to_string();
         let root = std::fs::canonicalize(common::repo_root())
             .unwrap()
             .display()
             .to_string();
+        let port = regex::Regex::new(r"-p 127\.0\.0\.1:[0-9]+:4566").unwrap();
         std::fs::read_to_string(&self.log)
             .unwrap_or_default()
             .lines()
-            .map(|l| l.replace(&art, "ART").replace(&root, "REPO"))
+            .map(|l| {
+                port.replace(
+                    &l.replace(&art, "ART").replace(&root, "REPO"),
+                    "-p 127.0.0.1:PORT:4566",
+                )
+                .into_owned()
+            })
             .collect()
     }
 }
@@ -237,13 +262,17 @@ const PREFLIGHT: [&str; 4] = [
     "kubectl version --client -o json",
 ];
 
+const NODE_IMAGE: &str =
+    "kindest/node:v1.33.4@sha256:25a6018e48dfcaee478f4a59af81157a437f15e6e140bf103f85a2e7cd0cbbf2";
+const LOCALSTACK_IMAGE: &str = "localstack/localstack:4.12@sha256:0df3a97da57de03a588c05d9b8f390f15c7033fc7c4512f94619d344bc3cd317";
+
 fn bring_up() -> Vec<String> {
     [
         format!(
-            "kind create cluster --name {CLUSTER} --config REPO/kind-config.yaml --kubeconfig ART/kind-{RUN}/kubeconfig --wait 120s"
+            "kind create cluster --name {CLUSTER} --config REPO/kind-config.yaml --image {NODE_IMAGE} --kubeconfig ART/kind-{RUN}/kubeconfig --wait 120s"
         ),
         format!(
-            "docker run -d --name {CONTAINER} --network kind --label opssight-harness.run-id={RUN} -p 127.0.0.1::4566 -e SERVICES=secretsmanager,sts -e EAGER_SERVICE_LOADING=1 localstack/localstack:4.12"
+            "docker run -d --name {CONTAINER} --network kind --label opssight-harness.run-id={RUN} -p 127.0.0.1:PORT:4566 -e SERVICES=secretsmanager,sts -e EAGER_SERVICE_LOADING=1 {LOCALSTACK_IMAGE}"
         ),
         format!("docker port {CONTAINER} 4566/tcp"),
         "helm repo add external-secrets https://charts.external-secrets.io --force-update".into(),
@@ -259,6 +288,11 @@ fn teardown() -> Vec<String> {
         format!("docker rm -f -v {CONTAINER}"),
         format!("kind delete cluster --name {CLUSTER}"),
     ]
+}
+
+/// What a failed run saves before it tears down.
+fn export_logs() -> String {
+    format!("kind export logs ART/kind-logs/{RUN} --name {CLUSTER}")
 }
 
 /// The preflight's four checks run at once: any order, then the rest in order.
@@ -374,8 +408,10 @@ async fn a_failure_at_each_step_undoes_what_was_started() {
             );
         }
         let mut expected: Vec<String> = all[..=last].to_vec();
-        // Undo only what was (or was being) made: the cluster always, the
-        // container once its start was attempted.
+        // kind's logs saved first, then undo only what was (or was being)
+        // made: the cluster always, the container once its start was
+        // attempted.
+        expected.push(export_logs());
         if last >= 1 {
             expected.push(format!("docker rm -f -v {CONTAINER}"));
         }
@@ -578,10 +614,19 @@ async fn a_failed_scenario_saves_the_localstack_and_controller_logs() {
         calls.contains(&format!("docker logs --tail 50 {CONTAINER}")),
         "{calls:#?}"
     );
+    let mut expected = vec![export_logs()];
+    expected.extend(teardown());
     assert_eq!(
-        calls[calls.len() - 2..],
-        teardown(),
-        "cleaned up after the failure"
+        calls[calls.len() - 3..],
+        expected,
+        "kind's logs saved, then cleaned up after the failure"
+    );
+    assert!(
+        out.contains(&format!(
+            "the run failed, saving: {}",
+            export_logs().replace("ART", &f.artifacts().display().to_string())
+        )),
+        "{out}"
     );
     let saved: String = std::fs::read_dir(f.artifacts())
         .unwrap()
@@ -682,4 +727,272 @@ async fn a_scenario_starts_clean_after_one_that_broke_the_store() {
     let (code, out) = f.run(&args(&f.test_args("left-broken.feature")), &[]).await;
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("2 scenarios (2 passed)"), "{out}");
+}
+
+/// The outage is LocalStack's container stopped (its secrets read first)
+/// and started again, its published port read again before it is used.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_stops_localstack_and_starts_it_reading_its_port_again() {
+    let f = fakes(true).await;
+    let (code, out) = f.run(&args(&f.test_args("outage.feature")), &[]).await;
+    assert_eq!(code, Some(0), "{out}");
+    let mut expected = bring_up();
+    expected.extend([
+        format!("docker stop {CONTAINER}"),
+        format!("docker start {CONTAINER}"),
+        format!("docker port {CONTAINER} 4566/tcp"),
+    ]);
+    expected.extend(teardown());
+    assert_calls(&f.calls(), &expected);
+    assert!(
+        !f.calls().iter().any(|c| c.contains("pause")),
+        "a paused container still accepts connections: {:#?}",
+        f.calls()
+    );
+    // What LocalStack held was read before the stop and written back after.
+    let events: Vec<String> = f
+        .aws
+        .audit_events()
+        .into_iter()
+        .map(|e| e.event_name)
+        .collect();
+    let listed = events.iter().rposition(|n| n == "ListSecrets");
+    assert!(listed.is_some(), "{events:?}");
+    assert_eq!(
+        events[listed.unwrap_or_default()..]
+            .iter()
+            .filter(|n| *n == "PutSecretValue")
+            .count(),
+        4,
+        "{events:?}"
+    );
+}
+
+/// A Docker daemon still waking up (Docker Desktop, colima) is waited for,
+/// saying what for; the run then goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_preflight_waits_for_a_docker_daemon_that_is_waking_up() {
+    let f = fakes(true).await;
+    let (code, out) = f
+        .run(
+            &args(&f.test_args("bring-up.feature")),
+            &[("FAKE_DOCKER_ASLEEP", "3")],
+        )
+        .await;
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("waiting up to 30s for the Docker daemon to answer `docker info`")
+            && out.contains("OPSSIGHT_DOCKER_WAIT_SECONDS changes how long"),
+        "{out}"
+    );
+    let infos = f
+        .calls()
+        .iter()
+        .filter(|c| c.starts_with("docker info"))
+        .count();
+    assert_eq!(infos, 4, "three failures, then an answer");
+    assert!(
+        f.calls()
+            .iter()
+            .any(|c| c.starts_with("kind create cluster")),
+        "{:#?}",
+        f.calls()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_docker_daemon_that_never_answers_stops_the_run_after_the_wait() {
+    let f = fakes(true).await;
+    let (code, out) = f
+        .run(
+            &args(&f.test_args("bring-up.feature")),
+            &[
+                ("FAKE_DOCKER_ASLEEP", "1000"),
+                ("OPSSIGHT_DOCKER_WAIT_SECONDS", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(code, Some(2), "{out}");
+    assert!(
+        out.contains("Docker is not reachable (still no answer after 1s: `docker info --format {{.ServerVersion}}` failed: Cannot connect to the Docker daemon"),
+        "{out}"
+    );
+    assert!(
+        f.calls().iter().all(|c| c.starts_with("docker info")
+            || c.starts_with("kind version")
+            || c.starts_with("helm version")
+            || c.starts_with("kubectl version")),
+        "nothing was started: {:#?}",
+        f.calls()
+    );
+}
+
+/// Helm 4 and a newer kind run (the latter with a warning); a kind known
+/// not to work is refused before anything starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tool_versions_in_range_run_outside_warn_below_the_floor_refuse() {
+    let f = fakes(true).await;
+    let (code, out) = f
+        .run(
+            &args(&f.test_args("bring-up.feature")),
+            &[("FAKE_HELM_VERSION", "v4.2.4+g1234567")],
+        )
+        .await;
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("tools: kind 0.30.0, helm 4.2.4, kubectl 1.33.4"),
+        "{out}"
+    );
+    assert!(!out.contains("warning: helm"), "Helm 4 is tested: {out}");
+    let mut expected = bring_up();
+    expected.extend(teardown());
+    assert_calls(&f.calls(), &expected);
+
+    let f = fakes(true).await;
+    let (code, out) = f
+        .run(
+            &args(&f.test_args("bring-up.feature")),
+            &[("FAKE_KIND_VERSION", "kind v0.33.1 go1.25.0 darwin/arm64")],
+        )
+        .await;
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("warning: kind 0.33.1 is outside the tested 0.30 to 0.32 (the harness installs 0.30.0); it may work"),
+        "{out}"
+    );
+
+    let f = fakes(true).await;
+    let (code, out) = f
+        .run(
+            &args(&f.test_args("bring-up.feature")),
+            &[("FAKE_KIND_VERSION", "kind v0.26.0 go1.23.4 linux/amd64")],
+        )
+        .await;
+    assert_eq!(code, Some(2), "{out}");
+    assert!(
+        out.contains("kind 0.26.0 is older than 0.27.0: kind before 0.27 cannot drive node images with containerd 2"),
+        "{out}"
+    );
+    assert_eq!(
+        f.calls().len(),
+        4,
+        "only the preflight ran: {:#?}",
+        f.calls()
+    );
+}
+
+/// A kubelet for the fake kubectl: the pod's mounted files follow the
+/// Secret; its environment is what the Secret held when the pod (re)started
+/// (`apply` leaves a `start` file), or, with `env_follows`, follows too
+/// (a kubelet that got it wrong). Writes the lines the pod's report prints.
+fn fake_kubelet(
+    client: kube::Client,
+    dir: PathBuf,
+    env_follows: bool,
+) -> tokio::task::JoinHandle<()> {
+    use sha2::Digest as _;
+    tokio::spawn(async move {
+        let secrets = Api::<Secret>::namespaced(client, "opssight-production");
+        loop {
+            if let Ok(Some(secret)) = secrets.get_opt("opssight-app-secrets").await {
+                let lines = |kind: &str| -> String {
+                    secret
+                        .data
+                        .iter()
+                        .flatten()
+                        .map(|(k, v)| {
+                            format!("{kind} {k} {}\n", hex::encode(sha2::Sha256::digest(&v.0)))
+                        })
+                        .collect()
+                };
+                let write = |name: &str, text: String| {
+                    let tmp = dir.join(format!("{name}.tmp"));
+                    if std::fs::write(&tmp, text).is_ok() {
+                        let _ = std::fs::rename(&tmp, dir.join(name));
+                    }
+                };
+                if dir.is_dir() {
+                    write("files", lines("file"));
+                    if std::fs::remove_file(dir.join("start")).is_ok() || env_follows {
+                        write("env", lines("env"));
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+}
+
+async fn pods_run(env_follows: bool) -> (Fakes, Option<i32>, String) {
+    let f = fakes(true).await;
+    let kubelet_dir = f.dir.path().join("kubelet");
+    let kubelet = fake_kubelet(f.client.clone(), kubelet_dir.clone(), env_follows);
+    let mut a = f.test_args("bring-up.feature");
+    a[6] = "features/pods.feature".into();
+    let (code, out) = f
+        .run(
+            &args(&a),
+            &[("FAKE_KUBELET_DIR", kubelet_dir.to_str().unwrap())],
+        )
+        .await;
+    kubelet.abort();
+    (f, code, out)
+}
+
+/// features/pods.feature on the kind code path: the pod applied and waited
+/// for, read with `kubectl exec`, restarted, and the runbook's commands run
+/// on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pod_scenarios_run_on_the_kind_code_path() {
+    let (f, code, out) = pods_run(false).await;
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("2 scenarios (2 passed)"), "{out}");
+    let calls = f.calls();
+    let kubectl: Vec<&str> = calls
+        .iter()
+        .map(String::as_str)
+        .filter(|c| c.starts_with("kubectl ") && !c.starts_with("kubectl version"))
+        .collect();
+    let applies = kubectl
+        .iter()
+        .filter(|c| c.starts_with("kubectl apply -f ") && c.ends_with("/pod-opssight-app.json"))
+        .count();
+    // Each scenario's Background starts it; the first scenario restarts it.
+    assert_eq!(applies, 3, "{kubectl:#?}");
+    for expected in [
+        "kubectl delete pod opssight-app -n opssight-production --ignore-not-found --wait=true",
+        // OPSSIGHT_WAIT_SECONDS=10 is the patience here (180 s on a real kind).
+        "kubectl wait --for=condition=Ready pod/opssight-app -n opssight-production --timeout=10s",
+        "kubectl exec opssight-app -n opssight-production -- sh -c cd /etc/opssight-app-secrets && for k in *; do",
+        "kubectl get secret opssight-app-secrets -n opssight-production",
+        "kubectl describe pod opssight-app -n opssight-production",
+    ] {
+        assert!(kubectl.contains(&expected), "{expected}: {kubectl:#?}");
+    }
+    let mut expected = bring_up();
+    expected.extend(teardown());
+    let others: Vec<String> = calls
+        .iter()
+        .filter(|c| !c.starts_with("kubectl ") || c.starts_with("kubectl version"))
+        .filter(|c| {
+            c.starts_with("kubectl ")
+                || c.starts_with("kind ")
+                || c.starts_with("docker ")
+                || c.starts_with("helm ")
+        })
+        .cloned()
+        .collect();
+    assert_calls(&others, &expected);
+}
+
+/// The scenario can fail: a kubelet that changed the environment of a
+/// running container would be caught.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_environment_that_follows_the_secret_fails_the_pod_scenario() {
+    let (_f, code, out) = pods_run(true).await;
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("the pod opssight-app's environment does not hold the previous values of opssight/production/app; these differ: env encryption_key"),
+        "{out}"
+    );
 }

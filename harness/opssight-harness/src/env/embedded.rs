@@ -51,6 +51,10 @@ pub const ESO_DEPLOYMENTS: [&str; 3] = [
 /// kubectl when it is not installed.
 pub fn capabilities() -> Capabilities {
     let mut caps = Capabilities::default();
+    caps.missing.insert(
+        Capability::Kubelet,
+        "the embedded environment has no kubelet: it runs no pods".into(),
+    );
     if super::kubectl_path().is_none() {
         caps.missing
             .insert(Capability::Kubectl, "kubectl is not on PATH".into());

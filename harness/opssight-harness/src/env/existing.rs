@@ -50,6 +50,10 @@ pub fn capabilities() -> Capabilities {
         ),
         (Capability::Audit, "the audit trail is the emulator's own"),
         (
+            Capability::Kubelet,
+            "the pod scenarios start a pod of their own; the harness starts none on a live cluster",
+        ),
+        (
             Capability::Irsa,
             "the harness does not change IAM's trust of a live cluster",
         ),

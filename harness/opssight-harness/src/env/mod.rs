@@ -50,6 +50,9 @@ pub enum Capability {
     /// IAM trusts the cluster's ServiceAccount tokens (an OIDC provider and
     /// the production overlay's role), as EKS does: IRSA can be exercised.
     Irsa,
+    /// A kubelet runs pods: what an application sees of a Secret (its
+    /// mounted files, its environment) can be read.
+    Kubelet,
 }
 
 impl Capability {
@@ -65,6 +68,7 @@ impl Capability {
         Self::RunbookRefreshInterval,
         Self::WaitableRefresh,
         Self::Irsa,
+        Self::Kubelet,
     ];
 
     pub fn tag(self) -> &'static str {
@@ -80,6 +84,7 @@ impl Capability {
             Self::RunbookRefreshInterval => "requires-runbook-refresh-interval",
             Self::WaitableRefresh => "requires-waitable-refresh",
             Self::Irsa => "requires-irsa",
+            Self::Kubelet => "requires-kubelet",
         }
     }
 

@@ -5,6 +5,7 @@ pub(crate) mod changes;
 mod credentials;
 mod kubectl;
 mod manifests;
+mod pods;
 mod probes;
 mod recovery;
 mod runbook;

@@ -93,6 +93,10 @@ impl BinariesOptions {
 pub fn capabilities(backend: SecretsManagerBackend) -> Capabilities {
     let mut caps = Capabilities::default();
     caps.missing.insert(
+        Capability::Kubelet,
+        "the binaries environment runs no kubelet: pods are never run".into(),
+    );
+    caps.missing.insert(
         Capability::VirtualClock,
         "the real ESO and kube-apiserver run on the wall clock".into(),
     );

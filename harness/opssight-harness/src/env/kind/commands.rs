@@ -2,6 +2,7 @@
 //! kubectl), and undoing what they made.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -94,6 +95,10 @@ pub fn terminate_running() {
 #[derive(Debug, Default)]
 pub struct Cleanup {
     steps: Mutex<Vec<(String, Vec<String>)>>,
+    /// What saves the evidence of a failed run (kind's logs) before the
+    /// steps above delete it.
+    on_failure: Mutex<Vec<(String, Vec<String>)>>,
+    failed: AtomicBool,
     keep: bool,
 }
 
@@ -101,8 +106,26 @@ impl Cleanup {
     pub fn new(keep: bool) -> Arc<Self> {
         Arc::new(Self {
             steps: Mutex::new(Vec::new()),
+            on_failure: Mutex::new(Vec::new()),
+            failed: AtomicBool::new(false),
             keep,
         })
+    }
+
+    /// A command to run first, before any cleanup, if the run failed.
+    pub fn register_on_failure(&self, program: &str, args: &[&str]) {
+        self.on_failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((
+                program.to_owned(),
+                args.iter().map(|a| a.to_string()).collect(),
+            ));
+    }
+
+    /// The run failed: `run_all` saves its evidence first.
+    pub fn mark_failed(&self) {
+        self.failed.store(true, Ordering::SeqCst);
     }
 
     pub fn keeps(&self) -> bool {
@@ -131,7 +154,13 @@ impl Cleanup {
     /// runs from Drop during a panic and from the Ctrl-C handler). With
     /// `keep`, says what is left instead.
     pub fn run_all(&self) {
-        let steps = std::mem::take(&mut *self.steps.lock().unwrap_or_else(|e| e.into_inner()));
+        let evidence =
+            std::mem::take(&mut *self.on_failure.lock().unwrap_or_else(|e| e.into_inner()));
+        // Even with --keep: a CI job uploads its artifacts and then goes.
+        if self.failed.load(Ordering::SeqCst) {
+            run_each("the run failed, saving", &evidence);
+        }
+        let mut steps = std::mem::take(&mut *self.steps.lock().unwrap_or_else(|e| e.into_inner()));
         if steps.is_empty() {
             return;
         }
@@ -142,26 +171,32 @@ impl Cleanup {
             }
             return;
         }
-        for (program, args) in steps.iter().rev() {
-            let command = display(program, args);
-            eprintln!("cleaning up: {command}");
-            match std::process::Command::new(program)
-                .args(args)
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::piped())
-                .output()
-            {
-                Ok(o) if o.status.success() => {}
-                Ok(o) => eprintln!(
-                    "  (it failed: {})",
-                    String::from_utf8_lossy(&o.stderr)
-                        .lines()
-                        .next()
-                        .unwrap_or("no output")
-                ),
-                Err(e) => eprintln!("  (could not run it: {e})"),
-            }
+        steps.reverse();
+        run_each("cleaning up", &steps);
+    }
+}
+
+/// Runs each command in order, saying what runs and what failed.
+fn run_each(label: &str, steps: &[(String, Vec<String>)]) {
+    for (program, args) in steps {
+        let command = display(program, args);
+        eprintln!("{label}: {command}");
+        match std::process::Command::new(program)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .output()
+        {
+            Ok(o) if o.status.success() => {}
+            Ok(o) => eprintln!(
+                "  (it failed: {})",
+                String::from_utf8_lossy(&o.stderr)
+                    .lines()
+                    .next()
+                    .unwrap_or("no output")
+            ),
+            Err(e) => eprintln!("  (could not run it: {e})"),
         }
     }
 }
@@ -172,6 +207,9 @@ pub struct CleanupGuard(pub Arc<Cleanup>);
 
 impl Drop for CleanupGuard {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.mark_failed();
+        }
         self.0.run_all();
     }
 }

@@ -4,11 +4,11 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
+use aws_sdk_secretsmanager::error::ProvideErrorMetadata as _;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-/// A community tag that starts without an auth token (`latest` no longer
-/// does since March 2026).
-pub const DEFAULT_IMAGE: &str = "localstack/localstack:4.12";
+/// LocalStack's community image, pinned by digest (`pins::LOCALSTACK`).
+pub const DEFAULT_IMAGE: &str = super::pins::LOCALSTACK;
 pub const PORT: u16 = 4566;
 
 /// What the container is; starting it is `docker_run_args`.
@@ -24,8 +24,12 @@ pub struct ContainerSpec {
     /// Passed through from the harness's own environment when set, by name
     /// only, so the value never appears on a command line or in a log.
     pub env_passthrough: Vec<String>,
-    /// Published on 127.0.0.1 at a port Docker chooses.
+    /// The container's port.
     pub port: u16,
+    /// Where it is published on 127.0.0.1: chosen before `docker run`, so
+    /// that reconnecting the container to its network (after an outage)
+    /// publishes it at the same port again.
+    pub host_port: u16,
     /// The health path and the service that must be ready there.
     pub ready_when: ReadyWhen,
 }
@@ -38,7 +42,7 @@ pub struct ReadyWhen {
 }
 
 impl ContainerSpec {
-    pub fn localstack(image: &str, run_id: &str) -> Self {
+    pub fn localstack(image: &str, run_id: &str, host_port: u16) -> Self {
         Self {
             image: image.to_owned(),
             name: format!("opssight-harness-localstack-{run_id}"),
@@ -50,6 +54,7 @@ impl ContainerSpec {
             ],
             env_passthrough: vec!["LOCALSTACK_AUTH_TOKEN".into()],
             port: PORT,
+            host_port,
             ready_when: ReadyWhen {
                 path: "/_localstack/health".into(),
                 service: "secretsmanager".into(),
@@ -72,7 +77,10 @@ impl ContainerSpec {
         for (k, v) in &self.labels {
             args.extend(["--label".into(), format!("{k}={v}")]);
         }
-        args.extend(["-p".into(), format!("127.0.0.1::{}", self.port)]);
+        args.extend([
+            "-p".into(),
+            format!("127.0.0.1:{}:{}", self.host_port, self.port),
+        ]);
         for (k, v) in &self.env {
             args.extend(["-e".into(), format!("{k}={v}")]);
         }
@@ -87,6 +95,14 @@ impl ContainerSpec {
     pub fn in_network_url(&self) -> String {
         format!("http://{}:{}", self.name, self.port)
     }
+}
+
+/// A port free on 127.0.0.1 now, from the kernel's ephemeral range, for
+/// Docker to publish on.
+pub fn free_host_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?
+        .local_addr()?
+        .port())
 }
 
 /// `docker port` prints `127.0.0.1:49153` (and maybe an IPv6 line).
@@ -147,4 +163,102 @@ pub async fn wait_ready(spec: &ContainerSpec, url: &str, timeout: Duration) -> a
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+/// One secret's current value, kept in memory while LocalStack is stopped.
+/// Debug shows its name and length only.
+#[derive(Clone)]
+pub struct SavedSecret {
+    pub name: String,
+    pub value: SavedValue,
+}
+
+#[derive(Clone)]
+pub enum SavedValue {
+    String(String),
+    Binary(Vec<u8>),
+}
+
+impl std::fmt::Debug for SavedSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let len = match &self.value {
+            SavedValue::String(s) => s.len(),
+            SavedValue::Binary(b) => b.len(),
+        };
+        write!(f, "{} ({len} bytes)", self.name)
+    }
+}
+
+/// Every secret's current value (those scheduled for deletion have none
+/// to read and are left out).
+pub async fn save_secrets(sm: &aws_sdk_secretsmanager::Client) -> anyhow::Result<Vec<SavedSecret>> {
+    let mut names = Vec::new();
+    let mut token = None;
+    loop {
+        let page = sm
+            .list_secrets()
+            .set_next_token(token)
+            .send()
+            .await
+            .context("listing LocalStack's secrets before stopping it")?;
+        names.extend(
+            page.secret_list()
+                .iter()
+                .filter(|s| s.deleted_date().is_none())
+                .filter_map(|s| s.name().map(str::to_owned)),
+        );
+        token = page.next_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    let mut saved = Vec::new();
+    for name in names {
+        let got = sm
+            .get_secret_value()
+            .secret_id(&name)
+            .send()
+            .await
+            .with_context(|| format!("reading {name} before stopping LocalStack"))?;
+        let value = match (got.secret_string(), got.secret_binary()) {
+            (Some(s), _) => SavedValue::String(s.to_owned()),
+            (None, Some(b)) => SavedValue::Binary(b.as_ref().to_vec()),
+            (None, None) => continue,
+        };
+        saved.push(SavedSecret { name, value });
+    }
+    Ok(saved)
+}
+
+/// Puts each saved value back: a new version where the secret survived
+/// the restart, the secret created where it did not.
+pub async fn restore_secrets(
+    sm: &aws_sdk_secretsmanager::Client,
+    saved: &[SavedSecret],
+) -> anyhow::Result<()> {
+    use aws_sdk_secretsmanager::primitives::Blob;
+    for s in saved {
+        let put = sm.put_secret_value().secret_id(&s.name);
+        let put = match &s.value {
+            SavedValue::String(v) => put.secret_string(v),
+            SavedValue::Binary(b) => put.secret_binary(Blob::new(b.clone())),
+        };
+        match put.send().await {
+            Ok(_) => continue,
+            Err(e) if e.code() == Some("ResourceNotFoundException") => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("putting {} back in LocalStack", s.name));
+            }
+        }
+        let create = sm.create_secret().name(&s.name);
+        let create = match &s.value {
+            SavedValue::String(v) => create.secret_string(v),
+            SavedValue::Binary(b) => create.secret_binary(Blob::new(b.clone())),
+        };
+        create
+            .send()
+            .await
+            .with_context(|| format!("creating {} again in LocalStack", s.name))?;
+    }
+    Ok(())
 }

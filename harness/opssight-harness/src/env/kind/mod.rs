@@ -10,11 +10,13 @@
 pub mod commands;
 pub mod helm;
 pub mod localstack;
+pub mod pins;
 pub mod scenario;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -45,6 +47,9 @@ pub struct KindOptions {
     pub run_id: String,
     /// Where the kubeconfig and the Helm values of the run go.
     pub workdir: PathBuf,
+    /// Where `kind export logs` writes when the run fails (before the
+    /// cluster is deleted).
+    pub logs_dir: PathBuf,
     /// How long LocalStack may take to be ready.
     pub ready_timeout: Duration,
 }
@@ -118,12 +123,15 @@ pub struct KindCluster {
     pub kubeconfig: PathBuf,
     pub client: kube::Client,
     pub localstack: ContainerSpec,
-    /// LocalStack as the host reaches it.
-    pub localstack_url: String,
-    pub sm: aws_sdk_secretsmanager::Client,
+    /// LocalStack as the host reaches it (read again after it restarts).
+    pub localstack_url: RwLock<String>,
+    sm: RwLock<aws_sdk_secretsmanager::Client>,
     pub region: String,
-    /// LocalStack paused by a scenario (an outage).
-    pub paused: AtomicBool,
+    /// LocalStack stopped by a scenario (an outage).
+    pub stopped: AtomicBool,
+    /// What LocalStack held when it was stopped, put back when it starts:
+    /// its community edition keeps nothing across a restart. In memory only.
+    saved: Mutex<Option<Vec<localstack::SavedSecret>>>,
     /// ESO's controller scaled to 0 by a scenario.
     pub controller_stopped: AtomicBool,
 }
@@ -132,7 +140,11 @@ impl KindCluster {
     /// Brings the environment up, registering with `cleanup` how to undo
     /// each step before taking it.
     pub async fn up(opts: KindOptions, cleanup: Arc<Cleanup>) -> anyhow::Result<Self> {
-        super::preflight::check().await?;
+        let found = super::preflight::check().await?;
+        eprintln!("tools: {}", found.summary());
+        for warning in &found.warnings {
+            eprintln!("warning: {warning}");
+        }
         // It will hold the cluster's admin kubeconfig.
         crate::files::create_private_dir_all(&opts.workdir)?;
         let name = opts.cluster_name();
@@ -159,6 +171,7 @@ impl KindCluster {
                     ]),
                 )
                 .await?;
+                register_log_export(&cleanup, &opts, existing);
                 // ESO stays installed on a reused cluster; what this run made goes.
                 cleanup.register(
                     "kubectl",
@@ -176,6 +189,7 @@ impl KindCluster {
             }
             None => {
                 cleanup.register("kind", &["delete", "cluster", "--name", &name]);
+                register_log_export(&cleanup, &opts, &name);
                 tool(
                     "kind",
                     &strings(&[
@@ -185,6 +199,9 @@ impl KindCluster {
                         &name,
                         "--config",
                         &opts.kind_config.display().to_string(),
+                        // The config names no image: this one, pinned by digest.
+                        "--image",
+                        pins::KIND_NODE,
                         "--kubeconfig",
                         &kubeconfig_arg,
                         "--wait",
@@ -195,7 +212,9 @@ impl KindCluster {
             }
         }
 
-        let spec = ContainerSpec::localstack(&opts.localstack_image, &opts.run_id);
+        let host_port = localstack::free_host_port()
+            .context("finding a free port on 127.0.0.1 to publish LocalStack on")?;
+        let spec = ContainerSpec::localstack(&opts.localstack_image, &opts.run_id, host_port);
         cleanup.register("docker", &["rm", "-f", "-v", &spec.name]);
         tool(
             "docker",
@@ -204,30 +223,11 @@ impl KindCluster {
             &spec.docker_run_args(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty())),
         )
         .await?;
-        let port = tool(
-            "docker",
-            &strings(&["port", &spec.name, &format!("{}/tcp", spec.port)]),
-        )
-        .await?;
-        let localstack_url = localstack::parse_port_output(&port).with_context(|| {
-            format!(
-                "`docker port {}` printed no 127.0.0.1 address: {port:?}",
-                spec.name
-            )
-        })?;
+        let localstack_url = published_url(&spec).await?;
         localstack::wait_ready(&spec, &localstack_url, opts.ready_timeout).await?;
 
         let seed = Seed::load(&opts.fixtures.seed_file())?;
-        let sm = super::embedded::sm_client(
-            &localstack_url,
-            &aws_emulator::AccessKey {
-                access_key_id: LOCALSTACK_KEY.0.into(),
-                secret_access_key: LOCALSTACK_KEY.1.into(),
-                session_token: None,
-                expiration: None,
-            },
-            &seed.region,
-        );
+        let sm = localstack_client(&localstack_url, &seed.region);
         crate::env::secrets_manager::seed_secrets(&sm, &seed, true).await?;
 
         tool("helm", &helm::repo_add_args()).await?;
@@ -243,11 +243,12 @@ impl KindCluster {
             kubeconfig,
             client,
             localstack: spec,
-            localstack_url,
-            sm,
+            localstack_url: RwLock::new(localstack_url),
+            sm: RwLock::new(sm),
             region: seed.region.clone(),
             opts,
-            paused: AtomicBool::new(false),
+            stopped: AtomicBool::new(false),
+            saved: Mutex::new(None),
             controller_stopped: AtomicBool::new(false),
         };
         scenario::apply(&cluster, OVERLAY).await?;
@@ -257,13 +258,112 @@ impl KindCluster {
     pub fn fixtures(&self) -> &Fixtures {
         &self.opts.fixtures
     }
+
+    /// The harness's client of LocalStack, at its current address.
+    pub fn sm(&self) -> aws_sdk_secretsmanager::Client {
+        self.sm.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// An outage: LocalStack's container stopped, its secrets saved first.
+    /// Stopped, not paused or disconnected: a paused container's kernel
+    /// still accepts connections, and a disconnected one leaves the
+    /// controller's pooled keep-alive connections open to an address that
+    /// no longer answers; ESO v2.9.0 sets no timeout on its AWS calls, so
+    /// either hangs it (`concurrent: 1`: every ExternalSecret). A stopped
+    /// container's sockets are closed and its name no longer resolves:
+    /// every call fails at once.
+    pub async fn stop_localstack(&self) -> anyhow::Result<()> {
+        let saved = localstack::save_secrets(&self.sm()).await?;
+        *self.saved.lock().unwrap_or_else(|e| e.into_inner()) = Some(saved);
+        self.stopped
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        tool("docker", &strings(&["stop", &self.localstack.name])).await?;
+        Ok(())
+    }
+
+    /// The end of an outage: the container started again, its published
+    /// port read again (Docker publishes it anew on start), Secrets
+    /// Manager waited for and given back what it held.
+    pub async fn start_localstack(&self) -> anyhow::Result<()> {
+        tool("docker", &strings(&["start", &self.localstack.name])).await?;
+        let url = published_url(&self.localstack).await?;
+        localstack::wait_ready(&self.localstack, &url, self.opts.ready_timeout).await?;
+        let changed = {
+            let mut current = self
+                .localstack_url
+                .write()
+                .unwrap_or_else(|e| e.into_inner());
+            let changed = *current != url;
+            *current = url.clone();
+            changed
+        };
+        if changed {
+            *self.sm.write().unwrap_or_else(|e| e.into_inner()) =
+                localstack_client(&url, &self.region);
+        }
+        let saved = self.saved.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(saved) = saved {
+            localstack::restore_secrets(&self.sm(), &saved).await?;
+        }
+        self.stopped
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// On a failed run, kind's node logs (kubelet, containerd, every pod's)
+/// into the artifacts, before the cluster is deleted: the nightly cannot
+/// export them once the harness has removed it.
+fn register_log_export(cleanup: &Cleanup, opts: &KindOptions, cluster: &str) {
+    cleanup.register_on_failure(
+        "kind",
+        &[
+            "export",
+            "logs",
+            &opts.logs_dir.display().to_string(),
+            "--name",
+            cluster,
+        ],
+    );
+}
+
+/// Where Docker publishes LocalStack on 127.0.0.1, as a URL.
+async fn published_url(spec: &ContainerSpec) -> anyhow::Result<String> {
+    let port = tool(
+        "docker",
+        &strings(&["port", &spec.name, &format!("{}/tcp", spec.port)]),
+    )
+    .await?;
+    localstack::parse_port_output(&port).with_context(|| {
+        format!(
+            "`docker port {}` printed no 127.0.0.1 address: {port:?}",
+            spec.name
+        )
+    })
+}
+
+fn localstack_client(url: &str, region: &str) -> aws_sdk_secretsmanager::Client {
+    super::embedded::sm_client(
+        url,
+        &aws_emulator::AccessKey {
+            access_key_id: LOCALSTACK_KEY.0.into(),
+            secret_access_key: LOCALSTACK_KEY.1.into(),
+            session_token: None,
+            expiration: None,
+        },
+        region,
+    )
 }
 
 /// Brings a kind environment up, runs `body` on it, and undoes it all
 /// after: on success, on an error, while a panic unwinds (the guard's Drop)
 /// and on SIGINT, SIGTERM or SIGHUP (exit code 128 + the signal's number,
 /// the running tool stopped first), unless `keep`.
-pub async fn with_cluster<T, F, Fut>(opts: KindOptions, keep: bool, body: F) -> anyhow::Result<T>
+pub async fn with_cluster<T: Verdict, F, Fut>(
+    opts: KindOptions,
+    keep: bool,
+    body: F,
+) -> anyhow::Result<T>
 where
     F: FnOnce(Arc<KindCluster>) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<T>>,
@@ -297,15 +397,41 @@ where
         opts.cluster_name(),
         opts.run_id
     );
-    let cluster = KindCluster::up(opts, cleanup).await?;
+    let cluster = match KindCluster::up(opts, cleanup.clone()).await {
+        Ok(c) => c,
+        Err(e) => {
+            cleanup.mark_failed();
+            return Err(e);
+        }
+    };
     eprintln!(
         "kind environment ready: KUBECONFIG={}",
         cluster.kubeconfig.display()
     );
     let result = body(Arc::new(cluster)).await;
     interrupt.abort();
+    if result.as_ref().map_or(true, Verdict::failed) {
+        cleanup.mark_failed();
+    }
     drop(guard);
     result
+}
+
+/// Whether what a run returned is a failure (its kind logs are kept).
+pub trait Verdict {
+    fn failed(&self) -> bool;
+}
+
+impl Verdict for std::process::ExitCode {
+    fn failed(&self) -> bool {
+        *self != std::process::ExitCode::SUCCESS
+    }
+}
+
+impl Verdict for crate::runner::Outcome {
+    fn failed(&self) -> bool {
+        self.failed
+    }
 }
 
 pub(crate) async fn client_for(kubeconfig: &Path) -> anyhow::Result<kube::Client> {
@@ -353,8 +479,8 @@ mod tests {
 
     #[test]
     fn the_localstack_container_is_pinned() {
-        let spec = ContainerSpec::localstack(localstack::DEFAULT_IMAGE, "abc123");
-        assert_eq!(spec.image, "localstack/localstack:4.12");
+        let spec = ContainerSpec::localstack(localstack::DEFAULT_IMAGE, "abc123", 45123);
+        assert_eq!(spec.image, pins::LOCALSTACK);
         assert_eq!(spec.name, "opssight-harness-localstack-abc123");
         assert_eq!(spec.network, "kind");
         assert_eq!(
@@ -378,8 +504,8 @@ mod tests {
         assert_eq!(
             without_token.join(" "),
             "run -d --name opssight-harness-localstack-abc123 --network kind \
-             --label opssight-harness.run-id=abc123 -p 127.0.0.1::4566 \
-             -e SERVICES=secretsmanager,sts -e EAGER_SERVICE_LOADING=1 localstack/localstack:4.12"
+             --label opssight-harness.run-id=abc123 -p 127.0.0.1:45123:4566 \
+             -e SERVICES=secretsmanager,sts -e EAGER_SERVICE_LOADING=1 localstack/localstack:4.12@sha256:0df3a97da57de03a588c05d9b8f390f15c7033fc7c4512f94619d344bc3cd317"
         );
         // The token goes by name: docker reads its value from the environment.
         let with_token = spec.docker_run_args(|k| k == "LOCALSTACK_AUTH_TOKEN");
@@ -421,6 +547,7 @@ mod tests {
             Capability::SecretsManagerOutage,
             Capability::ControllerRestart,
             Capability::WaitableRefresh,
+            Capability::Kubelet,
         ] {
             assert_eq!(caps.lacks(present), None, "{present:?}");
         }

@@ -1,5 +1,5 @@
 //! One scenario's view of the shared kind environment. Scenarios take turns
-//! on one cluster, so each starts by putting it back: LocalStack running,
+//! on one cluster, so each starts by putting it back: LocalStack started,
 //! the controller up, new values in Secrets Manager, the overlay and
 //! `aws-secret` applied, and a refresh forced.
 
@@ -68,19 +68,20 @@ impl KindEnv {
 
     async fn reset(&self) -> anyhow::Result<()> {
         let c = &self.cluster;
-        if c.paused.swap(false, std::sync::atomic::Ordering::SeqCst) {
-            docker(&["unpause", &c.localstack.name]).await?;
+        if c.stopped.load(std::sync::atomic::Ordering::SeqCst) {
+            c.start_localstack().await?;
         }
         if c.controller_stopped
             .swap(false, std::sync::atomic::Ordering::SeqCst)
         {
             crate::env::cluster::scale_controller(&c.client, 1, CONTROLLER_START).await?;
         }
+        let sm = c.sm();
         crate::env::turns::start_turn(crate::env::turns::Turn {
             client: &c.client,
             fixtures: &c.opts.fixtures,
             overlay: OVERLAY,
-            secrets_manager: &c.sm,
+            secrets_manager: &sm,
             seed: &self.seed,
             patience: self.patience(),
             apply: || apply(c, OVERLAY),
@@ -125,7 +126,7 @@ impl Environment for KindEnv {
     }
 
     fn secrets_manager(&self) -> aws_sdk_secretsmanager::Client {
-        self.cluster.sm.clone()
+        self.cluster.sm()
     }
 
     fn seed(&self) -> &Seed {
@@ -187,15 +188,14 @@ impl Environment for KindEnv {
             .load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    /// A paused container keeps its state and its connections hang: an outage.
+    /// LocalStack's container stopped and started (`KindCluster::stop_localstack`).
     fn set_secrets_manager_reachable(&self, reachable: bool) -> BoxFuture<'_, anyhow::Result<()>> {
         Box::pin(async move {
-            let name = &self.cluster.localstack.name;
-            docker(&[if reachable { "unpause" } else { "pause" }, name]).await?;
-            self.cluster
-                .paused
-                .store(!reachable, std::sync::atomic::Ordering::SeqCst);
-            Ok(())
+            if reachable {
+                self.cluster.start_localstack().await
+            } else {
+                self.cluster.stop_localstack().await
+            }
         })
     }
 
