@@ -115,26 +115,49 @@ fn since_mark(w: &OpsWorld) -> anyhow::Result<Vec<aws_emulator::AuditEvent>> {
         .collect())
 }
 
-/// Every OpsSight secret read since the mark, and every read by `caller`.
-fn reads_only_by(w: &OpsWorld, caller: &dyn Fn(&str) -> bool, who: &str) -> StepResult {
-    let events = since_mark(w)?;
-    let reads: Vec<_> = events
-        .iter()
+/// The OpsSight secrets not read since the mark.
+fn unread_since_mark(w: &OpsWorld) -> anyhow::Result<Vec<String>> {
+    let reads: Vec<_> = since_mark(w)?
+        .into_iter()
         .filter(|e| e.event_name == "GetSecretValue")
         .collect();
-    for remote in w.external_secrets()?.values() {
-        ensure(
-            reads.iter().any(|e| {
+    Ok(w.external_secrets()?
+        .values()
+        .filter(|remote| {
+            !reads.iter().any(|e| {
                 e.resources
                     .iter()
                     .any(|r| r.contains(&format!(":secret:{remote}-")))
-            }),
-            || format!("{remote} was not read since the mark"),
-        )?;
+            })
+        })
+        .cloned()
+        .collect())
+}
+
+/// Every OpsSight secret read since the mark, and every read by `caller`.
+/// A refresh the controller has taken in but not yet made (one waiting
+/// out a backoff after a conflict, say) is waited for.
+async fn reads_only_by(w: &OpsWorld, caller: &dyn Fn(&str) -> bool, who: &str) -> StepResult {
+    let deadline = tokio::time::Instant::now() + w.patience();
+    loop {
+        let unread = unread_since_mark(w)?;
+        if unread.is_empty() {
+            break;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(anyhow::anyhow!(
+                "timed out after {:?} waiting for Secrets Manager to be read since the mark: {} not read",
+                w.patience(),
+                unread.join(", ")
+            )
+            .into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let others: Vec<&str> = reads
+    let others: Vec<String> = since_mark(w)?
         .iter()
-        .filter_map(|e| e.principal_arn.as_deref())
+        .filter(|e| e.event_name == "GetSecretValue")
+        .filter_map(|e| e.principal_arn.clone())
         .filter(|p| !caller(p))
         .collect();
     ensure(others.is_empty(), || {
@@ -154,9 +177,9 @@ fn token_used_since_mark(w: &OpsWorld) -> anyhow::Result<bool> {
 )]
 async fn read_as_role(w: &mut OpsWorld, role: String) -> StepResult {
     let account = w.emulated()?.aws.account_id().to_owned();
+    let prefix = format!("arn:aws:sts::{account}:assumed-role/{role}/");
+    reads_only_by(w, &|p| p.starts_with(&prefix), &format!("{prefix}*")).await?;
     ensure(token_used_since_mark(w)?, || {
         "no AssumeRoleWithWebIdentity since the mark: the token was not used".into()
-    })?;
-    let prefix = format!("arn:aws:sts::{account}:assumed-role/{role}/");
-    reads_only_by(w, &|p| p.starts_with(&prefix), &format!("{prefix}*"))
+    })
 }
