@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use opssight_harness::env::binaries::components::{Components, go_module_version};
-use opssight_harness::env::binaries::{BinariesOptions, with_control_plane};
+use opssight_harness::env::binaries::{Backend, BinariesOptions, with_control_plane};
 use opssight_harness::fixtures::Fixtures;
+use opssight_harness::seed::Seed;
 
 /// One control plane at a time: each is five processes on a 2-core machine.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -288,4 +289,82 @@ fn sigint_mid_run_leaves_no_process_port_or_file() {
 #[test]
 fn sighup_mid_run_leaves_no_process_port_or_file() {
     killed_mid_run_leaves_nothing("-HUP");
+}
+
+/// Issue 16's live-system promise on the real components: `test --env
+/// existing --allow-destructive` pointed at the real kube-apiserver and ESO
+/// (with the aws-emulator as Secrets Manager) puts back every object and
+/// remote value its scenarios touch, and says the system is as healthy as
+/// it found it.
+#[test]
+fn a_destructive_run_on_existing_leaves_the_real_control_plane_as_it_found_it() {
+    let _one = serial();
+    if components().is_none() {
+        return;
+    }
+    let opts = BinariesOptions::new(Fixtures::at(repo_root().join("fixtures")));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime
+        .block_on(with_control_plane(opts, |plane| async move {
+            let Backend::Emulator(sm) = &plane.backend else {
+                anyhow::bail!("the default backend is the aws-emulator");
+            };
+            let seed = Seed::load(&plane.opts.fixtures.seed_file())?;
+            // The system as the runbook configures it (refreshInterval 1h),
+            // not the binaries overlay's real-time 10 s.
+            opssight_harness::env::binaries::scenario::apply(&plane, "local").await?;
+            common::all_ready(plane.client.clone(), Duration::from_secs(120)).await;
+            let work = tempfile::tempdir()?;
+            let before =
+                common::live_fingerprint(plane.client.clone(), &sm.admin, seed.secrets.keys())
+                    .await;
+            let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_opssight-harness"))
+                .args([
+                    "test",
+                    "--env",
+                    "existing",
+                    "--allow-destructive",
+                    "--artifacts",
+                ])
+                .arg(work.path().join("artifacts"))
+                .env("KUBECONFIG", &plane.kubeconfig)
+                .env("AWS_ENDPOINT_URL", plane.backend.endpoint())
+                .env("AWS_ACCESS_KEY_ID", &sm.admin_key.access_key_id)
+                .env("AWS_SECRET_ACCESS_KEY", &sm.admin_key.secret_access_key)
+                .env("AWS_REGION", &seed.region)
+                .env_remove("AWS_PROFILE")
+                .env_remove("OPSSIGHT_ENV")
+                .current_dir(repo_root())
+                .kill_on_drop(true)
+                .output()
+                .await?;
+            let log = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(out.status.success(), "{log}");
+            assert!(log.contains("put back after"), "{log}");
+            assert!(!log.contains("NOT PUT BACK"), "{log}");
+            assert!(
+                log.contains("health after the run: as the harness found it"),
+                "{log}"
+            );
+            let after =
+                common::live_fingerprint(plane.client.clone(), &sm.admin, seed.secrets.keys())
+                    .await;
+            assert_eq!(
+                common::changed(&before, &after),
+                Vec::<String>::new(),
+                "{log}"
+            );
+            for v in seed.all_values() {
+                assert!(!log.contains(&v), "a value of the system is in the output");
+            }
+            anyhow::Ok(())
+        }))
+        .unwrap();
 }

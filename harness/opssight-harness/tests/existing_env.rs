@@ -15,7 +15,7 @@ use opssight_harness::env::embedded::{Embedded, NAMESPACE};
 
 mod common;
 
-use common::{all_synced, embedded};
+use common::{all_synced, changed, embedded};
 
 /// The CLI as a user of a live system runs it: kubeconfig and AWS settings
 /// from the environment, nothing else.
@@ -181,91 +181,12 @@ async fn with_allow_destructive_the_drill_runs_what_a_live_system_allows() {
 /// server or a controller keeps, the Secrets ESO writes by type and data,
 /// and the runbook's values in Secrets Manager.
 async fn fingerprint(env: &Embedded) -> BTreeMap<String, String> {
-    use kube::api::{ApiResource, DynamicObject};
-    let mut out = BTreeMap::new();
-    let kinds = [
-        ("", "v1", "Secret", "secrets"),
-        ("", "v1", "ServiceAccount", "serviceaccounts"),
-        ("", "v1", "ConfigMap", "configmaps"),
-        ("external-secrets.io", "v1", "SecretStore", "secretstores"),
-        (
-            "external-secrets.io",
-            "v1",
-            "ExternalSecret",
-            "externalsecrets",
-        ),
-    ];
-    for (group, version, kind, plural) in kinds {
-        let ar = ApiResource {
-            group: group.into(),
-            version: version.into(),
-            api_version: if group.is_empty() {
-                version.into()
-            } else {
-                format!("{group}/{version}")
-            },
-            kind: kind.into(),
-            plural: plural.into(),
-        };
-        let api = Api::<DynamicObject>::namespaced_with(env.kube(), NAMESPACE, &ar);
-        for o in api.list(&ListParams::default()).await.unwrap().items {
-            let name = o.metadata.name.clone().unwrap_or_default();
-            let eso_writes = o
-                .metadata
-                .owner_references
-                .iter()
-                .flatten()
-                .any(|r| r.kind == "ExternalSecret");
-            let shown = if eso_writes {
-                serde_json::json!({"type": o.data["type"], "data": o.data["data"]})
-            } else {
-                serde_json::json!({
-                    "labels": o.metadata.labels, "annotations": o.metadata.annotations,
-                    "owners": o.metadata.owner_references, "body": o.data.get("spec").or(o.data.get("data")),
-                    "type": o.data.get("type"),
-                })
-            };
-            out.insert(format!("{kind}/{name}"), shown.to_string());
-        }
-    }
-    let sm = env.secrets_manager();
-    for name in env.seed().secrets.keys() {
-        let v = sm.get_secret_value().secret_id(name).send().await.unwrap();
-        out.insert(
-            format!("remote/{name}"),
-            v.secret_string().unwrap_or_default().to_owned(),
-        );
-    }
-    out
-}
-
-/// Which entries differ, and in which of their fields, by name only (the
-/// values are secrets).
-fn changed(before: &BTreeMap<String, String>, after: &BTreeMap<String, String>) -> Vec<String> {
-    let fields = |x: Option<&String>| -> BTreeMap<String, String> {
-        x.and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
-            .and_then(|v| v.as_object().cloned())
-            .map(|m| m.into_iter().map(|(k, v)| (k, v.to_string())).collect())
-            .unwrap_or_default()
-    };
-    before
-        .keys()
-        .chain(after.keys())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .filter(|k| before.get(*k) != after.get(*k))
-        .map(|k| {
-            let (b, a) = (fields(before.get(k)), fields(after.get(k)));
-            let which: Vec<&String> = b
-                .keys()
-                .chain(a.keys())
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .filter(|f| b.get(*f) != a.get(*f))
-                .collect();
-            format!("{k} {which:?}")
-        })
-        .collect()
+    common::live_fingerprint(
+        env.kube(),
+        &env.secrets_manager(),
+        env.seed().secrets.keys(),
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -255,15 +255,7 @@ impl LiveState {
                     Some(current) if content(current) != *want => {
                         // Exactly as recorded, even where only an empty
                         // map differs.
-                        let mut obj = want.clone();
-                        obj["metadata"]["resourceVersion"] =
-                            current["metadata"]["resourceVersion"].clone();
-                        // What controllers keep (finalizers, status) stays theirs.
-                        if let Some(f) = current.pointer("/metadata/finalizers") {
-                            obj["metadata"]["finalizers"] = f.clone();
-                        }
-                        let obj: DynamicObject = serde_json::from_value(obj)?;
-                        api.replace(name, &PostParams::default(), &obj)
+                        replace_as_recorded(&api, name, want, patience)
                             .await
                             .with_context(|| format!("putting back {} {name}", ar.kind))?;
                         if !same(&content(current), want) {
@@ -445,17 +437,7 @@ impl LiveState {
             let Some(want) = self.objects.get(&(EXTERNAL_SECRET, es.clone())) else {
                 continue;
             };
-            let current = ess
-                .get(&es)
-                .await
-                .with_context(|| format!("reading {es} to remove {NUDGE}"))?;
-            let mut obj = want.clone();
-            obj["metadata"]["resourceVersion"] = json!(current.metadata.resource_version);
-            if let Some(f) = current.metadata.finalizers {
-                obj["metadata"]["finalizers"] = json!(f);
-            }
-            let obj: DynamicObject = serde_json::from_value(obj)?;
-            ess.replace(&es, &PostParams::default(), &obj)
+            replace_as_recorded(&ess, &es, want, patience)
                 .await
                 .with_context(|| format!("removing {NUDGE} from {es}"))?;
         }
@@ -547,6 +529,36 @@ fn differing_fields(a: &Value, b: &Value) -> Vec<String> {
         }
     }
     out
+}
+
+/// Replaces `name` with `want` exactly, but for what controllers keep
+/// (finalizers; status is a subresource). A controller's write in between
+/// (ESO updating the status of what it was just asked to rewrite) moves
+/// the resourceVersion and makes the replace a conflict: read again and
+/// retried until `patience` has passed.
+async fn replace_as_recorded(
+    api: &Api<DynamicObject>,
+    name: &str,
+    want: &Value,
+    patience: Duration,
+) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + patience;
+    loop {
+        let current = api.get(name).await?;
+        let mut obj = want.clone();
+        obj["metadata"]["resourceVersion"] = json!(current.metadata.resource_version);
+        if let Some(f) = current.metadata.finalizers {
+            obj["metadata"]["finalizers"] = json!(f);
+        }
+        let obj: DynamicObject = serde_json::from_value(obj)?;
+        match api.replace(name, &PostParams::default(), &obj).await {
+            Ok(_) => return Ok(()),
+            Err(kube::Error::Api(e)) if e.code == 409 && tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 fn namespace_resource() -> ApiResource {

@@ -3,6 +3,7 @@
 // Each test binary that includes this module uses only part of it.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -56,14 +57,24 @@ pub async fn wait_for(
     what: &str,
     cond: impl Fn(&DynamicObject) -> bool + Send + 'static,
 ) {
+    wait_for_within(api, name, what, cond, Duration::from_secs(15)).await
+}
+
+pub async fn wait_for_within(
+    api: &Api<DynamicObject>,
+    name: &str,
+    what: &str,
+    cond: impl Fn(&DynamicObject) -> bool + Send + 'static,
+    within: Duration,
+) {
     tokio::time::timeout(
-        Duration::from_secs(15),
+        within,
         await_condition(api.clone(), name, move |o: Option<&DynamicObject>| {
             o.is_some_and(&cond)
         }),
     )
     .await
-    .unwrap_or_else(|_| panic!("timed out after 15 s waiting for {what}"))
+    .unwrap_or_else(|_| panic!("timed out after {within:?} waiting for {what}"))
     .unwrap();
 }
 
@@ -78,18 +89,26 @@ pub fn ready_is(status: &'static str) -> impl Fn(&DynamicObject) -> bool + Send 
 
 /// Waits until every OpsSight ExternalSecret is Ready.
 pub async fn all_synced(env: &Embedded) {
-    let api = Api::namespaced_with(
-        env.kube(),
-        NAMESPACE,
-        &eso_emulator::external_secret_resource(),
-    );
+    all_ready(env.kube(), Duration::from_secs(15)).await
+}
+
+/// Waits up to `within` for each OpsSight ExternalSecret to be Ready.
+pub async fn all_ready(kube: kube::Client, within: Duration) {
+    let api = Api::namespaced_with(kube, NAMESPACE, &eso_emulator::external_secret_resource());
     for name in [
         "opssight-app-secrets",
         "opssight-database-secrets",
         "opssight-external-services",
         "opssight-redis-secrets",
     ] {
-        wait_for(&api, name, &format!("{name} Ready"), ready_is("True")).await;
+        wait_for_within(
+            &api,
+            name,
+            &format!("{name} Ready"),
+            ready_is("True"),
+            within,
+        )
+        .await;
     }
 }
 
@@ -130,4 +149,100 @@ pub fn binaries_components() -> Option<opssight_harness::env::binaries::componen
             None
         }
     }
+}
+
+/// What a destructive run must leave as it found it, by object: the
+/// Secrets, ServiceAccounts, ConfigMaps, stores and ExternalSecrets of the
+/// namespace (what ESO writes: type and data; the rest: labels,
+/// annotations, owners, body) and each remote secret's value. Values stay
+/// in the map; compare with `changed`, which names fields only.
+pub async fn live_fingerprint(
+    kube: kube::Client,
+    sm: &aws_sdk_secretsmanager::Client,
+    remotes: impl Iterator<Item = &String>,
+) -> BTreeMap<String, String> {
+    use kube::api::{ApiResource, ListParams};
+    let mut out = BTreeMap::new();
+    let kinds = [
+        ("", "v1", "Secret", "secrets"),
+        ("", "v1", "ServiceAccount", "serviceaccounts"),
+        ("", "v1", "ConfigMap", "configmaps"),
+        ("external-secrets.io", "v1", "SecretStore", "secretstores"),
+        (
+            "external-secrets.io",
+            "v1",
+            "ExternalSecret",
+            "externalsecrets",
+        ),
+    ];
+    for (group, version, kind, plural) in kinds {
+        let ar = ApiResource {
+            group: group.into(),
+            version: version.into(),
+            api_version: if group.is_empty() {
+                version.into()
+            } else {
+                format!("{group}/{version}")
+            },
+            kind: kind.into(),
+            plural: plural.into(),
+        };
+        let api = Api::<DynamicObject>::namespaced_with(kube.clone(), NAMESPACE, &ar);
+        for o in api.list(&ListParams::default()).await.unwrap().items {
+            let name = o.metadata.name.clone().unwrap_or_default();
+            let eso_writes = o
+                .metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .any(|r| r.kind == "ExternalSecret");
+            let shown = if eso_writes {
+                serde_json::json!({"type": o.data["type"], "data": o.data["data"]})
+            } else {
+                serde_json::json!({
+                    "labels": o.metadata.labels, "annotations": o.metadata.annotations,
+                    "owners": o.metadata.owner_references, "body": o.data.get("spec").or(o.data.get("data")),
+                    "type": o.data.get("type"),
+                })
+            };
+            out.insert(format!("{kind}/{name}"), shown.to_string());
+        }
+    }
+    for name in remotes {
+        let v = sm.get_secret_value().secret_id(name).send().await.unwrap();
+        out.insert(
+            format!("remote/{name}"),
+            v.secret_string().unwrap_or_default().to_owned(),
+        );
+    }
+    out
+}
+
+/// Which entries differ, and in which of their fields, by name only (the
+/// values are secrets).
+pub fn changed(before: &BTreeMap<String, String>, after: &BTreeMap<String, String>) -> Vec<String> {
+    let fields = |x: Option<&String>| -> BTreeMap<String, String> {
+        x.and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+            .and_then(|v| v.as_object().cloned())
+            .map(|m| m.into_iter().map(|(k, v)| (k, v.to_string())).collect())
+            .unwrap_or_default()
+    };
+    before
+        .keys()
+        .chain(after.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .filter(|k| before.get(*k) != after.get(*k))
+        .map(|k| {
+            let (b, a) = (fields(before.get(k)), fields(after.get(k)));
+            let which: Vec<&String> = b
+                .keys()
+                .chain(a.keys())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .filter(|f| b.get(*f) != a.get(*f))
+                .collect();
+            format!("{k} {which:?}")
+        })
+        .collect()
 }
