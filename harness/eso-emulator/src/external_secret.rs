@@ -244,16 +244,37 @@ pub async fn reconcile(ctx: &Context, namespace: &str, name: &str) -> Next {
         }
         return Next::Forget;
     }
-    if !has_finalizer {
+    // ESO adds it with an Update of the whole object, which writes the
+    // spec back as Go prints it (`refreshInterval: 1h` becomes `1h0m0s`,
+    // a spec change: seen on ESO v0.20.4) and goes on with what the server
+    // answered, so the sync that follows records the new generation.
+    let obj = if has_finalizer {
+        obj
+    } else {
         let mut with = finalizers;
         with.push(FINALIZER.to_owned());
-        if let Err(e) = set_finalizers(&api, name, with).await {
-            ctx.log(format!(
-                "error adding the finalizer of {namespace}/{name}: {e}"
-            ));
-            return Next::Backoff;
+        let mut patch = json!({ "metadata": { "finalizers": with } });
+        if let Some(d) = obj
+            .data
+            .pointer("/spec/refreshInterval")
+            .and_then(|v| v.as_str())
+            .and_then(crate::util::parse_duration)
+        {
+            patch["spec"] = json!({ "refreshInterval": crate::util::go_duration(d) });
         }
-    }
+        match api
+            .patch(name, &Default::default(), &kube::api::Patch::Merge(patch))
+            .await
+        {
+            Ok(updated) => updated,
+            Err(e) => {
+                ctx.log(format!(
+                    "error adding the finalizer of {namespace}/{name}: {e}"
+                ));
+                return Next::Backoff;
+            }
+        }
+    };
     let es = match View::parse(&obj) {
         Ok(v) => v,
         Err(e) => {

@@ -43,6 +43,45 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
     Some(Duration::from_secs_f64(total))
 }
 
+/// A duration as Go's `time.Duration.String` prints it (`1h0m0s`, `10s`,
+/// `1m30s`, `1.5s`, `250ms`): what a Go client writes back for a
+/// `metav1.Duration` field, whatever text it read.
+pub fn go_duration(d: Duration) -> String {
+    let nanos = d.as_nanos();
+    if nanos == 0 {
+        return "0s".into();
+    }
+    if nanos < 1_000_000_000 {
+        let (unit, scale) = if nanos < 1_000 {
+            ("ns", 1u128)
+        } else if nanos < 1_000_000 {
+            ("µs", 1_000)
+        } else {
+            ("ms", 1_000_000)
+        };
+        return format!("{}{unit}", fraction(nanos, scale));
+    }
+    let secs = d.as_secs();
+    let (h, m) = (secs / 3600, secs / 60 % 60);
+    let s = fraction(nanos % 60_000_000_000, 1_000_000_000);
+    match (h, m) {
+        (0, 0) => format!("{s}s"),
+        (0, m) => format!("{m}m{s}s"),
+        (h, m) => format!("{h}h{m}m{s}s"),
+    }
+}
+
+/// `n / scale` in decimal, without trailing zeros.
+fn fraction(n: u128, scale: u128) -> String {
+    let (whole, rest) = (n / scale, n % scale);
+    if rest == 0 {
+        return whole.to_string();
+    }
+    let width = scale.to_string().len() - 1;
+    let digits = format!("{rest:0width$}");
+    format!("{whole}.{}", digits.trim_end_matches('0'))
+}
+
 fn short_hash(bytes: &[u8]) -> String {
     hex::encode(&Sha256::digest(bytes)[..16])
 }
@@ -78,6 +117,22 @@ pub fn fingerprint(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn durations_print_as_go_prints_them() {
+        for (text, go) in [
+            ("1h", "1h0m0s"),
+            ("10s", "10s"),
+            ("90s", "1m30s"),
+            ("0", "0s"),
+            ("1.5s", "1.5s"),
+            ("250ms", "250ms"),
+            ("72h3m0.5s", "72h3m0.5s"),
+        ] {
+            let d = super::parse_duration(text).unwrap();
+            assert_eq!(super::go_duration(d), go, "{text}");
+        }
+    }
+
     use super::*;
 
     #[test]
