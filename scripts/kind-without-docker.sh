@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # On a machine without a Docker daemon, `opssight-harness test --env kind`
+# (and here no kind or helm either: nothing worth waiting for Docker for)
 # fails within 2 s with the no-Docker message and starts nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."

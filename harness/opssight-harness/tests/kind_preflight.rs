@@ -107,3 +107,43 @@ fn missing_tools_are_named() {
         "the fix says how to install them: {err}"
     );
 }
+
+/// With kind missing the run cannot go on whatever Docker does, so the
+/// preflight asks `docker info` once instead of waiting out its minute.
+#[test]
+fn with_a_tool_missing_docker_is_asked_once_not_waited_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls.log");
+    fake(
+        dir.path(),
+        "docker",
+        "echo 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?' >&2; exit 1",
+    );
+    fake(dir.path(), "helm", "echo 'v3.18.6+gb76a950'");
+    fake(
+        dir.path(),
+        "kubectl",
+        r#"echo '{"clientVersion":{"major":"1","minor":"33"}}'"#,
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_opssight-harness"))
+        .args(["test", "--env", "kind"])
+        .env("PATH", dir.path())
+        .env("FAKE_LOG", &log)
+        .env("OPSSIGHT_DOCKER_WAIT_SECONDS", "60")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("kind is not installed"), "{err}");
+    assert!(err.contains("Docker is not reachable"), "{err}");
+    assert!(!err.contains("waiting up to"), "{err}");
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        calls
+            .lines()
+            .filter(|c| c.starts_with("docker info"))
+            .count(),
+        1,
+        "{calls}"
+    );
+}

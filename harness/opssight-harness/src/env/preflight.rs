@@ -335,8 +335,7 @@ async fn wait_for_docker(wait: Duration) -> Result<(), String> {
 pub async fn check() -> Result<Found, PreflightError> {
     let install =
         "run scripts/install-tools.sh DIR (pinned versions, checksums checked) and put DIR on PATH";
-    let (docker, kind, helm, kubectl) = tokio::join!(
-        wait_for_docker(docker_wait()),
+    let (kind, helm, kubectl) = tokio::join!(
         output("kind", &["version"], CHECK_TIMEOUT),
         output("helm", &["version", "--short"], CHECK_TIMEOUT),
         output(
@@ -345,6 +344,15 @@ pub async fn check() -> Result<Found, PreflightError> {
             CHECK_TIMEOUT
         ),
     );
+    // Waiting for a daemon to wake is worth it only when nothing else
+    // stops the run: with a tool missing, one `docker info` says enough.
+    let tools_fail = kind.is_err() || helm.is_err() || kubectl.is_err();
+    let docker = wait_for_docker(if tools_fail {
+        Duration::ZERO
+    } else {
+        docker_wait()
+    })
+    .await;
     let mut problems = Vec::new();
     let mut found = Found::default();
     if let Err(why) = docker {
