@@ -1,9 +1,14 @@
-//! 1,000 ExternalSecrets brought to Ready from a cold start, and the latency
-//! of force-sync (annotation to updated Secret), against both emulators.
+//! N ExternalSecrets brought to Ready from a cold start at a given
+//! concurrency, and the latency of force-sync (annotation to updated
+//! Secret), against both emulators on the system clock. The watch that
+//! counts Ready ExternalSecrets starts before the controller, so the time
+//! is from the controller's start to the last Ready it sees.
 //!
-//! `cargo run --release -p eso-emulator --example bench_reconcile -- [--check] [--concurrency N]`
-//! With `--check` it fails unless all 1,000 are Ready within 5 s and the
-//! force-sync p99 is under 50 ms.
+//! `cargo run --release -p eso-emulator --example bench_reconcile -- --count N --concurrency C [--force-syncs F]`
+//!
+//! Prints one line on stdout, `count=N concurrency=C ready_s=S
+//! force_syncs=F force_p50_ms=M force_p99_ms=M`, for
+//! `scripts/bench-eso-emulator.sh`; progress goes to stderr.
 
 use std::time::{Duration, Instant};
 
@@ -19,9 +24,6 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube_emulator::KubeEmulator;
 use serde_json::json;
 
-const COUNT: usize = 1_000;
-const FORCE_SYNCS: usize = 200;
-
 fn ready(es: &DynamicObject) -> bool {
     es.data["status"]["conditions"]
         .as_array()
@@ -31,16 +33,19 @@ fn ready(es: &DynamicObject) -> bool {
         })
 }
 
+fn arg(args: &[String], name: &str) -> Option<usize> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let check = args.iter().any(|a| a == "--check");
-    let concurrency = args
-        .iter()
-        .position(|a| a == "--concurrency")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(1usize);
+    let count = arg(&args, "--count").unwrap_or(1_000);
+    let concurrency = arg(&args, "--concurrency").unwrap_or(1);
+    let force_syncs = arg(&args, "--force-syncs").unwrap_or(200);
     let aws = AwsEmulator::builder()
         .account_id("111122223333")
         .start()
@@ -72,7 +77,11 @@ async fn main() -> anyhow::Result<()> {
             ))
             .build(),
     );
-    let kube = KubeEmulator::builder().watch_log(50_000).start().await?;
+    // Room in the watch log for every write of the run.
+    let kube = KubeEmulator::builder()
+        .watch_log(count * 12 + 10_000)
+        .start()
+        .await?;
     let client = kube::Client::try_from(
         kube::Config::from_custom_kubeconfig(
             Kubeconfig::from_yaml(&kube.kubeconfig(None))?,
@@ -111,13 +120,14 @@ async fn main() -> anyhow::Result<()> {
         "bench",
         &ar("ExternalSecret", "externalsecrets"),
     );
-    futures::stream::iter(0..COUNT)
+    eprintln!("creating {count} secrets and ExternalSecrets");
+    futures::stream::iter(0..count)
         .map(|i| {
             let (sm, ess) = (sm.clone(), ess.clone());
             async move {
-                sm.create_secret().name(format!("bench/{i:04}")).secret_string(format!("{{\"k\":\"v{i}\"}}")).send().await?;
-                let es = json!({"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": {"name": format!("es-{i:04}")},
-                    "spec": {"refreshInterval": "1h", "secretStoreRef": {"name": "aws"}, "dataFrom": [{"extract": {"key": format!("bench/{i:04}")}}]}});
+                sm.create_secret().name(format!("bench/{i:05}")).secret_string(format!("{{\"k\":\"v{i}\"}}")).send().await?;
+                let es = json!({"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": {"name": format!("es-{i:05}")},
+                    "spec": {"refreshInterval": "1h", "secretStoreRef": {"name": "aws"}, "dataFrom": [{"extract": {"key": format!("bench/{i:05}")}}]}});
                 ess.create(&PostParams::default(), &serde_json::from_value(es)?).await?;
                 anyhow::Ok(())
             }
@@ -126,37 +136,43 @@ async fn main() -> anyhow::Result<()> {
         .try_collect::<Vec<()>>()
         .await?;
 
+    // The watch first: every Ready the controller writes is seen.
+    let rv = ess
+        .list(&kube::api::ListParams::default().limit(1))
+        .await?
+        .metadata
+        .resource_version
+        .unwrap_or_default();
+    let mut stream = ess
+        .watch(&WatchParams::default().timeout(290), &rv)
+        .await?
+        .boxed();
+    eprintln!("starting the controller (concurrency {concurrency})");
     let started = Instant::now();
-    let endpoints = Endpoints {
-        secretsmanager: Some(aws.endpoint()),
-        sts: Some(aws.endpoint()),
-        ec2_metadata_disabled: true,
-    };
     let controller = EsoController::start(
         client.clone(),
         Config {
-            endpoints,
+            endpoints: Endpoints {
+                secretsmanager: Some(aws.endpoint()),
+                sts: Some(aws.endpoint()),
+                ec2_metadata_disabled: true,
+            },
             clock: Clock::system(),
             concurrency,
             ..Config::default()
         },
     );
-    let rv = ess
-        .list(&Default::default())
-        .await?
-        .metadata
-        .resource_version
-        .unwrap_or_default();
-    let mut ready_now: std::collections::HashSet<String> = std::collections::HashSet::new();
-    let mut stream = ess
-        .watch(&WatchParams::default().timeout(60), &rv)
-        .await?
-        .boxed();
-    while ready_now.len() < COUNT {
+    let mut ready_now = std::collections::HashSet::new();
+    while ready_now.len() < count {
         let event = tokio::time::timeout(Duration::from_secs(60), stream.try_next())
             .await
-            .context("no progress for 60 s")??
-            .context("watch ended")?;
+            .with_context(|| {
+                format!(
+                    "no ExternalSecret became Ready for 60 s ({} of {count} Ready)",
+                    ready_now.len()
+                )
+            })??
+            .context("the watch of ExternalSecrets ended")?;
         if let WatchEvent::Modified(es) = event
             && ready(&es)
         {
@@ -164,17 +180,17 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let all_ready = started.elapsed();
-    println!(
-        "{COUNT} ExternalSecrets Ready in {all_ready:.2?} (concurrency {concurrency}; target < 5 s)"
-    );
+    drop(stream);
+    eprintln!("{count} Ready in {all_ready:.2?}");
 
     // Force-sync: new value in Secrets Manager, annotate, wait for the Secret.
-    let mut latencies = Vec::with_capacity(FORCE_SYNCS);
-    for n in 0..FORCE_SYNCS {
-        let name = format!("es-{:04}", n % COUNT);
+    let mut latencies = Vec::with_capacity(force_syncs);
+    for n in 0..force_syncs {
+        let i = n * count.max(1) / force_syncs.max(1);
+        let name = format!("es-{i:05}");
         let value = format!("forced-{n}");
         sm.put_secret_value()
-            .secret_id(format!("bench/{:04}", n % COUNT))
+            .secret_id(format!("bench/{i:05}"))
             .secret_string(format!("{{\"k\":\"{value}\"}}"))
             .send()
             .await?;
@@ -203,8 +219,8 @@ async fn main() -> anyhow::Result<()> {
         loop {
             let event = tokio::time::timeout(Duration::from_secs(10), changes.try_next())
                 .await
-                .context("force-sync not seen in 10 s")??
-                .context("watch ended")?;
+                .context("a forced refresh did not reach its Secret in 10 s")??
+                .context("the watch of the Secret ended")?;
             if let WatchEvent::Modified(s) = event
                 && s.data
                     .as_ref()
@@ -217,23 +233,18 @@ async fn main() -> anyhow::Result<()> {
         latencies.push(t.elapsed());
     }
     latencies.sort();
-    let p = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    let p = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .unwrap_or(f64::NAN)
+    };
+    controller.shutdown().await;
     println!(
-        "force-sync latency over {FORCE_SYNCS}: p50 {:.2?}, p99 {:.2?} (target p99 < 50 ms)",
+        "count={count} concurrency={concurrency} ready_s={:.4} force_syncs={force_syncs} force_p50_ms={:.3} force_p99_ms={:.3}",
+        all_ready.as_secs_f64(),
         p(0.5),
         p(0.99)
     );
-    controller.shutdown().await;
-    if check {
-        anyhow::ensure!(
-            all_ready < Duration::from_secs(5),
-            "target missed: {all_ready:?} to Ready"
-        );
-        anyhow::ensure!(
-            p(0.99) < Duration::from_millis(50),
-            "target missed: force-sync p99 {:?}",
-            p(0.99)
-        );
-    }
     Ok(())
 }

@@ -1,128 +1,25 @@
-//! Scheduling: a queue of objects with the time each falls due, read on the
-//! injected clock (so moving a virtual clock forward makes every due refresh
-//! happen at once), fed by watches on ExternalSecrets, stores and the target
+//! Scheduling: the work queue ([`crate::queue`]), read on the injected
+//! clock (so moving a virtual clock forward makes every due refresh happen
+//! at once), fed by watches on ExternalSecrets, stores and the target
 //! Secrets they manage, with per-object exponential backoff after errors.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
 
-use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DynamicObject};
 use kube::runtime::{WatchStreamExt, watcher};
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::external_secret::{self, MANAGED_LABEL, Next};
+use crate::queue::after;
+pub use crate::queue::{Key, Queue};
 use crate::secret_store::{self, StoreView};
 use crate::types::StoreKind;
 use crate::{Context, external_secret_resource, store_resource};
-
-/// What the controller reconciles. Stores sort first, so that a store and
-/// the ExternalSecrets using it falling due together are done in that order.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Key {
-    Store {
-        kind: StoreKind,
-        namespace: String,
-        name: String,
-    },
-    ExternalSecret {
-        namespace: String,
-        name: String,
-    },
-}
-
-#[derive(Default)]
-pub struct Queue {
-    due: Mutex<BTreeMap<Key, Timestamp>>,
-    failures: Mutex<HashMap<Key, u32>>,
-    pub notify: Notify,
-}
-
-impl Queue {
-    /// Due at `at` or earlier.
-    pub fn add(&self, key: Key, at: Timestamp) {
-        let mut due = self.due.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = due.entry(key).or_insert(at);
-        if at < *entry {
-            *entry = at;
-        }
-        drop(due);
-        self.notify.notify_one();
-    }
-
-    fn set(&self, key: Key, at: Timestamp) {
-        self.due
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key, at);
-        self.notify.notify_one();
-    }
-
-    fn remove(&self, key: &Key) {
-        self.due
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(key);
-        self.failures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(key);
-    }
-
-    /// Takes up to `max` keys due at `now`, earliest (then stores) first.
-    fn take_due(&self, now: Timestamp, max: usize) -> Vec<Key> {
-        let mut due = self.due.lock().unwrap_or_else(|e| e.into_inner());
-        let mut ready: Vec<(Timestamp, Key)> = due
-            .iter()
-            .filter(|(_, t)| **t <= now)
-            .map(|(k, t)| (*t, k.clone()))
-            .collect();
-        ready.sort();
-        ready.truncate(max);
-        for (_, k) in &ready {
-            due.remove(k);
-        }
-        ready.into_iter().map(|(_, k)| k).collect()
-    }
-
-    fn next_due(&self) -> Option<Timestamp> {
-        self.due
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .min()
-            .copied()
-    }
-
-    pub fn pending(&self) -> usize {
-        self.due.lock().unwrap_or_else(|e| e.into_inner()).len()
-    }
-
-    /// 1 s, 2 s, 4 s, ... up to `max`.
-    fn backoff(&self, key: &Key, max: Duration) -> Duration {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let n = failures.entry(key.clone()).or_insert(0);
-        *n = n.saturating_add(1);
-        Duration::from_secs(1u64.checked_shl((*n - 1).min(30)).unwrap_or(u64::MAX)).min(max)
-    }
-
-    fn succeeded(&self, key: &Key) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(key);
-    }
-}
-
-fn after(now: Timestamp, d: Duration) -> Timestamp {
-    now.checked_add(SignedDuration::try_from(d).unwrap_or(SignedDuration::MAX))
-        .unwrap_or(Timestamp::MAX)
-}
 
 /// The loop that takes due keys and reconciles them, `concurrency` at a time.
 pub async fn run(ctx: Arc<Context>, queue: Arc<Queue>, stop: CancellationToken) {
@@ -157,19 +54,7 @@ pub async fn run(ctx: Arc<Context>, queue: Arc<Queue>, stop: CancellationToken) 
                             name,
                         } => reconcile_store(&ctx, *kind, namespace, name).await,
                     };
-                    let now = ctx.clock.now();
-                    match next {
-                        Next::At(t) => {
-                            queue.succeeded(&key);
-                            queue.set(key, t);
-                        }
-                        Next::Idle => queue.succeeded(&key),
-                        Next::Forget => queue.remove(&key),
-                        Next::Backoff => {
-                            let wait = queue.backoff(&key, ctx.config.max_backoff);
-                            queue.set(key, after(now, wait));
-                        }
-                    }
+                    queue.done(key, next, ctx.clock.now(), ctx.config.max_backoff);
                 }
             },
         );
@@ -420,28 +305,5 @@ pub async fn watch_stores(ctx: Arc<Context>, queue: Arc<Queue>, kind: StoreKind)
             Ok(None) => return,
             Err(e) => ctx.log(format!("store watch error: {e}")),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_from_one_second_to_the_cap() {
-        let q = Queue::default();
-        let k = Key::ExternalSecret {
-            namespace: "ns".into(),
-            name: "es".into(),
-        };
-        let max = Duration::from_secs(420);
-        let waits: Vec<u64> = (0..12).map(|_| q.backoff(&k, max).as_secs()).collect();
-        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 64, 128, 256, 420, 420, 420]);
-        q.succeeded(&k);
-        assert_eq!(
-            q.backoff(&k, max),
-            Duration::from_secs(1),
-            "success resets the backoff"
-        );
     }
 }

@@ -640,7 +640,11 @@ async fn delete_orphaned_secrets(
     secrets: &Api<Secret>,
 ) -> Result<(), Failure> {
     let target = es.target_name();
-    let selector = format!("{CREATED_BY_LABEL}={}", created_by(&es.namespace, &es.name));
+    let owner = created_by(&es.namespace, &es.name);
+    if !ctx.created_by.others_than(&es.namespace, &owner, &target) {
+        return Ok(());
+    }
+    let selector = format!("{CREATED_BY_LABEL}={owner}");
     let failed = |e: kube::Error| Failure::DeleteOrphaned(e.to_string());
     let listed = secrets
         .list(&kube::api::ListParams::default().labels(&selector))
@@ -816,10 +820,11 @@ async fn write_target(
         let mut only_metadata = before.clone();
         only_metadata.metadata = secret.metadata.clone();
         if only_metadata.metadata != before.metadata {
-            secrets
+            let written = secrets
                 .replace(&name, &eso_writes(), &only_metadata)
                 .await
                 .map_err(|e| Failure::Update(format!("unable to update secret {name}: {e}")))?;
+            ctx.created_by.written(&written);
         }
         if only_metadata != secret {
             return Err(Failure::Permanent(
@@ -834,7 +839,9 @@ async fn write_target(
     } else {
         secrets.replace(&name, &eso_writes(), &secret).await
     };
-    write.map_err(|e| Failure::Update(format!("could not write target secret {name}: {e}")))?;
+    let written =
+        write.map_err(|e| Failure::Update(format!("could not write target secret {name}: {e}")))?;
+    ctx.created_by.written(&written);
     if created {
         ctx.recorder
             .publish(

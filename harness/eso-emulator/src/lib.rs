@@ -11,10 +11,13 @@
 //! injectable clock, so moving a virtual clock forward makes refreshes due.
 
 pub mod controller;
+pub mod created_by;
 pub mod events;
 pub mod external_secret;
 pub mod metrics;
 pub mod provider;
+pub mod queue;
+pub mod sdk_time;
 pub mod secret_store;
 pub mod types;
 pub mod util;
@@ -26,6 +29,7 @@ use std::time::Duration;
 
 pub use emulator_core::Clock;
 use kube::api::ApiResource;
+pub use queue::{Activity, Schedule};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -87,6 +91,8 @@ pub struct Context {
     pub clients: secret_store::ClientFactory,
     pub recorder: events::Recorder,
     pub metrics: Arc<metrics::Metrics>,
+    /// Which Secrets carry each ExternalSecret's created-by label.
+    pub created_by: created_by::CreatedBy,
     log: Mutex<VecDeque<String>>,
     /// Each line as it is written, for readers that follow the log.
     log_tx: tokio::sync::broadcast::Sender<String>,
@@ -118,17 +124,22 @@ pub struct EsoController {
 
 impl EsoController {
     pub fn start(kube: kube::Client, config: Config) -> Self {
+        let queue = Arc::new(controller::Queue::default());
         let ctx = Arc::new(Context {
-            clients: secret_store::ClientFactory::new(kube.clone(), config.endpoints.clone()),
+            clients: secret_store::ClientFactory::new(
+                kube.clone(),
+                config.endpoints.clone(),
+                sdk_time::SdkTime::new(config.clock.clone(), queue.clone()),
+            ),
             recorder: events::Recorder::new(kube.clone(), config.clock.clone()),
             metrics: Arc::new(metrics::Metrics::default()),
+            created_by: created_by::CreatedBy::default(),
             clock: config.clock.clone(),
             log: Mutex::new(VecDeque::new()),
             log_tx: tokio::sync::broadcast::channel(256).0,
             kube,
             config,
         });
-        let queue = Arc::new(controller::Queue::default());
         let stop = CancellationToken::new();
         let tasks = TaskTracker::new();
         let targets = Arc::new(Mutex::new(HashMap::new()));
@@ -162,6 +173,7 @@ impl EsoController {
             queue.clone(),
             targets,
         ))));
+        tasks.spawn(until_stopped(Box::pin(created_by::watch(ctx.clone()))));
         tasks.spawn(controller::run(ctx.clone(), queue.clone(), stop.clone()));
         tasks.close();
         ctx.log("controller started".into());
@@ -197,6 +209,11 @@ impl EsoController {
     /// How many objects wait in the queue (for diagnostics).
     pub fn pending(&self) -> usize {
         self.queue.pending()
+    }
+
+    /// What the controller is doing, for whoever moves its virtual clock.
+    pub fn schedule(&self) -> Schedule {
+        Schedule::new(self.queue.clone(), self.ctx.clock.clone())
     }
 
     /// Stops every task and waits until they have ended.

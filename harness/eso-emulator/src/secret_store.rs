@@ -214,14 +214,16 @@ pub struct ClientError(pub String);
 pub struct ClientFactory {
     kube: kube::Client,
     endpoints: Endpoints,
+    time: crate::sdk_time::SdkTime,
     cache: Mutex<BTreeMap<String, aws_sdk_secretsmanager::Client>>,
 }
 
 impl ClientFactory {
-    pub fn new(kube: kube::Client, endpoints: Endpoints) -> Self {
+    pub fn new(kube: kube::Client, endpoints: Endpoints, time: crate::sdk_time::SdkTime) -> Self {
         Self {
             kube,
             endpoints,
+            time,
             cache: Mutex::new(BTreeMap::new()),
         }
     }
@@ -333,7 +335,7 @@ impl ClientFactory {
                 .map(|d| d.as_nanos())
                 .unwrap_or_default()
         );
-        let out = aws_sdk_sts::Client::from_conf(conf.build())
+        let out = aws_sdk_sts::Client::from_conf(self.time.sts(conf).build())
             .assume_role()
             .role_arn(role)
             .role_session_name(session)
@@ -522,7 +524,7 @@ impl ClientFactory {
         if let Some(e) = &self.endpoints.sts {
             conf = conf.endpoint_url(e);
         }
-        let sts = aws_sdk_sts::Client::from_conf(conf.build());
+        let sts = aws_sdk_sts::Client::from_conf(self.time.sts(conf).build());
         let out = sts
             .assume_role_with_web_identity()
             .role_arn(&role)
@@ -596,7 +598,8 @@ impl ClientFactory {
             conf = conf.endpoint_url(e);
         }
         conf = conf.credentials_provider(creds);
-        let client = aws_sdk_secretsmanager::Client::from_conf(conf.build());
+        let client =
+            aws_sdk_secretsmanager::Client::from_conf(self.time.secrets_manager(conf).build());
         self.cache
             .lock()
             .unwrap_or_else(|e| e.into_inner())

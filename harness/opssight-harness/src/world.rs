@@ -390,6 +390,32 @@ impl OpsWorld {
         self.counter
     }
 
+    /// Waits for `condition` (a future that ends when it holds) up to the
+    /// patience, failing with what it waited for. Meanwhile the environment
+    /// skips what its controller would only wait for within that patience
+    /// (on a virtual clock: backoffs and retries are jumps, not waits).
+    pub async fn within<T>(
+        &self,
+        what: &str,
+        condition: impl std::future::Future<Output = T>,
+    ) -> anyhow::Result<T> {
+        let patience = self.patience();
+        let skip = match &self.env {
+            Some(env) => env.skip_waiting(patience),
+            None => Box::pin(std::future::pending()),
+        };
+        let raced = async {
+            tokio::select! {
+                biased;
+                held = condition => held,
+                () = skip => unreachable!("skip_waiting never ends"),
+            }
+        };
+        tokio::time::timeout(patience, raced)
+            .await
+            .map_err(|_| anyhow!("timed out after {patience:?} waiting for {what}"))
+    }
+
     /// Waits on a watch until the ExternalSecret satisfies `cond`.
     pub async fn wait_es(
         &self,
@@ -398,14 +424,14 @@ impl OpsWorld {
         cond: impl Fn(&DynamicObject) -> bool + Send + 'static,
     ) -> anyhow::Result<DynamicObject> {
         let api = self.es_api()?;
-        let found = tokio::time::timeout(
-            self.patience(),
-            await_condition(api.clone(), name, move |o: Option<&DynamicObject>| {
-                o.is_some_and(&cond)
-            }),
-        )
-        .await
-        .map_err(|_| anyhow!("timed out after {:?} waiting for {what}", self.patience()))??;
+        let found = self
+            .within(
+                what,
+                await_condition(api.clone(), name, move |o: Option<&DynamicObject>| {
+                    o.is_some_and(&cond)
+                }),
+            )
+            .await??;
         let found = found.ok_or_else(|| anyhow!("{what}: the ExternalSecret {name} is gone"))?;
         self.checkpoint(what, Some(name)).await;
         Ok(found)
@@ -418,12 +444,12 @@ impl OpsWorld {
         cond: impl Fn(&Secret) -> bool + Send + 'static,
     ) -> anyhow::Result<Secret> {
         let api = self.secrets()?;
-        let found = tokio::time::timeout(
-            self.patience(),
-            await_condition(api, name, move |o: Option<&Secret>| o.is_some_and(&cond)),
-        )
-        .await
-        .map_err(|_| anyhow!("timed out after {:?} waiting for {what}", self.patience()))??;
+        let found = self
+            .within(
+                what,
+                await_condition(api, name, move |o: Option<&Secret>| o.is_some_and(&cond)),
+            )
+            .await??;
         let found = found.ok_or_else(|| anyhow!("{what}: the Secret {name} is gone"))?;
         self.checkpoint(what, Some(name)).await;
         Ok(found)
@@ -440,17 +466,11 @@ impl OpsWorld {
                 return Ok(());
             }
         };
-        tokio::time::timeout(
-            self.patience(),
+        self.within(
+            &format!("the Secret {name} to be deleted"),
             await_condition(api, name, kube::runtime::wait::conditions::is_deleted(&uid)),
         )
-        .await
-        .map_err(|_| {
-            anyhow!(
-                "timed out after {:?} waiting for the Secret {name} to be deleted",
-                self.patience()
-            )
-        })??;
+        .await??;
         self.checkpoint(&format!("the Secret {name} to be deleted"), Some(name))
             .await;
         Ok(())

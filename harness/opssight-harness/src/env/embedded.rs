@@ -381,4 +381,55 @@ impl Environment for Embedded {
             Ok(())
         })
     }
+
+    fn skip_waiting(&self, patience: Duration) -> BoxFuture<'_, ()> {
+        Box::pin(skip_waiting(
+            self.clock.clone(),
+            self.eso.schedule(),
+            patience,
+        ))
+    }
+}
+
+/// How long the controller must stay waiting on the clock before the clock
+/// is moved: what it last wrote reaches the waiting step's watch first, so
+/// a step its write satisfies ends there, as in real time, rather than
+/// after retries that real time would not have reached yet.
+const SETTLE: Duration = Duration::from_millis(25);
+
+/// Whenever the controller has nothing to do but wait on the clock for
+/// something within `patience` of now, and stays so for [`SETTLE`], moves
+/// the clock there (the controller cannot tell a jump from time passing).
+/// Without a controller there is nothing to skip; one started later is not
+/// followed.
+async fn skip_waiting(clock: Clock, schedule: Option<eso_emulator::Schedule>, patience: Duration) {
+    let Some(schedule) = schedule else {
+        return std::future::pending().await;
+    };
+    let limit = jiff::SignedDuration::try_from(patience)
+        .ok()
+        .and_then(|p| clock.now().checked_add(p).ok())
+        .unwrap_or(jiff::Timestamp::MAX);
+    let mut changes = schedule.changes();
+    loop {
+        changes.borrow_and_update();
+        if let eso_emulator::Activity::Idle { until: Some(t) } = schedule.activity()
+            && t <= limit
+        {
+            match tokio::time::timeout(SETTLE, changes.changed()).await {
+                // Something happened meanwhile: look again.
+                Ok(Ok(())) => continue,
+                Ok(Err(_)) => return std::future::pending().await,
+                Err(_settled) => {
+                    // A running clock may have passed `t`: never backwards.
+                    if clock.set(t).is_ok() || clock.now() >= t {
+                        continue;
+                    }
+                }
+            }
+        }
+        if changes.changed().await.is_err() {
+            return std::future::pending().await;
+        }
+    }
 }

@@ -41,6 +41,11 @@ impl EsoPods {
         self.lock().controller.is_some()
     }
 
+    /// What the running controller is doing, if one runs.
+    pub fn schedule(&self) -> Option<eso_emulator::Schedule> {
+        self.lock().controller.as_ref().map(EsoController::schedule)
+    }
+
     pub fn recent_log(&self) -> Vec<String> {
         self.lock()
             .controller

@@ -253,6 +253,15 @@ pub trait Environment: Send + Sync {
     }
     /// Lets `d` of time pass: moves a virtual clock, or waits.
     fn elapse(&self, d: Duration) -> BoxFuture<'_, anyhow::Result<()>>;
+    /// Runs beside a step's wait for a condition of up to `patience`, and
+    /// never ends. On a virtual clock it moves the clock past what the
+    /// controller would only wait for within that patience (a backoff, a
+    /// retry, a requeue), so that the wait sees what it would in real time
+    /// without spending it. Elsewhere time passes as it does.
+    fn skip_waiting(&self, patience: Duration) -> BoxFuture<'_, ()> {
+        let _ = patience;
+        Box::pin(std::future::pending())
+    }
     /// Applies a fixture overlay as an operator would, the credentials in
     /// place before the store that reads them.
     fn apply_overlay<'a>(&'a self, overlay: &'a str) -> BoxFuture<'a, anyhow::Result<()>>;
