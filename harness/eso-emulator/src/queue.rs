@@ -150,26 +150,29 @@ impl Queue {
     }
 
     /// A taken key's reconcile ended at `now` with `next`: due again at the
-    /// time it asked for (replacing a time set while it ran, as ESO's
-    /// requeue does), after its backoff, or not at all.
+    /// time it asked for, after its backoff, or not at all, unless a change
+    /// to the object while it ran made it due earlier. controller-runtime's
+    /// workqueue, which ESO's controllers use, keeps such a key dirty and
+    /// hands it out again as soon as the reconcile is done, whatever that
+    /// reconcile's own requeue says: a force-sync annotation written while
+    /// the ExternalSecret was being synced is not lost.
     pub fn done(&self, key: Key, next: Next, now: Timestamp, max_backoff: Duration) {
         self.with(|s| {
             s.in_flight = s.in_flight.saturating_sub(1);
+            // Taken keys leave `due`, so a time there now came while it ran.
+            let changed_meanwhile = s.due.get(&key).copied();
+            let earliest = |t: Timestamp| changed_meanwhile.map_or(t, |c| c.min(t));
             match next {
                 Next::At(t) => {
                     s.failures.remove(&key);
-                    s.put(key, t);
+                    s.put(key, earliest(t));
                 }
-                Next::Idle => {
-                    s.failures.remove(&key);
-                }
-                Next::Forget => {
-                    s.unschedule(&key);
+                Next::Idle | Next::Forget => {
                     s.failures.remove(&key);
                 }
                 Next::Backoff => {
                     let wait = s.backoff(&key, max_backoff);
-                    s.put(key, after(now, wait));
+                    s.put(key.clone(), earliest(after(now, wait)));
                 }
             }
         });
@@ -343,20 +346,28 @@ mod tests {
     }
 
     #[test]
-    fn a_requeue_replaces_the_time_set_while_the_reconcile_ran() {
+    fn a_change_while_the_reconcile_ran_is_not_lost_to_its_requeue() {
         let q = Queue::default();
         q.add(es("a"), t(0));
         assert_eq!(q.take_due(t(0), 1), [es("a")]);
         q.add(es("a"), t(1));
         q.done(es("a"), Next::At(t(3600)), t(2), MAX);
-        assert_eq!(q.due_at(&es("a")), Some(t(3600)));
-        assert_eq!(q.pending(), 1);
+        assert_eq!(q.due_at(&es("a")), Some(t(1)), "after a requeue");
+        assert_eq!(q.take_due(t(2), 1), [es("a")]);
+        q.done(es("a"), Next::At(t(3600)), t(2), MAX);
+        assert_eq!(q.due_at(&es("a")), Some(t(3600)), "nothing came meanwhile");
         q.add(es("a"), t(5));
         assert_eq!(
             q.due_at(&es("a")),
             Some(t(5)),
             "a change makes it due earlier"
         );
+        for next in [Next::Backoff, Next::Idle, Next::Forget] {
+            assert_eq!(q.take_due(t(10), 1), [es("a")]);
+            q.add(es("a"), t(10));
+            q.done(es("a"), next, t(10), MAX);
+            assert_eq!(q.due_at(&es("a")), Some(t(10)), "after {next:?}");
+        }
     }
 
     #[test]
@@ -396,7 +407,8 @@ mod tests {
         q.add(es("a"), t(0));
         q.take_due(t(0), 1);
         q.done(es("a"), Next::Backoff, t(0), MAX);
-        q.done(es("a"), Next::Forget, t(0), MAX);
+        assert_eq!(q.take_due(t(1), 1), [es("a")]);
+        q.done(es("a"), Next::Forget, t(1), MAX);
         assert_eq!(q.pending(), 0);
         q.add(es("a"), t(0));
         q.take_due(t(0), 1);
