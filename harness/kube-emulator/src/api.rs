@@ -1341,11 +1341,7 @@ impl Api {
             let Some(obj) = self.store.get_at(&loc).cloned() else {
                 continue;
             };
-            let refs = obj
-                .pointer("/metadata/ownerReferences")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
+            let refs = owner_references(&obj);
             let kept: Vec<Value> = refs
                 .into_iter()
                 .filter(|r| r.get("uid").and_then(Value::as_str) != Some(uid))
@@ -1526,11 +1522,7 @@ impl Api {
             let Some(obj) = self.store.get_at(&loc).cloned() else {
                 continue;
             };
-            let refs = obj
-                .pointer("/metadata/ownerReferences")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
+            let refs = owner_references(&obj);
             if refs.is_empty() || obj.pointer("/metadata/deletionTimestamp").is_some() {
                 continue;
             }
@@ -1846,4 +1838,12 @@ fn builtin_fields(builtin: Builtin) -> Option<&'static [&'static str]> {
         | Builtin::SelfSubjectRulesReview => &["spec", "status"],
         Builtin::Event | Builtin::EventV1 | Builtin::Custom => return None,
     })
+}
+
+/// An object's `metadata.ownerReferences`, empty when it has none.
+fn owner_references(obj: &Value) -> Vec<Value> {
+    obj.pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
 }
