@@ -58,8 +58,9 @@ struct State {
     due: HashMap<Key, Timestamp>,
     by_time: BTreeSet<(Timestamp, Key)>,
     failures: HashMap<Key, u32>,
-    /// Keys taken and not yet done.
-    in_flight: usize,
+    /// Keys taken and not yet done, each with the earliest time it was
+    /// added again meanwhile (a change seen while it was reconciled).
+    in_flight: HashMap<Key, Option<Timestamp>>,
     /// Deadlines of the reconciles' waits on the clock (the AWS SDK's
     /// backoff between attempts), each with how many wait for it.
     sleeping: BTreeMap<Timestamp, usize>,
@@ -110,10 +111,16 @@ impl Queue {
     }
 
     /// Due at `at` or earlier: an object already waiting keeps the earlier
-    /// of its two times.
+    /// of its two times; one being reconciled is due again after it, as
+    /// controller-runtime's queue re-adds a key added while it is processed
+    /// (so a change seen meanwhile, a forced refresh say, is not lost).
     pub fn add(&self, key: Key, at: Timestamp) {
         self.with(|s| {
-            if s.due.get(&key).is_none_or(|old| at < *old) {
+            if let Some(again) = s.in_flight.get_mut(&key) {
+                if again.is_none_or(|old| at < old) {
+                    *again = Some(at);
+                }
+            } else if s.due.get(&key).is_none_or(|old| at < *old) {
                 s.put(key, at);
             }
         });
@@ -125,6 +132,9 @@ impl Queue {
         self.with(|s| {
             s.unschedule(key);
             s.failures.remove(key);
+            if let Some(again) = s.in_flight.get_mut(key) {
+                *again = None;
+            }
         });
     }
 
@@ -142,35 +152,36 @@ impl Queue {
                     break;
                 };
                 s.due.remove(&key);
+                s.in_flight.insert(key.clone(), None);
                 taken.push(key);
             }
-            s.in_flight += taken.len();
             taken
         })
     }
 
     /// A taken key's reconcile ended at `now` with `next`: due again at the
-    /// time it asked for (replacing a time set while it ran, as ESO's
-    /// requeue does), after its backoff, or not at all.
+    /// time it asked for, after its backoff, or not at all; or earlier, if
+    /// it was added again while it ran.
     pub fn done(&self, key: Key, next: Next, now: Timestamp, max_backoff: Duration) {
         self.with(|s| {
-            s.in_flight = s.in_flight.saturating_sub(1);
-            match next {
+            let again = s.in_flight.remove(&key).flatten();
+            let asked = match next {
                 Next::At(t) => {
                     s.failures.remove(&key);
-                    s.put(key, t);
+                    Some(t)
                 }
-                Next::Idle => {
+                Next::Idle | Next::Forget => {
                     s.failures.remove(&key);
+                    None
                 }
-                Next::Forget => {
-                    s.unschedule(&key);
-                    s.failures.remove(&key);
-                }
-                Next::Backoff => {
-                    let wait = s.backoff(&key, max_backoff);
-                    s.put(key, after(now, wait));
-                }
+                Next::Backoff => Some(after(now, s.backoff(&key, max_backoff))),
+            };
+            let at = match (asked, again) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            if let Some(at) = at {
+                s.put(key, at);
             }
         });
         self.notify.notify_one();
@@ -216,8 +227,8 @@ impl Queue {
         // Keys due wait for the batch in flight to end (the loop takes the
         // next batch then), so while every reconcile of it waits on the
         // clock, the controller waits.
-        let can_start = s.in_flight == 0 && next_due.is_some_and(|t| t <= now);
-        if s.in_flight > asleep || can_start {
+        let can_start = s.in_flight.is_empty() && next_due.is_some_and(|t| t <= now);
+        if s.in_flight.len() > asleep || can_start {
             return Activity::Working;
         }
         let next_wake = ahead().next().map(|(t, _)| *t);
@@ -343,20 +354,37 @@ mod tests {
     }
 
     #[test]
-    fn a_requeue_replaces_the_time_set_while_the_reconcile_ran() {
+    fn a_key_added_while_it_runs_is_due_again_after_it() {
         let q = Queue::default();
         q.add(es("a"), t(0));
         assert_eq!(q.take_due(t(0), 1), [es("a")]);
         q.add(es("a"), t(1));
+        q.add(es("a"), t(3));
+        assert_eq!(q.pending(), 0, "not taken twice at once");
+        assert_eq!(q.take_due(t(10), 1), Vec::<Key>::new());
         q.done(es("a"), Next::At(t(3600)), t(2), MAX);
-        assert_eq!(q.due_at(&es("a")), Some(t(3600)));
-        assert_eq!(q.pending(), 1);
-        q.add(es("a"), t(5));
+        assert_eq!(q.due_at(&es("a")), Some(t(1)), "the change is not lost");
+        assert_eq!(q.take_due(t(2), 1), [es("a")]);
+        q.done(es("a"), Next::At(t(3600)), t(2), MAX);
         assert_eq!(
             q.due_at(&es("a")),
-            Some(t(5)),
-            "a change makes it due earlier"
+            Some(t(3600)),
+            "requeued after its interval"
         );
+        for next in [Next::Idle, Next::Forget, Next::Backoff] {
+            q.add(es("b"), t(0));
+            assert_eq!(q.take_due(t(0), 1), [es("b")]);
+            q.add(es("b"), t(0));
+            q.done(es("b"), next, t(0), MAX);
+            assert_eq!(q.due_at(&es("b")), Some(t(0)), "{next:?}");
+            q.remove(&es("b"));
+        }
+        q.add(es("c"), t(0));
+        assert_eq!(q.take_due(t(0), 1), [es("c")]);
+        q.add(es("c"), t(0));
+        q.remove(&es("c"));
+        q.done(es("c"), Next::Idle, t(0), MAX);
+        assert_eq!(q.due_at(&es("c")), None, "removed while it ran: gone");
     }
 
     #[test]
@@ -396,7 +424,8 @@ mod tests {
         q.add(es("a"), t(0));
         q.take_due(t(0), 1);
         q.done(es("a"), Next::Backoff, t(0), MAX);
-        q.done(es("a"), Next::Forget, t(0), MAX);
+        assert_eq!(q.take_due(t(1), 1), [es("a")]);
+        q.done(es("a"), Next::Forget, t(1), MAX);
         assert_eq!(q.pending(), 0);
         q.add(es("a"), t(0));
         q.take_due(t(0), 1);
