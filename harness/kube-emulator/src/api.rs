@@ -2,6 +2,7 @@
 //! delete, deletecollection, and the status and token subresources, with
 //! the object semantics of the real server.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -32,10 +33,7 @@ pub const MAX_OBJECT_BYTES: usize = 1_572_864;
 
 pub type Query = HashMap<String, String>;
 
-/// How objects are shown in a kind's version, usable without the lock.
-pub type Presenter = Arc<dyn Fn(&ResourceType, &Value) -> Value + Send + Sync>;
-
-fn present_as(rt: &ResourceType, obj: &Value) -> Value {
+pub(crate) fn present_as(rt: &ResourceType, obj: &Value) -> Value {
     if rt.builtin == Builtin::EventV1 {
         return events::to_v1(obj);
     }
@@ -43,6 +41,44 @@ fn present_as(rt: &ResourceType, obj: &Value) -> Value {
     out["apiVersion"] = json!(rt.api_version());
     out["kind"] = json!(rt.kind);
     out
+}
+
+/// [`present_as`] without the copy when the object is stored as `rt`
+/// (`api_version` is `rt.api_version()`, which the caller computes once)
+/// shows it, as it is unless read in another version: what lists and
+/// watches send of every object.
+pub(crate) fn presented<'a>(
+    rt: &ResourceType,
+    api_version: &str,
+    obj: &'a Value,
+) -> Cow<'a, Value> {
+    let as_stored = rt.builtin != Builtin::EventV1
+        && obj.get("apiVersion").and_then(Value::as_str) == Some(api_version)
+        && obj.get("kind").and_then(Value::as_str) == Some(rt.kind.as_str());
+    if as_stored {
+        Cow::Borrowed(obj)
+    } else {
+        Cow::Owned(present_as(rt, obj))
+    }
+}
+
+/// The length of an object's JSON, without writing it anywhere.
+fn json_len(obj: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, obj) {
+        Ok(()) => count.0,
+        Err(_) => 0,
+    }
 }
 
 pub struct Api {
@@ -372,10 +408,6 @@ impl Api {
         present_as(rt, obj)
     }
 
-    pub fn presenter_handle(&self) -> Presenter {
-        Arc::new(present_as)
-    }
-
     fn ns_key(rt: &ResourceType, ns: Option<&str>) -> String {
         if rt.namespaced {
             ns.unwrap_or_default().to_owned()
@@ -406,79 +438,6 @@ impl Api {
                 .unwrap_or_default(),
         )?;
         Ok((labels, fields))
-    }
-
-    pub fn list(
-        &self,
-        rt: &ResourceType,
-        ns: Option<&str>,
-        query: &Query,
-    ) -> Result<Value, ApiError> {
-        let (labels, fields) = Self::selectors(query)?;
-        fields.supported_by(&rt.kind)?;
-        let ns = if rt.namespaced { ns } else { None };
-        let all = self.store.list(&rt.key(), ns);
-        let limit: usize = query
-            .get("limit")
-            .and_then(|l| l.parse().ok())
-            .filter(|l| *l > 0)
-            .unwrap_or(usize::MAX);
-        // The continue token is the key after which the next page starts.
-        let start_after = match query.get("continue").filter(|c| !c.is_empty()) {
-            Some(token) => Some(continue_token::decode(token)?),
-            None => None,
-        };
-        let key_of = |o: &Value| {
-            format!(
-                "{}/{}",
-                meta_str(o, "namespace").unwrap_or_default(),
-                meta_str(o, "name").unwrap_or_default()
-            )
-        };
-        let mut items = Vec::new();
-        let mut next = None;
-        // As etcd's store counts it: only for an unfiltered list.
-        let mut remaining = 0usize;
-        let rv = self.store.current_rv();
-        for o in all
-            .iter()
-            .filter(|o| start_after.as_ref().is_none_or(|after| key_of(o) > *after))
-        {
-            let presented = self.present(rt, o);
-            if !labels.matches(&presented) || !fields.matches(&presented) {
-                continue;
-            }
-            if items.len() == limit {
-                if next.is_none() {
-                    next = items
-                        .last()
-                        .map(|last: &Value| continue_token::encode(rv, &key_of(last)));
-                }
-                remaining += 1;
-                continue;
-            }
-            items.push(presented);
-        }
-        // A typed list's items carry no apiVersion and kind on the real
-        // server (the list's own say them); a custom resource's keep theirs.
-        if rt.builtin != Builtin::Custom {
-            for item in &mut items {
-                if let Some(m) = item.as_object_mut() {
-                    m.remove("apiVersion");
-                    m.remove("kind");
-                }
-            }
-        }
-        let mut metadata = json!({ "resourceVersion": rv.to_string() });
-        if let Some(n) = next {
-            metadata["continue"] = json!(n);
-            if labels.is_empty() && fields.is_empty() {
-                metadata["remainingItemCount"] = json!(remaining);
-            }
-        }
-        Ok(
-            json!({ "kind": rt.list_kind(), "apiVersion": rt.api_version(), "metadata": metadata, "items": items }),
-        )
     }
 
     /// Decodes a request body of `format` into an object of `rt`, refusing
@@ -612,9 +571,22 @@ impl Api {
         &mut self,
         rt: &Arc<ResourceType>,
         ns: Option<&str>,
-        mut obj: Value,
+        obj: Value,
         query: &Query,
     ) -> Result<(StatusCode, Value), ApiError> {
+        let (status, stored) = self.create_stored(rt, ns, obj, query)?;
+        Ok((status, self.present(rt, &stored)))
+    }
+
+    /// [`Api::create`], answering with the object as stored (which a
+    /// caller presents, or writes out as it is when `rt` shows it so).
+    pub fn create_stored(
+        &mut self,
+        rt: &Arc<ResourceType>,
+        ns: Option<&str>,
+        mut obj: Value,
+        query: &Query,
+    ) -> Result<(StatusCode, Arc<Value>), ApiError> {
         if rt.builtin == Builtin::EventV1 {
             obj = events::to_core(&obj);
         }
@@ -659,7 +631,7 @@ impl Api {
             self.check_namespace_accepts(&ns_key, rt, &name)?;
         }
         let stored = self.write(rt, &ns_key, &name, obj, None, None, query)?;
-        Ok((StatusCode::CREATED, self.present(rt, &stored)))
+        Ok((StatusCode::CREATED, stored))
     }
 
     /// The NamespaceLifecycle admission plugin's refusals, in its words.
@@ -1001,7 +973,7 @@ impl Api {
                     .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name));
             }
         }
-        let size = serde_json::to_vec(&obj).map(|b| b.len()).unwrap_or(0);
+        let size = json_len(&obj);
         if size > MAX_OBJECT_BYTES {
             return Err(ApiError::new(
                 Reason::RequestEntityTooLarge,
@@ -1175,13 +1147,15 @@ impl Api {
     /// then deals with what it owned.
     pub(crate) fn remove(&mut self, rt: &ResourceType, ns: &str, name: &str) -> Option<Arc<Value>> {
         let mut last = (**self.store.get(&rt.key(), ns, name)?).clone();
-        let rv = self.store.next_rv();
-        meta_mut(&mut last).insert("resourceVersion".into(), json!(rv.to_string()));
         self.dirty = true;
+        // A CRD's objects go first, so that resourceVersions rise in the
+        // order of the events, as the watch log needs.
         if rt.builtin == Builtin::Crd {
             let key = crd::resource_key(&last);
             self.drop_custom_kind(&key);
         }
+        let rv = self.store.next_rv();
+        meta_mut(&mut last).insert("resourceVersion".into(), json!(rv.to_string()));
         self.store.remove(&rt.key(), ns, name, last, rv)
     }
 
@@ -1361,40 +1335,35 @@ impl Api {
         Ok(())
     }
 
-    /// Removes owner references to `uid` from every object.
+    /// Removes owner references to `uid` from its dependents.
     fn orphan_dependents(&mut self, uid: &str) {
-        for key in self.store.kinds() {
-            for obj in self.store.list(&key, None) {
-                let refs = obj
-                    .pointer("/metadata/ownerReferences")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
-                if !refs
-                    .iter()
-                    .any(|r| r.get("uid").and_then(Value::as_str) == Some(uid))
-                {
-                    continue;
-                }
-                let kept: Vec<Value> = refs
-                    .into_iter()
-                    .filter(|r| r.get("uid").and_then(Value::as_str) != Some(uid))
-                    .collect();
-                let mut updated = (*obj).clone();
-                let m = meta_mut(&mut updated);
-                if kept.is_empty() {
-                    m.remove("ownerReferences");
-                } else {
-                    m.insert("ownerReferences".into(), json!(kept));
-                }
-                let rv = self.store.next_rv();
-                m.insert("resourceVersion".into(), json!(rv.to_string()));
-                let (ns, name) = (
-                    meta_str(&obj, "namespace").unwrap_or_default().to_owned(),
-                    meta_str(&obj, "name").unwrap_or_default().to_owned(),
-                );
-                self.store.put(&key, &ns, &name, updated, rv);
+        for loc in self.store.owners.dependents_of(uid) {
+            let Some(obj) = self.store.get_at(&loc).cloned() else {
+                continue;
+            };
+            let refs = obj
+                .pointer("/metadata/ownerReferences")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let kept: Vec<Value> = refs
+                .into_iter()
+                .filter(|r| r.get("uid").and_then(Value::as_str) != Some(uid))
+                .collect();
+            let mut updated = (*obj).clone();
+            let m = meta_mut(&mut updated);
+            if kept.is_empty() {
+                m.remove("ownerReferences");
+            } else {
+                m.insert("ownerReferences".into(), json!(kept));
             }
+            let rv = self.store.next_rv();
+            m.insert("resourceVersion".into(), json!(rv.to_string()));
+            let (ns, name) = (
+                meta_str(&obj, "namespace").unwrap_or_default().to_owned(),
+                meta_str(&obj, "name").unwrap_or_default().to_owned(),
+            );
+            self.store.put(&loc.0, &ns, &name, updated, rv);
         }
     }
 
@@ -1546,112 +1515,106 @@ impl Api {
     }
 
     /// Deletes objects all of whose owners are gone (or being deleted in the
-    /// foreground), and completes foreground deletions whose dependents are gone.
+    /// foreground), lets dependents of an owner deleted with propagation
+    /// Orphan go, and completes foreground deletions whose blocking
+    /// dependents are gone. It looks only at what the owner index says
+    /// changed since its last pass; what it could not do waits for the next.
     fn collect_garbage(&mut self) -> bool {
-        let mut alive: HashMap<String, bool> = HashMap::new(); // uid → deleting in foreground
-        let mut all = Vec::new();
-        for key in self.store.kinds() {
-            for obj in self.store.list(&key, None) {
-                if let Some(uid) = meta_str(&obj, "uid") {
-                    let foreground = finalizers(&obj).iter().any(|f| f == "foregroundDeletion")
-                        && obj.pointer("/metadata/deletionTimestamp").is_some();
-                    alive.insert(uid.to_owned(), foreground);
-                }
-                all.push((key.clone(), obj));
-            }
-        }
+        let work = self.store.owners.take_work();
         let mut changed = false;
-        let mut blocking: HashMap<String, usize> = HashMap::new();
-        for (key, obj) in &all {
+        for loc in work.dependents {
+            let Some(obj) = self.store.get_at(&loc).cloned() else {
+                continue;
+            };
             let refs = obj
                 .pointer("/metadata/ownerReferences")
                 .and_then(Value::as_array)
                 .cloned()
                 .unwrap_or_default();
-            if refs.is_empty() {
+            if refs.is_empty() || obj.pointer("/metadata/deletionTimestamp").is_some() {
                 continue;
             }
-            let uids: Vec<&str> = refs
+            let orphaned = refs
                 .iter()
                 .filter_map(|r| r.get("uid").and_then(Value::as_str))
-                .collect();
-            for r in &refs {
-                if r.get("blockOwnerDeletion").and_then(Value::as_bool) == Some(true)
-                    && let Some(u) = r.get("uid").and_then(Value::as_str)
-                {
-                    *blocking.entry(u.to_owned()).or_default() += 1;
-                }
+                .all(|u| {
+                    self.store
+                        .owners
+                        .locate(u)
+                        .and_then(|owner| self.store.get_at(owner))
+                        .is_none_or(|owner| crate::owners::in_foreground(owner))
+                });
+            if !orphaned {
+                continue;
             }
-            let orphaned = uids
-                .iter()
-                .all(|u| alive.get(*u).is_none_or(|foreground| *foreground));
-            if orphaned
-                && obj.pointer("/metadata/deletionTimestamp").is_none()
-                && let Some(rt) = self.catalogue.versions_of(key).into_iter().next()
-            {
-                let (ns, name) = (
-                    meta_str(obj, "namespace").map(str::to_owned),
-                    meta_str(obj, "name").unwrap_or_default().to_owned(),
-                );
-                changed |= self
+            let (ns, name) = (
+                meta_str(&obj, "namespace").map(str::to_owned),
+                meta_str(&obj, "name").unwrap_or_default().to_owned(),
+            );
+            let deleted = match self.catalogue.versions_of(&loc.0).into_iter().next() {
+                Some(rt) => self
                     .delete(&rt, ns.as_deref(), &name, &DeleteOptions::background())
-                    .is_ok();
+                    .is_ok(),
+                None => false,
+            };
+            if deleted {
+                changed = true;
+            } else {
+                self.store.owners.retry_dependent(loc);
             }
         }
-        // Deleted with propagation Orphan: its dependents lose their
-        // reference to it, then the finalizer goes (and the object with it).
-        for (key, obj) in &all {
-            if obj.pointer("/metadata/deletionTimestamp").is_none()
-                || !finalizers(obj).iter().any(|f| f == "orphan")
+        for uid in work.owners {
+            changed |= self.finish_owner_deletion(&uid);
+        }
+        changed
+    }
+
+    /// An owner being deleted: with propagation Orphan its dependents lose
+    /// their reference to it, then the `orphan` finalizer goes; in the
+    /// foreground, `foregroundDeletion` goes once no dependent blocks it.
+    fn finish_owner_deletion(&mut self, uid: &str) -> bool {
+        let Some(loc) = self.store.owners.locate(uid).cloned() else {
+            return false;
+        };
+        let Some(rt) = self.catalogue.versions_of(&loc.0).into_iter().next() else {
+            return false;
+        };
+        let mut changed = false;
+        for finalizer in ["orphan", "foregroundDeletion"] {
+            let Some(current) = self.store.get_at(&loc).cloned() else {
+                return changed;
+            };
+            if current.pointer("/metadata/deletionTimestamp").is_none()
+                || !finalizers(&current).iter().any(|f| f == finalizer)
+                || (finalizer == "foregroundDeletion" && self.store.owners.blocking(uid) > 0)
             {
                 continue;
             }
-            self.orphan_dependents(meta_str(obj, "uid").unwrap_or_default());
-            let (ns, name) = (
-                meta_str(obj, "namespace").unwrap_or_default().to_owned(),
-                meta_str(obj, "name").unwrap_or_default().to_owned(),
-            );
-            if let Some(rt) = self.catalogue.versions_of(key).into_iter().next()
-                && let Some(current) = self.store.get(key, &ns, &name).cloned()
-            {
-                let mut done = (*current).clone();
-                let kept: Vec<String> = finalizers(&done)
-                    .into_iter()
-                    .filter(|f| f != "orphan")
-                    .collect();
-                meta_mut(&mut done).insert("finalizers".into(), json!(kept));
-                changed |= self
-                    .write(&rt, &ns, &name, done, Some(current), None, &Query::new())
-                    .is_ok();
+            if finalizer == "orphan" {
+                self.orphan_dependents(uid);
             }
-        }
-        for (key, obj) in &all {
-            let uid = meta_str(obj, "uid").unwrap_or_default();
-            if alive.get(uid) == Some(&true)
-                && !blocking.contains_key(uid)
-                && let Some(rt) = self.catalogue.versions_of(key).into_iter().next()
-                && let Some(current) = self
-                    .store
-                    .get(
-                        key,
-                        meta_str(obj, "namespace").unwrap_or_default(),
-                        meta_str(obj, "name").unwrap_or_default(),
-                    )
-                    .cloned()
+            let Some(current) = self.store.get_at(&loc).cloned() else {
+                return changed;
+            };
+            let mut done = (*current).clone();
+            let kept: Vec<String> = finalizers(&done)
+                .into_iter()
+                .filter(|f| f != finalizer)
+                .collect();
+            meta_mut(&mut done).insert("finalizers".into(), json!(kept));
+            let (ns, name) = (
+                meta_str(&current, "namespace")
+                    .unwrap_or_default()
+                    .to_owned(),
+                meta_str(&current, "name").unwrap_or_default().to_owned(),
+            );
+            if self
+                .write(&rt, &ns, &name, done, Some(current), None, &Query::new())
+                .is_ok()
             {
-                let mut done = (*current).clone();
-                let kept: Vec<String> = finalizers(&done)
-                    .into_iter()
-                    .filter(|f| f != "foregroundDeletion")
-                    .collect();
-                meta_mut(&mut done).insert("finalizers".into(), json!(kept));
-                let (ns, name) = (
-                    meta_str(obj, "namespace").unwrap_or_default().to_owned(),
-                    meta_str(obj, "name").unwrap_or_default().to_owned(),
-                );
-                changed |= self
-                    .write(&rt, &ns, &name, done, Some(current), None, &Query::new())
-                    .is_ok();
+                changed = true;
+            } else {
+                self.store.owners.retry_owner(uid.to_owned());
             }
         }
         changed
@@ -1817,7 +1780,7 @@ fn strict_decoding_error<'a>(
 
 /// Go's encoding/base64 error for a bad input: the offset of the first
 /// byte it could not take (the end for a short input).
-fn go_base64_error(e: &base64::DecodeError, len: usize) -> String {
+pub(crate) fn go_base64_error(e: &base64::DecodeError, len: usize) -> String {
     let at = match e {
         base64::DecodeError::InvalidByte(at, _) | base64::DecodeError::InvalidLastSymbol(at, _) => {
             *at
@@ -1883,60 +1846,4 @@ fn builtin_fields(builtin: Builtin) -> Option<&'static [&'static str]> {
         | Builtin::SelfSubjectRulesReview => &["spec", "status"],
         Builtin::Event | Builtin::EventV1 | Builtin::Custom => return None,
     })
-}
-
-/// The continue token of a paged list, in the real server's shape
-/// (base64url of `{"v":"meta.k8s.io/v1","rv":N,"start":KEY}`), so a bad
-/// token fails with its words.
-mod continue_token {
-    use base64::Engine as _;
-
-    use crate::error::ApiError;
-
-    /// Go's base64.RawURLEncoding: no padding, trailing bits ignored.
-    const B64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
-        &base64::alphabet::URL_SAFE,
-        base64::engine::GeneralPurposeConfig::new()
-            .with_encode_padding(false)
-            .with_decode_allow_trailing_bits(true)
-            .with_decode_padding_mode(base64::engine::DecodePaddingMode::RequireNone),
-    );
-
-    pub fn encode(rv: u64, after: &str) -> String {
-        let token = serde_json::json!({ "v": "meta.k8s.io/v1", "rv": rv, "start": format!("{after}\u{0}") });
-        B64.encode(token.to_string())
-    }
-
-    /// The key after which the next page starts.
-    pub fn decode(token: &str) -> Result<String, ApiError> {
-        let invalid = |why: String| {
-            ApiError::bad_request(format!(
-                "invalid continue token: continue key is not valid: {why}"
-            ))
-        };
-        let bytes = B64
-            .decode(token.trim_end_matches('='))
-            .map_err(|e| invalid(super::go_base64_error(&e, token.len())))?;
-        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| {
-            // Go's encoding/json names the first byte it could not take.
-            let first = bytes
-                .iter()
-                .find(|b| !b.is_ascii_whitespace())
-                .copied()
-                .unwrap_or_default();
-            let shown = match char::from(first) {
-                c if c.is_ascii_graphic() || c == ' ' => format!("'{c}'"),
-                c => format!("'\\u{:04x}'", u32::from(c)),
-            };
-            invalid(format!(
-                "invalid character {shown} looking for beginning of value"
-            ))
-        })?;
-        match value.get("start").and_then(|s| s.as_str()) {
-            Some(start) if value.get("v").and_then(|v| v.as_str()) == Some("meta.k8s.io/v1") => {
-                Ok(start.trim_end_matches('\u{0}').to_owned())
-            }
-            _ => Err(invalid("unexpected continue token version".to_owned())),
-        }
-    }
 }

@@ -86,7 +86,11 @@ impl Shared {
 pub(crate) struct Service(pub Arc<Shared>);
 
 fn json_response(status: StatusCode, value: &Value) -> Response<ResponseBody> {
-    let mut resp = Response::new(full_body(serde_json::to_vec(value).unwrap_or_default()));
+    bytes_response(status, serde_json::to_vec(value).unwrap_or_default())
+}
+
+fn bytes_response(status: StatusCode, json: Vec<u8>) -> Response<ResponseBody> {
+    let mut resp = Response::new(full_body(json));
     *resp.status_mut() = status;
     resp.headers_mut().insert(
         http::header::CONTENT_TYPE,
@@ -280,23 +284,19 @@ impl Service {
                     )
                 }
                 Method::GET => {
-                    let list = api.list(&rt, namespace.as_deref(), query)?;
                     if table::wants_table(accept) {
-                        let items = list["items"].as_array().cloned().unwrap_or_default();
-                        let rv = list
-                            .pointer("/metadata/resourceVersion")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_owned();
-                        return ok(table::table(&rt, &items, &rv, &api.clock, true));
+                        return ok(api.list_table(&rt, namespace.as_deref(), query)?);
                     }
-                    ok(list)
+                    let list = api.list_json(&rt, namespace.as_deref(), query)?;
+                    Ok(bytes_response(StatusCode::OK, list))
                 }
                 Method::POST => {
                     let format = BodyFormat::of(&rt, content_type)?;
                     let obj = api.decode(&rt, format, &body)?;
-                    let (status, created) = api.create(&rt, namespace.as_deref(), obj, query)?;
-                    Ok(json_response(status, &created))
+                    let (status, created) =
+                        api.create_stored(&rt, namespace.as_deref(), obj, query)?;
+                    let shown = crate::api::presented(&rt, &rt.api_version(), &created);
+                    Ok(json_response(status, &shown))
                 }
                 Method::DELETE => {
                     let opts = DeleteOptions::parse(&body, query)?;

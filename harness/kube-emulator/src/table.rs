@@ -76,25 +76,45 @@ pub fn table(
     clock: &Clock,
     include_definitions: bool,
 ) -> Value {
+    let rows = objects.iter().map(|o| row(rt, o, clock)).collect();
+    from_rows(
+        rt,
+        rows,
+        json!({ "resourceVersion": resource_version }),
+        include_definitions,
+    )
+}
+
+/// One object's row: its cells and its metadata.
+pub fn row(rt: &ResourceType, object: &Value, clock: &Clock) -> Value {
+    let cells: Vec<Value> = rt
+        .columns
+        .iter()
+        .map(|c| cell(&c.source, object, clock))
+        .collect();
+    json!({
+        "cells": cells,
+        "object": { "kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": object.get("metadata").cloned().unwrap_or(json!({})) },
+    })
+}
+
+/// A Table of rows, with the list metadata (resourceVersion, and a
+/// continue token when a page has more after it).
+pub fn from_rows(
+    rt: &ResourceType,
+    rows: Vec<Value>,
+    metadata: Value,
+    include_definitions: bool,
+) -> Value {
     let definitions: Vec<Value> = rt
         .columns
         .iter()
         .map(|c| json!({ "name": c.name, "type": c.type_, "format": c.format, "description": c.description, "priority": c.priority }))
         .collect();
-    let rows: Vec<Value> = objects
-        .iter()
-        .map(|o| {
-            let cells: Vec<Value> = rt.columns.iter().map(|c| cell(&c.source, o, clock)).collect();
-            json!({
-                "cells": cells,
-                "object": { "kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": o.get("metadata").cloned().unwrap_or(json!({})) },
-            })
-        })
-        .collect();
     let mut t = json!({
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
-        "metadata": { "resourceVersion": resource_version },
+        "metadata": metadata,
         "rows": rows,
     });
     t["columnDefinitions"] = if include_definitions {

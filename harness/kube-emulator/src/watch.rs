@@ -2,6 +2,7 @@
 //! from a resourceVersion (410 Gone when the log no longer reaches back) and
 //! then live, filtered by namespace and selectors, with bookmarks.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +24,8 @@ use crate::table;
 
 struct Filter {
     rt: Arc<ResourceType>,
+    /// `rt.api_version()`, computed once.
+    api_version: String,
     namespace: Option<String>,
     labels: LabelSelector,
     fields: FieldSelector,
@@ -35,11 +38,7 @@ impl Filter {
 
     /// The event a client of this watch sees for a change, if any: an
     /// object moving out of the selection is DELETED for it, into it ADDED.
-    fn view(
-        &self,
-        api_present: &dyn Fn(&Value) -> Value,
-        change: &Change,
-    ) -> Option<(&'static str, Value)> {
+    fn view<'c>(&self, change: &'c Change) -> Option<(&'static str, Cow<'c, Value>)> {
         if change.res != self.rt.key() {
             return None;
         }
@@ -51,8 +50,8 @@ impl Filter {
         {
             return None;
         }
-        let now = api_present(&change.object);
-        let before = change.previous.as_ref().map(|p| api_present(p));
+        let now = self.present(&change.object);
+        let before = change.previous.as_deref().map(|p| self.present(p));
         let now_in = self.matches(&now);
         let was_in = before.as_ref().is_some_and(|b| self.matches(b));
         match change.kind {
@@ -64,13 +63,39 @@ impl Filter {
             _ => None,
         }
     }
+
+    fn present<'o>(&self, obj: &'o Value) -> Cow<'o, Value> {
+        crate::api::presented(&self.rt, &self.api_version, obj)
+    }
 }
 
+/// How many bytes of events one write to the client gathers: a burst of
+/// changes goes out in a few chunks rather than one each.
+const BATCH_BYTES: usize = 256 * 1024;
+
 fn line(kind: &str, object: &Value) -> Bytes {
-    let mut bytes =
-        serde_json::to_vec(&json!({ "type": kind, "object": object })).unwrap_or_default();
-    bytes.push(b'\n');
+    let mut bytes = Vec::new();
+    push_line(&mut bytes, kind, object);
     Bytes::from(bytes)
+}
+
+/// Appends `{"object":...,"type":"KIND"}` and a newline: the bytes of
+/// serializing that event as a value (its keys in order), without first
+/// copying the object into one.
+fn push_line(out: &mut Vec<u8>, kind: &str, object: &Value) {
+    let start = out.len();
+    out.extend_from_slice(b"{\"object\":");
+    let written = serde_json::to_writer(&mut *out, object)
+        .and_then(|()| {
+            out.extend_from_slice(b",\"type\":");
+            serde_json::to_writer(&mut *out, kind)
+        })
+        .is_ok();
+    if written {
+        out.extend_from_slice(b"}\n");
+    } else {
+        out.truncate(start);
+    }
 }
 
 fn gone(rv: u64, oldest: u64) -> Value {
@@ -90,6 +115,7 @@ pub fn start(
     let (labels, fields) = Api::selectors(query)?;
     fields.supported_by(&rt.kind)?;
     let filter = Filter {
+        api_version: rt.api_version(),
         rt: rt.clone(),
         namespace,
         labels,
@@ -111,31 +137,16 @@ pub fn start(
         .and_then(|t| t.parse::<u64>().ok())
         .map(Duration::from_secs)
         .unwrap_or(Duration::from_secs(1800));
-    let presenter = {
-        let rt = rt.clone();
-        move |api: &Api, v: &Value| api.present(&rt, v)
-    };
     let mut first: Vec<Bytes> = Vec::new();
     let mut last_rv = api.store.current_rv();
     let receiver = api.store.subscribe();
     let mut table_started = false;
     let mut ended = false;
-    let encode = |kind: &str, obj: Value, table_started: &mut bool| -> Bytes {
-        if as_table {
-            let t = table::table(
-                &rt,
-                std::slice::from_ref(&obj),
-                obj.pointer("/metadata/resourceVersion")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default(),
-                &api_clock(api),
-                !*table_started,
-            );
-            *table_started = true;
-            line(kind, &t)
-        } else {
-            line(kind, &obj)
-        }
+    let clock = api_clock(api);
+    let encode = |kind: &str, obj: &Value, table_started: &mut bool| -> Bytes {
+        let mut out = Vec::new();
+        push_event(&mut out, &rt, kind, obj, as_table, table_started, &clock);
+        Bytes::from(out)
     };
     match requested {
         None => {
@@ -143,9 +154,9 @@ pub fn start(
                 &rt.key(),
                 filter.namespace.as_deref().filter(|_| rt.namespaced),
             ) {
-                let presented = presenter(api, &obj);
+                let presented = filter.present(&obj);
                 if filter.matches(&presented) {
-                    first.push(encode("ADDED", presented, &mut table_started));
+                    first.push(encode("ADDED", &presented, &mut table_started));
                 }
             }
             if initial_events_end {
@@ -159,8 +170,8 @@ pub fn start(
             }
             Some(changes) => {
                 for c in changes {
-                    if let Some((kind, obj)) = filter.view(&|v| presenter(api, v), &c) {
-                        first.push(encode(kind, obj, &mut table_started));
+                    if let Some((kind, obj)) = filter.view(&c) {
+                        first.push(encode(kind, &obj, &mut table_started));
                     }
                 }
                 last_rv = last_rv.max(rv);
@@ -168,8 +179,6 @@ pub fn start(
         },
     }
     let (tx, rx) = mpsc::channel::<Bytes>(256);
-    let shared_present = api.presenter_handle();
-    let clock = api_clock(api);
     tokio::spawn(async move {
         for l in first {
             if tx.send(l).await.is_err() {
@@ -189,7 +198,6 @@ pub fn start(
             stop,
             as_table,
             table_started,
-            shared_present,
             clock,
         )
         .await;
@@ -235,7 +243,6 @@ async fn forward(
     stop: CancellationToken,
     as_table: bool,
     mut table_started: bool,
-    present: crate::api::Presenter,
     clock: emulator_core::Clock,
 ) {
     let deadline = tokio::time::sleep(timeout);
@@ -253,42 +260,96 @@ async fn forward(
             }
             c = receiver.recv() => c,
         };
-        let change = match change {
-            Ok(c) => c,
-            Err(broadcast::error::RecvError::Lagged(_)) => {
-                // This watcher fell too far behind: it must re-list, as with etcd compaction.
-                let _ = tx.send(line("ERROR", &gone(last_rv, last_rv))).await;
-                return;
+        // This change and whatever else is already waiting, in one write.
+        let mut batch = Vec::new();
+        let mut next = Some(change);
+        while let Some(change) = next.take() {
+            let change = match change {
+                Ok(c) => c,
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    // This watcher fell too far behind: it must re-list, as with etcd compaction.
+                    push_line(&mut batch, "ERROR", &gone(last_rv, last_rv));
+                    let _ = tx.send(Bytes::from(batch)).await;
+                    return;
+                }
+                Err(broadcast::error::RecvError::Closed) => {
+                    if !batch.is_empty() {
+                        let _ = tx.send(Bytes::from(batch)).await;
+                    }
+                    return;
+                }
+            };
+            if change.rv > last_rv {
+                last_rv = change.rv;
+                if let Some((kind, obj)) = filter.view(&change) {
+                    push_event(
+                        &mut batch,
+                        &filter.rt,
+                        kind,
+                        &obj,
+                        as_table,
+                        &mut table_started,
+                        &clock,
+                    );
+                }
             }
-            Err(broadcast::error::RecvError::Closed) => return,
-        };
-        if change.rv <= last_rv {
-            continue;
+            if batch.len() < BATCH_BYTES {
+                next = match receiver.try_recv() {
+                    Ok(c) => Some(Ok(c)),
+                    Err(broadcast::error::TryRecvError::Empty) => None,
+                    Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                        Some(Err(broadcast::error::RecvError::Lagged(n)))
+                    }
+                    Err(broadcast::error::TryRecvError::Closed) => {
+                        Some(Err(broadcast::error::RecvError::Closed))
+                    }
+                };
+            }
         }
-        last_rv = change.rv;
-        let Some((kind, obj)) = filter.view(&|v| present(&filter.rt, v), &change) else {
-            continue;
-        };
-        let bytes = if as_table {
-            let rv = obj
-                .pointer("/metadata/resourceVersion")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned();
-            let t = table::table(
-                &filter.rt,
-                std::slice::from_ref(&obj),
-                &rv,
-                &clock,
-                !table_started,
-            );
-            table_started = true;
-            line(kind, &t)
-        } else {
-            line(kind, &obj)
-        };
-        if tx.send(bytes).await.is_err() {
+        if !batch.is_empty() && tx.send(Bytes::from(batch)).await.is_err() {
             return;
+        }
+    }
+}
+
+/// Appends one event, as a Table row when the client asked for a Table
+/// (the first of a watch with the column definitions).
+fn push_event(
+    out: &mut Vec<u8>,
+    rt: &ResourceType,
+    kind: &str,
+    obj: &Value,
+    as_table: bool,
+    table_started: &mut bool,
+    clock: &emulator_core::Clock,
+) {
+    if as_table {
+        let rv = obj
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let t = table::table(rt, std::slice::from_ref(obj), rv, clock, !*table_started);
+        *table_started = true;
+        push_line(out, kind, &t);
+    } else {
+        push_line(out, kind, obj);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::line;
+
+    /// The event written in place is the event value serialized.
+    #[test]
+    fn a_line_is_the_serialized_event() {
+        let object = json!({"metadata": {"name": "a\"b", "labels": {"x": "y"}}, "data": {"k": "dg=="}, "n": [1, 2.5, null]});
+        for kind in ["ADDED", "MODIFIED", "DELETED"] {
+            let mut want = serde_json::to_vec(&json!({"type": kind, "object": object})).unwrap();
+            want.push(b'\n');
+            assert_eq!(line(kind, &object).to_vec(), want);
         }
     }
 }

@@ -3,7 +3,9 @@
 //! around the run), `binaries` (the real ESO and control plane as local
 //! processes, `OPSSIGHT_SECRETS_MANAGER=moto` for moto behind them) or `existing` (the current kubeconfig context;
 //! `OPSSIGHT_ALLOW_DESTRUCTIVE=1` lets scenarios change it). A cucumber run,
-//! not libtest: it takes no libtest arguments.
+//! not libtest, that speaks just enough of libtest's command line to be one
+//! test named `suite`: `cargo nextest` can list and run it, and `cargo test
+//! --workspace -- some_filter` skips it unless the filter names it.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -79,8 +81,70 @@ async fn main_result() -> anyhow::Result<Outcome> {
     }
 }
 
+/// The one test this target holds, as libtest would name it.
+const TEST_NAME: &str = "suite";
+
+/// What libtest's arguments ask of this target.
+#[derive(Debug, PartialEq)]
+enum Asked {
+    /// `--list`: print the tests (`--ignored`: only the ignored ones, none).
+    List {
+        ignored_only: bool,
+    },
+    Run,
+    /// A filter that does not name the suite, or `--ignored` alone.
+    Nothing,
+}
+
+fn asked(args: &[String]) -> Asked {
+    let (mut list, mut exact, mut ignored_only, mut include_ignored) = (false, false, false, false);
+    let mut filters = Vec::new();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--list" => list = true,
+            "--exact" => exact = true,
+            "--ignored" => ignored_only = true,
+            "--include-ignored" => include_ignored = true,
+            // Options with a value: skip the value too.
+            "--format" | "--color" | "--test-threads" | "--logfile" | "--skip" | "-Z" => {
+                args.next();
+            }
+            flag if flag.starts_with('-') => {}
+            filter => filters.push(filter),
+        }
+    }
+    if list {
+        return Asked::List { ignored_only };
+    }
+    let named = filters.is_empty()
+        || filters.iter().any(|f| {
+            if exact {
+                *f == TEST_NAME
+            } else {
+                TEST_NAME.contains(*f)
+            }
+        });
+    if named && (!ignored_only || include_ignored) {
+        Asked::Run
+    } else {
+        Asked::Nothing
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match asked(&args) {
+        Asked::List { ignored_only } => {
+            if !ignored_only {
+                println!("{TEST_NAME}: test");
+            }
+            return ExitCode::SUCCESS;
+        }
+        Asked::Nothing => return ExitCode::SUCCESS,
+        Asked::Run => {}
+    }
     match main_result().await {
         Ok(outcome) if !outcome.failed => ExitCode::SUCCESS,
         Ok(outcome) => {

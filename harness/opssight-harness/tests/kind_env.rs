@@ -61,6 +61,46 @@ fn script(bin: &Path, name: &str, body: &str) {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
+/// The chart's three Deployments, as `helm upgrade --install` leaves them:
+/// the kube-emulator makes them available (their Pods run nothing; the
+/// eso-emulator below is the controller). Without them the health check
+/// before the run would wait its whole settling time for an ESO that never
+/// comes.
+async fn eso_deployments(client: &kube::Client) {
+    use k8s_openapi::api::apps::v1::Deployment;
+    let ns = "external-secrets-system";
+    Api::<Namespace>::all(client.clone())
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(serde_json::json!({ "metadata": { "name": ns } })).unwrap(),
+        )
+        .await
+        .unwrap();
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns);
+    for name in [
+        "external-secrets",
+        "external-secrets-cert-controller",
+        "external-secrets-webhook",
+    ] {
+        let labels = serde_json::json!({ "app.kubernetes.io/name": name });
+        let d = serde_json::json!({
+            "metadata": { "name": name, "namespace": ns },
+            "spec": {
+                "replicas": 1,
+                "selector": { "matchLabels": labels },
+                "template": {
+                    "metadata": { "labels": labels },
+                    "spec": { "containers": [{ "name": name, "image": "fake" }] },
+                },
+            },
+        });
+        deployments
+            .create(&PostParams::default(), &serde_json::from_value(d).unwrap())
+            .await
+            .unwrap();
+    }
+}
+
 async fn fakes(healthy: bool) -> Fakes {
     let dir = tempfile::tempdir().unwrap();
     let bin = dir.path().join("bin");
@@ -133,6 +173,7 @@ esac"#,
     for crd in eso_emulator::types::crds() {
         crds.create(&PostParams::default(), &crd).await.unwrap();
     }
+    eso_deployments(&client).await;
     // LocalStack's part: the aws-emulator taking any credentials and
     // answering LocalStack's health check; ESO's part: the eso-emulator with
     // the endpoints ESO gets from the Helm values' extraEnv.

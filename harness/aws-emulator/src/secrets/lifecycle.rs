@@ -58,7 +58,7 @@ impl SecretsManager {
         }
         let (name, arn) =
             self.authorized_primary("secretsmanager:DeleteSecret", input.secret_id, call)?;
-        let secret = self
+        let mut secret = self
             .secret_mut(call.region, &name)
             .ok_or_else(AwsError::secret_not_found)?;
         if let Replication::Primary { replicas } = &secret.replication
@@ -82,9 +82,8 @@ impl SecretsManager {
                 .unwrap_or(Timestamp::MAX)
         };
         if force {
-            if let Some(region) = self.state.regions.get_mut(call.region) {
-                region.remove(&name);
-            }
+            drop(secret);
+            self.store.remove(call.region, &name);
         } else {
             secret.deletion = Some(Deletion {
                 requested: call.now,
@@ -101,7 +100,7 @@ impl SecretsManager {
     ) -> Result<Value, AwsError> {
         let (name, arn) =
             self.authorized_primary("secretsmanager:RestoreSecret", input.secret_id, call)?;
-        if let Some(secret) = self.secret_mut(call.region, &name) {
+        if let Some(mut secret) = self.secret_mut(call.region, &name) {
             secret.deletion = None;
         }
         Ok(json!({ "ARN": arn, "Name": name }))
@@ -124,7 +123,7 @@ impl SecretsManager {
                 "RotationRules.AutomaticallyAfterDays must be within 1-1000.",
             ));
         }
-        let secret = self
+        let mut secret = self
             .secret_mut(call.region, &name)
             .ok_or_else(AwsError::secret_not_found)?;
         if secret.is_deleted() {
@@ -155,6 +154,7 @@ impl SecretsManager {
             rot.duration = rules.duration;
         }
         rot.enabled = rot.automatically_after_days.is_some() || rot.schedule_expression.is_some();
+        drop(secret);
         let version_id = if input.rotate_immediately.unwrap_or(true) {
             Some(self.rotate_now(call.region, &name, input.client_request_token, call.now)?)
         } else {
@@ -183,7 +183,7 @@ impl SecretsManager {
                 "Secrets Manager cannot invoke the specified Lambda function. Ensure that the function policy grants access to the principal secretsmanager.amazonaws.com.",
             )
         })?;
-        let secret = self
+        let mut secret = self
             .secret_mut(region, name)
             .ok_or_else(AwsError::secret_not_found)?;
         let next = {
@@ -196,7 +196,13 @@ impl SecretsManager {
             .map_err(|reason| AwsError::invalid_request(format!("Rotation failed: {reason}")))?
         };
         let id = token.unwrap_or_else(new_version_id);
-        add_version(secret, id.clone(), next, vec![AWSPENDING.to_owned()], now);
+        add_version(
+            &mut secret,
+            id.clone(),
+            next,
+            vec![AWSPENDING.to_owned()],
+            now,
+        );
         // finishSecret: AWSCURRENT moves to the new version, AWSPENDING is removed.
         let old = secret.version_with_stage(AWSCURRENT).map(|v| v.id.clone());
         secret.remove_stage_everywhere(AWSPENDING);
@@ -213,6 +219,7 @@ impl SecretsManager {
         if let Some(rot) = secret.rotation.as_mut() {
             rot.last_rotated = Some(now);
         }
+        drop(secret);
         self.sync_replicas(region, name);
         Ok(id)
     }
@@ -228,7 +235,7 @@ impl SecretsManager {
             input.secret_id,
             call,
         )?;
-        let secret = self
+        let mut secret = self
             .secret_mut(call.region, &name)
             .ok_or_else(AwsError::secret_not_found)?;
         if secret.is_deleted() {
@@ -279,6 +286,7 @@ impl SecretsManager {
             v.stages.push(stage.clone());
         }
         secret.last_changed = call.now;
+        drop(secret);
         self.sync_replicas(call.region, &name);
         Ok(json!({ "ARN": arn, "Name": name }))
     }
@@ -291,7 +299,7 @@ impl SecretsManager {
         let (name, _) =
             self.authorized_primary("secretsmanager:TagResource", input.secret_id, call)?;
         let tags = wire::required(input.tags, "tags")?;
-        let secret = self
+        let mut secret = self
             .secret_mut(call.region, &name)
             .ok_or_else(AwsError::secret_not_found)?;
         for tag in tags {
@@ -306,6 +314,7 @@ impl SecretsManager {
                 "The request exceeds the tag limit of 50.",
             ));
         }
+        drop(secret);
         self.sync_replicas(call.region, &name);
         Ok(json!({}))
     }
@@ -318,10 +327,11 @@ impl SecretsManager {
         let (name, _) =
             self.authorized_primary("secretsmanager:UntagResource", input.secret_id, call)?;
         let keys = wire::required(input.tag_keys, "tagKeys")?;
-        let secret = self
+        let mut secret = self
             .secret_mut(call.region, &name)
             .ok_or_else(AwsError::secret_not_found)?;
         secret.tags.retain(|t| !keys.contains(&t.key));
+        drop(secret);
         self.sync_replicas(call.region, &name);
         Ok(json!({}))
     }
@@ -370,8 +380,8 @@ impl SecretsManager {
                 status_message,
             });
         }
-        if let Some(Replication::Primary { replicas }) =
-            self.secret_mut(region, name).map(|s| &mut s.replication)
+        if let Some(mut secret) = self.secret_mut(region, name)
+            && let Replication::Primary { replicas } = &mut secret.replication
         {
             replicas.retain(|existing| !added.iter().any(|a| a.region == existing.region));
             replicas.extend(added);
@@ -418,25 +428,22 @@ impl SecretsManager {
         )?;
         let remove = wire::required(input.remove_replica_regions, "removeReplicaRegions")?;
         let mut removed_in_sync = Vec::new();
-        let statuses = match self
-            .secret_mut(call.region, &name)
-            .map(|s| &mut s.replication)
+        let mut statuses = Vec::new();
+        if let Some(mut secret) = self.secret_mut(call.region, &name)
+            && let Replication::Primary { replicas } = &mut secret.replication
         {
-            Some(Replication::Primary { replicas }) => {
-                replicas.retain(|r| {
-                    let keep = !remove.contains(&r.region);
-                    if !keep && r.status == "InSync" {
-                        removed_in_sync.push(r.region.clone());
-                    }
-                    keep
-                });
-                replicas.iter().map(replica_status).collect::<Vec<_>>()
-            }
-            _ => Vec::new(),
-        };
+            replicas.retain(|r| {
+                let keep = !remove.contains(&r.region);
+                if !keep && r.status == "InSync" {
+                    removed_in_sync.push(r.region.clone());
+                }
+                keep
+            });
+            statuses = replicas.iter().map(replica_status).collect::<Vec<_>>();
+        }
         // A removed replica becomes a standalone secret in its region, as in AWS.
         for region in removed_in_sync {
-            if let Some(s) = self.secret_mut(&region, &name) {
+            if let Some(mut s) = self.secret_mut(&region, &name) {
                 s.replication = Replication::Primary {
                     replicas: Vec::new(),
                 };

@@ -1,9 +1,13 @@
 //! Operations that describe and list secrets, and ListSecrets' filters.
 
+use std::cmp::Reverse;
+
 use base64::Engine;
+use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
 use super::lifecycle::next_rotation;
+use super::store::ListKey;
 use super::wire::{self, *};
 use super::{Call, SecretsManager};
 use crate::error::{AwsError, ErrorCode};
@@ -14,13 +18,16 @@ pub(super) struct Page<T> {
     pub next_token: Option<String>,
 }
 
-/// Pages `items` with an opaque token that encodes the offset.
-pub(super) fn page<T>(
-    items: Vec<T>,
-    max: Option<i64>,
-    token: Option<&str>,
-    limit: i64,
-) -> Result<Page<T>, AwsError> {
+/// Which secrets of a region a listing walks, and in which direction.
+pub(super) struct Query<'a> {
+    pub filters: &'a [Filter],
+    pub include_deleted: bool,
+    /// Oldest first (ListSecrets' `SortOrder: asc`) instead of newest first.
+    pub ascending: bool,
+}
+
+/// MaxResults, defaulted and checked against the operation's limit.
+fn page_size(max: Option<i64>, limit: i64) -> Result<usize, AwsError> {
     let max = max.unwrap_or(limit);
     if !(1..=limit).contains(&max) {
         return Err(AwsError::new(
@@ -30,17 +37,30 @@ pub(super) fn page<T>(
             ),
         ));
     }
+    Ok(max as usize)
+}
+
+fn invalid_token() -> AwsError {
+    AwsError::new(
+        ErrorCode::InvalidNextTokenException,
+        "The NextToken value is invalid.",
+    )
+}
+
+/// Pages `items` with an opaque token that encodes the offset.
+pub(super) fn page<T>(
+    items: Vec<T>,
+    max: Option<i64>,
+    token: Option<&str>,
+    limit: i64,
+) -> Result<Page<T>, AwsError> {
+    let max = page_size(max, limit)?;
     let start = match token {
         None => 0,
-        Some(t) => decode_token(t).ok_or_else(|| {
-            AwsError::new(
-                ErrorCode::InvalidNextTokenException,
-                "The NextToken value is invalid.",
-            )
-        })?,
+        Some(t) => decode_token(t).ok_or_else(invalid_token)?,
     };
     let total = items.len();
-    let end = start.saturating_add(max as usize).min(total);
+    let end = start.saturating_add(max).min(total);
     let items: Vec<T> = items
         .into_iter()
         .skip(start)
@@ -63,6 +83,26 @@ fn decode_token(token: &str) -> Option<usize> {
         .strip_prefix("offset:")?
         .parse()
         .ok()
+}
+
+/// A listing's token names the last secret of the page (its creation time
+/// and name), so the next page seeks straight to it, and a walk neither
+/// skips nor repeats secrets when others are created or deleted meanwhile.
+fn encode_key((Reverse(created), name): &ListKey) -> String {
+    base64::engine::general_purpose::STANDARD
+        .encode(format!("after:{}:{name}", created.as_nanosecond()))
+}
+
+fn decode_key(token: &str) -> Option<ListKey> {
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(token)
+        .ok()?;
+    let (nanos, name) = std::str::from_utf8(&raw)
+        .ok()?
+        .strip_prefix("after:")?
+        .split_once(':')?;
+    let created = Timestamp::from_nanosecond(nanos.parse().ok()?).ok()?;
+    Some((Reverse(created), name.to_owned()))
 }
 
 const FILTER_KEYS: &[&str] = &[
@@ -175,21 +215,38 @@ fn filter_matches(secret: &Secret, f: &Filter) -> bool {
 }
 
 impl SecretsManager {
-    /// Secrets of a region that pass every filter, newest first.
-    pub(super) fn matching(
+    /// One page of the secrets of a region that pass every filter, newest
+    /// first (then by name), or the reverse. The walk starts at the token's
+    /// place in the store's ordered index and stops one match past the page,
+    /// so a page costs what it holds plus what the filters pass over.
+    pub(super) fn list_page(
         &self,
         region: &str,
-        filters: &[Filter],
-        include_deleted: bool,
-    ) -> Result<Vec<&Secret>, AwsError> {
-        check_filters(filters)?;
-        let mut out: Vec<&Secret> = self
-            .region(region)
-            .filter(|s| include_deleted || !s.is_deleted())
-            .filter(|s| filters.iter().all(|f| filter_matches(s, f)))
-            .collect();
-        out.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.name.cmp(&b.name)));
-        Ok(out)
+        query: &Query<'_>,
+        max: Option<i64>,
+        token: Option<&str>,
+        limit: i64,
+    ) -> Result<Page<&Secret>, AwsError> {
+        check_filters(query.filters)?;
+        let max = page_size(max, limit)?;
+        let after = token
+            .map(|t| decode_key(t).ok_or_else(invalid_token))
+            .transpose()?;
+        let mut walk = self
+            .store
+            .listing(region, query.ascending, after.as_ref())
+            .filter(|(_, s)| query.include_deleted || !s.is_deleted())
+            .filter(|(_, s)| query.filters.iter().all(|f| filter_matches(s, f)));
+        let found: Vec<(&ListKey, &Secret)> = walk.by_ref().take(max).collect();
+        let more = found.len() == max && walk.next().is_some();
+        let next_token = found
+            .last()
+            .filter(|_| more)
+            .map(|(key, _)| encode_key(key));
+        Ok(Page {
+            items: found.into_iter().map(|(_, s)| s).collect(),
+            next_token,
+        })
     }
 
     pub(super) fn describe_secret(
@@ -216,16 +273,13 @@ impl SecretsManager {
     ) -> Result<Value, AwsError> {
         call.authorize("secretsmanager:ListSecrets", "*")?;
         let filters = input.filters.unwrap_or_default();
-        let mut matching = self.matching(
+        let page = self.list_page(
             call.region,
-            &filters,
-            input.include_planned_deletion.unwrap_or(false),
-        )?;
-        if input.sort_order.as_deref() == Some("asc") {
-            matching.reverse();
-        }
-        let page = page(
-            matching,
+            &Query {
+                filters: &filters,
+                include_deleted: input.include_planned_deletion.unwrap_or(false),
+                ascending: input.sort_order.as_deref() == Some("asc"),
+            },
             input.max_results,
             input.next_token.as_deref(),
             100,

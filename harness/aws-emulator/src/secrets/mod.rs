@@ -7,6 +7,9 @@
 mod lifecycle;
 mod listing;
 mod password;
+mod store;
+#[cfg(test)]
+mod tests;
 mod values;
 pub mod wire;
 
@@ -19,6 +22,7 @@ use serde_json::Value;
 
 use crate::error::{AwsError, ErrorCode};
 use crate::model::{Replication, Secret, SecretValue, SecretsState};
+use store::{SecretMut, Store};
 
 /// Stands in for a rotation Lambda: given the secret and its current value,
 /// produce the next value. Returning an error fails the rotation.
@@ -76,7 +80,7 @@ pub const OPERATIONS: &[&str] = &[
 pub const MAX_SECRET_SIZE: usize = 65_536;
 
 pub struct SecretsManager {
-    pub(crate) state: SecretsState,
+    store: Store,
     account_id: String,
     rotation_hook: Option<RotationHook>,
 }
@@ -84,7 +88,7 @@ pub struct SecretsManager {
 impl SecretsManager {
     pub fn new(account_id: impl Into<String>) -> Self {
         Self {
-            state: SecretsState::default(),
+            store: Store::default(),
             account_id: account_id.into(),
             rotation_hook: None,
         }
@@ -95,11 +99,12 @@ impl SecretsManager {
     }
 
     pub fn state(&self) -> &SecretsState {
-        &self.state
+        self.store.state()
     }
 
+    /// Takes `state` as a whole (a snapshot restore), indexes rebuilt.
     pub fn replace_state(&mut self, state: SecretsState) {
-        self.state = state;
+        self.store = Store::new(state);
     }
 
     /// Runs one operation. `operation` is the part of `X-Amz-Target` after `secretsmanager.`.
@@ -139,30 +144,21 @@ impl SecretsManager {
 
     /// Work the real service does in the background: purging secrets whose
     /// recovery window ended and running scheduled rotations that fell due.
+    /// Only what is due is touched: the store keeps both on a timeline.
     pub fn maintain(&mut self, now: Timestamp) {
-        for secrets in self.state.regions.values_mut() {
-            secrets.retain(|_, s| s.deletion.is_none_or(|d| d.purge_at > now));
+        for (region, name) in self.store.due_purges(now) {
+            self.store.remove(&region, &name);
         }
-        let due: Vec<(String, String)> = self
-            .state
-            .regions
-            .iter()
-            .flat_map(|(region, secrets)| {
-                secrets
-                    .values()
-                    .filter(|s| !s.is_replica() && !s.is_deleted())
-                    .filter(|s| lifecycle::next_rotation(s).is_some_and(|next| next <= now))
-                    .map(|s| (region.clone(), s.name.clone()))
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        let mut due = self.store.due_rotations(now);
+        // In the order of a walk of every region by name, which is the order
+        // the hook has always been called in.
+        due.sort();
         for (region, name) in due {
             if let Err(error) = self.rotate_now(&region, &name, None, now) {
                 tracing::warn!(secret = %name, %region, %error, "scheduled rotation failed");
                 // Push the schedule on, so a failing hook is not retried on every call.
-                if let Some(rot) = self
-                    .secret_mut(&region, &name)
-                    .and_then(|s| s.rotation.as_mut())
+                if let Some(mut secret) = self.secret_mut(&region, &name)
+                    && let Some(rot) = secret.rotation.as_mut()
                 {
                     rot.last_rotated = Some(now);
                 }
@@ -170,31 +166,20 @@ impl SecretsManager {
         }
     }
 
-    fn region(&self, region: &str) -> impl Iterator<Item = &Secret> {
-        self.state
-            .regions
-            .get(region)
-            .into_iter()
-            .flat_map(|m| m.values())
-    }
-
     /// Finds a secret by name, full ARN or partial ARN (an ARN without the
     /// random suffix), as the real service does.
     fn resolve(&self, region: &str, secret_id: &str) -> Option<&Secret> {
-        let secrets = self.state.regions.get(region)?;
-        if let Some(s) = secrets.get(secret_id) {
+        if let Some(s) = self.store.get(region, secret_id) {
             return Some(s);
         }
         if secret_id.starts_with("arn:") {
-            return secrets
-                .values()
-                .find(|s| s.arn == secret_id || partial_arn(&s.arn) == secret_id);
+            return self.store.by_arn(region, secret_id);
         }
         None
     }
 
-    fn secret_mut(&mut self, region: &str, name: &str) -> Option<&mut Secret> {
-        self.state.regions.get_mut(region)?.get_mut(name)
+    fn secret_mut<'a>(&'a mut self, region: &'a str, name: &'a str) -> Option<SecretMut<'a>> {
+        self.store.get_mut(region, name)
     }
 
     /// Resolves `secret_id` and authorizes `action` on it. A secret that does
@@ -259,9 +244,18 @@ impl SecretsManager {
 
     /// Copies a primary onto each of its replicas, which is how replicas follow.
     fn sync_replicas(&mut self, region: &str, name: &str) {
-        let Some(primary) = self.resolve(region, name).cloned() else {
+        let Some(primary) = self.resolve(region, name) else {
             return;
         };
+        // Most secrets have no replica: then nothing is copied, not even the
+        // primary with its versions.
+        let Replication::Primary { replicas } = &primary.replication else {
+            return;
+        };
+        if !replicas.iter().any(|r| r.status == "InSync") {
+            return;
+        }
+        let primary = primary.clone();
         let Replication::Primary { replicas } = &primary.replication else {
             return;
         };
@@ -272,11 +266,7 @@ impl SecretsManager {
                 primary_region: region.to_owned(),
             };
             copy.kms_key_id = replica.kms_key_id.clone();
-            self.state
-                .regions
-                .entry(replica.region.clone())
-                .or_default()
-                .insert(name.to_owned(), copy);
+            self.store.insert(&replica.region, name, copy);
         }
     }
 }

@@ -193,11 +193,7 @@ impl SecretsManager {
             );
             id
         });
-        self.state
-            .regions
-            .entry(call.region.to_owned())
-            .or_default()
-            .insert(name.clone(), secret);
+        self.store.insert(call.region, &name, secret);
         let statuses = self.add_replicas(
             call.region,
             &name,
@@ -240,7 +236,7 @@ impl SecretsManager {
         version_stage: Option<&str>,
         now: jiff::Timestamp,
     ) -> Result<Value, AwsError> {
-        let secret = self
+        let mut secret = self
             .secret_mut(region, name)
             .ok_or_else(AwsError::secret_not_found)?;
         if secret.is_deleted() {
@@ -307,19 +303,21 @@ impl SecretsManager {
                 ids
             }
             (None, Some(filters)) => {
-                let names: Vec<String> = self
-                    .matching(call.region, &filters, false)?
-                    .into_iter()
-                    .map(|s| s.name.clone())
-                    .collect();
-                let page = super::listing::page(
-                    names,
+                let page = self.list_page(
+                    call.region,
+                    &super::listing::Query {
+                        filters: &filters,
+                        include_deleted: false,
+                        ascending: false,
+                    },
                     input.max_results,
                     input.next_token.as_deref(),
                     20,
                 )?;
-                let mut out = self.batch_values(page.items, call);
-                if let (Some(token), Value::Object(map)) = (page.next_token, &mut out) {
+                let names: Vec<String> = page.items.iter().map(|s| s.name.clone()).collect();
+                let next_token = page.next_token;
+                let mut out = self.batch_values(names, call);
+                if let (Some(token), Value::Object(map)) = (next_token, &mut out) {
                     map.insert("NextToken".into(), json!(token));
                 }
                 return Ok(out);
@@ -363,16 +361,16 @@ impl SecretsManager {
         let stages = input
             .version_stages
             .unwrap_or_else(|| vec![AWSCURRENT.to_owned()]);
-        let secret = self
+        let mut secret = self
             .secret_mut(call.region, &name)
             .ok_or_else(AwsError::secret_not_found)?;
         if secret.is_deleted() {
             return Err(AwsError::marked_for_deletion());
         }
-        let id = match check_token(secret, input.client_request_token, &value)? {
+        let id = match check_token(&secret, input.client_request_token, &value)? {
             TokenUse::Retry(id) => id,
             TokenUse::Fresh(id) => {
-                add_version(secret, id.clone(), value, stages, call.now);
+                add_version(&mut secret, id.clone(), value, stages, call.now);
                 id
             }
         };
@@ -380,6 +378,7 @@ impl SecretsManager {
             .version(&id)
             .map(|v| v.stages.clone())
             .unwrap_or_default();
+        drop(secret);
         self.sync_replicas(call.region, &name);
         Ok(json!({ "ARN": arn, "Name": name, "VersionId": id, "VersionStages": stages }))
     }
@@ -392,7 +391,7 @@ impl SecretsManager {
         let (name, arn) =
             self.authorized_primary("secretsmanager:UpdateSecret", input.secret_id, call)?;
         let value = request_value(input.secret_string, input.secret_binary)?;
-        let secret = self
+        let mut secret = self
             .secret_mut(call.region, &name)
             .ok_or_else(AwsError::secret_not_found)?;
         if secret.is_deleted() {
@@ -401,7 +400,7 @@ impl SecretsManager {
         // Check the token before changing anything, so a refused call changes nothing.
         let token_use = value
             .as_ref()
-            .map(|v| check_token(secret, input.client_request_token, v))
+            .map(|v| check_token(&secret, input.client_request_token, v))
             .transpose()?;
         if let Some(d) = input.description {
             secret.description = Some(d);
@@ -415,7 +414,7 @@ impl SecretsManager {
             (Some(TokenUse::Retry(id)), _) => Some(id),
             (Some(TokenUse::Fresh(id)), Some(value)) => {
                 add_version(
-                    secret,
+                    &mut secret,
                     id.clone(),
                     value,
                     vec![AWSCURRENT.to_owned()],
@@ -425,6 +424,7 @@ impl SecretsManager {
             }
             _ => None,
         };
+        drop(secret);
         self.sync_replicas(call.region, &name);
         let mut out = Map::new();
         out.insert("ARN".into(), json!(arn));

@@ -243,3 +243,94 @@ async fn deleting_a_namespace_removes_everything_in_it() {
     .unwrap();
     gone(&namespaces, &doomed, Some(&ns_uid)).await;
 }
+
+/// The collector follows owner references as they are now: after an update
+/// and a patch moved two dependents away from an owner, deleting it takes
+/// only the one still its own, and deleting the new owner takes the moved
+/// one with its other dependent; an unrelated object stays throughout.
+#[tokio::test]
+async fn collection_follows_owner_references_changed_by_update_and_patch() {
+    let env = start_api().await;
+    let ns = env.ns("owners");
+    namespace(&env.client, &ns).await;
+    let owners: Api<ConfigMap> = Api::namespaced(env.client.clone(), &ns);
+    let secrets: Api<Secret> = Api::namespaced(env.client.clone(), &ns);
+    let mut uids = std::collections::HashMap::new();
+    for name in ["first", "second"] {
+        let owner = owners
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({"metadata": {"name": name}})).unwrap(),
+            )
+            .await
+            .unwrap();
+        uids.insert(name, owner.metadata.uid.unwrap());
+    }
+    let reference = |owner: &str| json!([{"apiVersion": "v1", "kind": "ConfigMap", "name": owner, "uid": uids[owner]}]);
+    for (name, owner) in [
+        ("kept-by-first", Some("first")),
+        ("updated-away", Some("first")),
+        ("patched-to-second", Some("first")),
+        ("of-second", Some("second")),
+        ("unrelated", None),
+    ] {
+        let mut s = json!({"metadata": {"name": name}, "stringData": {"k": "v"}});
+        if let Some(owner) = owner {
+            s["metadata"]["ownerReferences"] = reference(owner);
+        }
+        secrets
+            .create(&PostParams::default(), &serde_json::from_value(s).unwrap())
+            .await
+            .unwrap();
+    }
+    let mut updated = secrets.get("updated-away").await.unwrap();
+    updated.metadata.owner_references = None;
+    secrets
+        .replace("updated-away", &PostParams::default(), &updated)
+        .await
+        .unwrap();
+    secrets
+        .patch(
+            "patched-to-second",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"ownerReferences": reference("second")}})),
+        )
+        .await
+        .unwrap();
+    let uid_of = async |name: &str| secrets.get(name).await.unwrap().metadata.uid.unwrap();
+    let (kept_by_first, patched, of_second) = (
+        uid_of("kept-by-first").await,
+        uid_of("patched-to-second").await,
+        uid_of("of-second").await,
+    );
+
+    owners
+        .delete("first", &DeleteParams::background())
+        .await
+        .unwrap();
+    gone(&secrets, "kept-by-first", Some(&kept_by_first)).await;
+    for name in [
+        "updated-away",
+        "patched-to-second",
+        "of-second",
+        "unrelated",
+    ] {
+        assert!(
+            secrets.get_opt(name).await.unwrap().is_some(),
+            "{name} went with an owner it no longer had"
+        );
+    }
+
+    owners
+        .delete("second", &DeleteParams::background())
+        .await
+        .unwrap();
+    gone(&secrets, "patched-to-second", Some(&patched)).await;
+    gone(&secrets, "of-second", Some(&of_second)).await;
+    for name in ["updated-away", "unrelated"] {
+        assert!(
+            secrets.get_opt(name).await.unwrap().is_some(),
+            "{name} collected"
+        );
+    }
+}

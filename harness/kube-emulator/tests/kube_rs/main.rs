@@ -5,6 +5,7 @@ mod bodies;
 mod crds;
 mod errors;
 mod gc;
+mod lists;
 mod support;
 mod tokens;
 mod verbs;
