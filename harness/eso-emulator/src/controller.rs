@@ -157,7 +157,9 @@ pub async fn reconcile_store(ctx: &Context, kind: StoreKind, namespace: &str, na
 
 /// What of an object's metadata makes it worth reconciling again: status
 /// updates are not among it.
-fn fingerprint(obj: &DynamicObject) -> (Option<i64>, String, bool) {
+pub type Fingerprint = (Option<i64>, String, bool);
+
+fn fingerprint(obj: &DynamicObject) -> Fingerprint {
     // The uid is in it: an object deleted and made again is new.
     let meta = serde_json::to_string(&(
         &obj.metadata.uid,
@@ -171,6 +173,16 @@ fn fingerprint(obj: &DynamicObject) -> (Option<i64>, String, bool) {
         meta,
         obj.metadata.deletion_timestamp.is_some(),
     )
+}
+
+/// An ExternalSecret as the controller itself wrote it (its finalizer) and
+/// went on with: the watch's event of that write brings nothing new to
+/// reconcile.
+pub fn written_by_us(ctx: &Context, obj: &DynamicObject) {
+    ctx.es_seen
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(es_key(obj), fingerprint(obj));
 }
 
 fn es_key(obj: &DynamicObject) -> Key {
@@ -188,7 +200,6 @@ pub async fn watch_external_secrets(
     targets: Arc<Mutex<HashMap<(String, String), Key>>>,
 ) {
     let api: Api<DynamicObject> = Api::all_with(ctx.kube.clone(), &external_secret_resource());
-    let mut seen: HashMap<Key, (Option<i64>, String, bool)> = HashMap::new();
     let stream = watcher(api, watcher::Config::default()).default_backoff();
     futures::pin_mut!(stream);
     loop {
@@ -202,14 +213,20 @@ pub async fn watch_external_secrets(
                         .unwrap_or_else(|e| e.into_inner())
                         .insert((view.namespace.clone(), view.target_name()), key.clone());
                 }
-                if seen.get(&key) != Some(&fp) {
-                    seen.insert(key.clone(), fp);
+                let new = {
+                    let mut seen = ctx.es_seen.lock().unwrap_or_else(|e| e.into_inner());
+                    seen.insert(key.clone(), fp.clone()) != Some(fp)
+                };
+                if new {
                     queue.add(key, ctx.clock.now());
                 }
             }
             Ok(Some(watcher::Event::Delete(obj))) => {
                 let key = es_key(&obj);
-                seen.remove(&key);
+                ctx.es_seen
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&key);
                 queue.add(key, ctx.clock.now());
             }
             Ok(Some(_)) => {}
@@ -275,7 +292,7 @@ pub async fn watch_targets(
 
 pub async fn watch_stores(ctx: Arc<Context>, queue: Arc<Queue>, kind: StoreKind) {
     let api: Api<DynamicObject> = Api::all_with(ctx.kube.clone(), &store_resource(kind));
-    let mut seen: HashMap<Key, (Option<i64>, String, bool)> = HashMap::new();
+    let mut seen: HashMap<Key, Fingerprint> = HashMap::new();
     let stream = watcher(api, watcher::Config::default()).default_backoff();
     futures::pin_mut!(stream);
     loop {

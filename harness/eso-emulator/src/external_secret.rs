@@ -253,20 +253,34 @@ pub async fn reconcile(ctx: &Context, namespace: &str, name: &str) -> Next {
     } else {
         let mut with = finalizers;
         with.push(FINALIZER.to_owned());
-        let mut patch = json!({ "metadata": { "finalizers": with } });
-        if let Some(d) = obj
+        let mut patch = json!({ "metadata": { "finalizers": with.clone() } });
+        // What the server will answer, told to the watch before the write:
+        // its event of it (which may come before the answer) brings
+        // nothing to reconcile again.
+        let mut expected = obj.clone();
+        expected.metadata.finalizers = Some(with);
+        let interval = obj
             .data
             .pointer("/spec/refreshInterval")
-            .and_then(|v| v.as_str())
-            .and_then(crate::util::parse_duration)
+            .and_then(|v| v.as_str());
+        if let Some((text, d)) =
+            interval.and_then(|t| crate::util::parse_duration(t).map(|d| (t, d)))
         {
-            patch["spec"] = json!({ "refreshInterval": crate::util::go_duration(d) });
+            let printed = crate::util::go_duration(d);
+            if printed != text {
+                expected.metadata.generation = expected.metadata.generation.map(|g| g + 1);
+            }
+            patch["spec"] = json!({ "refreshInterval": printed });
         }
+        crate::controller::written_by_us(ctx, &expected);
         match api
             .patch(name, &Default::default(), &kube::api::Patch::Merge(patch))
             .await
         {
-            Ok(updated) => updated,
+            Ok(updated) => {
+                crate::controller::written_by_us(ctx, &updated);
+                updated
+            }
             Err(e) => {
                 ctx.log(format!(
                     "error adding the finalizer of {namespace}/{name}: {e}"

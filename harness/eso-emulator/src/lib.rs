@@ -93,6 +93,9 @@ pub struct Context {
     pub metrics: Arc<metrics::Metrics>,
     /// Which Secrets carry each ExternalSecret's created-by label.
     pub created_by: created_by::CreatedBy,
+    /// Each ExternalSecret's metadata as last seen (by the watch, or as the
+    /// controller wrote it), so that a change is reconciled once.
+    es_seen: Mutex<HashMap<controller::Key, controller::Fingerprint>>,
     log: Mutex<VecDeque<String>>,
     /// Each line as it is written, for readers that follow the log.
     log_tx: tokio::sync::broadcast::Sender<String>,
@@ -134,6 +137,7 @@ impl EsoController {
             recorder: events::Recorder::new(kube.clone(), config.clock.clone()),
             metrics: Arc::new(metrics::Metrics::default()),
             created_by: created_by::CreatedBy::default(),
+            es_seen: Mutex::new(HashMap::new()),
             clock: config.clock.clone(),
             log: Mutex::new(VecDeque::new()),
             log_tx: tokio::sync::broadcast::channel(256).0,

@@ -425,14 +425,14 @@ impl ClientFactory {
         // first, then "accessKeyID"; its NewClient wraps every error of
         // creating credentials in "unable to create session: ".
         let session = |e: ClientError| ClientError(format!("unable to create session: {}", e.0));
-        let sak = self
-            .secret_value(store, sak_sel, "SecretAccessKey", referent)
-            .await
-            .map_err(session)?;
-        let akid = self
-            .secret_value(store, akid_sel, "accessKeyID", referent)
-            .await
-            .map_err(session)?;
+        // Both read at once (one round trip of waiting, not two); the
+        // secret access key's error still comes first.
+        let (sak, akid) = futures::join!(
+            self.secret_value(store, sak_sel, "SecretAccessKey", referent),
+            self.secret_value(store, akid_sel, "accessKeyID", referent),
+        );
+        let sak = sak.map_err(session)?;
+        let akid = akid.map_err(session)?;
         let token = match &r.session_token_secret_ref {
             Some(sel) => Some(
                 self.secret_value(store, sel, "SessionToken", referent)
