@@ -1,0 +1,306 @@
+//! delete and deletecollection: preconditions, propagation (Background,
+//! Foreground, Orphan) through finalizers, graceful Pod deletion, and the
+//! removal of an object from the store.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::metadata::{finalizers, meta_mut, meta_str, now_rfc3339};
+use super::{Api, Query};
+use crate::admission::{AdmissionRequest, Operation};
+use crate::crd;
+use crate::error::{ApiError, Cause, Reason};
+use crate::kinds::{Builtin, ResKey, ResourceType};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Propagation {
+    Background,
+    Foreground,
+    Orphan,
+}
+
+pub struct DeleteOptions {
+    pub propagation: Option<Propagation>,
+    pub precondition_rv: Option<String>,
+    pub precondition_uid: Option<String>,
+}
+
+impl DeleteOptions {
+    pub fn parse(body: &[u8], query: &Query) -> Result<Self, ApiError> {
+        let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
+            json!({})
+        } else {
+            serde_json::from_slice(body)
+                .map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?
+        };
+        let policy = body
+            .get("propagationPolicy")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .or_else(|| query.get("propagationPolicy").cloned());
+        let orphan = body
+            .get("orphanDependents")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let propagation = match policy.as_deref() {
+            Some("Background") => Some(Propagation::Background),
+            Some("Foreground") => Some(Propagation::Foreground),
+            Some("Orphan") => Some(Propagation::Orphan),
+            Some(other) => {
+                return Err(ApiError::invalid(
+                    "",
+                    "DeleteOptions",
+                    "",
+                    vec![Cause {
+                        reason: "FieldValueNotSupported".into(),
+                        message: format!(
+                            "Unsupported value: \"{other}\": supported values: \"Foreground\", \"Background\", \"Orphan\""
+                        ),
+                        field: "propagationPolicy".into(),
+                    }],
+                ));
+            }
+            None if orphan => Some(Propagation::Orphan),
+            None => None,
+        };
+        Ok(Self {
+            propagation,
+            precondition_rv: body
+                .pointer("/preconditions/resourceVersion")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            precondition_uid: body
+                .pointer("/preconditions/uid")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        })
+    }
+
+    pub fn background() -> Self {
+        Self {
+            propagation: Some(Propagation::Background),
+            precondition_rv: None,
+            precondition_uid: None,
+        }
+    }
+}
+
+impl Api {
+    /// Removes an object now and tells the watches; the garbage collector
+    /// then deals with what it owned.
+    pub(crate) fn remove(&mut self, rt: &ResourceType, ns: &str, name: &str) -> Option<Arc<Value>> {
+        let mut last = (**self.store.get(&rt.key(), ns, name)?).clone();
+        self.dirty = true;
+        // A CRD's objects go first, so that resourceVersions rise in the
+        // order of the events, as the watch log needs.
+        if rt.builtin == Builtin::Crd {
+            let key = crd::resource_key(&last);
+            self.drop_custom_kind(&key);
+        }
+        let rv = self.store.next_rv();
+        meta_mut(&mut last).insert("resourceVersion".into(), json!(rv.to_string()));
+        self.store.remove(&rt.key(), ns, name, last, rv)
+    }
+
+    /// A CRD went away: its objects go with it, each with a DELETED event.
+    fn drop_custom_kind(&mut self, key: &ResKey) {
+        for obj in self.store.list(key, None) {
+            let (ns, name) = (
+                meta_str(&obj, "namespace").unwrap_or_default().to_owned(),
+                meta_str(&obj, "name").unwrap_or_default().to_owned(),
+            );
+            let mut last = (*obj).clone();
+            let rv = self.store.next_rv();
+            meta_mut(&mut last).insert("resourceVersion".into(), json!(rv.to_string()));
+            self.store.remove(key, &ns, &name, last, rv);
+        }
+        self.store.drop_kind(key);
+        self.catalogue.replace_group_resource(key, Vec::new());
+    }
+
+    pub fn delete(
+        &mut self,
+        rt: &Arc<ResourceType>,
+        ns: Option<&str>,
+        name: &str,
+        opts: &DeleteOptions,
+    ) -> Result<Value, ApiError> {
+        let ns_key = Self::ns_key(rt, ns);
+        let obj = self
+            .store
+            .get(&rt.key(), &ns_key, name)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
+        if opts
+            .precondition_uid
+            .as_deref()
+            .is_some_and(|u| Some(u) != meta_str(&obj, "uid"))
+        {
+            let mut e = ApiError::new(
+                Reason::Conflict,
+                format!(
+                    "Operation cannot be fulfilled on {} \"{name}\": the UID in the precondition ({}) does not match the UID in record ({}). The object might have been deleted and then recreated",
+                    rt.kind,
+                    opts.precondition_uid.as_deref().unwrap_or_default(),
+                    meta_str(&obj, "uid").unwrap_or_default()
+                ),
+            );
+            e.details = Some(Box::new(crate::error::Details {
+                name: name.to_owned(),
+                kind: rt.kind.clone(),
+                ..Default::default()
+            }));
+            return Err(e);
+        }
+        if opts
+            .precondition_rv
+            .as_deref()
+            .is_some_and(|rv| Some(rv) != meta_str(&obj, "resourceVersion"))
+        {
+            return Err(ApiError::conflict(&rt.group, &rt.plural, name));
+        }
+        self.admit_delete(rt, &ns_key, name, &obj)?;
+        if rt.builtin == Builtin::Pod {
+            return Ok(self.delete_pod_gracefully(rt, &ns_key, name, &obj));
+        }
+        let mut finalizers = finalizers(&obj);
+        if rt.builtin == Builtin::Namespace {
+            // The namespace controller empties it, then removes it.
+            let mut terminating = (*obj).clone();
+            if terminating.pointer("/metadata/deletionTimestamp").is_none() {
+                meta_mut(&mut terminating)
+                    .insert("deletionTimestamp".into(), json!(now_rfc3339(&self.clock)));
+                terminating["status"] = json!({ "phase": "Terminating" });
+                let rv = self.store.next_rv();
+                meta_mut(&mut terminating).insert("resourceVersion".into(), json!(rv.to_string()));
+                self.dirty = true;
+                let stored = self.store.put(&rt.key(), "", name, terminating, rv);
+                return Ok(self.present(rt, &stored));
+            }
+            return Ok(self.present(rt, &obj));
+        }
+        // A CRD goes through apiextensions' cleanup finalizer: its custom
+        // resources are deleted first (by the background controllers).
+        if rt.builtin == Builtin::Crd
+            && obj.pointer("/metadata/deletionTimestamp").is_none()
+            && !finalizers.iter().any(|f| f == crd::CLEANUP_FINALIZER)
+        {
+            finalizers.push(crd::CLEANUP_FINALIZER.into());
+        }
+        let propagation = opts.propagation.unwrap_or(Propagation::Background);
+        // Orphaning is the garbage collector's work, under the `orphan`
+        // finalizer: the object stays until its dependents let go of it.
+        if propagation == Propagation::Orphan && !finalizers.iter().any(|f| f == "orphan") {
+            finalizers.push("orphan".into());
+        }
+        if propagation == Propagation::Foreground
+            && !finalizers.iter().any(|f| f == "foregroundDeletion")
+        {
+            finalizers.push("foregroundDeletion".into());
+        }
+        if finalizers.is_empty() {
+            let last = self
+                .remove(rt, &ns_key, name)
+                .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
+            // The real registry answers an immediate deletion with a Status
+            // naming what went, except for the kinds whose store returns
+            // the deleted object (ReturnDeletedObject: ServiceAccounts here;
+            // Namespaces never get this far).
+            if rt.builtin == Builtin::ServiceAccount {
+                return Ok(self.present(rt, &last));
+            }
+            let mut details = json!({
+                "name": name,
+                "kind": rt.plural,
+                "uid": meta_str(&last, "uid").unwrap_or_default(),
+            });
+            if !rt.group.is_empty() {
+                details["group"] = json!(rt.group);
+            }
+            return Ok(json!({
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Success",
+                "details": details,
+            }));
+        }
+        let mut marked = (*obj).clone();
+        let m = meta_mut(&mut marked);
+        if !m.contains_key("deletionTimestamp") {
+            m.insert("deletionTimestamp".into(), json!(now_rfc3339(&self.clock)));
+            // apiextensions marks a CRD itself, without a grace period.
+            if rt.builtin != Builtin::Crd {
+                m.insert("deletionGracePeriodSeconds".into(), json!(0));
+            }
+        }
+        m.insert("finalizers".into(), json!(finalizers));
+        if rt.builtin == Builtin::Crd {
+            crd::mark_terminating(&mut marked);
+        } else if matches!(
+            rt.builtin,
+            Builtin::Custom | Builtin::Deployment | Builtin::ReplicaSet
+        ) {
+            let g = m.get("generation").and_then(Value::as_i64).unwrap_or(1);
+            m.insert("generation".into(), json!(g + 1));
+        }
+        let rv = self.store.next_rv();
+        meta_mut(&mut marked).insert("resourceVersion".into(), json!(rv.to_string()));
+        self.dirty = true;
+        let stored = self.store.put(&rt.key(), &ns_key, name, marked, rv);
+        Ok(self.present(rt, &stored))
+    }
+
+    fn admit_delete(
+        &self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        obj: &Value,
+    ) -> Result<(), ApiError> {
+        let req = AdmissionRequest {
+            operation: Operation::Delete,
+            group: &rt.group,
+            version: &rt.version,
+            kind: &rt.kind,
+            namespace: ns,
+            name,
+            old: Some(obj),
+        };
+        for h in self.hooks.iter().filter(|h| h.handles(&rt.group, &rt.kind)) {
+            h.validate(&req, obj).map_err(|m| {
+                ApiError::new(
+                    Reason::Forbidden,
+                    format!("admission webhook denied the request: {m}"),
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    pub fn delete_collection(
+        &mut self,
+        rt: &Arc<ResourceType>,
+        ns: Option<&str>,
+        query: &Query,
+        opts: &DeleteOptions,
+    ) -> Result<Value, ApiError> {
+        let list = self.list(rt, ns, query)?;
+        let mut deleted = Vec::new();
+        for item in list["items"].as_array().into_iter().flatten() {
+            let name = meta_str(item, "name").unwrap_or_default().to_owned();
+            // The list says what each object was (or is, while finalizers
+            // hold it), never a Status.
+            let answer = self.delete(rt, ns, &name, opts)?;
+            deleted.push(if answer["kind"] == "Status" {
+                item.clone()
+            } else {
+                answer
+            });
+        }
+        Ok(
+            json!({ "kind": rt.list_kind(), "apiVersion": rt.api_version(), "metadata": { "resourceVersion": self.store.current_rv().to_string() }, "items": deleted }),
+        )
+    }
+}

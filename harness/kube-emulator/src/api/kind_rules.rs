@@ -1,0 +1,249 @@
+//! What the built-in kinds add to a write: Secret and ConfigMap data
+//! (immutability, Go's decoding errors), Namespace, Pod and Deployment
+//! defaults, CRD validation, and which top-level fields each kind has.
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+use super::Api;
+use super::metadata::meta_mut;
+use super::metadata::now_rfc3339;
+use crate::crd;
+use crate::error::{ApiError, Cause, invalid_value, required};
+use crate::kinds::{Builtin, ResourceType};
+
+impl Api {
+    /// Kind-specific rules of the built-in kinds.
+    pub(super) fn normalize(
+        &self,
+        rt: &ResourceType,
+        name: &str,
+        obj: &mut Value,
+        old: Option<&Value>,
+    ) -> Result<(), ApiError> {
+        match rt.builtin {
+            Builtin::Secret => normalize_secret(rt, name, obj, old),
+            Builtin::ConfigMap => {
+                // Decoding into the typed ConfigMap refuses a value that is
+                // not a string, in Go's words.
+                if let Some(v) = obj
+                    .get("data")
+                    .and_then(Value::as_object)
+                    .and_then(|d| d.values().find(|v| !v.is_string()))
+                {
+                    return Err(ApiError::bad_request(format!(
+                        "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: json: cannot unmarshal {} into Go struct field ConfigMap.data of type string",
+                        go_json_type(v)
+                    )));
+                }
+                let causes = old
+                    .map(|o| immutable_causes(o, obj, &["data", "binaryData"]))
+                    .unwrap_or_default();
+                if causes.is_empty() {
+                    Ok(())
+                } else {
+                    Err(ApiError::invalid("", "ConfigMap", name, causes))
+                }
+            }
+            Builtin::Namespace => {
+                if old.is_none() {
+                    obj["spec"] = json!({ "finalizers": ["kubernetes"] });
+                    obj["status"] = json!({ "phase": "Active" });
+                }
+                let labels = meta_mut(obj).entry("labels").or_insert(json!({}));
+                if let Value::Object(l) = labels {
+                    l.insert("kubernetes.io/metadata.name".into(), json!(name));
+                }
+                Ok(())
+            }
+            Builtin::Crd => crd::validate(obj, name),
+            Builtin::Pod => {
+                if obj
+                    .pointer("/spec/containers")
+                    .and_then(Value::as_array)
+                    .is_none_or(Vec::is_empty)
+                {
+                    return Err(ApiError::invalid(
+                        "",
+                        "Pod",
+                        name,
+                        vec![required("spec.containers")],
+                    ));
+                }
+                if old.is_none() {
+                    crate::workloads::default_new_pod(obj, &now_rfc3339(&self.clock));
+                }
+                Ok(())
+            }
+            Builtin::Deployment => {
+                // The API server's defaults (pkg/apis/apps/v1/defaults.go).
+                if !obj.get("spec").is_some_and(Value::is_object) {
+                    obj["spec"] = json!({});
+                }
+                for (field, value) in [
+                    ("replicas", json!(1)),
+                    ("revisionHistoryLimit", json!(10)),
+                    ("progressDeadlineSeconds", json!(600)),
+                    (
+                        "strategy",
+                        json!({ "type": "RollingUpdate", "rollingUpdate": { "maxUnavailable": "25%", "maxSurge": "25%" } }),
+                    ),
+                ] {
+                    if obj["spec"].get(field).is_none() {
+                        obj["spec"][field] = value;
+                    }
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+fn normalize_secret(
+    rt: &ResourceType,
+    name: &str,
+    obj: &mut Value,
+    old: Option<&Value>,
+) -> Result<(), ApiError> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    if let Some(Value::Object(string_data)) =
+        obj.as_object_mut().and_then(|m| m.remove("stringData"))
+    {
+        let data = obj
+            .as_object_mut()
+            .map(|m| m.entry("data").or_insert(json!({})));
+        if let Some(Value::Object(data)) = data {
+            for (k, v) in string_data {
+                let s = v.as_str().ok_or_else(|| ApiError::bad_request(format!("Secret in version \"v1\" cannot be handled as a Secret: stringData.{k}: expected a string")))?;
+                data.insert(k, json!(b64.encode(s)));
+            }
+        }
+    }
+    let mut causes = Vec::new();
+    let mut total = 0usize;
+    if let Some(data) = obj.get("data") {
+        let Value::Object(data) = data else {
+            return Err(ApiError::bad_request(
+                "Secret in version \"v1\" cannot be handled as a Secret: data must be an object",
+            ));
+        };
+        for (k, v) in data {
+            let text = v.as_str().ok_or_else(|| {
+                ApiError::bad_request(format!("Secret in version \"v1\" cannot be handled as a Secret: json: cannot unmarshal {} into Go struct field Secret.data of type []uint8", go_json_type(v)))
+            })?;
+            let decoded = b64.decode(text).map_err(|e| {
+                ApiError::bad_request(format!(
+                    "Secret in version \"v1\" cannot be handled as a Secret: {}",
+                    go_base64_error(&e, text.len())
+                ))
+            })?;
+            total += decoded.len();
+            if k.is_empty()
+                || !k
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
+            {
+                causes.push(invalid_value(&format!("data[{k}]"), format!("Invalid value: \"{k}\": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')")));
+            }
+        }
+    }
+    if total > 1024 * 1024 {
+        causes.push(Cause {
+            reason: "FieldValueTooLong".into(),
+            message: "Too long: must have at most 1048576 bytes".into(),
+            field: "data".into(),
+        });
+    }
+    if obj
+        .get("type")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
+        obj["type"] = json!("Opaque");
+    }
+    if let Some(old) = old {
+        if old.get("type") != obj.get("type") {
+            causes.push(invalid_value(
+                "type",
+                format!("Invalid value: {}: field is immutable", obj["type"]),
+            ));
+        }
+        causes.extend(immutable_causes(old, obj, &["data"]));
+    }
+    if causes.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(&rt.group, &rt.kind, name, causes))
+    }
+}
+
+/// Go's encoding/base64 error for a bad input: the offset of the first
+/// byte it could not take (the end for a short input).
+pub(crate) fn go_base64_error(e: &base64::DecodeError, len: usize) -> String {
+    let at = match e {
+        base64::DecodeError::InvalidByte(at, _) | base64::DecodeError::InvalidLastSymbol(at, _) => {
+            *at
+        }
+        base64::DecodeError::InvalidLength(_) | base64::DecodeError::InvalidPadding => len,
+    };
+    format!("illegal base64 data at input byte {at}")
+}
+
+/// How Go's encoding/json names a JSON value's type in its errors.
+fn go_json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// An object stored with `immutable: true` keeps its data and the flag
+/// itself (the real server's ValidateSecretUpdate/ValidateConfigMapUpdate;
+/// `binaryData` is reported with `data`, under one cause).
+fn immutable_causes(old: &Value, obj: &Value, data_fields: &[&str]) -> Vec<Cause> {
+    let forbidden = |field: &str| Cause {
+        reason: "FieldValueForbidden".into(),
+        message: "Forbidden: field is immutable when `immutable` is set".into(),
+        field: field.to_owned(),
+    };
+    let mut causes = Vec::new();
+    if old.get("immutable") != Some(&json!(true)) {
+        return causes;
+    }
+    if data_fields.iter().any(|f| old.get(*f) != obj.get(*f)) {
+        causes.push(forbidden("data"));
+    }
+    if obj.get("immutable") != Some(&json!(true)) {
+        causes.push(forbidden("immutable"));
+    }
+    causes
+}
+
+/// The top-level fields of a built-in kind: a body's other fields are
+/// dropped, as decoding into the real server's typed object drops them
+/// (or refused under `fieldValidation=Strict`).
+pub(super) fn builtin_fields(builtin: Builtin) -> Option<&'static [&'static str]> {
+    Some(match builtin {
+        Builtin::Secret => &["data", "stringData", "type", "immutable"],
+        Builtin::ConfigMap => &["data", "binaryData", "immutable"],
+        Builtin::ServiceAccount => &[
+            "secrets",
+            "imagePullSecrets",
+            "automountServiceAccountToken",
+        ],
+        Builtin::Namespace
+        | Builtin::Deployment
+        | Builtin::ReplicaSet
+        | Builtin::Pod
+        | Builtin::Crd
+        | Builtin::SelfSubjectReview
+        | Builtin::SelfSubjectAccessReview
+        | Builtin::SelfSubjectRulesReview => &["spec", "status"],
+        Builtin::Event | Builtin::EventV1 | Builtin::Custom => return None,
+    })
+}

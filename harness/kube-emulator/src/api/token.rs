@@ -1,0 +1,74 @@
+//! The ServiceAccount `token` subresource (a TokenRequest).
+
+use serde_json::{Value, json};
+
+use super::Api;
+use super::metadata::meta_str;
+use crate::error::{ApiError, Reason, invalid_value};
+use crate::kinds::ResKey;
+
+impl Api {
+    /// POST serviceaccounts/NAME/token
+    pub fn token_request(&mut self, ns: &str, name: &str, body: &[u8]) -> Result<Value, ApiError> {
+        let sa_key = ResKey {
+            group: String::new(),
+            plural: "serviceaccounts".into(),
+        };
+        let sa = self
+            .store
+            .get(&sa_key, ns, name)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found("", "serviceaccounts", name))?;
+        let req: Value = if body.is_empty() {
+            json!({})
+        } else {
+            serde_json::from_slice(body)
+                .map_err(|e| ApiError::bad_request(format!("invalid TokenRequest: {e}")))?
+        };
+        let audiences: Vec<String> = req
+            .pointer("/spec/audiences")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .filter(|a: &Vec<String>| !a.is_empty())
+            .unwrap_or_else(|| vec![self.tokens.issuer().to_owned()]);
+        let expires = req
+            .pointer("/spec/expirationSeconds")
+            .and_then(Value::as_i64)
+            .unwrap_or(3600);
+        if expires < 600 {
+            return Err(ApiError::invalid(
+                "authentication.k8s.io",
+                "TokenRequest",
+                name,
+                vec![invalid_value(
+                    "spec.expirationSeconds",
+                    format!(
+                        "Invalid value: {expires}: may not specify a duration less than 10 minutes"
+                    ),
+                )],
+            ));
+        }
+        let (token, expiration) = self
+            .tokens
+            .issue(
+                ns,
+                name,
+                meta_str(&sa, "uid").unwrap_or_default(),
+                &audiences,
+                self.clock.now(),
+                expires,
+            )
+            .map_err(|e| ApiError::new(Reason::InternalError, e.to_string()))?;
+        Ok(json!({
+            "kind": "TokenRequest",
+            "apiVersion": "authentication.k8s.io/v1",
+            "metadata": { "name": name, "namespace": ns, "creationTimestamp": null },
+            "spec": { "audiences": audiences, "expirationSeconds": expires, "boundObjectRef": null },
+            "status": { "token": token, "expirationTimestamp": expiration.strftime("%Y-%m-%dT%H:%M:%SZ").to_string() },
+        }))
+    }
+}
