@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::error::{ApiError, Cause, invalid_value, required};
 use crate::kinds::{Builtin, Column, ColumnSource, ResKey, ResourceType};
+use crate::metadata::strings_at;
 
 pub fn resource_key(crd: &Value) -> ResKey {
     ResKey {
@@ -124,16 +125,7 @@ pub fn served_types(crd: &Value) -> Result<Vec<ResourceType>, Vec<Cause>> {
             .unwrap_or_default()
             .to_owned()
     };
-    let strings = |p: &str| -> Vec<String> {
-        crd.pointer(p)
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    let strings = |p: &str| strings_at(crd, p);
     let mut out = Vec::new();
     for v in crd
         .pointer("/spec/versions")

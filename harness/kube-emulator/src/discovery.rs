@@ -46,16 +46,24 @@ pub fn group(catalogue: &Catalogue, name: &str) -> Option<Value> {
     Some(entry)
 }
 
-pub fn resource_list(catalogue: &Catalogue, group: &str, version: &str) -> Option<Value> {
+/// The types a group version serves, in the catalogue's order; None when
+/// it serves none (the server has no such document: 404).
+fn served_in<'a>(
+    catalogue: &'a Catalogue,
+    group: &str,
+    version: &str,
+) -> Option<Vec<&'a ResourceType>> {
     let types: Vec<&ResourceType> = catalogue
         .all()
         .iter()
         .map(|t| t.as_ref())
         .filter(|t| t.group == group && t.version == version)
         .collect();
-    if types.is_empty() {
-        return None;
-    }
+    (!types.is_empty()).then_some(types)
+}
+
+pub fn resource_list(catalogue: &Catalogue, group: &str, version: &str) -> Option<Value> {
+    let types = served_in(catalogue, group, version)?;
     let mut resources = Vec::new();
     for t in types {
         resources.push(json!({
@@ -157,15 +165,7 @@ fn builtin_schema(t: &ResourceType) -> Value {
 
 /// One group version's OpenAPI v3 document.
 pub fn openapi_document(catalogue: &Catalogue, group: &str, version: &str) -> Option<Value> {
-    let types: Vec<&ResourceType> = catalogue
-        .all()
-        .iter()
-        .map(|t| t.as_ref())
-        .filter(|t| t.group == group && t.version == version)
-        .collect();
-    if types.is_empty() {
-        return None;
-    }
+    let types = served_in(catalogue, group, version)?;
     let mut schemas = Map::new();
     schemas.insert(OBJECT_META.into(), json!({
         "type": "object",

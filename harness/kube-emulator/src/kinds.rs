@@ -92,10 +92,7 @@ impl ResourceType {
     pub fn key(&self) -> ResKey {
         // Both Event APIs read and write one store (see events.rs).
         if self.builtin == Builtin::EventV1 {
-            return ResKey {
-                group: String::new(),
-                plural: "events".into(),
-            };
+            return ResKey::core("events");
         }
         ResKey {
             group: self.group.clone(),
@@ -136,6 +133,16 @@ impl ResourceType {
 pub struct ResKey {
     pub group: String,
     pub plural: String,
+}
+
+impl ResKey {
+    /// A kind of the core group (`namespaces`, `serviceaccounts`, ...).
+    pub fn core(plural: &str) -> Self {
+        Self {
+            group: String::new(),
+            plural: plural.to_owned(),
+        }
+    }
 }
 
 pub(crate) fn col(name: &str, type_: &str, source: ColumnSource) -> Column {
@@ -394,12 +401,14 @@ impl Catalogue {
             .cloned()
     }
 
-    pub fn versions_of(&self, key: &ResKey) -> Vec<Arc<ResourceType>> {
+    /// A type serving the stored kind `key`, in whichever version: what
+    /// the server's own controllers need (its key, scope and rules), not a
+    /// client's view.
+    pub fn any_version(&self, key: &ResKey) -> Option<Arc<ResourceType>> {
         self.types
             .iter()
-            .filter(|t| t.group == key.group && t.plural == key.plural)
+            .find(|t| t.group == key.group && t.plural == key.plural)
             .cloned()
-            .collect()
     }
 
     pub fn replace_group_resource(&mut self, key: &ResKey, new: Vec<ResourceType>) {

@@ -23,6 +23,7 @@ mod events;
 pub mod jsonpath;
 pub mod kinds;
 mod list;
+mod metadata;
 mod ordered;
 mod owners;
 mod patch;

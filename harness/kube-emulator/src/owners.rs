@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde_json::Value;
 
 use crate::kinds::ResKey;
+use crate::metadata::{has_finalizer, is_deleting};
 
 /// Where an object is: its kind and its key in the store.
 pub type Loc = (ResKey, String);
@@ -53,19 +54,9 @@ fn owner_uids(refs: Option<&Value>) -> BTreeMap<&str, bool> {
     uids
 }
 
-fn has_finalizer(obj: &Value, finalizer: &str) -> bool {
-    obj.pointer("/metadata/finalizers")
-        .and_then(Value::as_array)
-        .is_some_and(|f| f.iter().any(|f| f.as_str() == Some(finalizer)))
-}
-
-fn deleting(obj: &Value) -> bool {
-    obj.pointer("/metadata/deletionTimestamp").is_some()
-}
-
 /// Being deleted in the foreground: its dependents are collected first.
 pub fn in_foreground(obj: &Value) -> bool {
-    deleting(obj) && has_finalizer(obj, "foregroundDeletion")
+    is_deleting(obj) && has_finalizer(obj, "foregroundDeletion")
 }
 
 impl OwnerIndex {
@@ -113,7 +104,7 @@ impl OwnerIndex {
             }
         }
         if let (Some(after), Some(u)) = (after, uid_after)
-            && deleting(after)
+            && is_deleting(after)
         {
             if in_foreground(after) || has_finalizer(after, "orphan") {
                 self.work.owners.insert(u.to_owned());
@@ -172,13 +163,7 @@ mod tests {
     use super::*;
 
     fn loc(name: &str) -> Loc {
-        (
-            ResKey {
-                group: String::new(),
-                plural: "secrets".into(),
-            },
-            format!("ns/{name}"),
-        )
+        (ResKey::core("secrets"), format!("ns/{name}"))
     }
 
     fn owned_by(uid: &str, refs: &[(&str, bool)]) -> Value {

@@ -98,7 +98,7 @@ pub fn serve(
     stop: CancellationToken,
 ) -> Result<Response<ResponseBody>, ApiError> {
     let opts = Options::parse(query)?;
-    let name = crate::api::meta_str(pod, "name").unwrap_or_default();
+    let name = crate::metadata::meta_str(pod, "name").unwrap_or_default();
     let container = container_of(pod, name, opts.container.as_deref())?;
     let waiting = pod
         .pointer("/status/containerStatuses")

@@ -325,7 +325,7 @@ fn pod_ready(o: &Value, _: &Clock) -> Value {
 /// The STATUS column: Terminating while deleted, else a waiting or
 /// terminated container's reason, else the phase.
 pub fn pod_status(o: &Value) -> String {
-    if o.pointer("/metadata/deletionTimestamp").is_some() {
+    if crate::metadata::is_deleting(o) {
         return "Terminating".into();
     }
     for c in o

@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use crate::api::{Api, Query, meta_str};
+use crate::api::{Api, Query};
 use crate::error::{ApiError, invalid_value};
 use crate::kinds::ResourceType;
+use crate::metadata::meta_str;
 use crate::patch::{self, PatchType};
 
 /// Whether `rt` has a scale subresource.

@@ -125,6 +125,20 @@ fn parse_query(q: Option<&str>) -> Query {
         .collect::<HashMap<_, _>>()
 }
 
+fn method_not_allowed(method: &Method) -> ApiError {
+    ApiError::new(
+        Reason::MethodNotAllowed,
+        format!("the server does not allow this method on the requested resource ({method})"),
+    )
+}
+
+/// The patch a PATCH's content type names, or 415.
+fn patch_type(content_type: &str) -> Result<PatchType, ApiError> {
+    PatchType::from_content_type(content_type).ok_or_else(|| {
+        ApiError::new(Reason::UnsupportedMediaType, format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got {content_type:?})"))
+    })
+}
+
 impl HttpService for Service {
     async fn call(&self, req: Request<Incoming>) -> Result<Response<ResponseBody>, Abort> {
         let shared = &self.0;
@@ -214,18 +228,6 @@ impl Service {
                 "the server could not find the requested resource",
             )
         };
-        let read_only = |m: &Method| -> Result<(), ApiError> {
-            if m == Method::GET {
-                Ok(())
-            } else {
-                Err(ApiError::new(
-                    Reason::MethodNotAllowed,
-                    format!(
-                        "the server does not allow this method on the requested resource ({m})"
-                    ),
-                ))
-            }
-        };
         match target {
             Target::Health => ok(Value::String("ok".into())),
             Target::Version => ok(discovery::version()),
@@ -241,7 +243,9 @@ impl Service {
                 .ok_or_else(not_found)
                 .map(|v| json_response(StatusCode::OK, &v)),
             Target::GroupVersion { group, version } => {
-                read_only(method)?;
+                if *method != Method::GET {
+                    return Err(method_not_allowed(method));
+                }
                 discovery::resource_list(&api.catalogue, &group, &version)
                     .ok_or_else(not_found)
                     .map(|v| json_response(StatusCode::OK, &v))
@@ -260,12 +264,7 @@ impl Service {
             Target::OpenIdConfiguration => ok(api.tokens.openid_configuration()),
             Target::Collection { rt, .. } if rt.is_review() => {
                 if *method != Method::POST {
-                    return Err(ApiError::new(
-                        Reason::MethodNotAllowed,
-                        format!(
-                            "the server does not allow this method on the requested resource ({method})"
-                        ),
-                    ));
+                    return Err(method_not_allowed(method));
                 }
                 let format = BodyFormat::of(&rt, content_type)?;
                 let review = api.decode(&rt, format, &body)?;
@@ -302,12 +301,7 @@ impl Service {
                     let opts = DeleteOptions::parse(&body, query)?;
                     ok(api.delete_collection(&rt, namespace.as_deref(), query, &opts)?)
                 }
-                _ => Err(ApiError::new(
-                    Reason::MethodNotAllowed,
-                    format!(
-                        "the server does not allow this method on the requested resource ({method})"
-                    ),
-                )),
+                _ => Err(method_not_allowed(method)),
             },
             Target::Object {
                 rt,
@@ -339,9 +333,7 @@ impl Service {
                     )?)
                 }
                 (Method::PATCH, Some("scale")) => {
-                    let kind = PatchType::from_content_type(content_type).ok_or_else(|| {
-                        ApiError::new(Reason::UnsupportedMediaType, format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got {content_type:?})"))
-                    })?;
+                    let kind = patch_type(content_type)?;
                     ok(crate::scale::patch(
                         &mut api,
                         &rt,
@@ -375,9 +367,7 @@ impl Service {
                     ok(api.update(&rt, namespace.as_deref(), &name, sub, obj, query)?)
                 }
                 (Method::PATCH, sub @ (None | Some("status"))) => {
-                    let kind = PatchType::from_content_type(content_type).ok_or_else(|| {
-                        ApiError::new(Reason::UnsupportedMediaType, format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got {content_type:?})"))
-                    })?;
+                    let kind = patch_type(content_type)?;
                     let (status, patched) =
                         api.patch(&rt, namespace.as_deref(), &name, sub, kind, &body, query)?;
                     Ok(json_response(status, &patched))
@@ -386,12 +376,7 @@ impl Service {
                     let opts = DeleteOptions::parse(&body, query)?;
                     ok(api.delete(&rt, namespace.as_deref(), &name, &opts)?)
                 }
-                _ => Err(ApiError::new(
-                    Reason::MethodNotAllowed,
-                    format!(
-                        "the server does not allow this method on the requested resource ({method})"
-                    ),
-                )),
+                _ => Err(method_not_allowed(method)),
             },
         }
     }

@@ -260,10 +260,7 @@ mod tests {
     use super::*;
 
     fn secrets() -> ResKey {
-        ResKey {
-            group: String::new(),
-            plural: "secrets".into(),
-        }
+        ResKey::core("secrets")
     }
 
     fn rvs(changes: Option<Vec<Arc<Change>>>) -> Vec<u64> {

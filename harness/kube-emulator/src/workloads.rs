@@ -20,8 +20,9 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::sync::broadcast;
 
-use crate::api::{Api, Query, finalizers, meta_str};
+use crate::api::{Api, Query};
 use crate::kinds::ResourceType;
+use crate::metadata::{finalizers, is_deleting, meta_str, namespace_and_name, now_rfc3339};
 
 /// The node every Pod is bound to.
 pub const NODE: &str = "kube-emulator";
@@ -124,10 +125,6 @@ fn controller_uid<'a>(obj: &'a Value, kind: &str) -> Option<&'a str> {
         .and_then(Value::as_str)
 }
 
-fn deleting(obj: &Value) -> bool {
-    obj.pointer("/metadata/deletionTimestamp").is_some()
-}
-
 /// The pod-template-hash of a template: a hash of it in the letters the
 /// real controller uses (`rand.SafeEncodeString` of a decimal number).
 pub fn template_hash(template: &Value) -> String {
@@ -170,17 +167,34 @@ impl Api {
         };
         let mut changed = false;
         for d in self.store.list(&deployments.key(), None) {
-            if !deleting(&d) {
+            if !is_deleting(&d) {
                 changed |= self.reconcile_deployment(&deployments, &replicasets, &d);
             }
         }
         for rs in self.store.list(&replicasets.key(), None) {
-            if !deleting(&rs) {
+            if !is_deleting(&rs) {
                 changed |= self.reconcile_replicaset(&replicasets, &pods, &rs);
             }
         }
         changed |= self.run_kubelet(&pods);
         changed
+    }
+
+    /// The objects of `children` in `owner`'s namespace whose controller
+    /// is `owner` (of kind `owner_kind`).
+    fn controlled_by(
+        &self,
+        children: &ResourceType,
+        owner_kind: &str,
+        owner: &Value,
+    ) -> Vec<Arc<Value>> {
+        let uid = meta_str(owner, "uid").unwrap_or_default();
+        let ns = meta_str(owner, "namespace").unwrap_or_default();
+        self.store
+            .list(&children.key(), Some(ns))
+            .into_iter()
+            .filter(|child| controller_uid(child, owner_kind) == Some(uid))
+            .collect()
     }
 
     fn reconcile_deployment(
@@ -189,19 +203,12 @@ impl Api {
         replicasets: &Arc<ResourceType>,
         d: &Arc<Value>,
     ) -> bool {
-        let ns = meta_str(d, "namespace").unwrap_or_default().to_owned();
-        let name = meta_str(d, "name").unwrap_or_default().to_owned();
-        let uid = meta_str(d, "uid").unwrap_or_default().to_owned();
+        let (ns, name) = namespace_and_name(d);
         let desired = crate::printers::desired(d);
         let template = d.pointer("/spec/template").cloned().unwrap_or(json!({}));
         let hash = template_hash(&template);
         let rs_name = format!("{name}-{hash}");
-        let owned: Vec<Arc<Value>> = self
-            .store
-            .list(&replicasets.key(), Some(&ns))
-            .into_iter()
-            .filter(|rs| controller_uid(rs, "Deployment") == Some(uid.as_str()))
-            .collect();
+        let owned = self.controlled_by(replicasets, "Deployment", d);
         let mut changed = false;
         let current = owned
             .iter()
@@ -257,10 +264,8 @@ impl Api {
         }
         // The status, from the ReplicaSets' (re-read: this pass changed them).
         let sum = |field: &str, only_current: bool| -> i64 {
-            self.store
-                .list(&replicasets.key(), Some(&ns))
+            self.controlled_by(replicasets, "Deployment", d)
                 .iter()
-                .filter(|rs| controller_uid(rs, "Deployment") == Some(uid.as_str()))
                 .filter(|rs| !only_current || meta_str(rs, "name") == Some(rs_name.as_str()))
                 .map(|rs| {
                     rs.pointer(&format!("/status/{field}"))
@@ -280,7 +285,7 @@ impl Api {
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        let now = crate::api::now_rfc3339(&self.clock);
+        let now = now_rfc3339(&self.clock);
         let condition = |type_: &str, ok: bool, reason: &str, message: String| {
             let status = if ok { "True" } else { "False" };
             let before = old_conditions
@@ -389,16 +394,10 @@ impl Api {
         pods: &Arc<ResourceType>,
         rs: &Arc<Value>,
     ) -> bool {
-        let ns = meta_str(rs, "namespace").unwrap_or_default().to_owned();
-        let name = meta_str(rs, "name").unwrap_or_default().to_owned();
-        let uid = meta_str(rs, "uid").unwrap_or_default().to_owned();
+        let (ns, name) = namespace_and_name(rs);
         let desired = crate::printers::desired(rs).max(0) as usize;
-        let mut active: Vec<Arc<Value>> = self
-            .store
-            .list(&pods.key(), Some(&ns))
-            .into_iter()
-            .filter(|p| controller_uid(p, "ReplicaSet") == Some(uid.as_str()) && !deleting(p))
-            .collect();
+        let mut active = self.controlled_by(pods, "ReplicaSet", rs);
+        active.retain(|p| !is_deleting(p));
         let mut changed = false;
         while active.len() < desired {
             let template = rs.pointer("/spec/template").cloned().unwrap_or(json!({}));
@@ -528,7 +527,7 @@ impl Api {
                 .pointer("/status/phase")
                 .and_then(Value::as_str)
                 .unwrap_or("Pending");
-            if deleting(&p) {
+            if is_deleting(&p) {
                 if !self.workloads.starting.contains(&uid) && self.workloads.stopping.insert(uid) {
                     let pod = self.pod_ref(&p);
                     if phase == "Running" {
@@ -555,22 +554,26 @@ impl Api {
         changed
     }
 
+    /// The Pod `pod` names as it is stored now, unless it is gone or another
+    /// of the same name has replaced it.
+    fn current_pod(&self, pod: &PodRef) -> Option<(Arc<ResourceType>, Arc<Value>)> {
+        let pods = rt_of(self, "", "pods")?;
+        let current = self
+            .store
+            .get(&pods.key(), &pod.namespace, &pod.name)
+            .filter(|p| meta_str(p, "uid") == Some(pod.uid.as_str()))
+            .cloned()?;
+        Some((pods, current))
+    }
+
     /// A Pod's start finished: it runs (Ready), or failed with `error`.
     pub(crate) fn pod_started(&mut self, pod: &PodRef, result: Result<(), String>) {
         self.workloads.starting.remove(&pod.uid);
         self.dirty = true;
-        let Some(pods) = rt_of(self, "", "pods") else {
+        let Some((pods, current)) = self.current_pod(pod) else {
             return;
         };
-        let Some(current) = self
-            .store
-            .get(&pods.key(), &pod.namespace, &pod.name)
-            .cloned()
-            .filter(|p| meta_str(p, "uid") == Some(pod.uid.as_str()))
-        else {
-            return;
-        };
-        let now = crate::api::now_rfc3339(&self.clock);
+        let now = now_rfc3339(&self.clock);
         self.workloads.next_ip += 1;
         let ip = format!(
             "10.244.{}.{}",
@@ -640,15 +643,7 @@ impl Api {
     pub(crate) fn pod_stopped(&mut self, pod: &PodRef) {
         self.workloads.stopping.remove(&pod.uid);
         self.dirty = true;
-        let Some(pods) = rt_of(self, "", "pods") else {
-            return;
-        };
-        let Some(current) = self
-            .store
-            .get(&pods.key(), &pod.namespace, &pod.name)
-            .cloned()
-            .filter(|p| meta_str(p, "uid") == Some(pod.uid.as_str()))
-        else {
+        let Some((pods, current)) = self.current_pod(pod) else {
             return;
         };
         if finalizers(&current).is_empty() {
@@ -665,7 +660,7 @@ impl Api {
         name: &str,
         obj: &Value,
     ) -> Value {
-        if deleting(obj) {
+        if is_deleting(obj) {
             return self.present(rt, obj);
         }
         let grace = obj
@@ -677,10 +672,8 @@ impl Api {
         marked["metadata"]["deletionTimestamp"] =
             json!(at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
         marked["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
-        let rv = self.store.next_rv();
-        marked["metadata"]["resourceVersion"] = json!(rv.to_string());
         self.dirty = true;
-        let stored = self.store.put(&rt.key(), ns, name, marked, rv);
+        let stored = self.put_as_next_version(&rt.key(), ns, name, marked);
         self.present(rt, &stored)
     }
 
@@ -699,7 +692,7 @@ impl Api {
         };
         let ns = meta_str(obj, "namespace").unwrap_or("default").to_owned();
         let name = meta_str(obj, "name").unwrap_or_default().to_owned();
-        let now = crate::api::now_rfc3339(&self.clock);
+        let now = now_rfc3339(&self.clock);
         // As client-go's recorder names them: the time in nanoseconds, so
         // that a list (in name order) shows an object's events in order.
         // Two in the same nanosecond of a frozen clock get the next one.

@@ -6,10 +6,13 @@
 use serde_json::{Value, json};
 
 use super::delete::DeleteOptions;
-use super::metadata::{finalizers, meta_mut, meta_str, owner_references};
 use super::{Api, Query};
 use crate::crd;
 use crate::kinds::ResKey;
+use crate::metadata::{
+    finalizers_without, has_finalizer, is_deleting, meta_mut, meta_str, namespace_and_name,
+    owner_references,
+};
 
 impl Api {
     /// Removes owner references to `uid` from its dependents.
@@ -30,13 +33,8 @@ impl Api {
             } else {
                 m.insert("ownerReferences".into(), json!(kept));
             }
-            let rv = self.store.next_rv();
-            m.insert("resourceVersion".into(), json!(rv.to_string()));
-            let (ns, name) = (
-                meta_str(&obj, "namespace").unwrap_or_default().to_owned(),
-                meta_str(&obj, "name").unwrap_or_default().to_owned(),
-            );
-            self.store.put(&loc.0, &ns, &name, updated, rv);
+            let (ns, name) = namespace_and_name(&obj);
+            self.put_as_next_version(&loc.0, &ns, &name, updated);
         }
     }
 
@@ -54,13 +52,10 @@ impl Api {
         ) else {
             return false;
         };
-        let ns_key = ResKey {
-            group: String::new(),
-            plural: "namespaces".into(),
-        };
+        let ns_key = ResKey::core("namespaces");
         let mut changed = false;
         for namespace in self.store.list(&ns_key, None) {
-            if namespace.pointer("/metadata/deletionTimestamp").is_some() {
+            if is_deleting(&namespace) {
                 continue;
             }
             let ns = meta_str(&namespace, "name").unwrap_or_default().to_owned();
@@ -96,16 +91,11 @@ impl Api {
         };
         let mut changed = false;
         for obj in self.store.list(&rt.key(), None) {
-            if obj.pointer("/metadata/deletionTimestamp").is_none()
-                || !finalizers(&obj).iter().any(|f| f == crd::CLEANUP_FINALIZER)
-            {
+            if !is_deleting(&obj) || !has_finalizer(&obj, crd::CLEANUP_FINALIZER) {
                 continue;
             }
             let name = meta_str(&obj, "name").unwrap_or_default().to_owned();
-            let rest: Vec<String> = finalizers(&obj)
-                .into_iter()
-                .filter(|f| f != crd::CLEANUP_FINALIZER)
-                .collect();
+            let rest = finalizers_without(&obj, crd::CLEANUP_FINALIZER);
             if rest.is_empty() {
                 // remove() drops the kind and its objects, each with its
                 // DELETED event.
@@ -113,9 +103,7 @@ impl Api {
             } else {
                 let mut kept = (*obj).clone();
                 meta_mut(&mut kept).insert("finalizers".into(), json!(rest));
-                let rv = self.store.next_rv();
-                meta_mut(&mut kept).insert("resourceVersion".into(), json!(rv.to_string()));
-                self.store.put(&rt.key(), "", &name, kept, rv);
+                self.put_as_next_version(&rt.key(), "", &name, kept);
                 changed = true;
             }
         }
@@ -128,21 +116,18 @@ impl Api {
         let mut changed = self.publish_namespace_defaults();
         changed |= self.clean_up_deleted_crds();
         let ns_rt = self.catalogue.find("", "v1", "namespaces");
-        let ns_key = ResKey {
-            group: String::new(),
-            plural: "namespaces".into(),
-        };
+        let ns_key = ResKey::core("namespaces");
         for namespace in self.store.list(&ns_key, None) {
-            if namespace.pointer("/metadata/deletionTimestamp").is_none() {
+            if !is_deleting(&namespace) {
                 continue;
             }
             let ns_name = meta_str(&namespace, "name").unwrap_or_default().to_owned();
             for key in self.store.kinds() {
-                let Some(rt) = self.catalogue.versions_of(&key).into_iter().next() else {
+                let Some(rt) = self.catalogue.any_version(&key) else {
                     continue;
                 };
                 for obj in self.store.list(&key, Some(&ns_name)) {
-                    if obj.pointer("/metadata/deletionTimestamp").is_some() {
+                    if is_deleting(&obj) {
                         continue;
                     }
                     let name = meta_str(&obj, "name").unwrap_or_default().to_owned();
@@ -175,7 +160,7 @@ impl Api {
                 continue;
             };
             let refs = owner_references(&obj);
-            if refs.is_empty() || obj.pointer("/metadata/deletionTimestamp").is_some() {
+            if refs.is_empty() || is_deleting(&obj) {
                 continue;
             }
             let orphaned = refs
@@ -191,13 +176,10 @@ impl Api {
             if !orphaned {
                 continue;
             }
-            let (ns, name) = (
-                meta_str(&obj, "namespace").map(str::to_owned),
-                meta_str(&obj, "name").unwrap_or_default().to_owned(),
-            );
-            let deleted = match self.catalogue.versions_of(&loc.0).into_iter().next() {
+            let (ns, name) = namespace_and_name(&obj);
+            let deleted = match self.catalogue.any_version(&loc.0) {
                 Some(rt) => self
-                    .delete(&rt, ns.as_deref(), &name, &DeleteOptions::background())
+                    .delete(&rt, Some(&ns), &name, &DeleteOptions::background())
                     .is_ok(),
                 None => false,
             };
@@ -220,7 +202,7 @@ impl Api {
         let Some(loc) = self.store.owners.locate(uid).cloned() else {
             return false;
         };
-        let Some(rt) = self.catalogue.versions_of(&loc.0).into_iter().next() else {
+        let Some(rt) = self.catalogue.any_version(&loc.0) else {
             return false;
         };
         let mut changed = false;
@@ -228,8 +210,8 @@ impl Api {
             let Some(current) = self.store.get_at(&loc).cloned() else {
                 return changed;
             };
-            if current.pointer("/metadata/deletionTimestamp").is_none()
-                || !finalizers(&current).iter().any(|f| f == finalizer)
+            if !is_deleting(&current)
+                || !has_finalizer(&current, finalizer)
                 || (finalizer == "foregroundDeletion" && self.store.owners.blocking(uid) > 0)
             {
                 continue;
@@ -241,17 +223,11 @@ impl Api {
                 return changed;
             };
             let mut done = (*current).clone();
-            let kept: Vec<String> = finalizers(&done)
-                .into_iter()
-                .filter(|f| f != finalizer)
-                .collect();
-            meta_mut(&mut done).insert("finalizers".into(), json!(kept));
-            let (ns, name) = (
-                meta_str(&current, "namespace")
-                    .unwrap_or_default()
-                    .to_owned(),
-                meta_str(&current, "name").unwrap_or_default().to_owned(),
+            meta_mut(&mut done).insert(
+                "finalizers".into(),
+                json!(finalizers_without(&current, finalizer)),
             );
+            let (ns, name) = namespace_and_name(&current);
             if self
                 .write(&rt, &ns, &name, done, Some(current), None, &Query::new())
                 .is_ok()

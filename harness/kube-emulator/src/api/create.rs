@@ -7,11 +7,11 @@ use http::StatusCode;
 use rand::Rng;
 use serde_json::{Value, json};
 
-use super::metadata::{meta, meta_mut, meta_str};
 use super::{Api, Query, SYSTEM_NAMESPACES};
 use crate::error::{ApiError, Cause, Reason, required};
 use crate::events;
 use crate::kinds::{Builtin, ResKey, ResourceType};
+use crate::metadata::{is_deleting, meta_mut, meta_str};
 
 impl Api {
     /// The namespaces every cluster has from its start, which the real
@@ -107,13 +107,10 @@ impl Api {
         rt: &ResourceType,
         name: &str,
     ) -> Result<(), ApiError> {
-        let key = ResKey {
-            group: String::new(),
-            plural: "namespaces".into(),
-        };
+        let key = ResKey::core("namespaces");
         match self.store.get(&key, "", ns) {
             None => Err(ApiError::not_found("", "namespaces", ns)),
-            Some(n) if meta(n).is_some_and(|m| m.contains_key("deletionTimestamp")) => {
+            Some(n) if is_deleting(n) => {
                 let mut e = ApiError::new(
                     Reason::Forbidden,
                     format!(

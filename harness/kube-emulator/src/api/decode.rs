@@ -4,9 +4,9 @@
 use serde_json::{Value, json};
 
 use super::Api;
-use super::metadata::meta_str;
 use crate::error::{ApiError, Reason, invalid_value};
 use crate::kinds::{Builtin, ResourceType, split_api_version};
+use crate::metadata::meta_str;
 use crate::protobuf;
 
 /// The formats of create and update bodies.

@@ -6,12 +6,15 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::metadata::{finalizers, meta_mut, meta_str, now_rfc3339};
+use super::write::admission_request;
 use super::{Api, Query};
-use crate::admission::{AdmissionRequest, Operation};
+use crate::admission::Operation;
 use crate::crd;
 use crate::error::{ApiError, Cause, Reason};
 use crate::kinds::{Builtin, ResKey, ResourceType};
+use crate::metadata::{
+    finalizers, is_deleting, meta_mut, meta_str, namespace_and_name, now_rfc3339,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Propagation {
@@ -90,7 +93,7 @@ impl Api {
     /// Removes an object now and tells the watches; the garbage collector
     /// then deals with what it owned.
     pub(crate) fn remove(&mut self, rt: &ResourceType, ns: &str, name: &str) -> Option<Arc<Value>> {
-        let mut last = (**self.store.get(&rt.key(), ns, name)?).clone();
+        let last = (**self.store.get(&rt.key(), ns, name)?).clone();
         self.dirty = true;
         // A CRD's objects go first, so that resourceVersions rise in the
         // order of the events, as the watch log needs.
@@ -98,22 +101,28 @@ impl Api {
             let key = crd::resource_key(&last);
             self.drop_custom_kind(&key);
         }
+        self.remove_as_next_version(&rt.key(), ns, name, last)
+    }
+
+    /// Removes an object as the next resourceVersion, `last` being what
+    /// its DELETED event shows.
+    fn remove_as_next_version(
+        &mut self,
+        key: &ResKey,
+        ns: &str,
+        name: &str,
+        mut last: Value,
+    ) -> Option<Arc<Value>> {
         let rv = self.store.next_rv();
         meta_mut(&mut last).insert("resourceVersion".into(), json!(rv.to_string()));
-        self.store.remove(&rt.key(), ns, name, last, rv)
+        self.store.remove(key, ns, name, last, rv)
     }
 
     /// A CRD went away: its objects go with it, each with a DELETED event.
     fn drop_custom_kind(&mut self, key: &ResKey) {
         for obj in self.store.list(key, None) {
-            let (ns, name) = (
-                meta_str(&obj, "namespace").unwrap_or_default().to_owned(),
-                meta_str(&obj, "name").unwrap_or_default().to_owned(),
-            );
-            let mut last = (*obj).clone();
-            let rv = self.store.next_rv();
-            meta_mut(&mut last).insert("resourceVersion".into(), json!(rv.to_string()));
-            self.store.remove(key, &ns, &name, last, rv);
+            let (ns, name) = namespace_and_name(&obj);
+            self.remove_as_next_version(key, &ns, &name, (*obj).clone());
         }
         self.store.drop_kind(key);
         self.catalogue.replace_group_resource(key, Vec::new());
@@ -168,36 +177,32 @@ impl Api {
         if rt.builtin == Builtin::Namespace {
             // The namespace controller empties it, then removes it.
             let mut terminating = (*obj).clone();
-            if terminating.pointer("/metadata/deletionTimestamp").is_none() {
+            if !is_deleting(&terminating) {
                 meta_mut(&mut terminating)
                     .insert("deletionTimestamp".into(), json!(now_rfc3339(&self.clock)));
                 terminating["status"] = json!({ "phase": "Terminating" });
-                let rv = self.store.next_rv();
-                meta_mut(&mut terminating).insert("resourceVersion".into(), json!(rv.to_string()));
                 self.dirty = true;
-                let stored = self.store.put(&rt.key(), "", name, terminating, rv);
+                let stored = self.put_as_next_version(&rt.key(), "", name, terminating);
                 return Ok(self.present(rt, &stored));
             }
             return Ok(self.present(rt, &obj));
         }
         // A CRD goes through apiextensions' cleanup finalizer: its custom
         // resources are deleted first (by the background controllers).
-        if rt.builtin == Builtin::Crd
-            && obj.pointer("/metadata/deletionTimestamp").is_none()
-            && !finalizers.iter().any(|f| f == crd::CLEANUP_FINALIZER)
-        {
-            finalizers.push(crd::CLEANUP_FINALIZER.into());
+        let mut add = |finalizer: &str| {
+            if !finalizers.iter().any(|f| f == finalizer) {
+                finalizers.push(finalizer.to_owned());
+            }
+        };
+        if rt.builtin == Builtin::Crd && !is_deleting(&obj) {
+            add(crd::CLEANUP_FINALIZER);
         }
-        let propagation = opts.propagation.unwrap_or(Propagation::Background);
         // Orphaning is the garbage collector's work, under the `orphan`
         // finalizer: the object stays until its dependents let go of it.
-        if propagation == Propagation::Orphan && !finalizers.iter().any(|f| f == "orphan") {
-            finalizers.push("orphan".into());
-        }
-        if propagation == Propagation::Foreground
-            && !finalizers.iter().any(|f| f == "foregroundDeletion")
-        {
-            finalizers.push("foregroundDeletion".into());
+        match opts.propagation.unwrap_or(Propagation::Background) {
+            Propagation::Orphan => add("orphan"),
+            Propagation::Foreground => add("foregroundDeletion"),
+            Propagation::Background => {}
         }
         if finalizers.is_empty() {
             let last = self
@@ -245,10 +250,8 @@ impl Api {
             let g = m.get("generation").and_then(Value::as_i64).unwrap_or(1);
             m.insert("generation".into(), json!(g + 1));
         }
-        let rv = self.store.next_rv();
-        meta_mut(&mut marked).insert("resourceVersion".into(), json!(rv.to_string()));
         self.dirty = true;
-        let stored = self.store.put(&rt.key(), &ns_key, name, marked, rv);
+        let stored = self.put_as_next_version(&rt.key(), &ns_key, name, marked);
         Ok(self.present(rt, &stored))
     }
 
@@ -259,24 +262,8 @@ impl Api {
         name: &str,
         obj: &Value,
     ) -> Result<(), ApiError> {
-        let req = AdmissionRequest {
-            operation: Operation::Delete,
-            group: &rt.group,
-            version: &rt.version,
-            kind: &rt.kind,
-            namespace: ns,
-            name,
-            old: Some(obj),
-        };
-        for h in self.hooks.iter().filter(|h| h.handles(&rt.group, &rt.kind)) {
-            h.validate(&req, obj).map_err(|m| {
-                ApiError::new(
-                    Reason::Forbidden,
-                    format!("admission webhook denied the request: {m}"),
-                )
-            })?;
-        }
-        Ok(())
+        let req = admission_request(Operation::Delete, rt, ns, name, Some(obj));
+        self.validate_admission(rt, &req, obj)
     }
 
     pub fn delete_collection(

@@ -6,11 +6,11 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use super::Api;
-use super::metadata::meta_mut;
-use super::metadata::now_rfc3339;
 use crate::crd;
 use crate::error::{ApiError, Cause, invalid_value, required};
 use crate::kinds::{Builtin, ResourceType};
+use crate::metadata::meta_mut;
+use crate::metadata::now_rfc3339;
 
 impl Api {
     /// Kind-specific rules of the built-in kinds.

@@ -22,7 +22,6 @@ mod create;
 mod decode;
 mod delete;
 mod kind_rules;
-mod metadata;
 mod read;
 mod token;
 mod update;
@@ -41,8 +40,6 @@ use crate::tokens::TokenIssuer;
 pub use decode::BodyFormat;
 pub use delete::DeleteOptions;
 pub(crate) use kind_rules::go_base64_error;
-pub(crate) use metadata::now_rfc3339;
-pub use metadata::{finalizers, meta_str};
 pub(crate) use read::presented;
 
 /// The namespaces a new cluster has.

@@ -3,17 +3,14 @@
 use serde_json::{Value, json};
 
 use super::Api;
-use super::metadata::meta_str;
 use crate::error::{ApiError, Reason, invalid_value};
 use crate::kinds::ResKey;
+use crate::metadata::{meta_str, strings_at};
 
 impl Api {
     /// POST serviceaccounts/NAME/token
     pub fn token_request(&mut self, ns: &str, name: &str, body: &[u8]) -> Result<Value, ApiError> {
-        let sa_key = ResKey {
-            group: String::new(),
-            plural: "serviceaccounts".into(),
-        };
+        let sa_key = ResKey::core("serviceaccounts");
         let sa = self
             .store
             .get(&sa_key, ns, name)
@@ -25,16 +22,10 @@ impl Api {
             serde_json::from_slice(body)
                 .map_err(|e| ApiError::bad_request(format!("invalid TokenRequest: {e}")))?
         };
-        let audiences: Vec<String> = req
-            .pointer("/spec/audiences")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .filter(|a: &Vec<String>| !a.is_empty())
-            .unwrap_or_else(|| vec![self.tokens.issuer().to_owned()]);
+        let mut audiences = strings_at(&req, "/spec/audiences");
+        if audiences.is_empty() {
+            audiences.push(self.tokens.issuer().to_owned());
+        }
         let expires = req
             .pointer("/spec/expirationSeconds")
             .and_then(Value::as_i64)

@@ -6,11 +6,11 @@ use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::decode::wrong_custom_kind;
-use super::metadata::{meta, meta_mut, meta_str};
 use super::{Api, Query};
 use crate::error::{ApiError, Reason, required};
 use crate::events;
 use crate::kinds::{Builtin, ResourceType};
+use crate::metadata::{meta, meta_mut, meta_str};
 use crate::patch::{self, PatchType};
 
 /// The name and namespace in a PUT body, or in a patch's result, against

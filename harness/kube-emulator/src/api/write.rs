@@ -7,12 +7,12 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::kind_rules::builtin_fields;
-use super::metadata::{finalizers, meta, meta_mut, meta_str, new_uid, now_rfc3339};
 use super::{Api, Query};
 use crate::admission::{AdmissionHook, AdmissionRequest, Operation};
 use crate::crd;
 use crate::error::{ApiError, Reason, invalid_value};
-use crate::kinds::{Builtin, ResourceType};
+use crate::kinds::{Builtin, ResKey, ResourceType};
+use crate::metadata::{finalizers, is_deleting, meta, meta_mut, meta_str, new_uid, now_rfc3339};
 use crate::schema;
 
 /// etcd's limit on one object.
@@ -77,6 +77,35 @@ fn comparable(obj: &Value) -> Value {
         m.remove("managedFields");
     }
     v
+}
+
+/// What an admission hook is told of a request on `rt`'s object.
+pub(super) fn admission_request<'a>(
+    operation: Operation,
+    rt: &'a ResourceType,
+    ns: &'a str,
+    name: &'a str,
+    old: Option<&'a Value>,
+) -> AdmissionRequest<'a> {
+    AdmissionRequest {
+        operation,
+        group: &rt.group,
+        version: &rt.version,
+        kind: &rt.kind,
+        namespace: ns,
+        name,
+        old,
+    }
+}
+
+/// Puts `status` in the object, or takes its status out when there is none.
+fn replace_status(obj: &mut Value, status: Option<Value>) {
+    match status {
+        Some(s) => obj["status"] = s,
+        None => {
+            obj.as_object_mut().map(|m| m.remove("status"));
+        }
+    }
 }
 
 /// `fieldValidation=Strict` refusing fields the kind does not have.
@@ -154,19 +183,9 @@ impl Api {
             if sub == Some("status") {
                 let status = obj.get("status").cloned();
                 obj = (**old).clone();
-                match status {
-                    Some(s) => obj["status"] = s,
-                    None => {
-                        obj.as_object_mut().map(|m| m.remove("status"));
-                    }
-                }
+                replace_status(&mut obj, status);
             } else if rt.status_subresource {
-                match old.get("status") {
-                    Some(s) => obj["status"] = s.clone(),
-                    None => {
-                        obj.as_object_mut().map(|m| m.remove("status"));
-                    }
-                }
+                replace_status(&mut obj, old.get("status").cloned());
             }
             let old_meta = meta(old).cloned().unwrap_or_default();
             let m = meta_mut(&mut obj);
@@ -228,6 +247,7 @@ impl Api {
             ));
         }
         self.normalize(rt, name, &mut obj, old.as_deref())?;
+        let strict = query.get("fieldValidation").map(String::as_str) == Some("Strict");
         if let (Some(known), Some(fields)) = (builtin_fields(rt.builtin), obj.as_object_mut()) {
             let unknown: Vec<String> = fields
                 .keys()
@@ -235,9 +255,7 @@ impl Api {
                 .filter(|k| !known.contains(&k.as_str()))
                 .cloned()
                 .collect();
-            if !unknown.is_empty()
-                && query.get("fieldValidation").map(String::as_str) == Some("Strict")
-            {
+            if !unknown.is_empty() && strict {
                 return Err(strict_decoding_error(
                     rt,
                     unknown.iter().map(String::as_str),
@@ -252,9 +270,7 @@ impl Api {
             if !outcome.causes.is_empty() {
                 return Err(ApiError::invalid(&rt.group, &rt.kind, name, outcome.causes));
             }
-            if !outcome.unknown.is_empty()
-                && query.get("fieldValidation").map(String::as_str) == Some("Strict")
-            {
+            if !outcome.unknown.is_empty() && strict {
                 return Err(strict_decoding_error(
                     rt,
                     outcome.unknown.iter().map(|f| f.trim_start_matches('.')),
@@ -286,9 +302,7 @@ impl Api {
                 return Ok(old.clone());
             }
             // The last finalizer went: the deletion completes.
-            if meta(&obj).is_some_and(|m| m.contains_key("deletionTimestamp"))
-                && finalizers(&obj).is_empty()
-            {
+            if is_deleting(&obj) && finalizers(&obj).is_empty() {
                 self.dirty = true;
                 return self
                     .remove(rt, ns, name)
@@ -324,7 +338,7 @@ impl Api {
         }
         // A deletion to carry out, a new namespace to furnish, or a
         // workload to run.
-        if meta(&obj).is_some_and(|m| m.contains_key("deletionTimestamp"))
+        if is_deleting(&obj)
             || (rt.builtin == Builtin::Namespace && old.is_none())
             || matches!(
                 rt.builtin,
@@ -344,32 +358,35 @@ impl Api {
         obj: &mut Value,
         old: Option<&Value>,
     ) -> Result<(), ApiError> {
-        let hooks: Vec<&Arc<dyn AdmissionHook>> = self
-            .hooks
-            .iter()
-            .filter(|h| h.handles(&rt.group, &rt.kind))
-            .collect();
-        if hooks.is_empty() {
-            return Ok(());
-        }
-        let req = AdmissionRequest {
-            operation: if old.is_some() {
-                Operation::Update
-            } else {
-                Operation::Create
-            },
-            group: &rt.group,
-            version: &rt.version,
-            kind: &rt.kind,
-            namespace: ns,
-            name,
-            old,
+        let operation = if old.is_some() {
+            Operation::Update
+        } else {
+            Operation::Create
         };
-        for h in &hooks {
+        let req = admission_request(operation, rt, ns, name, old);
+        for h in self.hooks_for(rt) {
             h.mutate(&req, obj);
         }
-        for h in &hooks {
-            h.validate(&req, obj).map_err(|message| {
+        self.validate_admission(rt, &req, obj)
+    }
+
+    fn hooks_for<'a>(
+        &'a self,
+        rt: &'a ResourceType,
+    ) -> impl Iterator<Item = &'a Arc<dyn AdmissionHook>> + 'a {
+        self.hooks.iter().filter(|h| h.handles(&rt.group, &rt.kind))
+    }
+
+    /// Every admission hook's validation of `obj`; the first refusal is a
+    /// 403 in the words the real server uses for a webhook's.
+    pub(super) fn validate_admission(
+        &self,
+        rt: &ResourceType,
+        req: &AdmissionRequest<'_>,
+        obj: &Value,
+    ) -> Result<(), ApiError> {
+        for h in self.hooks_for(rt) {
+            h.validate(req, obj).map_err(|message| {
                 ApiError::new(
                     Reason::Forbidden,
                     format!("admission webhook denied the request: {message}"),
@@ -377,5 +394,21 @@ impl Api {
             })?;
         }
         Ok(())
+    }
+
+    /// Stores `obj` as the next resourceVersion, past the checks of
+    /// [`Api::write`]: for the changes the server makes itself (marking a
+    /// deletion, dropping a finalizer or an owner reference), to which no
+    /// client's precondition or validation applies.
+    pub(crate) fn put_as_next_version(
+        &mut self,
+        key: &ResKey,
+        ns: &str,
+        name: &str,
+        mut obj: Value,
+    ) -> Arc<Value> {
+        let rv = self.store.next_rv();
+        meta_mut(&mut obj).insert("resourceVersion".into(), json!(rv.to_string()));
+        self.store.put(key, ns, name, obj, rv)
     }
 }
