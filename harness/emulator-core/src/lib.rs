@@ -4,6 +4,7 @@
 
 pub mod clock;
 pub mod ids;
+pub mod logging;
 pub mod server;
 
 pub use clock::Clock;

@@ -27,10 +27,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
+    emulator_core::logging::log_to_stderr()?;
     let args = Args::parse();
     let emulator = KubeEmulator::builder()
         .issuer(&args.issuer)
