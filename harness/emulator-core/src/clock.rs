@@ -13,6 +13,8 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+/// A source of time to hand to an emulator and to the code that judges its
+/// timestamps. Clones share one time: advancing one advances them all.
 #[derive(Clone, Debug)]
 pub struct Clock {
     kind: Kind,
@@ -88,10 +90,13 @@ impl Clock {
         }
     }
 
+    /// Whether the clock can be moved (and so whether a wait of an hour can
+    /// be an [`Clock::advance`] instead of an hour).
     pub fn is_virtual(&self) -> bool {
         matches!(self.kind, Kind::Virtual(_))
     }
 
+    /// The time on this clock.
     pub fn now(&self) -> Timestamp {
         match &self.kind {
             Kind::System => Timestamp::now(),
@@ -165,6 +170,8 @@ impl Clock {
         }
     }
 
+    /// Completes once `duration` has passed on this clock (at once when an
+    /// advance carries it past, never on a frozen clock left alone).
     pub async fn sleep(&self, duration: Duration) {
         let deadline = SignedDuration::try_from(duration)
             .ok()
@@ -182,12 +189,22 @@ impl VirtualClock {
     }
 }
 
+/// Why a clock could not be moved.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ClockError {
+    /// Only a virtual clock moves; real time is not the emulator's.
     #[error("the system clock cannot be moved; use a virtual clock")]
     NotVirtual,
+    /// [`Clock::set`] to a time before the clock's: what was stamped with
+    /// the later time would be in the future.
     #[error("the clock cannot go backwards (now {now}, asked for {to})")]
-    Backwards { now: Timestamp, to: Timestamp },
+    Backwards {
+        /// The clock's time when asked.
+        now: Timestamp,
+        /// The time asked for.
+        to: Timestamp,
+    },
+    /// The move would take the clock past what a timestamp can hold.
     #[error("time out of range")]
     OutOfRange,
 }

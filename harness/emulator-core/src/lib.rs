@@ -2,6 +2,8 @@
 //! injectable clock (so a scenario can move time forward without sleeping)
 //! and a loopback HTTP server whose handle stops it when dropped.
 
+#![warn(missing_docs)]
+
 pub mod clock;
 pub mod ids;
 pub mod logging;

@@ -28,8 +28,11 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+/// The body of every response a service gives: boxed, so that one service
+/// can answer with a whole buffer or with a stream (a watch, a log).
 pub type ResponseBody = BoxBody<Bytes, std::io::Error>;
 
+/// A response body of these bytes, all at once.
 pub fn full_body(bytes: impl Into<Bytes>) -> ResponseBody {
     Full::new(bytes.into())
         .map_err(|never: Infallible| match never {})
@@ -41,20 +44,29 @@ pub fn full_body(bytes: impl Into<Bytes>) -> ResponseBody {
 #[error("connection aborted by the emulator")]
 pub struct Abort;
 
+/// What an emulator serves: one request in, one response (or [`Abort`])
+/// out. Called concurrently, one task a connection.
 pub trait HttpService: Send + Sync + 'static {
+    /// Answers one request.
     fn call(
         &self,
         req: Request<Incoming>,
     ) -> impl Future<Output = Result<Response<ResponseBody>, Abort>> + Send;
 }
 
+/// Why a server did not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
+    /// Emulators are for this machine's tests only: they refuse any other
+    /// address than a loopback one.
     #[error("emulators listen on loopback only; {0} is not a loopback address")]
     NotLoopback(SocketAddr),
+    /// The socket could not be bound (the port is taken, say).
     #[error("cannot listen on {addr}: {source}")]
     Bind {
+        /// The address asked for.
         addr: SocketAddr,
+        /// What the operating system said.
         source: std::io::Error,
     },
 }
@@ -67,6 +79,7 @@ pub struct Limits {
     /// response to the next complete head (so an idle keep-alive connection
     /// closes after it too).
     pub header_read: Duration,
+    /// From accepting to the end of the TLS handshake (HTTPS only).
     pub tls_handshake: Duration,
 }
 
@@ -97,6 +110,8 @@ impl ServerHandle {
         Self::start_on(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), service).await
     }
 
+    /// Serves `service` on `addr` (a loopback address; port 0 for an
+    /// ephemeral one), plain HTTP.
     pub async fn start_on<S: HttpService>(
         addr: SocketAddr,
         service: Arc<S>,
@@ -153,11 +168,12 @@ impl ServerHandle {
         })
     }
 
+    /// The address it listens on, with the port it was given.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT`, or `https://` when it serves TLS.
     pub fn url(&self) -> String {
         let scheme = if self.https { "https" } else { "http" };
         format!("{scheme}://{}", self.addr)
@@ -169,10 +185,13 @@ impl ServerHandle {
         self.listening.send_replace(false);
     }
 
+    /// Listens again on the same port after [`ServerHandle::stop_listening`].
     pub fn resume_listening(&self) {
         self.listening.send_replace(true);
     }
 
+    /// Whether connections are accepted (not stopped by
+    /// [`ServerHandle::stop_listening`]).
     pub fn is_listening(&self) -> bool {
         *self.listening.borrow()
     }

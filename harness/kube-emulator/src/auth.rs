@@ -15,6 +15,7 @@ use crate::kinds::{Builtin, ResourceType};
 /// The user the bearer token authenticates as.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
+    /// The user name (`kubectl auth whoami`'s USERNAME).
     pub name: String,
     /// Without `system:authenticated`, which every authenticated user has.
     pub groups: Vec<String>,
@@ -44,7 +45,7 @@ impl User {
 }
 
 /// Refuses a request that impersonates someone, naming who and why.
-pub fn refuse_impersonation(headers: &HeaderMap, user: &User) -> Result<(), ApiError> {
+pub(crate) fn refuse_impersonation(headers: &HeaderMap, user: &User) -> Result<(), ApiError> {
     let header = |name: &str| {
         headers
             .get(name)
@@ -75,7 +76,7 @@ pub fn refuse_impersonation(headers: &HeaderMap, user: &User) -> Result<(), ApiE
 }
 
 /// Answers a POST of a review: the review with its status.
-pub fn review(rt: &ResourceType, user: &User, body: &Value) -> Result<Value, ApiError> {
+pub(crate) fn review(rt: &ResourceType, user: &User, body: &Value) -> Result<Value, ApiError> {
     let mut out = json!({
         "kind": rt.kind,
         "apiVersion": rt.api_version(),

@@ -9,7 +9,7 @@ use crate::error::{ApiError, Cause, invalid_value, required};
 use crate::kinds::{Builtin, Column, ColumnSource, ResKey, ResourceType};
 use crate::metadata::strings_at;
 
-pub fn resource_key(crd: &Value) -> ResKey {
+pub(crate) fn resource_key(crd: &Value) -> ResKey {
     ResKey {
         group: crd
             .pointer("/spec/group")
@@ -24,7 +24,7 @@ pub fn resource_key(crd: &Value) -> ResKey {
     }
 }
 
-pub fn validate(crd: &mut Value, name: &str) -> Result<(), ApiError> {
+pub(crate) fn validate(crd: &mut Value, name: &str) -> Result<(), ApiError> {
     let mut causes: Vec<Cause> = Vec::new();
     let s = |p: &str| {
         crd.pointer(p)
@@ -118,7 +118,7 @@ pub fn validate(crd: &mut Value, name: &str) -> Result<(), ApiError> {
 }
 
 /// The kinds a (valid) CRD serves, one per served version.
-pub fn served_types(crd: &Value) -> Result<Vec<ResourceType>, Vec<Cause>> {
+pub(crate) fn served_types(crd: &Value) -> Result<Vec<ResourceType>, Vec<Cause>> {
     let s = |p: &str| {
         crd.pointer(p)
             .and_then(Value::as_str)
@@ -222,10 +222,10 @@ pub fn served_types(crd: &Value) -> Result<Vec<ResourceType>, Vec<Cause>> {
 /// What the CRD controllers of the real server report once the names are
 /// accepted and the kind is served.
 /// The finalizer apiextensions-apiserver puts on a CRD being deleted.
-pub const CLEANUP_FINALIZER: &str = "customresourcecleanup.apiextensions.k8s.io";
+pub(crate) const CLEANUP_FINALIZER: &str = "customresourcecleanup.apiextensions.k8s.io";
 
 /// The condition a CRD being deleted shows until its objects are gone.
-pub fn mark_terminating(crd: &mut Value) {
+pub(crate) fn mark_terminating(crd: &mut Value) {
     let now = jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
@@ -239,7 +239,7 @@ pub fn mark_terminating(crd: &mut Value) {
     }
 }
 
-pub fn mark_established(crd: &mut Value) {
+pub(crate) fn mark_established(crd: &mut Value) {
     let now = jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string();

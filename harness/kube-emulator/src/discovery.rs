@@ -6,9 +6,9 @@ use serde_json::{Map, Value, json};
 
 use crate::kinds::{Builtin, Catalogue, ResourceType};
 
-pub const KUBERNETES_VERSION: &str = "v1.32.0";
+pub(crate) const KUBERNETES_VERSION: &str = "v1.32.0";
 
-pub fn version() -> Value {
+pub(crate) fn version() -> Value {
     json!({
         "major": "1", "minor": "32", "gitVersion": format!("{KUBERNETES_VERSION}+kube-emulator"),
         "gitCommit": "0000000000000000000000000000000000000000", "gitTreeState": "clean",
@@ -16,7 +16,7 @@ pub fn version() -> Value {
     })
 }
 
-pub fn core_versions(server: &str) -> Value {
+pub(crate) fn core_versions(server: &str) -> Value {
     json!({ "kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{ "clientCIDR": "0.0.0.0/0", "serverAddress": server }] })
 }
 
@@ -28,7 +28,7 @@ fn group_entry(group: &str, versions: &[String]) -> Value {
     json!({ "name": group, "versions": vs, "preferredVersion": vs.first().cloned().unwrap_or(json!({})) })
 }
 
-pub fn groups(catalogue: &Catalogue) -> Value {
+pub(crate) fn groups(catalogue: &Catalogue) -> Value {
     let groups: Vec<Value> = catalogue
         .groups()
         .iter()
@@ -38,7 +38,7 @@ pub fn groups(catalogue: &Catalogue) -> Value {
     json!({ "kind": "APIGroupList", "apiVersion": "v1", "groups": groups })
 }
 
-pub fn group(catalogue: &Catalogue, name: &str) -> Option<Value> {
+pub(crate) fn group(catalogue: &Catalogue, name: &str) -> Option<Value> {
     let (g, vs) = catalogue.groups().into_iter().find(|(g, _)| g == name)?;
     let mut entry = group_entry(&g, &vs);
     entry["kind"] = json!("APIGroup");
@@ -62,7 +62,7 @@ fn served_in<'a>(
     (!types.is_empty()).then_some(types)
 }
 
-pub fn resource_list(catalogue: &Catalogue, group: &str, version: &str) -> Option<Value> {
+pub(crate) fn resource_list(catalogue: &Catalogue, group: &str, version: &str) -> Option<Value> {
     let types = served_in(catalogue, group, version)?;
     let mut resources = Vec::new();
     for t in types {
@@ -102,7 +102,7 @@ fn gv_path(group: &str, version: &str) -> String {
 }
 
 /// `/openapi/v3`: where each group version's document is.
-pub fn openapi_root(catalogue: &Catalogue, revision: u64) -> Value {
+pub(crate) fn openapi_root(catalogue: &Catalogue, revision: u64) -> Value {
     let mut paths = Map::new();
     for (g, vs) in catalogue.groups() {
         for v in vs {
@@ -164,7 +164,7 @@ fn builtin_schema(t: &ResourceType) -> Value {
 }
 
 /// One group version's OpenAPI v3 document.
-pub fn openapi_document(catalogue: &Catalogue, group: &str, version: &str) -> Option<Value> {
+pub(crate) fn openapi_document(catalogue: &Catalogue, group: &str, version: &str) -> Option<Value> {
     let types = served_in(catalogue, group, version)?;
     let mut schemas = Map::new();
     schemas.insert(OBJECT_META.into(), json!({

@@ -4,22 +4,40 @@
 use http::StatusCode;
 use serde_json::{Value, json};
 
+/// The `reason` of a failure `Status`, which decides its HTTP code and
+/// what clients (kube-rs's `ErrorResponse`, kubectl) make of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reason {
+    /// 404: no such object (or subresource).
     NotFound,
+    /// 409: a create of a name that is taken.
     AlreadyExists,
+    /// 409: a stale resourceVersion or a failed precondition.
     Conflict,
+    /// 422: the object breaks its kind's rules (with field causes).
     Invalid,
+    /// 400: a body or query that cannot be read.
     BadRequest,
+    /// 410, reason `Gone`.
     Gone,
+    /// 410, reason `Expired`: a watch or continue token older than the
+    /// server keeps.
     Expired,
+    /// 403: refused by admission or by namespace lifecycle.
     Forbidden,
+    /// 401: no valid bearer token.
     Unauthorized,
+    /// 405: a verb the resource does not have.
     MethodNotAllowed,
+    /// 415: a body format the server does not read for this kind.
     UnsupportedMediaType,
+    /// 406: an answer format the server cannot give.
     NotAcceptable,
+    /// 413: a body or an object over the server's limits.
     RequestEntityTooLarge,
+    /// 503: the fault set by `KubeEmulator::set_unavailable`.
     ServiceUnavailable,
+    /// 500: the emulator failed.
     InternalError,
     /// A path no API serves (an unknown group or version): the real
     /// server's mux answers it in plain text, not with a Status.
@@ -27,6 +45,7 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// The HTTP status code the real server answers with for this reason.
     pub fn code(&self) -> StatusCode {
         match self {
             Self::NotFound | Self::NoRoute => StatusCode::NOT_FOUND,
@@ -71,14 +90,20 @@ impl Reason {
 pub struct Cause {
     /// `FieldValueRequired`, `FieldValueInvalid`, `FieldValueNotSupported`, ...
     pub reason: String,
+    /// What is wrong with the field, as the real server words it.
     pub message: String,
+    /// The field's path (`metadata.name`, `data[k]`, `spec.provider`).
     pub field: String,
 }
 
+/// A failed request, as the API server answers it: a `Status` of this
+/// reason and message (and details), in the real server's words.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct ApiError {
+    /// What kind of failure, which decides the HTTP code.
     pub reason: Reason,
+    /// The Status' `message`.
     pub message: String,
     /// Boxed: errors travel through every verb, their details rarely.
     pub details: Option<Box<Details>>,
@@ -87,14 +112,18 @@ pub struct ApiError {
 /// The `details` of a Status: what the error is about, and field causes.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Details {
+    /// The object's name.
     pub name: String,
+    /// Its API group (empty for the core group).
     pub group: String,
+    /// Its kind, or its resource (plural) where the real server names that.
     pub kind: String,
+    /// The fields that make it invalid.
     pub causes: Vec<Cause>,
 }
 
 impl ApiError {
-    pub fn new(reason: Reason, message: impl Into<String>) -> Self {
+    pub(crate) fn new(reason: Reason, message: impl Into<String>) -> Self {
         Self {
             reason,
             message: message.into(),
@@ -113,7 +142,7 @@ impl ApiError {
     }
 
     /// `secrets "x" not found`, `externalsecrets.external-secrets.io "x" not found`
-    pub fn not_found(group: &str, plural: &str, name: &str) -> Self {
+    pub(crate) fn not_found(group: &str, plural: &str, name: &str) -> Self {
         Self::new(
             Reason::NotFound,
             format!("{} \"{name}\" not found", qualified(group, plural)),
@@ -121,7 +150,7 @@ impl ApiError {
         .about(group, plural, name)
     }
 
-    pub fn already_exists(group: &str, plural: &str, name: &str) -> Self {
+    pub(crate) fn already_exists(group: &str, plural: &str, name: &str) -> Self {
         Self::new(
             Reason::AlreadyExists,
             format!("{} \"{name}\" already exists", qualified(group, plural)),
@@ -129,7 +158,7 @@ impl ApiError {
         .about(group, plural, name)
     }
 
-    pub fn conflict(group: &str, plural: &str, name: &str) -> Self {
+    pub(crate) fn conflict(group: &str, plural: &str, name: &str) -> Self {
         Self::new(
             Reason::Conflict,
             format!(
@@ -141,7 +170,7 @@ impl ApiError {
     }
 
     /// 422 with field causes: `Kind.group "name" is invalid: [field: Required value, ...]`.
-    pub fn invalid(group: &str, kind: &str, name: &str, causes: Vec<Cause>) -> Self {
+    pub(crate) fn invalid(group: &str, kind: &str, name: &str, causes: Vec<Cause>) -> Self {
         let details: Vec<String> = causes
             .iter()
             .map(|c| format!("{}: {}", c.field, c.message))
@@ -171,20 +200,20 @@ impl ApiError {
 
     /// With `details: {}`, as the real server writes for errors about no
     /// one object (an unknown resource, a failed JSON patch).
-    pub fn with_empty_details(mut self) -> Self {
+    pub(crate) fn with_empty_details(mut self) -> Self {
         self.details = Some(Box::default());
         self
     }
 
-    pub fn bad_request(message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         Self::new(Reason::BadRequest, message)
     }
 
-    pub fn gone(message: impl Into<String>) -> Self {
+    pub(crate) fn gone(message: impl Into<String>) -> Self {
         Self::new(Reason::Expired, message)
     }
 
-    pub fn to_status(&self) -> Value {
+    pub(crate) fn to_status(&self) -> Value {
         // The real server's StatusDetails omits empty fields, and writes
         // `details: {}` where an error has details but none of them.
         let mut details = serde_json::Map::new();
@@ -217,7 +246,7 @@ impl ApiError {
     }
 }
 
-pub fn qualified(group: &str, plural: &str) -> String {
+pub(crate) fn qualified(group: &str, plural: &str) -> String {
     if group.is_empty() {
         plural.to_owned()
     } else {
@@ -225,7 +254,7 @@ pub fn qualified(group: &str, plural: &str) -> String {
     }
 }
 
-pub fn required(field: &str) -> Cause {
+pub(crate) fn required(field: &str) -> Cause {
     Cause {
         reason: "FieldValueRequired".into(),
         message: "Required value".into(),
@@ -233,7 +262,7 @@ pub fn required(field: &str) -> Cause {
     }
 }
 
-pub fn invalid_value(field: &str, message: impl Into<String>) -> Cause {
+pub(crate) fn invalid_value(field: &str, message: impl Into<String>) -> Cause {
     Cause {
         reason: "FieldValueInvalid".into(),
         message: message.into(),

@@ -33,7 +33,7 @@ fn rename(obj: &Value, from_v1: bool, api_version: &str) -> Value {
 }
 
 /// An events.k8s.io/v1 Event as stored (core form).
-pub fn to_core(v1: &Value) -> Value {
+pub(crate) fn to_core(v1: &Value) -> Value {
     let mut core = rename(v1, true, "v1");
     // kubectl describe shows "From" from source.component.
     if core.get("source").is_none()
@@ -59,7 +59,7 @@ pub fn to_core(v1: &Value) -> Value {
 }
 
 /// A stored Event read through events.k8s.io/v1.
-pub fn to_v1(core: &Value) -> Value {
+pub(crate) fn to_v1(core: &Value) -> Value {
     rename(core, false, "events.k8s.io/v1")
 }
 

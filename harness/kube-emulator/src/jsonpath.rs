@@ -89,7 +89,7 @@ fn parse(path: &str) -> Option<Vec<Step>> {
 }
 
 /// Every value the path selects.
-pub fn select<'a>(root: &'a Value, path: &str) -> Vec<&'a Value> {
+pub(crate) fn select<'a>(root: &'a Value, path: &str) -> Vec<&'a Value> {
     let Some(steps) = parse(path) else {
         return Vec::new();
     };
@@ -125,7 +125,7 @@ pub fn select<'a>(root: &'a Value, path: &str) -> Vec<&'a Value> {
 }
 
 /// What kubectl prints for a column: values joined by commas, `<none>` for nothing.
-pub fn render(root: &Value, path: &str) -> Option<String> {
+pub(crate) fn render(root: &Value, path: &str) -> Option<String> {
     let values = select(root, path);
     if values.is_empty() {
         return None;

@@ -10,7 +10,7 @@ use crate::printers;
 /// Built-in kinds get behaviour of their own (Secret's data folding, the
 /// namespace lifecycle, ...); custom ones are generic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Builtin {
+pub(crate) enum Builtin {
     Namespace,
     Secret,
     ConfigMap,
@@ -34,7 +34,7 @@ pub enum Builtin {
 
 /// A column of `kubectl get`.
 #[derive(Debug, Clone)]
-pub struct Column {
+pub(crate) struct Column {
     pub name: String,
     pub type_: String,
     pub format: String,
@@ -44,7 +44,7 @@ pub struct Column {
 }
 
 #[derive(Debug, Clone)]
-pub enum ColumnSource {
+pub(crate) enum ColumnSource {
     JsonPath(String),
     /// Number of keys in `data` (+ `binaryData`).
     DataCount,
@@ -60,7 +60,7 @@ pub enum ColumnSource {
 }
 
 #[derive(Debug, Clone)]
-pub struct ResourceType {
+pub(crate) struct ResourceType {
     pub group: String,
     pub version: String,
     pub kind: String,
@@ -77,7 +77,7 @@ pub struct ResourceType {
 }
 
 impl ResourceType {
-    pub fn api_version(&self) -> String {
+    pub(crate) fn api_version(&self) -> String {
         if self.group.is_empty() {
             self.version.clone()
         } else {
@@ -85,11 +85,11 @@ impl ResourceType {
         }
     }
 
-    pub fn list_kind(&self) -> String {
+    pub(crate) fn list_kind(&self) -> String {
         format!("{}List", self.kind)
     }
 
-    pub fn key(&self) -> ResKey {
+    pub(crate) fn key(&self) -> ResKey {
         // Both Event APIs read and write one store (see events.rs).
         if self.builtin == Builtin::EventV1 {
             return ResKey::core("events");
@@ -102,7 +102,7 @@ impl ResourceType {
 
     /// Whether objects of this kind are only ever created, answered and
     /// forgotten (the reviews).
-    pub fn is_review(&self) -> bool {
+    pub(crate) fn is_review(&self) -> bool {
         matches!(
             self.builtin,
             Builtin::SelfSubjectReview
@@ -111,7 +111,7 @@ impl ResourceType {
         )
     }
 
-    pub fn verbs(&self) -> Vec<&'static str> {
+    pub(crate) fn verbs(&self) -> Vec<&'static str> {
         if self.is_review() {
             return vec!["create"];
         }
@@ -130,14 +130,14 @@ impl ResourceType {
 
 /// Objects of one kind are stored once, whatever version they are read in.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ResKey {
+pub(crate) struct ResKey {
     pub group: String,
     pub plural: String,
 }
 
 impl ResKey {
     /// A kind of the core group (`namespaces`, `serviceaccounts`, ...).
-    pub fn core(plural: &str) -> Self {
+    pub(crate) fn core(plural: &str) -> Self {
         Self {
             group: String::new(),
             plural: plural.to_owned(),
@@ -219,7 +219,7 @@ fn review(group: &str, kind: &str, plural: &str, b: Builtin) -> ResourceType {
     rt
 }
 
-pub fn builtins() -> Vec<ResourceType> {
+pub(crate) fn builtins() -> Vec<ResourceType> {
     let mut crd = builtin(
         "apiextensions.k8s.io",
         "v1",
@@ -370,22 +370,27 @@ pub fn builtins() -> Vec<ResourceType> {
 
 /// All served kinds.
 #[derive(Debug, Default)]
-pub struct Catalogue {
+pub(crate) struct Catalogue {
     types: Vec<Arc<ResourceType>>,
 }
 
 impl Catalogue {
-    pub fn with_builtins() -> Self {
+    pub(crate) fn with_builtins() -> Self {
         Self {
             types: builtins().into_iter().map(Arc::new).collect(),
         }
     }
 
-    pub fn all(&self) -> &[Arc<ResourceType>] {
+    pub(crate) fn all(&self) -> &[Arc<ResourceType>] {
         &self.types
     }
 
-    pub fn find(&self, group: &str, version: &str, plural: &str) -> Option<Arc<ResourceType>> {
+    pub(crate) fn find(
+        &self,
+        group: &str,
+        version: &str,
+        plural: &str,
+    ) -> Option<Arc<ResourceType>> {
         self.types
             .iter()
             .find(|t| t.group == group && t.version == version && t.plural == plural)
@@ -393,7 +398,7 @@ impl Catalogue {
     }
 
     /// The type serving `apiVersion` + `kind` (as in a manifest).
-    pub fn by_kind(&self, api_version: &str, kind: &str) -> Option<Arc<ResourceType>> {
+    pub(crate) fn by_kind(&self, api_version: &str, kind: &str) -> Option<Arc<ResourceType>> {
         let (group, version) = split_api_version(api_version);
         self.types
             .iter()
@@ -404,21 +409,21 @@ impl Catalogue {
     /// A type serving the stored kind `key`, in whichever version: what
     /// the server's own controllers need (its key, scope and rules), not a
     /// client's view.
-    pub fn any_version(&self, key: &ResKey) -> Option<Arc<ResourceType>> {
+    pub(crate) fn any_version(&self, key: &ResKey) -> Option<Arc<ResourceType>> {
         self.types
             .iter()
             .find(|t| t.group == key.group && t.plural == key.plural)
             .cloned()
     }
 
-    pub fn replace_group_resource(&mut self, key: &ResKey, new: Vec<ResourceType>) {
+    pub(crate) fn replace_group_resource(&mut self, key: &ResKey, new: Vec<ResourceType>) {
         self.types
             .retain(|t| !(t.group == key.group && t.plural == key.plural));
         self.types.extend(new.into_iter().map(Arc::new));
     }
 
     /// Groups in the order discovery lists them, each with its versions.
-    pub fn groups(&self) -> Vec<(String, Vec<String>)> {
+    pub(crate) fn groups(&self) -> Vec<(String, Vec<String>)> {
         let mut out: Vec<(String, Vec<String>)> = Vec::new();
         for t in &self.types {
             match out.iter_mut().find(|(g, _)| *g == t.group) {
@@ -434,7 +439,7 @@ impl Catalogue {
     }
 }
 
-pub fn split_api_version(api_version: &str) -> (&str, &str) {
+pub(crate) fn split_api_version(api_version: &str) -> (&str, &str) {
     match api_version.split_once('/') {
         Some((g, v)) => (g, v),
         None => ("", api_version),

@@ -13,15 +13,17 @@
 //! namespace deletion, `Status` errors with the real reasons and codes, and
 //! ServiceAccount tokens signed by a key whose set the server publishes.
 
-pub mod admission;
+#![warn(missing_docs)]
+
+mod admission;
 mod api;
 mod auth;
 mod crd;
 mod discovery;
 pub mod error;
 mod events;
-pub mod jsonpath;
-pub mod kinds;
+mod jsonpath;
+mod kinds;
 mod list;
 mod metadata;
 mod ordered;
@@ -30,17 +32,17 @@ mod patch;
 mod path;
 mod pod_log;
 mod printers;
-pub mod protobuf;
+mod protobuf;
 mod scale;
-pub mod schema;
-pub mod selector;
+mod schema;
+mod selector;
 mod service;
 mod store;
 mod table;
 mod tls;
 mod tokens;
 mod watch;
-pub mod workloads;
+mod workloads;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -59,20 +61,29 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 pub use workloads::{PodLog, PodRef, PodRunner};
 
+/// The `iss` of ServiceAccount tokens unless [`Builder::issuer`] says
+/// otherwise: a cluster's own issuer, as kind's is.
 pub const DEFAULT_ISSUER: &str = "https://kubernetes.default.svc.cluster.local";
 
+/// Why the server did not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// The listener could not be opened.
     #[error(transparent)]
     Server(#[from] ServerError),
+    /// The ServiceAccount token signing key could not be made.
     #[error(transparent)]
     Key(#[from] tokens::KeyError),
+    /// The serving certificate could not be made.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    /// The namespaces every cluster has could not be created.
     #[error("creating the system namespaces: {0}")]
     Bootstrap(#[from] ApiError),
 }
 
+/// How the server is set up before it starts: its clock, token issuer,
+/// watch history, admission hooks and user.
 pub struct Builder {
     clock: Clock,
     issuer: String,
@@ -89,6 +100,9 @@ impl Builder {
         self
     }
 
+    /// The clock of creation and deletion timestamps, token lifetimes,
+    /// Events and the `Date` header: a virtual one lets a test move the
+    /// server's time forward.
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
         self
@@ -106,15 +120,18 @@ impl Builder {
         self
     }
 
+    /// Adds an admission hook, run on every write of the kinds it handles.
     pub fn admission_hook(mut self, hook: Arc<dyn AdmissionHook>) -> Self {
         self.hooks.push(hook);
         self
     }
 
+    /// Starts the server on 127.0.0.1 on an ephemeral port.
     pub async fn start(self) -> Result<KubeEmulator, StartError> {
         self.start_on(SocketAddr::from(([127, 0, 0, 1], 0))).await
     }
 
+    /// Starts the server on `addr`, which must be a loopback address.
     pub async fn start_on(self, addr: SocketAddr) -> Result<KubeEmulator, StartError> {
         let issuer = Arc::new(tokens::TokenIssuer::new(self.issuer)?);
         let mut api = api::Api::new(self.clock, issuer, self.watch_log);
@@ -171,6 +188,8 @@ impl Drop for KubeEmulator {
 }
 
 impl KubeEmulator {
+    /// A server with the system clock, [`DEFAULT_ISSUER`], a watch history
+    /// of 100,000 changes, no admission hooks and the default [`User`].
     pub fn builder() -> Builder {
         Builder {
             clock: Clock::system(),
@@ -221,10 +240,12 @@ impl KubeEmulator {
         Ok(())
     }
 
+    /// The server's clock (a clone sharing its time).
     pub fn clock(&self) -> Clock {
         self.shared.api().clock.clone()
     }
 
+    /// The `iss` of the ServiceAccount tokens it signs.
     pub fn issuer(&self) -> String {
         self.shared.api().tokens.issuer().to_owned()
     }
@@ -242,6 +263,7 @@ impl KubeEmulator {
         self.shared.runners.set(namespace, deployment, runner);
     }
 
+    /// Adds an admission hook to the running server, for the writes after it.
     pub fn add_admission_hook(&self, hook: Arc<dyn AdmissionHook>) {
         self.shared.api().hooks.push(hook);
     }
@@ -251,6 +273,7 @@ impl KubeEmulator {
         self.shared.faults().unavailable = unavailable;
     }
 
+    /// Every request waits `latency` before it is answered (None: no wait).
     pub fn set_latency(&self, latency: Option<Duration>) {
         self.shared.faults().latency = latency;
     }
@@ -260,14 +283,18 @@ impl KubeEmulator {
         self.server.stop_listening();
     }
 
+    /// Accepts connections again, on the same port.
     pub fn resume_listening(&self) {
         self.server.resume_listening();
     }
 
+    /// The address it listens on (127.0.0.1 and its port).
     pub fn local_addr(&self) -> SocketAddr {
         self.server.local_addr()
     }
 
+    /// Stops the server, its watches and its controllers, as dropping it
+    /// does, for a caller that wants the stop written out.
     pub async fn shutdown(self) {
         self.shared.stop.cancel();
         // Moving the server out of `self` is not possible with Drop; stop it in place.

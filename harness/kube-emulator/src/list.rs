@@ -100,7 +100,7 @@ impl Api {
     }
 
     /// A list as a value, as [`Api::list_json`] writes it.
-    pub fn list(
+    pub(crate) fn list(
         &self,
         rt: &ResourceType,
         ns: Option<&str>,
@@ -127,7 +127,7 @@ impl Api {
     /// costs about its own size in memory. The bytes are those of
     /// serializing [`Api::list`]'s value (keys in order, as serde_json's map
     /// keeps them).
-    pub fn list_json(
+    pub(crate) fn list_json(
         &self,
         rt: &ResourceType,
         ns: Option<&str>,
@@ -178,7 +178,7 @@ impl Api {
 
     /// A list as `kubectl get` asks for it: a Table, one row per item,
     /// with the list's continue token when there is a next page.
-    pub fn list_table(
+    pub(crate) fn list_table(
         &self,
         rt: &ResourceType,
         ns: Option<&str>,
@@ -210,13 +210,13 @@ mod continue_token {
             .with_decode_padding_mode(base64::engine::DecodePaddingMode::RequireNone),
     );
 
-    pub fn encode(rv: u64, after: &str) -> String {
+    pub(super) fn encode(rv: u64, after: &str) -> String {
         let token = serde_json::json!({ "v": "meta.k8s.io/v1", "rv": rv, "start": format!("{after}\u{0}") });
         B64.encode(token.to_string())
     }
 
     /// The key after which the next page starts.
-    pub fn decode(token: &str) -> Result<String, ApiError> {
+    pub(super) fn decode(token: &str) -> Result<String, ApiError> {
         let invalid = |why: String| {
             ApiError::bad_request(format!(
                 "invalid continue token: continue key is not valid: {why}"

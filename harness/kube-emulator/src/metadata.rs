@@ -17,7 +17,7 @@ pub(crate) fn meta(obj: &Value) -> Option<&Map<String, Value>> {
 }
 
 /// A string field of `metadata` (`name`, `namespace`, `uid`, ...).
-pub fn meta_str<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
+pub(crate) fn meta_str<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
     meta(obj).and_then(|m| m.get(field)).and_then(Value::as_str)
 }
 
@@ -61,7 +61,7 @@ pub(crate) fn strings_at(obj: &Value, pointer: &str) -> Vec<String> {
 
 /// An object's `metadata.finalizers`: what must let go of it before a
 /// deletion completes.
-pub fn finalizers(obj: &Value) -> Vec<String> {
+pub(crate) fn finalizers(obj: &Value) -> Vec<String> {
     strings_at(obj, "/metadata/finalizers")
 }
 

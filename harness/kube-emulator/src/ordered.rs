@@ -12,7 +12,7 @@ const MAX_CHUNK: usize = 512;
 const MIN_CHUNK: usize = MAX_CHUNK / 8;
 
 #[derive(Debug, Clone)]
-pub struct Ordered<V> {
+pub(crate) struct Ordered<V> {
     /// Never an empty chunk; each sorted, and every key of a chunk below
     /// every key of the next.
     chunks: Vec<Vec<(String, V)>>,
@@ -29,7 +29,7 @@ impl<V> Default for Ordered<V> {
 }
 
 impl<V> Ordered<V> {
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.len
     }
 
@@ -42,7 +42,7 @@ impl<V> Ordered<V> {
         i.min(self.chunks.len().saturating_sub(1))
     }
 
-    pub fn get(&self, key: &str) -> Option<&V> {
+    pub(crate) fn get(&self, key: &str) -> Option<&V> {
         let chunk = self.chunks.get(self.chunk_for(key))?;
         chunk
             .binary_search_by(|(k, _)| k.as_str().cmp(key))
@@ -51,7 +51,7 @@ impl<V> Ordered<V> {
     }
 
     /// Inserts or replaces; returns the value replaced.
-    pub fn insert(&mut self, key: String, value: V) -> Option<V> {
+    pub(crate) fn insert(&mut self, key: String, value: V) -> Option<V> {
         if self.chunks.is_empty() {
             self.chunks.push(vec![(key, value)]);
             self.len = 1;
@@ -73,7 +73,7 @@ impl<V> Ordered<V> {
         }
     }
 
-    pub fn remove(&mut self, key: &str) -> Option<V> {
+    pub(crate) fn remove(&mut self, key: &str) -> Option<V> {
         let ci = self.chunk_for(key);
         let chunk = self.chunks.get_mut(ci)?;
         let i = chunk.binary_search_by(|(k, _)| k.as_str().cmp(key)).ok()?;
@@ -102,7 +102,7 @@ impl<V> Ordered<V> {
 
     /// How many keys sort below `bound` (an included bound counts the keys
     /// below it, an excluded one those up to and including it).
-    pub fn rank(&self, bound: Bound<&str>) -> usize {
+    pub(crate) fn rank(&self, bound: Bound<&str>) -> usize {
         let key = match bound {
             Bound::Unbounded => return 0,
             Bound::Included(k) | Bound::Excluded(k) => k,
@@ -119,7 +119,7 @@ impl<V> Ordered<V> {
     }
 
     /// The entries from `start` on, in key order.
-    pub fn iter_from<'a>(
+    pub(crate) fn iter_from<'a>(
         &'a self,
         start: Bound<&str>,
     ) -> impl Iterator<Item = (&'a str, &'a V)> + use<'a, V> {

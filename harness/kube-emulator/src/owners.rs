@@ -12,11 +12,11 @@ use crate::kinds::ResKey;
 use crate::metadata::{has_finalizer, is_deleting};
 
 /// Where an object is: its kind and its key in the store.
-pub type Loc = (ResKey, String);
+pub(crate) type Loc = (ResKey, String);
 
 /// The work the collector takes in one pass.
 #[derive(Debug, Default)]
-pub struct Work {
+pub(crate) struct Work {
     /// Objects whose owners may all be gone, or going in the foreground.
     pub dependents: BTreeSet<Loc>,
     /// Owners (by uid) that may be done orphaning, or waiting for no
@@ -25,7 +25,7 @@ pub struct Work {
 }
 
 #[derive(Debug, Default)]
-pub struct OwnerIndex {
+pub(crate) struct OwnerIndex {
     by_uid: HashMap<String, Loc>,
     /// For each owner uid, its dependents and whether one of their
     /// references to it blocks its deletion (`blockOwnerDeletion`).
@@ -55,14 +55,14 @@ fn owner_uids(refs: Option<&Value>) -> BTreeMap<&str, bool> {
 }
 
 /// Being deleted in the foreground: its dependents are collected first.
-pub fn in_foreground(obj: &Value) -> bool {
+pub(crate) fn in_foreground(obj: &Value) -> bool {
     is_deleting(obj) && has_finalizer(obj, "foregroundDeletion")
 }
 
 impl OwnerIndex {
     /// Takes in a write at `loc`: `before` is what was stored, `after`
     /// what is now (None for a removal).
-    pub fn update(&mut self, loc: &Loc, before: Option<&Value>, after: Option<&Value>) {
+    pub(crate) fn update(&mut self, loc: &Loc, before: Option<&Value>, after: Option<&Value>) {
         let (uid_before, uid_after) = (before.and_then(uid), after.and_then(uid));
         if uid_before != uid_after {
             if let Some(u) = uid_before {
@@ -118,11 +118,11 @@ impl OwnerIndex {
         }
     }
 
-    pub fn locate(&self, uid: &str) -> Option<&Loc> {
+    pub(crate) fn locate(&self, uid: &str) -> Option<&Loc> {
         self.by_uid.get(uid)
     }
 
-    pub fn dependents_of(&self, uid: &str) -> Vec<Loc> {
+    pub(crate) fn dependents_of(&self, uid: &str) -> Vec<Loc> {
         self.dependents
             .get(uid)
             .map(|d| d.keys().cloned().collect())
@@ -131,27 +131,27 @@ impl OwnerIndex {
 
     /// Dependents whose reference to `uid` blocks its deletion, whether or
     /// not they are being deleted themselves.
-    pub fn blocking(&self, uid: &str) -> usize {
+    pub(crate) fn blocking(&self, uid: &str) -> usize {
         self.dependents
             .get(uid)
             .map_or(0, |d| d.values().filter(|b| **b).count())
     }
 
-    pub fn take_work(&mut self) -> Work {
+    pub(crate) fn take_work(&mut self) -> Work {
         std::mem::take(&mut self.work)
     }
 
     /// Puts back work that could not be done, for the collector's next run.
-    pub fn retry_dependent(&mut self, loc: Loc) {
+    pub(crate) fn retry_dependent(&mut self, loc: Loc) {
         self.work.dependents.insert(loc);
     }
 
-    pub fn retry_owner(&mut self, uid: String) {
+    pub(crate) fn retry_owner(&mut self, uid: String) {
         self.work.owners.insert(uid);
     }
 
     #[cfg(test)]
-    pub fn pending(&self) -> &Work {
+    pub(crate) fn pending(&self) -> &Work {
         &self.work
     }
 }

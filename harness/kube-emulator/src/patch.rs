@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use crate::error::{ApiError, Reason};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PatchType {
+pub(crate) enum PatchType {
     Merge,
     Json,
     Strategic,
@@ -15,7 +15,7 @@ pub enum PatchType {
 }
 
 impl PatchType {
-    pub fn from_content_type(ct: &str) -> Option<Self> {
+    pub(crate) fn from_content_type(ct: &str) -> Option<Self> {
         let ct = ct.split(';').next().unwrap_or_default().trim();
         Some(match ct {
             "application/merge-patch+json" => Self::Merge,
@@ -37,7 +37,11 @@ const MERGE_KEYS: &[(&str, &str)] = &[
     ("imagePullSecrets", "name"),
 ];
 
-pub fn apply_patch(kind: PatchType, target: &Value, patch: &[u8]) -> Result<Value, ApiError> {
+pub(crate) fn apply_patch(
+    kind: PatchType,
+    target: &Value,
+    patch: &[u8],
+) -> Result<Value, ApiError> {
     let parse_err = |e: String| ApiError::bad_request(format!("error decoding patch: {e}"));
     match kind {
         PatchType::Merge => {

@@ -6,7 +6,7 @@ use crate::error::{ApiError, Reason};
 use crate::kinds::{Catalogue, ResourceType};
 
 #[derive(Debug, Clone)]
-pub enum Target {
+pub(crate) enum Target {
     Version,
     /// `/api`
     CoreVersions,
@@ -40,7 +40,7 @@ pub enum Target {
     },
 }
 
-pub fn parse(path: &str, catalogue: &Catalogue) -> Result<Target, ApiError> {
+pub(crate) fn parse(path: &str, catalogue: &Catalogue) -> Result<Target, ApiError> {
     let trimmed = path.trim_end_matches('/');
     let segs: Vec<&str> = trimmed.split('/').filter(|s| !s.is_empty()).collect();
     let not_found = || {

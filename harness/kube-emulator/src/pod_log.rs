@@ -21,7 +21,7 @@ use crate::workloads::{PodLog, PodRunner};
 
 /// The options of a log request.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Options {
+pub(crate) struct Options {
     pub container: Option<String>,
     pub tail_lines: Option<usize>,
     pub limit_bytes: Option<usize>,
@@ -29,7 +29,7 @@ pub struct Options {
 }
 
 impl Options {
-    pub fn parse(query: &Query) -> Result<Self, ApiError> {
+    pub(crate) fn parse(query: &Query) -> Result<Self, ApiError> {
         let number = |name: &str| -> Result<Option<usize>, ApiError> {
             match query.get(name) {
                 None => Ok(None),
@@ -76,7 +76,7 @@ fn container_of(pod: &Value, name: &str, asked: Option<&str>) -> Result<String, 
 }
 
 /// The last `tail` lines, then at most `limit` bytes, newline-terminated.
-pub fn select(lines: &[String], tail: Option<usize>, limit: Option<usize>) -> Vec<u8> {
+pub(crate) fn select(lines: &[String], tail: Option<usize>, limit: Option<usize>) -> Vec<u8> {
     let from = tail.map_or(0, |t| lines.len().saturating_sub(t));
     let mut out = Vec::new();
     for l in &lines[from..] {
@@ -90,7 +90,7 @@ pub fn select(lines: &[String], tail: Option<usize>, limit: Option<usize>) -> Ve
 }
 
 /// Answers GET pods/NAME/log.
-pub fn serve(
+pub(crate) fn serve(
     api: &Api,
     runner: Option<Arc<dyn PodRunner>>,
     pod: &Value,

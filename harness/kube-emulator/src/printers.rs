@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::kinds::{Column, ColumnSource, col, name_col};
 
 /// One cell of a printer's row.
-pub type CellFn = fn(&Value, &Clock) -> Value;
+pub(crate) type CellFn = fn(&Value, &Clock) -> Value;
 
 fn computed(name: &str, type_: &str, priority: i64, f: CellFn) -> Column {
     let mut c = col(name, type_, ColumnSource::Printer(f));
@@ -24,7 +24,7 @@ fn age_col() -> Column {
 
 /// Go's `duration.HumanDuration`, which every built-in printer's ages use:
 /// 45s, 3m20s, 15m, 5h30m, 12h, 3d4h, 20d, 2y30d.
-pub fn human_duration(secs: i64) -> String {
+pub(crate) fn human_duration(secs: i64) -> String {
     if secs < -1 {
         return "<invalid>".into();
     }
@@ -71,7 +71,7 @@ pub fn human_duration(secs: i64) -> String {
 }
 
 /// Time since a timestamp, as the printers show it (`<unknown>` without one).
-pub fn since(at: Option<&str>, clock: &Clock) -> String {
+pub(crate) fn since(at: Option<&str>, clock: &Clock) -> String {
     match at.and_then(|t| t.parse::<jiff::Timestamp>().ok()) {
         Some(t) => human_duration(clock.now().duration_since(t).as_secs()),
         None => "<unknown>".into(),
@@ -98,7 +98,7 @@ fn int_at(obj: &Value, pointer: &str) -> i64 {
 
 // Events: LAST SEEN, TYPE, REASON, OBJECT, SUBOBJECT*, SOURCE*, MESSAGE,
 // FIRST SEEN*, COUNT*, NAME* (* wide only).
-pub fn event_columns() -> Vec<Column> {
+pub(crate) fn event_columns() -> Vec<Column> {
     vec![
         computed("Last Seen", "string", 0, event_last_seen),
         computed("Type", "string", 0, |o, _| json!(str_at(o, "/type"))),
@@ -182,7 +182,7 @@ fn list_of(o: &Value, pointer: &str, field: &str) -> String {
 }
 
 /// A label selector as `metav1.FormatLabelSelector` writes it.
-pub fn selector_text(o: &Value) -> String {
+pub(crate) fn selector_text(o: &Value) -> String {
     let Some(sel) = o.pointer("/spec/selector") else {
         return "<none>".into();
     };
@@ -223,7 +223,7 @@ pub fn selector_text(o: &Value) -> String {
 }
 
 /// The desired replicas of a Deployment or ReplicaSet (1 when unset).
-pub fn desired(o: &Value) -> i64 {
+pub(crate) fn desired(o: &Value) -> i64 {
     o.pointer("/spec/replicas")
         .and_then(Value::as_i64)
         .unwrap_or(1)
@@ -231,7 +231,7 @@ pub fn desired(o: &Value) -> i64 {
 
 // Deployments: NAME, READY (ready/desired), UP-TO-DATE, AVAILABLE, AGE,
 // CONTAINERS*, IMAGES*, SELECTOR*.
-pub fn deployment_columns() -> Vec<Column> {
+pub(crate) fn deployment_columns() -> Vec<Column> {
     vec![
         name_col(),
         computed("Ready", "string", 0, |o, _| {
@@ -256,7 +256,7 @@ pub fn deployment_columns() -> Vec<Column> {
 
 // ReplicaSets: NAME, DESIRED, CURRENT, READY, AGE, CONTAINERS*, IMAGES*,
 // SELECTOR*.
-pub fn replicaset_columns() -> Vec<Column> {
+pub(crate) fn replicaset_columns() -> Vec<Column> {
     vec![
         name_col(),
         computed("Desired", "integer", 0, |o, _| json!(desired(o))),
@@ -275,7 +275,7 @@ pub fn replicaset_columns() -> Vec<Column> {
 
 // Pods: NAME, READY (ready/containers), STATUS, RESTARTS, AGE, IP*, NODE*,
 // NOMINATED NODE*, READINESS GATES*.
-pub fn pod_columns() -> Vec<Column> {
+pub(crate) fn pod_columns() -> Vec<Column> {
     vec![
         name_col(),
         computed("Ready", "string", 0, pod_ready),
@@ -324,7 +324,7 @@ fn pod_ready(o: &Value, _: &Clock) -> Value {
 
 /// The STATUS column: Terminating while deleted, else a waiting or
 /// terminated container's reason, else the phase.
-pub fn pod_status(o: &Value) -> String {
+pub(crate) fn pod_status(o: &Value) -> String {
     if crate::metadata::is_deleting(o) {
         return "Terminating".into();
     }

@@ -14,13 +14,13 @@
 use serde_json::{Map, Value, json};
 
 /// The prefix of every Kubernetes protobuf body: `k8s` and a zero byte.
-pub const MAGIC: &[u8; 4] = b"k8s\0";
+pub(crate) const MAGIC: &[u8; 4] = b"k8s\0";
 
 /// The media type of Kubernetes protobuf bodies.
-pub const CONTENT_TYPE: &str = "application/vnd.kubernetes.protobuf";
+pub(crate) const CONTENT_TYPE: &str = "application/vnd.kubernetes.protobuf";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ProtoError {
+pub(crate) enum ProtoError {
     #[error("empty data")]
     Empty,
     #[error(
@@ -53,7 +53,7 @@ pub enum ProtoError {
 
 /// The `runtime.Unknown` around an object.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Envelope<'a> {
+pub(crate) struct Envelope<'a> {
     /// Empty when the envelope does not say (the request path's applies).
     pub api_version: String,
     pub kind: String,
@@ -61,7 +61,7 @@ pub struct Envelope<'a> {
 }
 
 /// Reads the magic and the envelope.
-pub fn envelope(body: &[u8]) -> Result<Envelope<'_>, ProtoError> {
+pub(crate) fn envelope(body: &[u8]) -> Result<Envelope<'_>, ProtoError> {
     // The same checks in the same order as the Go serializer's Decode.
     if body.is_empty() {
         return Err(ProtoError::Empty);
@@ -105,13 +105,13 @@ pub fn envelope(body: &[u8]) -> Result<Envelope<'_>, ProtoError> {
 }
 
 /// Whether objects of `api_version`/`kind` can be decoded here.
-pub fn decodes(api_version: &str, kind: &str) -> bool {
+pub(crate) fn decodes(api_version: &str, kind: &str) -> bool {
     message_of(api_version, kind).is_some()
 }
 
 /// The object in `raw` as JSON, with its apiVersion and kind; `None` for a
 /// kind this decoder does not know.
-pub fn decode_object(
+pub(crate) fn decode_object(
     api_version: &str,
     kind: &str,
     raw: &[u8],

@@ -13,7 +13,7 @@ use crate::metadata::meta_str;
 use crate::patch::{self, PatchType};
 
 /// Whether `rt` has a scale subresource.
-pub fn scalable(rt: &ResourceType) -> bool {
+pub(crate) fn scalable(rt: &ResourceType) -> bool {
     matches!(
         rt.builtin,
         crate::kinds::Builtin::Deployment | crate::kinds::Builtin::ReplicaSet
@@ -21,7 +21,7 @@ pub fn scalable(rt: &ResourceType) -> bool {
 }
 
 /// The Scale of an object.
-pub fn of(obj: &Value) -> Value {
+pub(crate) fn of(obj: &Value) -> Value {
     let mut metadata = json!({});
     for field in [
         "name",
@@ -44,12 +44,17 @@ pub fn of(obj: &Value) -> Value {
     })
 }
 
-pub fn get(api: &Api, rt: &ResourceType, ns: Option<&str>, name: &str) -> Result<Value, ApiError> {
+pub(crate) fn get(
+    api: &Api,
+    rt: &ResourceType,
+    ns: Option<&str>,
+    name: &str,
+) -> Result<Value, ApiError> {
     api.get(rt, ns, name).map(|o| of(&o))
 }
 
 /// PUT of a Scale: its replicas become the object's.
-pub fn update(
+pub(crate) fn update(
     api: &mut Api,
     rt: &Arc<ResourceType>,
     ns: Option<&str>,
@@ -74,7 +79,7 @@ pub fn update(
 /// merge patch).
 // The address and the patch are what the request carries.
 #[allow(clippy::too_many_arguments)]
-pub fn patch(
+pub(crate) fn patch(
     api: &mut Api,
     rt: &Arc<ResourceType>,
     ns: Option<&str>,

@@ -7,14 +7,14 @@ use serde_json::{Map, Value};
 use crate::error::{Cause, invalid_value, required};
 
 #[derive(Debug, Default)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub causes: Vec<Cause>,
     /// Fields the schema does not declare (pruned), as `.spec.foo`.
     pub unknown: Vec<String>,
 }
 
 /// Defaults, prunes and validates `obj` (a whole custom resource) against `schema`.
-pub fn apply(schema: &Value, obj: &mut Value) -> Outcome {
+pub(crate) fn apply(schema: &Value, obj: &mut Value) -> Outcome {
     let mut out = Outcome::default();
     walk(schema, obj, "", &mut out, true);
     out

@@ -15,7 +15,7 @@ enum Requirement {
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct LabelSelector(Vec<Requirement>);
+pub(crate) struct LabelSelector(Vec<Requirement>);
 
 /// Splits on commas that are not inside parentheses.
 fn split_top(s: &str) -> Vec<&str> {
@@ -57,11 +57,11 @@ fn set_values(rest: &str, whole: &str) -> Result<Vec<String>, ApiError> {
 }
 
 impl LabelSelector {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
-    pub fn parse(s: &str) -> Result<Self, ApiError> {
+    pub(crate) fn parse(s: &str) -> Result<Self, ApiError> {
         let mut reqs = Vec::new();
         for part in split_top(s) {
             // A requirement without a key: the real parser's lexer names
@@ -101,7 +101,7 @@ impl LabelSelector {
         Ok(Self(reqs))
     }
 
-    pub fn matches(&self, obj: &Value) -> bool {
+    pub(crate) fn matches(&self, obj: &Value) -> bool {
         let labels = obj.pointer("/metadata/labels");
         let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
         self.0.iter().all(|r| match r {
@@ -118,7 +118,7 @@ impl LabelSelector {
 /// `metadata.name=x,type!=y`, over the fields a kind supports
 /// ([`FieldSelector::supported_by`]).
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct FieldSelector(Vec<(String, bool, String)>);
+pub(crate) struct FieldSelector(Vec<(String, bool, String)>);
 
 /// The fields the real server selects on, beyond `metadata.name` and
 /// `metadata.namespace` (every kind's): its per-kind field label
@@ -145,12 +145,12 @@ fn kind_fields(kind: &str) -> &'static [&'static str] {
 }
 
 impl FieldSelector {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
     /// 400 for a field the kind does not select on, in the real words.
-    pub fn supported_by(&self, kind: &str) -> Result<(), ApiError> {
+    pub(crate) fn supported_by(&self, kind: &str) -> Result<(), ApiError> {
         for (path, _, _) in &self.0 {
             let p = path.as_str();
             if p != "metadata.name" && p != "metadata.namespace" && !kind_fields(kind).contains(&p)
@@ -163,7 +163,7 @@ impl FieldSelector {
         Ok(())
     }
 
-    pub fn parse(s: &str) -> Result<Self, ApiError> {
+    pub(crate) fn parse(s: &str) -> Result<Self, ApiError> {
         let mut reqs = Vec::new();
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (path, equal, value) = if let Some((k, v)) = part.split_once("!=") {
@@ -182,7 +182,7 @@ impl FieldSelector {
         Ok(Self(reqs))
     }
 
-    pub fn matches(&self, obj: &Value) -> bool {
+    pub(crate) fn matches(&self, obj: &Value) -> bool {
         self.0.iter().all(|(path, equal, expected)| {
             let pointer = format!("/{}", path.replace('.', "/"));
             let actual = match obj.pointer(&pointer) {

@@ -23,11 +23,14 @@ use crate::table;
 use crate::watch;
 
 /// The API server refuses request bodies over 3 MiB.
-pub const MAX_REQUEST_BYTES: usize = 3 * 1024 * 1024;
+pub(crate) const MAX_REQUEST_BYTES: usize = 3 * 1024 * 1024;
 
+/// The faults every request meets, set through [`crate::KubeEmulator`].
 #[derive(Debug, Default, Clone)]
 pub struct Faults {
+    /// Answer every request 503.
     pub unavailable: bool,
+    /// Wait this long before answering.
     pub latency: Option<Duration>,
 }
 
@@ -45,17 +48,17 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub fn api(&self) -> MutexGuard<'_, Api> {
+    pub(crate) fn api(&self) -> MutexGuard<'_, Api> {
         self.api.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn faults(&self) -> MutexGuard<'_, Faults> {
+    pub(crate) fn faults(&self) -> MutexGuard<'_, Faults> {
         self.faults.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Runs the namespace controller and garbage collector whenever a write
     /// leaves work for them, until `stop`.
-    pub async fn run_controllers(self: Arc<Self>) {
+    pub(crate) async fn run_controllers(self: Arc<Self>) {
         loop {
             tokio::select! {
                 _ = self.stop.cancelled() => return,

@@ -16,14 +16,14 @@ use crate::ordered::Ordered;
 use crate::owners::{Loc, OwnerIndex};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventType {
+pub(crate) enum EventType {
     Added,
     Modified,
     Deleted,
 }
 
 #[derive(Debug)]
-pub struct Change {
+pub(crate) struct Change {
     pub rv: u64,
     pub kind: EventType,
     pub res: ResKey,
@@ -36,7 +36,7 @@ pub struct Change {
 
 /// An object's key within its kind, as the real server's etcd key ends:
 /// `NAMESPACE/NAME`, or `NAME` when the namespace is empty (cluster-scoped).
-pub fn key(ns: &str, name: &str) -> String {
+pub(crate) fn key(ns: &str, name: &str) -> String {
     if ns.is_empty() {
         name.to_owned()
     } else {
@@ -50,7 +50,7 @@ fn namespace_range(ns: &str) -> (String, String) {
     (format!("{ns}/"), format!("{ns}0"))
 }
 
-pub struct Store {
+pub(crate) struct Store {
     objects: HashMap<ResKey, Ordered<Arc<Value>>>,
     pub owners: OwnerIndex,
     rv: u64,
@@ -66,7 +66,7 @@ pub struct Store {
 }
 
 impl Store {
-    pub fn new(log_capacity: usize) -> Self {
+    pub(crate) fn new(log_capacity: usize) -> Self {
         let (tx, _) = broadcast::channel(log_capacity.max(16));
         Self {
             objects: HashMap::new(),
@@ -80,32 +80,32 @@ impl Store {
         }
     }
 
-    pub fn current_rv(&self) -> u64 {
+    pub(crate) fn current_rv(&self) -> u64 {
         self.rv
     }
 
-    pub fn next_rv(&mut self) -> u64 {
+    pub(crate) fn next_rv(&mut self) -> u64 {
         self.rv += 1;
         self.rv
     }
 
-    pub fn get(&self, res: &ResKey, ns: &str, name: &str) -> Option<&Arc<Value>> {
+    pub(crate) fn get(&self, res: &ResKey, ns: &str, name: &str) -> Option<&Arc<Value>> {
         self.objects.get(res)?.get(&key(ns, name))
     }
 
-    pub fn get_at(&self, loc: &Loc) -> Option<&Arc<Value>> {
+    pub(crate) fn get_at(&self, loc: &Loc) -> Option<&Arc<Value>> {
         self.objects.get(&loc.0)?.get(&loc.1)
     }
 
     /// Objects of a kind, in one namespace or (None) in all, by key order.
-    pub fn list(&self, res: &ResKey, ns: Option<&str>) -> Vec<Arc<Value>> {
+    pub(crate) fn list(&self, res: &ResKey, ns: Option<&str>) -> Vec<Arc<Value>> {
         self.scan(res, ns, None).map(|(_, v)| v.clone()).collect()
     }
 
     /// Objects of a kind, in one namespace or (None) in all, by key order,
     /// from the one after `after` on (a page of a list): a seek, not a walk
     /// from the start.
-    pub fn scan<'a>(
+    pub(crate) fn scan<'a>(
         &'a self,
         res: &ResKey,
         ns: Option<&str>,
@@ -131,7 +131,7 @@ impl Store {
 
     /// How many objects of a kind (in one namespace, or in all) have keys
     /// after `after`: a count over the store's chunks, not a walk.
-    pub fn count_after(&self, res: &ResKey, ns: Option<&str>, after: &str) -> usize {
+    pub(crate) fn count_after(&self, res: &ResKey, ns: Option<&str>, after: &str) -> usize {
         let Some(all) = self.objects.get(res) else {
             return 0;
         };
@@ -142,11 +142,11 @@ impl Store {
         end.saturating_sub(all.rank(Bound::Excluded(after)))
     }
 
-    pub fn kinds(&self) -> Vec<ResKey> {
+    pub(crate) fn kinds(&self) -> Vec<ResKey> {
         self.objects.keys().cloned().collect()
     }
 
-    pub fn count_in_namespace(&self, ns: &str) -> usize {
+    pub(crate) fn count_in_namespace(&self, ns: &str) -> usize {
         let (first, end) = namespace_range(ns);
         self.objects
             .values()
@@ -156,7 +156,7 @@ impl Store {
 
     /// Stores an object whose metadata.resourceVersion the caller already set
     /// to a fresh [`Store::next_rv`], and tells the watches.
-    pub fn put(
+    pub(crate) fn put(
         &mut self,
         res: &ResKey,
         ns: &str,
@@ -189,7 +189,7 @@ impl Store {
     }
 
     /// Removes an object; `last` is its final state (with a fresh resourceVersion).
-    pub fn remove(
+    pub(crate) fn remove(
         &mut self,
         res: &ResKey,
         ns: &str,
@@ -213,7 +213,7 @@ impl Store {
     }
 
     /// Drops every object of a kind (its CRD went away) without events per object.
-    pub fn drop_kind(&mut self, res: &ResKey) {
+    pub(crate) fn drop_kind(&mut self, res: &ResKey) {
         if let Some(all) = self.objects.remove(res) {
             for (k, obj) in all.iter_from(Bound::Unbounded) {
                 self.owners
@@ -236,12 +236,12 @@ impl Store {
         let _ = self.tx.send(change);
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
         self.tx.subscribe()
     }
 
     /// Changes after `rv`, or `None` when the log no longer reaches back that far.
-    pub fn changes_since(&self, rv: u64) -> Option<Vec<Arc<Change>>> {
+    pub(crate) fn changes_since(&self, rv: u64) -> Option<Vec<Arc<Change>>> {
         if rv < self.dropped_up_to {
             return None;
         }

@@ -8,7 +8,7 @@ use crate::jsonpath;
 use crate::kinds::{ColumnSource, ResourceType};
 
 /// Whether the Accept header asks for a Table.
-pub fn wants_table(accept: &str) -> bool {
+pub(crate) fn wants_table(accept: &str) -> bool {
     accept
         .split(',')
         .next()
@@ -16,7 +16,7 @@ pub fn wants_table(accept: &str) -> bool {
 }
 
 /// The printers' ages (Go's `HumanDuration`): 45s, 3m20s, 2h, 5d.
-pub fn age(created: Option<&str>, clock: &Clock) -> String {
+pub(crate) fn age(created: Option<&str>, clock: &Clock) -> String {
     crate::printers::since(created, clock)
 }
 
@@ -69,7 +69,7 @@ fn cell(source: &ColumnSource, obj: &Value, clock: &Clock) -> Value {
     }
 }
 
-pub fn table(
+pub(crate) fn table(
     rt: &ResourceType,
     objects: &[Value],
     resource_version: &str,
@@ -86,7 +86,7 @@ pub fn table(
 }
 
 /// One object's row: its cells and its metadata.
-pub fn row(rt: &ResourceType, object: &Value, clock: &Clock) -> Value {
+pub(crate) fn row(rt: &ResourceType, object: &Value, clock: &Clock) -> Value {
     let cells: Vec<Value> = rt
         .columns
         .iter()
@@ -100,7 +100,7 @@ pub fn row(rt: &ResourceType, object: &Value, clock: &Clock) -> Value {
 
 /// A Table of rows, with the list metadata (resourceVersion, and a
 /// continue token when a page has more after it).
-pub fn from_rows(
+pub(crate) fn from_rows(
     rt: &ResourceType,
     rows: Vec<Value>,
     metadata: Value,

@@ -12,7 +12,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 #[error("cannot make the server certificate: {0}")]
 pub struct TlsError(String);
 
-pub struct ServerTls {
+pub(crate) struct ServerTls {
     pub ca_pem: String,
     pub config: Arc<rustls::ServerConfig>,
 }
@@ -21,7 +21,7 @@ fn err(e: impl std::fmt::Display) -> TlsError {
     TlsError(e.to_string())
 }
 
-pub fn generate() -> Result<ServerTls, TlsError> {
+pub(crate) fn generate() -> Result<ServerTls, TlsError> {
     let ca_key = KeyPair::generate().map_err(err)?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);

@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-pub struct TokenIssuer {
+pub(crate) struct TokenIssuer {
     issuer: String,
     kid: String,
     encoding: jsonwebtoken::EncodingKey,
@@ -20,7 +20,7 @@ pub struct TokenIssuer {
 pub struct KeyError(String);
 
 impl TokenIssuer {
-    pub fn new(issuer: impl Into<String>) -> Result<Self, KeyError> {
+    pub(crate) fn new(issuer: impl Into<String>) -> Result<Self, KeyError> {
         let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
             .map_err(|e| KeyError(e.to_string()))?;
         let pkcs8 = pair.to_pkcs8v1().map_err(|e| KeyError(e.to_string()))?;
@@ -45,16 +45,16 @@ impl TokenIssuer {
         })
     }
 
-    pub fn issuer(&self) -> &str {
+    pub(crate) fn issuer(&self) -> &str {
         &self.issuer
     }
 
     /// `{"keys": [...]}` as served at `/openid/v1/jwks`.
-    pub fn jwks(&self) -> Value {
+    pub(crate) fn jwks(&self) -> Value {
         json!({ "keys": [self.jwk] })
     }
 
-    pub fn openid_configuration(&self) -> Value {
+    pub(crate) fn openid_configuration(&self) -> Value {
         json!({
             "issuer": self.issuer,
             "jwks_uri": format!("{}/openid/v1/jwks", self.issuer.trim_end_matches('/')),
@@ -65,7 +65,7 @@ impl TokenIssuer {
     }
 
     /// A token for `system:serviceaccount:NS:NAME`.
-    pub fn issue(
+    pub(crate) fn issue(
         &self,
         namespace: &str,
         name: &str,

@@ -104,7 +104,7 @@ fn gone(rv: u64, oldest: u64) -> Value {
 
 /// Starts a watch; the response streams until the client goes, the timeout
 /// passes or the server stops.
-pub fn start(
+pub(crate) fn start(
     api: &mut Api,
     rt: Arc<ResourceType>,
     namespace: Option<String>,

@@ -25,15 +25,18 @@ use crate::kinds::ResourceType;
 use crate::metadata::{finalizers, is_deleting, meta_str, namespace_and_name, now_rfc3339};
 
 /// The node every Pod is bound to.
-pub const NODE: &str = "kube-emulator";
+pub(crate) const NODE: &str = "kube-emulator";
 /// The label the deployment controller adds to a template's ReplicaSet and Pods.
 const TEMPLATE_HASH: &str = "pod-template-hash";
 
 /// A Pod as its runner sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PodRef {
+    /// The Pod's namespace.
     pub namespace: String,
+    /// Its name (`DEPLOYMENT-HASH-xxxxx`).
     pub name: String,
+    /// Its uid: a Pod deleted and made again under one name is another Pod.
     pub uid: String,
     /// The Deployment that owns it through its ReplicaSet.
     pub deployment: Option<String>,
@@ -42,7 +45,10 @@ pub struct PodRef {
 /// A container's log: what it has written and, to follow it, what it
 /// writes from now on (closed when it stops).
 pub struct PodLog {
+    /// The lines written so far, oldest first.
     pub lines: Vec<String>,
+    /// The lines written from now on, for `kubectl logs -f`; None when the
+    /// container writes no more.
     pub follow: Option<broadcast::Receiver<String>>,
 }
 
@@ -61,17 +67,17 @@ pub trait PodRunner: Send + Sync {
 
 /// The runners, by (namespace, Deployment).
 #[derive(Default)]
-pub struct Runners(Mutex<HashMap<(String, String), Arc<dyn PodRunner>>>);
+pub(crate) struct Runners(Mutex<HashMap<(String, String), Arc<dyn PodRunner>>>);
 
 impl Runners {
-    pub fn set(&self, namespace: &str, deployment: &str, runner: Arc<dyn PodRunner>) {
+    pub(crate) fn set(&self, namespace: &str, deployment: &str, runner: Arc<dyn PodRunner>) {
         self.0
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert((namespace.to_owned(), deployment.to_owned()), runner);
     }
 
-    pub fn of(&self, pod: &PodRef) -> Option<Arc<dyn PodRunner>> {
+    pub(crate) fn of(&self, pod: &PodRef) -> Option<Arc<dyn PodRunner>> {
         let deployment = pod.deployment.as_ref()?;
         self.0
             .lock()
@@ -82,7 +88,7 @@ impl Runners {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     Start(PodRef),
     Stop(PodRef),
 }
@@ -90,7 +96,7 @@ pub enum Action {
 /// The kubelet's bookkeeping: Pods whose start or stop is under way (by
 /// uid), and what is still to be run.
 #[derive(Debug, Default)]
-pub struct State {
+pub(crate) struct State {
     starting: HashSet<String>,
     stopping: HashSet<String>,
     pub actions: Vec<Action>,
@@ -127,7 +133,7 @@ fn controller_uid<'a>(obj: &'a Value, kind: &str) -> Option<&'a str> {
 
 /// The pod-template-hash of a template: a hash of it in the letters the
 /// real controller uses (`rand.SafeEncodeString` of a decimal number).
-pub fn template_hash(template: &Value) -> String {
+pub(crate) fn template_hash(template: &Value) -> String {
     const ALPHANUMS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let digest = Sha256::digest(serde_json::to_vec(template).unwrap_or_default());
     let n = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);

@@ -112,7 +112,7 @@ impl Api {
 
     /// The namespace controller and the garbage collector, one pass each.
     /// Returns whether anything changed (run again until it does not).
-    pub fn reconcile_background(&mut self) -> bool {
+    pub(crate) fn reconcile_background(&mut self) -> bool {
         let mut changed = self.publish_namespace_defaults();
         changed |= self.clean_up_deleted_crds();
         let ns_rt = self.catalogue.find("", "v1", "namespaces");

@@ -18,7 +18,7 @@ impl Api {
     /// API server's bootstrap controller creates: `default` (where clients
     /// without a namespace put things), `kube-system`, `kube-public`,
     /// `kube-node-lease`.
-    pub fn create_system_namespaces(&mut self) -> Result<(), ApiError> {
+    pub(crate) fn create_system_namespaces(&mut self) -> Result<(), ApiError> {
         let Some(rt) = self.catalogue.find("", "v1", "namespaces") else {
             return Err(ApiError::new(
                 Reason::InternalError,
@@ -33,7 +33,7 @@ impl Api {
         Ok(())
     }
 
-    pub fn create(
+    pub(crate) fn create(
         &mut self,
         rt: &Arc<ResourceType>,
         ns: Option<&str>,
@@ -46,7 +46,7 @@ impl Api {
 
     /// [`Api::create`], answering with the object as stored (which a
     /// caller presents, or writes out as it is when `rt` shows it so).
-    pub fn create_stored(
+    pub(crate) fn create_stored(
         &mut self,
         rt: &Arc<ResourceType>,
         ns: Option<&str>,

@@ -11,7 +11,7 @@ use crate::protobuf;
 
 /// The formats of create and update bodies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BodyFormat {
+pub(crate) enum BodyFormat {
     Json,
     Yaml,
     Protobuf,
@@ -20,7 +20,7 @@ pub enum BodyFormat {
 impl BodyFormat {
     /// The format of a body sent as `content_type` to `rt`; 415 for one the
     /// server does not read for that kind.
-    pub fn of(rt: &ResourceType, content_type: &str) -> Result<Self, ApiError> {
+    pub(crate) fn of(rt: &ResourceType, content_type: &str) -> Result<Self, ApiError> {
         let ct = content_type.split(';').next().unwrap_or_default().trim();
         match ct {
             "" | "application/json" | "*/*" => Ok(Self::Json),
@@ -109,7 +109,7 @@ fn internal_package(group: &str) -> &str {
 impl Api {
     /// Decodes a request body of `format` into an object of `rt`, refusing
     /// an object of another kind or version as the real server does.
-    pub fn decode(
+    pub(crate) fn decode(
         &self,
         rt: &ResourceType,
         format: BodyFormat,

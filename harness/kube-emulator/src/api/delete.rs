@@ -17,20 +17,20 @@ use crate::metadata::{
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Propagation {
+pub(crate) enum Propagation {
     Background,
     Foreground,
     Orphan,
 }
 
-pub struct DeleteOptions {
+pub(crate) struct DeleteOptions {
     pub propagation: Option<Propagation>,
     pub precondition_rv: Option<String>,
     pub precondition_uid: Option<String>,
 }
 
 impl DeleteOptions {
-    pub fn parse(body: &[u8], query: &Query) -> Result<Self, ApiError> {
+    pub(crate) fn parse(body: &[u8], query: &Query) -> Result<Self, ApiError> {
         let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
             json!({})
         } else {
@@ -80,7 +80,7 @@ impl DeleteOptions {
         })
     }
 
-    pub fn background() -> Self {
+    pub(crate) fn background() -> Self {
         Self {
             propagation: Some(Propagation::Background),
             precondition_rv: None,
@@ -128,7 +128,7 @@ impl Api {
         self.catalogue.replace_group_resource(key, Vec::new());
     }
 
-    pub fn delete(
+    pub(crate) fn delete(
         &mut self,
         rt: &Arc<ResourceType>,
         ns: Option<&str>,
@@ -266,7 +266,7 @@ impl Api {
         self.validate_admission(rt, &req, obj)
     }
 
-    pub fn delete_collection(
+    pub(crate) fn delete_collection(
         &mut self,
         rt: &Arc<ResourceType>,
         ns: Option<&str>,

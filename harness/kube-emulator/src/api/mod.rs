@@ -37,18 +37,18 @@ use crate::kinds::{Catalogue, ResourceType};
 use crate::store::Store;
 use crate::tokens::TokenIssuer;
 
-pub use decode::BodyFormat;
-pub use delete::DeleteOptions;
+pub(crate) use decode::BodyFormat;
+pub(crate) use delete::DeleteOptions;
 pub(crate) use kind_rules::go_base64_error;
 pub(crate) use read::presented;
 
 /// The namespaces a new cluster has.
-pub const SYSTEM_NAMESPACES: [&str; 4] =
+pub(crate) const SYSTEM_NAMESPACES: [&str; 4] =
     ["default", "kube-system", "kube-public", "kube-node-lease"];
 
-pub type Query = HashMap<String, String>;
+pub(crate) type Query = HashMap<String, String>;
 
-pub struct Api {
+pub(crate) struct Api {
     pub catalogue: Catalogue,
     pub store: Store,
     pub hooks: Vec<Arc<dyn AdmissionHook>>,
@@ -63,7 +63,7 @@ pub struct Api {
 }
 
 impl Api {
-    pub fn new(clock: Clock, tokens: Arc<TokenIssuer>, watch_log: usize) -> Self {
+    pub(crate) fn new(clock: Clock, tokens: Arc<TokenIssuer>, watch_log: usize) -> Self {
         Self {
             catalogue: Catalogue::with_builtins(),
             store: Store::new(watch_log),

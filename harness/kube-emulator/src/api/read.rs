@@ -41,11 +41,16 @@ pub(crate) fn presented<'a>(
 
 impl Api {
     /// The object as a client of `rt`'s version sees it.
-    pub fn present(&self, rt: &ResourceType, obj: &Value) -> Value {
+    pub(crate) fn present(&self, rt: &ResourceType, obj: &Value) -> Value {
         present_as(rt, obj)
     }
 
-    pub fn get(&self, rt: &ResourceType, ns: Option<&str>, name: &str) -> Result<Value, ApiError> {
+    pub(crate) fn get(
+        &self,
+        rt: &ResourceType,
+        ns: Option<&str>,
+        name: &str,
+    ) -> Result<Value, ApiError> {
         let ns = Self::ns_key(rt, ns);
         self.store
             .get(&rt.key(), &ns, name)
@@ -53,7 +58,7 @@ impl Api {
             .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))
     }
 
-    pub fn selectors(query: &Query) -> Result<(LabelSelector, FieldSelector), ApiError> {
+    pub(crate) fn selectors(query: &Query) -> Result<(LabelSelector, FieldSelector), ApiError> {
         let labels = LabelSelector::parse(
             query
                 .get("labelSelector")

@@ -9,7 +9,12 @@ use crate::metadata::{meta_str, strings_at};
 
 impl Api {
     /// POST serviceaccounts/NAME/token
-    pub fn token_request(&mut self, ns: &str, name: &str, body: &[u8]) -> Result<Value, ApiError> {
+    pub(crate) fn token_request(
+        &mut self,
+        ns: &str,
+        name: &str,
+        body: &[u8],
+    ) -> Result<Value, ApiError> {
         let sa_key = ResKey::core("serviceaccounts");
         let sa = self
             .store

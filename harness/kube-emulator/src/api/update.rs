@@ -39,7 +39,7 @@ fn check_name(rt: &ResourceType, obj: &Value, name: &str, ns: &str) -> Result<()
 }
 
 impl Api {
-    pub fn update(
+    pub(crate) fn update(
         &mut self,
         rt: &Arc<ResourceType>,
         ns: Option<&str>,
@@ -72,7 +72,7 @@ impl Api {
     // The address (kind, namespace, name, subresource) and the patch (type,
     // body) are what an HTTP PATCH carries; bundling them would only rename them.
     #[allow(clippy::too_many_arguments)]
-    pub fn patch(
+    pub(crate) fn patch(
         &mut self,
         rt: &Arc<ResourceType>,
         ns: Option<&str>,

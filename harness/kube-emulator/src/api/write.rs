@@ -16,7 +16,7 @@ use crate::metadata::{finalizers, is_deleting, meta, meta_mut, meta_str, new_uid
 use crate::schema;
 
 /// etcd's limit on one object.
-pub const MAX_OBJECT_BYTES: usize = 1_572_864;
+pub(super) const MAX_OBJECT_BYTES: usize = 1_572_864;
 
 /// The length of an object's JSON, without writing it anywhere.
 fn json_len(obj: &Value) -> usize {

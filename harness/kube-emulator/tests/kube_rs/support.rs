@@ -4,33 +4,33 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use kube_emulator::{Clock, KubeEmulator};
 
-pub struct Env {
+pub(crate) struct Env {
     pub emulator: KubeEmulator,
     pub client: Client,
 }
 
-pub async fn client_for(emulator: &KubeEmulator) -> Client {
+pub(crate) async fn client_for(emulator: &KubeEmulator) -> Client {
     Client::try_from(config_for(emulator).await).unwrap()
 }
 
-pub async fn config_for(emulator: &KubeEmulator) -> Config {
+pub(crate) async fn config_for(emulator: &KubeEmulator) -> Config {
     let kubeconfig = Kubeconfig::from_yaml(&emulator.kubeconfig(None)).unwrap();
     Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
         .unwrap()
 }
 
-pub async fn start() -> Env {
+pub(crate) async fn start() -> Env {
     start_with(KubeEmulator::builder()).await
 }
 
-pub async fn start_with(builder: kube_emulator::Builder) -> Env {
+pub(crate) async fn start_with(builder: kube_emulator::Builder) -> Env {
     let emulator = builder.start().await.unwrap();
     let client = client_for(&emulator).await;
     Env { emulator, client }
 }
 
-pub async fn start_frozen(at: &str) -> (Env, Clock) {
+pub(crate) async fn start_frozen(at: &str) -> (Env, Clock) {
     let clock = Clock::frozen_at(at.parse().unwrap());
     (
         start_with(KubeEmulator::builder().clock(clock.clone())).await,
@@ -38,7 +38,7 @@ pub async fn start_frozen(at: &str) -> (Env, Clock) {
     )
 }
 
-pub async fn namespace(client: &Client, name: &str) {
+pub(crate) async fn namespace(client: &Client, name: &str) {
     let ns: Namespace =
         serde_json::from_value(serde_json::json!({ "metadata": { "name": name } })).unwrap();
     Api::<Namespace>::all(client.clone())
@@ -48,14 +48,14 @@ pub async fn namespace(client: &Client, name: &str) {
 }
 
 /// The API status code of a failed call.
-pub fn status_of<T: std::fmt::Debug>(r: Result<T, kube::Error>) -> kube::core::Status {
+pub(crate) fn status_of<T: std::fmt::Debug>(r: Result<T, kube::Error>) -> kube::core::Status {
     match r {
         Err(kube::Error::Api(s)) => *s,
         other => panic!("expected an API error, got {other:?}"),
     }
 }
 
-pub fn http(emulator: &KubeEmulator) -> reqwest::Client {
+pub(crate) fn http(emulator: &KubeEmulator) -> reqwest::Client {
     reqwest::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(emulator.ca_pem().as_bytes()).unwrap())
         .build()
@@ -65,7 +65,7 @@ pub fn http(emulator: &KubeEmulator) -> reqwest::Client {
 /// The server of the tests that use only the API: a fresh emulator, or
 /// the real API server `KUBE_RS_TESTS_KUBECONFIG` names
 /// (scripts/kube-rs-tests-against-real-apiserver.sh runs them there).
-pub struct Target {
+pub(crate) struct Target {
     pub client: Client,
     _emulator: Option<KubeEmulator>,
     prefix: String,
@@ -74,12 +74,12 @@ pub struct Target {
 impl Target {
     /// A namespace of this test's own: the name as written on an emulator
     /// of its own, made unique on a shared real server.
-    pub fn ns(&self, name: &str) -> String {
+    pub(crate) fn ns(&self, name: &str) -> String {
         format!("{}{name}", self.prefix)
     }
 }
 
-pub async fn start_api() -> Target {
+pub(crate) async fn start_api() -> Target {
     match std::env::var_os("KUBE_RS_TESTS_KUBECONFIG") {
         Some(path) => {
             let kubeconfig = Kubeconfig::read_from(&path).unwrap();
