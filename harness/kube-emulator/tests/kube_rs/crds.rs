@@ -1,14 +1,13 @@
 //! CustomResourceDefinitions: serving, schema validation, generation and the
 //! status subresource; ESO's upstream CRDs installed unchanged.
 
-use std::path::PathBuf;
-
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{
     Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
 };
 use serde_json::{Value, json};
 
+use crate::eso_crd_source;
 use crate::support::*;
 
 fn widget_crd() -> CustomResourceDefinition {
@@ -236,33 +235,65 @@ async fn schema_violations_are_422_naming_the_field_and_unknown_fields_are_prune
     );
 }
 
-fn shared_crds() -> Option<PathBuf> {
-    let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/eso-crds-v2.9.0");
-    dir.is_dir().then_some(dir)
-}
-
+/// Every CRD of ESO's release that `--env binaries` runs (see
+/// `eso_crd_source` for where they are found) installs unchanged, and the
+/// ExternalSecret's schema defaults and validates as ESO's webhook-less
+/// API does.
 #[tokio::test]
 async fn upstream_eso_crds_install_and_validate() {
-    let Some(dir) = shared_crds() else {
-        eprintln!("SKIPPED: ../shared/reference/eso-crds-v2.9.0 is not present");
-        return;
+    let source = match eso_crd_source::find() {
+        Ok(source) => source,
+        Err(nowhere) if std::env::var_os("REQUIRE_BINARIES").is_some_and(|v| v == "1") => {
+            panic!("REQUIRE_BINARIES=1 and {nowhere}")
+        }
+        Err(nowhere) => {
+            eso_crd_source::tell(&format!(
+                "SKIPPED upstream_eso_crds_install_and_validate: {nowhere}"
+            ));
+            return;
+        }
     };
     let env = start().await;
     namespace(&env.client, "ns").await;
     let crds: Api<CustomResourceDefinition> = Api::all(env.client.clone());
-    for file in [
-        "external-secrets.io_externalsecrets.yaml",
-        "external-secrets.io_secretstores.yaml",
-        "external-secrets.io_clustersecretstores.yaml",
-    ] {
-        let text = std::fs::read_to_string(dir.join(file)).unwrap();
-        let crd: CustomResourceDefinition =
-            serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
-        crds.create(&PostParams::default(), &crd)
-            .await
-            .unwrap_or_else(|e| panic!("{file}: {e}"));
+    let mut installed = Vec::new();
+    for file in &source.files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let documents: Vec<CustomResourceDefinition> = serde_saphyr::from_multiple(&text)
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        for crd in documents {
+            let name = crd.metadata.name.clone().unwrap_or_default();
+            crds.create(&PostParams::default(), &crd)
+                .await
+                .unwrap_or_else(|e| panic!("{}: CRD {name}: {e}", file.display()));
+            installed.push(name);
+        }
     }
+    for checked in [
+        "externalsecrets.external-secrets.io",
+        "secretstores.external-secrets.io",
+        "clustersecretstores.external-secrets.io",
+    ] {
+        assert!(
+            installed.iter().any(|n| n == checked),
+            "{checked} is not among ESO {}'s CRDs in {:?}",
+            source.version,
+            source.files
+        );
+    }
+    let files: Vec<String> = source
+        .files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect();
+    eso_crd_source::tell(&format!(
+        "ESO {} CRDs from {} ({}): {} installed ({}); ExternalSecret defaults and validation checked",
+        source.version,
+        files.join(", "),
+        source.origin,
+        installed.len(),
+        installed.join(", ")
+    ));
     let ar = ApiResource::from_gvk_with_plural(
         &GroupVersionKind::gvk("external-secrets.io", "v1", "ExternalSecret"),
         "externalsecrets",

@@ -8,6 +8,7 @@
 mod bodies;
 mod crds;
 mod errors;
+mod eso_crd_source;
 mod gc;
 mod lists;
 mod support;
