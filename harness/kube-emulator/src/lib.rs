@@ -1,4 +1,4 @@
-//! An in-process Kubernetes API server over HTTP on 127.0.0.1 that the real
+//! An in-process Kubernetes API server over HTTPS on 127.0.0.1 that the real
 //! clients (kube-rs, kubectl) talk to unchanged. It is generic over kinds:
 //! the built-in ones it needs (Namespace, Secret, ConfigMap, ServiceAccount,
 //! Event, Deployment, ReplicaSet and Pod, CustomResourceDefinition, the

@@ -10,12 +10,12 @@
 //!   what the built-in kinds add;
 //! - `token`: the ServiceAccount `token` subresource;
 //! - `controllers`: the namespace controller, the garbage collector and
-//!   apiextensions' CRD cleanup, run in the background;
-//! - `metadata`: reading and writing an object's metadata.
+//!   apiextensions' CRD cleanup, run in the background.
 //!
 //! Lists, watches, `scale`, `log` and the workload controllers are in the
-//! crate's `list`, `watch`, `scale`, `pod_log` and `workloads`; the routing
-//! of HTTP requests to these verbs is `service`.
+//! crate's `list`, `watch`, `scale`, `pod_log` and `workloads`, an object's
+//! metadata helpers in `metadata`; the routing of HTTP requests to these
+//! verbs is `service`.
 
 mod controllers;
 mod create;
