@@ -11,14 +11,14 @@ use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EventType {
+pub(crate) enum EventType {
     Normal,
     Warning,
 }
 
 /// The object an event is about.
 #[derive(Debug, Clone)]
-pub struct Regarding {
+pub(crate) struct Regarding {
     pub kind: &'static str,
     pub namespace: String,
     pub name: String,
@@ -29,7 +29,7 @@ pub struct Regarding {
 /// What makes two events "the same" for aggregation: (uid, type, reason, message).
 type EventKey = (String, EventType, String, String);
 
-pub struct Recorder {
+pub(crate) struct Recorder {
     client: kube::Client,
     clock: Clock,
     /// (uid, type, reason, message) → (event name, count)
@@ -37,7 +37,7 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub fn new(client: kube::Client, clock: Clock) -> Self {
+    pub(crate) fn new(client: kube::Client, clock: Clock) -> Self {
         Self {
             client,
             clock,
@@ -46,7 +46,13 @@ impl Recorder {
     }
 
     /// Records an event; failures to record are logged, never fatal, as in ESO.
-    pub async fn publish(&self, about: &Regarding, type_: EventType, reason: &str, message: &str) {
+    pub(crate) async fn publish(
+        &self,
+        about: &Regarding,
+        type_: EventType,
+        reason: &str,
+        message: &str,
+    ) {
         let now = self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
         let ns = if about.namespace.is_empty() {
             "default".to_owned()

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use kube_emulator::{AdmissionHook, AdmissionRequest, Operation};
 use serde_json::Value;
 
+/// ESO's validating webhook, as a kube-emulator admission hook.
 pub struct EsoWebhook;
 
 /// ESO's webhook checks, on the JSON of an ExternalSecret. `Err` holds every
