@@ -88,7 +88,7 @@ pub(crate) async fn stack() -> Stack {
     .unwrap();
     let client = kube::Client::try_from(config).unwrap();
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in eso_emulator::types::crds() {
+    for crd in eso_api::crds() {
         crds.create(&PostParams::default(), &crd).await.unwrap();
     }
     let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": NS}})).unwrap();
@@ -140,16 +140,13 @@ pub(crate) async fn put_aws_secret(client: &kube::Client, key: &AccessKey) {
     api.create(&PostParams::default(), &s).await.unwrap();
 }
 
+/// ESO's resource by its plural.
 pub(crate) fn resource(plural: &str) -> kube::api::ApiResource {
-    let kind = match plural {
-        "externalsecrets" => "ExternalSecret",
-        "secretstores" => "SecretStore",
-        _ => "ClusterSecretStore",
-    };
-    kube::api::ApiResource::from_gvk_with_plural(
-        &kube::api::GroupVersionKind::gvk("external-secrets.io", "v1", kind),
-        plural,
-    )
+    match plural {
+        "externalsecrets" => eso_api::external_secret_resource(),
+        "secretstores" => eso_api::store_resource(eso_api::StoreKind::SecretStore),
+        _ => eso_api::store_resource(eso_api::StoreKind::ClusterSecretStore),
+    }
 }
 
 pub(crate) fn api(client: &kube::Client, plural: &str) -> Api<DynamicObject> {
