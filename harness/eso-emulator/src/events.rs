@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use emulator_core::Clock;
+use eso_api::metadata::CONTROLLER_NAME;
 use k8s_openapi::api::core::v1::Event;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
@@ -91,14 +92,14 @@ impl Recorder {
         let event: Event = match serde_json::from_value(json!({
             "metadata": { "name": name, "namespace": ns },
             "involvedObject": {
-                "apiVersion": "external-secrets.io/v1", "kind": about.kind, "namespace": about.namespace,
+                "apiVersion": eso_api::API_VERSION, "kind": about.kind, "namespace": about.namespace,
                 "name": about.name, "uid": about.uid, "resourceVersion": about.resource_version,
             },
             "reason": reason,
             "message": message,
             "type": match type_ { EventType::Normal => "Normal", EventType::Warning => "Warning" },
-            "source": { "component": "external-secrets" },
-            "reportingComponent": "external-secrets",
+            "source": { "component": CONTROLLER_NAME },
+            "reportingComponent": CONTROLLER_NAME,
             "reportingInstance": "eso-emulator",
             "firstTimestamp": now,
             "lastTimestamp": now,

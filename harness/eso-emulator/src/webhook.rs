@@ -58,7 +58,7 @@ pub fn validate_external_secret(obj: &Value) -> Result<(), String> {
 
 impl AdmissionHook for EsoWebhook {
     fn handles(&self, group: &str, kind: &str) -> bool {
-        group == "external-secrets.io" && kind == "ExternalSecret"
+        group == eso_api::GROUP && kind == "ExternalSecret"
     }
 
     fn validate(&self, req: &AdmissionRequest<'_>, object: &Value) -> Result<(), String> {
