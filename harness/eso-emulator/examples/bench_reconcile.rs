@@ -91,7 +91,7 @@ async fn main() -> anyhow::Result<()> {
         .await?,
     )?;
     let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> = Api::all(client.clone());
-    for crd in eso_emulator::types::crds() {
+    for crd in eso_api::crds() {
         crds.create(&PostParams::default(), &crd).await?;
     }
     let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": "bench"}}))?;
@@ -103,14 +103,11 @@ async fn main() -> anyhow::Result<()> {
         json!({"metadata": {"name": "aws-secret"}, "stringData": {"id": eso.access_key_id, "key": eso.secret_access_key}}),
     )?;
     secrets.create(&PostParams::default(), &creds).await?;
-    let ar = |kind: &str, plural: &str| {
-        kube::api::ApiResource::from_gvk_with_plural(
-            &kube::api::GroupVersionKind::gvk("external-secrets.io", "v1", kind),
-            plural,
-        )
-    };
-    let stores: Api<DynamicObject> =
-        Api::namespaced_with(client.clone(), "bench", &ar("SecretStore", "secretstores"));
+    let stores: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "bench",
+        &eso_api::store_resource(eso_api::StoreKind::SecretStore),
+    );
     stores
         .create(&PostParams::default(), &serde_json::from_value(json!({"apiVersion": "external-secrets.io/v1", "kind": "SecretStore", "metadata": {"name": "aws"},
             "spec": {"provider": {"aws": {"service": "SecretsManager", "region": "us-west-2", "auth": {"secretRef": {
@@ -119,7 +116,7 @@ async fn main() -> anyhow::Result<()> {
     let ess: Api<DynamicObject> = Api::namespaced_with(
         client.clone(),
         "bench",
-        &ar("ExternalSecret", "externalsecrets"),
+        &eso_api::external_secret_resource(),
     );
     let config = Config {
         endpoints: Endpoints {

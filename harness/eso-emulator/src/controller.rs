@@ -4,25 +4,28 @@
 //! Secrets they manage, with per-object exponential backoff after errors.
 
 use std::collections::HashMap;
+use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use eso_api::metadata::MANAGED_LABEL;
+use eso_api::reasons::{MSG_STORE_VALIDATED, REASON_INVALID_PROVIDER_CONFIG};
+use eso_api::{Capabilities, Condition, ConditionStatus, SecretStoreStatus, StoreKind};
 use futures::{StreamExt, TryStreamExt};
-
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DynamicObject};
 use kube::runtime::{WatchStreamExt, watcher};
+use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
 
-use crate::external_secret::{self, MANAGED_LABEL, Next};
-use crate::queue::after;
-pub use crate::queue::{Key, Queue};
-use crate::secret_store::{self, StoreView};
-use crate::types::StoreKind;
-use crate::{Context, external_secret_resource, store_resource};
+use crate::Context;
+use crate::external_secret::{self, error_policy};
+pub(crate) use crate::queue::{Key, Queue};
+use crate::queue::{Next, after};
+use crate::secret_store::StoreView;
 
 /// The loop that takes due keys and reconciles them, `concurrency` at a time.
-pub async fn run(ctx: Arc<Context>, queue: Arc<Queue>, stop: CancellationToken) {
+pub(crate) async fn run(ctx: Arc<Context>, queue: Arc<Queue>, stop: CancellationToken) {
     loop {
         let notified = queue.notify.notified();
         tokio::pin!(notified);
@@ -46,7 +49,9 @@ pub async fn run(ctx: Arc<Context>, queue: Arc<Queue>, stop: CancellationToken) 
                 async move {
                     let next = match &key {
                         Key::ExternalSecret { namespace, name } => {
-                            external_secret::reconcile(&ctx, namespace, name).await
+                            external_secret::reconcile(&ctx, namespace, name)
+                                .await
+                                .unwrap_or_else(|err| error_policy(&err, &ctx))
                         }
                         Key::Store {
                             kind,
@@ -65,8 +70,10 @@ pub async fn run(ctx: Arc<Context>, queue: Arc<Queue>, stop: CancellationToken) 
     }
 }
 
-pub async fn reconcile_store(ctx: &Context, kind: StoreKind, namespace: &str, name: &str) -> Next {
-    let ar = store_resource(kind);
+/// Validates a store as ESO's store controller does, and writes its Ready
+/// condition and a Normal or Warning event.
+async fn reconcile_store(ctx: &Context, kind: StoreKind, namespace: &str, name: &str) -> Next {
+    let ar = eso_api::store_resource(kind);
     let api: Api<DynamicObject> = match kind {
         StoreKind::SecretStore => Api::namespaced_with(ctx.kube.clone(), namespace, &ar),
         StoreKind::ClusterSecretStore => Api::all_with(ctx.kube.clone(), &ar),
@@ -81,14 +88,14 @@ pub async fn reconcile_store(ctx: &Context, kind: StoreKind, namespace: &str, na
     };
     let json = serde_json::to_value(&obj).unwrap_or_default();
     let store = StoreView::from_json(kind, &json);
-    let previous: Vec<crate::types::Condition> = json
+    let previous: Vec<Condition> = json
         .pointer("/status/conditions")
         .cloned()
         .and_then(|c| serde_json::from_value(c).ok())
         .unwrap_or_default();
-    let now = ctx.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let now = ctx.clock.now();
     let regarding = crate::events::Regarding {
-        kind: store.kind_name(),
+        kind: store.kind.as_str(),
         namespace: store.namespace.clone(),
         name: store.name.clone(),
         uid: store.uid.clone(),
@@ -96,11 +103,11 @@ pub async fn reconcile_store(ctx: &Context, kind: StoreKind, namespace: &str, na
     };
     let (status, next) = match ctx.clients.validate(&store).await {
         Ok(reason) => {
-            let cond = secret_store::ready_condition(
-                true,
+            let cond = Condition::ready(
+                ConditionStatus::True,
                 reason,
-                secret_store::MSG_STORE_VALIDATED,
-                &now,
+                MSG_STORE_VALIDATED,
+                now,
                 &previous,
             );
             ctx.recorder
@@ -108,7 +115,7 @@ pub async fn reconcile_store(ctx: &Context, kind: StoreKind, namespace: &str, na
                     &regarding,
                     crate::events::EventType::Normal,
                     reason,
-                    secret_store::MSG_STORE_VALIDATED,
+                    MSG_STORE_VALIDATED,
                 )
                 .await;
             let refresh = obj
@@ -118,35 +125,42 @@ pub async fn reconcile_store(ctx: &Context, kind: StoreKind, namespace: &str, na
                 .map(Duration::from_secs)
                 .unwrap_or(ctx.config.store_refresh);
             (
-                serde_json::json!({ "status": { "conditions": [cond], "capabilities": "ReadWrite" } }),
+                SecretStoreStatus {
+                    conditions: vec![cond],
+                    capabilities: Some(Capabilities::ReadWrite),
+                },
                 Next::At(after(ctx.clock.now(), refresh)),
             )
         }
         Err(e) => {
-            let cond = secret_store::ready_condition(
-                false,
-                secret_store::REASON_INVALID_PROVIDER_CONFIG,
+            let cond = Condition::ready(
+                ConditionStatus::False,
+                REASON_INVALID_PROVIDER_CONFIG,
                 e.condition_message(),
-                &now,
+                now,
                 &previous,
             );
             ctx.recorder
                 .publish(
                     &regarding,
                     crate::events::EventType::Warning,
-                    secret_store::REASON_INVALID_PROVIDER_CONFIG,
+                    REASON_INVALID_PROVIDER_CONFIG,
                     &e.to_string(),
                 )
                 .await;
             ctx.log(format!("store {} is not valid: {e}", store.name));
             (
-                serde_json::json!({ "status": { "conditions": [cond] } }),
+                SecretStoreStatus {
+                    conditions: vec![cond],
+                    capabilities: None,
+                },
                 Next::Backoff,
             )
         }
     };
+    let patch = serde_json::json!({ "status": status });
     if let Err(e) = api
-        .patch_status(name, &Default::default(), &kube::api::Patch::Merge(status))
+        .patch_status(name, &Default::default(), &kube::api::Patch::Merge(patch))
         .await
     {
         ctx.log(format!("error updating status of store {name}: {e}"));
@@ -157,7 +171,7 @@ pub async fn reconcile_store(ctx: &Context, kind: StoreKind, namespace: &str, na
 
 /// What of an object's metadata makes it worth reconciling again: status
 /// updates are not among it.
-pub type Fingerprint = (Option<i64>, String, bool);
+pub(crate) type Fingerprint = (Option<i64>, String, bool);
 
 fn fingerprint(obj: &DynamicObject) -> Fingerprint {
     // The uid is in it: an object deleted and made again is new.
@@ -178,7 +192,7 @@ fn fingerprint(obj: &DynamicObject) -> Fingerprint {
 /// An ExternalSecret as the controller itself wrote it (its finalizer) and
 /// went on with: the watch's event of that write brings nothing new to
 /// reconcile.
-pub fn written_by_us(ctx: &Context, obj: &DynamicObject) {
+pub(crate) fn written_by_us(ctx: &Context, obj: &DynamicObject) {
     ctx.es_seen
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -192,19 +206,52 @@ fn es_key(obj: &DynamicObject) -> Key {
     }
 }
 
-/// Feeds the queue from the ExternalSecret watch; keeps the target name of
-/// each, so a change to a target can be traced back.
-pub async fn watch_external_secrets(
-    ctx: Arc<Context>,
-    queue: Arc<Queue>,
-    targets: Arc<Mutex<HashMap<(String, String), Key>>>,
-) {
-    let api: Api<DynamicObject> = Api::all_with(ctx.kube.clone(), &external_secret_resource());
-    let stream = watcher(api, watcher::Config::default()).default_backoff();
+fn store_key(kind: StoreKind, obj: &DynamicObject) -> Key {
+    Key::Store {
+        kind,
+        namespace: obj.metadata.namespace.clone().unwrap_or_default(),
+        name: obj.metadata.name.clone().unwrap_or_default(),
+    }
+}
+
+/// Every watch of the controller: hands each event of a watch of `api` to
+/// `on_event` until the stream ends. A watch error goes to the log as
+/// "`what` watch error: ..." and the watcher goes on after its backoff.
+pub(crate) async fn each_event<K>(
+    ctx: &Context,
+    what: &str,
+    api: Api<K>,
+    config: watcher::Config,
+    mut on_event: impl FnMut(watcher::Event<K>),
+) where
+    K: kube::Resource + Clone + DeserializeOwned + Debug + Send + 'static,
+{
+    let stream = watcher(api, config).default_backoff();
     futures::pin_mut!(stream);
     loop {
         match stream.try_next().await {
-            Ok(Some(watcher::Event::Apply(obj) | watcher::Event::InitApply(obj))) => {
+            Ok(Some(event)) => on_event(event),
+            Ok(None) => return,
+            Err(e) => ctx.log(format!("{what} watch error: {e}")),
+        }
+    }
+}
+
+/// Which ExternalSecret writes each target Secret, by (namespace, name).
+pub(crate) type Targets = Arc<Mutex<HashMap<(String, String), Key>>>;
+
+/// Feeds the queue from the ExternalSecret watch; keeps the target name of
+/// each, so a change to a target can be traced back.
+pub(crate) async fn watch_external_secrets(ctx: Arc<Context>, queue: Arc<Queue>, targets: Targets) {
+    let api: Api<DynamicObject> =
+        Api::all_with(ctx.kube.clone(), &eso_api::external_secret_resource());
+    each_event(
+        &ctx,
+        "ExternalSecret",
+        api,
+        watcher::Config::default(),
+        |event| match event {
+            watcher::Event::Apply(obj) | watcher::Event::InitApply(obj) => {
                 let key = es_key(&obj);
                 let fp = fingerprint(&obj);
                 if let Ok(view) = external_secret::View::parse(&obj) {
@@ -221,7 +268,7 @@ pub async fn watch_external_secrets(
                     queue.add(key, ctx.clock.now());
                 }
             }
-            Ok(Some(watcher::Event::Delete(obj))) => {
+            watcher::Event::Delete(obj) => {
                 let key = es_key(&obj);
                 ctx.es_seen
                     .lock()
@@ -229,40 +276,25 @@ pub async fn watch_external_secrets(
                     .remove(&key);
                 queue.add(key, ctx.clock.now());
             }
-            Ok(Some(_)) => {}
-            Ok(None) => return,
-            Err(e) => ctx.log(format!("ExternalSecret watch error: {e}")),
-        }
-    }
+            watcher::Event::Init | watcher::Event::InitDone => {}
+        },
+    )
+    .await;
 }
 
 /// Repairs a managed target that was deleted or edited by hand.
-pub async fn watch_targets(
-    ctx: Arc<Context>,
-    queue: Arc<Queue>,
-    targets: Arc<Mutex<HashMap<(String, String), Key>>>,
-) {
+pub(crate) async fn watch_targets(ctx: Arc<Context>, queue: Arc<Queue>, targets: Targets) {
     let api: Api<Secret> = Api::all(ctx.kube.clone());
-    let stream = watcher(
-        api,
-        watcher::Config::default().labels(&format!("{MANAGED_LABEL}=true")),
-    )
-    .default_backoff();
-    futures::pin_mut!(stream);
-    loop {
-        let (secret, deleted) = match stream.try_next().await {
-            Ok(Some(watcher::Event::Apply(s))) => (s, false),
-            Ok(Some(watcher::Event::Delete(s))) => (s, true),
-            Ok(Some(_)) => continue,
-            Ok(None) => return,
-            Err(e) => {
-                ctx.log(format!("Secret watch error: {e}"));
-                continue;
-            }
+    let config = watcher::Config::default().labels(&format!("{MANAGED_LABEL}=true"));
+    each_event(&ctx, "Secret", api, config, |event| {
+        let (secret, deleted) = match event {
+            watcher::Event::Apply(s) => (s, false),
+            watcher::Event::Delete(s) => (s, true),
+            _ => return,
         };
         // A target that is still valid needs nothing; our own writes land here too.
         if !deleted && external_secret::target_valid(Some(&secret)) {
-            continue;
+            return;
         }
         let ns = secret.metadata.namespace.clone().unwrap_or_default();
         let owner = secret
@@ -287,40 +319,35 @@ pub async fn watch_targets(
         if let Some(key) = key {
             queue.add(key, ctx.clock.now());
         }
-    }
+    })
+    .await;
 }
 
-pub async fn watch_stores(ctx: Arc<Context>, queue: Arc<Queue>, kind: StoreKind) {
-    let api: Api<DynamicObject> = Api::all_with(ctx.kube.clone(), &store_resource(kind));
+/// Feeds the queue from a watch of one kind of store.
+pub(crate) async fn watch_stores(ctx: Arc<Context>, queue: Arc<Queue>, kind: StoreKind) {
+    let api: Api<DynamicObject> = Api::all_with(ctx.kube.clone(), &eso_api::store_resource(kind));
     let mut seen: HashMap<Key, Fingerprint> = HashMap::new();
-    let stream = watcher(api, watcher::Config::default()).default_backoff();
-    futures::pin_mut!(stream);
-    loop {
-        match stream.try_next().await {
-            Ok(Some(watcher::Event::Apply(obj) | watcher::Event::InitApply(obj))) => {
-                let key = Key::Store {
-                    kind,
-                    namespace: obj.metadata.namespace.clone().unwrap_or_default(),
-                    name: obj.metadata.name.clone().unwrap_or_default(),
-                };
+    each_event(
+        &ctx,
+        "store",
+        api,
+        watcher::Config::default(),
+        |event| match event {
+            watcher::Event::Apply(obj) | watcher::Event::InitApply(obj) => {
+                let key = store_key(kind, &obj);
                 let fp = fingerprint(&obj);
                 if seen.get(&key) != Some(&fp) {
                     seen.insert(key.clone(), fp);
                     queue.add(key, ctx.clock.now());
                 }
             }
-            Ok(Some(watcher::Event::Delete(obj))) => {
-                let key = Key::Store {
-                    kind,
-                    namespace: obj.metadata.namespace.clone().unwrap_or_default(),
-                    name: obj.metadata.name.clone().unwrap_or_default(),
-                };
+            watcher::Event::Delete(obj) => {
+                let key = store_key(kind, &obj);
                 seen.remove(&key);
                 queue.remove(&key);
             }
-            Ok(Some(_)) => {}
-            Ok(None) => return,
-            Err(e) => ctx.log(format!("store watch error: {e}")),
-        }
-    }
+            watcher::Event::Init | watcher::Event::InitDone => {}
+        },
+    )
+    .await;
 }

@@ -14,19 +14,19 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
-use futures::TryStreamExt;
+use eso_api::metadata::CREATED_BY_LABEL;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::watcher;
 
 use crate::Context;
-use crate::external_secret::CREATED_BY_LABEL;
+use crate::controller::each_event;
 
 /// (namespace, name) of a Secret.
 type SecretKey = (String, String);
 
 #[derive(Default)]
-pub struct CreatedBy {
+pub(crate) struct CreatedBy {
     state: Mutex<State>,
 }
 
@@ -106,13 +106,13 @@ impl CreatedBy {
     }
 
     /// A Secret the controller has just written (as the server answered).
-    pub fn written(&self, s: &Secret) {
+    pub(crate) fn written(&self, s: &Secret) {
         self.lock().apply(s);
     }
 
     /// Whether a Secret of `namespace` other than `target` may carry the
     /// label value `owner`. Before the watch has listed once, it may.
-    pub fn others_than(&self, namespace: &str, owner: &str, target: &str) -> bool {
+    pub(crate) fn others_than(&self, namespace: &str, owner: &str, target: &str) -> bool {
         let s = self.lock();
         if !s.synced {
             return true;
@@ -158,18 +158,13 @@ impl CreatedBy {
 }
 
 /// Keeps `ctx.created_by` from a watch of the labelled Secrets.
-pub async fn watch(ctx: std::sync::Arc<Context>) {
+pub(crate) async fn watch(ctx: std::sync::Arc<Context>) {
     let api: Api<Secret> = Api::all(ctx.kube.clone());
-    let stream =
-        watcher(api, watcher::Config::default().labels(CREATED_BY_LABEL)).default_backoff();
-    futures::pin_mut!(stream);
-    loop {
-        match stream.try_next().await {
-            Ok(Some(event)) => ctx.created_by.event(event),
-            Ok(None) => return,
-            Err(e) => ctx.log(format!("Secret watch error: {e}")),
-        }
-    }
+    let config = watcher::Config::default().labels(CREATED_BY_LABEL);
+    each_event(&ctx, "Secret", api, config, |event| {
+        ctx.created_by.event(event)
+    })
+    .await;
 }
 
 #[cfg(test)]

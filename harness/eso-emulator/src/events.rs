@@ -6,19 +6,20 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use emulator_core::Clock;
+use eso_api::metadata::CONTROLLER_NAME;
 use k8s_openapi::api::core::v1::Event;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EventType {
+pub(crate) enum EventType {
     Normal,
     Warning,
 }
 
 /// The object an event is about.
 #[derive(Debug, Clone)]
-pub struct Regarding {
+pub(crate) struct Regarding {
     pub kind: &'static str,
     pub namespace: String,
     pub name: String,
@@ -29,7 +30,7 @@ pub struct Regarding {
 /// What makes two events "the same" for aggregation: (uid, type, reason, message).
 type EventKey = (String, EventType, String, String);
 
-pub struct Recorder {
+pub(crate) struct Recorder {
     client: kube::Client,
     clock: Clock,
     /// (uid, type, reason, message) → (event name, count)
@@ -37,7 +38,7 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub fn new(client: kube::Client, clock: Clock) -> Self {
+    pub(crate) fn new(client: kube::Client, clock: Clock) -> Self {
         Self {
             client,
             clock,
@@ -46,7 +47,13 @@ impl Recorder {
     }
 
     /// Records an event; failures to record are logged, never fatal, as in ESO.
-    pub async fn publish(&self, about: &Regarding, type_: EventType, reason: &str, message: &str) {
+    pub(crate) async fn publish(
+        &self,
+        about: &Regarding,
+        type_: EventType,
+        reason: &str,
+        message: &str,
+    ) {
         let now = self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
         let ns = if about.namespace.is_empty() {
             "default".to_owned()
@@ -85,14 +92,14 @@ impl Recorder {
         let event: Event = match serde_json::from_value(json!({
             "metadata": { "name": name, "namespace": ns },
             "involvedObject": {
-                "apiVersion": "external-secrets.io/v1", "kind": about.kind, "namespace": about.namespace,
+                "apiVersion": eso_api::API_VERSION, "kind": about.kind, "namespace": about.namespace,
                 "name": about.name, "uid": about.uid, "resourceVersion": about.resource_version,
             },
             "reason": reason,
             "message": message,
             "type": match type_ { EventType::Normal => "Normal", EventType::Warning => "Warning" },
-            "source": { "component": "external-secrets" },
-            "reportingComponent": "external-secrets",
+            "source": { "component": CONTROLLER_NAME },
+            "reportingComponent": CONTROLLER_NAME,
             "reportingInstance": "eso-emulator",
             "firstTimestamp": now,
             "lastTimestamp": now,

@@ -9,17 +9,22 @@
 //! ESO's rules (force-sync by any label or annotation change); ESO's webhook
 //! rules ([`webhook::EsoWebhook`]); and its metrics. Time is read from an
 //! injectable clock, so moving a virtual clock forward makes refreshes due.
+//!
+//! The resource model it acts on (types, CRDs, conditions, ESO's reasons
+//! and names) is the `eso-api` crate's. `examples/sync_one_secret.rs` runs
+//! it against both emulators.
 
-pub mod controller;
-pub mod created_by;
-pub mod events;
-pub mod external_secret;
+#![warn(missing_docs)]
+
+mod controller;
+mod created_by;
+mod events;
+mod external_secret;
 pub mod metrics;
-pub mod provider;
-pub mod queue;
-pub mod sdk_time;
-pub mod secret_store;
-pub mod types;
+mod provider;
+mod queue;
+mod sdk_time;
+mod secret_store;
 pub mod util;
 pub mod webhook;
 
@@ -28,37 +33,24 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use emulator_core::Clock;
-use kube::api::ApiResource;
 pub use queue::{Activity, Schedule};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use eso_api::StoreKind;
 pub use secret_store::Endpoints;
-use types::StoreKind;
 
-pub fn external_secret_resource() -> ApiResource {
-    ApiResource::from_gvk_with_plural(
-        &kube::api::GroupVersionKind::gvk("external-secrets.io", "v1", "ExternalSecret"),
-        "externalsecrets",
-    )
-}
+// Kept until opssight-harness imports eso-api: `eso_emulator::types::X` is
+// `eso_api::X`, and the two resources are eso-api's.
+pub use eso_api as types;
+pub use eso_api::{external_secret_resource, store_resource};
 
-pub fn store_resource(kind: StoreKind) -> ApiResource {
-    match kind {
-        StoreKind::SecretStore => ApiResource::from_gvk_with_plural(
-            &kube::api::GroupVersionKind::gvk("external-secrets.io", "v1", "SecretStore"),
-            "secretstores",
-        ),
-        StoreKind::ClusterSecretStore => ApiResource::from_gvk_with_plural(
-            &kube::api::GroupVersionKind::gvk("external-secrets.io", "v1", "ClusterSecretStore"),
-            "clustersecretstores",
-        ),
-    }
-}
-
+/// How the controller runs.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// Where it reaches AWS.
     pub endpoints: Endpoints,
+    /// The clock it reads and schedules on.
     pub clock: Clock,
     /// Reconciles at once (ESO's Helm value `concurrent`, default 1).
     pub concurrency: usize,
@@ -84,15 +76,15 @@ impl Default for Config {
 }
 
 /// What every reconcile shares.
-pub struct Context {
-    pub kube: kube::Client,
-    pub clock: Clock,
-    pub config: Config,
-    pub clients: secret_store::ClientFactory,
-    pub recorder: events::Recorder,
-    pub metrics: Arc<metrics::Metrics>,
+pub(crate) struct Context {
+    pub(crate) kube: kube::Client,
+    pub(crate) clock: Clock,
+    pub(crate) config: Config,
+    pub(crate) clients: secret_store::ClientFactory,
+    pub(crate) recorder: events::Recorder,
+    pub(crate) metrics: Arc<metrics::Metrics>,
     /// Which Secrets carry each ExternalSecret's created-by label.
-    pub created_by: created_by::CreatedBy,
+    pub(crate) created_by: created_by::CreatedBy,
     /// Each ExternalSecret's metadata as last seen (by the watch, or as the
     /// controller wrote it), so that a change is reconciled once.
     es_seen: Mutex<HashMap<controller::Key, controller::Fingerprint>>,
@@ -103,7 +95,7 @@ pub struct Context {
 
 impl Context {
     /// A line of the controller's log. Lines name keys and objects, never values.
-    pub fn log(&self, line: String) {
+    pub(crate) fn log(&self, line: String) {
         tracing::info!(target: "eso_emulator", "{line}");
         let stamped = format!("{} {line}", self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"));
         let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
@@ -126,6 +118,7 @@ pub struct EsoController {
 }
 
 impl EsoController {
+    /// Starts the controller on `kube`: its watches and its reconcile loop.
     pub fn start(kube: kube::Client, config: Config) -> Self {
         let queue = Arc::new(controller::Queue::default());
         let ctx = Arc::new(Context {
@@ -146,7 +139,7 @@ impl EsoController {
         });
         let stop = CancellationToken::new();
         let tasks = TaskTracker::new();
-        let targets = Arc::new(Mutex::new(HashMap::new()));
+        let targets: controller::Targets = Arc::new(Mutex::new(HashMap::new()));
         let until_stopped =
             |fut: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>| {
                 let stop = stop.clone();
@@ -189,6 +182,7 @@ impl EsoController {
         }
     }
 
+    /// Its metrics, as ESO's `:8080/metrics` serves them.
     pub fn metrics(&self) -> Arc<metrics::Metrics> {
         self.ctx.metrics.clone()
     }
@@ -246,16 +240,13 @@ impl Drop for EsoController {
 
 /// The Ready condition of an ExternalSecret or a store as ESO writes it:
 /// (status, reason, message), as a reader of the object sees it.
+// Kept until opssight-harness imports eso-api: `eso_api::ready_condition`
+// returns the condition as a struct.
 pub fn ready_of(obj: &kube::api::DynamicObject) -> Option<(String, String, String)> {
-    let c = obj
-        .data
-        .pointer("/status/conditions")?
-        .as_array()?
-        .iter()
-        .find(|c| c["type"] == "Ready")?;
+    let c = eso_api::ready_condition(obj)?;
     Some((
-        c["status"].as_str()?.to_owned(),
-        c["reason"].as_str()?.to_owned(),
-        c["message"].as_str().unwrap_or_default().to_owned(),
+        c.status.to_string(),
+        c.reason?,
+        c.message.unwrap_or_default(),
     ))
 }

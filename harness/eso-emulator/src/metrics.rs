@@ -14,6 +14,7 @@ struct Counters {
     provider_api_calls: BTreeMap<(String, String, String), u64>,
 }
 
+/// The controller's counters and gauges, under ESO's metric names.
 #[derive(Default)]
 pub struct Metrics {
     inner: Mutex<Counters>,
@@ -24,7 +25,8 @@ impl Metrics {
         f(&mut self.inner.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    pub fn sync_call(&self, name: &str, namespace: &str, failed: bool) {
+    /// A sync of the ExternalSecret `namespace/name` ran.
+    pub(crate) fn sync_call(&self, name: &str, namespace: &str, failed: bool) {
         self.with(|c| {
             *c.sync_calls_total
                 .entry((name.into(), namespace.into()))
@@ -37,7 +39,8 @@ impl Metrics {
         });
     }
 
-    pub fn condition(&self, name: &str, namespace: &str, ready: bool) {
+    /// Its Ready condition is now `ready`.
+    pub(crate) fn condition(&self, name: &str, namespace: &str, ready: bool) {
         self.with(|c| {
             for status in ["True", "False"] {
                 let v = u8::from((status == "True") == ready);
@@ -49,14 +52,16 @@ impl Metrics {
         });
     }
 
-    pub fn forget(&self, name: &str, namespace: &str) {
+    /// It is gone: its gauge goes.
+    pub(crate) fn forget(&self, name: &str, namespace: &str) {
         self.with(|c| {
             c.status_condition
                 .retain(|(n, ns, _, _), _| !(n == name && ns == namespace))
         });
     }
 
-    pub fn provider_call(&self, call: &str, ok: bool) {
+    /// A call to Secrets Manager ended, well or not.
+    pub(crate) fn provider_call(&self, call: &str, ok: bool) {
         self.with(|c| {
             let status = if ok { "success" } else { "error" };
             *c.provider_api_calls
@@ -65,6 +70,7 @@ impl Metrics {
         });
     }
 
+    /// `externalsecret_sync_calls_total` of `namespace/name`.
     pub fn sync_calls_total(&self, name: &str, namespace: &str) -> u64 {
         self.with(|c| {
             c.sync_calls_total
@@ -74,6 +80,7 @@ impl Metrics {
         })
     }
 
+    /// `externalsecret_sync_calls_error` of `namespace/name`.
     pub fn sync_calls_error(&self, name: &str, namespace: &str) -> u64 {
         self.with(|c| {
             c.sync_calls_error

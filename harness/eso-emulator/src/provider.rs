@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::types::RemoteRef;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ProviderError {
+pub(crate) enum ProviderError {
     /// The secret does not exist (ESO's NoSecretError).
     #[error("Secret does not exist")]
     NoSecret,
@@ -20,7 +20,7 @@ pub enum ProviderError {
     Other(String),
 }
 
-pub struct Provider {
+pub(crate) struct Provider {
     pub client: aws_sdk_secretsmanager::Client,
     /// Where the client sends its requests (for the words of a failed dial).
     pub endpoint: String,
@@ -97,7 +97,7 @@ fn sdk_error<E: ProvideErrorMetadata + std::fmt::Debug>(
 
 /// ESO's property lookup: a literal key (which may contain dots) first, then
 /// a gjson-style dotted path with numeric indexes.
-pub fn lookup_property<'a>(doc: &'a Value, property: &str) -> Option<&'a Value> {
+pub(crate) fn lookup_property<'a>(doc: &'a Value, property: &str) -> Option<&'a Value> {
     if let Some(v) = doc.get(property) {
         return Some(v);
     }
@@ -110,7 +110,7 @@ pub fn lookup_property<'a>(doc: &'a Value, property: &str) -> Option<&'a Value> 
 
 /// A JSON value as ESO writes it into a Secret: strings as they are,
 /// anything else as raw JSON.
-pub fn value_bytes(v: &Value) -> Vec<u8> {
+pub(crate) fn value_bytes(v: &Value) -> Vec<u8> {
     match v {
         Value::String(s) => s.as_bytes().to_vec(),
         other => other.to_string().into_bytes(),
@@ -136,7 +136,7 @@ impl Provider {
     }
 
     /// One `spec.data[]` entry.
-    pub async fn get_secret(&self, r: &RemoteRef) -> Result<Vec<u8>, ProviderError> {
+    pub(crate) async fn get_secret(&self, r: &RemoteRef) -> Result<Vec<u8>, ProviderError> {
         let raw = self.raw(r).await?;
         let Some(property) = r.property.as_deref().filter(|p| !p.is_empty()) else {
             return Ok(raw);
@@ -152,7 +152,7 @@ impl Provider {
     }
 
     /// One `spec.dataFrom[].extract`: every top-level field of a JSON object.
-    pub async fn get_secret_map(
+    pub(crate) async fn get_secret_map(
         &self,
         r: &RemoteRef,
     ) -> Result<BTreeMap<String, Vec<u8>>, ProviderError> {
@@ -167,7 +167,7 @@ impl Provider {
 /// `null` is empty (Go's json.Unmarshal into a string leaves it so); any
 /// other value is kept as the raw JSON text it was written as, spaces
 /// included.
-pub fn extract_map(raw: &[u8]) -> Result<BTreeMap<String, Vec<u8>>, serde_json::Error> {
+pub(crate) fn extract_map(raw: &[u8]) -> Result<BTreeMap<String, Vec<u8>>, serde_json::Error> {
     let kv: BTreeMap<String, Box<serde_json::value::RawValue>> = serde_json::from_slice(raw)?;
     Ok(kv
         .into_iter()

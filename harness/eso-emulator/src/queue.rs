@@ -17,13 +17,25 @@ use emulator_core::Clock;
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::{Notify, watch};
 
-use crate::external_secret::Next;
-use crate::types::StoreKind;
+use eso_api::StoreKind;
+
+/// What the scheduler should do next with an object, once reconciled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// Reconcile again at this time.
+    At(Timestamp),
+    /// Only a change to the object (or its target) brings it back.
+    Idle,
+    /// Failed: back off.
+    Backoff,
+    /// The object is gone.
+    Forget,
+}
 
 /// What the controller reconciles. Stores sort first, so that a store and
 /// the ExternalSecrets using it falling due together are done in that order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Key {
+pub(crate) enum Key {
     Store {
         kind: StoreKind,
         namespace: String,
@@ -42,10 +54,13 @@ pub enum Activity {
     Working,
     /// Waiting on the clock: nothing happens before `until` (`None`: only a
     /// change to an object brings work).
-    Idle { until: Option<Timestamp> },
+    Idle {
+        /// When the next wait ends.
+        until: Option<Timestamp>,
+    },
 }
 
-pub struct Queue {
+pub(crate) struct Queue {
     state: Mutex<State>,
     /// Wakes the loop that takes due keys.
     pub notify: Notify,
@@ -97,7 +112,7 @@ impl State {
     }
 }
 
-pub fn after(now: Timestamp, d: Duration) -> Timestamp {
+pub(crate) fn after(now: Timestamp, d: Duration) -> Timestamp {
     now.checked_add(SignedDuration::try_from(d).unwrap_or(SignedDuration::MAX))
         .unwrap_or(Timestamp::MAX)
 }
@@ -111,7 +126,7 @@ impl Queue {
 
     /// Due at `at` or earlier: an object already waiting keeps the earlier
     /// of its two times.
-    pub fn add(&self, key: Key, at: Timestamp) {
+    pub(crate) fn add(&self, key: Key, at: Timestamp) {
         self.with(|s| {
             if s.due.get(&key).is_none_or(|old| at < *old) {
                 s.put(key, at);
@@ -121,7 +136,7 @@ impl Queue {
     }
 
     /// Forgets an object: its time and its failures.
-    pub fn remove(&self, key: &Key) {
+    pub(crate) fn remove(&self, key: &Key) {
         self.with(|s| {
             s.unschedule(key);
             s.failures.remove(key);
@@ -130,7 +145,7 @@ impl Queue {
 
     /// Takes up to `max` keys due at `now`, earliest (then stores) first;
     /// each is in flight until [`Queue::done`].
-    pub fn take_due(&self, now: Timestamp, max: usize) -> Vec<Key> {
+    pub(crate) fn take_due(&self, now: Timestamp, max: usize) -> Vec<Key> {
         self.with(|s| {
             let mut taken = Vec::new();
             while taken.len() < max {
@@ -156,7 +171,7 @@ impl Queue {
     /// hands it out again as soon as the reconcile is done, whatever that
     /// reconcile's own requeue says: a force-sync annotation written while
     /// the ExternalSecret was being synced is not lost.
-    pub fn done(&self, key: Key, next: Next, now: Timestamp, max_backoff: Duration) {
+    pub(crate) fn done(&self, key: Key, next: Next, now: Timestamp, max_backoff: Duration) {
         self.with(|s| {
             s.in_flight = s.in_flight.saturating_sub(1);
             // Taken keys leave `due`, so a time there now came while it ran.
@@ -180,18 +195,19 @@ impl Queue {
     }
 
     /// The earliest time anything is due.
-    pub fn next_due(&self) -> Option<Timestamp> {
+    pub(crate) fn next_due(&self) -> Option<Timestamp> {
         let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         s.by_time.first().map(|(t, _)| *t)
     }
 
     /// When `key` is due, if it is waiting.
-    pub fn due_at(&self, key: &Key) -> Option<Timestamp> {
+    #[cfg(test)]
+    pub(crate) fn due_at(&self, key: &Key) -> Option<Timestamp> {
         let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         s.due.get(key).copied()
     }
 
-    pub fn pending(&self) -> usize {
+    pub(crate) fn pending(&self) -> usize {
         self.state
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -201,7 +217,7 @@ impl Queue {
 
     /// A reconcile waits on the clock until `deadline`, for as long as the
     /// guard lives.
-    pub fn sleeping(self: &Arc<Self>, deadline: Timestamp) -> SleepingGuard {
+    pub(crate) fn sleeping(self: &Arc<Self>, deadline: Timestamp) -> SleepingGuard {
         self.with(|s| *s.sleeping.entry(deadline).or_insert(0) += 1);
         SleepingGuard {
             queue: self.clone(),
@@ -210,7 +226,7 @@ impl Queue {
     }
 
     /// What the controller is doing at `now`.
-    pub fn activity(&self, now: Timestamp) -> Activity {
+    pub(crate) fn activity(&self, now: Timestamp) -> Activity {
         let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         // A wait whose deadline has passed is about to end: not waiting.
         let ahead = || s.sleeping.range((Bound::Excluded(now), Bound::Unbounded));
@@ -234,7 +250,7 @@ impl Queue {
     }
 
     /// Tells of each change of [`Queue::activity`].
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
+    pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
         self.changes.subscribe()
     }
 }
@@ -273,7 +289,7 @@ impl Schedule {
 }
 
 /// Ends a reconcile's wait on the clock when dropped.
-pub struct SleepingGuard {
+pub(crate) struct SleepingGuard {
     queue: Arc<Queue>,
     deadline: Timestamp,
 }

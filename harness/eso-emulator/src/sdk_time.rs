@@ -20,8 +20,9 @@ use emulator_core::Clock;
 
 use crate::queue::{Queue, after};
 
+/// How the SDK clients of one controller wait.
 #[derive(Debug, Clone)]
-pub struct SdkTime {
+pub(crate) struct SdkTime {
     sleep: SharedAsyncSleep,
     virtual_clock: bool,
 }
@@ -45,35 +46,40 @@ impl AsyncSleep for ClockSleep {
     }
 }
 
+/// The sleep, and on a virtual clock no timers, on a builder of either
+/// SDK's config: they share the methods, not a trait.
+macro_rules! on_the_clock {
+    ($time:expr, $conf:expr) => {{
+        let (time, mut conf) = ($time, $conf);
+        conf.set_sleep_impl(Some(time.sleep.clone()));
+        if time.virtual_clock {
+            conf = conf
+                .timeout_config(TimeoutConfig::disabled())
+                .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
+        }
+        conf
+    }};
+}
+
 impl SdkTime {
-    pub fn new(clock: Clock, queue: Arc<Queue>) -> Self {
+    pub(crate) fn new(clock: Clock, queue: Arc<Queue>) -> Self {
         Self {
             virtual_clock: clock.is_virtual(),
             sleep: SharedAsyncSleep::new(ClockSleep { clock, queue }),
         }
     }
 
-    pub fn secrets_manager(
+    /// A Secrets Manager client's config, sleeping on the clock.
+    pub(crate) fn secrets_manager(
         &self,
-        mut conf: aws_sdk_secretsmanager::config::Builder,
+        conf: aws_sdk_secretsmanager::config::Builder,
     ) -> aws_sdk_secretsmanager::config::Builder {
-        conf.set_sleep_impl(Some(self.sleep.clone()));
-        if self.virtual_clock {
-            conf = conf
-                .timeout_config(TimeoutConfig::disabled())
-                .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
-        }
-        conf
+        on_the_clock!(self, conf)
     }
 
-    pub fn sts(&self, mut conf: aws_sdk_sts::config::Builder) -> aws_sdk_sts::config::Builder {
-        conf.set_sleep_impl(Some(self.sleep.clone()));
-        if self.virtual_clock {
-            conf = conf
-                .timeout_config(TimeoutConfig::disabled())
-                .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
-        }
-        conf
+    /// An STS client's config, sleeping on the clock.
+    pub(crate) fn sts(&self, conf: aws_sdk_sts::config::Builder) -> aws_sdk_sts::config::Builder {
+        on_the_clock!(self, conf)
     }
 }
 

@@ -10,18 +10,11 @@ use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
 use kube::api::Api;
 use serde_json::Value;
 
-use crate::provider::Provider;
-use crate::types::{AwsProvider, Condition, SecretKeySelector, StoreKind};
+use eso_api::metadata::{IRSA_AUDIENCE_ANNOTATION, IRSA_DEFAULT_AUDIENCE, IRSA_ROLE_ANNOTATION};
+use eso_api::reasons::{MSG_UNABLE_TO_CREATE_CLIENT, MSG_UNABLE_TO_VALIDATE_STORE, REASON_VALID};
+use eso_api::{AwsProvider, SecretKeySelector, StoreKind};
 
-pub const REASON_VALID: &str = "Valid";
-pub const REASON_INVALID_PROVIDER_CONFIG: &str = "InvalidProviderConfig";
-pub const REASON_VALIDATION_UNKNOWN: &str = "ValidationUnknown";
-pub const MSG_STORE_VALIDATED: &str = "store validated";
-pub const MSG_UNABLE_TO_CREATE_CLIENT: &str = "unable to create client";
-pub const IRSA_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
-/// The audience ESO asks the ServiceAccount's token for, where the
-/// ServiceAccount names one.
-pub const IRSA_AUDIENCE_ANNOTATION: &str = "eks.amazonaws.com/audience";
+use crate::provider::Provider;
 
 /// Where the controller reaches AWS, as ESO takes it from its environment.
 #[derive(Debug, Clone, Default)]
@@ -36,6 +29,7 @@ pub struct Endpoints {
 }
 
 impl Endpoints {
+    /// As ESO reads them from its environment.
     pub fn from_env() -> Self {
         Self {
             secretsmanager: std::env::var("AWS_SECRETSMANAGER_ENDPOINT").ok(),
@@ -52,7 +46,7 @@ impl Endpoints {
 /// differs between them (pkg/controllers/secretstore/common.go, v2.9.0 as
 /// v0.20.4).
 #[derive(Debug, Clone, thiserror::Error)]
-pub enum StoreError {
+pub(crate) enum StoreError {
     #[error("{0}")]
     Client(String),
     #[error("{0}")]
@@ -61,15 +55,13 @@ pub enum StoreError {
 
 impl StoreError {
     /// The store's Ready message for it.
-    pub fn condition_message(&self) -> &'static str {
+    pub(crate) fn condition_message(&self) -> &'static str {
         match self {
             StoreError::Client(_) => MSG_UNABLE_TO_CREATE_CLIENT,
             StoreError::Validate(_) => MSG_UNABLE_TO_VALIDATE_STORE,
         }
     }
 }
-
-pub const MSG_UNABLE_TO_VALIDATE_STORE: &str = "unable to validate store";
 
 /// What the AWS SDK for Go's default chain says when it finds no
 /// credentials and instance metadata is disabled (seen on ESO v0.20.4).
@@ -132,7 +124,7 @@ fn sts_error<E: aws_sdk_sts::error::ProvideErrorMetadata + std::fmt::Debug>(
 /// ClusterSecretStore whose credentials name no namespace reads them in
 /// the namespace of each ExternalSecret using it, so it cannot read them
 /// when validated, and does not try.
-pub fn is_referent(aws: &AwsProvider) -> bool {
+pub(crate) fn is_referent(aws: &AwsProvider) -> bool {
     let Some(auth) = aws.auth.as_ref() else {
         return false;
     };
@@ -157,7 +149,7 @@ pub fn is_referent(aws: &AwsProvider) -> bool {
 
 /// A store as the controller uses it.
 #[derive(Debug, Clone)]
-pub struct StoreView {
+pub(crate) struct StoreView {
     pub kind: StoreKind,
     pub name: String,
     /// Namespace of a SecretStore; empty for a ClusterSecretStore.
@@ -169,7 +161,7 @@ pub struct StoreView {
 }
 
 impl StoreView {
-    pub fn from_json(kind: StoreKind, obj: &Value) -> Self {
+    pub(crate) fn from_json(kind: StoreKind, obj: &Value) -> Self {
         let s = |p: &str| {
             obj.pointer(p)
                 .and_then(Value::as_str)
@@ -197,21 +189,14 @@ impl StoreView {
             ready,
         }
     }
-
-    pub fn kind_name(&self) -> &'static str {
-        match self.kind {
-            StoreKind::SecretStore => "SecretStore",
-            StoreKind::ClusterSecretStore => "ClusterSecretStore",
-        }
-    }
 }
 
 /// A failure to make a provider client; its text is what ESO puts in events.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{0}")]
-pub struct ClientError(pub String);
+pub(crate) struct ClientError(pub String);
 
-pub struct ClientFactory {
+pub(crate) struct ClientFactory {
     kube: kube::Client,
     endpoints: Endpoints,
     time: crate::sdk_time::SdkTime,
@@ -219,7 +204,11 @@ pub struct ClientFactory {
 }
 
 impl ClientFactory {
-    pub fn new(kube: kube::Client, endpoints: Endpoints, time: crate::sdk_time::SdkTime) -> Self {
+    pub(crate) fn new(
+        kube: kube::Client,
+        endpoints: Endpoints,
+        time: crate::sdk_time::SdkTime,
+    ) -> Self {
         Self {
             kube,
             endpoints,
@@ -233,7 +222,7 @@ impl ClientFactory {
     /// retrieves credentials (static keys as they are; IRSA, AssumeRole and
     /// the default chain by asking for them). A referent ClusterSecretStore
     /// is valid unread. Returns the Ready condition's reason.
-    pub async fn validate(&self, store: &StoreView) -> Result<&'static str, StoreError> {
+    pub(crate) async fn validate(&self, store: &StoreView) -> Result<&'static str, StoreError> {
         let aws = store.aws.as_ref().ok_or_else(|| {
             StoreError::Client("no provider configured: spec.provider.aws is missing".into())
         })?;
@@ -487,7 +476,7 @@ impl ClientFactory {
             .metadata
             .annotations
             .as_ref()
-            .and_then(|a| a.get(IRSA_ANNOTATION))
+            .and_then(|a| a.get(IRSA_ROLE_ANNOTATION))
             .cloned()
             .ok_or_else(|| StoreError::Client(format!("an IAM role must be associated with service account {} (namespace: {namespace})", sa_ref.name)))?;
         // The ServiceAccount's audience annotation (or STS's), then the
@@ -499,7 +488,7 @@ impl ClientFactory {
                 .and_then(|a| a.get(IRSA_AUDIENCE_ANNOTATION))
                 .filter(|a| !a.is_empty())
                 .cloned()
-                .unwrap_or_else(|| "sts.amazonaws.com".to_owned()),
+                .unwrap_or_else(|| IRSA_DEFAULT_AUDIENCE.to_owned()),
         ];
         audiences.extend(sa_ref.audiences.iter().cloned());
         let req: k8s_openapi::api::authentication::v1::TokenRequest = serde_json::from_value(
@@ -560,7 +549,7 @@ impl ClientFactory {
     /// The client for a store, used in `namespace` (an ExternalSecret's:
     /// where a referent ClusterSecretStore's credentials are read), made
     /// anew when its credentials change.
-    pub async fn provider(
+    pub(crate) async fn provider(
         &self,
         store: &StoreView,
         namespace: &str,
@@ -616,27 +605,5 @@ impl ClientFactory {
             .secretsmanager
             .clone()
             .unwrap_or_else(|| format!("https://secretsmanager.{region}.amazonaws.com"))
-    }
-}
-
-pub fn ready_condition(
-    ok: bool,
-    reason: &str,
-    message: &str,
-    now: &str,
-    previous: &[Condition],
-) -> Condition {
-    let status = if ok { "True" } else { "False" };
-    let since = previous
-        .iter()
-        .find(|c| c.type_ == "Ready" && c.status == status)
-        .and_then(|c| c.last_transition_time.clone())
-        .unwrap_or_else(|| now.to_owned());
-    Condition {
-        type_: "Ready".into(),
-        status: status.into(),
-        reason: Some(reason.into()),
-        message: Some(message.into()),
-        last_transition_time: Some(since),
     }
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use kube_emulator::{AdmissionHook, AdmissionRequest, Operation};
 use serde_json::Value;
 
+/// ESO's validating webhook, as a kube-emulator admission hook.
 pub struct EsoWebhook;
 
 /// ESO's webhook checks, on the JSON of an ExternalSecret. `Err` holds every
@@ -57,7 +58,7 @@ pub fn validate_external_secret(obj: &Value) -> Result<(), String> {
 
 impl AdmissionHook for EsoWebhook {
     fn handles(&self, group: &str, kind: &str) -> bool {
-        group == "external-secrets.io" && kind == "ExternalSecret"
+        group == eso_api::GROUP && kind == "ExternalSecret"
     }
 
     fn validate(&self, req: &AdmissionRequest<'_>, object: &Value) -> Result<(), String> {

@@ -15,10 +15,10 @@ use kube::runtime::wait::await_condition;
 use kube_emulator::KubeEmulator;
 use serde_json::{Value, json};
 
-pub const NS: &str = "team";
-pub const REGION: &str = "us-west-2";
+pub(crate) const NS: &str = "team";
+pub(crate) const REGION: &str = "us-west-2";
 
-pub struct Stack {
+pub(crate) struct Stack {
     pub aws: AwsEmulator,
     pub kube: KubeEmulator,
     pub client: kube::Client,
@@ -28,7 +28,7 @@ pub struct Stack {
     pub controller: Option<EsoController>,
 }
 
-pub fn sm_client(endpoint: &str, key: &AccessKey) -> aws_sdk_secretsmanager::Client {
+pub(crate) fn sm_client(endpoint: &str, key: &AccessKey) -> aws_sdk_secretsmanager::Client {
     let conf = aws_sdk_secretsmanager::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(REGION))
@@ -47,7 +47,7 @@ pub fn sm_client(endpoint: &str, key: &AccessKey) -> aws_sdk_secretsmanager::Cli
 /// Both emulators, the CRDs, a namespace with `aws-secret` holding a key of
 /// an IAM user that may read `app/*`, and a valid SecretStore; the
 /// controller running on a virtual clock.
-pub async fn stack() -> Stack {
+pub(crate) async fn stack() -> Stack {
     let clock = Clock::virtual_running();
     let aws = AwsEmulator::builder()
         .clock(clock.clone())
@@ -88,7 +88,7 @@ pub async fn stack() -> Stack {
     .unwrap();
     let client = kube::Client::try_from(config).unwrap();
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in eso_emulator::types::crds() {
+    for crd in eso_api::crds() {
         crds.create(&PostParams::default(), &crd).await.unwrap();
     }
     let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": NS}})).unwrap();
@@ -130,7 +130,7 @@ pub async fn stack() -> Stack {
     }
 }
 
-pub async fn put_aws_secret(client: &kube::Client, key: &AccessKey) {
+pub(crate) async fn put_aws_secret(client: &kube::Client, key: &AccessKey) {
     let s: Secret =
         serde_json::from_value(json!({"metadata": {"name": "aws-secret"}, "stringData": {
         "access-key-id": key.access_key_id, "secret-access-key": key.secret_access_key}}))
@@ -140,23 +140,20 @@ pub async fn put_aws_secret(client: &kube::Client, key: &AccessKey) {
     api.create(&PostParams::default(), &s).await.unwrap();
 }
 
-pub fn resource(plural: &str) -> kube::api::ApiResource {
-    let kind = match plural {
-        "externalsecrets" => "ExternalSecret",
-        "secretstores" => "SecretStore",
-        _ => "ClusterSecretStore",
-    };
-    kube::api::ApiResource::from_gvk_with_plural(
-        &kube::api::GroupVersionKind::gvk("external-secrets.io", "v1", kind),
-        plural,
-    )
+/// ESO's resource by its plural.
+pub(crate) fn resource(plural: &str) -> kube::api::ApiResource {
+    match plural {
+        "externalsecrets" => eso_api::external_secret_resource(),
+        "secretstores" => eso_api::store_resource(eso_api::StoreKind::SecretStore),
+        _ => eso_api::store_resource(eso_api::StoreKind::ClusterSecretStore),
+    }
 }
 
-pub fn api(client: &kube::Client, plural: &str) -> Api<DynamicObject> {
+pub(crate) fn api(client: &kube::Client, plural: &str) -> Api<DynamicObject> {
     Api::namespaced_with(client.clone(), NS, &resource(plural))
 }
 
-pub async fn create(
+pub(crate) async fn create(
     client: &kube::Client,
     plural: &str,
     obj: Value,
@@ -170,27 +167,27 @@ pub async fn create(
 }
 
 /// An ExternalSecret `name` extracting every key of `key`.
-pub fn extract_es(name: &str, key: &str, interval: &str) -> Value {
+pub(crate) fn extract_es(name: &str, key: &str, interval: &str) -> Value {
     json!({"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": {"name": name},
         "spec": {"refreshInterval": interval, "secretStoreRef": {"name": "aws", "kind": "SecretStore"},
             "target": {"name": name}, "dataFrom": [{"extract": {"key": key}}]}})
 }
 
 /// Values made per run.
-pub fn values(keys: &[&str]) -> BTreeMap<String, String> {
+pub(crate) fn values(keys: &[&str]) -> BTreeMap<String, String> {
     keys.iter()
         .map(|k| (k.to_string(), format!("{k}-{:x}", rand_u64())))
         .collect()
 }
 
-pub fn rand_u64() -> u64 {
+pub(crate) fn rand_u64() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u64(7);
     h.finish()
 }
 
-pub async fn put_sm(stack: &Stack, name: &str, v: &BTreeMap<String, String>) {
+pub(crate) async fn put_sm(stack: &Stack, name: &str, v: &BTreeMap<String, String>) {
     let s = serde_json::to_string(v).unwrap();
     match stack.sm.describe_secret().secret_id(name).send().await {
         Ok(_) => {
@@ -217,7 +214,7 @@ pub async fn put_sm(stack: &Stack, name: &str, v: &BTreeMap<String, String>) {
 }
 
 /// Waits (on a watch) until `cond` holds for the named object.
-pub async fn wait_for<K, F>(api: &Api<K>, name: &str, what: &str, cond: F) -> K
+pub(crate) async fn wait_for<K, F>(api: &Api<K>, name: &str, what: &str, cond: F) -> K
 where
     K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
     F: Fn(&K) -> bool + Send + 'static,
@@ -232,9 +229,14 @@ where
     found.unwrap_or_else(|| panic!("{what}: object vanished"))
 }
 
-pub use eso_emulator::ready_of as ready_reason;
+pub(crate) use eso_emulator::ready_of as ready_reason;
 
-pub async fn wait_ready(stack: &Stack, name: &str, status: &str, reason: &str) -> DynamicObject {
+pub(crate) async fn wait_ready(
+    stack: &Stack,
+    name: &str,
+    status: &str,
+    reason: &str,
+) -> DynamicObject {
     let (status, reason) = (status.to_owned(), reason.to_owned());
     let what = format!("ExternalSecret {name} Ready={status} reason {reason}");
     wait_for(
@@ -246,14 +248,14 @@ pub async fn wait_ready(stack: &Stack, name: &str, status: &str, reason: &str) -
     .await
 }
 
-pub async fn secret(stack: &Stack, name: &str) -> Option<Secret> {
+pub(crate) async fn secret(stack: &Stack, name: &str) -> Option<Secret> {
     Api::<Secret>::namespaced(stack.client.clone(), NS)
         .get_opt(name)
         .await
         .unwrap()
 }
 
-pub fn decoded(s: &Secret) -> BTreeMap<String, String> {
+pub(crate) fn decoded(s: &Secret) -> BTreeMap<String, String> {
     s.data
         .clone()
         .unwrap_or_default()
@@ -262,7 +264,7 @@ pub fn decoded(s: &Secret) -> BTreeMap<String, String> {
         .collect()
 }
 
-pub async fn wait_secret_data(
+pub(crate) async fn wait_secret_data(
     stack: &Stack,
     name: &str,
     expected: &BTreeMap<String, String>,
@@ -279,7 +281,7 @@ pub async fn wait_secret_data(
 }
 
 /// Events about an object, as `kubectl describe` lists them.
-pub async fn events_for(stack: &Stack, name: &str) -> Vec<(String, String, String)> {
+pub(crate) async fn events_for(stack: &Stack, name: &str) -> Vec<(String, String, String)> {
     let api: Api<Event> = Api::namespaced(stack.client.clone(), NS);
     let list = api
         .list(&ListParams::default().fields(&format!("involvedObject.name={name}")))
@@ -298,7 +300,7 @@ pub async fn events_for(stack: &Stack, name: &str) -> Vec<(String, String, Strin
 }
 
 /// Waits until an event with this type and reason exists, and returns it.
-pub async fn wait_event(
+pub(crate) async fn wait_event(
     stack: &Stack,
     name: &str,
     type_: &str,
@@ -337,14 +339,14 @@ async fn next_change(api: &Api<Event>) {
 }
 
 /// Runs `f` and fails with `what` if it takes longer than 20s.
-pub async fn within<T>(what: &str, f: impl Future<Output = T>) -> T {
+pub(crate) async fn within<T>(what: &str, f: impl Future<Output = T>) -> T {
     tokio::time::timeout(Duration::from_secs(20), f)
         .await
         .unwrap_or_else(|_| panic!("timed out after 20s: {what}"))
 }
 
 /// The force-sync annotation, as `kubectl annotate ... force-sync=V --overwrite` sets it.
-pub async fn force_sync(stack: &Stack, name: &str, value: &str) {
+pub(crate) async fn force_sync(stack: &Stack, name: &str, value: &str) {
     api(&stack.client, "externalsecrets")
         .patch(
             name,
@@ -357,7 +359,7 @@ pub async fn force_sync(stack: &Stack, name: &str, value: &str) {
 
 /// Everything due has been reconciled once a marker queued now has synced
 /// (the queue takes the earliest due first).
-pub async fn caught_up(stack: &Stack, n: u32) {
+pub(crate) async fn caught_up(stack: &Stack, n: u32) {
     let name = format!("marker-{n}");
     put_sm(stack, &format!("app/{name}"), &values(&["m"])).await;
     create(
