@@ -126,6 +126,7 @@ impl Builder {
             secrets: Mutex::new(secrets),
             iam: RwLock::new(Iam::new(self.account_id)),
             audit: audit::AuditLog::new(self.audit_capacity),
+            signing_keys: sigv4::SigningKeys::new(),
             faults: RwLock::new(faults::Faults::default()),
             clock: self.clock,
             auth: self.auth,
