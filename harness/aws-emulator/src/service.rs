@@ -291,11 +291,7 @@ impl Service {
                     result.as_ref().err(),
                 );
                 Ok(match result {
-                    Ok(v) => respond(
-                        StatusCode::OK,
-                        "application/x-amz-json-1.1",
-                        serde_json::to_vec(&v).unwrap_or_default(),
-                    ),
+                    Ok(json) => respond(StatusCode::OK, "application/x-amz-json-1.1", json),
                     Err(e) => json_error(&e),
                 })
             }

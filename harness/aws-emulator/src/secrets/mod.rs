@@ -7,6 +7,7 @@
 mod lifecycle;
 mod listing;
 mod password;
+mod replies;
 mod store;
 #[cfg(test)]
 mod tests;
@@ -18,7 +19,6 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use rand::Rng;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 use crate::error::{AwsError, ErrorCode};
 use crate::model::{Replication, Secret, SecretValue, SecretsState};
@@ -107,39 +107,47 @@ impl SecretsManager {
         self.store = Store::new(state);
     }
 
-    /// Runs one operation. `operation` is the part of `X-Amz-Target` after `secretsmanager.`.
+    /// Runs one operation and answers its JSON body. `operation` is the
+    /// part of `X-Amz-Target` after `secretsmanager.`.
     pub fn handle(
         &mut self,
         operation: &str,
         body: &[u8],
         call: &mut Call<'_>,
-    ) -> Result<Value, AwsError> {
+    ) -> Result<Vec<u8>, AwsError> {
         self.maintain(call.now);
-        match operation {
-            "CreateSecret" => self.create_secret(parse(body)?, call),
-            "GetSecretValue" => self.get_secret_value(parse(body)?, call),
-            "BatchGetSecretValue" => self.batch_get_secret_value(parse(body)?, call),
-            "PutSecretValue" => self.put_secret_value(parse(body)?, call),
-            "UpdateSecret" => self.update_secret(parse(body)?, call),
-            "DescribeSecret" => self.describe_secret(parse(body)?, call),
-            "ListSecrets" => self.list_secrets(parse(body)?, call),
-            "ListSecretVersionIds" => self.list_secret_version_ids(parse(body)?, call),
-            "UpdateSecretVersionStage" => self.update_secret_version_stage(parse(body)?, call),
-            "DeleteSecret" => self.delete_secret(parse(body)?, call),
-            "RestoreSecret" => self.restore_secret(parse(body)?, call),
-            "RotateSecret" => self.rotate_secret(parse(body)?, call),
-            "TagResource" => self.tag_resource(parse(body)?, call),
-            "UntagResource" => self.untag_resource(parse(body)?, call),
-            "ReplicateSecretToRegions" => self.replicate_secret_to_regions(parse(body)?, call),
-            "RemoveRegionsFromReplication" => {
-                self.remove_regions_from_replication(parse(body)?, call)
+        let reply = match operation {
+            "CreateSecret" => self.create_secret(parse(body)?, call)?.into(),
+            "GetSecretValue" => self.get_secret_value(parse(body)?, call)?,
+            "BatchGetSecretValue" => self.batch_get_secret_value(parse(body)?, call)?.into(),
+            "PutSecretValue" => self.put_secret_value(parse(body)?, call)?,
+            "UpdateSecret" => self.update_secret(parse(body)?, call)?.into(),
+            "DescribeSecret" => self.describe_secret(parse(body)?, call)?,
+            "ListSecrets" => self.list_secrets(parse(body)?, call)?,
+            "ListSecretVersionIds" => self.list_secret_version_ids(parse(body)?, call)?.into(),
+            "UpdateSecretVersionStage" => {
+                self.update_secret_version_stage(parse(body)?, call)?.into()
             }
-            "GetRandomPassword" => password::get_random_password(parse(body)?, call),
-            other => Err(AwsError::new(
-                ErrorCode::UnknownOperationException,
-                format!("Unknown operation {other}"),
-            )),
-        }
+            "DeleteSecret" => self.delete_secret(parse(body)?, call)?.into(),
+            "RestoreSecret" => self.restore_secret(parse(body)?, call)?.into(),
+            "RotateSecret" => self.rotate_secret(parse(body)?, call)?.into(),
+            "TagResource" => self.tag_resource(parse(body)?, call)?.into(),
+            "UntagResource" => self.untag_resource(parse(body)?, call)?.into(),
+            "ReplicateSecretToRegions" => {
+                self.replicate_secret_to_regions(parse(body)?, call)?.into()
+            }
+            "RemoveRegionsFromReplication" => self
+                .remove_regions_from_replication(parse(body)?, call)?
+                .into(),
+            "GetRandomPassword" => password::get_random_password(parse(body)?, call)?.into(),
+            other => {
+                return Err(AwsError::new(
+                    ErrorCode::UnknownOperationException,
+                    format!("Unknown operation {other}"),
+                ));
+            }
+        };
+        Ok(reply.into_bytes())
     }
 
     /// Work the real service does in the background: purging secrets whose

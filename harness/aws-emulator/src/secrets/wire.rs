@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::error::AwsError;
-use crate::model::{Secret, SecretValue, Tag, Version};
+use crate::model::{Tag, Version};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
@@ -210,28 +210,9 @@ pub fn decode_binary(b64: &str) -> Result<Vec<u8>, AwsError> {
         })
 }
 
-pub fn value_fields(value: &SecretValue, out: &mut Map<String, Value>) {
-    match value {
-        SecretValue::String(s) => {
-            out.insert("SecretString".into(), json!(s));
-        }
-        SecretValue::Binary(b) => {
-            out.insert(
-                "SecretBinary".into(),
-                json!(base64::engine::general_purpose::STANDARD.encode(b)),
-            );
-        }
-    }
-}
-
-pub fn version_ids_to_stages(secret: &Secret) -> Value {
-    let map: Map<String, Value> = secret
-        .versions
-        .iter()
-        .filter(|v| !v.stages.is_empty())
-        .map(|v| (v.id.clone(), json!(v.stages)))
-        .collect();
-    Value::Object(map)
+/// Bytes as the wire carries them (SecretBinary).
+pub fn encode_binary(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 pub fn version_entry(v: &Version) -> Value {
