@@ -339,20 +339,12 @@ impl Iam {
 
     /// IAM's decision for `caller` doing `action` on `resource`, as an AWS error when denied.
     pub fn authorize(&self, caller: &Caller, action: &str, resource: &str) -> Result<(), AwsError> {
-        let policies: Vec<&PolicyDocument> =
-            match self.keys.get(&caller.access_key_id).map(|k| &k.owner) {
-                Some(Owner::User(name)) => self
-                    .users
-                    .get(name)
-                    .map(|u| u.policies.values().collect())
-                    .unwrap_or_default(),
-                Some(Owner::Session { role, .. }) => self
-                    .roles
-                    .get(role)
-                    .map(|r| r.policies.values().collect())
-                    .unwrap_or_default(),
-                None => Vec::new(),
-            };
+        let policies = match self.keys.get(&caller.access_key_id).map(|k| &k.owner) {
+            Some(Owner::User(name)) => self.users.get(name).map(|u| &u.policies),
+            Some(Owner::Session { role, .. }) => self.roles.get(role).map(|r| &r.policies),
+            None => None,
+        };
+        let policies = policies.into_iter().flat_map(BTreeMap::values);
         let req = RequestContext {
             action,
             resource,

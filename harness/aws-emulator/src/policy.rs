@@ -329,38 +329,52 @@ fn parse_statement(v: &Value, at: &str, err: &FieldErr<'_>) -> Result<Statement,
     })
 }
 
-/// IAM wildcards: `*` any run of characters, `?` any one character.
+/// IAM wildcards: `*` any run of characters, `?` any one character;
+/// `ignore_case` folds ASCII letters only.
 pub fn wildcard_match(pattern: &str, text: &str, ignore_case: bool) -> bool {
-    let norm = |s: &str| {
+    let same = |a: char, b: char| {
         if ignore_case {
-            s.to_ascii_lowercase()
+            a.eq_ignore_ascii_case(&b)
         } else {
-            s.to_owned()
+            a == b
         }
     };
-    let (p, t): (Vec<char>, Vec<char>) = (
-        norm(pattern).chars().collect(),
-        norm(text).chars().collect(),
-    );
-    // Iterative matcher with backtracking to the last `*`: linear in practice.
+    let char_at = |s: &str, i: usize| s.get(i..).and_then(|rest| rest.chars().next());
+    // Iterative matcher with backtracking to the last `*`: linear in
+    // practice. Positions are byte offsets of characters; nothing is copied,
+    // as this runs for every statement of every call.
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+    while let Some(tc) = char_at(text, ti) {
+        let pc = char_at(pattern, pi);
+        // A `*` in the text matches a `*` in the pattern literally first.
+        if let Some(pc) = pc.filter(|&pc| pc == '?' || same(pc, tc)) {
+            pi += pc.len_utf8();
+            ti += tc.len_utf8();
+        } else if pc == Some('*') {
+            // Only stars left (`*`, `secretsmanager:*`): whatever follows in
+            // the text matches, as the backtracking below would find.
+            if pattern
+                .get(pi..)
+                .is_some_and(|rest| rest.bytes().all(|b| b == b'*'))
+            {
+                return true;
+            }
             star = Some(pi);
             mark = ti;
             pi += 1;
         } else if let Some(s) = star {
             pi = s + 1;
-            mark += 1;
+            mark += char_at(text, mark).map_or(1, char::len_utf8);
             ti = mark;
         } else {
             return false;
         }
     }
-    p[pi..].iter().all(|c| *c == '*')
+    pattern
+        .get(pi..)
+        .unwrap_or_default()
+        .chars()
+        .all(|c| c == '*')
 }
 
 impl Matcher {
@@ -602,6 +616,54 @@ mod tests {
                 .contains("Statement[0].Condition.NumericLessThan"),
             "{e}"
         );
+    }
+
+    /// The matcher before it worked in place (lower-cased copies, char
+    /// vectors), to check the two agree.
+    fn copying_wildcard_match(pattern: &str, text: &str, ignore_case: bool) -> bool {
+        let norm = |s: &str| {
+            if ignore_case {
+                s.to_ascii_lowercase()
+            } else {
+                s.to_owned()
+            }
+        };
+        let (p, t): (Vec<char>, Vec<char>) = (
+            norm(pattern).chars().collect(),
+            norm(text).chars().collect(),
+        );
+        let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+        while ti < t.len() {
+            if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+                pi += 1;
+                ti += 1;
+            } else if pi < p.len() && p[pi] == '*' {
+                star = Some(pi);
+                mark = ti;
+                pi += 1;
+            } else if let Some(s) = star {
+                pi = s + 1;
+                mark += 1;
+                ti = mark;
+            } else {
+                return false;
+            }
+        }
+        p[pi..].iter().all(|c| *c == '*')
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn wildcards_match_as_the_copying_matcher_did(
+            pattern in "[aAbB*?é/:-]{0,8}",
+            text in "[aAbB*?é/:-]{0,10}",
+            ignore_case: bool,
+        ) {
+            proptest::prop_assert_eq!(
+                wildcard_match(&pattern, &text, ignore_case),
+                copying_wildcard_match(&pattern, &text, ignore_case)
+            );
+        }
     }
 
     #[test]

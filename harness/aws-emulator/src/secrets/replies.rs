@@ -43,9 +43,15 @@ impl Reply {
     }
 }
 
-/// Serializing these shapes cannot fail: every map key is a string.
+/// Serializing these shapes cannot fail: every map key is a string. The
+/// buffer starts at the size of a one-secret answer, so that most answers
+/// are written without growing it.
 fn to_json(answer: &impl Serialize) -> Vec<u8> {
-    serde_json::to_vec(answer).unwrap_or_default()
+    let mut out = Vec::with_capacity(1024);
+    match serde_json::to_writer(&mut out, answer) {
+        Ok(()) => out,
+        Err(_) => Vec::new(),
+    }
 }
 
 /// A shape as a `Value`, for the answers that embed one (BatchGetSecretValue,
