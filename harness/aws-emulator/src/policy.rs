@@ -7,25 +7,36 @@ use std::path::Path;
 
 use serde_json::Value;
 
+/// An IAM policy: identity policy or role trust policy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PolicyDocument {
+    /// Its statements, in order.
     pub statements: Vec<Statement>,
 }
 
+/// One statement of a policy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
+    /// Its `Sid`, if any.
     pub sid: Option<String>,
+    /// Allow or Deny.
     pub effect: Effect,
+    /// `Action` or `NotAction` (matched ignoring case).
     pub actions: Matcher,
     /// `None` in trust policies, which name a Principal instead.
     pub resources: Option<Matcher>,
+    /// `Principal`, in trust policies.
     pub principal: Option<Principal>,
+    /// `Condition`, one entry per operator and key; all must hold.
     pub conditions: Vec<Condition>,
 }
 
+/// What a statement does when it applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effect {
+    /// Allows, unless a Deny applies too.
     Allow,
+    /// Denies, whatever allows.
     Deny,
 }
 
@@ -33,36 +44,57 @@ pub enum Effect {
 /// (matches when no pattern does).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Matcher {
+    /// Matches what any of the patterns matches.
     Any(Vec<String>),
+    /// Matches what none of the patterns matches.
     NoneOf(Vec<String>),
 }
 
+/// Whom a trust-policy statement is about.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Principal {
+    /// `"Principal": "*"`.
     Everyone,
     /// `{"AWS": [...], "Federated": [...], "Service": [...]}`
     Typed(BTreeMap<String, Vec<String>>),
 }
 
+/// One condition: an operator on one key, against any of some values.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Condition {
+    /// How the key's value is compared.
     pub operator: ConditionOperator,
+    /// The condition key (`aws:...`, `ISSUER:sub`), matched ignoring case.
     pub key: String,
+    /// The values any of which satisfies it (for negated operators: none of which).
     pub values: Vec<String>,
 }
 
+/// The condition operators this emulator evaluates, named as IAM names
+/// them. The `Not` forms hold when the key is absent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConditionOperator {
+    /// Exactly equal.
     StringEquals,
+    /// Not exactly equal.
     StringNotEquals,
+    /// Equal ignoring ASCII case.
     StringEqualsIgnoreCase,
+    /// Not equal ignoring ASCII case.
     StringNotEqualsIgnoreCase,
+    /// Matches a pattern with `*` and `?`.
     StringLike,
+    /// Matches no pattern.
     StringNotLike,
+    /// An ARN exactly equal.
     ArnEquals,
+    /// An ARN matching a pattern.
     ArnLike,
+    /// An ARN not equal.
     ArnNotEquals,
+    /// An ARN matching no pattern.
     ArnNotLike,
+    /// `true` / `false`, ignoring case.
     Bool,
 }
 
@@ -111,41 +143,64 @@ impl ConditionOperator {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
+/// Why a policy document was refused.
 pub enum PolicyError {
+    /// Not JSON.
     #[error("{origin}: not valid JSON at line {line}, column {column}: {message}")]
     Json {
+        /// Where it came from (a file name, "policy").
         origin: String,
+        /// Where the JSON went wrong.
         line: usize,
+        /// Where on that line.
         column: usize,
+        /// serde_json's description.
         message: String,
     },
+    /// JSON, but not a policy this emulator can evaluate.
     #[error("{origin}: {field}: {problem}")]
     Field {
+        /// Where it came from.
         origin: String,
+        /// The field, as a path (`Statement[1].Effect`).
         field: String,
+        /// What is wrong with it.
         problem: String,
     },
+    /// The file could not be read.
     #[error("cannot read policy file {path}: {message}")]
-    Read { path: String, message: String },
+    Read {
+        /// The file.
+        path: String,
+        /// What the system said.
+        message: String,
+    },
 }
 
 /// What a request asks for, as IAM evaluates it.
 #[derive(Debug, Clone, Default)]
 pub struct RequestContext<'a> {
+    /// The action (`secretsmanager:GetSecretValue`).
     pub action: &'a str,
+    /// The resource's ARN, or `*`.
     pub resource: &'a str,
     /// Condition keys (`aws:...`, `ISSUER:sub`, ...), matched ignoring case.
     pub keys: BTreeMap<String, String>,
 }
 
+/// IAM's decision on a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
+    /// A statement allows it and none denies it.
     Allow,
+    /// A statement denies it.
     ExplicitDeny,
+    /// No statement allows it.
     ImplicitDeny,
 }
 
 impl PolicyDocument {
+    /// Reads and parses a policy file.
     pub fn from_file(path: &Path) -> Result<Self, PolicyError> {
         let text = std::fs::read_to_string(path).map_err(|e| PolicyError::Read {
             path: path.display().to_string(),
@@ -154,6 +209,7 @@ impl PolicyDocument {
         Self::parse_named(&text, &path.display().to_string())
     }
 
+    /// Parses a policy; errors name the field.
     pub fn parse(text: &str) -> Result<Self, PolicyError> {
         Self::parse_named(text, "policy")
     }

@@ -21,36 +21,36 @@ use crate::{AuthMode, sigv4, sts};
 
 /// Requests larger than this are refused before parsing. The largest legal
 /// request (a 64 KiB SecretString, JSON-escaped) fits well within it.
-pub const MAX_BODY: usize = 1024 * 1024;
+pub(crate) const MAX_BODY: usize = 1024 * 1024;
 
 pub(crate) struct Shared {
-    pub secrets: Mutex<SecretsManager>,
-    pub iam: RwLock<Iam>,
-    pub audit: AuditLog,
+    pub(crate) secrets: Mutex<SecretsManager>,
+    pub(crate) iam: RwLock<Iam>,
+    pub(crate) audit: AuditLog,
     /// Derived SigV4 signing keys, so that a request costs one HMAC, not five.
-    pub signing_keys: sigv4::SigningKeys,
-    pub faults: RwLock<Faults>,
-    pub clock: Clock,
-    pub auth: AuthMode,
-    pub default_region: String,
+    pub(crate) signing_keys: sigv4::SigningKeys,
+    pub(crate) faults: RwLock<Faults>,
+    pub(crate) clock: Clock,
+    pub(crate) auth: AuthMode,
+    pub(crate) default_region: String,
     /// What `/_emulator/` requests must carry as `Authorization: Bearer ...`.
-    pub admin_token: String,
+    pub(crate) admin_token: String,
 }
 
 impl Shared {
-    pub fn secrets(&self) -> MutexGuard<'_, SecretsManager> {
+    pub(crate) fn secrets(&self) -> MutexGuard<'_, SecretsManager> {
         self.secrets.lock().unwrap_or_else(|e| e.into_inner())
     }
-    pub fn iam(&self) -> RwLockReadGuard<'_, Iam> {
+    pub(crate) fn iam(&self) -> RwLockReadGuard<'_, Iam> {
         self.iam.read().unwrap_or_else(|e| e.into_inner())
     }
-    pub fn iam_mut(&self) -> RwLockWriteGuard<'_, Iam> {
+    pub(crate) fn iam_mut(&self) -> RwLockWriteGuard<'_, Iam> {
         self.iam.write().unwrap_or_else(|e| e.into_inner())
     }
-    pub fn faults(&self) -> RwLockReadGuard<'_, Faults> {
+    pub(crate) fn faults(&self) -> RwLockReadGuard<'_, Faults> {
         self.faults.read().unwrap_or_else(|e| e.into_inner())
     }
-    pub fn faults_mut(&self) -> RwLockWriteGuard<'_, Faults> {
+    pub(crate) fn faults_mut(&self) -> RwLockWriteGuard<'_, Faults> {
         self.faults.write().unwrap_or_else(|e| e.into_inner())
     }
 }

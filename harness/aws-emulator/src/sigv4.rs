@@ -29,16 +29,24 @@ const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
 /// The parts of `Authorization: AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Authorization {
+    /// The key id of the credential (`AKIA...`, `ASIA...`).
     pub access_key_id: String,
+    /// The scope's date, `YYYYMMDD`.
     pub date: String,
+    /// The scope's region.
     pub region: String,
+    /// The scope's service (`secretsmanager`, `sts`).
     pub service: String,
+    /// The header names the signature covers, lower-case, in their order.
     pub signed_headers: Vec<String>,
+    /// The signature, 64 hexadecimal digits (lower-cased when parsed).
     pub signature: String,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+/// Why an `Authorization` header cannot be read.
 pub enum AuthorizationError {
+    /// No `Authorization` header at all.
     #[error("Missing Authentication Token")]
     Missing,
     /// AWS's IncompleteSignatureException text names what is wrong.
@@ -237,6 +245,7 @@ pub fn check_request(
 }
 
 impl Authorization {
+    /// The credential scope: `DATE/REGION/SERVICE/aws4_request`.
     pub fn scope(&self) -> String {
         format!(
             "{}/{}/{}/aws4_request",
@@ -245,6 +254,8 @@ impl Authorization {
     }
 }
 
+/// Reads an `Authorization: AWS4-HMAC-SHA256 ...` header, each defect named
+/// as AWS names it.
 pub fn parse(header: Option<&str>) -> Result<Authorization, AuthorizationError> {
     let header = header.ok_or(AuthorizationError::Missing)?;
     let rest = header.strip_prefix("AWS4-HMAC-SHA256 ").ok_or_else(|| {
@@ -479,6 +490,9 @@ pub fn verify(
     constant_time_eq(&expected, auth.signature.as_bytes())
 }
 
+/// The signature (64 lower-case hexadecimal digits) of a request signed at
+/// `amz_date` with `secret_key`, over `auth`'s scope and signed headers:
+/// what a client sends, and what [`verify`] compares with.
 pub fn signature(
     parts: &Parts,
     body: &[u8],
@@ -539,6 +553,7 @@ impl SigningKeys {
     /// Access keys whose signing key is kept at most.
     pub const CAPACITY: usize = 4096;
 
+    /// An empty cache.
     pub fn new() -> Self {
         Self {
             by_key_id: Mutex::new(HashMap::new()),

@@ -12,10 +12,10 @@ use anyhow::{Context, bail};
 
 use crate::client::Target;
 
-pub struct Server {
+pub(crate) struct Server {
     child: Child,
     _stdin: Option<ChildStdin>,
-    pub target: Target,
+    pub(crate) target: Target,
 }
 
 impl Drop for Server {
@@ -42,7 +42,7 @@ fn command(cpu: Option<&str>, program: &str, args: &[&str]) -> Command {
 }
 
 /// This example in `serve` mode: the emulator alone in its process.
-pub fn emulator(cpu: Option<&str>) -> anyhow::Result<Server> {
+pub(crate) fn emulator(cpu: Option<&str>) -> anyhow::Result<Server> {
     let exe = std::env::current_exe().context("own path")?;
     let exe = exe.to_str().context("own path is not UTF-8")?;
     let mut child = command(cpu, exe, &["serve"])
@@ -78,7 +78,7 @@ pub fn emulator(cpu: Option<&str>) -> anyhow::Result<Server> {
     })
 }
 
-pub fn moto(cpu: Option<&str>) -> anyhow::Result<Server> {
+pub(crate) fn moto(cpu: Option<&str>) -> anyhow::Result<Server> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
@@ -129,7 +129,7 @@ fn answers_http(addr: SocketAddr) -> bool {
 }
 
 /// moto's version, for the report.
-pub fn moto_version() -> String {
+pub(crate) fn moto_version() -> String {
     Command::new("python3")
         .args(["-c", "import moto; print(moto.__version__)"])
         .output()

@@ -2,7 +2,8 @@
 //! semantics of the real service (ARNs with a random suffix, version stages,
 //! idempotent ClientRequestToken, deletion windows, replicas that follow their
 //! primary). Transport, authentication and auditing live elsewhere; each
-//! operation asks its caller's [`Authorize`] before touching a secret.
+//! operation asks its caller's `Authorize` before touching a secret. Public
+//! here: what a [`RotationHook`] is given, and the [`OPERATIONS`] served.
 
 mod lifecycle;
 mod listing;
@@ -12,7 +13,7 @@ mod store;
 #[cfg(test)]
 mod tests;
 mod values;
-pub mod wire;
+mod wire;
 
 use std::sync::Arc;
 
@@ -29,24 +30,28 @@ use store::{SecretMut, Store};
 pub type RotationHook =
     Arc<dyn Fn(&RotationRequest<'_>) -> Result<SecretValue, String> + Send + Sync>;
 
+/// What a [`RotationHook`] is given: the secret being rotated.
 pub struct RotationRequest<'a> {
+    /// The secret's name.
     pub secret_name: &'a str,
+    /// The secret's full ARN (in the region the rotation runs in).
     pub secret_arn: &'a str,
+    /// The value staged AWSCURRENT, if the secret has one.
     pub current: Option<&'a SecretValue>,
 }
 
 /// Decides whether the caller may perform `action` on `resource`.
-pub trait Authorize {
+pub(crate) trait Authorize {
     fn authorize(&self, action: &str, resource: &str) -> Result<(), AwsError>;
 }
 
 /// Everything an operation knows about the call it serves.
-pub struct Call<'a> {
-    pub region: &'a str,
-    pub now: Timestamp,
-    pub authorizer: &'a dyn Authorize,
+pub(crate) struct Call<'a> {
+    pub(crate) region: &'a str,
+    pub(crate) now: Timestamp,
+    pub(crate) authorizer: &'a dyn Authorize,
     /// ARNs of the secrets the call touched, for the audit trail.
-    pub resources: Vec<String>,
+    pub(crate) resources: Vec<String>,
 }
 
 impl Call<'_> {
@@ -56,6 +61,8 @@ impl Call<'_> {
     }
 }
 
+/// Every Secrets Manager operation this emulator serves, by its name in
+/// `X-Amz-Target`.
 pub const OPERATIONS: &[&str] = &[
     "CreateSecret",
     "GetSecretValue",
@@ -79,14 +86,14 @@ pub const OPERATIONS: &[&str] = &[
 /// SecretString and SecretBinary limit of the real service.
 pub const MAX_SECRET_SIZE: usize = 65_536;
 
-pub struct SecretsManager {
+pub(crate) struct SecretsManager {
     store: Store,
     account_id: String,
     rotation_hook: Option<RotationHook>,
 }
 
 impl SecretsManager {
-    pub fn new(account_id: impl Into<String>) -> Self {
+    pub(crate) fn new(account_id: impl Into<String>) -> Self {
         Self {
             store: Store::default(),
             account_id: account_id.into(),
@@ -94,22 +101,22 @@ impl SecretsManager {
         }
     }
 
-    pub fn set_rotation_hook(&mut self, hook: Option<RotationHook>) {
+    pub(crate) fn set_rotation_hook(&mut self, hook: Option<RotationHook>) {
         self.rotation_hook = hook;
     }
 
-    pub fn state(&self) -> &SecretsState {
+    pub(crate) fn state(&self) -> &SecretsState {
         self.store.state()
     }
 
     /// Takes `state` as a whole (a snapshot restore), indexes rebuilt.
-    pub fn replace_state(&mut self, state: SecretsState) {
+    pub(crate) fn replace_state(&mut self, state: SecretsState) {
         self.store = Store::new(state);
     }
 
     /// Runs one operation and answers its JSON body. `operation` is the
     /// part of `X-Amz-Target` after `secretsmanager.`.
-    pub fn handle(
+    pub(crate) fn handle(
         &mut self,
         operation: &str,
         body: &[u8],
@@ -153,7 +160,7 @@ impl SecretsManager {
     /// Work the real service does in the background: purging secrets whose
     /// recovery window ended and running scheduled rotations that fell due.
     /// Only what is due is touched: the store keeps both on a timeline.
-    pub fn maintain(&mut self, now: Timestamp) {
+    pub(crate) fn maintain(&mut self, now: Timestamp) {
         for (region, name) in self.store.due_purges(now) {
             self.store.remove(&region, &name);
         }
