@@ -160,11 +160,44 @@ pub(crate) fn throughput(
     window: Duration,
 ) -> anyhow::Result<f64> {
     warm_up(addr, pool, window)?;
+    let started = Instant::now();
+    let deadline = started + window;
+    let runs = on_connections(addr, pool, conns, |_| Instant::now() < deadline)?;
+    let mut total = 0;
+    let mut ended = started;
+    for (done, at) in runs {
+        total += done;
+        ended = ended.max(at);
+    }
+    Ok(total as f64 / (ended - started).as_secs_f64().max(1e-9))
+}
+
+/// Exactly `requests` requests (rounded down to a multiple of `conns`) over
+/// `conns` connections, each running `pool` in turn from its own place:
+/// the same load every time, for counting instructions.
+pub(crate) fn fixed(
+    addr: SocketAddr,
+    pool: &[Signed],
+    conns: usize,
+    requests: usize,
+) -> anyhow::Result<()> {
+    let per_connection = (requests / conns.max(1)) as u64;
+    on_connections(addr, pool, conns, |done| done < per_connection)?;
+    Ok(())
+}
+
+/// Runs `pool` in turn on each of `conns` connections while `more(sent so
+/// far on that connection)` holds; gives each connection's count and end.
+fn on_connections(
+    addr: SocketAddr,
+    pool: &[Signed],
+    conns: usize,
+    more: impl Fn(u64) -> bool + Sync,
+) -> anyhow::Result<Vec<(u64, Instant)>> {
     let mut connections = (0..conns)
         .map(|_| Conn::open(addr))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let started = Instant::now();
-    let deadline = started + window;
+    let more = &more;
     let results: Vec<anyhow::Result<(u64, Instant)>> = std::thread::scope(|scope| {
         let running: Vec<_> = connections
             .iter_mut()
@@ -173,7 +206,7 @@ pub(crate) fn throughput(
                 scope.spawn(move || {
                     let mut done = 0u64;
                     let mut next = c * pool.len() / conns;
-                    while Instant::now() < deadline {
+                    while more(done) {
                         conn.send(&pool[next % pool.len()])?;
                         next += 1;
                         done += 1;
@@ -190,12 +223,5 @@ pub(crate) fn throughput(
             })
             .collect()
     });
-    let mut total = 0;
-    let mut ended = started;
-    for r in results {
-        let (done, at) = r?;
-        total += done;
-        ended = ended.max(at);
-    }
-    Ok(total as f64 / (ended - started).as_secs_f64().max(1e-9))
+    results.into_iter().collect()
 }

@@ -5,6 +5,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -16,6 +17,13 @@ pub(crate) struct Server {
     child: Child,
     _stdin: Option<ChildStdin>,
     pub(crate) target: Target,
+}
+
+impl Server {
+    /// The server's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 impl Drop for Server {
@@ -41,11 +49,32 @@ fn command(cpu: Option<&str>, program: &str, args: &[&str]) -> Command {
     }
 }
 
+/// This example's own path, to run it in `serve` mode.
+fn own_path() -> anyhow::Result<String> {
+    let exe = std::env::current_exe().context("own path")?;
+    Ok(exe.to_str().context("own path is not UTF-8")?.to_owned())
+}
+
 /// This example in `serve` mode: the emulator alone in its process.
 pub(crate) fn emulator(cpu: Option<&str>) -> anyhow::Result<Server> {
-    let exe = std::env::current_exe().context("own path")?;
-    let exe = exe.to_str().context("own path is not UTF-8")?;
-    let mut child = command(cpu, exe, &["serve"])
+    start_emulator(command(cpu, &own_path()?, &["serve"]))
+}
+
+/// The emulator as [`emulator`] starts it, under callgrind, which writes
+/// its counts to `out` (dumps to `out.1`, ...) and its log to `log`.
+pub(crate) fn emulator_under_callgrind(out: &Path, log: &Path) -> anyhow::Result<Server> {
+    let out = format!("--callgrind-out-file={}", out.display());
+    let log = format!("--log-file={}", log.display());
+    let exe = own_path()?;
+    start_emulator(command(
+        None,
+        "valgrind",
+        &["--tool=callgrind", &out, &log, &exe, "serve"],
+    ))
+}
+
+fn start_emulator(mut command: Command) -> anyhow::Result<Server> {
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
