@@ -7,38 +7,44 @@ use std::sync::Mutex;
 use jiff::Timestamp;
 use serde::Serialize;
 
+/// One call, as CloudTrail would record it (field names as CloudTrail's).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEvent {
+    /// When the call was answered, on the emulator's clock.
     pub event_time: Timestamp,
     /// `secretsmanager.amazonaws.com` or `sts.amazonaws.com`.
     pub event_source: String,
+    /// The operation (`GetSecretValue`, `AssumeRoleWithWebIdentity`, ...).
     pub event_name: String,
+    /// The region of the call: its credential scope's, else the default.
     pub aws_region: String,
     /// The caller's ARN; absent when the call was not authenticated.
     pub principal_arn: Option<String>,
+    /// The access key the call was signed with; absent when not authenticated.
     pub access_key_id: Option<String>,
     /// ARNs of the secrets the call was about.
     pub resources: Vec<String>,
+    /// The AWS error code the call failed with; absent when it succeeded.
     pub error_code: Option<String>,
 }
 
 /// Bounded so a long soak cannot grow it without limit; the oldest go first.
 #[derive(Debug)]
-pub struct AuditLog {
+pub(crate) struct AuditLog {
     events: Mutex<VecDeque<AuditEvent>>,
     capacity: usize,
 }
 
 impl AuditLog {
-    pub fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize) -> Self {
         Self {
             events: Mutex::new(VecDeque::new()),
             capacity,
         }
     }
 
-    pub fn record(&self, event: AuditEvent) {
+    pub(crate) fn record(&self, event: AuditEvent) {
         let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
         if events.len() == self.capacity {
             events.pop_front();
@@ -46,7 +52,7 @@ impl AuditLog {
         events.push_back(event);
     }
 
-    pub fn events(&self) -> Vec<AuditEvent> {
+    pub(crate) fn events(&self) -> Vec<AuditEvent> {
         self.events
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -55,7 +61,7 @@ impl AuditLog {
             .collect()
     }
 
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         self.events
             .lock()
             .unwrap_or_else(|e| e.into_inner())

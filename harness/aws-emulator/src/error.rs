@@ -6,35 +6,61 @@ use http::StatusCode;
 /// The error codes this emulator answers with, named as AWS names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ErrorCode {
+    /// The secret, or the version asked for, does not exist.
     ResourceNotFoundException,
+    /// Not allowed in the secret's state (marked for deletion, a replica, ...).
     InvalidRequestException,
+    /// A parameter is wrong, or parameters contradict each other.
     InvalidParameterException,
+    /// A secret of that name, or a version with that token, exists already.
     ResourceExistsException,
+    /// A parameter breaks a constraint of the API (length, range, enum).
     ValidationException,
+    /// A quota of the service is reached.
     LimitExceededException,
+    /// IAM does not allow the call (or a rotation Lambda cannot be invoked).
     AccessDeniedException,
+    /// The access key (or its session token) is not known.
     UnrecognizedClientException,
+    /// The signature is wrong, expired, or over the wrong scope.
     InvalidSignatureException,
+    /// The signature lacks something it needs (a header, a date).
     IncompleteSignatureException,
+    /// The request is not signed.
     MissingAuthenticationTokenException,
+    /// The temporary credentials have expired.
     ExpiredTokenException,
+    /// Too many calls (a fault switched on for the region).
     ThrottlingException,
+    /// The service is down (a fault switched on for the region).
     ServiceUnavailableException,
+    /// The body is not the JSON the operation takes, or too large.
     SerializationException,
+    /// No such operation.
     UnknownOperationException,
+    /// A NextToken this service did not hand out.
     InvalidNextTokenException,
     // STS, which answers in XML with these codes.
+    /// STS: the access key is not known.
     InvalidClientTokenId,
+    /// STS: the signature is wrong (STS's name for every signature failure).
     SignatureDoesNotMatch,
+    /// STS: the role's trust policy does not allow the caller.
     AccessDenied,
+    /// STS: the web identity token is not valid, or its issuer not trusted.
     InvalidIdentityToken,
+    /// STS: the web identity token has expired (answered as `ExpiredTokenException`).
     ExpiredToken,
+    /// STS: no such action.
     InvalidAction,
+    /// STS: a required parameter is missing.
     MissingParameter,
+    /// STS: a parameter has a wrong value.
     InvalidParameterValue,
 }
 
 impl ErrorCode {
+    /// The code as AWS writes it (`__type`, `x-amzn-errortype`, STS's `Code`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ResourceNotFoundException => "ResourceNotFoundException",
@@ -84,14 +110,18 @@ impl std::fmt::Display for ErrorCode {
     }
 }
 
+/// An error as the service answers it.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct AwsError {
+    /// Which error.
     pub code: ErrorCode,
+    /// AWS's words for it; never a secret value.
     pub message: String,
 }
 
 impl AwsError {
+    /// An error with a code and a message.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             code,
@@ -99,6 +129,7 @@ impl AwsError {
         }
     }
 
+    /// ResourceNotFoundException for a secret.
     pub fn secret_not_found() -> Self {
         Self::new(
             ErrorCode::ResourceNotFoundException,
@@ -106,6 +137,7 @@ impl AwsError {
         )
     }
 
+    /// InvalidRequestException for a secret marked for deletion.
     pub fn marked_for_deletion() -> Self {
         Self::new(
             ErrorCode::InvalidRequestException,
@@ -113,6 +145,7 @@ impl AwsError {
         )
     }
 
+    /// InvalidRequestException for a write to a replica.
     pub fn not_permitted_on_replica() -> Self {
         Self::new(
             ErrorCode::InvalidRequestException,
@@ -120,10 +153,12 @@ impl AwsError {
         )
     }
 
+    /// InvalidParameterException with `message`.
     pub fn invalid_parameter(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidParameterException, message)
     }
 
+    /// InvalidRequestException with `message`.
     pub fn invalid_request(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidRequestException, message)
     }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RegionFaults {
+    /// How every call fails, if it does.
     pub outage: Option<Outage>,
     /// Added before every answer.
     #[serde(default, with = "millis")]
@@ -18,6 +19,7 @@ pub struct RegionFaults {
     pub throttle: bool,
 }
 
+/// How a region's calls fail during an outage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Outage {
@@ -33,26 +35,28 @@ mod millis {
 
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
         match d {
             Some(d) => s.serialize_some(&(d.as_millis() as u64)),
             None => s.serialize_none(),
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
         Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
     }
 }
 
 /// Faults by region; the key `*` applies to every region without its own entry.
 #[derive(Debug, Default)]
-pub struct Faults {
+pub(crate) struct Faults {
     by_region: BTreeMap<String, RegionFaults>,
 }
 
 impl Faults {
-    pub fn set(&mut self, region: &str, faults: RegionFaults) {
+    pub(crate) fn set(&mut self, region: &str, faults: RegionFaults) {
         if faults == RegionFaults::default() {
             self.by_region.remove(region);
         } else {
@@ -60,17 +64,17 @@ impl Faults {
         }
     }
 
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.by_region.clear();
     }
 
-    pub fn for_region(&self, region: &str) -> Option<&RegionFaults> {
+    pub(crate) fn for_region(&self, region: &str) -> Option<&RegionFaults> {
         self.by_region
             .get(region)
             .or_else(|| self.by_region.get("*"))
     }
 
-    pub fn all(&self) -> &BTreeMap<String, RegionFaults> {
+    pub(crate) fn all(&self) -> &BTreeMap<String, RegionFaults> {
         &self.by_region
     }
 }

@@ -14,9 +14,13 @@ use crate::policy::{self, Decision, PolicyDocument, RequestContext};
 /// A key pair handed to a client. `Debug` never shows the secret part.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AccessKey {
+    /// The key id (`AKIA...` long-lived, `ASIA...` temporary).
     pub access_key_id: String,
+    /// The secret part, which signs requests.
     pub secret_access_key: String,
+    /// The session token temporary credentials must send.
     pub session_token: Option<String>,
+    /// When temporary credentials expire (on the emulator's clock).
     pub expiration: Option<Timestamp>,
 }
 
@@ -43,9 +47,13 @@ impl std::fmt::Debug for AccessKey {
 /// Who made a call, as GetCallerIdentity and the audit trail show it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Caller {
+    /// The user's ARN, or the assumed role's session ARN.
     pub arn: String,
+    /// The user's id, or `ROLEID:SESSION` for an assumed role.
     pub user_id: String,
+    /// The account.
     pub account: String,
+    /// The access key the call was signed with.
     pub access_key_id: String,
 }
 
@@ -82,7 +90,9 @@ struct Role {
 pub struct OidcProvider {
     /// `https://...`, as the token's `iss` says it.
     pub issuer: String,
+    /// The audiences (`aud`) it accepts tokens for (`sts.amazonaws.com`).
     pub client_ids: Vec<String>,
+    /// The keys its tokens are signed with.
     pub keys: JwkSet,
 }
 
@@ -111,15 +121,25 @@ impl OidcProvider {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
+/// Why a change to IAM was refused.
 pub enum IamError {
+    /// The user named does not exist.
     #[error("no IAM user named {0}")]
     NoSuchUser(String),
+    /// The role named does not exist.
     #[error("no IAM role named {0}")]
     NoSuchRole(String),
+    /// A user or role of that name exists already.
     #[error("an IAM {kind} named {name} already exists")]
-    Exists { kind: &'static str, name: String },
+    Exists {
+        /// `user` or `role`.
+        kind: &'static str,
+        /// The name.
+        name: String,
+    },
 }
 
+/// The account's users, roles, access keys and trusted identity providers.
 #[derive(Debug)]
 pub struct Iam {
     account_id: String,
@@ -149,6 +169,7 @@ fn new_key(prefix: &str, temporary: bool, expiration: Option<Timestamp>) -> Acce
 }
 
 impl Iam {
+    /// An account with nothing in it.
     pub fn new(account_id: impl Into<String>) -> Self {
         Self {
             account_id: account_id.into(),
@@ -159,10 +180,12 @@ impl Iam {
         }
     }
 
+    /// The account id.
     pub fn account_id(&self) -> &str {
         &self.account_id
     }
 
+    /// Creates a user without policies; gives its ARN.
     pub fn create_user(&mut self, name: &str) -> Result<String, IamError> {
         if self.users.contains_key(name) {
             return Err(IamError::Exists {
@@ -206,6 +229,7 @@ impl Iam {
             .unwrap_or_default()
     }
 
+    /// Removes a user's inline policy (nothing if it has none of that name).
     pub fn delete_user_policy(&mut self, user: &str, policy_name: &str) -> Result<(), IamError> {
         let u = self
             .users
@@ -215,6 +239,7 @@ impl Iam {
         Ok(())
     }
 
+    /// A new long-lived key pair for a user.
     pub fn create_access_key(&mut self, user: &str) -> Result<AccessKey, IamError> {
         if !self.users.contains_key(user) {
             return Err(IamError::NoSuchUser(user.to_owned()));
@@ -235,6 +260,7 @@ impl Iam {
         self.keys.remove(access_key_id).is_some()
     }
 
+    /// Creates a role that `trust` says who may assume; gives its ARN.
     pub fn create_role(&mut self, name: &str, trust: PolicyDocument) -> Result<String, IamError> {
         if self.roles.contains_key(name) {
             return Err(IamError::Exists {
@@ -256,6 +282,8 @@ impl Iam {
         Ok(arn)
     }
 
+    /// Attaches (or replaces) an inline policy of a role; sessions of the
+    /// role follow it from their next call.
     pub fn put_role_policy(
         &mut self,
         role: &str,
@@ -270,6 +298,8 @@ impl Iam {
         Ok(())
     }
 
+    /// Trusts tokens from `provider` (replacing one of the same issuer);
+    /// gives its ARN.
     pub fn add_oidc_provider(&mut self, provider: OidcProvider) -> String {
         let arn = format!(
             "arn:aws:iam::{}:oidc-provider/{}",
@@ -311,6 +341,7 @@ impl Iam {
         Ok(&stored.key)
     }
 
+    /// Who signs with `access_key_id`, if anyone.
     pub fn caller(&self, access_key_id: &str) -> Option<Caller> {
         let stored = self.keys.get(access_key_id)?;
         let (arn, user_id) = match &stored.owner {
@@ -339,20 +370,12 @@ impl Iam {
 
     /// IAM's decision for `caller` doing `action` on `resource`, as an AWS error when denied.
     pub fn authorize(&self, caller: &Caller, action: &str, resource: &str) -> Result<(), AwsError> {
-        let policies: Vec<&PolicyDocument> =
-            match self.keys.get(&caller.access_key_id).map(|k| &k.owner) {
-                Some(Owner::User(name)) => self
-                    .users
-                    .get(name)
-                    .map(|u| u.policies.values().collect())
-                    .unwrap_or_default(),
-                Some(Owner::Session { role, .. }) => self
-                    .roles
-                    .get(role)
-                    .map(|r| r.policies.values().collect())
-                    .unwrap_or_default(),
-                None => Vec::new(),
-            };
+        let policies = match self.keys.get(&caller.access_key_id).map(|k| &k.owner) {
+            Some(Owner::User(name)) => self.users.get(name).map(|u| &u.policies),
+            Some(Owner::Session { role, .. }) => self.roles.get(role).map(|r| &r.policies),
+            None => None,
+        };
+        let policies = policies.into_iter().flat_map(BTreeMap::values);
         let req = RequestContext {
             action,
             resource,
@@ -520,9 +543,14 @@ impl Iam {
 /// What AssumeRoleWithWebIdentity reports besides the credentials.
 #[derive(Debug, Clone)]
 pub struct WebIdentity {
+    /// `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`.
     pub assumed_role_arn: String,
+    /// `ROLEID:SESSION`.
     pub assumed_role_id: String,
+    /// The token's `sub`.
     pub subject: String,
+    /// The token's `aud` the provider accepted.
     pub audience: String,
+    /// The provider's ARN.
     pub provider: String,
 }

@@ -19,6 +19,8 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod audit;
 pub mod error;
 pub mod faults;
@@ -58,11 +60,15 @@ pub enum AuthMode {
     AcceptAny,
 }
 
+/// The account id unless [`Builder::account_id`] says otherwise.
 pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
 /// The variable `up` and the binary export the admin token in.
 pub const ADMIN_TOKEN_ENV: &str = "AWS_EMULATOR_ADMIN_TOKEN";
+/// The region of unsigned requests unless [`Builder::default_region`] says
+/// otherwise.
 pub const DEFAULT_REGION: &str = "us-east-1";
 
+/// How an emulator is set up before it starts ([`AwsEmulator::builder`]).
 pub struct Builder {
     clock: Clock,
     account_id: String,
@@ -74,11 +80,14 @@ pub struct Builder {
 }
 
 impl Builder {
+    /// The clock for the emulator's own time (key expiry, dates, deletion
+    /// windows, rotations); signatures are checked against the wall clock.
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
         self
     }
 
+    /// The account in every ARN.
     pub fn account_id(mut self, account_id: impl Into<String>) -> Self {
         self.account_id = account_id.into();
         self
@@ -90,16 +99,20 @@ impl Builder {
         self
     }
 
+    /// Whether signatures and IAM policies are enforced (the default).
     pub fn auth(mut self, auth: AuthMode) -> Self {
         self.auth = auth;
         self
     }
 
+    /// What RotateSecret runs in place of a rotation Lambda.
     pub fn rotation_hook(mut self, hook: RotationHook) -> Self {
         self.rotation_hook = Some(hook);
         self
     }
 
+    /// How many audit events are kept (at least one; 100,000 by default):
+    /// past that, the oldest go.
     pub fn audit_capacity(mut self, events: usize) -> Self {
         self.audit_capacity = events.max(1);
         self
@@ -119,6 +132,8 @@ impl Builder {
             .await
     }
 
+    /// Starts serving on `addr`, which must be a loopback address (port 0
+    /// for an ephemeral one).
     pub async fn start_on(self, addr: std::net::SocketAddr) -> Result<AwsEmulator, ServerError> {
         let mut secrets = secrets::SecretsManager::new(self.account_id.clone());
         secrets.set_rotation_hook(self.rotation_hook);
@@ -126,6 +141,7 @@ impl Builder {
             secrets: Mutex::new(secrets),
             iam: RwLock::new(Iam::new(self.account_id)),
             audit: audit::AuditLog::new(self.audit_capacity),
+            signing_keys: sigv4::SigningKeys::new(),
             faults: RwLock::new(faults::Faults::default()),
             clock: self.clock,
             auth: self.auth,
@@ -148,6 +164,9 @@ pub struct AwsEmulator {
 }
 
 impl AwsEmulator {
+    /// A builder with the defaults: system clock, [`DEFAULT_ACCOUNT_ID`],
+    /// [`DEFAULT_REGION`], [`AuthMode::Enforce`], no rotation hook, a random
+    /// admin token.
     pub fn builder() -> Builder {
         Builder {
             clock: Clock::system(),
@@ -165,14 +184,17 @@ impl AwsEmulator {
         self.server.url()
     }
 
+    /// The address it listens on (127.0.0.1 and its port).
     pub fn local_addr(&self) -> std::net::SocketAddr {
         self.server.local_addr()
     }
 
+    /// The account in its ARNs.
     pub fn account_id(&self) -> String {
         self.shared.iam().account_id().to_owned()
     }
 
+    /// The clock it keeps its own time by.
     pub fn clock(&self) -> &Clock {
         &self.shared.clock
     }
@@ -184,6 +206,7 @@ impl AwsEmulator {
         &self.shared.admin_token
     }
 
+    /// Whether it enforces signatures and IAM policies.
     pub fn auth_mode(&self) -> AuthMode {
         self.shared.auth
     }
@@ -194,10 +217,12 @@ impl AwsEmulator {
         f(&mut self.shared.iam_mut())
     }
 
+    /// The audit trail, oldest first (no secret values).
     pub fn audit_events(&self) -> Vec<AuditEvent> {
         self.shared.audit.events()
     }
 
+    /// Empties the audit trail.
     pub fn clear_audit(&self) {
         self.shared.audit.clear();
     }
@@ -208,6 +233,7 @@ impl AwsEmulator {
         self.shared.faults_mut().set(region, faults);
     }
 
+    /// Heals every region.
     pub fn clear_faults(&self) {
         self.shared.faults_mut().clear();
     }
@@ -217,26 +243,33 @@ impl AwsEmulator {
         self.server.stop_listening();
     }
 
+    /// Accepts connections again, on the same port.
     pub fn resume_listening(&self) {
         self.server.resume_listening();
     }
 
+    /// Replaces (or with `None` removes) the rotation hook, from the next call.
     pub fn set_rotation_hook(&self, hook: Option<RotationHook>) {
         self.shared.secrets().set_rotation_hook(hook);
     }
 
+    /// The whole Secrets Manager state now, values included.
     pub fn snapshot(&self) -> Snapshot {
         Snapshot::take(&self.shared.secrets(), self.shared.clock.now())
     }
 
+    /// Replaces the whole Secrets Manager state with `snapshot`'s.
     pub fn restore(&self, snapshot: Snapshot) {
         snapshot.restore_into(&mut self.shared.secrets());
     }
 
+    /// Writes [`AwsEmulator::snapshot`] to `path` (atomically). It holds
+    /// secret values: keep it private.
     pub fn snapshot_to(&self, path: &Path) -> Result<(), SnapshotError> {
         self.snapshot().write_to(path)
     }
 
+    /// Restores a snapshot written by [`AwsEmulator::snapshot_to`].
     pub fn restore_from(&self, path: &Path) -> Result<(), SnapshotError> {
         self.restore(Snapshot::read_from(path)?);
         Ok(())

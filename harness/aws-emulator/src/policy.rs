@@ -7,25 +7,36 @@ use std::path::Path;
 
 use serde_json::Value;
 
+/// An IAM policy: identity policy or role trust policy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PolicyDocument {
+    /// Its statements, in order.
     pub statements: Vec<Statement>,
 }
 
+/// One statement of a policy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
+    /// Its `Sid`, if any.
     pub sid: Option<String>,
+    /// Allow or Deny.
     pub effect: Effect,
+    /// `Action` or `NotAction` (matched ignoring case).
     pub actions: Matcher,
     /// `None` in trust policies, which name a Principal instead.
     pub resources: Option<Matcher>,
+    /// `Principal`, in trust policies.
     pub principal: Option<Principal>,
+    /// `Condition`, one entry per operator and key; all must hold.
     pub conditions: Vec<Condition>,
 }
 
+/// What a statement does when it applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effect {
+    /// Allows, unless a Deny applies too.
     Allow,
+    /// Denies, whatever allows.
     Deny,
 }
 
@@ -33,36 +44,57 @@ pub enum Effect {
 /// (matches when no pattern does).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Matcher {
+    /// Matches what any of the patterns matches.
     Any(Vec<String>),
+    /// Matches what none of the patterns matches.
     NoneOf(Vec<String>),
 }
 
+/// Whom a trust-policy statement is about.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Principal {
+    /// `"Principal": "*"`.
     Everyone,
     /// `{"AWS": [...], "Federated": [...], "Service": [...]}`
     Typed(BTreeMap<String, Vec<String>>),
 }
 
+/// One condition: an operator on one key, against any of some values.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Condition {
+    /// How the key's value is compared.
     pub operator: ConditionOperator,
+    /// The condition key (`aws:...`, `ISSUER:sub`), matched ignoring case.
     pub key: String,
+    /// The values any of which satisfies it (for negated operators: none of which).
     pub values: Vec<String>,
 }
 
+/// The condition operators this emulator evaluates, named as IAM names
+/// them. The `Not` forms hold when the key is absent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConditionOperator {
+    /// Exactly equal.
     StringEquals,
+    /// Not exactly equal.
     StringNotEquals,
+    /// Equal ignoring ASCII case.
     StringEqualsIgnoreCase,
+    /// Not equal ignoring ASCII case.
     StringNotEqualsIgnoreCase,
+    /// Matches a pattern with `*` and `?`.
     StringLike,
+    /// Matches no pattern.
     StringNotLike,
+    /// An ARN exactly equal.
     ArnEquals,
+    /// An ARN matching a pattern.
     ArnLike,
+    /// An ARN not equal.
     ArnNotEquals,
+    /// An ARN matching no pattern.
     ArnNotLike,
+    /// `true` / `false`, ignoring case.
     Bool,
 }
 
@@ -111,41 +143,64 @@ impl ConditionOperator {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
+/// Why a policy document was refused.
 pub enum PolicyError {
+    /// Not JSON.
     #[error("{origin}: not valid JSON at line {line}, column {column}: {message}")]
     Json {
+        /// Where it came from (a file name, "policy").
         origin: String,
+        /// Where the JSON went wrong.
         line: usize,
+        /// Where on that line.
         column: usize,
+        /// serde_json's description.
         message: String,
     },
+    /// JSON, but not a policy this emulator can evaluate.
     #[error("{origin}: {field}: {problem}")]
     Field {
+        /// Where it came from.
         origin: String,
+        /// The field, as a path (`Statement[1].Effect`).
         field: String,
+        /// What is wrong with it.
         problem: String,
     },
+    /// The file could not be read.
     #[error("cannot read policy file {path}: {message}")]
-    Read { path: String, message: String },
+    Read {
+        /// The file.
+        path: String,
+        /// What the system said.
+        message: String,
+    },
 }
 
 /// What a request asks for, as IAM evaluates it.
 #[derive(Debug, Clone, Default)]
 pub struct RequestContext<'a> {
+    /// The action (`secretsmanager:GetSecretValue`).
     pub action: &'a str,
+    /// The resource's ARN, or `*`.
     pub resource: &'a str,
     /// Condition keys (`aws:...`, `ISSUER:sub`, ...), matched ignoring case.
     pub keys: BTreeMap<String, String>,
 }
 
+/// IAM's decision on a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
+    /// A statement allows it and none denies it.
     Allow,
+    /// A statement denies it.
     ExplicitDeny,
+    /// No statement allows it.
     ImplicitDeny,
 }
 
 impl PolicyDocument {
+    /// Reads and parses a policy file.
     pub fn from_file(path: &Path) -> Result<Self, PolicyError> {
         let text = std::fs::read_to_string(path).map_err(|e| PolicyError::Read {
             path: path.display().to_string(),
@@ -154,6 +209,7 @@ impl PolicyDocument {
         Self::parse_named(&text, &path.display().to_string())
     }
 
+    /// Parses a policy; errors name the field.
     pub fn parse(text: &str) -> Result<Self, PolicyError> {
         Self::parse_named(text, "policy")
     }
@@ -329,38 +385,52 @@ fn parse_statement(v: &Value, at: &str, err: &FieldErr<'_>) -> Result<Statement,
     })
 }
 
-/// IAM wildcards: `*` any run of characters, `?` any one character.
+/// IAM wildcards: `*` any run of characters, `?` any one character;
+/// `ignore_case` folds ASCII letters only.
 pub fn wildcard_match(pattern: &str, text: &str, ignore_case: bool) -> bool {
-    let norm = |s: &str| {
+    let same = |a: char, b: char| {
         if ignore_case {
-            s.to_ascii_lowercase()
+            a.eq_ignore_ascii_case(&b)
         } else {
-            s.to_owned()
+            a == b
         }
     };
-    let (p, t): (Vec<char>, Vec<char>) = (
-        norm(pattern).chars().collect(),
-        norm(text).chars().collect(),
-    );
-    // Iterative matcher with backtracking to the last `*`: linear in practice.
+    let char_at = |s: &str, i: usize| s.get(i..).and_then(|rest| rest.chars().next());
+    // Iterative matcher with backtracking to the last `*`: linear in
+    // practice. Positions are byte offsets of characters; nothing is copied,
+    // as this runs for every statement of every call.
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+    while let Some(tc) = char_at(text, ti) {
+        let pc = char_at(pattern, pi);
+        // A `*` in the text matches a `*` in the pattern literally first.
+        if let Some(pc) = pc.filter(|&pc| pc == '?' || same(pc, tc)) {
+            pi += pc.len_utf8();
+            ti += tc.len_utf8();
+        } else if pc == Some('*') {
+            // Only stars left (`*`, `secretsmanager:*`): whatever follows in
+            // the text matches, as the backtracking below would find.
+            if pattern
+                .get(pi..)
+                .is_some_and(|rest| rest.bytes().all(|b| b == b'*'))
+            {
+                return true;
+            }
             star = Some(pi);
             mark = ti;
             pi += 1;
         } else if let Some(s) = star {
             pi = s + 1;
-            mark += 1;
+            mark += char_at(text, mark).map_or(1, char::len_utf8);
             ti = mark;
         } else {
             return false;
         }
     }
-    p[pi..].iter().all(|c| *c == '*')
+    pattern
+        .get(pi..)
+        .unwrap_or_default()
+        .chars()
+        .all(|c| c == '*')
 }
 
 impl Matcher {
@@ -602,6 +672,54 @@ mod tests {
                 .contains("Statement[0].Condition.NumericLessThan"),
             "{e}"
         );
+    }
+
+    /// The matcher before it worked in place (lower-cased copies, char
+    /// vectors), to check the two agree.
+    fn copying_wildcard_match(pattern: &str, text: &str, ignore_case: bool) -> bool {
+        let norm = |s: &str| {
+            if ignore_case {
+                s.to_ascii_lowercase()
+            } else {
+                s.to_owned()
+            }
+        };
+        let (p, t): (Vec<char>, Vec<char>) = (
+            norm(pattern).chars().collect(),
+            norm(text).chars().collect(),
+        );
+        let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+        while ti < t.len() {
+            if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+                pi += 1;
+                ti += 1;
+            } else if pi < p.len() && p[pi] == '*' {
+                star = Some(pi);
+                mark = ti;
+                pi += 1;
+            } else if let Some(s) = star {
+                pi = s + 1;
+                mark += 1;
+                ti = mark;
+            } else {
+                return false;
+            }
+        }
+        p[pi..].iter().all(|c| *c == '*')
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn wildcards_match_as_the_copying_matcher_did(
+            pattern in "[aAbB*?é/:-]{0,8}",
+            text in "[aAbB*?é/:-]{0,10}",
+            ignore_case: bool,
+        ) {
+            proptest::prop_assert_eq!(
+                wildcard_match(&pattern, &text, ignore_case),
+                copying_wildcard_match(&pattern, &text, ignore_case)
+            );
+        }
     }
 
     #[test]

@@ -21,34 +21,36 @@ use crate::{AuthMode, sigv4, sts};
 
 /// Requests larger than this are refused before parsing. The largest legal
 /// request (a 64 KiB SecretString, JSON-escaped) fits well within it.
-pub const MAX_BODY: usize = 1024 * 1024;
+pub(crate) const MAX_BODY: usize = 1024 * 1024;
 
 pub(crate) struct Shared {
-    pub secrets: Mutex<SecretsManager>,
-    pub iam: RwLock<Iam>,
-    pub audit: AuditLog,
-    pub faults: RwLock<Faults>,
-    pub clock: Clock,
-    pub auth: AuthMode,
-    pub default_region: String,
+    pub(crate) secrets: Mutex<SecretsManager>,
+    pub(crate) iam: RwLock<Iam>,
+    pub(crate) audit: AuditLog,
+    /// Derived SigV4 signing keys, so that a request costs one HMAC, not five.
+    pub(crate) signing_keys: sigv4::SigningKeys,
+    pub(crate) faults: RwLock<Faults>,
+    pub(crate) clock: Clock,
+    pub(crate) auth: AuthMode,
+    pub(crate) default_region: String,
     /// What `/_emulator/` requests must carry as `Authorization: Bearer ...`.
-    pub admin_token: String,
+    pub(crate) admin_token: String,
 }
 
 impl Shared {
-    pub fn secrets(&self) -> MutexGuard<'_, SecretsManager> {
+    pub(crate) fn secrets(&self) -> MutexGuard<'_, SecretsManager> {
         self.secrets.lock().unwrap_or_else(|e| e.into_inner())
     }
-    pub fn iam(&self) -> RwLockReadGuard<'_, Iam> {
+    pub(crate) fn iam(&self) -> RwLockReadGuard<'_, Iam> {
         self.iam.read().unwrap_or_else(|e| e.into_inner())
     }
-    pub fn iam_mut(&self) -> RwLockWriteGuard<'_, Iam> {
+    pub(crate) fn iam_mut(&self) -> RwLockWriteGuard<'_, Iam> {
         self.iam.write().unwrap_or_else(|e| e.into_inner())
     }
-    pub fn faults(&self) -> RwLockReadGuard<'_, Faults> {
+    pub(crate) fn faults(&self) -> RwLockReadGuard<'_, Faults> {
         self.faults.read().unwrap_or_else(|e| e.into_inner())
     }
-    pub fn faults_mut(&self) -> RwLockWriteGuard<'_, Faults> {
+    pub(crate) fn faults_mut(&self) -> RwLockWriteGuard<'_, Faults> {
         self.faults.write().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -289,11 +291,7 @@ impl Service {
                     result.as_ref().err(),
                 );
                 Ok(match result {
-                    Ok(v) => respond(
-                        StatusCode::OK,
-                        "application/x-amz-json-1.1",
-                        serde_json::to_vec(&v).unwrap_or_default(),
-                    ),
+                    Ok(json) => respond(StatusCode::OK, "application/x-amz-json-1.1", json),
                     Err(e) => json_error(&e),
                 })
             }
@@ -362,7 +360,10 @@ impl Service {
                 ));
             }
         }
-        if !sigv4::verify(parts, body, &auth, &amz_date, &key.secret_access_key) {
+        if !shared
+            .signing_keys
+            .verify(parts, body, &auth, &amz_date, &key.secret_access_key)
+        {
             return Err(AwsError::new(
                 ErrorCode::InvalidSignatureException,
                 "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",

@@ -8,6 +8,9 @@
 //! this service and the request's date ([`check_request`]); then the key, then
 //! the signature ([`verify`]), over a payload hash the server computes itself.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use hmac::{Hmac, Mac};
 use http::request::Parts;
 use jiff::{SignedDuration, Timestamp};
@@ -26,16 +29,24 @@ const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
 /// The parts of `Authorization: AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Authorization {
+    /// The key id of the credential (`AKIA...`, `ASIA...`).
     pub access_key_id: String,
+    /// The scope's date, `YYYYMMDD`.
     pub date: String,
+    /// The scope's region.
     pub region: String,
+    /// The scope's service (`secretsmanager`, `sts`).
     pub service: String,
+    /// The header names the signature covers, lower-case, in their order.
     pub signed_headers: Vec<String>,
+    /// The signature, 64 hexadecimal digits (lower-cased when parsed).
     pub signature: String,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+/// Why an `Authorization` header cannot be read.
 pub enum AuthorizationError {
+    /// No `Authorization` header at all.
     #[error("Missing Authentication Token")]
     Missing,
     /// AWS's IncompleteSignatureException text names what is wrong.
@@ -69,6 +80,13 @@ fn basic(t: Timestamp) -> String {
 /// The date the request was signed at (`X-Amz-Date`, else `Date`), and its
 /// ISO 8601 basic form, which is what the string to sign holds.
 pub fn request_date(parts: &Parts) -> Result<(Timestamp, String), RequestError> {
+    if let Some(fast) = parts
+        .headers
+        .get("x-amz-date")
+        .and_then(|v| basic_date(v.as_bytes()))
+    {
+        return Ok(fast);
+    }
     let header = |name: &str| {
         parts
             .headers
@@ -114,6 +132,59 @@ pub fn request_date(parts: &Parts) -> Result<(Timestamp, String), RequestError> 
             )))
         }
     }
+}
+
+/// `X-Amz-Date` as every client writes it (`YYYYMMDDTHHMMSSZ`, a valid
+/// date from year 1000 on), read without the general parser: that header
+/// is on every request. Then the basic form is the header itself, as
+/// formatting the parsed date would give it. Anything else is `None`, and
+/// goes the general (slower) way, with its error messages.
+fn basic_date(raw: &[u8]) -> Option<(Timestamp, String)> {
+    let [
+        y0,
+        y1,
+        y2,
+        y3,
+        mo0,
+        mo1,
+        d0,
+        d1,
+        b'T',
+        h0,
+        h1,
+        mi0,
+        mi1,
+        s0,
+        s1,
+        b'Z',
+    ] = *raw
+    else {
+        return None;
+    };
+    let digits = |ds: &[u8]| -> Option<i16> {
+        ds.iter().try_fold(0i16, |acc, &d| {
+            d.is_ascii_digit().then(|| acc * 10 + i16::from(d - b'0'))
+        })
+    };
+    let year = digits(&[y0, y1, y2, y3])?;
+    if year < 1000 {
+        return None;
+    }
+    let two = |a: u8, b: u8| digits(&[a, b]).and_then(|v| i8::try_from(v).ok());
+    let dt = jiff::civil::DateTime::new(
+        year,
+        two(mo0, mo1)?,
+        two(d0, d1)?,
+        two(h0, h1)?,
+        two(mi0, mi1)?,
+        two(s0, s1)?,
+        0,
+    )
+    .ok()?;
+    let at = dt.to_zoned(jiff::tz::TimeZone::UTC).ok()?.timestamp();
+    // Only ASCII digits, 'T' and 'Z' got here.
+    let text = std::str::from_utf8(raw).ok()?.to_owned();
+    Some((at, text))
 }
 
 /// Everything AWS checks before looking up the key: the date against the
@@ -174,6 +245,7 @@ pub fn check_request(
 }
 
 impl Authorization {
+    /// The credential scope: `DATE/REGION/SERVICE/aws4_request`.
     pub fn scope(&self) -> String {
         format!(
             "{}/{}/{}/aws4_request",
@@ -182,6 +254,8 @@ impl Authorization {
     }
 }
 
+/// Reads an `Authorization: AWS4-HMAC-SHA256 ...` header, each defect named
+/// as AWS names it.
 pub fn parse(header: Option<&str>) -> Result<Authorization, AuthorizationError> {
     let header = header.ok_or(AuthorizationError::Missing)?;
     let rest = header.strip_prefix("AWS4-HMAC-SHA256 ").ok_or_else(|| {
@@ -236,29 +310,58 @@ pub fn parse(header: Option<&str>) -> Result<Authorization, AuthorizationError> 
     })
 }
 
-fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
+fn hmac(key: &[u8], data: &[u8]) -> HmacSha256 {
     // HMAC takes keys of any length, so this cannot fail.
     let mut mac = <HmacSha256 as Mac>::new_from_slice(key)
         .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
     mac.update(data);
-    mac.finalize().into_bytes().to_vec()
+    mac
 }
 
-fn canonical_uri(path: &str) -> String {
+/// `kSigning` of SigV4 (four HMACs down from the secret key), as an HMAC
+/// keyed with it, ready to take a string to sign.
+fn signing_key(secret_key: &str, date: &str, region: &str, service: &str) -> HmacSha256 {
+    let mut k_secret = Vec::with_capacity(4 + secret_key.len());
+    k_secret.extend_from_slice(b"AWS4");
+    k_secret.extend_from_slice(secret_key.as_bytes());
+    let k_date = hmac(&k_secret, date.as_bytes()).finalize().into_bytes();
+    let k_region = hmac(&k_date, region.as_bytes()).finalize().into_bytes();
+    let k_service = hmac(&k_region, service.as_bytes()).finalize().into_bytes();
+    let k_signing = hmac(&k_service, b"aws4_request").finalize().into_bytes();
+    <HmacSha256 as Mac>::new_from_slice(&k_signing)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"))
+}
+
+fn push_canonical_uri(out: &mut String, path: &str) {
     if path.is_empty() {
-        return "/".into();
+        out.push('/');
+        return;
     }
     // Services other than S3 sign the path encoded twice: the path on the wire
-    // is encoded once, so each segment is encoded once more here.
-    path.split('/')
-        .map(|seg| utf8_percent_encode(seg, UNRESERVED).to_string())
-        .collect::<Vec<_>>()
-        .join("/")
+    // is encoded once, so each segment is encoded once more here. A path of
+    // unreserved characters (`/`, as every JSON 1.1 request has) encodes to
+    // itself.
+    if path
+        .bytes()
+        .all(|b| b == b'/' || b.is_ascii_alphanumeric() || b"-_.~".contains(&b))
+    {
+        out.push_str(path);
+        return;
+    }
+    for (i, seg) in path.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        out.extend(utf8_percent_encode(seg, UNRESERVED));
+    }
 }
 
-fn canonical_query(query: Option<&str>) -> String {
+fn push_canonical_query(out: &mut String, query: Option<&str>) {
+    let query = query.unwrap_or_default();
+    if query.is_empty() {
+        return;
+    }
     let mut pairs: Vec<(String, String)> = query
-        .unwrap_or_default()
         .split('&')
         .filter(|p| !p.is_empty())
         .map(|p| {
@@ -275,53 +378,102 @@ fn canonical_query(query: Option<&str>) -> String {
         })
         .collect();
     pairs.sort();
-    pairs
-        .into_iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&")
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        out.push_str(k);
+        out.push('=');
+        out.push_str(v);
+    }
+}
+
+/// A header value as SigV4 canonicalises it: trimmed, each run of
+/// whitespace inside one space.
+fn push_header_value(out: &mut String, raw: &[u8]) {
+    let value = String::from_utf8_lossy(raw);
+    for (i, word) in value.split_whitespace().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+}
+
+/// Lower-case hex of `bytes` (32 of them: a SHA-256 digest or HMAC).
+fn hex32(bytes: &[u8]) -> [u8; 64] {
+    let mut out = [0u8; 64];
+    // 32 bytes make 64 hex digits, so this cannot fail.
+    if hex::encode_to_slice(bytes, &mut out).is_err() {
+        unreachable!("a 32-byte digest is 64 hex digits");
+    }
+    out
 }
 
 /// The canonical request of SigV4 for what was received.
 pub fn canonical_request(parts: &Parts, body: &[u8], signed_headers: &[String]) -> String {
-    let mut headers = String::new();
+    let mut out = String::with_capacity(512);
+    out.push_str(parts.method.as_str());
+    out.push('\n');
+    push_canonical_uri(&mut out, parts.uri.path());
+    out.push('\n');
+    push_canonical_query(&mut out, parts.uri.query());
+    out.push('\n');
     for name in signed_headers {
-        let values: Vec<String> = parts
-            .headers
-            .get_all(name.as_str())
-            .iter()
-            .map(|v| {
-                String::from_utf8_lossy(v.as_bytes())
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .collect();
-        let value = if name == "host" && values.is_empty() {
-            parts
-                .uri
-                .authority()
-                .map(|a| a.to_string())
-                .unwrap_or_default()
+        out.push_str(name);
+        out.push(':');
+        let mut values = parts.headers.get_all(name.as_str()).iter().peekable();
+        if name == "host" && values.peek().is_none() {
+            if let Some(a) = parts.uri.authority() {
+                out.push_str(a.as_str());
+            }
         } else {
-            values.join(",")
-        };
-        headers.push_str(&format!("{name}:{value}\n"));
+            for (i, v) in values.enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                push_header_value(&mut out, v.as_bytes());
+            }
+        }
+        out.push('\n');
     }
+    out.push('\n');
+    for (i, name) in signed_headers.iter().enumerate() {
+        if i > 0 {
+            out.push(';');
+        }
+        out.push_str(name);
+    }
+    out.push('\n');
     // Services other than S3 hash the payload they received: a client's
     // `x-amz-content-sha256` is just another (signed) header to them. So a
     // signed request replayed with another body, or one signed as
     // `UNSIGNED-PAYLOAD`, fails the signature, as on AWS.
-    let payload_hash = hex::encode(Sha256::digest(body));
-    format!(
-        "{}\n{}\n{}\n{}\n{}\n{}",
-        parts.method,
-        canonical_uri(parts.uri.path()),
-        canonical_query(parts.uri.query()),
-        headers,
-        signed_headers.join(";"),
-        payload_hash
-    )
+    let payload_hash = hex32(&Sha256::digest(body));
+    out.extend(payload_hash.iter().map(|&b| char::from(b)));
+    out
+}
+
+/// The signature (raw bytes) of the request under a derived signing key:
+/// HMAC of the string to sign, fed in pieces rather than built.
+fn sign_with(
+    key: &HmacSha256,
+    parts: &Parts,
+    body: &[u8],
+    auth: &Authorization,
+    amz_date: &str,
+) -> [u8; 64] {
+    let canonical = canonical_request(parts, body, &auth.signed_headers);
+    let mut mac = key.clone();
+    mac.update(b"AWS4-HMAC-SHA256\n");
+    mac.update(amz_date.as_bytes());
+    mac.update(b"\n");
+    for piece in [&auth.date, "/", &auth.region, "/", &auth.service] {
+        mac.update(piece.as_bytes());
+    }
+    mac.update(b"/aws4_request\n");
+    mac.update(&hex32(&Sha256::digest(canonical.as_bytes())));
+    hex32(&mac.finalize().into_bytes())
 }
 
 /// Whether `auth.signature` is the signature of this request, signed at
@@ -333,10 +485,26 @@ pub fn verify(
     amz_date: &str,
     secret_key: &str,
 ) -> bool {
-    let expected = signature(parts, body, auth, amz_date, secret_key);
-    constant_time_eq(expected.as_bytes(), auth.signature.as_bytes())
+    let key = signing_key(secret_key, &auth.date, &auth.region, &auth.service);
+    is_signed_with(&key, parts, body, auth, amz_date)
 }
 
+/// Whether `auth.signature` is the request's signature under `key`, compared
+/// in constant time.
+fn is_signed_with(
+    key: &HmacSha256,
+    parts: &Parts,
+    body: &[u8],
+    auth: &Authorization,
+    amz_date: &str,
+) -> bool {
+    let expected = sign_with(key, parts, body, auth, amz_date);
+    constant_time_eq(&expected, auth.signature.as_bytes())
+}
+
+/// The signature (64 lower-case hexadecimal digits) of a request signed at
+/// `amz_date` with `secret_key`, over `auth`'s scope and signed headers:
+/// what a client sends, and what [`verify`] compares with.
 pub fn signature(
     parts: &Parts,
     body: &[u8],
@@ -344,17 +512,108 @@ pub fn signature(
     amz_date: &str,
     secret_key: &str,
 ) -> String {
-    let canonical = canonical_request(parts, body, &auth.signed_headers);
-    let string_to_sign = format!(
-        "AWS4-HMAC-SHA256\n{amz_date}\n{}\n{}",
-        auth.scope(),
-        hex::encode(Sha256::digest(canonical.as_bytes()))
-    );
-    let k_date = hmac(format!("AWS4{secret_key}").as_bytes(), auth.date.as_bytes());
-    let k_region = hmac(&k_date, auth.region.as_bytes());
-    let k_service = hmac(&k_region, auth.service.as_bytes());
-    let k_signing = hmac(&k_service, b"aws4_request");
-    hex::encode(hmac(&k_signing, string_to_sign.as_bytes()))
+    let key = signing_key(secret_key, &auth.date, &auth.region, &auth.service);
+    let hex = sign_with(&key, parts, body, auth, amz_date);
+    hex.iter().map(|&b| char::from(b)).collect()
+}
+
+/// Signing keys derived before, one per access key: a request then costs
+/// one HMAC and two hashes instead of five HMACs. A signing key depends
+/// only on the secret key, the date, the region and the service, so the
+/// AWS SDKs cache it the same way; a key is derived again when any of them
+/// changes (a new day, another region, a secret key that is not the one
+/// cached). Bounded: past [`SigningKeys::CAPACITY`] access keys it starts
+/// afresh.
+pub struct SigningKeys {
+    by_key_id: Mutex<HashMap<String, CachedKey>>,
+}
+
+struct CachedKey {
+    secret_key: String,
+    date: String,
+    region: String,
+    service: String,
+    key: HmacSha256,
+}
+
+impl CachedKey {
+    fn is_for(&self, secret_key: &str, auth: &Authorization) -> bool {
+        self.date == auth.date
+            && self.region == auth.region
+            && self.service == auth.service
+            && constant_time_eq(self.secret_key.as_bytes(), secret_key.as_bytes())
+    }
+}
+
+impl std::fmt::Debug for SigningKeys {
+    // Derived keys are key material: only their number is shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let cached = self.lock().len();
+        f.debug_struct("SigningKeys")
+            .field("cached", &cached)
+            .finish()
+    }
+}
+
+impl Default for SigningKeys {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SigningKeys {
+    /// Access keys whose signing key is kept at most.
+    pub const CAPACITY: usize = 4096;
+
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self {
+            by_key_id: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, CachedKey>> {
+        self.by_key_id.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Like [`verify`], deriving the signing key only when this access key
+    /// has not signed for this secret key, date, region and service before.
+    pub fn verify(
+        &self,
+        parts: &Parts,
+        body: &[u8],
+        auth: &Authorization,
+        amz_date: &str,
+        secret_key: &str,
+    ) -> bool {
+        let cached = self
+            .lock()
+            .get(auth.access_key_id.as_str())
+            .filter(|c| c.is_for(secret_key, auth))
+            .map(|c| c.key.clone());
+        let key = match cached {
+            Some(key) => key,
+            None => {
+                let key = signing_key(secret_key, &auth.date, &auth.region, &auth.service);
+                let mut cache = self.lock();
+                if cache.len() >= Self::CAPACITY {
+                    cache.clear();
+                }
+                cache.insert(
+                    auth.access_key_id.clone(),
+                    CachedKey {
+                        secret_key: secret_key.to_owned(),
+                        date: auth.date.clone(),
+                        region: auth.region.clone(),
+                        service: auth.service.clone(),
+                        key: key.clone(),
+                    },
+                );
+                key
+            }
+        };
+        is_signed_with(&key, parts, body, auth, amz_date)
+    }
 }
 
 /// Equality that takes as long whatever the first differing byte.
@@ -493,6 +752,78 @@ mod tests {
                 now
             ),
             Ok("20150830T123600Z".into())
+        );
+    }
+
+    #[test]
+    fn the_fast_date_reader_agrees_with_the_general_one() {
+        let general = |raw: &str| {
+            jiff::civil::DateTime::strptime(BASIC_FORMAT, raw)
+                .ok()
+                .and_then(|dt| dt.to_zoned(jiff::tz::TimeZone::UTC).ok())
+                .map(|z| (z.timestamp(), basic(z.timestamp())))
+        };
+        for raw in [
+            "20150830T123600Z",
+            "20240229T235959Z",
+            "19991231T000000Z",
+            "10000101T000000Z",
+        ] {
+            assert_eq!(basic_date(raw.as_bytes()), general(raw), "{raw}");
+            assert!(basic_date(raw.as_bytes()).is_some(), "{raw}");
+        }
+        // Left to the general parser (and its messages).
+        for raw in [
+            "99991231T235959Z",
+            "20150230T123600Z",
+            "20151330T123600Z",
+            "20150830T123660Z",
+            "20150830T243600Z",
+            "09990830T123600Z",
+            "20150830t123600Z",
+            "20150830T123600",
+            "2015-08-30T12:36:00Z",
+            "2015083OT123600Z",
+            "",
+        ] {
+            assert_eq!(basic_date(raw.as_bytes()), None, "{raw}");
+        }
+    }
+
+    #[test]
+    fn cached_signing_keys_verify_as_a_fresh_derivation_does() {
+        let secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+        let parts = request(&[("host", "h"), ("x-amz-date", "20150830T123600Z")]);
+        let signed = |scope: &str, key: &str| {
+            let a = auth(scope, "host;x-amz-date");
+            let good = signature(&parts, b"{}", &a, "20150830T123600Z", key);
+            Authorization {
+                signature: good,
+                ..a
+            }
+        };
+        let keys = SigningKeys::new();
+        let east = signed("20150830/us-east-1/secretsmanager", secret);
+        for _ in 0..2 {
+            assert!(keys.verify(&parts, b"{}", &east, "20150830T123600Z", secret));
+            assert!(verify(&parts, b"{}", &east, "20150830T123600Z", secret));
+            assert!(!keys.verify(&parts, b"{ }", &east, "20150830T123600Z", secret));
+        }
+        // The same key id with another secret key: not the cached derivation.
+        assert!(!keys.verify(&parts, b"{}", &east, "20150830T123600Z", "other"));
+        assert!(keys.verify(&parts, b"{}", &east, "20150830T123600Z", secret));
+        // Another region (or date) of the same key is derived for its scope.
+        let west = signed("20150830/us-west-2/secretsmanager", secret);
+        assert!(keys.verify(&parts, b"{}", &west, "20150830T123600Z", secret));
+        let forged = Authorization {
+            region: "us-west-2".into(),
+            ..east.clone()
+        };
+        assert!(!keys.verify(&parts, b"{}", &forged, "20150830T123600Z", secret));
+        assert!(keys.verify(&parts, b"{}", &east, "20150830T123600Z", secret));
+        assert!(
+            !format!("{keys:?}").contains(secret),
+            "Debug shows no key material"
         );
     }
 

@@ -9,36 +9,56 @@ use serde::{Deserialize, Serialize};
 use crate::model::SecretsState;
 use crate::secrets::SecretsManager;
 
+/// The `format` every snapshot carries, naming its layout.
 pub const FORMAT: &str = "aws-emulator-snapshot/v1";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// The whole Secrets Manager state at one time, with its values.
 pub struct Snapshot {
+    /// [`FORMAT`].
     pub format: String,
+    /// When it was taken, on the emulator's clock.
     pub taken_at: Timestamp,
+    /// Every secret of every region, with its versions.
     pub secrets: SecretsState,
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Why a snapshot could not be read or written.
 pub enum SnapshotError {
+    /// Not JSON of a snapshot's shape.
     #[error("{origin}: not a snapshot (line {line}, column {column}): {message}")]
     Parse {
+        /// Where it came from (a path, "request body").
         origin: String,
+        /// Where the JSON went wrong.
         line: usize,
+        /// Where on that line.
         column: usize,
+        /// serde_json's description.
         message: String,
     },
+    /// A snapshot of another layout.
     #[error("{origin}: field `format` is {found:?}, expected {FORMAT:?}")]
-    Format { origin: String, found: String },
+    Format {
+        /// Where it came from.
+        origin: String,
+        /// The `format` it has.
+        found: String,
+    },
+    /// The file could not be read or written.
     #[error("{path}: {source}")]
     Io {
+        /// The file.
         path: String,
+        /// What the system said.
         source: std::io::Error,
     },
 }
 
 impl Snapshot {
-    pub fn take(secrets: &SecretsManager, now: Timestamp) -> Self {
+    pub(crate) fn take(secrets: &SecretsManager, now: Timestamp) -> Self {
         Self {
             format: FORMAT.to_owned(),
             taken_at: now,
@@ -46,14 +66,16 @@ impl Snapshot {
         }
     }
 
-    pub fn restore_into(self, secrets: &mut SecretsManager) {
+    pub(crate) fn restore_into(self, secrets: &mut SecretsManager) {
         secrets.replace_state(self.secrets);
     }
 
+    /// Pretty-printed JSON (values included).
     pub fn to_json(&self) -> Vec<u8> {
         serde_json::to_vec_pretty(self).unwrap_or_default()
     }
 
+    /// Reads [`Snapshot::to_json`]'s JSON; `origin` names it in errors.
     pub fn from_json(bytes: &[u8], origin: &str) -> Result<Self, SnapshotError> {
         let snapshot: Self = serde_json::from_slice(bytes).map_err(|e| SnapshotError::Parse {
             origin: origin.to_owned(),
@@ -82,6 +104,7 @@ impl Snapshot {
         std::fs::rename(&tmp, path).map_err(io)
     }
 
+    /// Reads a file [`Snapshot::write_to`] wrote.
     pub fn read_from(path: &Path) -> Result<Self, SnapshotError> {
         let bytes = std::fs::read(path).map_err(|source| SnapshotError::Io {
             path: path.display().to_string(),

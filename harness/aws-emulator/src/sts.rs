@@ -10,11 +10,11 @@ use crate::identity::{AccessKey, Caller, WebIdentity};
 
 const NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 
-pub fn form(body: &[u8]) -> HashMap<String, String> {
+pub(crate) fn form(body: &[u8]) -> HashMap<String, String> {
     form_urlencoded::parse(body).into_owned().collect()
 }
 
-pub fn is_sts_request(content_type: Option<&str>, body: &[u8]) -> bool {
+pub(crate) fn is_sts_request(content_type: Option<&str>, body: &[u8]) -> bool {
     content_type.is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"))
         && form_urlencoded::parse(body).any(|(k, _)| k == "Action")
 }
@@ -27,11 +27,11 @@ fn escape(s: &str) -> String {
         .replace('\'', "&apos;")
 }
 
-pub fn request_id() -> String {
+pub(crate) fn request_id() -> String {
     emulator_core::ids::uuid_v4()
 }
 
-pub fn get_caller_identity_response(caller: &Caller) -> String {
+pub(crate) fn get_caller_identity_response(caller: &Caller) -> String {
     format!(
         "<GetCallerIdentityResponse xmlns=\"{NS}\"><GetCallerIdentityResult><Arn>{}</Arn><UserId>{}</UserId><Account>{}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata></GetCallerIdentityResponse>",
         escape(&caller.arn),
@@ -41,7 +41,7 @@ pub fn get_caller_identity_response(caller: &Caller) -> String {
     )
 }
 
-pub fn assume_role_with_web_identity_response(key: &AccessKey, who: &WebIdentity) -> String {
+pub(crate) fn assume_role_with_web_identity_response(key: &AccessKey, who: &WebIdentity) -> String {
     let expiration = key
         .expiration
         .unwrap_or(Timestamp::MAX)
@@ -64,7 +64,7 @@ pub fn assume_role_with_web_identity_response(key: &AccessKey, who: &WebIdentity
     )
 }
 
-pub fn error_response(err: &AwsError) -> String {
+pub(crate) fn error_response(err: &AwsError) -> String {
     let kind = if err.code.status().is_server_error() {
         "Receiver"
     } else {
@@ -79,7 +79,7 @@ pub fn error_response(err: &AwsError) -> String {
 }
 
 /// STS names the authentication failures differently from Secrets Manager.
-pub fn sts_flavour(err: AwsError) -> AwsError {
+pub(crate) fn sts_flavour(err: AwsError) -> AwsError {
     let code = match err.code {
         ErrorCode::UnrecognizedClientException => ErrorCode::InvalidClientTokenId,
         ErrorCode::InvalidSignatureException => ErrorCode::SignatureDoesNotMatch,
@@ -91,7 +91,10 @@ pub fn sts_flavour(err: AwsError) -> AwsError {
     }
 }
 
-pub fn param<'a>(form: &'a HashMap<String, String>, name: &str) -> Result<&'a str, AwsError> {
+pub(crate) fn param<'a>(
+    form: &'a HashMap<String, String>,
+    name: &str,
+) -> Result<&'a str, AwsError> {
     form.get(name).map(String::as_str).ok_or_else(|| {
         AwsError::new(
             ErrorCode::MissingParameter,

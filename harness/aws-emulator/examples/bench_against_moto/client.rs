@@ -10,27 +10,27 @@ use anyhow::{Context, bail};
 use aws_emulator::sigv4;
 use serde_json::Value;
 
-pub const REGION: &str = "us-west-2";
+pub(crate) const REGION: &str = "us-west-2";
 const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 const SIGNED_HEADERS: [&str; 4] = ["content-type", "host", "x-amz-date", "x-amz-target"];
 
 /// A server under test and the key its requests are signed with.
-pub struct Target {
-    pub name: &'static str,
-    pub addr: SocketAddr,
-    pub access_key_id: String,
-    pub secret_access_key: String,
+pub(crate) struct Target {
+    pub(crate) name: &'static str,
+    pub(crate) addr: SocketAddr,
+    pub(crate) access_key_id: String,
+    pub(crate) secret_access_key: String,
 }
 
 /// One request, ready to be written again and again.
-pub struct Signed {
-    pub op: &'static str,
-    pub bytes: Vec<u8>,
+pub(crate) struct Signed {
+    pub(crate) op: &'static str,
+    pub(crate) bytes: Vec<u8>,
 }
 
 impl Target {
     /// `op` with `body`, signed now: valid for the 15 minutes AWS allows.
-    pub fn sign(&self, op: &'static str, body: &Value) -> anyhow::Result<Signed> {
+    pub(crate) fn sign(&self, op: &'static str, body: &Value) -> anyhow::Result<Signed> {
         let body = body.to_string();
         let amz_date = jiff::Timestamp::now()
             .strftime("%Y%m%dT%H%M%SZ")
@@ -76,15 +76,15 @@ impl Target {
 }
 
 /// A keep-alive connection; reopened if the server closes it.
-pub struct Conn {
+pub(crate) struct Conn {
     addr: SocketAddr,
     stream: Option<(TcpStream, BufReader<TcpStream>)>,
     line: String,
-    pub body: Vec<u8>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Conn {
-    pub fn open(addr: SocketAddr) -> anyhow::Result<Self> {
+    pub(crate) fn open(addr: SocketAddr) -> anyhow::Result<Self> {
         let mut conn = Self {
             addr,
             stream: None,
@@ -106,7 +106,7 @@ impl Conn {
 
     /// Sends one request and reads the whole response into `self.body`;
     /// anything but 200 is an error naming the operation and AWS's error type.
-    pub fn send(&mut self, request: &Signed) -> anyhow::Result<()> {
+    pub(crate) fn send(&mut self, request: &Signed) -> anyhow::Result<()> {
         let status = self
             .exchange(&request.bytes)
             .with_context(|| format!("{} to {}", request.op, self.addr))?;
@@ -121,7 +121,7 @@ impl Conn {
     }
 
     /// Like [`Conn::send`], timed.
-    pub fn timed(&mut self, request: &Signed) -> anyhow::Result<Duration> {
+    pub(crate) fn timed(&mut self, request: &Signed) -> anyhow::Result<Duration> {
         let started = Instant::now();
         self.send(request)?;
         Ok(started.elapsed())

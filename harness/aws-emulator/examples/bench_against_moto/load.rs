@@ -12,14 +12,14 @@ use serde_json::{Value, json};
 use crate::client::{Conn, Signed, Target};
 
 /// Secrets a phase spreads its requests over.
-pub const SPREAD: usize = 64;
+pub(crate) const SPREAD: usize = 64;
 /// ListSecrets' page in the mix and the listing latencies.
-pub const PAGE: usize = 20;
+pub(crate) const PAGE: usize = 20;
 /// Creates signed at once while seeding: well within the 15 minutes a
 /// signature is valid even at moto's pace.
 const SIGN_CHUNK: usize = 2_000;
 
-pub fn name(i: usize) -> String {
+pub(crate) fn name(i: usize) -> String {
     format!("bench/secret-{i:05}")
 }
 
@@ -35,7 +35,7 @@ fn create_body(i: usize) -> Value {
 
 /// Creates secrets `from..to` one at a time over one connection; returns
 /// creates per second (signing not counted).
-pub fn seed(target: &Target, from: usize, to: usize) -> anyhow::Result<f64> {
+pub(crate) fn seed(target: &Target, from: usize, to: usize) -> anyhow::Result<f64> {
     let mut conn = Conn::open(target.addr)?;
     let mut busy = Duration::ZERO;
     let mut start = from;
@@ -58,12 +58,12 @@ pub fn seed(target: &Target, from: usize, to: usize) -> anyhow::Result<f64> {
 }
 
 /// Secrets to aim at, the same for both servers of a pair.
-pub fn pick(n: usize) -> Vec<usize> {
+pub(crate) fn pick(n: usize) -> Vec<usize> {
     let mut rng = rand::rng();
     (0..SPREAD).map(|_| rng.random_range(0..n)).collect()
 }
 
-pub fn gets(target: &Target, picks: &[usize]) -> anyhow::Result<Vec<Signed>> {
+pub(crate) fn gets(target: &Target, picks: &[usize]) -> anyhow::Result<Vec<Signed>> {
     picks
         .iter()
         .map(|&i| target.sign("GetSecretValue", &json!({ "SecretId": name(i) })))
@@ -72,7 +72,7 @@ pub fn gets(target: &Target, picks: &[usize]) -> anyhow::Result<Vec<Signed>> {
 
 /// GetSecretValue, DescribeSecret, PutSecretValue and ListSecrets' first
 /// page, in turn, each on its own secret.
-pub fn mix(target: &Target, picks: &[usize]) -> anyhow::Result<Vec<Signed>> {
+pub(crate) fn mix(target: &Target, picks: &[usize]) -> anyhow::Result<Vec<Signed>> {
     let n = picks.len();
     let mut out = Vec::with_capacity(4 * n);
     for (k, &i) in picks.iter().enumerate() {
@@ -91,7 +91,7 @@ pub fn mix(target: &Target, picks: &[usize]) -> anyhow::Result<Vec<Signed>> {
 
 /// The ListSecrets request for the page that starts in the middle of the
 /// list, found by walking there.
-pub fn mid_list(target: &Target, n: usize) -> anyhow::Result<Signed> {
+pub(crate) fn mid_list(target: &Target, n: usize) -> anyhow::Result<Signed> {
     let mid = (n / 2).max(1);
     let step = mid.min(100);
     let mut conn = Conn::open(target.addr)?;
@@ -132,7 +132,11 @@ fn warm_up(addr: SocketAddr, pool: &[Signed], window: Duration) -> anyhow::Resul
 }
 
 /// Each request's latency, one connection, `pool` in turn for `window`.
-pub fn latencies(addr: SocketAddr, pool: &[Signed], window: Duration) -> anyhow::Result<Vec<f64>> {
+pub(crate) fn latencies(
+    addr: SocketAddr,
+    pool: &[Signed],
+    window: Duration,
+) -> anyhow::Result<Vec<f64>> {
     warm_up(addr, pool, window)?;
     let mut conn = Conn::open(addr)?;
     let mut out = Vec::new();
@@ -149,18 +153,51 @@ pub fn latencies(addr: SocketAddr, pool: &[Signed], window: Duration) -> anyhow:
 /// Requests per second over `conns` connections, each running `pool` in
 /// turn (from its own place in it) until `window` ends; requests still in
 /// flight then are waited for and counted.
-pub fn throughput(
+pub(crate) fn throughput(
     addr: SocketAddr,
     pool: &[Signed],
     conns: usize,
     window: Duration,
 ) -> anyhow::Result<f64> {
     warm_up(addr, pool, window)?;
+    let started = Instant::now();
+    let deadline = started + window;
+    let runs = on_connections(addr, pool, conns, |_| Instant::now() < deadline)?;
+    let mut total = 0;
+    let mut ended = started;
+    for (done, at) in runs {
+        total += done;
+        ended = ended.max(at);
+    }
+    Ok(total as f64 / (ended - started).as_secs_f64().max(1e-9))
+}
+
+/// Exactly `requests` requests (rounded down to a multiple of `conns`) over
+/// `conns` connections, each running `pool` in turn from its own place:
+/// the same load every time, for counting instructions.
+pub(crate) fn fixed(
+    addr: SocketAddr,
+    pool: &[Signed],
+    conns: usize,
+    requests: usize,
+) -> anyhow::Result<()> {
+    let per_connection = (requests / conns.max(1)) as u64;
+    on_connections(addr, pool, conns, |done| done < per_connection)?;
+    Ok(())
+}
+
+/// Runs `pool` in turn on each of `conns` connections while `more(sent so
+/// far on that connection)` holds; gives each connection's count and end.
+fn on_connections(
+    addr: SocketAddr,
+    pool: &[Signed],
+    conns: usize,
+    more: impl Fn(u64) -> bool + Sync,
+) -> anyhow::Result<Vec<(u64, Instant)>> {
     let mut connections = (0..conns)
         .map(|_| Conn::open(addr))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let started = Instant::now();
-    let deadline = started + window;
+    let more = &more;
     let results: Vec<anyhow::Result<(u64, Instant)>> = std::thread::scope(|scope| {
         let running: Vec<_> = connections
             .iter_mut()
@@ -169,7 +206,7 @@ pub fn throughput(
                 scope.spawn(move || {
                     let mut done = 0u64;
                     let mut next = c * pool.len() / conns;
-                    while Instant::now() < deadline {
+                    while more(done) {
                         conn.send(&pool[next % pool.len()])?;
                         next += 1;
                         done += 1;
@@ -186,12 +223,5 @@ pub fn throughput(
             })
             .collect()
     });
-    let mut total = 0;
-    let mut ended = started;
-    for r in results {
-        let (done, at) = r?;
-        total += done;
-        ended = ended.max(at);
-    }
-    Ok(total as f64 / (ended - started).as_secs_f64().max(1e-9))
+    results.into_iter().collect()
 }

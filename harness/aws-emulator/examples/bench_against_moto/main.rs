@@ -9,8 +9,16 @@
 //! `BENCH_WINDOW_MS` (per phase, default 1000), `BENCH_SERVER_CPU` (pin the
 //! servers there with taskset; the script sets it and pins this process to
 //! another core).
+//!
+//! `bench_against_moto instructions` counts instead of timing (no moto):
+//! the emulator under callgrind, and the instructions per request of a
+//! fixed load of the mix at 16 connections (see `instructions.rs`).
+//! `BENCH_SIZES` (default "20 10000"), `BENCH_REQUESTS` (default 16000),
+//! `BENCH_CALLGRIND_DIR` (where callgrind's files go; default a temporary
+//! directory removed at the end).
 
 mod client;
+mod instructions;
 mod load;
 mod report;
 mod servers;
@@ -25,10 +33,33 @@ use client::Target;
 use report::{AtSize, Setup, median, percentile};
 
 fn main() -> anyhow::Result<()> {
-    if std::env::args().nth(1).as_deref() == Some("serve") {
-        return serve();
+    match std::env::args().nth(1).as_deref() {
+        Some("serve") => serve(),
+        Some("instructions") => count_instructions(),
+        _ => drive(),
     }
-    drive()
+}
+
+fn count_instructions() -> anyhow::Result<()> {
+    let sizes = sizes(&[20, 10_000])?;
+    let requests: usize = env_or("BENCH_REQUESTS", 16_000)?;
+    // A temporary directory is removed when dropped; the caller's is its own.
+    let temporary;
+    let dir = match std::env::var("BENCH_CALLGRIND_DIR") {
+        Ok(d) if !d.is_empty() => std::path::PathBuf::from(d),
+        _ => {
+            temporary = tempfile::tempdir().context("a directory for callgrind's files")?;
+            temporary.path().to_owned()
+        }
+    };
+    println!("## aws-emulator, instructions per request");
+    println!();
+    println!(
+        "{} The emulator (release build, SigV4 verified and IAM enforced) under callgrind; the four-operation mix (as in the timed bench) at 16 connections, over 64 secrets spread across the N, after a warm-up of a tenth as many requests; user-space instructions of the server only.",
+        measured_line()
+    );
+    println!();
+    instructions::run(&sizes, requests, &dir)
 }
 
 fn serve() -> anyhow::Result<()> {
@@ -79,10 +110,11 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
     }
 }
 
-fn sizes() -> anyhow::Result<Vec<usize>> {
+/// `BENCH_SIZES`, or `default`.
+fn sizes(default: &[usize]) -> anyhow::Result<Vec<usize>> {
     let raw = std::env::var("BENCH_SIZES").unwrap_or_default();
     let mut sizes = if raw.trim().is_empty() {
-        vec![20, 1_000, 10_000, 30_000]
+        default.to_vec()
     } else {
         raw.split_whitespace()
             .map(|s| s.parse().with_context(|| format!("BENCH_SIZES: {s:?}")))
@@ -96,7 +128,7 @@ fn sizes() -> anyhow::Result<Vec<usize>> {
 }
 
 fn drive() -> anyhow::Result<()> {
-    let sizes = sizes()?;
+    let sizes = sizes(&[20, 1_000, 10_000, 30_000])?;
     let rounds: usize = env_or("BENCH_ROUNDS", 5)?;
     let window_ms: u64 = env_or("BENCH_WINDOW_MS", 1_000)?;
     let window = Duration::from_millis(window_ms);

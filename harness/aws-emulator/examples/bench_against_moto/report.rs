@@ -2,22 +2,22 @@
 
 /// What was measured at one N: per pair (round), emulator first, moto second.
 #[derive(Default)]
-pub struct AtSize {
-    pub n: usize,
+pub(crate) struct AtSize {
+    pub(crate) n: usize,
     /// CreateSecret per second while seeding up to N: one pass each.
-    pub creates: [f64; 2],
+    pub(crate) creates: [f64; 2],
     /// GetSecretValue p50 and p99 per pair, µs.
-    pub get_p50: [Vec<f64>; 2],
-    pub get_p99: [Vec<f64>; 2],
+    pub(crate) get_p50: [Vec<f64>; 2],
+    pub(crate) get_p99: [Vec<f64>; 2],
     /// Mix throughput per pair, requests/s.
-    pub mix1: [Vec<f64>; 2],
-    pub mix16: [Vec<f64>; 2],
+    pub(crate) mix1: [Vec<f64>; 2],
+    pub(crate) mix16: [Vec<f64>; 2],
     /// The emulator's ListSecrets p50 per round, µs: first page, mid-list page.
-    pub list_first: Vec<f64>,
-    pub list_mid: Vec<f64>,
+    pub(crate) list_first: Vec<f64>,
+    pub(crate) list_mid: Vec<f64>,
 }
 
-pub fn median(xs: &[f64]) -> f64 {
+pub(crate) fn median(xs: &[f64]) -> f64 {
     let mut v = xs.to_vec();
     v.sort_by(f64::total_cmp);
     match v.len() {
@@ -31,7 +31,7 @@ fn min(xs: &[f64]) -> f64 {
     xs.iter().copied().fold(f64::INFINITY, f64::min)
 }
 
-pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
@@ -80,14 +80,14 @@ fn status(met: bool) -> &'static str {
     if met { "met" } else { "NOT met" }
 }
 
-pub struct Setup {
-    pub rounds: usize,
-    pub window_ms: u64,
-    pub pinned: Option<String>,
-    pub moto_version: String,
+pub(crate) struct Setup {
+    pub(crate) rounds: usize,
+    pub(crate) window_ms: u64,
+    pub(crate) pinned: Option<String>,
+    pub(crate) moto_version: String,
 }
 
-pub fn print(setup: &Setup, results: &[AtSize]) {
+pub(crate) fn print(setup: &Setup, results: &[AtSize]) {
     let pinning = match &setup.pinned {
         Some(cpu) => {
             format!("each server pinned to core {cpu} and the client to another (taskset)")

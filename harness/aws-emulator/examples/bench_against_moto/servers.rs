@@ -5,6 +5,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -12,10 +13,17 @@ use anyhow::{Context, bail};
 
 use crate::client::Target;
 
-pub struct Server {
+pub(crate) struct Server {
     child: Child,
     _stdin: Option<ChildStdin>,
-    pub target: Target,
+    pub(crate) target: Target,
+}
+
+impl Server {
+    /// The server's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 impl Drop for Server {
@@ -41,11 +49,32 @@ fn command(cpu: Option<&str>, program: &str, args: &[&str]) -> Command {
     }
 }
 
-/// This example in `serve` mode: the emulator alone in its process.
-pub fn emulator(cpu: Option<&str>) -> anyhow::Result<Server> {
+/// This example's own path, to run it in `serve` mode.
+fn own_path() -> anyhow::Result<String> {
     let exe = std::env::current_exe().context("own path")?;
-    let exe = exe.to_str().context("own path is not UTF-8")?;
-    let mut child = command(cpu, exe, &["serve"])
+    Ok(exe.to_str().context("own path is not UTF-8")?.to_owned())
+}
+
+/// This example in `serve` mode: the emulator alone in its process.
+pub(crate) fn emulator(cpu: Option<&str>) -> anyhow::Result<Server> {
+    start_emulator(command(cpu, &own_path()?, &["serve"]))
+}
+
+/// The emulator as [`emulator`] starts it, under callgrind, which writes
+/// its counts to `out` (dumps to `out.1`, ...) and its log to `log`.
+pub(crate) fn emulator_under_callgrind(out: &Path, log: &Path) -> anyhow::Result<Server> {
+    let out = format!("--callgrind-out-file={}", out.display());
+    let log = format!("--log-file={}", log.display());
+    let exe = own_path()?;
+    start_emulator(command(
+        None,
+        "valgrind",
+        &["--tool=callgrind", &out, &log, &exe, "serve"],
+    ))
+}
+
+fn start_emulator(mut command: Command) -> anyhow::Result<Server> {
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -78,7 +107,7 @@ pub fn emulator(cpu: Option<&str>) -> anyhow::Result<Server> {
     })
 }
 
-pub fn moto(cpu: Option<&str>) -> anyhow::Result<Server> {
+pub(crate) fn moto(cpu: Option<&str>) -> anyhow::Result<Server> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
@@ -129,7 +158,7 @@ fn answers_http(addr: SocketAddr) -> bool {
 }
 
 /// moto's version, for the report.
-pub fn moto_version() -> String {
+pub(crate) fn moto_version() -> String {
     Command::new("python3")
         .args(["-c", "import moto; print(moto.__version__)"])
         .output()

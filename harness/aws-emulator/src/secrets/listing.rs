@@ -6,7 +6,7 @@ use base64::Engine;
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
-use super::lifecycle::next_rotation;
+use super::replies::{self, ListSecretsReply, ReplicaStatusReply, Reply, Summary};
 use super::store::ListKey;
 use super::wire::{self, *};
 use super::{Call, SecretsManager};
@@ -253,24 +253,19 @@ impl SecretsManager {
         &mut self,
         input: SecretIdInput,
         call: &mut Call<'_>,
-    ) -> Result<Value, AwsError> {
+    ) -> Result<Reply, AwsError> {
         let (name, _) = self.authorized("secretsmanager:DescribeSecret", input.secret_id, call)?;
         let secret = self
             .resolve(call.region, &name)
             .ok_or_else(AwsError::secret_not_found)?;
-        let mut out = summary(secret);
-        out.insert(
-            "VersionIdsToStages".into(),
-            wire::version_ids_to_stages(secret),
-        );
-        Ok(Value::Object(out))
+        Ok(Reply::json(&Summary::describe(secret)))
     }
 
     pub(super) fn list_secrets(
         &mut self,
         input: ListSecretsInput,
         call: &mut Call<'_>,
-    ) -> Result<Value, AwsError> {
+    ) -> Result<Reply, AwsError> {
         call.authorize("secretsmanager:ListSecrets", "*")?;
         let filters = input.filters.unwrap_or_default();
         let page = self.list_page(
@@ -284,24 +279,10 @@ impl SecretsManager {
             input.next_token.as_deref(),
             100,
         )?;
-        let list: Vec<Value> = page
-            .items
-            .iter()
-            .map(|s| {
-                let mut entry = summary(s);
-                entry.insert(
-                    "SecretVersionsToStages".into(),
-                    wire::version_ids_to_stages(s),
-                );
-                Value::Object(entry)
-            })
-            .collect();
-        let mut out = Map::new();
-        out.insert("SecretList".into(), Value::Array(list));
-        if let Some(t) = page.next_token {
-            out.insert("NextToken".into(), json!(t));
-        }
-        Ok(Value::Object(out))
+        Ok(Reply::json(&ListSecretsReply {
+            next_token: page.next_token,
+            secret_list: page.items.into_iter().map(Summary::list_entry).collect(),
+        }))
     }
 
     pub(super) fn list_secret_version_ids(
@@ -341,82 +322,6 @@ impl SecretsManager {
     }
 }
 
-/// The fields DescribeSecret and ListSecrets share.
-fn summary(secret: &Secret) -> Map<String, Value> {
-    let mut out = Map::new();
-    out.insert("ARN".into(), json!(secret.arn));
-    out.insert("Name".into(), json!(secret.name));
-    if let Some(d) = &secret.description {
-        out.insert("Description".into(), json!(d));
-    }
-    if let Some(k) = &secret.kms_key_id {
-        out.insert("KmsKeyId".into(), json!(k));
-    }
-    if let Some(rot) = &secret.rotation {
-        out.insert("RotationEnabled".into(), json!(rot.enabled));
-        if let Some(l) = &rot.lambda_arn {
-            out.insert("RotationLambdaARN".into(), json!(l));
-        }
-        let mut rules = Map::new();
-        if let Some(d) = rot.automatically_after_days {
-            rules.insert("AutomaticallyAfterDays".into(), json!(d));
-        }
-        if let Some(e) = &rot.schedule_expression {
-            rules.insert("ScheduleExpression".into(), json!(e));
-        }
-        if let Some(d) = &rot.duration {
-            rules.insert("Duration".into(), json!(d));
-        }
-        out.insert("RotationRules".into(), Value::Object(rules));
-        if let Some(at) = rot.last_rotated {
-            out.insert("LastRotatedDate".into(), wire::epoch(at));
-        }
-        if let Some(next) = next_rotation(secret) {
-            out.insert("NextRotationDate".into(), wire::epoch(next));
-        }
-    } else {
-        out.insert("RotationEnabled".into(), json!(false));
-    }
-    out.insert("LastChangedDate".into(), wire::epoch(secret.last_changed));
-    if let Some(at) = secret.last_accessed {
-        out.insert("LastAccessedDate".into(), wire::epoch(at));
-    }
-    if let Some(d) = secret.deletion {
-        out.insert("DeletedDate".into(), wire::epoch(d.requested));
-    }
-    if !secret.tags.is_empty() {
-        out.insert("Tags".into(), json!(secret.tags));
-    }
-    out.insert("CreatedDate".into(), wire::epoch(secret.created));
-    match &secret.replication {
-        Replication::Primary { replicas } => {
-            if !replicas.is_empty() {
-                out.insert(
-                    "PrimaryRegion".into(),
-                    json!(secret.arn.split(':').nth(3).unwrap_or_default()),
-                );
-                out.insert(
-                    "ReplicationStatus".into(),
-                    Value::Array(replicas.iter().map(replica_status).collect()),
-                );
-            }
-        }
-        Replication::Replica { primary_region } => {
-            out.insert("PrimaryRegion".into(), json!(primary_region));
-        }
-    }
-    out
-}
-
 pub(super) fn replica_status(r: &crate::model::ReplicaStatus) -> Value {
-    let mut out = Map::new();
-    out.insert("Region".into(), json!(r.region));
-    if let Some(k) = &r.kms_key_id {
-        out.insert("KmsKeyId".into(), json!(k));
-    }
-    out.insert("Status".into(), json!(r.status));
-    if let Some(m) = &r.status_message {
-        out.insert("StatusMessage".into(), json!(m));
-    }
-    Value::Object(out)
+    replies::to_value(&ReplicaStatusReply::of(r))
 }

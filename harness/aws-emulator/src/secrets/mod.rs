@@ -2,23 +2,24 @@
 //! semantics of the real service (ARNs with a random suffix, version stages,
 //! idempotent ClientRequestToken, deletion windows, replicas that follow their
 //! primary). Transport, authentication and auditing live elsewhere; each
-//! operation asks its caller's [`Authorize`] before touching a secret.
+//! operation asks its caller's `Authorize` before touching a secret. Public
+//! here: what a [`RotationHook`] is given, and the [`OPERATIONS`] served.
 
 mod lifecycle;
 mod listing;
 mod password;
+mod replies;
 mod store;
 #[cfg(test)]
 mod tests;
 mod values;
-pub mod wire;
+mod wire;
 
 use std::sync::Arc;
 
 use jiff::Timestamp;
 use rand::Rng;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 use crate::error::{AwsError, ErrorCode};
 use crate::model::{Replication, Secret, SecretValue, SecretsState};
@@ -29,24 +30,28 @@ use store::{SecretMut, Store};
 pub type RotationHook =
     Arc<dyn Fn(&RotationRequest<'_>) -> Result<SecretValue, String> + Send + Sync>;
 
+/// What a [`RotationHook`] is given: the secret being rotated.
 pub struct RotationRequest<'a> {
+    /// The secret's name.
     pub secret_name: &'a str,
+    /// The secret's full ARN (in the region the rotation runs in).
     pub secret_arn: &'a str,
+    /// The value staged AWSCURRENT, if the secret has one.
     pub current: Option<&'a SecretValue>,
 }
 
 /// Decides whether the caller may perform `action` on `resource`.
-pub trait Authorize {
+pub(crate) trait Authorize {
     fn authorize(&self, action: &str, resource: &str) -> Result<(), AwsError>;
 }
 
 /// Everything an operation knows about the call it serves.
-pub struct Call<'a> {
-    pub region: &'a str,
-    pub now: Timestamp,
-    pub authorizer: &'a dyn Authorize,
+pub(crate) struct Call<'a> {
+    pub(crate) region: &'a str,
+    pub(crate) now: Timestamp,
+    pub(crate) authorizer: &'a dyn Authorize,
     /// ARNs of the secrets the call touched, for the audit trail.
-    pub resources: Vec<String>,
+    pub(crate) resources: Vec<String>,
 }
 
 impl Call<'_> {
@@ -56,6 +61,8 @@ impl Call<'_> {
     }
 }
 
+/// Every Secrets Manager operation this emulator serves, by its name in
+/// `X-Amz-Target`.
 pub const OPERATIONS: &[&str] = &[
     "CreateSecret",
     "GetSecretValue",
@@ -79,14 +86,14 @@ pub const OPERATIONS: &[&str] = &[
 /// SecretString and SecretBinary limit of the real service.
 pub const MAX_SECRET_SIZE: usize = 65_536;
 
-pub struct SecretsManager {
+pub(crate) struct SecretsManager {
     store: Store,
     account_id: String,
     rotation_hook: Option<RotationHook>,
 }
 
 impl SecretsManager {
-    pub fn new(account_id: impl Into<String>) -> Self {
+    pub(crate) fn new(account_id: impl Into<String>) -> Self {
         Self {
             store: Store::default(),
             account_id: account_id.into(),
@@ -94,58 +101,66 @@ impl SecretsManager {
         }
     }
 
-    pub fn set_rotation_hook(&mut self, hook: Option<RotationHook>) {
+    pub(crate) fn set_rotation_hook(&mut self, hook: Option<RotationHook>) {
         self.rotation_hook = hook;
     }
 
-    pub fn state(&self) -> &SecretsState {
+    pub(crate) fn state(&self) -> &SecretsState {
         self.store.state()
     }
 
     /// Takes `state` as a whole (a snapshot restore), indexes rebuilt.
-    pub fn replace_state(&mut self, state: SecretsState) {
+    pub(crate) fn replace_state(&mut self, state: SecretsState) {
         self.store = Store::new(state);
     }
 
-    /// Runs one operation. `operation` is the part of `X-Amz-Target` after `secretsmanager.`.
-    pub fn handle(
+    /// Runs one operation and answers its JSON body. `operation` is the
+    /// part of `X-Amz-Target` after `secretsmanager.`.
+    pub(crate) fn handle(
         &mut self,
         operation: &str,
         body: &[u8],
         call: &mut Call<'_>,
-    ) -> Result<Value, AwsError> {
+    ) -> Result<Vec<u8>, AwsError> {
         self.maintain(call.now);
-        match operation {
-            "CreateSecret" => self.create_secret(parse(body)?, call),
-            "GetSecretValue" => self.get_secret_value(parse(body)?, call),
-            "BatchGetSecretValue" => self.batch_get_secret_value(parse(body)?, call),
-            "PutSecretValue" => self.put_secret_value(parse(body)?, call),
-            "UpdateSecret" => self.update_secret(parse(body)?, call),
-            "DescribeSecret" => self.describe_secret(parse(body)?, call),
-            "ListSecrets" => self.list_secrets(parse(body)?, call),
-            "ListSecretVersionIds" => self.list_secret_version_ids(parse(body)?, call),
-            "UpdateSecretVersionStage" => self.update_secret_version_stage(parse(body)?, call),
-            "DeleteSecret" => self.delete_secret(parse(body)?, call),
-            "RestoreSecret" => self.restore_secret(parse(body)?, call),
-            "RotateSecret" => self.rotate_secret(parse(body)?, call),
-            "TagResource" => self.tag_resource(parse(body)?, call),
-            "UntagResource" => self.untag_resource(parse(body)?, call),
-            "ReplicateSecretToRegions" => self.replicate_secret_to_regions(parse(body)?, call),
-            "RemoveRegionsFromReplication" => {
-                self.remove_regions_from_replication(parse(body)?, call)
+        let reply = match operation {
+            "CreateSecret" => self.create_secret(parse(body)?, call)?.into(),
+            "GetSecretValue" => self.get_secret_value(parse(body)?, call)?,
+            "BatchGetSecretValue" => self.batch_get_secret_value(parse(body)?, call)?.into(),
+            "PutSecretValue" => self.put_secret_value(parse(body)?, call)?,
+            "UpdateSecret" => self.update_secret(parse(body)?, call)?.into(),
+            "DescribeSecret" => self.describe_secret(parse(body)?, call)?,
+            "ListSecrets" => self.list_secrets(parse(body)?, call)?,
+            "ListSecretVersionIds" => self.list_secret_version_ids(parse(body)?, call)?.into(),
+            "UpdateSecretVersionStage" => {
+                self.update_secret_version_stage(parse(body)?, call)?.into()
             }
-            "GetRandomPassword" => password::get_random_password(parse(body)?, call),
-            other => Err(AwsError::new(
-                ErrorCode::UnknownOperationException,
-                format!("Unknown operation {other}"),
-            )),
-        }
+            "DeleteSecret" => self.delete_secret(parse(body)?, call)?.into(),
+            "RestoreSecret" => self.restore_secret(parse(body)?, call)?.into(),
+            "RotateSecret" => self.rotate_secret(parse(body)?, call)?.into(),
+            "TagResource" => self.tag_resource(parse(body)?, call)?.into(),
+            "UntagResource" => self.untag_resource(parse(body)?, call)?.into(),
+            "ReplicateSecretToRegions" => {
+                self.replicate_secret_to_regions(parse(body)?, call)?.into()
+            }
+            "RemoveRegionsFromReplication" => self
+                .remove_regions_from_replication(parse(body)?, call)?
+                .into(),
+            "GetRandomPassword" => password::get_random_password(parse(body)?, call)?.into(),
+            other => {
+                return Err(AwsError::new(
+                    ErrorCode::UnknownOperationException,
+                    format!("Unknown operation {other}"),
+                ));
+            }
+        };
+        Ok(reply.into_bytes())
     }
 
     /// Work the real service does in the background: purging secrets whose
     /// recovery window ended and running scheduled rotations that fell due.
     /// Only what is due is touched: the store keeps both on a timeline.
-    pub fn maintain(&mut self, now: Timestamp) {
+    pub(crate) fn maintain(&mut self, now: Timestamp) {
         for (region, name) in self.store.due_purges(now) {
             self.store.remove(&region, &name);
         }

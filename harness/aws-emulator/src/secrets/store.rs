@@ -198,20 +198,24 @@ impl Default for Store {
 }
 
 impl Store {
-    pub fn new(state: SecretsState) -> Self {
+    pub(crate) fn new(state: SecretsState) -> Self {
         let index = Index::build(&state);
         Self { state, index }
     }
 
-    pub fn state(&self) -> &SecretsState {
+    pub(crate) fn state(&self) -> &SecretsState {
         &self.state
     }
 
-    pub fn get(&self, region: &str, name: &str) -> Option<&Secret> {
+    pub(crate) fn get(&self, region: &str, name: &str) -> Option<&Secret> {
         self.state.regions.get(region)?.get(name)
     }
 
-    pub fn get_mut<'a>(&'a mut self, region: &'a str, name: &'a str) -> Option<SecretMut<'a>> {
+    pub(crate) fn get_mut<'a>(
+        &'a mut self,
+        region: &'a str,
+        name: &'a str,
+    ) -> Option<SecretMut<'a>> {
         let secret = self.state.regions.get_mut(region)?.get_mut(name)?;
         Some(SecretMut {
             secret,
@@ -222,7 +226,7 @@ impl Store {
     }
 
     /// Adds or replaces the secret `name` of `region`.
-    pub fn insert(&mut self, region: &str, name: &str, secret: Secret) {
+    pub(crate) fn insert(&mut self, region: &str, name: &str, secret: Secret) {
         self.index.update(region, name, Some(&secret));
         self.state
             .regions
@@ -231,7 +235,7 @@ impl Store {
             .insert(name.to_owned(), secret);
     }
 
-    pub fn remove(&mut self, region: &str, name: &str) -> Option<Secret> {
+    pub(crate) fn remove(&mut self, region: &str, name: &str) -> Option<Secret> {
         // The region's (possibly empty) map stays, as a snapshot shows it.
         let removed = self.state.regions.get_mut(region)?.remove(name);
         self.index.update(region, name, None);
@@ -239,14 +243,14 @@ impl Store {
     }
 
     /// The secret a full or partial ARN names: of several, the first by name.
-    pub fn by_arn(&self, region: &str, arn: &str) -> Option<&Secret> {
+    pub(crate) fn by_arn(&self, region: &str, arn: &str) -> Option<&Secret> {
         let name = self.index.regions.get(region)?.by_arn.get(arn)?.first()?;
         self.get(region, name)
     }
 
     /// A region's secrets in ListSecrets' order (or its reverse), from just
     /// after `after`. Each step costs O(log N), whatever the position.
-    pub fn listing<'a>(
+    pub(crate) fn listing<'a>(
         &'a self,
         region: &str,
         ascending: bool,
@@ -277,18 +281,18 @@ impl Store {
     }
 
     /// (region, name) of every secret whose recovery window has ended.
-    pub fn due_purges(&self, now: Timestamp) -> Vec<(String, String)> {
+    pub(crate) fn due_purges(&self, now: Timestamp) -> Vec<(String, String)> {
         due(&self.index.purges, now)
     }
 
     /// (region, name) of every primary whose scheduled rotation is due.
-    pub fn due_rotations(&self, now: Timestamp) -> Vec<(String, String)> {
+    pub(crate) fn due_rotations(&self, now: Timestamp) -> Vec<(String, String)> {
         due(&self.index.rotations, now)
     }
 
     /// Whether the indexes say what a fresh build from the state says.
     #[cfg(test)]
-    pub fn index_is_consistent(&self) -> bool {
+    pub(crate) fn index_is_consistent(&self) -> bool {
         self.index == Index::build(&self.state)
     }
 }

@@ -45,7 +45,19 @@ fn call_in(
         authorizer: &AllowAll,
         resources: Vec::new(),
     };
-    let result = sm.handle(op, body.to_string().as_bytes(), &mut call);
+    let result = sm
+        .handle(op, body.to_string().as_bytes(), &mut call)
+        .map(|json| {
+            let value: Value = serde_json::from_slice(&json).unwrap();
+            // Keys in byte order, numbers as a Value writes them: the bytes a
+            // Value-built answer had (replies.rs writes the frequent ones directly).
+            assert_eq!(
+                String::from_utf8(serde_json::to_vec(&value).unwrap()).unwrap(),
+                String::from_utf8(json).unwrap(),
+                "{op} answered JSON other than its Value would be"
+            );
+            value
+        });
     // A rebuild costs O(N): checked after every call while the state is
     // small, and at the end of the tests that grow it.
     if sm
@@ -630,4 +642,157 @@ fn the_index_follows_every_kind_of_change() {
         .filter(|s| s.deletion.is_some_and(|d: Deletion| d.purge_at <= now))
         .count();
     assert_eq!(purged_or_listed, 0, "nothing overdue is left after a call");
+}
+
+/// Every optional field of the frequent answers at once (written directly,
+/// not through a Value; `call_in` checks their bytes are in a Value's order).
+#[test]
+fn the_frequent_answers_carry_every_field_the_secret_has() {
+    let mut sm = SecretsManager::new("111122223333");
+    sm.set_rotation_hook(Some(Arc::new(|_: &RotationRequest<'_>| {
+        Ok(SecretValue::String("rotated".into()))
+    })));
+    let (a, b, c) = ("a".repeat(32), "b".repeat(32), "0".repeat(32));
+    let created = call(
+        &mut sm,
+        "CreateSecret",
+        json!({
+            "Name": "rich", "Description": "rich one", "KmsKeyId": "alias/k",
+            "SecretString": "one", "ClientRequestToken": a,
+            "Tags": [{ "Key": "team", "Value": "a" }, { "Key": "env", "Value": "b" }],
+            "AddReplicaRegions": [{ "Region": "eu-west-1" }],
+        }),
+        t0(),
+    )
+    .unwrap();
+    let arn = created["ARN"].as_str().unwrap().to_owned();
+    let put = call(
+        &mut sm,
+        "PutSecretValue",
+        json!({ "SecretId": "rich", "SecretBinary": "AAEC", "ClientRequestToken": b }),
+        at(10),
+    )
+    .unwrap();
+    assert_eq!(
+        put,
+        json!({ "ARN": arn, "Name": "rich", "VersionId": b, "VersionStages": ["AWSCURRENT"] })
+    );
+    let lambda = "arn:aws:lambda:us-west-2:111122223333:function:rot";
+    call(
+        &mut sm,
+        "RotateSecret",
+        json!({ "SecretId": "rich", "RotationLambdaARN": lambda,
+                "RotationRules": { "AutomaticallyAfterDays": 7 }, "ClientRequestToken": c }),
+        at(20),
+    )
+    .unwrap();
+    let current = call(
+        &mut sm,
+        "GetSecretValue",
+        json!({ "SecretId": "rich" }),
+        at(30),
+    )
+    .unwrap();
+    assert_eq!(
+        current,
+        json!({ "ARN": arn, "CreatedDate": wire::epoch(at(20)), "Name": "rich",
+                "SecretString": "rotated", "VersionId": c, "VersionStages": ["AWSCURRENT"] })
+    );
+    let stages = json!({ b.clone(): ["AWSPREVIOUS"], c.clone(): ["AWSCURRENT"] });
+    let mut described = json!({
+        "ARN": arn,
+        "CreatedDate": wire::epoch(t0()),
+        "Description": "rich one",
+        "KmsKeyId": "alias/k",
+        "LastAccessedDate": wire::epoch(t0()),
+        "LastChangedDate": wire::epoch(at(20)),
+        "LastRotatedDate": wire::epoch(at(20)),
+        "Name": "rich",
+        "NextRotationDate": wire::epoch(at(20 + 7 * DAY)),
+        "PrimaryRegion": REGION,
+        "ReplicationStatus": [{ "Region": "eu-west-1", "Status": "InSync" }],
+        "RotationEnabled": true,
+        "RotationLambdaARN": lambda,
+        "RotationRules": { "AutomaticallyAfterDays": 7 },
+        "Tags": [{ "Key": "team", "Value": "a" }, { "Key": "env", "Value": "b" }],
+        "VersionIdsToStages": stages,
+    });
+    assert_eq!(
+        call(
+            &mut sm,
+            "DescribeSecret",
+            json!({ "SecretId": "rich" }),
+            at(40)
+        )
+        .unwrap(),
+        described
+    );
+    let previous = call(
+        &mut sm,
+        "GetSecretValue",
+        json!({ "SecretId": arn, "VersionId": b, "VersionStage": "AWSPREVIOUS" }),
+        at(50),
+    )
+    .unwrap();
+    assert_eq!(
+        previous,
+        json!({ "ARN": arn, "CreatedDate": wire::epoch(at(10)), "Name": "rich",
+                "SecretBinary": "AAEC", "VersionId": b, "VersionStages": ["AWSPREVIOUS"] })
+    );
+    let replica = call_in(
+        &mut sm,
+        "eu-west-1",
+        "DescribeSecret",
+        json!({ "SecretId": "rich" }),
+        at(60),
+    )
+    .unwrap();
+    assert_eq!(replica["PrimaryRegion"], json!(REGION));
+    assert_eq!(replica.get("ReplicationStatus"), None);
+
+    call(&mut sm, "CreateSecret", json!({ "Name": "gone" }), at(1)).unwrap();
+    call(
+        &mut sm,
+        "DeleteSecret",
+        json!({ "SecretId": "gone", "RecoveryWindowInDays": 7 }),
+        at(2),
+    )
+    .unwrap();
+    let gone = call(
+        &mut sm,
+        "DescribeSecret",
+        json!({ "SecretId": "gone" }),
+        at(70),
+    )
+    .unwrap();
+    let gone_arn = gone["ARN"].clone();
+    assert_eq!(
+        gone,
+        json!({ "ARN": gone_arn, "CreatedDate": wire::epoch(at(1)), "DeletedDate": wire::epoch(at(2)),
+                "LastChangedDate": wire::epoch(at(1)), "Name": "gone", "RotationEnabled": false,
+                "VersionIdsToStages": {} })
+    );
+    let listed = call(
+        &mut sm,
+        "ListSecrets",
+        json!({ "IncludePlannedDeletion": true, "MaxResults": 1 }),
+        at(80),
+    )
+    .unwrap();
+    // Newest first: "gone" was created after "rich".
+    assert_eq!(listed["SecretList"][0]["Name"], json!("gone"));
+    assert_eq!(listed["SecretList"][0]["SecretVersionsToStages"], json!({}));
+    let token = listed["NextToken"].clone();
+    let rest = call(
+        &mut sm,
+        "ListSecrets",
+        json!({ "IncludePlannedDeletion": true, "NextToken": token }),
+        at(80),
+    )
+    .unwrap();
+    let obj = described.as_object_mut().unwrap();
+    let stages = obj.remove("VersionIdsToStages").unwrap();
+    obj.insert("SecretVersionsToStages".into(), stages);
+    obj.insert("LastAccessedDate".into(), wire::epoch(t0()));
+    assert_eq!(rest, json!({ "SecretList": [described] }));
 }

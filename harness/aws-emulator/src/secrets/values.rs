@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::replies::{self, PutSecretValueReply, Reply, SecretValueReply};
 use super::wire::{self, *};
 use super::{Call, MAX_SECRET_SIZE, SecretsManager, new_version_id};
 use crate::error::{AwsError, ErrorCode};
@@ -216,18 +217,20 @@ impl SecretsManager {
         &mut self,
         input: GetSecretValueInput,
         call: &mut Call<'_>,
-    ) -> Result<Value, AwsError> {
+    ) -> Result<Reply, AwsError> {
         let (name, _) = self.authorized("secretsmanager:GetSecretValue", input.secret_id, call)?;
-        self.read_value(
+        let (secret, version) = self.read_value(
             call.region,
             &name,
             input.version_id.as_deref(),
             input.version_stage.as_deref(),
             call.now,
-        )
+        )?;
+        Ok(Reply::json(&SecretValueReply::of(secret, version)))
     }
 
-    /// GetSecretValue once the caller is authorized.
+    /// GetSecretValue once the caller is authorized: the version asked for,
+    /// its access recorded.
     fn read_value(
         &mut self,
         region: &str,
@@ -235,56 +238,56 @@ impl SecretsManager {
         version_id: Option<&str>,
         version_stage: Option<&str>,
         now: jiff::Timestamp,
-    ) -> Result<Value, AwsError> {
+    ) -> Result<(&Secret, &Version), AwsError> {
         let mut secret = self
             .secret_mut(region, name)
             .ok_or_else(AwsError::secret_not_found)?;
         if secret.is_deleted() {
             return Err(AwsError::marked_for_deletion());
         }
-        let version = match (version_id, version_stage) {
+        let found = match (version_id, version_stage) {
             (Some(id), stage) => {
-                let v = secret.version(id).ok_or_else(|| {
+                let v = secret.versions.iter().position(|v| v.id == id).ok_or_else(|| {
                     AwsError::new(
                         ErrorCode::ResourceNotFoundException,
                         format!("Secrets Manager can't find the specified secret value for VersionId: {id}"),
                     )
                 })?;
-                if stage.is_some_and(|st| !v.stages.iter().any(|s| s == st)) {
+                if stage.is_some_and(|st| !secret.versions[v].stages.iter().any(|s| s == st)) {
                     return Err(AwsError::invalid_request(
                         "You provided a VersionStage that is not associated to the provided VersionId.",
                     ));
                 }
-                v.id.clone()
+                v
             }
             (None, stage) => {
                 let stage = stage.unwrap_or(AWSCURRENT);
                 secret
-                    .version_with_stage(stage)
+                    .versions
+                    .iter()
+                    .position(|v| v.stages.iter().any(|s| s == stage))
                     .ok_or_else(|| {
                         AwsError::new(
                             ErrorCode::ResourceNotFoundException,
                             format!("Secrets Manager can't find the specified secret value for staging label: {stage}"),
                         )
                     })?
-                    .id
-                    .clone()
             }
         };
         secret.last_accessed = Some(wire::day_of(now));
-        let (arn, secret_name) = (secret.arn.clone(), secret.name.clone());
-        let v = secret
-            .version_mut(&version)
+        if let Some(v) = secret.versions.get_mut(found) {
+            v.last_accessed = Some(now);
+        }
+        // Dropped to re-index the secret; then read again, unborrowed.
+        drop(secret);
+        let secret = self
+            .resolve(region, name)
             .ok_or_else(AwsError::secret_not_found)?;
-        v.last_accessed = Some(now);
-        let mut out = Map::new();
-        out.insert("ARN".into(), json!(arn));
-        out.insert("Name".into(), json!(secret_name));
-        out.insert("VersionId".into(), json!(v.id));
-        wire::value_fields(&v.value, &mut out);
-        out.insert("VersionStages".into(), json!(v.stages));
-        out.insert("CreatedDate".into(), wire::epoch(v.created));
-        Ok(Value::Object(out))
+        let version = secret
+            .versions
+            .get(found)
+            .ok_or_else(AwsError::secret_not_found)?;
+        Ok((secret, version))
     }
 
     pub(super) fn batch_get_secret_value(
@@ -337,7 +340,11 @@ impl SecretsManager {
         for id in ids {
             let result = self
                 .authorized("secretsmanager:GetSecretValue", Some(id.clone()), call)
-                .and_then(|(name, _)| self.read_value(call.region, &name, None, None, call.now));
+                .and_then(|(name, _)| {
+                    let (secret, version) =
+                        self.read_value(call.region, &name, None, None, call.now)?;
+                    Ok(replies::to_value(&SecretValueReply::of(secret, version)))
+                });
             match result {
                 Ok(v) => values.push(v),
                 Err(e) => errors.push(
@@ -352,7 +359,7 @@ impl SecretsManager {
         &mut self,
         input: PutSecretValueInput,
         call: &mut Call<'_>,
-    ) -> Result<Value, AwsError> {
+    ) -> Result<Reply, AwsError> {
         let (name, arn) =
             self.authorized_primary("secretsmanager:PutSecretValue", input.secret_id, call)?;
         let value = request_value(input.secret_string, input.secret_binary)?.ok_or_else(|| {
@@ -380,7 +387,12 @@ impl SecretsManager {
             .unwrap_or_default();
         drop(secret);
         self.sync_replicas(call.region, &name);
-        Ok(json!({ "ARN": arn, "Name": name, "VersionId": id, "VersionStages": stages }))
+        Ok(Reply::json(&PutSecretValueReply {
+            arn: &arn,
+            name: &name,
+            version_id: &id,
+            version_stages: &stages,
+        }))
     }
 
     pub(super) fn update_secret(

@@ -7,179 +7,179 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::error::AwsError;
-use crate::model::{Secret, SecretValue, Tag, Version};
+use crate::model::{Tag, Version};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-pub struct CreateSecretInput {
-    pub name: Option<String>,
-    pub client_request_token: Option<String>,
-    pub description: Option<String>,
-    pub kms_key_id: Option<String>,
-    pub secret_string: Option<String>,
-    pub secret_binary: Option<String>,
-    pub tags: Option<Vec<Tag>>,
-    pub add_replica_regions: Option<Vec<ReplicaRegion>>,
-    pub force_overwrite_replica_secret: Option<bool>,
+pub(crate) struct CreateSecretInput {
+    pub(crate) name: Option<String>,
+    pub(crate) client_request_token: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) kms_key_id: Option<String>,
+    pub(crate) secret_string: Option<String>,
+    pub(crate) secret_binary: Option<String>,
+    pub(crate) tags: Option<Vec<Tag>>,
+    pub(crate) add_replica_regions: Option<Vec<ReplicaRegion>>,
+    pub(crate) force_overwrite_replica_secret: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize, Clone)]
 #[serde(rename_all = "PascalCase", default)]
-pub struct ReplicaRegion {
-    pub region: Option<String>,
-    pub kms_key_id: Option<String>,
+pub(crate) struct ReplicaRegion {
+    pub(crate) region: Option<String>,
+    pub(crate) kms_key_id: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-pub struct GetSecretValueInput {
-    pub secret_id: Option<String>,
-    pub version_id: Option<String>,
-    pub version_stage: Option<String>,
+pub(crate) struct GetSecretValueInput {
+    pub(crate) secret_id: Option<String>,
+    pub(crate) version_id: Option<String>,
+    pub(crate) version_stage: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-pub struct BatchGetSecretValueInput {
-    pub secret_id_list: Option<Vec<String>>,
-    pub filters: Option<Vec<Filter>>,
-    pub max_results: Option<i64>,
-    pub next_token: Option<String>,
+pub(crate) struct BatchGetSecretValueInput {
+    pub(crate) secret_id_list: Option<Vec<String>>,
+    pub(crate) filters: Option<Vec<Filter>>,
+    pub(crate) max_results: Option<i64>,
+    pub(crate) next_token: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-pub struct PutSecretValueInput {
-    pub secret_id: Option<String>,
-    pub client_request_token: Option<String>,
-    pub secret_string: Option<String>,
-    pub secret_binary: Option<String>,
-    pub version_stages: Option<Vec<String>>,
+pub(crate) struct PutSecretValueInput {
+    pub(crate) secret_id: Option<String>,
+    pub(crate) client_request_token: Option<String>,
+    pub(crate) secret_string: Option<String>,
+    pub(crate) secret_binary: Option<String>,
+    pub(crate) version_stages: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-pub struct UpdateSecretInput {
-    pub secret_id: Option<String>,
-    pub client_request_token: Option<String>,
-    pub description: Option<String>,
-    pub kms_key_id: Option<String>,
-    pub secret_string: Option<String>,
-    pub secret_binary: Option<String>,
+pub(crate) struct UpdateSecretInput {
+    pub(crate) secret_id: Option<String>,
+    pub(crate) client_request_token: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) kms_key_id: Option<String>,
+    pub(crate) secret_string: Option<String>,
+    pub(crate) secret_binary: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-pub struct SecretIdInput {
-    pub secret_id: Option<String>,
+pub(crate) struct SecretIdInput {
+    pub(crate) secret_id: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, Clone)]
 #[serde(rename_all = "PascalCase", default)]
-pub struct Filter {
-    pub key: Option<String>,
-    pub values: Option<Vec<String>>,
+pub(crate) struct Filter {
+    pub(crate) key: Option<String>,
+    pub(crate) values: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-pub struct ListSecretsInput {
-    pub include_planned_deletion: Option<bool>,
-    pub max_results: Option<i64>,
-    pub next_token: Option<String>,
-    pub filters: Option<Vec<Filter>>,
-    pub sort_order: Option<String>,
+pub(crate) struct ListSecretsInput {
+    pub(crate) include_planned_deletion: Option<bool>,
+    pub(crate) max_results: Option<i64>,
+    pub(crate) next_token: Option<String>,
+    pub(crate) filters: Option<Vec<Filter>>,
+    pub(crate) sort_order: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-pub struct ListSecretVersionIdsInput {
-    pub secret_id: Option<String>,
-    pub max_results: Option<i64>,
-    pub next_token: Option<String>,
-    pub include_deprecated: Option<bool>,
+pub(crate) struct ListSecretVersionIdsInput {
+    pub(crate) secret_id: Option<String>,
+    pub(crate) max_results: Option<i64>,
+    pub(crate) next_token: Option<String>,
+    pub(crate) include_deprecated: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-pub struct UpdateSecretVersionStageInput {
-    pub secret_id: Option<String>,
-    pub version_stage: Option<String>,
-    pub remove_from_version_id: Option<String>,
-    pub move_to_version_id: Option<String>,
+pub(crate) struct UpdateSecretVersionStageInput {
+    pub(crate) secret_id: Option<String>,
+    pub(crate) version_stage: Option<String>,
+    pub(crate) remove_from_version_id: Option<String>,
+    pub(crate) move_to_version_id: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-pub struct DeleteSecretInput {
-    pub secret_id: Option<String>,
-    pub recovery_window_in_days: Option<i64>,
-    pub force_delete_without_recovery: Option<bool>,
+pub(crate) struct DeleteSecretInput {
+    pub(crate) secret_id: Option<String>,
+    pub(crate) recovery_window_in_days: Option<i64>,
+    pub(crate) force_delete_without_recovery: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-pub struct RotateSecretInput {
-    pub secret_id: Option<String>,
-    pub client_request_token: Option<String>,
+pub(crate) struct RotateSecretInput {
+    pub(crate) secret_id: Option<String>,
+    pub(crate) client_request_token: Option<String>,
     #[serde(rename = "RotationLambdaARN")]
-    pub rotation_lambda_arn: Option<String>,
-    pub rotation_rules: Option<RotationRules>,
-    pub rotate_immediately: Option<bool>,
+    pub(crate) rotation_lambda_arn: Option<String>,
+    pub(crate) rotation_rules: Option<RotationRules>,
+    pub(crate) rotate_immediately: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-pub struct RotationRules {
-    pub automatically_after_days: Option<i64>,
-    pub duration: Option<String>,
-    pub schedule_expression: Option<String>,
+pub(crate) struct RotationRules {
+    pub(crate) automatically_after_days: Option<i64>,
+    pub(crate) duration: Option<String>,
+    pub(crate) schedule_expression: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-pub struct TagResourceInput {
-    pub secret_id: Option<String>,
-    pub tags: Option<Vec<Tag>>,
+pub(crate) struct TagResourceInput {
+    pub(crate) secret_id: Option<String>,
+    pub(crate) tags: Option<Vec<Tag>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-pub struct UntagResourceInput {
-    pub secret_id: Option<String>,
-    pub tag_keys: Option<Vec<String>>,
+pub(crate) struct UntagResourceInput {
+    pub(crate) secret_id: Option<String>,
+    pub(crate) tag_keys: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-pub struct ReplicateSecretToRegionsInput {
-    pub secret_id: Option<String>,
-    pub add_replica_regions: Option<Vec<ReplicaRegion>>,
-    pub force_overwrite_replica_secret: Option<bool>,
+pub(crate) struct ReplicateSecretToRegionsInput {
+    pub(crate) secret_id: Option<String>,
+    pub(crate) add_replica_regions: Option<Vec<ReplicaRegion>>,
+    pub(crate) force_overwrite_replica_secret: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-pub struct RemoveRegionsFromReplicationInput {
-    pub secret_id: Option<String>,
-    pub remove_replica_regions: Option<Vec<String>>,
+pub(crate) struct RemoveRegionsFromReplicationInput {
+    pub(crate) secret_id: Option<String>,
+    pub(crate) remove_replica_regions: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-pub struct GetRandomPasswordInput {
-    pub password_length: Option<i64>,
-    pub exclude_characters: Option<String>,
-    pub exclude_numbers: Option<bool>,
-    pub exclude_punctuation: Option<bool>,
-    pub exclude_uppercase: Option<bool>,
-    pub exclude_lowercase: Option<bool>,
-    pub include_space: Option<bool>,
-    pub require_each_included_type: Option<bool>,
+pub(crate) struct GetRandomPasswordInput {
+    pub(crate) password_length: Option<i64>,
+    pub(crate) exclude_characters: Option<String>,
+    pub(crate) exclude_numbers: Option<bool>,
+    pub(crate) exclude_punctuation: Option<bool>,
+    pub(crate) exclude_uppercase: Option<bool>,
+    pub(crate) exclude_lowercase: Option<bool>,
+    pub(crate) include_space: Option<bool>,
+    pub(crate) require_each_included_type: Option<bool>,
 }
 
 /// AWS's message for a missing required member.
-pub fn required<T>(value: Option<T>, member: &str) -> Result<T, AwsError> {
+pub(crate) fn required<T>(value: Option<T>, member: &str) -> Result<T, AwsError> {
     value.ok_or_else(|| {
         AwsError::new(
             crate::error::ErrorCode::ValidationException,
@@ -189,17 +189,17 @@ pub fn required<T>(value: Option<T>, member: &str) -> Result<T, AwsError> {
 }
 
 /// Epoch seconds with millisecond precision, as the JSON 1.1 protocol carries dates.
-pub fn epoch(ts: Timestamp) -> Value {
+pub(crate) fn epoch(ts: Timestamp) -> Value {
     json!(ts.as_millisecond() as f64 / 1000.0)
 }
 
 /// LastAccessedDate is kept to the day, as AWS does.
-pub fn day_of(ts: Timestamp) -> Timestamp {
+pub(crate) fn day_of(ts: Timestamp) -> Timestamp {
     let secs = ts.as_second();
     Timestamp::from_second(secs - secs.rem_euclid(86_400)).unwrap_or(ts)
 }
 
-pub fn decode_binary(b64: &str) -> Result<Vec<u8>, AwsError> {
+pub(crate) fn decode_binary(b64: &str) -> Result<Vec<u8>, AwsError> {
     base64::engine::general_purpose::STANDARD
         .decode(b64)
         .map_err(|_| {
@@ -210,31 +210,12 @@ pub fn decode_binary(b64: &str) -> Result<Vec<u8>, AwsError> {
         })
 }
 
-pub fn value_fields(value: &SecretValue, out: &mut Map<String, Value>) {
-    match value {
-        SecretValue::String(s) => {
-            out.insert("SecretString".into(), json!(s));
-        }
-        SecretValue::Binary(b) => {
-            out.insert(
-                "SecretBinary".into(),
-                json!(base64::engine::general_purpose::STANDARD.encode(b)),
-            );
-        }
-    }
+/// Bytes as the wire carries them (SecretBinary).
+pub(crate) fn encode_binary(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-pub fn version_ids_to_stages(secret: &Secret) -> Value {
-    let map: Map<String, Value> = secret
-        .versions
-        .iter()
-        .filter(|v| !v.stages.is_empty())
-        .map(|v| (v.id.clone(), json!(v.stages)))
-        .collect();
-    Value::Object(map)
-}
-
-pub fn version_entry(v: &Version) -> Value {
+pub(crate) fn version_entry(v: &Version) -> Value {
     let mut out = Map::new();
     out.insert("VersionId".into(), json!(v.id));
     out.insert("VersionStages".into(), json!(v.stages));

@@ -7,7 +7,7 @@ use aws_emulator::{AuthMode, Clock};
 use crate::support::*;
 
 /// Every admin endpoint, with a body that would change state if accepted.
-pub const ADMIN_CALLS: &[(&str, &str, &str)] = &[
+pub(crate) const ADMIN_CALLS: &[(&str, &str, &str)] = &[
     ("GET", "health", ""),
     ("GET", "audit", ""),
     ("DELETE", "audit", ""),

@@ -14,10 +14,10 @@ use aws_sigv4::sign::v4;
 
 use crate::support::*;
 
-pub const MISMATCH: &str = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
+pub(crate) const MISMATCH: &str = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
 
 #[derive(Clone, Copy)]
-pub enum Payload {
+pub(crate) enum Payload {
     /// The body's hash, also sent as `x-amz-content-sha256` (signed).
     HashHeader,
     /// `x-amz-content-sha256: UNSIGNED-PAYLOAD`, as S3 allows.
@@ -27,7 +27,7 @@ pub enum Payload {
 /// The headers of a request signed with `key` for `service` at `time`.
 // Each argument is one thing a test varies; a struct would only rename them.
 #[allow(clippy::too_many_arguments)]
-pub fn signed_headers(
+pub(crate) fn signed_headers(
     endpoint: &str,
     key: &AccessKey,
     service: &str,
@@ -86,7 +86,11 @@ pub fn signed_headers(
 }
 
 /// Sends `body` with `headers` as they are; the status and the body's text.
-pub async fn send(endpoint: &str, headers: &[(String, String)], body: Vec<u8>) -> (u16, String) {
+pub(crate) async fn send(
+    endpoint: &str,
+    headers: &[(String, String)],
+    body: Vec<u8>,
+) -> (u16, String) {
     let mut req = reqwest::Client::new()
         .post(format!("{endpoint}/"))
         .body(body);

@@ -4,22 +4,22 @@ use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::config::{BehaviorVersion, Region};
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 
-pub const REGION: &str = "us-west-2";
+pub(crate) const REGION: &str = "us-west-2";
 
-pub const ALLOW_ALL: &str =
+pub(crate) const ALLOW_ALL: &str =
     r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
 
-pub struct Env {
-    pub emulator: AwsEmulator,
-    pub key: AccessKey,
-    pub client: Client,
+pub(crate) struct Env {
+    pub(crate) emulator: AwsEmulator,
+    pub(crate) key: AccessKey,
+    pub(crate) client: Client,
 }
 
-pub async fn start() -> Env {
+pub(crate) async fn start() -> Env {
     start_with(Clock::system(), AuthMode::Enforce).await
 }
 
-pub async fn start_with(clock: Clock, auth: AuthMode) -> Env {
+pub(crate) async fn start_with(clock: Clock, auth: AuthMode) -> Env {
     let emulator = AwsEmulator::builder()
         .clock(clock)
         .auth(auth)
@@ -37,7 +37,7 @@ pub async fn start_with(clock: Clock, auth: AuthMode) -> Env {
 }
 
 /// Creates an IAM user with one inline policy and returns its key.
-pub fn user(emulator: &AwsEmulator, name: &str, policy: &str) -> AccessKey {
+pub(crate) fn user(emulator: &AwsEmulator, name: &str, policy: &str) -> AccessKey {
     emulator.with_iam(|iam| {
         iam.create_user(name).unwrap();
         iam.put_user_policy(name, "inline", PolicyDocument::parse(policy).unwrap())
@@ -46,7 +46,11 @@ pub fn user(emulator: &AwsEmulator, name: &str, policy: &str) -> AccessKey {
     })
 }
 
-pub fn sdk_config(endpoint: &str, key: &AccessKey, region: &str) -> aws_sdk_secretsmanager::Config {
+pub(crate) fn sdk_config(
+    endpoint: &str,
+    key: &AccessKey,
+    region: &str,
+) -> aws_sdk_secretsmanager::Config {
     let creds = Credentials::new(
         key.access_key_id.clone(),
         key.secret_access_key.clone(),
@@ -64,12 +68,12 @@ pub fn sdk_config(endpoint: &str, key: &AccessKey, region: &str) -> aws_sdk_secr
         .build()
 }
 
-pub fn client(endpoint: &str, key: &AccessKey, region: &str) -> Client {
+pub(crate) fn client(endpoint: &str, key: &AccessKey, region: &str) -> Client {
     Client::from_conf(sdk_config(endpoint, key, region))
 }
 
 /// The AWS error code and message of a failed SDK call.
-pub fn code_of<
+pub(crate) fn code_of<
     T: std::fmt::Debug,
     E: ProvideErrorMetadata + std::fmt::Debug,
     Raw: std::fmt::Debug,
@@ -90,7 +94,7 @@ pub fn code_of<
     }
 }
 
-pub async fn create(
+pub(crate) async fn create(
     client: &Client,
     name: &str,
     value: &str,
@@ -105,11 +109,11 @@ pub async fn create(
 }
 
 /// A value made for this run, so no test relies on a fixed secret.
-pub fn value() -> String {
+pub(crate) fn value() -> String {
     format!("v-{}", rand_hex())
 }
 
-pub fn rand_hex() -> String {
+pub(crate) fn rand_hex() -> String {
     use std::time::{SystemTime, UNIX_EPOCH};
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
