@@ -99,8 +99,26 @@ impl Snapshot {
             path: path.display().to_string(),
             source,
         };
+        // A snapshot holds every secret's values: owner-only from the first
+        // byte (the mode is set at creation, so no window where others could
+        // open it), and written whole before it takes the name.
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
         let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, self.to_json()).map_err(io)?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(io)?;
+        // A stale tmp file from an older run keeps its mode: set it anyway.
+        use std::os::unix::fs::PermissionsExt as _;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(io)?;
+        file.write_all(&self.to_json()).map_err(io)?;
+        file.sync_all().map_err(io)?;
+        drop(file);
         std::fs::rename(&tmp, path).map_err(io)
     }
 
@@ -111,5 +129,35 @@ impl Snapshot {
             source,
         })?;
         Self::from_json(&bytes, &path.display().to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::*;
+
+    #[test]
+    fn a_snapshot_file_is_owner_only_even_over_a_world_readable_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("backup.json");
+        // A leftover temporary file that others could read.
+        std::fs::write(path.with_extension("tmp"), b"old").unwrap();
+        std::fs::set_permissions(
+            path.with_extension("tmp"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+        let snapshot = Snapshot {
+            format: FORMAT.to_owned(),
+            taken_at: Timestamp::UNIX_EPOCH,
+            secrets: SecretsState::default(),
+        };
+        snapshot.write_to(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "snapshot file mode {mode:o}");
+        assert_eq!(Snapshot::read_from(&path).unwrap(), snapshot);
+        assert!(!path.with_extension("tmp").exists());
     }
 }
