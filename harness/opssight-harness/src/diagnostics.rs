@@ -7,7 +7,7 @@ use std::path::Path;
 use k8s_openapi::api::core::v1::Event;
 use kube::api::{Api, ListParams};
 
-use crate::env::embedded::NAMESPACE;
+use crate::system::NAMESPACE;
 use crate::world::OpsWorld;
 
 pub async fn collect(w: &OpsWorld) -> String {
@@ -76,7 +76,7 @@ pub async fn collect(w: &OpsWorld) -> String {
 }
 
 pub async fn dump(w: &OpsWorld, feature: &str, scenario: &str, dir: &Path) {
-    let text = crate::redact::redact(&collect(w).await, w);
+    let text = w.redact(&collect(w).await);
     let file = dir.join(format!("{}--{}.txt", slug(feature), slug(scenario)));
     eprintln!(
         "---- diagnostics of the failed scenario \"{scenario}\" (saved to {})\n{text}",

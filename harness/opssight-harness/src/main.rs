@@ -306,7 +306,7 @@ async fn main() -> ExitCode {
             // The whole chain of causes, through the run's redaction.
             eprintln!(
                 "error: {}",
-                opssight_harness::redact::text(&format!("{e:#}"))
+                opssight_harness::secret_data::redact::text(&format!("{e:#}"))
             );
             ExitCode::from(2)
         }
@@ -436,7 +436,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         } => {
             check(
-                opssight_harness::check::CheckOptions {
+                opssight_harness::checks::weekly::CheckOptions {
                     namespace: (!all_namespaces).then_some(namespace),
                     eso_namespace,
                     margin: std::time::Duration::from_secs(margin_seconds),
@@ -573,7 +573,7 @@ async fn check_inputs(env: EnvKind) -> anyhow::Result<opssight_harness::fixtures
 /// ExternalSecrets), which per-Secret objectives must name.
 fn drill_secrets(fixtures: &opssight_harness::fixtures::Fixtures) -> anyhow::Result<Vec<String>> {
     Ok(
-        opssight_harness::manifests::kustomize(&fixtures.overlay("local"))?
+        opssight_harness::fixtures::manifests::kustomize(&fixtures.overlay("local"))?
             .iter()
             .filter(|m| m.kind() == "ExternalSecret")
             .map(|m| m.name().to_owned())
@@ -638,10 +638,10 @@ async fn drill(opts: DrillOptions) -> anyhow::Result<ExitCode> {
 }
 
 async fn check(
-    opts: opssight_harness::check::CheckOptions,
+    opts: opssight_harness::checks::weekly::CheckOptions,
     json: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
-    use opssight_harness::check;
+    use opssight_harness::checks::weekly as check;
     let kubeconfig = kube::config::Kubeconfig::read().ok();
     let context = kubeconfig.and_then(|k| k.current_context);
     let client = kube::Client::try_default()
@@ -665,9 +665,10 @@ async fn rotation(
     endpoint: Option<String>,
     json: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
-    use opssight_harness::{fixtures::Fixtures, rotation, seed::Seed};
+    use opssight_harness::checks::rotation;
+    use opssight_harness::fixtures::{Fixtures, rotation::load_policies, seed::Seed};
     let fixtures = Fixtures::locate()?;
-    let policies = rotation::load_policies(&fixtures.rotation_policy())?;
+    let policies = load_policies(&fixtures.rotation_policy())?;
     let seed = Seed::load(&fixtures.seed_file())?;
     let keys = seed
         .secrets

@@ -282,7 +282,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
     };
     let health_before = match &live_client {
         Some(client) => Some(
-            crate::live_health::Health::read_until(client, settle, |h| h.healthy())
+            crate::checks::health::Health::read_until(client, settle, |h| h.healthy())
                 .await
                 .context("the health check before the run (check's checks)")?,
         ),
@@ -385,7 +385,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
                         Some(Ok(summary)) if summary != "nothing had changed" => {
                             eprintln!(
                                 "{}",
-                                crate::redact::text(&format!(
+                                crate::secret_data::redact::text(&format!(
                                     "put back after \"{}\": {summary}",
                                     scenario.name
                                 ))
@@ -394,7 +394,10 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
                         Some(Err(e)) => {
                             // Through the run's redaction, as every writer:
                             // an error from the API can quote what it refused.
-                            let e = crate::redact::text(&format!("\"{}\": {e:#}", scenario.name));
+                            let e = crate::secret_data::redact::text(&format!(
+                                "\"{}\": {e:#}",
+                                scenario.name
+                            ));
                             eprintln!("NOT PUT BACK after {e}");
                             not_restored
                                 .lock()
@@ -438,17 +441,20 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
     }
     let mut worse = false;
     if let (Some(client), Some(before)) = (&live_client, &health_before) {
-        let as_found = |h: &crate::live_health::Health| {
+        let as_found = |h: &crate::checks::health::Health| {
             matches!(
-                crate::live_health::compare(before, h).0,
-                crate::live_health::Comparison::AsFound { .. }
+                crate::checks::health::compare(before, h).0,
+                crate::checks::health::Comparison::AsFound { .. }
             )
         };
-        match crate::live_health::Health::read_until(client, SETTLE, as_found).await {
+        match crate::checks::health::Health::read_until(client, SETTLE, as_found).await {
             Ok(after) => {
-                let (comparison, stale) = crate::live_health::compare(before, &after);
-                worse = matches!(comparison, crate::live_health::Comparison::Worse(_));
-                eprintln!("{}", crate::redact::text(&comparison.line(&stale)));
+                let (comparison, stale) = crate::checks::health::compare(before, &after);
+                worse = matches!(comparison, crate::checks::health::Comparison::Worse(_));
+                eprintln!(
+                    "{}",
+                    crate::secret_data::redact::text(&comparison.line(&stale))
+                );
             }
             Err(e) => {
                 worse = true;
@@ -472,14 +478,14 @@ struct Redacting<Wr>(Wr);
 
 fn redacted_info(info: &cucumber::event::Info, world: Option<&OpsWorld>) -> cucumber::event::Info {
     if let Some(w) = world {
-        crate::redact::register_world(w);
+        w.register_values();
     }
     let text = info
         .downcast_ref::<String>()
         .cloned()
         .or_else(|| info.downcast_ref::<&str>().map(|s| (*s).to_owned()))
         .unwrap_or_else(|| "(a panic without a message)".into());
-    Arc::new(crate::redact::text(&text))
+    Arc::new(crate::secret_data::redact::text(&text))
 }
 
 fn redacted_step(step: cucumber::event::Step<OpsWorld>) -> cucumber::event::Step<OpsWorld> {
@@ -504,7 +510,7 @@ fn redacted_scenario(
             let info = redacted_info(&info, world.as_deref());
             Scenario::Hook(ty, Hook::Failed(world, info))
         }
-        Scenario::Log(line) => Scenario::Log(crate::redact::text(&line)),
+        Scenario::Log(line) => Scenario::Log(crate::secret_data::redact::text(&line)),
         other => other,
     };
     cucumber::event::RetryableScenario {
@@ -599,7 +605,7 @@ async fn drill_record(
         (F::StepFailed(_, _, e), None) => {
             let text = e.to_string();
             let text = match &world {
-                Some(w) => crate::redact::redact(&text, w),
+                Some(w) => w.redact(&text),
                 None => text,
             };
             Outcome::Failed(text.lines().take(3).collect::<Vec<_>>().join(" "))

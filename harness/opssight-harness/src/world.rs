@@ -10,11 +10,12 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DynamicObject};
 use kube::runtime::wait::await_condition;
 
-use crate::env::embedded::{Embedded, NAMESPACE};
+use crate::env::embedded::Embedded;
 use crate::env::existing::Existing;
 use crate::env::{EnvChoice, Environment};
 use crate::fixtures::Fixtures;
-use crate::seed::describe;
+use crate::secret_data::{as_bytes, data_of};
+use crate::system::NAMESPACE;
 
 /// `OPSSIGHT_WAIT_SECONDS`, when set: how long any step waits for a
 /// condition, whatever the environment.
@@ -239,7 +240,7 @@ impl OpsWorld {
 
     /// ExternalSecret name → remote key, from the local overlay.
     pub fn external_secrets(&self) -> anyhow::Result<BTreeMap<String, String>> {
-        let manifests = crate::manifests::kustomize(&self.fixtures()?.overlay("local"))?;
+        let manifests = crate::fixtures::manifests::kustomize(&self.fixtures()?.overlay("local"))?;
         Ok(manifests
             .iter()
             .filter(|m| m.kind() == "ExternalSecret")
@@ -385,6 +386,29 @@ impl OpsWorld {
             .unwrap_or_else(wait)
     }
 
+    /// Makes every value the scenario knows (its environment's, those it
+    /// set and those it replaced) one that no output may show.
+    pub fn register_values(&self) {
+        use crate::secret_data::redact::register;
+        if let Ok(e) = self.env() {
+            for v in e.seed().all_values() {
+                register(&v);
+            }
+        }
+        for kv in self.expected.values().chain(self.previous.values()) {
+            for v in kv.values() {
+                register(v);
+            }
+        }
+    }
+
+    /// `text` through the run's redaction, every value the scenario knows
+    /// registered first.
+    pub fn redact(&self, text: &str) -> String {
+        self.register_values();
+        crate::secret_data::redact::text(text)
+    }
+
     pub fn next_number(&mut self) -> u64 {
         self.counter += 1;
         self.counter
@@ -476,55 +500,6 @@ impl OpsWorld {
         Ok(())
     }
 }
-
-pub fn data_of(s: &Secret) -> BTreeMap<String, Vec<u8>> {
-    s.data
-        .clone()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(k, v)| (k, v.0))
-        .collect()
-}
-
-/// Compares a Secret's data with the expected values without ever showing a
-/// value: the difference names keys, lengths and short hashes.
-pub fn compare(
-    actual: &BTreeMap<String, Vec<u8>>,
-    expected: &BTreeMap<String, Vec<u8>>,
-) -> Result<(), String> {
-    let mut problems = Vec::new();
-    for k in expected.keys().filter(|k| !actual.contains_key(*k)) {
-        problems.push(format!("missing key {k}"));
-    }
-    for k in actual.keys().filter(|k| !expected.contains_key(*k)) {
-        problems.push(format!("unexpected key {k}"));
-    }
-    for (k, v) in expected {
-        if let Some(a) = actual.get(k)
-            && a != v
-        {
-            problems.push(format!(
-                "key {k} holds {} instead of {}",
-                describe(a),
-                describe(v)
-            ));
-        }
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems.join("; "))
-    }
-}
-
-pub fn as_bytes(values: &BTreeMap<String, String>) -> BTreeMap<String, Vec<u8>> {
-    values
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone().into_bytes()))
-        .collect()
-}
-
-pub use eso_emulator::ready_of;
 
 pub fn ensure(cond: bool, msg: impl FnOnce() -> String) -> StepResult {
     if cond { Ok(()) } else { bail!(msg()) }

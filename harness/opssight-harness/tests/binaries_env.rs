@@ -18,7 +18,7 @@ use kube::api::Api;
 use opssight_harness::env::binaries::components::{Components, go_module_version};
 use opssight_harness::env::binaries::{Backend, BinariesOptions, with_control_plane};
 use opssight_harness::fixtures::Fixtures;
-use opssight_harness::seed::Seed;
+use opssight_harness::fixtures::seed::Seed;
 
 /// One control plane at a time: each is five processes on a 2-core machine.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());

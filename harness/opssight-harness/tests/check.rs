@@ -8,7 +8,7 @@ use std::time::Duration;
 use common::{all_synced, embedded, ready_is, wait_for};
 use kube::api::{Api, Patch, PatchParams};
 use opssight_harness::env::Environment;
-use opssight_harness::env::embedded::NAMESPACE;
+use opssight_harness::system::NAMESPACE;
 use serde_json::{Value, json};
 
 mod common;

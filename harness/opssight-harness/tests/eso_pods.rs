@@ -9,7 +9,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, LogParams, Patch, PatchParams};
 use opssight_harness::env::Environment;
-use opssight_harness::env::embedded::{ESO_DEPLOYMENTS, ESO_NAMESPACE};
+use opssight_harness::system::{ESO_DEPLOYMENTS, ESO_NAMESPACE};
 use serde_json::json;
 
 mod common;

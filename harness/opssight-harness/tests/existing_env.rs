@@ -11,7 +11,8 @@ use std::process::Output;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ListParams};
 use opssight_harness::env::Environment;
-use opssight_harness::env::embedded::{Embedded, NAMESPACE};
+use opssight_harness::env::embedded::Embedded;
+use opssight_harness::system::NAMESPACE;
 
 mod common;
 

@@ -5,15 +5,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use opssight_harness::checks::rotation;
 use opssight_harness::env::Environment;
 use opssight_harness::env::embedded::Embedded;
 use opssight_harness::fixtures::Fixtures;
-use opssight_harness::rotation;
+use opssight_harness::fixtures::rotation::load_policies;
 
 #[tokio::test]
 async fn overdue_secrets_and_mixed_periods_are_named() {
     let fixtures = Fixtures::locate().unwrap();
-    let policies = rotation::load_policies(&fixtures.rotation_policy()).unwrap();
+    let policies = load_policies(&fixtures.rotation_policy()).unwrap();
     let env = Embedded::start(fixtures).await.unwrap();
     let keys: BTreeMap<String, BTreeSet<String>> = env
         .seed()
@@ -114,7 +115,7 @@ async fn the_cli_exits_non_zero_when_a_secret_is_overdue() {
         });
         let sm = opssight_harness::env::embedded::sm_client(&aws.endpoint(), &key, "us-west-2");
         let fixtures = Fixtures::locate().unwrap();
-        let seed = opssight_harness::seed::Seed::load(&fixtures.seed_file()).unwrap();
+        let seed = opssight_harness::fixtures::seed::Seed::load(&fixtures.seed_file()).unwrap();
         for (name, values) in &seed.secrets {
             sm.create_secret()
                 .name(name)

@@ -15,7 +15,7 @@ use k8s_openapi::api::core::v1::{Event, Secret};
 use kube::api::{Api, DynamicObject, ListParams};
 use serde::{Deserialize, Serialize};
 
-use crate::env::embedded::NAMESPACE;
+use crate::system::NAMESPACE;
 
 /// Whether a field is about the object `name` (an ExternalSecret and the
 /// Secret it writes share it): its own fields and its events.
@@ -250,7 +250,7 @@ pub async fn observe(
             let named = values
                 .get(&v.0)
                 .cloned()
-                .unwrap_or_else(|| crate::seed::describe(&v.0));
+                .unwrap_or_else(|| crate::secret_data::describe(&v.0));
             out.insert(format!("{p} data {k}"), named);
         }
     }

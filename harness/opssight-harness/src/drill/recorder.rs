@@ -14,7 +14,8 @@ use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt as _, watcher};
 use serde::{Deserialize, Serialize};
 
-use crate::world::{data_of, ready_of};
+use crate::eso_model;
+use crate::secret_data::data_of;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -297,7 +298,7 @@ impl Recorder {
                 .map(|s| data_hash(&data_of(&s)));
             let ready = ess
                 .get(&ObjectRef::new_with(name, es_resource.clone()).within(namespace))
-                .is_some_and(|es| ready_of(&es).is_some_and(|(s, _, _)| s == "True"));
+                .is_some_and(|es| eso_model::is_ready(&es));
             track.observed = Some((hash, ready));
             if track.evaluate(now, disaster_seen) {
                 restored.push(name.clone());

@@ -8,8 +8,8 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DynamicObject};
 use kube::discovery::pinned_kind;
 
-use crate::env::embedded::NAMESPACE;
 use crate::fixtures::Fixtures;
+use crate::system::NAMESPACE;
 
 /// Server-side apply of one object (its namespace, or the OpsSight one).
 pub async fn apply(client: &kube::Client, obj: &serde_json::Value) -> anyhow::Result<()> {
@@ -54,7 +54,7 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
-    let manifests = crate::manifests::kustomize(&fixtures.overlay(overlay))?;
+    let manifests = crate::fixtures::manifests::kustomize(&fixtures.overlay(overlay))?;
     let mut ordered: Vec<_> = manifests.iter().collect();
     ordered.sort_by_key(|m| match m.kind() {
         "Namespace" => 0,

@@ -8,7 +8,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, LogParams, Patch, PatchParams};
 
-use super::embedded::{ESO_DEPLOYMENTS, ESO_NAMESPACE};
+use crate::system::{ESO_DEPLOYMENTS, ESO_NAMESPACE};
 
 fn deployments(client: &kube::Client) -> Api<Deployment> {
     Api::namespaced(client.clone(), ESO_NAMESPACE)

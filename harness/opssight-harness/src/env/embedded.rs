@@ -22,30 +22,11 @@ use kube_emulator::KubeEmulator;
 
 use super::{Capabilities, Capability, Environment};
 use crate::fixtures::Fixtures;
-use crate::seed::Seed;
+use crate::fixtures::seed::Seed;
+use crate::system::{ESO_DEPLOYMENTS, ESO_NAMESPACE, IRSA_SERVICE_ACCOUNT, NAMESPACE};
 
-pub const ACCOUNT_ID: &str = "123456789012";
-pub const NAMESPACE: &str = "opssight-production";
-/// The controller's IAM user (whose key `aws-secret` holds) and, by the
-/// same name, the role the production overlay's ServiceAccount assumes.
-pub const ESO_USER: &str = "opssight-external-secrets";
-/// The ServiceAccount the production overlay's store authenticates as.
-pub const IRSA_SERVICE_ACCOUNT: &str = "external-secrets-sa";
-/// Where ESO's Helm chart puts its deployments (as the runbook installs it).
-pub const ESO_NAMESPACE: &str = "external-secrets-system";
-/// The chart's three deployments. The kube-emulator runs their Pods; the
-/// controller's run the in-process eso-emulator (see `eso_pods`), so that
-/// scaling it stops and starts the controller and `kubectl logs` reads its
-/// log. The other two stand for the webhook (an admission hook here) and
-/// do nothing.
 /// How long ESO's deployments may take to become available or to stop.
 const START_WAIT: Duration = Duration::from_secs(30);
-
-pub const ESO_DEPLOYMENTS: [&str; 3] = [
-    "external-secrets",
-    "external-secrets-cert-controller",
-    "external-secrets-webhook",
-];
 
 /// What the embedded environment can show on this machine: everything but
 /// kubectl when it is not installed.

@@ -15,10 +15,10 @@ use futures::future::BoxFuture;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, PostParams};
 
-use super::embedded::NAMESPACE;
 use super::{Capabilities, Capability, Environment};
 use crate::fixtures::Fixtures;
-use crate::seed::Seed;
+use crate::fixtures::seed::Seed;
+use crate::system::NAMESPACE;
 
 pub struct Existing {
     client: kube::Client,

@@ -21,7 +21,7 @@ use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, PostP
 use serde_json::{Value, json};
 
 use super::Environment;
-use super::embedded::NAMESPACE;
+use crate::system::NAMESPACE;
 
 /// The kinds recorded, in the order they are put back (credentials before
 /// the store that reads them, the store before what syncs through it).
@@ -699,7 +699,7 @@ pub async fn put_back_pending(deadline: Duration) {
                 format!("NOT PUT BACK after the interrupted scenario: not done within {deadline:?}")
             }
         };
-        eprintln!("{}", crate::redact::text(&said));
+        eprintln!("{}", crate::secret_data::redact::text(&said));
     }
 }
 

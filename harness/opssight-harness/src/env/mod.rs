@@ -21,7 +21,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 
 use crate::fixtures::Fixtures;
-use crate::seed::Seed;
+use crate::fixtures::seed::Seed;
 
 /// Something a scenario may need of its environment (`@requires-<name>`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -8,9 +8,10 @@ use aws_emulator::{AccessKey, AwsEmulator, PolicyDocument};
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata as _;
 use emulator_core::Clock;
 
-use super::embedded::{ACCOUNT_ID, ESO_USER, sm_client};
+use super::embedded::sm_client;
 use crate::fixtures::Fixtures;
-use crate::seed::Seed;
+use crate::fixtures::seed::Seed;
+use crate::system::{ACCOUNT_ID, ESO_USER};
 
 /// The runbook's policy on the controller's user, under this name.
 const RUNBOOK_POLICY: &str = "opssight-production-secrets";

@@ -11,9 +11,9 @@ use anyhow::Context as _;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::Api;
 
-use crate::env::embedded::NAMESPACE;
 use crate::fixtures::Fixtures;
-use crate::seed::Seed;
+use crate::fixtures::seed::Seed;
+use crate::system::NAMESPACE;
 
 pub struct Turn<'a, A, C> {
     pub client: &'a kube::Client,
@@ -67,7 +67,7 @@ async fn remove_what_the_overlay_lacks(
     {
         return Ok(());
     }
-    let manifests = crate::manifests::kustomize(&fixtures.overlay(overlay))?;
+    let manifests = crate::fixtures::manifests::kustomize(&fixtures.overlay(overlay))?;
     let ours: Vec<&str> = manifests
         .iter()
         .filter(|m| m.kind() == "ExternalSecret")
@@ -181,7 +181,7 @@ where
         .context("deleting the previous scenario's events")?;
     (turn.apply)().await?;
     (turn.put_credentials)().await?;
-    let manifests = crate::manifests::kustomize(&turn.fixtures.overlay(turn.overlay))?;
+    let manifests = crate::fixtures::manifests::kustomize(&turn.fixtures.overlay(turn.overlay))?;
     // A store an earlier scenario left invalid is retried on ESO's
     // backoff, which grows with every failure: validate it now.
     for m in &manifests {
@@ -208,13 +208,13 @@ where
     // Ready condition left by the previous scenario cannot pass for it.
     for (name, remote) in targets {
         let want =
-            crate::world::as_bytes(turn.seed.secrets.get(&remote).ok_or_else(|| {
+            crate::secret_data::as_bytes(turn.seed.secrets.get(&remote).ok_or_else(|| {
                 anyhow::anyhow!("the seed has no {remote} (ExternalSecret {name})")
             })?);
         let secrets = Api::<Secret>::namespaced(client.clone(), NAMESPACE);
         let synced =
             kube::runtime::wait::await_condition(secrets, &name, move |s: Option<&Secret>| {
-                s.is_some_and(|s| crate::world::data_of(s) == want)
+                s.is_some_and(|s| crate::secret_data::data_of(s) == want)
             });
         tokio::time::timeout(turn.patience, synced)
             .await

@@ -3,7 +3,8 @@
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use cucumber::{given, then};
 
-use crate::env::embedded::{ESO_USER, sm_client};
+use crate::env::embedded::sm_client;
+use crate::system::ESO_USER;
 use crate::world::{OpsWorld, StepResult, ensure};
 
 fn principal(w: &OpsWorld) -> anyhow::Result<aws_sdk_secretsmanager::Client> {
@@ -17,7 +18,7 @@ fn principal(w: &OpsWorld) -> anyhow::Result<aws_sdk_secretsmanager::Client> {
 
 #[given(expr = "a secret {string} exists in Secrets Manager")]
 async fn exists(w: &mut OpsWorld, name: String) -> StepResult {
-    let value = serde_json::json!({ "token": crate::seed::generate(32) }).to_string();
+    let value = serde_json::json!({ "token": crate::fixtures::seed::generate(32) }).to_string();
     w.env()?
         .secrets_manager()
         .create_secret()
@@ -73,7 +74,7 @@ async fn denied_read(w: &mut OpsWorld, name: String) -> StepResult {
 
 #[then(expr = "the controller's principal is denied writing {string}")]
 async fn denied_write(w: &mut OpsWorld, name: String) -> StepResult {
-    let value = serde_json::json!({ "x": crate::seed::generate(16) }).to_string();
+    let value = serde_json::json!({ "x": crate::fixtures::seed::generate(16) }).to_string();
     denied(
         principal(w)?
             .put_secret_value()
@@ -121,7 +122,7 @@ async fn audit_clean(w: &mut OpsWorld) -> StepResult {
         ensure(!text.contains(&v), || {
             format!(
                 "the audit trail holds a seeded value {}",
-                crate::seed::describe(v.as_bytes())
+                crate::secret_data::describe(v.as_bytes())
             )
         })?;
     }

@@ -4,8 +4,9 @@ use std::time::Duration;
 
 use cucumber::{then, when};
 
-use crate::seed::generate;
-use crate::world::{OpsWorld, StepResult, as_bytes, compare, data_of, ensure};
+use crate::fixtures::seed::generate;
+use crate::secret_data::{as_bytes, compare, data_of};
+use crate::world::{OpsWorld, StepResult, ensure};
 
 /// Gives every generated-looking value of a secret a new value, as a person
 /// rotating it would.
@@ -131,7 +132,7 @@ pub(crate) async fn caught_up(w: &mut OpsWorld) -> StepResult {
     let name = format!("harness-marker-{n}");
     let marker = serde_json::json!({
         "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
-        "metadata": {"name": name, "namespace": crate::env::embedded::NAMESPACE},
+        "metadata": {"name": name, "namespace": crate::system::NAMESPACE},
         "spec": {"refreshInterval": "1h", "secretStoreRef": {"name": "aws-secrets-manager", "kind": "SecretStore"},
                  "target": {"name": name}, "dataFrom": [{"extract": {"key": "opssight/production/redis"}}]}
     });
@@ -139,7 +140,7 @@ pub(crate) async fn caught_up(w: &mut OpsWorld) -> StepResult {
     w.wait_es(
         &name,
         &format!("the marker ExternalSecret {name} to sync"),
-        |es| crate::world::ready_of(es).is_some_and(|(s, _, _)| s == "True"),
+        |es| crate::eso_model::is_ready(es),
     )
     .await?;
     w.es_api()?.delete(&name, &Default::default()).await?;

@@ -4,8 +4,9 @@ use cucumber::{then, when};
 use kube::api::{Patch, PatchParams};
 use serde_json::json;
 
-use crate::env::embedded::{ESO_USER, NAMESPACE};
-use crate::world::{OpsWorld, StepResult, as_bytes, compare, data_of, ensure};
+use crate::secret_data::{as_bytes, compare, data_of};
+use crate::system::{ESO_USER, NAMESPACE};
+use crate::world::{OpsWorld, StepResult, ensure};
 
 #[when(expr = "the Secret {string} is deleted")]
 async fn delete_secret(w: &mut OpsWorld, name: String) -> StepResult {
@@ -41,7 +42,7 @@ async fn restore(w: &mut OpsWorld, name: String) -> StepResult {
 #[when(expr = "{string} holds a wrong secret access key")]
 async fn wrong_key(w: &mut OpsWorld, _name: String) -> StepResult {
     let mut key = w.emulated()?.eso_key.clone();
-    key.secret_access_key = crate::seed::generate(40);
+    key.secret_access_key = crate::fixtures::seed::generate(40);
     Ok(w.env()?.put_credentials(&key).await?)
 }
 

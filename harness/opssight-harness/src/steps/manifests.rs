@@ -8,7 +8,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::api::{Api, PostParams};
 use serde_json::Value;
 
-use crate::manifests::{Manifest, kustomize};
+use crate::fixtures::manifests::{Manifest, kustomize};
 use crate::world::{OpsWorld, StepResult, ensure};
 
 fn build(w: &OpsWorld, overlay: &str) -> anyhow::Result<Vec<Manifest>> {
@@ -41,7 +41,7 @@ fn canonical(objects: Vec<Value>) -> BTreeSet<String> {
 #[then(expr = "the runbook's single file holds the objects of the overlay {string}")]
 async fn single_file(w: &mut OpsWorld, overlay: String) -> StepResult {
     let path = w.fixtures()?.runbook_single_file();
-    let file: Vec<Value> = crate::manifests::load_file(&path)?
+    let file: Vec<Value> = crate::fixtures::manifests::load_file(&path)?
         .into_iter()
         .map(|m| m.object)
         .collect();
@@ -193,7 +193,7 @@ async fn no_credentials(w: &mut OpsWorld) -> StepResult {
             if path.extension().is_some_and(|e| e == "yaml")
                 && !path.ends_with("kustomization.yaml")
             {
-                for m in crate::manifests::load_file(&path)? {
+                for m in crate::fixtures::manifests::load_file(&path)? {
                     let has_data =
                         m.object.get("data").is_some() || m.object.get("stringData").is_some();
                     ensure(!(m.kind() == "Secret" && has_data), || {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use cucumber::{given, then, when};
 use sha2::Digest as _;
 
-use crate::env::embedded::NAMESPACE;
+use crate::system::NAMESPACE;
 use crate::world::{OpsWorld, StepResult, ensure};
 
 /// Where the pod mounts the Secret.

@@ -10,7 +10,7 @@ use std::time::Duration;
 use cucumber::{gherkin::Step, given, then, when};
 use kube::api::{Api, DynamicObject};
 
-use crate::env::embedded::NAMESPACE;
+use crate::system::NAMESPACE;
 use crate::world::{OpsWorld, StepResult};
 
 fn docstring(step: &Step) -> anyhow::Result<&str> {
@@ -198,7 +198,7 @@ async fn settles(w: &mut OpsWorld, name: String, target: String) -> StepResult {
         let now = status_of(w, &name, &target).await?;
         let acted = match api.get_opt(&name).await? {
             None => true,
-            Some(o) => crate::world::ready_of(&o).is_some(),
+            Some(o) => crate::eso_model::ready(&o).is_some(),
         };
         if now != last {
             last = now;

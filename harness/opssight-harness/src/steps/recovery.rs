@@ -3,8 +3,9 @@
 use cucumber::{given, then, when};
 
 use crate::drill::Phase;
-use crate::env::embedded::NAMESPACE;
-use crate::world::{OpsWorld, StepResult, compare, data_of};
+use crate::secret_data::{compare, data_of};
+use crate::system::NAMESPACE;
+use crate::world::{OpsWorld, StepResult};
 
 #[given("the values of every Secret are recorded")]
 async fn record(w: &mut OpsWorld) -> StepResult {
@@ -236,8 +237,7 @@ async fn policy_region(w: &mut OpsWorld, region: String) -> StepResult {
         "the runbook's policy for the replica region",
     )?
     .with_placeholder("ACCOUNT_ID", &env.aws.account_id());
-    env.aws.with_iam(|iam| {
-        iam.put_user_policy(crate::env::embedded::ESO_USER, "replica-region", doc)
-    })?;
+    env.aws
+        .with_iam(|iam| iam.put_user_policy(crate::system::ESO_USER, "replica-region", doc))?;
     Ok(())
 }

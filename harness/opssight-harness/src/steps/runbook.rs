@@ -54,7 +54,7 @@ async fn next_second(_w: &mut OpsWorld) -> StepResult {
 async fn both_auths(w: &mut OpsWorld, store: String, secret: String) -> StepResult {
     let api = kube::Api::<kube::api::DynamicObject>::namespaced_with(
         w.env()?.kube(),
-        crate::env::embedded::NAMESPACE,
+        crate::system::NAMESPACE,
         &eso_emulator::store_resource(eso_emulator::types::StoreKind::SecretStore),
     );
     let s = api.get(&store).await?;

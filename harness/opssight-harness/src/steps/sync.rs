@@ -2,7 +2,9 @@
 
 use cucumber::{given, then};
 
-use crate::world::{OpsWorld, StepResult, as_bytes, compare, data_of, ensure, ready_of};
+use crate::eso_model;
+use crate::secret_data::{as_bytes, compare, data_of};
+use crate::world::{OpsWorld, StepResult, ensure};
 
 #[given("the OpsSight secrets system is running")]
 async fn running(w: &mut OpsWorld) -> StepResult {
@@ -15,10 +17,10 @@ async fn ready(w: &OpsWorld, name: &str, status: &str, reason: &str) -> StepResu
         .wait_es(
             name,
             &format!("ExternalSecret {name} to be Ready={status} with reason {reason}"),
-            move |es| ready_of(es).is_some_and(|(st, re, _)| st == s && re == r),
+            crate::wait::conditions::ready_with(&s, &r),
         )
         .await?;
-    let (_, _, message) = ready_of(&es).unwrap_or_default();
+    let message = eso_model::ready(&es).unwrap_or_default().message;
     let expected_message = match reason {
         "SecretSynced" => "secret synced",
         "SecretSyncedError" => "could not get secret data from provider",

@@ -10,7 +10,8 @@ use std::time::Duration;
 use kube::api::{Api, DynamicObject};
 use kube::runtime::wait::await_condition;
 use opssight_harness::env::Environment;
-use opssight_harness::env::embedded::{Embedded, NAMESPACE};
+use opssight_harness::env::embedded::Embedded;
+use opssight_harness::system::NAMESPACE;
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

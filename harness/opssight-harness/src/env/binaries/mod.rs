@@ -34,11 +34,11 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use self::components::Components;
 use self::pki::{Pki, write_private};
 use self::process::{Process, Spec, free_port};
-use super::embedded::{ESO_DEPLOYMENTS, ESO_NAMESPACE};
 use super::secrets_manager::EmulatedSecretsManager;
 use super::{Capabilities, Capability};
 use crate::fixtures::Fixtures;
-use crate::seed::Seed;
+use crate::fixtures::seed::Seed;
+use crate::system::{ESO_DEPLOYMENTS, ESO_NAMESPACE};
 
 /// The overlay scenarios apply where they apply the local one: the local
 /// overlay with a refresh interval short enough to wait for.
@@ -224,7 +224,7 @@ fn kubeconfig_json(server: &str, ca: &Path, user: serde_json::Value) -> serde_js
         "users": [{ "name": "user", "user": user }],
         "contexts": [{ "name": "opssight-harness-binaries", "context": {
             "cluster": "opssight-harness-binaries", "user": "user",
-            "namespace": crate::env::embedded::NAMESPACE } }],
+            "namespace": crate::system::NAMESPACE } }],
         "current-context": "opssight-harness-binaries",
     })
 }
@@ -719,7 +719,7 @@ async fn start_moto(dir: &Path, seed: &Seed, timeout: Duration) -> anyhow::Resul
 
 /// ESO's CRDs from its module, applied and waited for until Established.
 async fn install_crds(client: &kube::Client, crds: &Path, timeout: Duration) -> anyhow::Result<()> {
-    let manifests = crate::manifests::load_file(crds)?;
+    let manifests = crate::fixtures::manifests::load_file(crds)?;
     let mut names = Vec::new();
     for m in manifests
         .iter()
@@ -766,7 +766,7 @@ async fn install_chart(client: &kube::Client, chart: &Path) -> anyhow::Result<()
         &serde_json::json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": ESO_NAMESPACE } }),
     )
     .await?;
-    let manifests = crate::manifests::load_file(chart)?;
+    let manifests = crate::fixtures::manifests::load_file(chart)?;
     let mut ordered: Vec<_> = manifests
         .iter()
         .filter(|m| CHART_KINDS.contains(&m.kind()))

@@ -15,7 +15,7 @@ use futures::future::BoxFuture;
 use super::{Backend, ControlPlane, OVERLAY};
 use crate::env::{Capabilities, Emulated, Environment};
 use crate::fixtures::Fixtures;
-use crate::seed::Seed;
+use crate::fixtures::seed::Seed;
 
 /// `aws-secret` with this key, replacing what is there.
 async fn put_aws_secret(client: &kube::Client, key: &AccessKey) -> anyhow::Result<()> {

@@ -38,7 +38,7 @@ pub fn upgrade_args(values_file: &Path, kubeconfig: &Path) -> Vec<String> {
         "--version",
         VERSION,
         "--namespace",
-        super::super::embedded::ESO_NAMESPACE,
+        crate::system::ESO_NAMESPACE,
         "--create-namespace",
         "--set",
         "installCRDs=true",

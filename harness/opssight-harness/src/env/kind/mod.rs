@@ -26,7 +26,7 @@ use self::commands::{Cleanup, run};
 use self::localstack::ContainerSpec;
 use super::{Capabilities, Capability};
 use crate::fixtures::Fixtures;
-use crate::seed::Seed;
+use crate::fixtures::seed::Seed;
 
 pub const CLUSTER_PREFIX: &str = "opssight-harness-";
 /// Label of every Kubernetes object the harness creates.

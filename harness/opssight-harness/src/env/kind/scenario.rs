@@ -13,7 +13,7 @@ use futures::future::BoxFuture;
 use super::{KindCluster, LOCALSTACK_KEY, OVERLAY, RUN_LABEL};
 use crate::env::{Capabilities, Environment};
 use crate::fixtures::Fixtures;
-use crate::seed::Seed;
+use crate::fixtures::seed::Seed;
 
 /// How long the controller may take to come back after scaling up.
 const CONTROLLER_START: Duration = Duration::from_secs(180);

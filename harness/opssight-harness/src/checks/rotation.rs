@@ -1,42 +1,13 @@
-//! The runbook's rotation policy (database passwords 90 days, API keys 30,
-//! JWT secrets 180, encryption keys 365) checked against Secrets Manager with
-//! DescribeSecret only: which keys a secret holds comes from the fixtures'
-//! templates, never from reading a value.
+//! The runbook's rotation policy (`fixtures::rotation`) checked against
+//! Secrets Manager with DescribeSecret only: which keys a secret holds
+//! comes from the fixtures' templates, never from reading a value.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PolicyFile {
-    policies: Vec<Policy>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Policy {
-    pub name: String,
-    pub max_age_days: i64,
-    pub secrets: Vec<String>,
-    pub keys: Vec<String>,
-}
-
-pub fn load_policies(path: &Path) -> anyhow::Result<Vec<Policy>> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let file: PolicyFile = serde_json::from_str(&text).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: line {}, column {}: {e}",
-            path.display(),
-            e.line(),
-            e.column()
-        )
-    })?;
-    Ok(file.policies)
-}
+use crate::fixtures::rotation::Policy;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]

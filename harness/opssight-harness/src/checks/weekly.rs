@@ -10,7 +10,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, DynamicObject, ListParams};
 use serde::Serialize;
 
-use crate::world::ready_of;
+use crate::eso_model::{self, StoreKind};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -117,11 +117,7 @@ pub async fn run(
     let now = server_time(client).await?;
     let mut findings = Vec::new();
 
-    let es_api = api_for(
-        client,
-        &opts.namespace,
-        &eso_emulator::external_secret_resource(),
-    );
+    let es_api = api_for(client, &opts.namespace, &eso_model::external_secrets());
     let ess = es_api
         .list(&ListParams::default())
         .await
@@ -139,8 +135,11 @@ pub async fn run(
     }
     for es in &ess.items {
         let object = name_of("ExternalSecret", &es.metadata);
-        let (ok, detail) = match ready_of(es) {
-            Some((s, reason, message)) => (s == "True", format!("Ready={s} {reason}: {message}")),
+        let (ok, detail) = match eso_model::ready(es) {
+            Some(r) => (
+                r.is_true(),
+                format!("Ready={} {}: {}", r.status, r.reason, r.message),
+            ),
             None => (false, "no Ready condition yet".into()),
         };
         findings.push(Finding {
@@ -154,7 +153,7 @@ pub async fn run(
             .pointer("/spec/refreshInterval")
             .and_then(|v| v.as_str())
             .unwrap_or("1h");
-        let interval = eso_emulator::util::parse_duration(interval_text);
+        let interval = eso_model::parse_duration(interval_text);
         let refreshed = es
             .data
             .pointer("/status/refreshTime")
@@ -191,22 +190,20 @@ pub async fn run(
     }
 
     for (kind, namespace) in [
-        (
-            eso_emulator::types::StoreKind::SecretStore,
-            opts.namespace.clone(),
-        ),
-        (eso_emulator::types::StoreKind::ClusterSecretStore, None),
+        (StoreKind::SecretStore, opts.namespace.clone()),
+        (StoreKind::ClusterSecretStore, None),
     ] {
-        let api = api_for(client, &namespace, &eso_emulator::store_resource(kind));
+        let api = api_for(client, &namespace, &eso_model::stores(kind));
         let stores = api
             .list(&ListParams::default())
             .await
             .with_context(|| format!("listing {kind:?}s"))?;
         for store in &stores.items {
-            let (ok, detail) = match ready_of(store) {
-                Some((s, reason, message)) => {
-                    (s == "True", format!("Ready={s} {reason}: {message}"))
-                }
+            let (ok, detail) = match eso_model::ready(store) {
+                Some(r) => (
+                    r.is_true(),
+                    format!("Ready={} {}: {}", r.status, r.reason, r.message),
+                ),
                 None => (false, "not validated yet (no Ready condition)".into()),
             };
             findings.push(Finding {

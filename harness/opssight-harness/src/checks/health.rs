@@ -6,13 +6,14 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::check::{CheckKind, CheckOptions, CheckReport};
+use super::weekly::{self, CheckKind, CheckOptions, CheckReport};
+use crate::system::{ESO_NAMESPACE, NAMESPACE};
 
 /// The options `check` runs with by default: the runbook's namespaces.
 fn options() -> CheckOptions {
     CheckOptions {
-        namespace: Some(crate::env::embedded::NAMESPACE.to_owned()),
-        eso_namespace: crate::env::embedded::ESO_NAMESPACE.to_owned(),
+        namespace: Some(NAMESPACE.to_owned()),
+        eso_namespace: ESO_NAMESPACE.to_owned(),
         margin: Duration::from_secs(300),
     }
 }
@@ -30,7 +31,7 @@ pub struct Health {
 
 impl Health {
     pub async fn read(client: &kube::Client) -> anyhow::Result<Self> {
-        let report = crate::check::run(client, None, &options()).await?;
+        let report = weekly::run(client, None, &options()).await?;
         Ok(Self::of(&report))
     }
 
@@ -154,7 +155,7 @@ pub fn compare(before: &Health, after: &Health) -> (Comparison, Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::Finding;
+    use crate::checks::weekly::Finding;
 
     fn report(problems: &[(CheckKind, &str)]) -> CheckReport {
         let findings = [

@@ -9,8 +9,7 @@ use std::sync::Mutex;
 
 use base64::Engine as _;
 
-use crate::seed::describe;
-use crate::world::OpsWorld;
+use super::describe;
 
 /// Shorter values are not searched for: they would match ordinary words.
 const MIN_LEN: usize = 8;
@@ -108,28 +107,6 @@ pub fn text(text: &str) -> String {
         }
     }
     out
-}
-
-/// Registers what the scenario knows (its environment's values, those it
-/// set and those it replaced), then redacts `text`.
-pub fn redact(text: &str, w: &OpsWorld) -> String {
-    register_world(w);
-    self::text(text)
-}
-
-/// Registers every value a scenario knows.
-pub fn register_world(w: &OpsWorld) {
-    if let Ok(e) = w.env() {
-        let seed = crate::env::Environment::seed(e.as_ref());
-        for v in seed.all_values() {
-            register(&v);
-        }
-    }
-    for kv in w.expected.values().chain(w.previous.values()) {
-        for v in kv.values() {
-            register(v);
-        }
-    }
 }
 
 #[cfg(test)]
