@@ -679,7 +679,7 @@ async fn rotation(
     let (sm, now) = match env {
         RotationEnv::Embedded => {
             embedded = opssight_harness::env::embedded::Embedded::start(fixtures).await?;
-            (embedded.secrets_manager(), embedded.clock.now())
+            (embedded.secrets_manager(), embedded.clock().now())
         }
         RotationEnv::Existing => {
             let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
@@ -740,7 +740,7 @@ async fn up() -> anyhow::Result<ExitCode> {
     let key = env.admin_key();
     // These are the emulator's own credentials, made for this run.
     say!("export KUBECONFIG={}", env.kubeconfig().display());
-    say!("export AWS_ENDPOINT_URL={}", env.aws.endpoint());
+    say!("export AWS_ENDPOINT_URL={}", env.sm.aws.endpoint());
     say!("export AWS_ACCESS_KEY_ID={}", key.access_key_id);
     say!("export AWS_SECRET_ACCESS_KEY={}", key.secret_access_key);
     say!("export AWS_DEFAULT_REGION={}", env.seed().region);
@@ -749,7 +749,7 @@ async fn up() -> anyhow::Result<ExitCode> {
     say!(
         "export {}={}",
         aws_emulator::ADMIN_TOKEN_ENV,
-        env.aws.admin_token()
+        env.sm.aws.admin_token()
     );
     eprintln!(
         "ready: run the runbook's kubectl and aws commands in a shell with the exports above. Ctrl-C stops everything."

@@ -48,6 +48,13 @@ pub struct Outcome {
     pub parsing_errors: usize,
 }
 
+/// A run's outcome decides whether a kind cluster's logs are kept.
+impl crate::env::kind::Verdict for Outcome {
+    fn failed(&self) -> bool {
+        self.failed
+    }
+}
+
 /// Parses features like cucumber's own parser, then puts in front of every
 /// scenario needing a missing capability a step no definition matches, whose
 /// text says why: cucumber reports such a scenario as skipped.

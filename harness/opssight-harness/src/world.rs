@@ -10,30 +10,13 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DynamicObject};
 use kube::runtime::wait::await_condition;
 
-use crate::env::embedded::Embedded;
-use crate::env::existing::Existing;
-use crate::env::{EnvChoice, Environment};
+use crate::env::{
+    Audit, EnvChoice, Environment, Facet, Iam, Outage, Regions, Snapshots, default_patience,
+    patience_override,
+};
 use crate::fixtures::Fixtures;
 use crate::secret_data::{as_bytes, data_of};
 use crate::system::NAMESPACE;
-
-/// `OPSSIGHT_WAIT_SECONDS`, when set: how long any step waits for a
-/// condition, whatever the environment.
-pub(crate) fn wait_override() -> Option<Duration> {
-    static WAIT: std::sync::OnceLock<Option<Duration>> = std::sync::OnceLock::new();
-    *WAIT.get_or_init(|| {
-        std::env::var("OPSSIGHT_WAIT_SECONDS")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .map(Duration::from_secs)
-    })
-}
-
-/// How long a step waits for a condition before it fails naming it, where
-/// no environment says otherwise: 15 s, or `OPSSIGHT_WAIT_SECONDS`.
-pub fn wait() -> Duration {
-    wait_override().unwrap_or(Duration::from_secs(15))
-}
 
 #[derive(cucumber::World)]
 #[world(init = Self::new)]
@@ -151,33 +134,7 @@ impl OpsWorld {
     }
 
     pub async fn start(&mut self) -> StepResult {
-        self.start_env().await
-    }
-
-    async fn start_env(&mut self) -> StepResult {
-        let fixtures = self.fixtures()?.clone();
-        let env: Arc<dyn Environment> = match &self.choice {
-            EnvChoice::Embedded => Arc::new(
-                Embedded::start(fixtures)
-                    .await
-                    .context("starting the embedded environment")?,
-            ),
-            EnvChoice::Existing { .. } => Arc::new(
-                Existing::connect(fixtures)
-                    .await
-                    .context("connecting to the existing environment")?,
-            ),
-            EnvChoice::Kind(cluster) => Arc::new(
-                crate::env::kind::scenario::KindEnv::connect(cluster.clone())
-                    .await
-                    .context("preparing the kind environment for the scenario")?,
-            ),
-            EnvChoice::Binaries(plane) => Arc::new(
-                crate::env::binaries::scenario::BinariesEnv::connect(plane.clone())
-                    .await
-                    .context("preparing the binaries environment for the scenario")?,
-            ),
-        };
+        let env = self.choice.start(self.fixtures()?.clone()).await?;
         self.expected = env.seed().secrets.clone();
         if env.live() {
             self.live_state = Some(
@@ -214,23 +171,49 @@ impl OpsWorld {
         self.env.as_ref().ok_or_else(|| anyhow!("no environment: the scenario needs \"Given the OpsSight secrets system is running\""))
     }
 
-    /// The emulators, for steps only they can perform (the scenarios using
-    /// them are tagged with the capability, so other environments skip them).
-    pub fn emulated(&self) -> anyhow::Result<crate::env::Emulated<'_>> {
+    /// A facet of the environment, for the steps only some environments
+    /// can perform (the scenarios using them are tagged with its
+    /// capability, so environments without it skip them).
+    fn facet<'a, T: ?Sized>(
+        &'a self,
+        facet: Facet,
+        get: impl FnOnce(&'a dyn Environment) -> Option<&'a T>,
+    ) -> anyhow::Result<&'a T> {
         let env = self.env()?;
-        env.emulated().ok_or_else(|| {
+        get(env.as_ref()).ok_or_else(|| {
             anyhow!(
-                "this step needs the aws-emulator as Secrets Manager, which {} does not run",
+                "this step needs {}, which {} does not have",
+                facet.what(),
                 env.name()
             )
         })
+    }
+
+    pub fn iam(&self) -> anyhow::Result<&dyn Iam> {
+        self.facet(Facet::Iam, |e| e.iam())
+    }
+
+    pub fn audit(&self) -> anyhow::Result<&dyn Audit> {
+        self.facet(Facet::Audit, |e| e.audit())
+    }
+
+    pub fn outage(&self) -> anyhow::Result<&dyn Outage> {
+        self.facet(Facet::Outage, |e| e.outage())
+    }
+
+    pub fn snapshots(&self) -> anyhow::Result<&dyn Snapshots> {
+        self.facet(Facet::Snapshots, |e| e.snapshots())
+    }
+
+    pub fn regions(&self) -> anyhow::Result<&dyn Regions> {
+        self.facet(Facet::Regions, |e| e.regions())
     }
 
     pub fn es_api(&self) -> anyhow::Result<Api<DynamicObject>> {
         Ok(Api::namespaced_with(
             self.env()?.kube(),
             NAMESPACE,
-            &eso_emulator::external_secret_resource(),
+            &crate::eso_model::external_secrets(),
         ))
     }
 
@@ -381,9 +364,9 @@ impl OpsWorld {
     /// patience (a real cluster is slower than the emulators), or
     /// `OPSSIGHT_WAIT_SECONDS`.
     pub fn patience(&self) -> Duration {
-        wait_override()
+        patience_override()
             .or_else(|| self.env.as_ref().map(|e| e.patience()))
-            .unwrap_or_else(wait)
+            .unwrap_or_else(default_patience)
     }
 
     /// Makes every value the scenario knows (its environment's, those it

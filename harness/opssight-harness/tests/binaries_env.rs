@@ -315,7 +315,7 @@ fn a_destructive_run_on_existing_leaves_the_real_control_plane_as_it_found_it() 
             let seed = Seed::load(&plane.opts.fixtures.seed_file())?;
             // The system as the runbook configures it (refreshInterval 1h),
             // not the binaries overlay's real-time 10 s.
-            opssight_harness::env::binaries::scenario::apply(&plane, "local").await?;
+            plane.apply_overlay("local").await?;
             common::all_ready(plane.client.clone(), Duration::from_secs(120)).await;
             let work = tempfile::tempdir()?;
             let before =

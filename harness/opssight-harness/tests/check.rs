@@ -69,7 +69,7 @@ async fn a_stopped_controller_leaves_every_external_secret_stale() {
     all_synced(&env).await;
     env.stop_eso().await;
     // Past the hourly interval and the 5-minute margin, on the cluster's clock.
-    env.clock.advance(Duration::from_secs(2 * 3600)).unwrap();
+    env.clock().advance(Duration::from_secs(2 * 3600)).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("check.json");
     let (code, out) = check(env.kubeconfig(), &json).await;
@@ -115,7 +115,7 @@ async fn a_stopped_controller_leaves_every_external_secret_stale() {
         NAMESPACE,
         &eso_emulator::external_secret_resource(),
     );
-    let since = env.clock.now() - jiff::SignedDuration::from_secs(60);
+    let since = env.clock().now() - jiff::SignedDuration::from_secs(60);
     for name in [
         "opssight-app-secrets",
         "opssight-database-secrets",

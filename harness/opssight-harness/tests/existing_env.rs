@@ -42,7 +42,7 @@ fn command(
         .arg("--artifacts")
         .arg(work.join("artifacts"))
         .env("KUBECONFIG", env.kubeconfig())
-        .env("AWS_ENDPOINT_URL", env.aws.endpoint())
+        .env("AWS_ENDPOINT_URL", env.sm.aws.endpoint())
         .env("AWS_ACCESS_KEY_ID", &key.access_key_id)
         .env("AWS_SECRET_ACCESS_KEY", &key.secret_access_key)
         .env("AWS_REGION", &env.seed().region)
@@ -167,7 +167,7 @@ async fn with_allow_destructive_the_drill_runs_what_a_live_system_allows() {
         .unwrap();
     assert_eq!(
         creds.data.unwrap()["access-key-id"].0,
-        env.eso_key.access_key_id.as_bytes()
+        env.sm.eso_key.access_key_id.as_bytes()
     );
     // The live values were read to compare; none is in a report.
     let html = std::fs::read_to_string(reports.join("drill-report.html")).unwrap();

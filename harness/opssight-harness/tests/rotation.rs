@@ -30,7 +30,7 @@ async fn overdue_secrets_and_mixed_periods_are_named() {
             .collect::<Vec<_>>()
     };
 
-    let rows = rotation::report(&sm, &keys, &policies, env.clock.now())
+    let rows = rotation::report(&sm, &keys, &policies, env.clock().now())
         .await
         .unwrap();
     assert!(
@@ -64,8 +64,10 @@ async fn overdue_secrets_and_mixed_periods_are_named() {
         "{text}"
     );
 
-    env.clock.advance(Duration::from_secs(31 * 86_400)).unwrap();
-    let rows = rotation::report(&sm, &keys, &policies, env.clock.now())
+    env.clock()
+        .advance(Duration::from_secs(31 * 86_400))
+        .unwrap();
+    let rows = rotation::report(&sm, &keys, &policies, env.clock().now())
         .await
         .unwrap();
     assert_eq!(
@@ -75,8 +77,10 @@ async fn overdue_secrets_and_mixed_periods_are_named() {
     );
     assert!(rotation::render(&rows).contains("OVERDUE by 1 days"));
 
-    env.clock.advance(Duration::from_secs(60 * 86_400)).unwrap();
-    let rows = rotation::report(&sm, &keys, &policies, env.clock.now())
+    env.clock()
+        .advance(Duration::from_secs(60 * 86_400))
+        .unwrap();
+    let rows = rotation::report(&sm, &keys, &policies, env.clock().now())
         .await
         .unwrap();
     assert_eq!(
@@ -113,7 +117,8 @@ async fn the_cli_exits_non_zero_when_a_secret_is_overdue() {
             iam.put_user_policy("auditor", "all", all).unwrap();
             iam.create_access_key("auditor").unwrap()
         });
-        let sm = opssight_harness::env::embedded::sm_client(&aws.endpoint(), &key, "us-west-2");
+        let sm =
+            opssight_harness::env::secrets_manager::sm_client(&aws.endpoint(), &key, "us-west-2");
         let fixtures = Fixtures::locate().unwrap();
         let seed = opssight_harness::fixtures::seed::Seed::load(&fixtures.seed_file()).unwrap();
         for (name, values) in &seed.secrets {

@@ -3,17 +3,11 @@
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use cucumber::{given, then};
 
-use crate::env::embedded::sm_client;
 use crate::system::ESO_USER;
 use crate::world::{OpsWorld, StepResult, ensure};
 
 fn principal(w: &OpsWorld) -> anyhow::Result<aws_sdk_secretsmanager::Client> {
-    let env = w.emulated()?;
-    Ok(sm_client(
-        &env.aws.endpoint(),
-        env.eso_key,
-        &w.env()?.seed().region,
-    ))
+    Ok(w.iam()?.as_controller())
 }
 
 #[given(expr = "a secret {string} exists in Secrets Manager")]
@@ -95,9 +89,9 @@ async fn denied_list(w: &mut OpsWorld) -> StepResult {
     "the audit trail holds a GetSecretValue by the controller's principal for each OpsSight secret"
 )]
 async fn audited(w: &mut OpsWorld) -> StepResult {
-    let env = w.emulated()?;
-    let events = env.aws.audit_events();
-    let arn = format!("arn:aws:iam::{}:user/{ESO_USER}", env.aws.account_id());
+    let audit = w.audit()?;
+    let events = audit.events();
+    let arn = format!("arn:aws:iam::{}:user/{ESO_USER}", audit.account_id());
     for remote in w.external_secrets()?.values() {
         let found = events.iter().any(|e| {
             e.event_name == "GetSecretValue"
@@ -116,8 +110,7 @@ async fn audited(w: &mut OpsWorld) -> StepResult {
 
 #[then("the audit trail holds no secret value")]
 async fn audit_clean(w: &mut OpsWorld) -> StepResult {
-    let env = w.emulated()?;
-    let text = serde_json::to_string(&env.aws.audit_events())?;
+    let text = serde_json::to_string(&w.audit()?.events())?;
     for v in w.env()?.seed().all_values() {
         ensure(!text.contains(&v), || {
             format!(

@@ -5,7 +5,7 @@ use kube::api::{Patch, PatchParams};
 use serde_json::json;
 
 use crate::secret_data::{as_bytes, compare, data_of};
-use crate::system::{ESO_USER, NAMESPACE};
+use crate::system::NAMESPACE;
 use crate::world::{OpsWorld, StepResult, ensure};
 
 #[when(expr = "the Secret {string} is deleted")]
@@ -41,7 +41,7 @@ async fn restore(w: &mut OpsWorld, name: String) -> StepResult {
 
 #[when(expr = "{string} holds a wrong secret access key")]
 async fn wrong_key(w: &mut OpsWorld, _name: String) -> StepResult {
-    let mut key = w.emulated()?.eso_key.clone();
+    let mut key = w.iam()?.controller_key();
     key.secret_access_key = crate::fixtures::seed::generate(40);
     Ok(w.env()?.put_credentials(&key).await?)
 }
@@ -193,17 +193,13 @@ async fn deny(w: &mut OpsWorld, action: String) -> StepResult {
     let doc = aws_emulator::PolicyDocument::parse(&format!(
         r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Action":"{action}","Resource":"*"}}]}}"#
     ))?;
-    w.emulated()?
-        .aws
-        .with_iam(|iam| iam.put_user_policy(ESO_USER, "harness-deny", doc))?;
+    w.iam()?.put_controller_policy("harness-deny", doc)?;
     Ok(())
 }
 
 #[when("the controller's IAM policy is the runbook's again")]
 async fn undeny(w: &mut OpsWorld) -> StepResult {
-    w.emulated()?
-        .aws
-        .with_iam(|iam| iam.delete_user_policy(ESO_USER, "harness-deny"))?;
+    w.iam()?.delete_controller_policy("harness-deny")?;
     ensure(true, String::new)
 }
 

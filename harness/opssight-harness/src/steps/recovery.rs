@@ -101,20 +101,20 @@ async fn sm_down(w: &mut OpsWorld) -> StepResult {
     w.mark(Phase::DisasterInjected, "Secrets Manager unreachable");
     // Set first: a step failing halfway must still be undone.
     w.set_secrets_manager_down(true);
-    Ok(w.env()?.set_secrets_manager_reachable(false).await?)
+    Ok(w.outage()?.set_reachable(false).await?)
 }
 
 #[when("Secrets Manager is reachable again")]
 async fn sm_up(w: &mut OpsWorld) -> StepResult {
     w.mark(Phase::RecoveryAction, "Secrets Manager reachable again");
-    w.env()?.set_secrets_manager_reachable(true).await?;
+    w.outage()?.set_reachable(true).await?;
     w.set_secrets_manager_down(false);
     Ok(())
 }
 
 #[when("Secrets Manager is snapshotted")]
 async fn snapshot(w: &mut OpsWorld) -> StepResult {
-    w.snapshot = Some(w.emulated()?.aws.snapshot());
+    w.snapshot = Some(w.snapshots()?.snapshot());
     Ok(())
 }
 
@@ -145,11 +145,7 @@ async fn restore(w: &mut OpsWorld) -> StepResult {
         .snapshot
         .clone()
         .ok_or_else(|| anyhow::anyhow!("no snapshot was taken in this scenario"))?;
-    // Every value is in it: 0600 in a 0700 directory removed on a signal.
-    let dir = crate::files::private_tempdir()?;
-    let path = dir.path().join("secretsmanager-backup.json");
-    crate::files::write_private(&path, snapshot.to_json())?;
-    w.emulated()?.aws.restore_from(&path)?;
+    w.snapshots()?.restore(&snapshot)?;
     Ok(())
 }
 
@@ -194,11 +190,7 @@ async fn region_down(w: &mut OpsWorld, region: String) -> StepResult {
         Phase::DisasterInjected,
         &format!("Secrets Manager in {region} unavailable"),
     );
-    let faults = aws_emulator::RegionFaults {
-        outage: Some(aws_emulator::Outage::ServiceUnavailable),
-        ..Default::default()
-    };
-    w.emulated()?.aws.set_faults(&region, faults);
+    w.regions()?.fail(&region);
     Ok(())
 }
 
@@ -229,15 +221,14 @@ async fn policy_region(w: &mut OpsWorld, region: String) -> StepResult {
         Phase::RecoveryAction,
         &format!("IAM policy extended to {region}"),
     );
-    let env = w.emulated()?;
-    let text = std::fs::read_to_string(env.fixtures.iam_policy())?
+    let iam = w.iam()?;
+    let text = std::fs::read_to_string(w.fixtures()?.iam_policy())?
         .replace(":us-west-2:", &format!(":{region}:"));
     let doc = aws_emulator::PolicyDocument::parse_named(
         &text,
         "the runbook's policy for the replica region",
     )?
-    .with_placeholder("ACCOUNT_ID", &env.aws.account_id());
-    env.aws
-        .with_iam(|iam| iam.put_user_policy(crate::system::ESO_USER, "replica-region", doc))?;
+    .with_placeholder("ACCOUNT_ID", &iam.account_id());
+    iam.put_controller_policy("replica-region", doc)?;
     Ok(())
 }

@@ -81,17 +81,16 @@ async fn both_auths(w: &mut OpsWorld, store: String, secret: String) -> StepResu
 #[given("AWS does not trust the cluster's ServiceAccount tokens")]
 async fn tokens_not_trusted(w: &mut OpsWorld) -> StepResult {
     let live = w.env()?.live();
-    let aws = w.emulated()?.aws;
+    let iam = w.iam()?;
     if live {
-        let issuers: Vec<String> =
-            aws.with_iam(|iam| iam.oidc_issuers().into_iter().map(str::to_owned).collect());
+        let issuers = iam.trusted_issuers();
         ensure(issuers.is_empty(), || {
             format!(
                 "AWS trusts tokens from {issuers:?}; the harness does not remove identity providers from a system it shares"
             )
         })
     } else {
-        aws.with_iam(|iam| iam.remove_oidc_providers());
+        iam.distrust_issuers();
         Ok(())
     }
 }
@@ -107,9 +106,8 @@ fn since_mark(w: &OpsWorld) -> anyhow::Result<Vec<aws_emulator::AuditEvent>> {
     let mark = w
         .audit_mark
         .ok_or_else(|| anyhow::anyhow!("the audit trail was not marked in this scenario"))?;
-    Ok(w.emulated()?
-        .aws
-        .audit_events()
+    Ok(w.audit()?
+        .events()
         .into_iter()
         .filter(|e| e.event_time >= mark && e.error_code.is_none())
         .collect())
@@ -176,7 +174,7 @@ fn token_used_since_mark(w: &OpsWorld) -> anyhow::Result<bool> {
     expr = "since the mark Secrets Manager was read only as the role {string}, assumed with the ServiceAccount's token"
 )]
 async fn read_as_role(w: &mut OpsWorld, role: String) -> StepResult {
-    let account = w.emulated()?.aws.account_id().to_owned();
+    let account = w.audit()?.account_id();
     let prefix = format!("arn:aws:sts::{account}:assumed-role/{role}/");
     reads_only_by(w, &|p| p.starts_with(&prefix), &format!("{prefix}*")).await?;
     ensure(token_used_since_mark(w)?, || {
