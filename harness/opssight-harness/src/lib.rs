@@ -4,7 +4,6 @@
 //! gives the modules' layers and the one rule between them.
 
 pub mod checks;
-pub mod diagnostics;
 pub mod differential;
 pub mod drill;
 pub mod env;
@@ -13,10 +12,8 @@ pub mod files;
 pub mod fixtures;
 pub mod interrupt;
 pub mod out;
-pub mod report_properties;
-pub mod runner;
+pub mod run;
+pub mod scenario;
 pub mod secret_data;
-mod steps;
 pub mod system;
 pub mod wait;
-pub mod world;

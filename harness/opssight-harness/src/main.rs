@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use opssight_harness::drill::{DrillOptions, Objectives};
 use opssight_harness::env::{EnvChoice, Environment};
-use opssight_harness::runner::{self, RunOptions};
+use opssight_harness::run::{self as runner, RunOptions};
 use opssight_harness::{say, say_raw};
 
 #[derive(Parser)]
@@ -364,6 +364,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 binaries,
                 &workdir,
                 |env| async move {
+                    let mut observers: Vec<std::sync::Arc<dyn runner::observer::Observer>> =
+                        Vec::new();
+                    if let Some(path) = &record {
+                        observers.push(std::sync::Arc::new(
+                            opssight_harness::differential::record::Record::to(path)?,
+                        ));
+                    }
                     let outcome = runner::run(RunOptions {
                         features,
                         tags,
@@ -372,8 +379,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         artifacts,
                         concurrency,
                         env,
-                        drill: None,
-                        record,
+                        observers,
                     })
                     .await?;
                     Ok(if outcome.failed {

@@ -12,10 +12,17 @@ use std::process::ExitCode;
 
 use opssight_harness::env::EnvChoice;
 use opssight_harness::env::kind::{self, KindOptions};
-use opssight_harness::runner::{Outcome, RunOptions, run};
+use opssight_harness::run::{Outcome, RunOptions, run};
 
 async fn suite(env: EnvChoice, artifacts: &Path) -> anyhow::Result<Outcome> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut observers: Vec<std::sync::Arc<dyn opssight_harness::run::observer::Observer>> =
+        Vec::new();
+    if let Some(path) = std::env::var_os("OPSSIGHT_RECORD") {
+        observers.push(std::sync::Arc::new(
+            opssight_harness::differential::record::Record::to(Path::new(&path))?,
+        ));
+    }
     run(RunOptions {
         features: root.join("features"),
         tags: std::env::var("OPSSIGHT_TAGS").ok(),
@@ -24,8 +31,7 @@ async fn suite(env: EnvChoice, artifacts: &Path) -> anyhow::Result<Outcome> {
         artifacts: artifacts.to_owned(),
         concurrency: 8,
         env,
-        drill: None,
-        record: std::env::var_os("OPSSIGHT_RECORD").map(Into::into),
+        observers,
     })
     .await
 }

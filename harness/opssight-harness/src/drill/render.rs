@@ -4,8 +4,8 @@
 
 use std::fmt::Write as _;
 
-use super::recorder::Phase;
 use super::report::{DataCheck, DrillReport, Outcome, ScenarioReport, SecretReport, Verdict};
+use crate::scenario::Phase;
 
 pub fn verdict_label(v: Verdict) -> &'static str {
     match v {

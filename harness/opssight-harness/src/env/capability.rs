@@ -77,6 +77,17 @@ impl Capability {
     pub fn from_tag(tag: &str) -> Option<Self> {
         Self::ALL.iter().copied().find(|c| c.tag() == tag)
     }
+
+    /// The capability a facet's presence gives.
+    pub fn of(facet: Facet) -> Self {
+        match facet {
+            Facet::Iam => Self::Iam,
+            Facet::Audit => Self::Audit,
+            Facet::Outage => Self::SecretsManagerOutage,
+            Facet::Snapshots => Self::Snapshot,
+            Facet::Regions => Self::Regions,
+        }
+    }
 }
 
 /// What an environment is, known before it starts (the capability gate
@@ -124,7 +135,7 @@ impl Capabilities {
     pub fn derive(profile: &Profile) -> Self {
         let mut missing = BTreeMap::new();
         for (facet, why) in &profile.lacks {
-            missing.insert(facet.capability(), (*why).to_owned());
+            missing.insert(Capability::of(*facet), (*why).to_owned());
         }
         if let Some(why) = profile.wall_clock {
             missing.insert(Capability::VirtualClock, why.to_owned());

@@ -1,14 +1,12 @@
 //! What only some environments let a scenario do, each a facet an
 //! environment may have (`Environment::iam()`, ...): where it has one, the
-//! capability of the same name follows; where it has none, the scenarios
+//! capability it stands for follows (`Capability::of`); where it has none, the scenarios
 //! needing it are skipped before they start. The aws-emulator provides
 //! all of them (`secrets_manager::EmulatedSecretsManager`); kind provides
 //! an outage (LocalStack's container stopped); a live system none.
 
 use aws_emulator::{AccessKey, AuditEvent, PolicyDocument, Snapshot};
 use futures::future::BoxFuture;
-
-use super::capability::Capability;
 
 /// The optional parts of an environment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -28,17 +26,6 @@ impl Facet {
         Self::Snapshots,
         Self::Regions,
     ];
-
-    /// The capability its presence gives.
-    pub fn capability(self) -> Capability {
-        match self {
-            Self::Iam => Capability::Iam,
-            Self::Audit => Capability::Audit,
-            Self::Outage => Capability::SecretsManagerOutage,
-            Self::Snapshots => Capability::Snapshot,
-            Self::Regions => Capability::Regions,
-        }
-    }
 
     /// What a step needing it says where it is absent.
     pub fn what(self) -> &'static str {

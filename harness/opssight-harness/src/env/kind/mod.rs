@@ -10,6 +10,7 @@
 pub mod commands;
 pub mod helm;
 pub mod localstack;
+pub mod names;
 pub mod pins;
 pub mod scenario;
 
@@ -29,13 +30,7 @@ use super::facets::{Facet, Outage};
 use crate::fixtures::Fixtures;
 use crate::fixtures::seed::Seed;
 
-pub const CLUSTER_PREFIX: &str = "opssight-harness-";
-/// Label of every Kubernetes object the harness creates.
-pub const RUN_LABEL: &str = "opssight-harness/run-id";
-/// Label of every container the harness starts.
-pub const DOCKER_LABEL: &str = "opssight-harness.run-id";
-/// What LocalStack accepts (it checks no credentials).
-pub const LOCALSTACK_KEY: (&str, &str) = ("test", "test");
+pub use self::names::{CLUSTER_PREFIX, DOCKER_LABEL, LOCALSTACK_KEY, RUN_LABEL};
 /// The overlay applied wherever a scenario applies the local one.
 pub const OVERLAY: &str = "kind";
 

@@ -3,8 +3,9 @@
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use cucumber::{given, then};
 
+use crate::scenario::step::{StepResult, ensure};
+use crate::scenario::world::OpsWorld;
 use crate::system::ESO_USER;
-use crate::world::{OpsWorld, StepResult, ensure};
 
 fn principal(w: &OpsWorld) -> anyhow::Result<aws_sdk_secretsmanager::Client> {
     Ok(w.iam()?.as_controller())
@@ -47,7 +48,7 @@ async fn can_describe(w: &mut OpsWorld, name: String) -> StepResult {
 
 fn denied<T, E: ProvideErrorMetadata>(r: Result<T, E>, what: &str) -> StepResult {
     match r {
-        Ok(_) => crate::world::bail!("{what} was allowed"),
+        Ok(_) => crate::scenario::step::bail!("{what} was allowed"),
         Err(e) => ensure(e.code() == Some("AccessDeniedException"), || {
             format!("{what}: expected AccessDeniedException, got {:?}", e.code())
         }),

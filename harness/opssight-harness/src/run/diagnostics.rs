@@ -7,8 +7,8 @@ use std::path::Path;
 use k8s_openapi::api::core::v1::Event;
 use kube::api::{Api, ListParams};
 
+use crate::scenario::OpsWorld;
 use crate::system::NAMESPACE;
-use crate::world::OpsWorld;
 
 pub async fn collect(w: &OpsWorld) -> String {
     let Ok(env) = w.env() else {

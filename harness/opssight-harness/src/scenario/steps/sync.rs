@@ -3,8 +3,9 @@
 use cucumber::{given, then};
 
 use crate::eso_model;
+use crate::scenario::step::{StepResult, ensure};
+use crate::scenario::world::OpsWorld;
 use crate::secret_data::{as_bytes, compare, data_of};
-use crate::world::{OpsWorld, StepResult, ensure};
 
 #[given("the OpsSight secrets system is running")]
 async fn running(w: &mut OpsWorld) -> StepResult {
@@ -46,7 +47,7 @@ async fn es_ready(w: &mut OpsWorld, name: String, reason: String) -> StepResult 
 async fn es_not_ready(w: &mut OpsWorld, name: String, reason: String) -> StepResult {
     ready(w, &name, "False", &reason).await?;
     w.mark(
-        crate::drill::Phase::Detected,
+        crate::scenario::phases::Phase::Detected,
         &format!("ExternalSecret {name} not Ready ({reason})"),
     );
     Ok(())
@@ -61,12 +62,7 @@ async fn all_ready(w: &mut OpsWorld, reason: String) -> StepResult {
     // The first time everything is synced, the system is up: what it
     // emitted and showed coming up is not the scenario's doing (the
     // differential's baseline; its checkpoints start here).
-    if let Some(c) = &w.checkpoints
-        && !w.baseline_taken
-    {
-        c.lock().unwrap_or_else(|e| e.into_inner()).clear();
-        w.take_event_baseline().await;
-    }
+    w.system_up().await;
     Ok(())
 }
 
@@ -89,7 +85,9 @@ async fn holds(w: &mut OpsWorld, name: String, remote: String) -> StepResult {
         && let Some(s) = w.secrets()?.get_opt(&name).await?
         && let Err(diff) = compare(&data_of(&s), &expected)
     {
-        crate::world::bail!("the Secret {name} does not hold the values of {remote}: {diff}");
+        crate::scenario::step::bail!(
+            "the Secret {name} does not hold the values of {remote}: {diff}"
+        );
     }
     Ok(result.map(|_| ())?)
 }

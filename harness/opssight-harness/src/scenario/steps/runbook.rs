@@ -6,7 +6,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cucumber::{given, then, when};
 
-use crate::world::{OpsWorld, StepResult, ensure};
+use crate::scenario::step::{StepResult, ensure};
+use crate::scenario::world::OpsWorld;
 
 #[given(expr = "the runbook's {string} in a working directory")]
 async fn runbook_file(w: &mut OpsWorld, name: String) -> StepResult {

@@ -4,14 +4,15 @@ use cucumber::{then, when};
 use kube::api::{Patch, PatchParams};
 use serde_json::json;
 
+use crate::scenario::step::{StepResult, ensure};
+use crate::scenario::world::OpsWorld;
 use crate::secret_data::{as_bytes, compare, data_of};
 use crate::system::NAMESPACE;
-use crate::world::{OpsWorld, StepResult, ensure};
 
 #[when(expr = "the Secret {string} is deleted")]
 async fn delete_secret(w: &mut OpsWorld, name: String) -> StepResult {
     w.mark(
-        crate::drill::Phase::DisasterInjected,
+        crate::scenario::phases::Phase::DisasterInjected,
         &format!("the Secret {name} deleted"),
     );
     w.secrets()?.delete(&name, &Default::default()).await?;
@@ -33,7 +34,7 @@ async fn remove_key(w: &mut OpsWorld, key: String, name: String) -> StepResult {
 #[when(expr = "{string} is restored with valid credentials")]
 async fn restore(w: &mut OpsWorld, name: String) -> StepResult {
     w.mark(
-        crate::drill::Phase::RecoveryAction,
+        crate::scenario::phases::Phase::RecoveryAction,
         &format!("{name} restored with valid credentials"),
     );
     Ok(w.env()?.restore_credentials().await?)
@@ -109,7 +110,7 @@ async fn wait_event(
                 .iter()
                 .map(|(t, r, m)| format!("{t} {r}: {m}"))
                 .collect();
-            crate::world::bail!(
+            crate::scenario::step::bail!(
                 "no matching Warning {reason} event about {about} within {:?}; events: {seen:?}",
                 w.patience()
             );
@@ -149,7 +150,7 @@ async fn es_event_mentions(
 #[when(expr = "a refresh of {string} is forced")]
 async fn force(w: &mut OpsWorld, name: String) -> StepResult {
     w.mark(
-        crate::drill::Phase::RecoveryAction,
+        crate::scenario::phases::Phase::RecoveryAction,
         &format!("refresh of {name} forced"),
     );
     force_one(w, &name).await
@@ -162,7 +163,7 @@ async fn force_one(w: &mut OpsWorld, name: &str) -> StepResult {
 #[when("a refresh of every ExternalSecret is forced")]
 async fn force_all(w: &mut OpsWorld) -> StepResult {
     w.mark(
-        crate::drill::Phase::RecoveryAction,
+        crate::scenario::phases::Phase::RecoveryAction,
         "refresh of every ExternalSecret forced",
     );
     for name in w.external_secrets()?.keys() {

@@ -9,7 +9,8 @@ use kube::api::{Api, PostParams};
 use serde_json::Value;
 
 use crate::fixtures::manifests::{Manifest, kustomize};
-use crate::world::{OpsWorld, StepResult, ensure};
+use crate::scenario::step::{StepResult, ensure};
+use crate::scenario::world::OpsWorld;
 
 fn build(w: &OpsWorld, overlay: &str) -> anyhow::Result<Vec<Manifest>> {
     Ok(kustomize(&w.fixtures()?.overlay(overlay))?)
@@ -281,7 +282,7 @@ async fn policy_resources(w: &mut OpsWorld, resource: String) -> StepResult {
                     format!("a statement grants {r:?}")
                 })?
             }
-            other => crate::world::bail!("a statement grants {other:?}"),
+            other => crate::scenario::step::bail!("a statement grants {other:?}"),
         }
     }
     Ok(())

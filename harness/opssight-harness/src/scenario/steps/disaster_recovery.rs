@@ -2,10 +2,11 @@
 
 use cucumber::{given, then, when};
 
-use crate::drill::Phase;
+use crate::scenario::phases::Phase;
+use crate::scenario::step::StepResult;
+use crate::scenario::world::OpsWorld;
 use crate::secret_data::{compare, data_of};
 use crate::system::NAMESPACE;
-use crate::world::{OpsWorld, StepResult};
 
 #[given("the values of every Secret are recorded")]
 async fn record(w: &mut OpsWorld) -> StepResult {
@@ -13,7 +14,7 @@ async fn record(w: &mut OpsWorld) -> StepResult {
         let s = w.secrets()?.get(es).await?;
         w.recorded.insert(es.clone(), data_of(&s));
     }
-    w.start_drill_baseline().await
+    w.baseline().await
 }
 
 #[then("every Secret holds the recorded values")]
@@ -32,7 +33,7 @@ async fn holds_recorded(w: &mut OpsWorld) -> StepResult {
                 Some(s) => compare(&data_of(&s), &expected).err().unwrap_or_default(),
                 None => "the Secret does not exist".into(),
             };
-            crate::world::bail!("{e}: {diff}");
+            crate::scenario::step::bail!("{e}: {diff}");
         }
     }
     Ok(())
@@ -179,7 +180,7 @@ async fn replicate(w: &mut OpsWorld, region: String) -> StepResult {
             r.region() == Some(region.as_str())
                 && r.status().is_some_and(|s| s.as_str() == "InSync")
         });
-        crate::world::ensure(in_sync, || format!("{remote} is not InSync in {region}"))?;
+        crate::scenario::step::ensure(in_sync, || format!("{remote} is not InSync in {region}"))?;
     }
     Ok(())
 }

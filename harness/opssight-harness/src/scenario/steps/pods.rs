@@ -10,8 +10,9 @@ use std::time::Duration;
 use cucumber::{given, then, when};
 use sha2::Digest as _;
 
+use crate::scenario::step::{StepResult, ensure};
+use crate::scenario::world::OpsWorld;
 use crate::system::NAMESPACE;
-use crate::world::{OpsWorld, StepResult, ensure};
 
 /// Where the pod mounts the Secret.
 const MOUNT: &str = "/etc/opssight-app-secrets";

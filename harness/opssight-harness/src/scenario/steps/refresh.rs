@@ -5,8 +5,9 @@ use std::time::Duration;
 use cucumber::{then, when};
 
 use crate::fixtures::seed::generate;
+use crate::scenario::step::{StepResult, ensure};
+use crate::scenario::world::OpsWorld;
 use crate::secret_data::{as_bytes, compare, data_of};
-use crate::world::{OpsWorld, StepResult, ensure};
 
 /// Gives every generated-looking value of a secret a new value, as a person
 /// rotating it would.
@@ -48,7 +49,7 @@ async fn change(w: &mut OpsWorld, remote: &str, rotate: bool) -> StepResult {
     }
     w.previous.insert(remote.to_owned(), current);
     w.expected.insert(remote.to_owned(), next);
-    w.expect_in_drill(remote)?;
+    w.changed_on_purpose(remote)?;
     // Remember when each Secret was last refreshed, to see it move.
     for (es, _) in w.external_secrets()? {
         if let Some(t) = w
@@ -158,7 +159,7 @@ async fn still_previous(w: &mut OpsWorld, name: String, remote: String) -> StepR
     compare(&data_of(&s), &as_bytes(previous))
         .map_err(|d| anyhow::anyhow!("the Secret {name} changed before it should have: {d}"))?;
     w.mark(
-        crate::drill::Phase::Detected,
+        crate::scenario::phases::Phase::Detected,
         &format!("the Secret {name} holds out-of-date values"),
     );
     Ok(())

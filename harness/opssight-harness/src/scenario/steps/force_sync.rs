@@ -2,7 +2,8 @@
 
 use cucumber::{given, then, when};
 
-use crate::world::{CommandResult, OpsWorld, StepResult, ensure};
+use crate::scenario::step::{StepResult, ensure};
+use crate::scenario::world::{CommandResult, OpsWorld};
 
 #[when(expr = "I run {string}")]
 async fn run(w: &mut OpsWorld, command: String) -> StepResult {
@@ -80,5 +81,5 @@ async fn set_interval(w: &mut OpsWorld, name: String, interval: String) -> StepR
     .await?;
     // With refreshInterval 0 even this spec change is not synced (ESO's rule
     // 1); either way, wait until the controller has looked at it.
-    crate::steps::changes::caught_up(w).await
+    super::refresh::caught_up(w).await
 }

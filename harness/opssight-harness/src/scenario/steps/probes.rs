@@ -10,8 +10,9 @@ use std::time::Duration;
 use cucumber::{gherkin::Step, given, then, when};
 use kube::api::{Api, DynamicObject};
 
+use crate::scenario::step::StepResult;
+use crate::scenario::world::OpsWorld;
 use crate::system::NAMESPACE;
-use crate::world::{OpsWorld, StepResult};
 
 fn docstring(step: &Step) -> anyhow::Result<&str> {
     step.docstring
@@ -115,7 +116,7 @@ async fn store_settles(w: &mut OpsWorld, kind: String, name: String) -> StepResu
     let kind_of = match kind.as_str() {
         "SecretStore" => eso_emulator::types::StoreKind::SecretStore,
         "ClusterSecretStore" => eso_emulator::types::StoreKind::ClusterSecretStore,
-        other => crate::world::bail!("{other} is not a store kind"),
+        other => crate::scenario::step::bail!("{other} is not a store kind"),
     };
     let ar = eso_emulator::store_resource(kind_of);
     let api: Api<DynamicObject> = match kind_of {
@@ -143,7 +144,7 @@ async fn store_settles(w: &mut OpsWorld, kind: String, name: String) -> StepResu
             break;
         }
         if tokio::time::Instant::now() > deadline {
-            crate::world::bail!(
+            crate::scenario::step::bail!(
                 "timed out after {:?} waiting for the {kind} {name} to settle",
                 w.patience()
             );
@@ -207,7 +208,7 @@ async fn settles(w: &mut OpsWorld, name: String, target: String) -> StepResult {
             break;
         }
         if tokio::time::Instant::now() > deadline {
-            crate::world::bail!(
+            crate::scenario::step::bail!(
                 "timed out after {:?} waiting for the ExternalSecret {name} and the Secret {target} to settle",
                 w.patience()
             );
