@@ -4,6 +4,7 @@
 //! gives the modules' layers and the one rule between them.
 
 pub mod checks;
+pub mod commands;
 pub mod differential;
 pub mod drill;
 pub mod env;
