@@ -80,3 +80,27 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 pub fn data_hash(data: &BTreeMap<String, Vec<u8>>) -> String {
     eso_emulator::util::data_hash(data)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_reason_has_only_the_messages_eso_gives_it() {
+        let synced = ready_messages("True", "SecretSynced").unwrap();
+        assert!(synced.contains(&"secret synced"));
+        // An error's message never passes for a sync.
+        assert!(!synced.contains(&"could not update secret"));
+        assert!(!synced.contains(&"could not get secret data from provider"));
+        let failed = ready_messages("False", "SecretSyncedError").unwrap();
+        assert!(failed.contains(&"could not get secret data from provider"));
+        assert!(!failed.contains(&"secret synced"));
+        assert_eq!(
+            ready_messages("True", "SecretDeleted"),
+            Some(&["secret deleted due to DeletionPolicy=Delete"][..])
+        );
+        // A pair ESO never writes has no message to accept.
+        assert_eq!(ready_messages("False", "SecretSynced"), None);
+        assert_eq!(ready_messages("True", "NoSuchReason"), None);
+    }
+}

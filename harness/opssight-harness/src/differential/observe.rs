@@ -166,7 +166,7 @@ pub async fn observe(
     let es: Api<DynamicObject> = Api::namespaced_with(
         client.clone(),
         NAMESPACE,
-        &eso_emulator::external_secret_resource(),
+        &crate::eso_model::external_secrets(),
     );
     for o in es.list(&ListParams::default()).await?.items {
         let name = o.metadata.name.clone().unwrap_or_default();
@@ -182,7 +182,7 @@ pub async fn observe(
     let stores: Api<DynamicObject> = Api::namespaced_with(
         client.clone(),
         NAMESPACE,
-        &eso_emulator::store_resource(eso_emulator::types::StoreKind::SecretStore),
+        &crate::eso_model::stores(crate::eso_model::StoreKind::SecretStore),
     );
     for o in stores.list(&ListParams::default()).await?.items {
         let name = o.metadata.name.clone().unwrap_or_default();
@@ -192,7 +192,7 @@ pub async fn observe(
     // on a shared cluster starts with none).
     let cluster_stores: Api<DynamicObject> = Api::all_with(
         client.clone(),
-        &eso_emulator::store_resource(eso_emulator::types::StoreKind::ClusterSecretStore),
+        &crate::eso_model::stores(crate::eso_model::StoreKind::ClusterSecretStore),
     );
     for o in cluster_stores.list(&ListParams::default()).await?.items {
         let name = o.metadata.name.clone().unwrap_or_default();

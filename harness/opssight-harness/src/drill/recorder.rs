@@ -157,7 +157,7 @@ impl Recorder {
         };
         let disaster_seen = st.disaster_seen();
         let mut restored = Vec::new();
-        let es_resource = eso_emulator::external_secret_resource();
+        let es_resource = crate::eso_model::external_secrets();
         for (name, track) in st.timeline.secrets.iter_mut() {
             let hash = secrets
                 .get(&ObjectRef::new(name).within(namespace))
@@ -303,7 +303,7 @@ async fn watch(
     ready: tokio::sync::oneshot::Sender<()>,
 ) {
     let (secrets, secrets_writer) = reflector::store::<Secret>();
-    let es_resource = eso_emulator::external_secret_resource();
+    let es_resource = crate::eso_model::external_secrets();
     let ess_writer = reflector::store::Writer::<DynamicObject>::new(es_resource.clone());
     let ess = ess_writer.as_reader();
     let secret_events = reflector::reflector(

@@ -204,7 +204,7 @@ async fn store_region(w: &mut OpsWorld, region: String) -> StepResult {
     let api = kube::api::Api::<kube::api::DynamicObject>::namespaced_with(
         w.env()?.kube(),
         NAMESPACE,
-        &eso_emulator::store_resource(eso_emulator::types::StoreKind::SecretStore),
+        &crate::eso_model::stores(crate::eso_model::StoreKind::SecretStore),
     );
     let patch = serde_json::json!({ "spec": { "provider": { "aws": { "region": region } } } });
     api.patch(

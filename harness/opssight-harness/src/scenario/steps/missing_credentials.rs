@@ -57,7 +57,7 @@ async fn store_not_ready(w: &mut OpsWorld, reason: String, message: String) -> S
     let api = kube::api::Api::<kube::api::DynamicObject>::namespaced_with(
         w.env()?.kube(),
         NAMESPACE,
-        &eso_emulator::store_resource(eso_emulator::types::StoreKind::SecretStore),
+        &crate::eso_model::stores(crate::eso_model::StoreKind::SecretStore),
     );
     let (r, m) = (reason.clone(), message.clone());
     tokio::time::timeout(
@@ -200,8 +200,12 @@ async fn deny(w: &mut OpsWorld, action: String) -> StepResult {
 
 #[when("the controller's IAM policy is the runbook's again")]
 async fn undeny(w: &mut OpsWorld) -> StepResult {
-    w.iam()?.delete_controller_policy("harness-deny")?;
-    ensure(true, String::new)
+    let iam = w.iam()?;
+    iam.delete_controller_policy("harness-deny")?;
+    let policies = iam.controller_policies();
+    ensure(!policies.iter().any(|p| p == "harness-deny"), || {
+        format!("the controller's user still has the policy harness-deny: {policies:?}")
+    })
 }
 
 /// Gherkin strings write a quote as \"; events hold the quote itself.

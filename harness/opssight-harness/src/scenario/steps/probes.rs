@@ -114,16 +114,16 @@ async fn store_status(
 #[then(expr = "the {word} {string} settles")]
 async fn store_settles(w: &mut OpsWorld, kind: String, name: String) -> StepResult {
     let kind_of = match kind.as_str() {
-        "SecretStore" => eso_emulator::types::StoreKind::SecretStore,
-        "ClusterSecretStore" => eso_emulator::types::StoreKind::ClusterSecretStore,
+        "SecretStore" => crate::eso_model::StoreKind::SecretStore,
+        "ClusterSecretStore" => crate::eso_model::StoreKind::ClusterSecretStore,
         other => crate::scenario::step::bail!("{other} is not a store kind"),
     };
-    let ar = eso_emulator::store_resource(kind_of);
+    let ar = crate::eso_model::stores(kind_of);
     let api: Api<DynamicObject> = match kind_of {
-        eso_emulator::types::StoreKind::SecretStore => {
+        crate::eso_model::StoreKind::SecretStore => {
             Api::namespaced_with(w.env()?.kube(), NAMESPACE, &ar)
         }
-        eso_emulator::types::StoreKind::ClusterSecretStore => Api::all_with(w.env()?.kube(), &ar),
+        crate::eso_model::StoreKind::ClusterSecretStore => Api::all_with(w.env()?.kube(), &ar),
     };
     let quiet = Duration::from_secs(3);
     let deadline = tokio::time::Instant::now() + w.patience();

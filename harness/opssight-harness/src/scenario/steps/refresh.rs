@@ -108,7 +108,7 @@ async fn interval_elapses(w: &mut OpsWorld) -> StepResult {
             .pointer("/spec/refreshInterval")
             .and_then(|v| v.as_str())
             .unwrap_or("1h");
-        let interval = eso_emulator::util::parse_duration(text).ok_or_else(|| {
+        let interval = crate::eso_model::parse_duration(text).ok_or_else(|| {
             anyhow::anyhow!("ExternalSecret {name}: refreshInterval {text:?} is not a duration")
         })?;
         longest = longest.max(interval);

@@ -56,7 +56,7 @@ async fn both_auths(w: &mut OpsWorld, store: String, secret: String) -> StepResu
     let api = kube::Api::<kube::api::DynamicObject>::namespaced_with(
         w.env()?.kube(),
         crate::system::NAMESPACE,
-        &eso_emulator::store_resource(eso_emulator::types::StoreKind::SecretStore),
+        &crate::eso_model::stores(crate::eso_model::StoreKind::SecretStore),
     );
     let s = api.get(&store).await?;
     let auth = s

@@ -12,29 +12,33 @@ async fn running(w: &mut OpsWorld) -> StepResult {
     w.start().await
 }
 
+/// Waits until the ExternalSecret's Ready condition has this status and
+/// reason, then checks its message is one ESO gives that reason (its
+/// controller's strings, `eso_model::ready_messages`).
 async fn ready(w: &OpsWorld, name: &str, status: &str, reason: &str) -> StepResult {
-    let (s, r) = (status.to_owned(), reason.to_owned());
     let es = w
         .wait_es(
             name,
             &format!("ExternalSecret {name} to be Ready={status} with reason {reason}"),
-            crate::wait::conditions::ready_with(&s, &r),
+            crate::wait::conditions::ready_with(status, reason),
         )
         .await?;
     let message = eso_model::ready(&es).unwrap_or_default().message;
-    let expected_message = match reason {
-        "SecretSynced" => "secret synced",
-        "SecretSyncedError" => "could not get secret data from provider",
-        _ => return Ok(()),
+    let Some(messages) = eso_model::ready_messages(status, reason) else {
+        crate::scenario::step::bail!(
+            "ExternalSecret {name}: ESO writes no Ready={status} condition with reason {reason}, so its message cannot be checked"
+        );
     };
-    ensure(
-        message == expected_message || message == "could not update secret",
-        || {
-            format!(
-                "ExternalSecret {name}: Ready message is {message:?}, ESO says {expected_message:?}"
-            )
-        },
-    )
+    ensure(messages.contains(&message.as_str()), || {
+        format!(
+            "ExternalSecret {name}: Ready message is {message:?}, ESO says {} for Ready={status} {reason}",
+            messages
+                .iter()
+                .map(|m| format!("{m:?}"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        )
+    })
 }
 
 #[then(expr = "the ExternalSecret {string} becomes Ready with reason {string}")]
@@ -141,8 +145,8 @@ async fn every_interval(w: &mut OpsWorld, interval: String) -> StepResult {
         // writes the object back (ESO's own updates) prints "1h" as
         // "1h0m0s" (seen on the real ESO under `--env existing`).
         let (want, have) = (
-            eso_emulator::util::parse_duration(&interval),
-            eso_emulator::util::parse_duration(&got),
+            crate::eso_model::parse_duration(&interval),
+            crate::eso_model::parse_duration(&got),
         );
         ensure(want.is_some() && want == have, || {
             format!("ExternalSecret {name} refreshes every {got:?}, not {interval:?}")
