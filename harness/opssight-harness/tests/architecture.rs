@@ -53,6 +53,56 @@ fn src_imports_only_earlier_layers_and_has_no_cycle() {
     );
 }
 
+/// The table of steps in `scenario/steps/mod.rs` is where a newcomer finds
+/// a step: it must name every step, in the module that defines it, and
+/// nothing else.
+#[test]
+fn the_table_of_steps_names_every_step_and_its_module() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/scenario/steps");
+    let attribute = regex::Regex::new(
+        r#"#\[(?:given|when|then)\(\s*(?:expr\s*=\s*)?"((?:[^"\\]|\\.)*)"\s*\)\]"#,
+    )
+    .unwrap();
+    let mut defined = BTreeSet::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let module = path.file_stem().unwrap().to_string_lossy().into_owned();
+        if module == "mod" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let attributes = text.matches("#[given(").count()
+            + text.matches("#[when(").count()
+            + text.matches("#[then(").count();
+        let found: Vec<String> = attribute
+            .captures_iter(&text)
+            .map(|c| c[1].replace("\\\"", "\""))
+            .collect();
+        assert_eq!(
+            found.len(),
+            attributes,
+            "{}: a step attribute this test cannot read",
+            path.display()
+        );
+        defined.extend(found.into_iter().map(|p| (p, module.clone())));
+    }
+    let table: BTreeSet<(String, String)> = std::fs::read_to_string(dir.join("mod.rs"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.strip_prefix("//! | `"))
+        .filter_map(|row| {
+            let (phrase, rest) = row.split_once("` | `")?;
+            Some((phrase.to_owned(), rest.trim_end_matches("` |").to_owned()))
+        })
+        .collect();
+    let missing: Vec<_> = defined.difference(&table).collect();
+    let stale: Vec<_> = table.difference(&defined).collect();
+    assert!(
+        missing.is_empty() && stale.is_empty(),
+        "src/scenario/steps/mod.rs's table of steps is out of date.\nnot in it: {missing:?}\nin it but not a step there: {stale:?}"
+    );
+}
+
 /// Every problem, one line each naming the file, the line and the path.
 fn check(src: &Path, crate_name: &str, layers: &[(&str, &[&str])]) -> Vec<String> {
     let tree = match Tree::read(src, crate_name) {
