@@ -782,9 +782,11 @@ fn exported_macros(code: &str) -> Vec<String> {
         .collect()
 }
 
-/// Every `use` declaration: whether it re-exports, and its paths (with
-/// the name each is brought in as, when renamed).
-fn use_declarations(code: &str) -> Vec<(bool, Vec<(Written, Option<String>)>)> {
+/// A path a `use` brings in, and the name it is brought in as when renamed.
+type Imported = (Written, Option<String>);
+
+/// Every `use` declaration: whether it re-exports, and its paths.
+fn use_declarations(code: &str) -> Vec<(bool, Vec<Imported>)> {
     let c: Vec<char> = code.chars().collect();
     let mut out = Vec::new();
     for i in words(&c, "use") {
@@ -816,12 +818,7 @@ fn use_declarations(code: &str) -> Vec<(bool, Vec<(Written, Option<String>)>)> {
 }
 
 /// Expands `a::{b, c::{d as e, self}, f::*}` into whole paths.
-fn expand_use(
-    body: &str,
-    prefix: &mut Vec<String>,
-    line: usize,
-    out: &mut Vec<(Written, Option<String>)>,
-) {
+fn expand_use(body: &str, prefix: &mut Vec<String>, line: usize, out: &mut Vec<Imported>) {
     for part in split_top(body) {
         let part = part.trim();
         if part.is_empty() {

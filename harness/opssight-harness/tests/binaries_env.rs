@@ -7,6 +7,10 @@
 //! Without them each test says so and passes, unless `REQUIRE_BINARIES=1`
 //! (as `.ci/run` sets), where a missing component fails it.
 
+// Tests state what they expect with unwrap/expect (clippy.toml allows it
+// in #[test] functions; this covers their helpers too).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeSet;
 use std::io::{BufRead as _, BufReader};
 use std::path::PathBuf;

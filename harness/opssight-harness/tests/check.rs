@@ -2,6 +2,10 @@
 //! (reached through its kubeconfig like any cluster), healthy and broken:
 //! a stale ExternalSecret with its controller down, an invalid store.
 
+// Tests state what they expect with unwrap/expect (clippy.toml allows it
+// in #[test] functions; this covers their helpers too).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::Path;
 use std::time::Duration;
 

@@ -2,6 +2,10 @@
 //! log is the Pod's log, and scaling the deployment (as `kubectl scale`
 //! does, through the scale subresource) stops it and starts a new one.
 
+// Tests state what they expect with unwrap/expect (clippy.toml allows it
+// in #[test] functions; this covers their helpers too).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::Duration;
 
 use common::{all_synced, embedded};

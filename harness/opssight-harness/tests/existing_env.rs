@@ -4,6 +4,10 @@
 //! `--allow-destructive` only `@read-only` scenarios run, and nothing in the
 //! cluster changes.
 
+// Tests state what they expect with unwrap/expect (clippy.toml allows it
+// in #[test] functions; this covers their helpers too).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Output;

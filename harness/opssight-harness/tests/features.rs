@@ -7,6 +7,10 @@
 //! test named `suite`: `cargo nextest` can list and run it, and `cargo test
 //! --workspace -- some_filter` skips it unless the filter names it.
 
+// Tests state what they expect with unwrap/expect (clippy.toml allows it
+// in #[test] functions; this covers their helpers too).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::Path;
 use std::process::ExitCode;
 

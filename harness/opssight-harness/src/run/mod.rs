@@ -70,6 +70,9 @@ impl crate::env::kind::Verdict for Outcome {
 /// A scenario as both hooks see it: its file and where it starts.
 type ScenarioKey = (Option<PathBuf>, usize, usize);
 
+/// What follows each running scenario, from its before hook to its after.
+type Following = Arc<Mutex<HashMap<ScenarioKey, Vec<Box<dyn ScenarioObserver>>>>>;
+
 fn key_of(feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> ScenarioKey {
     (
         feature.path.clone(),
@@ -132,9 +135,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Outcome> {
     let artifacts = opts.artifacts.clone();
     let env_choice = opts.env.clone();
     let observers = opts.observers.clone();
-    // What follows each running scenario, from its before hook to its after.
-    let following: Arc<Mutex<HashMap<ScenarioKey, Vec<Box<dyn ScenarioObserver>>>>> =
-        Default::default();
+    let following: Following = Default::default();
     let following_after = following.clone();
     // A live system not put back as found fails the run.
     let not_restored: Arc<Mutex<Vec<String>>> = Default::default();

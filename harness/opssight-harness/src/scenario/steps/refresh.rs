@@ -141,7 +141,7 @@ pub(crate) async fn caught_up(w: &mut OpsWorld) -> StepResult {
     w.wait_es(
         &name,
         &format!("the marker ExternalSecret {name} to sync"),
-        |es| crate::eso_model::is_ready(es),
+        crate::eso_model::is_ready,
     )
     .await?;
     w.es_api()?.delete(&name, &Default::default()).await?;
