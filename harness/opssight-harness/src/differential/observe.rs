@@ -202,7 +202,8 @@ pub async fn observe(
     for s in secrets.list(&ListParams::default()).await?.items {
         let name = s.metadata.name.clone().unwrap_or_default();
         // The harness's own credentials, and what Kubernetes itself makes.
-        if name == "aws-secret" || s.type_.as_deref() == Some("kubernetes.io/service-account-token")
+        if name == crate::system::AWS_SECRET
+            || s.type_.as_deref() == Some("kubernetes.io/service-account-token")
         {
             continue;
         }

@@ -77,21 +77,16 @@ async fn ns_gone(w: &mut OpsWorld, ns: String) -> StepResult {
     let api = kube::api::Api::<k8s_openapi::api::core::v1::Namespace>::all(w.env()?.kube());
     if let Some(n) = api.get_opt(&ns).await? {
         let uid = n.metadata.uid.unwrap_or_default();
-        tokio::time::timeout(
+        crate::wait::within(
             w.patience(),
+            &format!("the namespace {ns} to be deleted"),
             kube::runtime::wait::await_condition(
                 api,
                 &ns,
                 kube::runtime::wait::conditions::is_deleted(&uid),
             ),
         )
-        .await
-        .map_err(|_| {
-            anyhow::anyhow!(
-                "timed out after {:?} waiting for the namespace {ns} to be deleted",
-                w.patience()
-            )
-        })??;
+        .await??;
     }
     w.mark(Phase::Detected, &format!("namespace {ns} is gone"));
     Ok(())
@@ -208,7 +203,7 @@ async fn store_region(w: &mut OpsWorld, region: String) -> StepResult {
     );
     let patch = serde_json::json!({ "spec": { "provider": { "aws": { "region": region } } } });
     api.patch(
-        "aws-secrets-manager",
+        crate::system::STORE,
         &Default::default(),
         &kube::api::Patch::Merge(patch),
     )

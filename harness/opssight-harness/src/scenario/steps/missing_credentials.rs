@@ -7,7 +7,8 @@ use serde_json::json;
 use crate::scenario::step::{StepResult, ensure};
 use crate::scenario::world::OpsWorld;
 use crate::secret_data::{as_bytes, compare, data_of};
-use crate::system::NAMESPACE;
+use crate::system::{NAMESPACE, STORE};
+use crate::wait::conditions::{self, exists_and};
 
 #[when(expr = "the Secret {string} is deleted")]
 async fn delete_secret(w: &mut OpsWorld, name: String) -> StepResult {
@@ -49,7 +50,7 @@ async fn wrong_key(w: &mut OpsWorld, _name: String) -> StepResult {
 
 #[when("the SecretStore is validated again")]
 async fn revalidate(w: &mut OpsWorld) -> StepResult {
-    Ok(crate::env::apply::revalidate_store(&w.env()?.kube(), "aws-secrets-manager").await?)
+    Ok(crate::env::apply::revalidate_store(&w.env()?.kube(), STORE).await?)
 }
 
 #[then(expr = "the SecretStore becomes not ready with reason {string} and message {string}")]
@@ -59,15 +60,18 @@ async fn store_not_ready(w: &mut OpsWorld, reason: String, message: String) -> S
         NAMESPACE,
         &crate::eso_model::stores(crate::eso_model::StoreKind::SecretStore),
     );
-    let (r, m) = (reason.clone(), message.clone());
-    tokio::time::timeout(
+    crate::wait::within(
         w.patience(),
-        kube::runtime::wait::await_condition(api, "aws-secrets-manager", move |o: Option<&kube::api::DynamicObject>| {
-            o.and_then(|s| s.data.pointer("/status/conditions/0").cloned()).is_some_and(|c| c["status"] == "False" && c["reason"] == r.as_str() && c["message"] == m.as_str())
-        }),
+        &format!(
+            "the SecretStore {STORE} to be not ready with reason {reason} and message {message:?}"
+        ),
+        kube::runtime::wait::await_condition(
+            api,
+            STORE,
+            exists_and(conditions::store_not_ready(&reason, &message)),
+        ),
     )
-    .await
-    .map_err(|_| anyhow::anyhow!("timed out waiting for the SecretStore to be not ready with reason {reason} and message {message:?}"))??;
+    .await??;
     Ok(())
 }
 
@@ -122,7 +126,7 @@ async fn wait_event(
 #[then(expr = "a Warning event {string} about the SecretStore says {string}")]
 async fn store_event(w: &mut OpsWorld, reason: String, message: String) -> StepResult {
     let message = unescape(&message);
-    wait_event(w, "aws-secrets-manager", &reason, |m| m == message).await
+    wait_event(w, STORE, &reason, |m| m == message).await
 }
 
 #[then(expr = "a Warning event {string} about {string} says {string}")]

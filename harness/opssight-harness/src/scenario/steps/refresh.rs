@@ -134,7 +134,7 @@ pub(crate) async fn caught_up(w: &mut OpsWorld) -> StepResult {
     let marker = serde_json::json!({
         "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
         "metadata": {"name": name, "namespace": crate::system::NAMESPACE},
-        "spec": {"refreshInterval": "1h", "secretStoreRef": {"name": "aws-secrets-manager", "kind": "SecretStore"},
+        "spec": {"refreshInterval": "1h", "secretStoreRef": {"name": crate::system::STORE, "kind": "SecretStore"},
                  "target": {"name": name}, "dataFrom": [{"extract": {"key": "opssight/production/redis"}}]}
     });
     crate::env::apply::apply(&w.env()?.kube(), &marker).await?;
