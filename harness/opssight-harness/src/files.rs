@@ -94,6 +94,27 @@ pub fn write_atomic(path: &Path, bytes: impl AsRef<[u8]>) -> std::io::Result<()>
     Ok(())
 }
 
+/// Reads a JSON file as `T`: an error names the file and, for malformed
+/// JSON, the line and column.
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    parse_json(path, &text)
+}
+
+/// `text` (read from `path`) as `T`: an error names the file, the line and
+/// the column.
+pub fn parse_json<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> anyhow::Result<T> {
+    serde_json::from_str(text).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: line {}, column {}: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        )
+    })
+}
+
 /// Checks before anything runs that a report can be written at `path`:
 /// its directory exists or can be made, and `path` is not a directory.
 pub fn check_writable(path: &Path) -> std::io::Result<()> {

@@ -7,6 +7,10 @@
 //! Without them each test says so and passes, unless `REQUIRE_BINARIES=1`
 //! (as `.ci/run` sets), where a missing component fails it.
 
+// Tests state what they expect with unwrap/expect (clippy.toml allows it
+// in #[test] functions; this covers their helpers too).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeSet;
 use std::io::{BufRead as _, BufReader};
 use std::path::PathBuf;
@@ -18,7 +22,7 @@ use kube::api::Api;
 use opssight_harness::env::binaries::components::{Components, go_module_version};
 use opssight_harness::env::binaries::{Backend, BinariesOptions, with_control_plane};
 use opssight_harness::fixtures::Fixtures;
-use opssight_harness::seed::Seed;
+use opssight_harness::fixtures::seed::Seed;
 
 /// One control plane at a time: each is five processes on a 2-core machine.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -315,7 +319,7 @@ fn a_destructive_run_on_existing_leaves_the_real_control_plane_as_it_found_it() 
             let seed = Seed::load(&plane.opts.fixtures.seed_file())?;
             // The system as the runbook configures it (refreshInterval 1h),
             // not the binaries overlay's real-time 10 s.
-            opssight_harness::env::binaries::scenario::apply(&plane, "local").await?;
+            plane.apply_overlay("local").await?;
             common::all_ready(plane.client.clone(), Duration::from_secs(120)).await;
             let work = tempfile::tempdir()?;
             let before =

@@ -2,13 +2,17 @@
 //! (reached through its kubeconfig like any cluster), healthy and broken:
 //! a stale ExternalSecret with its controller down, an invalid store.
 
+// Tests state what they expect with unwrap/expect (clippy.toml allows it
+// in #[test] functions; this covers their helpers too).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::Path;
 use std::time::Duration;
 
 use common::{all_synced, embedded, ready_is, wait_for};
 use kube::api::{Api, Patch, PatchParams};
 use opssight_harness::env::Environment;
-use opssight_harness::env::embedded::NAMESPACE;
+use opssight_harness::system::NAMESPACE;
 use serde_json::{Value, json};
 
 mod common;
@@ -69,7 +73,7 @@ async fn a_stopped_controller_leaves_every_external_secret_stale() {
     all_synced(&env).await;
     env.stop_eso().await;
     // Past the hourly interval and the 5-minute margin, on the cluster's clock.
-    env.clock.advance(Duration::from_secs(2 * 3600)).unwrap();
+    env.clock().advance(Duration::from_secs(2 * 3600)).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("check.json");
     let (code, out) = check(env.kubeconfig(), &json).await;
@@ -115,7 +119,7 @@ async fn a_stopped_controller_leaves_every_external_secret_stale() {
         NAMESPACE,
         &eso_emulator::external_secret_resource(),
     );
-    let since = env.clock.now() - jiff::SignedDuration::from_secs(60);
+    let since = env.clock().now() - jiff::SignedDuration::from_secs(60);
     for name in [
         "opssight-app-secrets",
         "opssight-database-secrets",

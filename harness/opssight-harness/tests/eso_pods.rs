@@ -2,6 +2,10 @@
 //! log is the Pod's log, and scaling the deployment (as `kubectl scale`
 //! does, through the scale subresource) stops it and starts a new one.
 
+// Tests state what they expect with unwrap/expect (clippy.toml allows it
+// in #[test] functions; this covers their helpers too).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::Duration;
 
 use common::{all_synced, embedded};
@@ -9,7 +13,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, LogParams, Patch, PatchParams};
 use opssight_harness::env::Environment;
-use opssight_harness::env::embedded::{ESO_DEPLOYMENTS, ESO_NAMESPACE};
+use opssight_harness::system::{ESO_DEPLOYMENTS, ESO_NAMESPACE};
 use serde_json::json;
 
 mod common;

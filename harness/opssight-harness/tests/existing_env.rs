@@ -4,6 +4,10 @@
 //! `--allow-destructive` only `@read-only` scenarios run, and nothing in the
 //! cluster changes.
 
+// Tests state what they expect with unwrap/expect (clippy.toml allows it
+// in #[test] functions; this covers their helpers too).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Output;
@@ -11,7 +15,8 @@ use std::process::Output;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ListParams};
 use opssight_harness::env::Environment;
-use opssight_harness::env::embedded::{Embedded, NAMESPACE};
+use opssight_harness::env::embedded::Embedded;
+use opssight_harness::system::NAMESPACE;
 
 mod common;
 
@@ -41,7 +46,7 @@ fn command(
         .arg("--artifacts")
         .arg(work.join("artifacts"))
         .env("KUBECONFIG", env.kubeconfig())
-        .env("AWS_ENDPOINT_URL", env.aws.endpoint())
+        .env("AWS_ENDPOINT_URL", env.sm.aws.endpoint())
         .env("AWS_ACCESS_KEY_ID", &key.access_key_id)
         .env("AWS_SECRET_ACCESS_KEY", &key.secret_access_key)
         .env("AWS_REGION", &env.seed().region)
@@ -166,7 +171,7 @@ async fn with_allow_destructive_the_drill_runs_what_a_live_system_allows() {
         .unwrap();
     assert_eq!(
         creds.data.unwrap()["access-key-id"].0,
-        env.eso_key.access_key_id.as_bytes()
+        env.sm.eso_key.access_key_id.as_bytes()
     );
     // The live values were read to compare; none is in a report.
     let html = std::fs::read_to_string(reports.join("drill-report.html")).unwrap();

@@ -7,15 +7,26 @@
 //! test named `suite`: `cargo nextest` can list and run it, and `cargo test
 //! --workspace -- some_filter` skips it unless the filter names it.
 
+// Tests state what they expect with unwrap/expect (clippy.toml allows it
+// in #[test] functions; this covers their helpers too).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::Path;
 use std::process::ExitCode;
 
 use opssight_harness::env::EnvChoice;
 use opssight_harness::env::kind::{self, KindOptions};
-use opssight_harness::runner::{Outcome, RunOptions, run};
+use opssight_harness::run::{Outcome, RunOptions, run};
 
 async fn suite(env: EnvChoice, artifacts: &Path) -> anyhow::Result<Outcome> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut observers: Vec<std::sync::Arc<dyn opssight_harness::run::observer::Observer>> =
+        Vec::new();
+    if let Some(path) = std::env::var_os("OPSSIGHT_RECORD") {
+        observers.push(std::sync::Arc::new(
+            opssight_harness::differential::record::Record::to(Path::new(&path))?,
+        ));
+    }
     run(RunOptions {
         features: root.join("features"),
         tags: std::env::var("OPSSIGHT_TAGS").ok(),
@@ -24,8 +35,7 @@ async fn suite(env: EnvChoice, artifacts: &Path) -> anyhow::Result<Outcome> {
         artifacts: artifacts.to_owned(),
         concurrency: 8,
         env,
-        drill: None,
-        record: std::env::var_os("OPSSIGHT_RECORD").map(Into::into),
+        observers,
     })
     .await
 }

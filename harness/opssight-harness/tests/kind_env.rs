@@ -4,6 +4,10 @@
 //! server (the fake `kind` hands out its kubeconfig) and a fake LocalStack
 //! (health endpoint and the Secrets Manager calls the harness makes).
 
+// Tests state what they expect with unwrap/expect (clippy.toml allows it
+// in #[test] functions; this covers their helpers too).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -2,6 +2,10 @@
 //! `docker`, `kind`, `helm` and `kubectl` executables first on PATH that
 //! record how they were called.
 
+// Tests state what they expect with unwrap/expect (clippy.toml allows it
+// in #[test] functions; this covers their helpers too).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::Path;
 use std::process::Command;
 

@@ -8,6 +8,10 @@
 //! builds; without them the test says so and passes, unless
 //! `REQUIRE_BINARIES=1` (as `.ci/run` sets).
 
+// Tests state what they expect with unwrap/expect (clippy.toml allows it
+// in #[test] functions; this covers their helpers too).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use opssight_harness::differential::compare;
 use opssight_harness::differential::kube_api;
 use opssight_harness::env::binaries::BinariesOptions;

@@ -2,18 +2,23 @@
 //! within policy, time moving on makes them overdue in the runbook's order,
 //! and a secret whose keys fall under different periods is named.
 
+// Tests state what they expect with unwrap/expect (clippy.toml allows it
+// in #[test] functions; this covers their helpers too).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use opssight_harness::checks::rotation;
 use opssight_harness::env::Environment;
 use opssight_harness::env::embedded::Embedded;
 use opssight_harness::fixtures::Fixtures;
-use opssight_harness::rotation;
+use opssight_harness::fixtures::rotation::load_policies;
 
 #[tokio::test]
 async fn overdue_secrets_and_mixed_periods_are_named() {
     let fixtures = Fixtures::locate().unwrap();
-    let policies = rotation::load_policies(&fixtures.rotation_policy()).unwrap();
+    let policies = load_policies(&fixtures.rotation_policy()).unwrap();
     let env = Embedded::start(fixtures).await.unwrap();
     let keys: BTreeMap<String, BTreeSet<String>> = env
         .seed()
@@ -29,7 +34,7 @@ async fn overdue_secrets_and_mixed_periods_are_named() {
             .collect::<Vec<_>>()
     };
 
-    let rows = rotation::report(&sm, &keys, &policies, env.clock.now())
+    let rows = rotation::report(&sm, &keys, &policies, env.clock().now())
         .await
         .unwrap();
     assert!(
@@ -63,8 +68,10 @@ async fn overdue_secrets_and_mixed_periods_are_named() {
         "{text}"
     );
 
-    env.clock.advance(Duration::from_secs(31 * 86_400)).unwrap();
-    let rows = rotation::report(&sm, &keys, &policies, env.clock.now())
+    env.clock()
+        .advance(Duration::from_secs(31 * 86_400))
+        .unwrap();
+    let rows = rotation::report(&sm, &keys, &policies, env.clock().now())
         .await
         .unwrap();
     assert_eq!(
@@ -74,8 +81,10 @@ async fn overdue_secrets_and_mixed_periods_are_named() {
     );
     assert!(rotation::render(&rows).contains("OVERDUE by 1 days"));
 
-    env.clock.advance(Duration::from_secs(60 * 86_400)).unwrap();
-    let rows = rotation::report(&sm, &keys, &policies, env.clock.now())
+    env.clock()
+        .advance(Duration::from_secs(60 * 86_400))
+        .unwrap();
+    let rows = rotation::report(&sm, &keys, &policies, env.clock().now())
         .await
         .unwrap();
     assert_eq!(
@@ -112,9 +121,10 @@ async fn the_cli_exits_non_zero_when_a_secret_is_overdue() {
             iam.put_user_policy("auditor", "all", all).unwrap();
             iam.create_access_key("auditor").unwrap()
         });
-        let sm = opssight_harness::env::embedded::sm_client(&aws.endpoint(), &key, "us-west-2");
+        let sm =
+            opssight_harness::env::secrets_manager::sm_client(&aws.endpoint(), &key, "us-west-2");
         let fixtures = Fixtures::locate().unwrap();
-        let seed = opssight_harness::seed::Seed::load(&fixtures.seed_file()).unwrap();
+        let seed = opssight_harness::fixtures::seed::Seed::load(&fixtures.seed_file()).unwrap();
         for (name, values) in &seed.secrets {
             sm.create_secret()
                 .name(name)

@@ -7,3 +7,4 @@
 pub mod compare;
 pub mod kube_api;
 pub mod observe;
+pub mod record;

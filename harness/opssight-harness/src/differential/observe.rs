@@ -15,7 +15,7 @@ use k8s_openapi::api::core::v1::{Event, Secret};
 use kube::api::{Api, DynamicObject, ListParams};
 use serde::{Deserialize, Serialize};
 
-use crate::env::embedded::NAMESPACE;
+use crate::system::NAMESPACE;
 
 /// Whether a field is about the object `name` (an ExternalSecret and the
 /// Secret it writes share it): its own fields and its events.
@@ -166,7 +166,7 @@ pub async fn observe(
     let es: Api<DynamicObject> = Api::namespaced_with(
         client.clone(),
         NAMESPACE,
-        &eso_emulator::external_secret_resource(),
+        &crate::eso_model::external_secrets(),
     );
     for o in es.list(&ListParams::default()).await?.items {
         let name = o.metadata.name.clone().unwrap_or_default();
@@ -182,7 +182,7 @@ pub async fn observe(
     let stores: Api<DynamicObject> = Api::namespaced_with(
         client.clone(),
         NAMESPACE,
-        &eso_emulator::store_resource(eso_emulator::types::StoreKind::SecretStore),
+        &crate::eso_model::stores(crate::eso_model::StoreKind::SecretStore),
     );
     for o in stores.list(&ListParams::default()).await?.items {
         let name = o.metadata.name.clone().unwrap_or_default();
@@ -192,7 +192,7 @@ pub async fn observe(
     // on a shared cluster starts with none).
     let cluster_stores: Api<DynamicObject> = Api::all_with(
         client.clone(),
-        &eso_emulator::store_resource(eso_emulator::types::StoreKind::ClusterSecretStore),
+        &crate::eso_model::stores(crate::eso_model::StoreKind::ClusterSecretStore),
     );
     for o in cluster_stores.list(&ListParams::default()).await?.items {
         let name = o.metadata.name.clone().unwrap_or_default();
@@ -202,7 +202,8 @@ pub async fn observe(
     for s in secrets.list(&ListParams::default()).await?.items {
         let name = s.metadata.name.clone().unwrap_or_default();
         // The harness's own credentials, and what Kubernetes itself makes.
-        if name == "aws-secret" || s.type_.as_deref() == Some("kubernetes.io/service-account-token")
+        if name == crate::system::AWS_SECRET
+            || s.type_.as_deref() == Some("kubernetes.io/service-account-token")
         {
             continue;
         }
@@ -250,7 +251,7 @@ pub async fn observe(
             let named = values
                 .get(&v.0)
                 .cloned()
-                .unwrap_or_else(|| crate::seed::describe(&v.0));
+                .unwrap_or_else(|| crate::secret_data::describe(&v.0));
             out.insert(format!("{p} data {k}"), named);
         }
     }

@@ -2,35 +2,25 @@
 //! recorder in each, then judged against recovery objectives and written as
 //! JSON, Markdown, JUnit and HTML reports.
 
+pub mod collector;
 pub mod objectives;
 pub mod recorder;
 pub mod render;
 pub mod report;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 
-pub use objectives::Objectives;
-pub use recorder::{Phase, Recorder};
-pub use report::{DrillReport, ScenarioRecord, Verdict};
+pub use self::collector::Collector;
+pub use self::objectives::Objectives;
+pub use self::recorder::Recorder;
+pub use self::report::{DrillReport, ScenarioRecord, Verdict};
+pub use crate::scenario::Phase;
 
-use crate::runner::{self, RunOptions};
-
-/// Where the runner leaves one record per scenario.
-#[derive(Debug, Clone, Default)]
-pub struct Collector(Arc<Mutex<Vec<ScenarioRecord>>>);
-
-impl Collector {
-    pub fn push(&self, r: ScenarioRecord) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(r);
-    }
-
-    fn take(&self) -> Vec<ScenarioRecord> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
-    }
-}
+use crate::env::EnvChoice;
+use crate::run::{self, RunOptions};
 
 pub struct DrillOptions {
     pub features: PathBuf,
@@ -39,7 +29,7 @@ pub struct DrillOptions {
     pub report_dir: PathBuf,
     pub artifacts: PathBuf,
     pub concurrency: usize,
-    pub env: crate::env::EnvChoice,
+    pub env: EnvChoice,
 }
 
 /// The report files, by format.
@@ -93,8 +83,7 @@ pub async fn run(opts: DrillOptions) -> anyhow::Result<(DrillReport, ReportFiles
             }
         })
     };
-    runner::run(RunOptions {
-        record: None,
+    run::run(RunOptions {
         features: opts.features,
         tags: opts.tags,
         junit: None,
@@ -102,7 +91,7 @@ pub async fn run(opts: DrillOptions) -> anyhow::Result<(DrillReport, ReportFiles
         artifacts: opts.artifacts,
         concurrency: opts.concurrency,
         env: opts.env.clone(),
-        drill: Some(collector.clone()),
+        observers: vec![Arc::new(collector.clone())],
     })
     .await?;
     drop(partial);
@@ -118,7 +107,7 @@ pub async fn run(opts: DrillOptions) -> anyhow::Result<(DrillReport, ReportFiles
 }
 
 fn build(
-    env: &crate::env::EnvChoice,
+    env: &EnvChoice,
     objectives: &Objectives,
     mut records: Vec<ScenarioRecord>,
     started_at: jiff::Timestamp,
@@ -140,7 +129,7 @@ fn build(
         tool: format!("opssight-harness {}", env!("CARGO_PKG_VERSION")),
         environment: env.name().into(),
         clock: match env {
-            crate::env::EnvChoice::Embedded => {
+            EnvChoice::Embedded => {
                 "virtual: each scenario's clock starts at the wall clock's time and jumps over its waits (marked on the timelines); every time here is on it".into()
             }
             _ => "the system's".into(),

@@ -14,34 +14,9 @@ use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt as _, watcher};
 use serde::{Deserialize, Serialize};
 
-use crate::world::{data_of, ready_of};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Phase {
-    /// Values recorded; the watch on the namespace started.
-    Baseline,
-    DisasterInjected,
-    /// A step saw the damage (first time after a disaster, before recovery).
-    Detected,
-    RecoveryAction,
-    SecretRestored,
-    /// The scenario's last check passed.
-    Verified,
-}
-
-impl Phase {
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Baseline => "baseline",
-            Self::DisasterInjected => "disaster injected",
-            Self::Detected => "detected",
-            Self::RecoveryAction => "recovery action",
-            Self::SecretRestored => "Secret restored",
-            Self::Verified => "verified",
-        }
-    }
-}
+use crate::eso_model;
+use crate::scenario::phases::{Phase, PhaseSink};
+use crate::secret_data::{SecretData, data_of, short_hash};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhaseEvent {
@@ -125,121 +100,13 @@ impl Drop for State {
 #[derive(Clone, Default)]
 pub struct Recorder(Arc<Mutex<State>>);
 
-/// A short hash of a Secret's data: enough to tell values apart in a report,
-/// useless for recovering them.
-pub fn data_hash(data: &BTreeMap<String, Vec<u8>>) -> String {
-    // The hash ESO keeps in its data-hash annotation, shortened.
-    let full = eso_emulator::util::data_hash(data);
-    format!("sha256:{}", &full[..16])
-}
-
 impl Recorder {
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Records the baseline and starts watching the namespace; the receiver
-    /// answers once the watch has listed both kinds (from then on no change
-    /// is missed).
-    /// `secrets`: ExternalSecret (= target Secret) name → (remote key, data now).
-    pub fn start(
-        &self,
-        clock: Clock,
-        client: kube::Client,
-        namespace: &str,
-        secrets: BTreeMap<String, (String, BTreeMap<String, Vec<u8>>)>,
-    ) -> tokio::sync::oneshot::Receiver<()> {
-        let now = clock.now();
-        {
-            let mut st = self.state();
-            st.timeline.secrets = secrets
-                .into_iter()
-                .map(|(name, (remote_key, data))| {
-                    let hash = data_hash(&data);
-                    let track = SecretTrack {
-                        remote_key,
-                        baseline_hash: hash.clone(),
-                        expected_hash: hash,
-                        affected_at: None,
-                        restored_at: None,
-                        final_hash: None,
-                        healthy: true,
-                        observed: None,
-                    };
-                    (name, track)
-                })
-                .collect();
-            st.timeline.phases.push(PhaseEvent {
-                phase: Phase::Baseline,
-                at: now,
-                detail: "values of every Secret recorded".into(),
-            });
-            st.clock = Some(clock);
-        }
-        let (ready, listed) = tokio::sync::oneshot::channel();
-        let task = tokio::spawn(watch(self.clone(), client, namespace.to_owned(), ready));
-        self.state().watch = Some(task);
-        listed
-    }
-
     pub fn is_started(&self) -> bool {
         self.state().clock.is_some()
-    }
-
-    /// Marks a phase now. A detection counts once per disaster, and only
-    /// before recovery starts; marks before the baseline are ignored.
-    pub fn mark(&self, phase: Phase, detail: impl Into<String>) {
-        let mut st = self.state();
-        let Some(now) = st.clock.as_ref().map(Clock::now) else {
-            return;
-        };
-        if phase == Phase::Detected {
-            let phases = &st.timeline.phases;
-            let Some(disaster) = phases
-                .iter()
-                .rposition(|p| p.phase == Phase::DisasterInjected)
-            else {
-                return;
-            };
-            if phases[disaster..]
-                .iter()
-                .any(|p| matches!(p.phase, Phase::Detected | Phase::RecoveryAction))
-            {
-                return;
-            }
-        }
-        st.timeline.phases.push(PhaseEvent {
-            phase,
-            at: now,
-            detail: detail.into(),
-        });
-    }
-
-    /// The scenario changed a value in Secrets Manager on purpose: from now
-    /// on the Secret should hold the new one.
-    pub fn expect(&self, secret: &str, data: &BTreeMap<String, Vec<u8>>) {
-        let mut st = self.state();
-        let Some(now) = st.clock.as_ref().map(Clock::now) else {
-            return;
-        };
-        let disaster_seen = st.disaster_seen();
-        let restored = st.timeline.secrets.get_mut(secret).is_some_and(|t| {
-            t.expected_hash = data_hash(data);
-            t.evaluate(now, disaster_seen)
-        });
-        if restored {
-            st.restored(now, secret.to_owned());
-        }
-    }
-
-    /// The virtual clock jumped from `from` to `to` (a wait of the scenario).
-    pub fn jumped(&self, from: Timestamp, to: Timestamp) {
-        let mut st = self.state();
-        if st.clock.is_none() || to <= from {
-            return;
-        }
-        let seconds = (to.as_millisecond() - from.as_millisecond()) as f64 / 1000.0;
-        st.timeline.jumps.push(ClockJump { at: from, seconds });
     }
 
     /// Stops the watch and takes the record, with what each Secret holds at
@@ -256,7 +123,7 @@ impl Recorder {
         let now = st.clock.as_ref().map(Clock::now);
         for (name, data) in finals {
             if let Some(t) = st.timeline.secrets.get_mut(&name) {
-                t.final_hash = data.as_ref().map(data_hash);
+                t.final_hash = data.as_ref().map(short_hash);
                 // The watch may not have delivered the last change before it
                 // stopped (a loaded machine); a Secret the scenario's checks
                 // found holding what it should was restored by now at the
@@ -290,14 +157,14 @@ impl Recorder {
         };
         let disaster_seen = st.disaster_seen();
         let mut restored = Vec::new();
-        let es_resource = eso_emulator::external_secret_resource();
+        let es_resource = crate::eso_model::external_secrets();
         for (name, track) in st.timeline.secrets.iter_mut() {
             let hash = secrets
                 .get(&ObjectRef::new(name).within(namespace))
-                .map(|s| data_hash(&data_of(&s)));
+                .map(|s| short_hash(&data_of(&s)));
             let ready = ess
                 .get(&ObjectRef::new_with(name, es_resource.clone()).within(namespace))
-                .is_some_and(|es| ready_of(&es).is_some_and(|(s, _, _)| s == "True"));
+                .is_some_and(|es| eso_model::is_ready(&es));
             track.observed = Some((hash, ready));
             if track.evaluate(now, disaster_seen) {
                 restored.push(name.clone());
@@ -306,6 +173,109 @@ impl Recorder {
         for name in restored {
             st.restored(now, name);
         }
+    }
+}
+
+/// What the scenario's steps tell the drill.
+impl PhaseSink for Recorder {
+    /// Records the baseline and starts watching the namespace; the receiver
+    /// answers once the watch has listed both kinds (from then on no change
+    /// is missed).
+    /// `secrets`: ExternalSecret (= target Secret) name → (remote key, data now).
+    fn start(
+        &self,
+        clock: Clock,
+        client: kube::Client,
+        namespace: &str,
+        secrets: BTreeMap<String, (String, SecretData)>,
+    ) -> tokio::sync::oneshot::Receiver<()> {
+        let now = clock.now();
+        {
+            let mut st = self.state();
+            st.timeline.secrets = secrets
+                .into_iter()
+                .map(|(name, (remote_key, data))| {
+                    let hash = short_hash(&data);
+                    let track = SecretTrack {
+                        remote_key,
+                        baseline_hash: hash.clone(),
+                        expected_hash: hash,
+                        affected_at: None,
+                        restored_at: None,
+                        final_hash: None,
+                        healthy: true,
+                        observed: None,
+                    };
+                    (name, track)
+                })
+                .collect();
+            st.timeline.phases.push(PhaseEvent {
+                phase: Phase::Baseline,
+                at: now,
+                detail: "values of every Secret recorded".into(),
+            });
+            st.clock = Some(clock);
+        }
+        let (ready, listed) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(watch(self.clone(), client, namespace.to_owned(), ready));
+        self.state().watch = Some(task);
+        listed
+    }
+
+    /// Marks a phase now. A detection counts once per disaster, and only
+    /// before recovery starts; marks before the baseline are ignored.
+    fn mark(&self, phase: Phase, detail: &str) {
+        let mut st = self.state();
+        let Some(now) = st.clock.as_ref().map(Clock::now) else {
+            return;
+        };
+        if phase == Phase::Detected {
+            let phases = &st.timeline.phases;
+            let Some(disaster) = phases
+                .iter()
+                .rposition(|p| p.phase == Phase::DisasterInjected)
+            else {
+                return;
+            };
+            if phases[disaster..]
+                .iter()
+                .any(|p| matches!(p.phase, Phase::Detected | Phase::RecoveryAction))
+            {
+                return;
+            }
+        }
+        st.timeline.phases.push(PhaseEvent {
+            phase,
+            at: now,
+            detail: detail.into(),
+        });
+    }
+
+    /// The scenario changed a value in Secrets Manager on purpose: from now
+    /// on the Secret should hold the new one.
+    fn expect(&self, secret: &str, data: &SecretData) {
+        let mut st = self.state();
+        let Some(now) = st.clock.as_ref().map(Clock::now) else {
+            return;
+        };
+        let disaster_seen = st.disaster_seen();
+        let restored = st.timeline.secrets.get_mut(secret).is_some_and(|t| {
+            t.expected_hash = short_hash(data);
+            t.evaluate(now, disaster_seen)
+        });
+        if restored {
+            st.restored(now, secret.to_owned());
+        }
+    }
+
+    /// The virtual clock jumped from `from` to `to` (a wait of the scenario).
+    fn jumped(&self, from: Timestamp, to: Timestamp) {
+        let mut st = self.state();
+        if st.clock.is_none() || to <= from {
+            return;
+        }
+        let seconds = (to.as_millisecond() - from.as_millisecond()) as f64 / 1000.0;
+        st.timeline.jumps.push(ClockJump { at: from, seconds });
     }
 }
 
@@ -333,7 +303,7 @@ async fn watch(
     ready: tokio::sync::oneshot::Sender<()>,
 ) {
     let (secrets, secrets_writer) = reflector::store::<Secret>();
-    let es_resource = eso_emulator::external_secret_resource();
+    let es_resource = crate::eso_model::external_secrets();
     let ess_writer = reflector::store::Writer::<DynamicObject>::new(es_resource.clone());
     let ess = ess_writer.as_reader();
     let secret_events = reflector::reflector(

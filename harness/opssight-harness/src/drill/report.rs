@@ -5,7 +5,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::objectives::Objectives;
-use super::recorder::{Phase, PhaseEvent, Timeline};
+use super::recorder::{PhaseEvent, Timeline};
+use crate::scenario::Phase;
 
 /// Bumped whenever a field changes meaning or goes away.
 pub const SCHEMA_VERSION: u32 = 1;

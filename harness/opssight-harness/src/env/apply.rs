@@ -4,12 +4,14 @@
 use std::future::Future;
 
 use anyhow::Context as _;
+use aws_emulator::AccessKey;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DynamicObject};
 use kube::discovery::pinned_kind;
 
-use crate::env::embedded::NAMESPACE;
+use crate::eso_model::{self, StoreKind};
 use crate::fixtures::Fixtures;
+use crate::system::{AWS_SECRET, NAMESPACE};
 
 /// Server-side apply of one object (its namespace, or the OpsSight one).
 pub async fn apply(client: &kube::Client, obj: &serde_json::Value) -> anyhow::Result<()> {
@@ -54,7 +56,7 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
-    let manifests = crate::manifests::kustomize(&fixtures.overlay(overlay))?;
+    let manifests = crate::fixtures::manifests::kustomize(&fixtures.overlay(overlay))?;
     let mut ordered: Vec<_> = manifests.iter().collect();
     ordered.sort_by_key(|m| match m.kind() {
         "Namespace" => 0,
@@ -85,26 +87,47 @@ where
     Ok(())
 }
 
+/// Applies a fixture overlay with `labels` on every object, `aws-secret`
+/// holding `key` put before the store when it is missing: how a shared
+/// system (kind, binaries) is first set up.
+pub async fn apply_overlay_with_key(
+    client: &kube::Client,
+    fixtures: &Fixtures,
+    overlay: &str,
+    labels: &[(&str, &str)],
+    key: &AccessKey,
+) -> anyhow::Result<()> {
+    apply_overlay(client, fixtures, overlay, labels, || async {
+        if !secret_exists(client, AWS_SECRET).await? {
+            put_aws_secret(client, key, labels).await?;
+        }
+        Ok(())
+    })
+    .await
+}
+
 /// `aws-secret` with this key (and these labels), as an operator would
 /// create it: whatever was there is replaced.
 pub async fn put_aws_secret(
     client: &kube::Client,
-    access_key_id: &str,
-    secret_access_key: &str,
+    key: &AccessKey,
     labels: &[(&str, &str)],
 ) -> anyhow::Result<()> {
     let labels: std::collections::BTreeMap<&str, &str> = labels.iter().copied().collect();
     let secret: Secret = serde_json::from_value(serde_json::json!({
-        "metadata": { "name": "aws-secret", "namespace": NAMESPACE, "labels": labels },
-        "stringData": { "access-key-id": access_key_id, "secret-access-key": secret_access_key },
+        "metadata": { "name": AWS_SECRET, "namespace": NAMESPACE, "labels": labels },
+        "stringData": {
+            "access-key-id": key.access_key_id,
+            "secret-access-key": key.secret_access_key,
+        },
     }))?;
     let api: Api<Secret> = Api::namespaced(client.clone(), NAMESPACE);
-    if api.get_opt("aws-secret").await?.is_some() {
-        api.delete("aws-secret", &Default::default()).await?;
+    if api.get_opt(AWS_SECRET).await?.is_some() {
+        api.delete(AWS_SECRET, &Default::default()).await?;
     }
     api.create(&kube::api::PostParams::default(), &secret)
         .await
-        .context("creating aws-secret")?;
+        .with_context(|| format!("creating {AWS_SECRET}"))?;
     Ok(())
 }
 
@@ -146,7 +169,7 @@ async fn annotate_external_secret(
     Api::<DynamicObject>::namespaced_with(
         client.clone(),
         NAMESPACE,
-        &eso_emulator::external_secret_resource(),
+        &eso_model::external_secrets(),
     )
     .patch(
         name,
@@ -179,7 +202,7 @@ pub async fn revalidate_store(client: &kube::Client, name: &str) -> anyhow::Resu
     Api::<DynamicObject>::namespaced_with(
         client.clone(),
         NAMESPACE,
-        &eso_emulator::store_resource(eso_emulator::types::StoreKind::SecretStore),
+        &eso_model::stores(StoreKind::SecretStore),
     )
     .patch(
         name,

@@ -1,5 +1,5 @@
 //! What the harness does to ESO on a real cluster (kind, or an existing
-//! one): scale its controller, read its log.
+//! one): reach it, scale its controller, read its log.
 
 use std::time::Duration;
 
@@ -8,7 +8,19 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, LogParams, Patch, PatchParams};
 
-use super::embedded::{ESO_DEPLOYMENTS, ESO_NAMESPACE};
+use crate::system::{ESO_DEPLOYMENTS, ESO_NAMESPACE};
+use crate::wait::conditions::{available, exists_and};
+
+/// A client of the cluster a kubeconfig file names (its current context).
+pub async fn client_for(kubeconfig: &std::path::Path) -> anyhow::Result<kube::Client> {
+    let config = kube::Config::from_custom_kubeconfig(
+        kube::config::Kubeconfig::read_from(kubeconfig)
+            .with_context(|| format!("reading {}", kubeconfig.display()))?,
+        &kube::config::KubeConfigOptions::default(),
+    )
+    .await?;
+    Ok(kube::Client::try_from(config)?)
+}
 
 fn deployments(client: &kube::Client) -> Api<Deployment> {
     Api::namespaced(client.clone(), ESO_NAMESPACE)
@@ -51,22 +63,16 @@ pub async fn wait_available(
     replicas: i32,
     wait: Duration,
 ) -> anyhow::Result<()> {
-    let available = kube::runtime::wait::await_condition(
-        deployments(client),
-        name,
-        move |d: Option<&Deployment>| {
-            d.and_then(|d| d.status.as_ref())
-                .and_then(|s| s.available_replicas)
-                .is_some_and(|a| a >= replicas)
-        },
-    );
-    tokio::time::timeout(wait, available)
-        .await
-        .map_err(|_| {
-            anyhow::anyhow!(
-                "timed out after {wait:?} waiting for {ESO_NAMESPACE}/{name} to have {replicas} available replicas"
-            )
-        })??;
+    crate::wait::within(
+        wait,
+        &format!("{ESO_NAMESPACE}/{name} to have {replicas} available replicas"),
+        kube::runtime::wait::await_condition(
+            deployments(client),
+            name,
+            exists_and(available(replicas)),
+        ),
+    )
+    .await??;
     Ok(())
 }
 

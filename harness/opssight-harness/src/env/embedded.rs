@@ -4,14 +4,11 @@
 //! the controller's user, `aws-secret` holding that user's key, and the local
 //! overlay applied.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use aws_credential_types::Credentials;
-use aws_emulator::{AccessKey, AwsEmulator};
-use aws_sdk_secretsmanager::config::{BehaviorVersion, Region};
+use aws_emulator::AccessKey;
 use emulator_core::Clock;
 use eso_emulator::webhook::EsoWebhook;
 use futures::future::BoxFuture;
@@ -20,89 +17,47 @@ use kube::api::{Api, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube_emulator::KubeEmulator;
 
-use super::{Capabilities, Capability, Environment};
+use super::capability::Profile;
+use super::environment::{Base, Environment, default_patience};
+use super::eso_pods::EsoPods;
+use super::facets::{Audit, Iam, Outage, Regions, Snapshots};
+use super::secrets_manager::EmulatedSecretsManager;
 use crate::fixtures::Fixtures;
-use crate::seed::Seed;
+use crate::fixtures::seed::Seed;
+use crate::system::{
+    ESO_DEPLOYMENTS, ESO_NAMESPACE, IRSA_SERVICE_ACCOUNT, LOCAL_OVERLAY, NAMESPACE,
+};
 
-pub const ACCOUNT_ID: &str = "123456789012";
-pub const NAMESPACE: &str = "opssight-production";
-/// The controller's IAM user (whose key `aws-secret` holds) and, by the
-/// same name, the role the production overlay's ServiceAccount assumes.
-pub const ESO_USER: &str = "opssight-external-secrets";
-/// The ServiceAccount the production overlay's store authenticates as.
-pub const IRSA_SERVICE_ACCOUNT: &str = "external-secrets-sa";
-/// Where ESO's Helm chart puts its deployments (as the runbook installs it).
-pub const ESO_NAMESPACE: &str = "external-secrets-system";
-/// The chart's three deployments. The kube-emulator runs their Pods; the
-/// controller's run the in-process eso-emulator (see `eso_pods`), so that
-/// scaling it stops and starts the controller and `kubectl logs` reads its
-/// log. The other two stand for the webhook (an admission hook here) and
-/// do nothing.
 /// How long ESO's deployments may take to become available or to stop.
 const START_WAIT: Duration = Duration::from_secs(30);
 
-pub const ESO_DEPLOYMENTS: [&str; 3] = [
-    "external-secrets",
-    "external-secrets-cert-controller",
-    "external-secrets-webhook",
-];
-
-/// What the embedded environment can show on this machine: everything but
-/// kubectl when it is not installed.
-pub fn capabilities() -> Capabilities {
-    let mut caps = Capabilities::default();
-    caps.missing.insert(
-        Capability::Kubelet,
-        "the embedded environment has no kubelet: it runs no pods".into(),
-    );
-    if super::kubectl_path().is_none() {
-        caps.missing
-            .insert(Capability::Kubectl, "kubectl is not on PATH".into());
+/// What the embedded environment is: every facet (the aws-emulator is its
+/// Secrets Manager), a virtual clock, the runbook's refresh interval, IAM
+/// trusting the cluster's tokens; no kubelet.
+pub fn profile() -> Profile {
+    Profile {
+        lacks: Vec::new(),
+        wall_clock: None,
+        local_overlay: LOCAL_OVERLAY,
+        no_kubelet: Some("the embedded environment has no kubelet: it runs no pods"),
+        no_irsa: None,
     }
-    caps
 }
 
 pub struct Embedded {
-    pub aws: AwsEmulator,
+    base: Base,
+    /// Secrets Manager: the aws-emulator, seeded.
+    pub sm: EmulatedSecretsManager,
     pub kube: KubeEmulator,
-    pub clock: Clock,
-    client: kube::Client,
-    admin: aws_sdk_secretsmanager::Client,
-    admin_key: AccessKey,
-    /// The key in `aws-secret`: the controller's user's.
-    pub eso_key: AccessKey,
-    eso: Arc<super::eso_pods::EsoPods>,
-    seed: Seed,
-    capabilities: Capabilities,
-    dir: crate::files::PrivateDir,
-    kubeconfig: PathBuf,
-    pub fixtures: Fixtures,
-}
-
-pub fn sm_client(endpoint: &str, key: &AccessKey, region: &str) -> aws_sdk_secretsmanager::Client {
-    let conf = aws_sdk_secretsmanager::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region.to_owned()))
-        .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new(
-            key.access_key_id.clone(),
-            key.secret_access_key.clone(),
-            key.session_token.clone(),
-            None,
-            "opssight-harness",
-        ))
-        .retry_config(aws_sdk_secretsmanager::config::retry::RetryConfig::disabled())
-        .build();
-    aws_sdk_secretsmanager::Client::from_conf(conf)
+    /// The controller: ESO's deployment's Pods, run by the kube-emulator.
+    eso: Arc<EsoPods>,
 }
 
 impl Embedded {
     pub async fn start(fixtures: Fixtures) -> anyhow::Result<Self> {
         let clock = Clock::virtual_running();
         let seed = Seed::load(&fixtures.seed_file())?;
-        let sm =
-            super::secrets_manager::EmulatedSecretsManager::start(clock.clone(), &fixtures, &seed)
-                .await?;
+        let sm = EmulatedSecretsManager::start(clock.clone(), &fixtures, &seed).await?;
         let kube = KubeEmulator::builder()
             .clock(clock.clone())
             .admission_hook(Arc::new(EsoWebhook))
@@ -115,12 +70,6 @@ impl Embedded {
             kube.jwks(),
             (NAMESPACE, IRSA_SERVICE_ACCOUNT),
         )?;
-        let super::secrets_manager::EmulatedSecretsManager {
-            aws,
-            admin,
-            admin_key,
-            eso_key,
-        } = sm;
         let dir = crate::files::private_tempdir()?;
         let kubeconfig = dir.path().join("kubeconfig");
         // Holds a token: created 0600 in a 0700 directory removed on a signal.
@@ -132,18 +81,17 @@ impl Embedded {
         .await?;
         let client = kube::Client::try_from(config)?;
         let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-        for crd in eso_emulator::types::crds() {
+        for crd in crate::eso_model::crds() {
             crds.create(&PostParams::default(), &crd)
                 .await
                 .context("installing ESO's CRDs")?;
         }
-        let capabilities = self::capabilities();
-        let eso = Arc::new(super::eso_pods::EsoPods::new(
+        let eso = Arc::new(EsoPods::new(
             client.clone(),
             eso_emulator::Config {
                 endpoints: eso_emulator::Endpoints {
-                    secretsmanager: Some(aws.endpoint()),
-                    sts: Some(aws.endpoint()),
+                    secretsmanager: Some(sm.aws.endpoint()),
+                    sts: Some(sm.aws.endpoint()),
                     // As the binaries env runs ESO: no instance metadata.
                     ec2_metadata_disabled: true,
                 },
@@ -152,56 +100,39 @@ impl Embedded {
             },
         ));
         kube.run_pods_of(ESO_NAMESPACE, ESO_DEPLOYMENTS[0], eso.clone());
-        let env = Self {
-            aws,
-            kube,
-            clock,
-            client,
-            admin,
-            admin_key,
-            eso_key,
-            eso,
-            seed,
-            capabilities,
-            dir,
+        let base = Base {
+            name: "embedded",
+            profile: profile(),
+            kube: client,
             kubeconfig,
+            workdir: dir,
             fixtures,
+            seed,
+            clock,
+            patience: default_patience(),
+            live: false,
+            secrets_manager: Arc::new(RwLock::new(sm.admin.clone())),
+            controller_key: Some(sm.eso_key.clone()),
+            labels: Vec::new(),
+        };
+        let env = Self {
+            base,
+            sm,
+            kube,
+            eso,
         };
         // The overlay first, so that the controller finds it when it starts.
-        env.apply_overlay("local").await?;
+        env.apply_overlay(LOCAL_OVERLAY).await?;
         env.create_eso_deployments().await?;
         for name in ESO_DEPLOYMENTS {
-            super::cluster::wait_available(&env.client, name, 1, START_WAIT).await?;
+            super::cluster::wait_available(&env.base.kube, name, 1, START_WAIT).await?;
         }
         Ok(env)
     }
 
-    /// Creates (or replaces) every object of a fixture overlay, `aws-secret`
-    /// (the controller's user's key) before the store that reads it.
-    pub async fn apply_overlay(&self, overlay: &str) -> anyhow::Result<()> {
-        super::apply::apply_overlay(&self.client, &self.fixtures, overlay, &[], || async {
-            if !super::apply::secret_exists(&self.client, "aws-secret").await? {
-                self.put_aws_secret(&self.eso_key.clone()).await?;
-            }
-            Ok(())
-        })
-        .await
-    }
-
     /// Server-side apply of one object.
     pub async fn apply(&self, obj: &serde_json::Value) -> anyhow::Result<()> {
-        super::apply::apply(&self.client, obj).await
-    }
-
-    /// `aws-secret` with this key, as an operator would create it.
-    pub async fn put_aws_secret(&self, key: &AccessKey) -> anyhow::Result<()> {
-        super::apply::put_aws_secret(
-            &self.client,
-            &key.access_key_id,
-            &key.secret_access_key,
-            &[],
-        )
-        .await
+        super::apply::apply(&self.base.kube, obj).await
     }
 
     async fn create_eso_deployments(&self) -> anyhow::Result<()> {
@@ -237,7 +168,7 @@ impl Embedded {
 
     /// Scales the controller's deployment to 1 and waits until it runs.
     pub async fn start_eso(&self) -> anyhow::Result<()> {
-        super::cluster::scale_controller(&self.client, 1, START_WAIT).await
+        super::cluster::scale_controller(&self.base.kube, 1, START_WAIT).await
     }
 
     /// Scales the controller's deployment to 0 and waits until the
@@ -251,33 +182,27 @@ impl Embedded {
     }
 
     async fn scale_to_zero(&self) -> anyhow::Result<()> {
-        super::cluster::scale_controller(&self.client, 0, START_WAIT).await?;
+        super::cluster::scale_controller(&self.base.kube, 0, START_WAIT).await?;
         let eso = self.eso.clone();
         let stopped = async move {
             while eso.is_running() {
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         };
-        tokio::time::timeout(START_WAIT, stopped)
-            .await
-            .map_err(|_| {
-                anyhow::anyhow!(
-                    "timed out after {START_WAIT:?} waiting for the controller to stop once {ESO_NAMESPACE}/{} was scaled to 0",
-                    ESO_DEPLOYMENTS[0]
-                )
-            })
-    }
-
-    pub fn eso_running(&self) -> bool {
-        self.eso.is_running()
-    }
-
-    pub fn eso_log(&self) -> Vec<String> {
-        self.eso.recent_log()
+        crate::wait::within(
+            START_WAIT,
+            &format!(
+                "the controller to stop once {ESO_NAMESPACE}/{} was scaled to 0",
+                ESO_DEPLOYMENTS[0]
+            ),
+            stopped,
+        )
+        .await?;
+        Ok(())
     }
 
     pub fn admin_key(&self) -> &AccessKey {
-        &self.admin_key
+        &self.sm.admin_key
     }
 }
 
@@ -290,48 +215,8 @@ impl Drop for Embedded {
 }
 
 impl Environment for Embedded {
-    fn name(&self) -> &'static str {
-        "embedded"
-    }
-
-    fn capabilities(&self) -> &Capabilities {
-        &self.capabilities
-    }
-
-    fn kube(&self) -> kube::Client {
-        self.client.clone()
-    }
-
-    fn kubeconfig(&self) -> &Path {
-        &self.kubeconfig
-    }
-
-    fn secrets_manager(&self) -> aws_sdk_secretsmanager::Client {
-        self.admin.clone()
-    }
-
-    fn seed(&self) -> &Seed {
-        &self.seed
-    }
-
-    fn clock(&self) -> Clock {
-        self.clock.clone()
-    }
-
-    fn workdir(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn fixtures(&self) -> &Fixtures {
-        &self.fixtures
-    }
-
-    fn apply_overlay<'a>(&'a self, overlay: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(Embedded::apply_overlay(self, overlay))
-    }
-
-    fn restore_credentials(&self) -> BoxFuture<'_, anyhow::Result<()>> {
-        Box::pin(async move { self.put_aws_secret(&self.eso_key.clone()).await })
+    fn base(&self) -> &Base {
+        &self.base
     }
 
     fn stop_controller(&self) -> BoxFuture<'_, anyhow::Result<()>> {
@@ -346,48 +231,36 @@ impl Environment for Embedded {
     }
 
     fn controller_running(&self) -> bool {
-        self.eso_running()
-    }
-
-    fn set_secrets_manager_reachable(&self, reachable: bool) -> BoxFuture<'_, anyhow::Result<()>> {
-        if reachable {
-            self.aws.resume_listening();
-        } else {
-            self.aws.stop_listening();
-        }
-        Box::pin(async { Ok(()) })
+        self.eso.is_running()
     }
 
     fn controller_log(&self) -> BoxFuture<'_, Vec<String>> {
-        let log = self.eso_log();
+        let log = self.eso.recent_log();
         Box::pin(async move { log })
-    }
-
-    fn emulated(&self) -> Option<super::Emulated<'_>> {
-        Some(super::Emulated {
-            aws: &self.aws,
-            eso_key: &self.eso_key,
-            fixtures: &self.fixtures,
-        })
-    }
-
-    fn put_credentials<'a>(&'a self, key: &'a AccessKey) -> BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(self.put_aws_secret(key))
-    }
-
-    fn elapse(&self, d: Duration) -> futures::future::BoxFuture<'_, anyhow::Result<()>> {
-        Box::pin(async move {
-            self.clock.advance(d)?;
-            Ok(())
-        })
     }
 
     fn skip_waiting(&self, patience: Duration) -> BoxFuture<'_, ()> {
         Box::pin(skip_waiting(
-            self.clock.clone(),
+            self.base.clock.clone(),
             self.eso.schedule(),
             patience,
         ))
+    }
+
+    fn iam(&self) -> Option<&dyn Iam> {
+        Some(&self.sm)
+    }
+    fn audit(&self) -> Option<&dyn Audit> {
+        Some(&self.sm)
+    }
+    fn outage(&self) -> Option<&dyn Outage> {
+        Some(&self.sm)
+    }
+    fn snapshots(&self) -> Option<&dyn Snapshots> {
+        Some(&self.sm)
+    }
+    fn regions(&self) -> Option<&dyn Regions> {
+        Some(&self.sm)
     }
 }
 

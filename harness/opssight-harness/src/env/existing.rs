@@ -7,27 +7,25 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::Context as _;
+use aws_emulator::AccessKey;
 use emulator_core::Clock;
 use futures::future::BoxFuture;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, PostParams};
 
-use super::embedded::NAMESPACE;
-use super::{Capabilities, Capability, Environment};
+use super::capability::Profile;
+use super::environment::{Base, Environment};
+use super::facets::Facet;
 use crate::fixtures::Fixtures;
-use crate::seed::Seed;
+use crate::fixtures::seed::Seed;
+use crate::system::{AWS_SECRET, LOCAL_OVERLAY, NAMESPACE};
 
 pub struct Existing {
-    client: kube::Client,
-    kubeconfig: PathBuf,
-    sm: aws_sdk_secretsmanager::Client,
-    seed: Seed,
-    capabilities: Capabilities,
-    dir: crate::files::PrivateDir,
-    fixtures: Fixtures,
+    base: Base,
     /// `aws-secret` as found at the start, to put back after a scenario
     /// removed it (the harness never knows the credentials themselves).
     aws_secret: Option<Secret>,
@@ -36,47 +34,31 @@ pub struct Existing {
     replicas: AtomicI32,
 }
 
-/// What a live system cannot be made to do by the harness.
-pub fn capabilities() -> Capabilities {
-    let mut capabilities = Capabilities::default();
-    let missing = [
-        (
-            Capability::VirtualClock,
-            "time passes for real on a live cluster",
-        ),
-        (
-            Capability::Iam,
-            "the harness does not change IAM on a live account",
-        ),
-        (Capability::Audit, "the audit trail is the emulator's own"),
-        (
-            Capability::Kubelet,
+/// What a live system is: the harness changes neither its IAM nor its
+/// Secrets Manager's reachability, reads no audit trail, and waits for its
+/// clock and its refresh interval in real time.
+pub fn profile() -> Profile {
+    Profile {
+        lacks: vec![
+            (
+                Facet::Iam,
+                "the harness does not change IAM on a live account",
+            ),
+            (Facet::Audit, "the audit trail is the emulator's own"),
+            (
+                Facet::Outage,
+                "the harness cannot make a live Secrets Manager unreachable",
+            ),
+            (Facet::Regions, "region outages are the emulator's own"),
+            (Facet::Snapshots, "snapshots are the emulator's own"),
+        ],
+        wall_clock: Some("time passes for real on a live cluster"),
+        local_overlay: LOCAL_OVERLAY,
+        no_kubelet: Some(
             "the pod scenarios start a pod of their own; the harness starts none on a live cluster",
         ),
-        (
-            Capability::Irsa,
-            "the harness does not change IAM's trust of a live cluster",
-        ),
-        (
-            Capability::SecretsManagerOutage,
-            "the harness cannot make a live Secrets Manager unreachable",
-        ),
-        (Capability::Regions, "region outages are the emulator's own"),
-        (Capability::Snapshot, "snapshots are the emulator's own"),
-        (
-            Capability::WaitableRefresh,
-            "its ExternalSecrets' refresh interval would be waited for in real time",
-        ),
-    ];
-    for (c, why) in missing {
-        capabilities.missing.insert(c, why.into());
+        no_irsa: Some("the harness does not change IAM's trust of a live cluster"),
     }
-    if super::kubectl_path().is_none() {
-        capabilities
-            .missing
-            .insert(Capability::Kubectl, "kubectl is not on PATH".into());
-    }
-    capabilities
 }
 
 /// The kubeconfig file kubectl would read: the first of `KUBECONFIG`, or
@@ -156,17 +138,27 @@ impl Existing {
             generated: template.generated,
         };
         let aws_secret = Api::<Secret>::namespaced(client.clone(), NAMESPACE)
-            .get_opt("aws-secret")
+            .get_opt(AWS_SECRET)
             .await
             .with_context(|| format!("reading the namespace {NAMESPACE}"))?;
-        Ok(Self {
-            client,
+        let base = Base {
+            name: "existing",
+            profile: profile(),
+            kube: client,
             kubeconfig: default_kubeconfig(),
-            sm,
-            seed,
-            capabilities: capabilities(),
-            dir: crate::files::private_tempdir()?,
+            workdir: crate::files::private_tempdir()?,
             fixtures,
+            seed,
+            clock: Clock::system(),
+            patience: Duration::from_secs(120),
+            live: true,
+            secrets_manager: Arc::new(RwLock::new(sm)),
+            // Unknown to the harness: what was found is put back instead.
+            controller_key: None,
+            labels: Vec::new(),
+        };
+        Ok(Self {
+            base,
             aws_secret,
             controller_stopped: AtomicBool::new(false),
             replicas: AtomicI32::new(1),
@@ -175,64 +167,8 @@ impl Existing {
 }
 
 impl Environment for Existing {
-    fn live(&self) -> bool {
-        true
-    }
-
-    fn name(&self) -> &'static str {
-        "existing"
-    }
-
-    fn capabilities(&self) -> &Capabilities {
-        &self.capabilities
-    }
-
-    fn kube(&self) -> kube::Client {
-        self.client.clone()
-    }
-
-    fn kubeconfig(&self) -> &Path {
-        &self.kubeconfig
-    }
-
-    fn workdir(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn fixtures(&self) -> &Fixtures {
-        &self.fixtures
-    }
-
-    fn secrets_manager(&self) -> aws_sdk_secretsmanager::Client {
-        self.sm.clone()
-    }
-
-    fn seed(&self) -> &Seed {
-        &self.seed
-    }
-
-    fn clock(&self) -> Clock {
-        Clock::system()
-    }
-
-    fn patience(&self) -> Duration {
-        Duration::from_secs(120)
-    }
-
-    fn elapse(&self, d: Duration) -> BoxFuture<'_, anyhow::Result<()>> {
-        crate::env::wait_for_real(d)
-    }
-
-    fn apply_overlay<'a>(&'a self, overlay: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(async move {
-            super::apply::apply_overlay(&self.client, &self.fixtures, overlay, &[], || async {
-                if !super::apply::secret_exists(&self.client, "aws-secret").await? {
-                    self.restore_credentials().await?;
-                }
-                Ok(())
-            })
-            .await
-        })
+    fn base(&self) -> &Base {
+        &self.base
     }
 
     fn restore_credentials(&self) -> BoxFuture<'_, anyhow::Result<()>> {
@@ -241,9 +177,9 @@ impl Environment for Existing {
                 // An IRSA setup has no aws-secret; nothing to put back.
                 return Ok(());
             };
-            let api = Api::<Secret>::namespaced(self.client.clone(), NAMESPACE);
-            if api.get_opt("aws-secret").await?.is_some() {
-                api.delete("aws-secret", &Default::default()).await?;
+            let api = Api::<Secret>::namespaced(self.base.kube.clone(), NAMESPACE);
+            if api.get_opt(AWS_SECRET).await?.is_some() {
+                api.delete(AWS_SECRET, &Default::default()).await?;
             }
             let mut secret = saved.clone();
             secret.metadata = kube::api::ObjectMeta {
@@ -260,11 +196,21 @@ impl Environment for Existing {
         })
     }
 
+    fn put_credentials<'a>(&'a self, _key: &'a AccessKey) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            anyhow::bail!(
+                "{} cannot put chosen credentials in aws-secret",
+                self.name()
+            )
+        })
+    }
+
     fn stop_controller(&self) -> BoxFuture<'_, anyhow::Result<()>> {
         Box::pin(async move {
-            let replicas = super::cluster::controller_replicas(&self.client).await?;
+            let client = &self.base.kube;
+            let replicas = super::cluster::controller_replicas(client).await?;
             self.replicas.store(replicas.max(1), Ordering::SeqCst);
-            super::cluster::scale_controller(&self.client, 0, self.patience()).await?;
+            super::cluster::scale_controller(client, 0, self.patience()).await?;
             self.controller_stopped.store(true, Ordering::SeqCst);
             Ok(())
         })
@@ -273,7 +219,7 @@ impl Environment for Existing {
     fn start_controller(&self) -> BoxFuture<'_, anyhow::Result<()>> {
         Box::pin(async move {
             let replicas = self.replicas.load(Ordering::SeqCst);
-            super::cluster::scale_controller(&self.client, replicas, self.patience()).await?;
+            super::cluster::scale_controller(&self.base.kube, replicas, self.patience()).await?;
             self.controller_stopped.store(false, Ordering::SeqCst);
             Ok(())
         })
@@ -283,13 +229,7 @@ impl Environment for Existing {
         !self.controller_stopped.load(Ordering::SeqCst)
     }
 
-    fn set_secrets_manager_reachable(&self, _: bool) -> BoxFuture<'_, anyhow::Result<()>> {
-        Box::pin(async {
-            anyhow::bail!("the existing environment cannot make Secrets Manager unreachable")
-        })
-    }
-
     fn controller_log(&self) -> BoxFuture<'_, Vec<String>> {
-        Box::pin(super::cluster::controller_log(&self.client))
+        Box::pin(super::cluster::controller_log(&self.base.kube))
     }
 }

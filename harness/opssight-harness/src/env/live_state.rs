@@ -20,8 +20,8 @@ use anyhow::Context as _;
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, PostParams};
 use serde_json::{Value, json};
 
-use super::Environment;
-use super::embedded::NAMESPACE;
+use super::environment::Environment;
+use crate::system::NAMESPACE;
 
 /// The kinds recorded, in the order they are put back (credentials before
 /// the store that reads them, the store before what syncs through it).
@@ -656,12 +656,15 @@ impl Shared {
         // What a scenario may have stopped must run for ESO to rewrite its
         // Secrets.
         if self.secrets_manager_down.load(Ordering::SeqCst) {
-            env.set_secrets_manager_reachable(true).await?;
+            let outage = env.outage().ok_or_else(|| {
+                anyhow::anyhow!("{} cannot make Secrets Manager reachable again", env.name())
+            })?;
+            outage.set_reachable(true).await?;
         }
         // Faults a scenario injected in the aws-emulator (a region down) are
         // part of what it changed.
-        if let Some(emulated) = env.emulated() {
-            emulated.aws.clear_faults();
+        if let Some(regions) = env.regions() {
+            regions.clear_faults();
         }
         if !env.controller_running() {
             env.start_controller().await?;
@@ -699,7 +702,7 @@ pub async fn put_back_pending(deadline: Duration) {
                 format!("NOT PUT BACK after the interrupted scenario: not done within {deadline:?}")
             }
         };
-        eprintln!("{}", crate::redact::text(&said));
+        eprintln!("{}", crate::secret_data::redact::text(&said));
     }
 }
 

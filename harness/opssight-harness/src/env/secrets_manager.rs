@@ -4,16 +4,39 @@
 //! clock; `--env binaries` on the wall clock, behind the real ESO.
 
 use anyhow::Context as _;
-use aws_emulator::{AccessKey, AwsEmulator, PolicyDocument};
+use aws_credential_types::Credentials;
+use aws_emulator::{AccessKey, AuditEvent, AwsEmulator, PolicyDocument, Snapshot};
+use aws_sdk_secretsmanager::config::{BehaviorVersion, Region};
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata as _;
 use emulator_core::Clock;
+use futures::future::BoxFuture;
 
-use super::embedded::{ACCOUNT_ID, ESO_USER, sm_client};
+use super::facets::{Audit, Iam, Outage, Regions, Snapshots};
 use crate::fixtures::Fixtures;
-use crate::seed::Seed;
+use crate::fixtures::seed::Seed;
+use crate::system::{ACCOUNT_ID, ESO_USER};
 
 /// The runbook's policy on the controller's user, under this name.
 const RUNBOOK_POLICY: &str = "opssight-production-secrets";
+
+/// A Secrets Manager client of `endpoint` with this key, retries off (the
+/// harness says what failed rather than trying again).
+pub fn sm_client(endpoint: &str, key: &AccessKey, region: &str) -> aws_sdk_secretsmanager::Client {
+    let conf = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new(
+            key.access_key_id.clone(),
+            key.secret_access_key.clone(),
+            key.session_token.clone(),
+            None,
+            "opssight-harness",
+        ))
+        .retry_config(aws_sdk_secretsmanager::config::retry::RetryConfig::disabled())
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(conf)
+}
 
 pub struct EmulatedSecretsManager {
     pub aws: AwsEmulator,
@@ -21,6 +44,8 @@ pub struct EmulatedSecretsManager {
     pub admin_key: AccessKey,
     /// The key `aws-secret` holds: the controller's user's.
     pub eso_key: AccessKey,
+    /// The seed's region, where the controller reads.
+    pub region: String,
 }
 
 impl EmulatedSecretsManager {
@@ -55,6 +80,7 @@ impl EmulatedSecretsManager {
             admin,
             admin_key,
             eso_key,
+            region: seed.region.clone(),
         })
     }
 
@@ -115,6 +141,99 @@ impl EmulatedSecretsManager {
             iam.put_user_policy(ESO_USER, RUNBOOK_POLICY, policy)?;
             Ok(())
         })
+    }
+}
+
+impl Iam for EmulatedSecretsManager {
+    fn account_id(&self) -> String {
+        self.aws.account_id()
+    }
+
+    fn controller_key(&self) -> AccessKey {
+        self.eso_key.clone()
+    }
+
+    fn as_controller(&self) -> aws_sdk_secretsmanager::Client {
+        sm_client(&self.aws.endpoint(), &self.eso_key, &self.region)
+    }
+
+    fn put_controller_policy(&self, name: &str, policy: PolicyDocument) -> anyhow::Result<()> {
+        Ok(self
+            .aws
+            .with_iam(|iam| iam.put_user_policy(ESO_USER, name, policy))?)
+    }
+
+    fn delete_controller_policy(&self, name: &str) -> anyhow::Result<()> {
+        Ok(self
+            .aws
+            .with_iam(|iam| iam.delete_user_policy(ESO_USER, name))?)
+    }
+
+    fn controller_policies(&self) -> Vec<String> {
+        self.aws.with_iam(|iam| iam.user_policy_names(ESO_USER))
+    }
+
+    fn trusted_issuers(&self) -> Vec<String> {
+        self.aws
+            .with_iam(|iam| iam.oidc_issuers().into_iter().map(str::to_owned).collect())
+    }
+
+    fn distrust_issuers(&self) {
+        self.aws.with_iam(|iam| {
+            iam.remove_oidc_providers();
+        });
+    }
+}
+
+impl Audit for EmulatedSecretsManager {
+    fn account_id(&self) -> String {
+        self.aws.account_id()
+    }
+
+    fn events(&self) -> Vec<AuditEvent> {
+        self.aws.audit_events()
+    }
+}
+
+/// The emulator refuses connections: the controller's calls fail at once,
+/// as they do when an endpoint is unreachable.
+impl Outage for EmulatedSecretsManager {
+    fn set_reachable(&self, reachable: bool) -> BoxFuture<'_, anyhow::Result<()>> {
+        if reachable {
+            self.aws.resume_listening();
+        } else {
+            self.aws.stop_listening();
+        }
+        Box::pin(async { Ok(()) })
+    }
+}
+
+impl Snapshots for EmulatedSecretsManager {
+    fn snapshot(&self) -> Snapshot {
+        self.aws.snapshot()
+    }
+
+    fn restore(&self, snapshot: &Snapshot) -> anyhow::Result<()> {
+        // Every value is in it: 0600 in a 0700 directory removed on a signal.
+        let dir = crate::files::private_tempdir()?;
+        let path = dir.path().join("secretsmanager-backup.json");
+        crate::files::write_private(&path, snapshot.to_json())?;
+        self.aws.restore_from(&path)?;
+        Ok(())
+    }
+}
+
+impl Regions for EmulatedSecretsManager {
+    fn fail(&self, region: &str) {
+        let faults = aws_emulator::RegionFaults {
+            outage: Some(aws_emulator::Outage::ServiceUnavailable),
+            ..Default::default()
+        };
+        self.aws.set_faults(region, faults);
+    }
+
+    fn clear_faults(&self) {
+        self.aws.clear_faults();
     }
 }
 

@@ -4,29 +4,16 @@
 //! the overlay and `aws-secret` applied, the store validated now, and every
 //! Secret holding the new values before the first step.
 
-use std::future::Future;
-use std::time::Duration;
-
 use anyhow::Context as _;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::Api;
 
-use crate::env::embedded::NAMESPACE;
+use super::environment::Environment;
+use crate::eso_model::{self, StoreKind};
 use crate::fixtures::Fixtures;
-use crate::seed::Seed;
-
-pub struct Turn<'a, A, C> {
-    pub client: &'a kube::Client,
-    pub fixtures: &'a Fixtures,
-    pub overlay: &'a str,
-    pub secrets_manager: &'a aws_sdk_secretsmanager::Client,
-    pub seed: &'a Seed,
-    pub patience: Duration,
-    /// Applies the overlay (with the environment's labels and credentials).
-    pub apply: A,
-    /// Puts `aws-secret` back with the controller's credentials.
-    pub put_credentials: C,
-}
+use crate::secret_data::as_bytes;
+use crate::system::{AWS_SECRET, LOCAL_OVERLAY, NAMESPACE};
+use crate::wait::conditions::{exists_and, holds};
 
 /// ExternalSecrets, stores and ServiceAccounts an earlier scenario added
 /// (probes), and Secrets that are neither the overlay's targets nor
@@ -42,7 +29,7 @@ async fn remove_what_the_overlay_lacks(
     // outlive any namespace. Their events (in "default") go with them.
     let cluster_stores = Api::<DynamicObject>::all_with(
         client.clone(),
-        &eso_emulator::store_resource(eso_emulator::types::StoreKind::ClusterSecretStore),
+        &eso_model::stores(StoreKind::ClusterSecretStore),
     );
     for o in cluster_stores.list(&ListParams::default()).await?.items {
         gone_or(
@@ -67,7 +54,7 @@ async fn remove_what_the_overlay_lacks(
     {
         return Ok(());
     }
-    let manifests = crate::manifests::kustomize(&fixtures.overlay(overlay))?;
+    let manifests = crate::fixtures::manifests::kustomize(&fixtures.overlay(overlay))?;
     let ours: Vec<&str> = manifests
         .iter()
         .filter(|m| m.kind() == "ExternalSecret")
@@ -76,7 +63,7 @@ async fn remove_what_the_overlay_lacks(
     let es = Api::<DynamicObject>::namespaced_with(
         client.clone(),
         NAMESPACE,
-        &eso_emulator::external_secret_resource(),
+        &eso_model::external_secrets(),
     );
     for o in es.list(&ListParams::default()).await?.items {
         let name = o.metadata.name.unwrap_or_default();
@@ -93,7 +80,7 @@ async fn remove_what_the_overlay_lacks(
     let store_api = Api::<DynamicObject>::namespaced_with(
         client.clone(),
         NAMESPACE,
-        &eso_emulator::store_resource(eso_emulator::types::StoreKind::SecretStore),
+        &eso_model::stores(StoreKind::SecretStore),
     );
     for o in store_api.list(&ListParams::default()).await?.items {
         let name = o.metadata.name.unwrap_or_default();
@@ -118,7 +105,7 @@ async fn remove_what_the_overlay_lacks(
     let secrets = Api::<Secret>::namespaced(client.clone(), NAMESPACE);
     for s in secrets.list(&ListParams::default()).await?.items {
         let name = s.metadata.name.unwrap_or_default();
-        let kept = name == "aws-secret"
+        let kept = name == AWS_SECRET
             || ours.contains(&name.as_str())
             || s.type_.as_deref() == Some("kubernetes.io/service-account-token");
         if !kept {
@@ -138,50 +125,43 @@ fn gone_or<T>(r: Result<T, kube::Error>) -> anyhow::Result<()> {
     }
 }
 
-pub async fn start_turn<A, AF, C, CF>(turn: Turn<'_, A, C>) -> anyhow::Result<()>
-where
-    A: FnOnce() -> AF,
-    AF: Future<Output = anyhow::Result<()>>,
-    C: FnOnce() -> CF,
-    CF: Future<Output = anyhow::Result<()>>,
-{
-    let client = turn.client;
+/// Puts the shared system back as a new scenario expects it (see the
+/// module's documentation), through `env`'s own overlay and credentials.
+pub async fn start_turn(env: &dyn Environment) -> anyhow::Result<()> {
+    let b = env.base();
+    let (client, fixtures, patience) = (&b.kube, &b.fixtures, b.patience);
+    let overlay = b.overlay(LOCAL_OVERLAY);
     // A scenario may have deleted the namespace: let it finish going.
     let namespaces = Api::<Namespace>::all(client.clone());
     if let Some(ns) = namespaces.get_opt(NAMESPACE).await?
         && ns.metadata.deletion_timestamp.is_some()
     {
         let uid = ns.metadata.uid.unwrap_or_default();
-        tokio::time::timeout(
-            turn.patience,
+        crate::wait::within(
+            patience,
+            &format!("the namespace {NAMESPACE} to go"),
             kube::runtime::wait::await_condition(
                 namespaces,
                 NAMESPACE,
                 kube::runtime::wait::conditions::is_deleted(&uid),
             ),
         )
-        .await
-        .map_err(|_| {
-            anyhow::anyhow!(
-                "timed out after {:?} waiting for the namespace {NAMESPACE} to go",
-                turn.patience
-            )
-        })??;
+        .await??;
     }
     // What a probe added goes first: a store it left failing is retried,
     // and each retry's event (or its count) would land after the events
     // are deleted.
-    remove_what_the_overlay_lacks(client, turn.fixtures, turn.overlay).await?;
-    crate::env::secrets_manager::seed_secrets(turn.secrets_manager, turn.seed, false).await?;
+    remove_what_the_overlay_lacks(client, fixtures, overlay).await?;
+    crate::env::secrets_manager::seed_secrets(&env.secrets_manager(), &b.seed, false).await?;
     // The previous scenario's events would satisfy this one's checks of
     // events: a new scenario starts with none, as on a stack of its own.
     Api::<k8s_openapi::api::core::v1::Event>::namespaced(client.clone(), NAMESPACE)
         .delete_collection(&Default::default(), &Default::default())
         .await
         .context("deleting the previous scenario's events")?;
-    (turn.apply)().await?;
-    (turn.put_credentials)().await?;
-    let manifests = crate::manifests::kustomize(&turn.fixtures.overlay(turn.overlay))?;
+    env.apply_overlay(LOCAL_OVERLAY).await?;
+    env.restore_credentials().await?;
+    let manifests = crate::fixtures::manifests::kustomize(&fixtures.overlay(overlay))?;
     // A store an earlier scenario left invalid is retried on ESO's
     // backoff, which grows with every failure: validate it now.
     for m in &manifests {
@@ -208,22 +188,16 @@ where
     // Ready condition left by the previous scenario cannot pass for it.
     for (name, remote) in targets {
         let want =
-            crate::world::as_bytes(turn.seed.secrets.get(&remote).ok_or_else(|| {
+            as_bytes(b.seed.secrets.get(&remote).ok_or_else(|| {
                 anyhow::anyhow!("the seed has no {remote} (ExternalSecret {name})")
             })?);
         let secrets = Api::<Secret>::namespaced(client.clone(), NAMESPACE);
-        let synced =
-            kube::runtime::wait::await_condition(secrets, &name, move |s: Option<&Secret>| {
-                s.is_some_and(|s| crate::world::data_of(s) == want)
-            });
-        tokio::time::timeout(turn.patience, synced)
-            .await
-            .map_err(|_| {
-                anyhow::anyhow!(
-                    "timed out after {:?} waiting for the Secret {name} to hold this scenario's new values of {remote}",
-                    turn.patience
-                )
-            })??;
+        crate::wait::within(
+            patience,
+            &format!("the Secret {name} to hold this scenario's new values of {remote}"),
+            kube::runtime::wait::await_condition(secrets, &name, exists_and(holds(want))),
+        )
+        .await??;
     }
     Ok(())
 }

@@ -10,13 +10,14 @@ use std::time::Duration;
 use kube::api::{Api, DynamicObject};
 use kube::runtime::wait::await_condition;
 use opssight_harness::env::Environment;
-use opssight_harness::env::embedded::{Embedded, NAMESPACE};
+use opssight_harness::env::embedded::Embedded;
+use opssight_harness::system::NAMESPACE;
 
-pub fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-pub fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap().flatten() {
         let (src, dst) = (entry.path(), to.join(entry.file_name()));
@@ -29,7 +30,7 @@ pub fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// A copy of the repository's fixtures under `dir`, with `edit` applied to one file.
-pub fn fixtures_with(dir: &Path, file: &str, from: &str, to: &str) -> (PathBuf, PathBuf) {
+pub(crate) fn fixtures_with(dir: &Path, file: &str, from: &str, to: &str) -> (PathBuf, PathBuf) {
     let fixtures = dir.join("fixtures");
     copy_dir(&repo_root().join("fixtures"), &fixtures);
     let path = fixtures.join(file);
@@ -44,14 +45,14 @@ pub fn fixtures_with(dir: &Path, file: &str, from: &str, to: &str) -> (PathBuf, 
 }
 
 /// An embedded stack on the repository's fixtures, in this process.
-pub async fn embedded() -> Embedded {
+pub(crate) async fn embedded() -> Embedded {
     let fixtures = opssight_harness::fixtures::Fixtures::at(repo_root().join("fixtures"));
     Embedded::start(fixtures)
         .await
         .expect("starting the embedded environment")
 }
 
-pub async fn wait_for(
+pub(crate) async fn wait_for(
     api: &Api<DynamicObject>,
     name: &str,
     what: &str,
@@ -60,7 +61,7 @@ pub async fn wait_for(
     wait_for_within(api, name, what, cond, Duration::from_secs(15)).await
 }
 
-pub async fn wait_for_within(
+pub(crate) async fn wait_for_within(
     api: &Api<DynamicObject>,
     name: &str,
     what: &str,
@@ -78,7 +79,7 @@ pub async fn wait_for_within(
     .unwrap();
 }
 
-pub fn ready_is(status: &'static str) -> impl Fn(&DynamicObject) -> bool + Send + 'static {
+pub(crate) fn ready_is(status: &'static str) -> impl Fn(&DynamicObject) -> bool + Send + 'static {
     move |o| {
         o.data["status"]["conditions"].as_array().is_some_and(|cs| {
             cs.iter()
@@ -88,12 +89,12 @@ pub fn ready_is(status: &'static str) -> impl Fn(&DynamicObject) -> bool + Send 
 }
 
 /// Waits until every OpsSight ExternalSecret is Ready.
-pub async fn all_synced(env: &Embedded) {
+pub(crate) async fn all_synced(env: &Embedded) {
     all_ready(env.kube(), Duration::from_secs(15)).await
 }
 
 /// Waits up to `within` for each OpsSight ExternalSecret to be Ready.
-pub async fn all_ready(kube: kube::Client, within: Duration) {
+pub(crate) async fn all_ready(kube: kube::Client, within: Duration) {
     let api = Api::namespaced_with(kube, NAMESPACE, &eso_emulator::external_secret_resource());
     for name in [
         "opssight-app-secrets",
@@ -113,7 +114,7 @@ pub async fn all_ready(kube: kube::Client, within: Duration) {
 }
 
 /// A kube-rs client of a kube-emulator, through its kubeconfig.
-pub async fn client_for(emulator: &kube_emulator::KubeEmulator) -> kube::Client {
+pub(crate) async fn client_for(emulator: &kube_emulator::KubeEmulator) -> kube::Client {
     let config = kube::Config::from_custom_kubeconfig(
         kube::config::Kubeconfig::from_yaml(&emulator.kubeconfig(None)).unwrap(),
         &Default::default(),
@@ -125,7 +126,7 @@ pub async fn client_for(emulator: &kube_emulator::KubeEmulator) -> kube::Client 
 
 /// The values a run generated (`OPSSIGHT_VALUE_LEDGER`), those long enough
 /// to be searched for.
-pub fn ledger_values(ledger: &Path) -> Vec<String> {
+pub(crate) fn ledger_values(ledger: &Path) -> Vec<String> {
     std::fs::read_to_string(ledger)
         .unwrap()
         .lines()
@@ -137,7 +138,8 @@ pub fn ledger_values(ledger: &Path) -> Vec<String> {
 /// The components of `--env binaries` (scripts/build-real-components.sh),
 /// or `None` (and why) where a test may skip: a missing component fails
 /// the test under `REQUIRE_BINARIES=1`, as `.ci/run` sets.
-pub fn binaries_components() -> Option<opssight_harness::env::binaries::components::Components> {
+pub(crate) fn binaries_components()
+-> Option<opssight_harness::env::binaries::components::Components> {
     use opssight_harness::env::binaries::components::{Components, bin_dir};
     match Components::load(&bin_dir()) {
         Ok(c) => Some(c),
@@ -156,7 +158,7 @@ pub fn binaries_components() -> Option<opssight_harness::env::binaries::componen
 /// namespace (what ESO writes: type and data; the rest: labels,
 /// annotations, owners, body) and each remote secret's value. Values stay
 /// in the map; compare with `changed`, which names fields only.
-pub async fn live_fingerprint(
+pub(crate) async fn live_fingerprint(
     kube: kube::Client,
     sm: &aws_sdk_secretsmanager::Client,
     remotes: impl Iterator<Item = &String>,
@@ -220,7 +222,10 @@ pub async fn live_fingerprint(
 
 /// Which entries differ, and in which of their fields, by name only (the
 /// values are secrets).
-pub fn changed(before: &BTreeMap<String, String>, after: &BTreeMap<String, String>) -> Vec<String> {
+pub(crate) fn changed(
+    before: &BTreeMap<String, String>,
+    after: &BTreeMap<String, String>,
+) -> Vec<String> {
     let fields = |x: Option<&String>| -> BTreeMap<String, String> {
         x.and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
             .and_then(|v| v.as_object().cloned())

@@ -29,16 +29,16 @@ use k8s_openapi::api::authentication::v1::TokenRequest;
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use self::components::Components;
 use self::pki::{Pki, write_private};
 use self::process::{Process, Spec, free_port};
-use super::embedded::{ESO_DEPLOYMENTS, ESO_NAMESPACE};
-use super::secrets_manager::EmulatedSecretsManager;
-use super::{Capabilities, Capability};
+use super::capability::Profile;
+use super::facets::Facet;
+use super::secrets_manager::{EmulatedSecretsManager, sm_client};
 use crate::fixtures::Fixtures;
-use crate::seed::Seed;
+use crate::fixtures::seed::Seed;
+use crate::system::{ESO_DEPLOYMENTS, ESO_NAMESPACE, NAMESPACE};
 
 /// The overlay scenarios apply where they apply the local one: the local
 /// overlay with a refresh interval short enough to wait for.
@@ -88,57 +88,40 @@ impl BinariesOptions {
     }
 }
 
-/// What a real-time control plane with no kubelet cannot show, and what the
-/// chosen Secrets Manager cannot.
-pub fn capabilities(backend: SecretsManagerBackend) -> Capabilities {
-    let mut caps = Capabilities::default();
-    caps.missing.insert(
-        Capability::Kubelet,
-        "the binaries environment runs no kubelet: pods are never run".into(),
-    );
-    caps.missing.insert(
-        Capability::VirtualClock,
-        "the real ESO and kube-apiserver run on the wall clock".into(),
-    );
-    caps.missing.insert(
-        Capability::RunbookRefreshInterval,
-        "the binaries overlay shortens refreshInterval so refreshes happen in real time".into(),
-    );
-    caps.missing.insert(
-        Capability::Irsa,
-        "the real kube-apiserver's ServiceAccount token issuer is not registered as an OIDC provider in the aws-emulator's IAM".into(),
-    );
-    if backend == SecretsManagerBackend::Moto {
-        for (c, why) in [
+/// What a real-time control plane with no kubelet is, and what the chosen
+/// Secrets Manager has: the aws-emulator every facet, moto none.
+pub fn profile(backend: SecretsManagerBackend) -> Profile {
+    let lacks = match backend {
+        SecretsManagerBackend::Emulator => Vec::new(),
+        SecretsManagerBackend::Moto => vec![
             (
-                Capability::Iam,
+                Facet::Iam,
                 "moto checks neither signatures nor IAM policies",
             ),
             (
-                Capability::Audit,
+                Facet::Audit,
                 "moto keeps no audit trail the harness can read",
             ),
             (
-                Capability::Regions,
+                Facet::Regions,
                 "one moto server serves every region; one cannot fail alone",
             ),
+            (Facet::Snapshots, "moto's state cannot be snapshotted here"),
             (
-                Capability::Snapshot,
-                "moto's state cannot be snapshotted here",
-            ),
-            (
-                Capability::SecretsManagerOutage,
+                Facet::Outage,
                 "stopping moto loses its state, and pausing it makes ESO's calls hang (ESO sets no timeout on them)",
             ),
-        ] {
-            caps.missing.insert(c, why.into());
-        }
+        ],
+    };
+    Profile {
+        lacks,
+        wall_clock: Some("the real ESO and kube-apiserver run on the wall clock"),
+        local_overlay: OVERLAY,
+        no_kubelet: Some("the binaries environment runs no kubelet: pods are never run"),
+        no_irsa: Some(
+            "the real kube-apiserver's ServiceAccount token issuer is not registered as an OIDC provider in the aws-emulator's IAM",
+        ),
     }
-    if super::kubectl_path().is_none() {
-        caps.missing
-            .insert(Capability::Kubectl, "kubectl is not on PATH".into());
-    }
-    caps
 }
 
 /// The Secrets Manager behind the real ESO.
@@ -224,19 +207,9 @@ fn kubeconfig_json(server: &str, ca: &Path, user: serde_json::Value) -> serde_js
         "users": [{ "name": "user", "user": user }],
         "contexts": [{ "name": "opssight-harness-binaries", "context": {
             "cluster": "opssight-harness-binaries", "user": "user",
-            "namespace": crate::env::embedded::NAMESPACE } }],
+            "namespace": NAMESPACE } }],
         "current-context": "opssight-harness-binaries",
     })
-}
-
-pub(crate) async fn client_for(kubeconfig: &Path) -> anyhow::Result<kube::Client> {
-    let config = kube::Config::from_custom_kubeconfig(
-        Kubeconfig::read_from(kubeconfig)
-            .with_context(|| format!("reading {}", kubeconfig.display()))?,
-        &KubeConfigOptions::default(),
-    )
-    .await?;
-    Ok(kube::Client::try_from(config)?)
 }
 
 /// `GET path` over plain HTTP on 127.0.0.1: the status code, if it answered.
@@ -348,7 +321,7 @@ impl ControlPlane {
             ))?
             .as_bytes(),
         )?;
-        let client = client_for(&admin_kubeconfig).await?;
+        let client = super::cluster::client_for(&admin_kubeconfig).await?;
         {
             let client = client.clone();
             apiserver
@@ -525,8 +498,21 @@ impl ControlPlane {
             true,
         )
         .await?;
-        scenario::apply(&plane, OVERLAY).await?;
+        plane.apply_overlay(OVERLAY).await?;
         Ok(plane)
+    }
+
+    /// Applies a fixture overlay, `aws-secret` (the controller's key)
+    /// before the store when it is missing.
+    pub async fn apply_overlay(&self, overlay: &str) -> anyhow::Result<()> {
+        super::apply::apply_overlay_with_key(
+            &self.client,
+            self.fixtures(),
+            overlay,
+            &[],
+            &self.backend.controller_key(),
+        )
+        .await
     }
 
     pub fn fixtures(&self) -> &Fixtures {
@@ -700,7 +686,7 @@ async fn start_moto(dir: &Path, seed: &Seed, timeout: Duration) -> anyhow::Resul
         )
         .await?;
     let endpoint = format!("http://127.0.0.1:{port}");
-    let client = super::embedded::sm_client(
+    let client = sm_client(
         &endpoint,
         &aws_emulator::AccessKey {
             access_key_id: MOTO_KEY.0.into(),
@@ -719,7 +705,7 @@ async fn start_moto(dir: &Path, seed: &Seed, timeout: Duration) -> anyhow::Resul
 
 /// ESO's CRDs from its module, applied and waited for until Established.
 async fn install_crds(client: &kube::Client, crds: &Path, timeout: Duration) -> anyhow::Result<()> {
-    let manifests = crate::manifests::load_file(crds)?;
+    let manifests = crate::fixtures::manifests::load_file(crds)?;
     let mut names = Vec::new();
     for m in manifests
         .iter()
@@ -732,18 +718,16 @@ async fn install_crds(client: &kube::Client, crds: &Path, timeout: Duration) -> 
     }
     let api = Api::<CustomResourceDefinition>::all(client.clone());
     for name in names {
-        let established = kube::runtime::wait::await_condition(
-            api.clone(),
-            &name,
-            kube::runtime::wait::conditions::is_crd_established(),
-        );
-        tokio::time::timeout(timeout, established)
-            .await
-            .map_err(|_| {
-                anyhow::anyhow!(
-                    "timed out after {timeout:?} waiting for the CRD {name} to be Established"
-                )
-            })??;
+        crate::wait::within(
+            timeout,
+            &format!("the CRD {name} to be Established"),
+            kube::runtime::wait::await_condition(
+                api.clone(),
+                &name,
+                kube::runtime::wait::conditions::is_crd_established(),
+            ),
+        )
+        .await??;
     }
     Ok(())
 }
@@ -766,7 +750,7 @@ async fn install_chart(client: &kube::Client, chart: &Path) -> anyhow::Result<()
         &serde_json::json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": ESO_NAMESPACE } }),
     )
     .await?;
-    let manifests = crate::manifests::load_file(chart)?;
+    let manifests = crate::fixtures::manifests::load_file(chart)?;
     let mut ordered: Vec<_> = manifests
         .iter()
         .filter(|m| CHART_KINDS.contains(&m.kind()))

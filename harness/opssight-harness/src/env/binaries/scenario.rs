@@ -4,51 +4,42 @@
 //! ESO process running, new values, the overlay and `aws-secret` applied,
 //! and a refresh forced.
 
-use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use aws_emulator::AccessKey;
 use emulator_core::Clock;
 use futures::future::BoxFuture;
 
-use super::{Backend, ControlPlane, OVERLAY};
-use crate::env::{Capabilities, Emulated, Environment};
-use crate::fixtures::Fixtures;
-use crate::seed::Seed;
-
-/// `aws-secret` with this key, replacing what is there.
-async fn put_aws_secret(client: &kube::Client, key: &AccessKey) -> anyhow::Result<()> {
-    crate::env::apply::put_aws_secret(client, &key.access_key_id, &key.secret_access_key, &[]).await
-}
-
-/// Applies a fixture overlay, `aws-secret` (the controller's key) before
-/// the store when it is missing.
-pub async fn apply(plane: &ControlPlane, overlay: &str) -> anyhow::Result<()> {
-    crate::env::apply::apply_overlay(&plane.client, plane.fixtures(), overlay, &[], || async {
-        if !crate::env::apply::secret_exists(&plane.client, "aws-secret").await? {
-            put_aws_secret(&plane.client, &plane.backend.controller_key()).await?;
-        }
-        Ok(())
-    })
-    .await
-}
+use super::{Backend, ControlPlane};
+use crate::env::environment::{Base, Environment, patience_override};
+use crate::env::facets::{Audit, Iam, Outage, Regions, Snapshots};
+use crate::env::secrets_manager::EmulatedSecretsManager;
+use crate::fixtures::seed::Seed;
 
 pub struct BinariesEnv {
+    base: Base,
     plane: Arc<ControlPlane>,
-    seed: Seed,
-    capabilities: Capabilities,
-    dir: crate::files::PrivateDir,
 }
 
 impl BinariesEnv {
     pub async fn connect(plane: Arc<ControlPlane>) -> anyhow::Result<Self> {
-        let env = Self {
+        let base = Base {
+            name: "binaries",
+            profile: super::profile(plane.opts.secrets_manager),
+            kube: plane.client.clone(),
+            kubeconfig: plane.kubeconfig.clone(),
+            workdir: crate::files::private_tempdir()?,
+            fixtures: plane.fixtures().clone(),
             seed: Seed::load(&plane.opts.fixtures.seed_file())?,
-            capabilities: super::capabilities(plane.opts.secrets_manager),
-            dir: crate::files::private_tempdir()?,
-            plane,
+            clock: Clock::system(),
+            // Real processes on 2 cores, ESO's own requeues and backoffs.
+            patience: patience_override().unwrap_or(Duration::from_secs(60)),
+            live: true,
+            secrets_manager: Arc::new(RwLock::new(plane.backend.admin())),
+            controller_key: Some(plane.backend.controller_key()),
+            labels: Vec::new(),
         };
+        let env = Self { base, plane };
         env.reset().await?;
         Ok(env)
     }
@@ -65,85 +56,21 @@ impl BinariesEnv {
         if !p.eso_running() {
             p.start_eso().await?;
         }
-        let key = p.backend.controller_key();
-        crate::env::turns::start_turn(crate::env::turns::Turn {
-            client: &p.client,
-            fixtures: p.fixtures(),
-            overlay: OVERLAY,
-            secrets_manager: &p.backend.admin(),
-            seed: &self.seed,
-            patience: self.patience(),
-            apply: || apply(p, OVERLAY),
-            put_credentials: || put_aws_secret(&p.client, &key),
-        })
-        .await
+        crate::env::turns::start_turn(self).await
+    }
+
+    /// The aws-emulator behind the real ESO (moto has no facets).
+    fn emulator(&self) -> Option<&EmulatedSecretsManager> {
+        match &self.plane.backend {
+            Backend::Emulator(sm) => Some(sm),
+            Backend::Moto { .. } => None,
+        }
     }
 }
 
 impl Environment for BinariesEnv {
-    fn live(&self) -> bool {
-        true
-    }
-
-    fn name(&self) -> &'static str {
-        "binaries"
-    }
-
-    fn capabilities(&self) -> &Capabilities {
-        &self.capabilities
-    }
-
-    fn kube(&self) -> kube::Client {
-        self.plane.client.clone()
-    }
-
-    fn kubeconfig(&self) -> &Path {
-        &self.plane.kubeconfig
-    }
-
-    fn workdir(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn fixtures(&self) -> &Fixtures {
-        self.plane.fixtures()
-    }
-
-    fn secrets_manager(&self) -> aws_sdk_secretsmanager::Client {
-        self.plane.backend.admin()
-    }
-
-    fn seed(&self) -> &Seed {
-        &self.seed
-    }
-
-    fn clock(&self) -> Clock {
-        Clock::system()
-    }
-
-    /// Real processes on 2 cores, ESO's own requeues and backoffs.
-    fn patience(&self) -> Duration {
-        crate::world::wait_override().unwrap_or(Duration::from_secs(60))
-    }
-
-    fn elapse(&self, d: Duration) -> BoxFuture<'_, anyhow::Result<()>> {
-        crate::env::wait_for_real(d)
-    }
-
-    fn apply_overlay<'a>(&'a self, overlay: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
-        // The binaries overlay is the local one with a shorter refresh interval.
-        let overlay = if overlay == "local" { OVERLAY } else { overlay };
-        Box::pin(apply(&self.plane, overlay))
-    }
-
-    fn restore_credentials(&self) -> BoxFuture<'_, anyhow::Result<()>> {
-        Box::pin(async move {
-            put_aws_secret(&self.plane.client, &self.plane.backend.controller_key()).await
-        })
-    }
-
-    fn put_credentials<'a>(&'a self, key: &'a AccessKey) -> BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(put_aws_secret(&self.plane.client, key))
+    fn base(&self) -> &Base {
+        &self.base
     }
 
     fn stop_controller(&self) -> BoxFuture<'_, anyhow::Result<()>> {
@@ -158,23 +85,6 @@ impl Environment for BinariesEnv {
         self.plane.eso_running()
     }
 
-    /// The aws-emulator refuses connections: ESO's calls fail at once, as
-    /// they do when an endpoint is unreachable.
-    fn set_secrets_manager_reachable(&self, reachable: bool) -> BoxFuture<'_, anyhow::Result<()>> {
-        Box::pin(async move {
-            match &self.plane.backend {
-                Backend::Emulator(sm) if reachable => sm.aws.resume_listening(),
-                Backend::Emulator(sm) => sm.aws.stop_listening(),
-                Backend::Moto { .. } => {
-                    anyhow::bail!(
-                        "moto cannot be made unreachable (the scenario should have been skipped)"
-                    )
-                }
-            }
-            Ok(())
-        })
-    }
-
     fn controller_log(&self) -> BoxFuture<'_, Vec<String>> {
         let lines = self.plane.eso_log(50);
         Box::pin(async move { lines })
@@ -185,14 +95,19 @@ impl Environment for BinariesEnv {
         Box::pin(async move { Some(("kube-apiserver".into(), lines)) })
     }
 
-    fn emulated(&self) -> Option<Emulated<'_>> {
-        match &self.plane.backend {
-            Backend::Emulator(sm) => Some(Emulated {
-                aws: &sm.aws,
-                eso_key: &sm.eso_key,
-                fixtures: self.plane.fixtures(),
-            }),
-            Backend::Moto { .. } => None,
-        }
+    fn iam(&self) -> Option<&dyn Iam> {
+        self.emulator().map(|e| e as &dyn Iam)
+    }
+    fn audit(&self) -> Option<&dyn Audit> {
+        self.emulator().map(|e| e as &dyn Audit)
+    }
+    fn outage(&self) -> Option<&dyn Outage> {
+        self.emulator().map(|e| e as &dyn Outage)
+    }
+    fn snapshots(&self) -> Option<&dyn Snapshots> {
+        self.emulator().map(|e| e as &dyn Snapshots)
+    }
+    fn regions(&self) -> Option<&dyn Regions> {
+        self.emulator().map(|e| e as &dyn Regions)
     }
 }

@@ -19,7 +19,7 @@ pub fn values(localstack_url: &str, run_id: &str) -> serde_json::Value {
             { "name": "AWS_SECRETSMANAGER_ENDPOINT", "value": localstack_url },
             { "name": "AWS_STS_ENDPOINT", "value": localstack_url },
         ],
-        "podLabels": { super::RUN_LABEL: run_id },
+        "podLabels": { super::names::RUN_LABEL: run_id },
     })
 }
 
@@ -38,7 +38,7 @@ pub fn upgrade_args(values_file: &Path, kubeconfig: &Path) -> Vec<String> {
         "--version",
         VERSION,
         "--namespace",
-        super::super::embedded::ESO_NAMESPACE,
+        crate::system::ESO_NAMESPACE,
         "--create-namespace",
         "--set",
         "installCRDs=true",

@@ -47,7 +47,7 @@ impl ContainerSpec {
             image: image.to_owned(),
             name: format!("opssight-harness-localstack-{run_id}"),
             network: "kind".into(),
-            labels: vec![(super::DOCKER_LABEL.into(), run_id.into())],
+            labels: vec![(super::names::DOCKER_LABEL.into(), run_id.into())],
             env: vec![
                 ("SERVICES".into(), "secretsmanager,sts".into()),
                 ("EAGER_SERVICE_LOADING".into(), "1".into()),

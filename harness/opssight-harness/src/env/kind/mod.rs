@@ -10,31 +10,27 @@
 pub mod commands;
 pub mod helm;
 pub mod localstack;
+pub mod names;
 pub mod pins;
 pub mod scenario;
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use futures::future::BoxFuture;
 
 use self::commands::{Cleanup, run};
 use self::localstack::ContainerSpec;
-use super::{Capabilities, Capability};
+use super::capability::Profile;
+use super::environment::SharedClient;
+use super::facets::{Facet, Outage};
 use crate::fixtures::Fixtures;
-use crate::seed::Seed;
+use crate::fixtures::seed::Seed;
 
-pub const CLUSTER_PREFIX: &str = "opssight-harness-";
-/// Label of every Kubernetes object the harness creates.
-pub const RUN_LABEL: &str = "opssight-harness/run-id";
-/// Label of every container the harness starts.
-pub const DOCKER_LABEL: &str = "opssight-harness.run-id";
-/// What LocalStack accepts (it checks no credentials).
-pub const LOCALSTACK_KEY: (&str, &str) = ("test", "test");
+pub use self::names::{CLUSTER_PREFIX, DOCKER_LABEL, LOCALSTACK_KEY, RUN_LABEL};
 /// The overlay applied wherever a scenario applies the local one.
 pub const OVERLAY: &str = "kind";
 
@@ -67,43 +63,47 @@ pub fn new_run_id() -> String {
     format!("{:08x}", rand::random::<u32>())
 }
 
-/// What LocalStack and a real-time cluster cannot show.
-pub fn capabilities() -> Capabilities {
-    let mut caps = Capabilities::default();
-    for (c, why) in [
-        (Capability::VirtualClock, "kind runs in real time"),
-        (
-            Capability::Iam,
-            "LocalStack's community edition checks neither signatures nor IAM policies",
-        ),
-        (
-            Capability::Audit,
-            "LocalStack's community edition keeps no audit trail",
-        ),
-        (
-            Capability::Irsa,
+/// What LocalStack and a real-time cluster are: LocalStack can be stopped
+/// (an outage) but checks no IAM, keeps no audit trail, serves every region
+/// at once and keeps no snapshots; the clock is real, and the kind overlay
+/// shortens the refresh interval to wait for it.
+pub fn profile() -> Profile {
+    Profile {
+        lacks: vec![
+            (
+                Facet::Iam,
+                "LocalStack's community edition checks neither signatures nor IAM policies",
+            ),
+            (
+                Facet::Audit,
+                "LocalStack's community edition keeps no audit trail",
+            ),
+            (
+                Facet::Regions,
+                "one LocalStack serves every region; one cannot fail alone",
+            ),
+            (
+                Facet::Snapshots,
+                "LocalStack's community edition has no state snapshots",
+            ),
+        ],
+        wall_clock: Some("kind runs in real time"),
+        local_overlay: OVERLAY,
+        no_kubelet: None,
+        no_irsa: Some(
             "LocalStack's community edition issues credentials for any web identity token, so the token path cannot be told from another",
         ),
-        (
-            Capability::Regions,
-            "one LocalStack serves every region; one cannot fail alone",
-        ),
-        (
-            Capability::Snapshot,
-            "LocalStack's community edition has no state snapshots",
-        ),
-        (
-            Capability::RunbookRefreshInterval,
-            "the kind overlay shortens refreshInterval so refreshes happen in real time",
-        ),
-    ] {
-        caps.missing.insert(c, why.into());
     }
-    if super::kubectl_path().is_none() {
-        caps.missing
-            .insert(Capability::Kubectl, "kubectl is not on PATH".into());
+}
+
+/// The key `aws-secret` holds on kind.
+pub fn localstack_key() -> aws_emulator::AccessKey {
+    aws_emulator::AccessKey {
+        access_key_id: LOCALSTACK_KEY.0.into(),
+        secret_access_key: LOCALSTACK_KEY.1.into(),
+        session_token: None,
+        expiration: None,
     }
-    caps
 }
 
 const TOOL_TIMEOUT: Duration = Duration::from_secs(600);
@@ -125,7 +125,9 @@ pub struct KindCluster {
     pub localstack: ContainerSpec,
     /// LocalStack as the host reaches it (read again after it restarts).
     pub localstack_url: RwLock<String>,
-    sm: RwLock<aws_sdk_secretsmanager::Client>,
+    /// The harness's client of LocalStack (replaced when it comes back on
+    /// another port).
+    pub sm: SharedClient,
     pub region: String,
     /// LocalStack stopped by a scenario (an outage).
     pub stopped: AtomicBool,
@@ -237,22 +239,35 @@ impl KindCluster {
             .with_context(|| format!("writing {}", values_file.display()))?;
         tool("helm", &helm::upgrade_args(&values_file, &kubeconfig)).await?;
 
-        let client = client_for(&kubeconfig).await?;
+        let client = super::cluster::client_for(&kubeconfig).await?;
         let cluster = Self {
             cluster_name: name,
             kubeconfig,
             client,
             localstack: spec,
             localstack_url: RwLock::new(localstack_url),
-            sm: RwLock::new(sm),
+            sm: Arc::new(RwLock::new(sm)),
             region: seed.region.clone(),
             opts,
             stopped: AtomicBool::new(false),
             saved: Mutex::new(None),
             controller_stopped: AtomicBool::new(false),
         };
-        scenario::apply(&cluster, OVERLAY).await?;
+        cluster.apply_overlay(OVERLAY).await?;
         Ok(cluster)
+    }
+
+    /// Applies a fixture overlay with the run's label on every object,
+    /// `aws-secret` (LocalStack's credentials) before the store.
+    pub async fn apply_overlay(&self, overlay: &str) -> anyhow::Result<()> {
+        super::apply::apply_overlay_with_key(
+            &self.client,
+            &self.opts.fixtures,
+            overlay,
+            &[(RUN_LABEL, self.opts.run_id.as_str())],
+            &localstack_key(),
+        )
+        .await
     }
 
     pub fn fixtures(&self) -> &Fixtures {
@@ -343,16 +358,20 @@ async fn published_url(spec: &ContainerSpec) -> anyhow::Result<String> {
 }
 
 fn localstack_client(url: &str, region: &str) -> aws_sdk_secretsmanager::Client {
-    super::embedded::sm_client(
-        url,
-        &aws_emulator::AccessKey {
-            access_key_id: LOCALSTACK_KEY.0.into(),
-            secret_access_key: LOCALSTACK_KEY.1.into(),
-            session_token: None,
-            expiration: None,
-        },
-        region,
-    )
+    super::secrets_manager::sm_client(url, &localstack_key(), region)
+}
+
+/// An outage on kind: LocalStack's container stopped, and started again.
+impl Outage for KindCluster {
+    fn set_reachable(&self, reachable: bool) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move {
+            if reachable {
+                self.start_localstack().await
+            } else {
+                self.stop_localstack().await
+            }
+        })
+    }
 }
 
 /// Brings a kind environment up, runs `body` on it, and undoes it all
@@ -428,22 +447,6 @@ impl Verdict for std::process::ExitCode {
     }
 }
 
-impl Verdict for crate::runner::Outcome {
-    fn failed(&self) -> bool {
-        self.failed
-    }
-}
-
-pub(crate) async fn client_for(kubeconfig: &Path) -> anyhow::Result<kube::Client> {
-    let config = kube::Config::from_custom_kubeconfig(
-        Kubeconfig::read_from(kubeconfig)
-            .with_context(|| format!("reading {}", kubeconfig.display()))?,
-        &KubeConfigOptions::default(),
-    )
-    .await?;
-    Ok(kube::Client::try_from(config)?)
-}
-
 /// Removes every cluster and container a run left behind (`down --all`):
 /// kind clusters named `opssight-harness-*` and containers labelled with a
 /// run id. Returns what it removed.
@@ -476,6 +479,8 @@ pub async fn down_all() -> anyhow::Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::env::Capability;
+    use std::path::Path;
 
     #[test]
     fn the_localstack_container_is_pinned() {
@@ -542,7 +547,7 @@ mod tests {
 
     #[test]
     fn kind_shows_outages_and_controller_restarts_but_not_what_localstack_lacks() {
-        let caps = capabilities();
+        let caps = crate::env::Capabilities::derive(&profile());
         for present in [
             Capability::SecretsManagerOutage,
             Capability::ControllerRestart,

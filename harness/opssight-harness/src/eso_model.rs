@@ -1,0 +1,106 @@
+//! ESO's resource model as the harness reads it, in one place: where its
+//! kinds are served, the Ready condition, the messages ESO gives each
+//! reason, Go durations and the data hash. Today they come from the
+//! eso-emulator; pointing them at another crate is a change to this file.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{ApiResource, DynamicObject};
+
+pub use eso_emulator::types::StoreKind;
+
+/// Where ExternalSecrets are served.
+pub fn external_secrets() -> ApiResource {
+    eso_emulator::external_secret_resource()
+}
+
+/// Where SecretStores (or ClusterSecretStores) are served.
+pub fn stores(kind: StoreKind) -> ApiResource {
+    eso_emulator::store_resource(kind)
+}
+
+/// ESO's CRDs as the eso-emulator serves them.
+pub fn crds() -> Vec<CustomResourceDefinition> {
+    eso_emulator::types::crds()
+}
+
+/// An object's `Ready` condition.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ready {
+    pub status: String,
+    pub reason: String,
+    pub message: String,
+}
+
+impl Ready {
+    pub fn is_true(&self) -> bool {
+        self.status == "True"
+    }
+}
+
+/// The `Ready` condition of an ExternalSecret or a store, if it has one.
+pub fn ready(obj: &DynamicObject) -> Option<Ready> {
+    eso_emulator::ready_of(obj).map(|(status, reason, message)| Ready {
+        status,
+        reason,
+        message,
+    })
+}
+
+/// Whether an object has a `Ready` condition with this status.
+pub fn is_ready(obj: &DynamicObject) -> bool {
+    ready(obj).is_some_and(|r| r.is_true())
+}
+
+/// The messages ESO gives an ExternalSecret's `Ready` condition with this
+/// status and reason (its controller's constants); `None` for a pair ESO
+/// never writes.
+pub fn ready_messages(status: &str, reason: &str) -> Option<&'static [&'static str]> {
+    use eso_emulator::external_secret as es;
+    const SYNCED: &[&str] = &[es::MSG_SYNCED, es::MSG_RETAINED];
+    const DELETED: &[&str] = &[es::MSG_DELETED];
+    // The provider's failure, or the target's write failing.
+    const SYNCED_ERROR: &[&str] = &[es::MSG_PROVIDER_ERROR, es::MSG_UPDATE_ERROR];
+    match (status, reason) {
+        ("True", es::REASON_SYNCED) => Some(SYNCED),
+        ("True", es::REASON_DELETED) => Some(DELETED),
+        ("False", es::REASON_SYNCED_ERROR) => Some(SYNCED_ERROR),
+        _ => None,
+    }
+}
+
+/// A Go duration (`1h`, `30s`, `1h0m0s`), as ESO reads `refreshInterval`.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    eso_emulator::util::parse_duration(text)
+}
+
+/// The hash ESO keeps in a target Secret's data-hash annotation.
+pub fn data_hash(data: &BTreeMap<String, Vec<u8>>) -> String {
+    eso_emulator::util::data_hash(data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_reason_has_only_the_messages_eso_gives_it() {
+        let synced = ready_messages("True", "SecretSynced").unwrap();
+        assert!(synced.contains(&"secret synced"));
+        // An error's message never passes for a sync.
+        assert!(!synced.contains(&"could not update secret"));
+        assert!(!synced.contains(&"could not get secret data from provider"));
+        let failed = ready_messages("False", "SecretSyncedError").unwrap();
+        assert!(failed.contains(&"could not get secret data from provider"));
+        assert!(!failed.contains(&"secret synced"));
+        assert_eq!(
+            ready_messages("True", "SecretDeleted"),
+            Some(&["secret deleted due to DeletionPolicy=Delete"][..])
+        );
+        // A pair ESO never writes has no message to accept.
+        assert_eq!(ready_messages("False", "SecretSynced"), None);
+        assert_eq!(ready_messages("True", "NoSuchReason"), None);
+    }
+}
