@@ -40,11 +40,6 @@ use tokio_util::task::TaskTracker;
 use eso_api::StoreKind;
 pub use secret_store::Endpoints;
 
-// Kept until opssight-harness imports eso-api: `eso_emulator::types::X` is
-// `eso_api::X`, and the two resources are eso-api's.
-pub use eso_api as types;
-pub use eso_api::{external_secret_resource, store_resource};
-
 /// How the controller runs.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -236,17 +231,4 @@ impl Drop for EsoController {
     fn drop(&mut self) {
         self.stop.cancel();
     }
-}
-
-/// The Ready condition of an ExternalSecret or a store as ESO writes it:
-/// (status, reason, message), as a reader of the object sees it.
-// Kept until opssight-harness imports eso-api: `eso_api::ready_condition`
-// returns the condition as a struct.
-pub fn ready_of(obj: &kube::api::DynamicObject) -> Option<(String, String, String)> {
-    let c = eso_api::ready_condition(obj)?;
-    Some((
-        c.status.to_string(),
-        c.reason?,
-        c.message.unwrap_or_default(),
-    ))
 }

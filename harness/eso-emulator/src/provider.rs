@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use serde_json::Value;
 
-use crate::types::RemoteRef;
+use eso_api::RemoteRef;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum ProviderError {

@@ -1,12 +1,8 @@
-//! Small pieces: the hashes the emulator keeps in annotations and status,
-//! and (kept until opssight-harness imports eso-api) ESO's Go durations.
+//! Small pieces: the hashes the emulator keeps in annotations and status.
 
 use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
-
-// Kept until opssight-harness imports eso-api: eso_api::{parse_duration, go_duration}.
-pub use eso_api::{go_duration, parse_duration};
 
 fn short_hash(bytes: &[u8]) -> String {
     hex::encode(&Sha256::digest(bytes)[..16])

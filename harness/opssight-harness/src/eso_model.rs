@@ -1,7 +1,9 @@
 //! ESO's resource model as the harness reads it, in one place: where its
 //! kinds are served, the Ready condition, the messages ESO gives each
-//! reason, Go durations and the data hash. Today they come from the
-//! eso-emulator; pointing them at another crate is a change to this file.
+//! reason, Go durations and the data hash. The model is eso-api's (no
+//! controller in it, so `check`, the steps and the kind and binaries
+//! environments read ESO's objects without the emulator); only the data
+//! hash, which ESO computes as the controller writes, is the emulator's.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -9,21 +11,21 @@ use std::time::Duration;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{ApiResource, DynamicObject};
 
-pub use eso_emulator::types::StoreKind;
+pub use eso_api::StoreKind;
 
 /// Where ExternalSecrets are served.
 pub fn external_secrets() -> ApiResource {
-    eso_emulator::external_secret_resource()
+    eso_api::external_secret_resource()
 }
 
 /// Where SecretStores (or ClusterSecretStores) are served.
 pub fn stores(kind: StoreKind) -> ApiResource {
-    eso_emulator::store_resource(kind)
+    eso_api::store_resource(kind)
 }
 
-/// ESO's CRDs as the eso-emulator serves them.
+/// ESO's CRDs as the eso-emulator serves them (eso-api's model).
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    eso_emulator::types::crds()
+    eso_api::crds()
 }
 
 /// An object's `Ready` condition.
@@ -42,10 +44,12 @@ impl Ready {
 
 /// The `Ready` condition of an ExternalSecret or a store, if it has one.
 pub fn ready(obj: &DynamicObject) -> Option<Ready> {
-    eso_emulator::ready_of(obj).map(|(status, reason, message)| Ready {
-        status,
-        reason,
-        message,
+    // A condition without a reason is one ESO never wrote: not Ready's.
+    let c = eso_api::ready_condition(obj)?;
+    Some(Ready {
+        status: c.status.as_str().to_owned(),
+        reason: c.reason?,
+        message: c.message.unwrap_or_default(),
     })
 }
 
@@ -58,7 +62,7 @@ pub fn is_ready(obj: &DynamicObject) -> bool {
 /// status and reason (its controller's constants); `None` for a pair ESO
 /// never writes.
 pub fn ready_messages(status: &str, reason: &str) -> Option<&'static [&'static str]> {
-    use eso_emulator::external_secret as es;
+    use eso_api::reasons as es;
     const SYNCED: &[&str] = &[es::MSG_SYNCED, es::MSG_RETAINED];
     const DELETED: &[&str] = &[es::MSG_DELETED];
     // The provider's failure, or the target's write failing.
@@ -73,7 +77,7 @@ pub fn ready_messages(status: &str, reason: &str) -> Option<&'static [&'static s
 
 /// A Go duration (`1h`, `30s`, `1h0m0s`), as ESO reads `refreshInterval`.
 pub fn parse_duration(text: &str) -> Option<Duration> {
-    eso_emulator::util::parse_duration(text)
+    eso_api::parse_duration(text)
 }
 
 /// The hash ESO keeps in a target Secret's data-hash annotation.

@@ -114,11 +114,7 @@ async fn a_stopped_controller_leaves_every_external_secret_stale() {
 
     // Back up: the controller catches up and the checks pass again.
     env.start_eso().await.unwrap();
-    let api = Api::namespaced_with(
-        env.kube(),
-        NAMESPACE,
-        &eso_emulator::external_secret_resource(),
-    );
+    let api = Api::namespaced_with(env.kube(), NAMESPACE, &eso_api::external_secret_resource());
     let since = env.clock().now() - jiff::SignedDuration::from_secs(60);
     for name in [
         "opssight-app-secrets",
@@ -154,7 +150,7 @@ async fn an_invalid_store_is_reported() {
     let stores = Api::namespaced_with(
         env.kube(),
         NAMESPACE,
-        &eso_emulator::store_resource(eso_emulator::types::StoreKind::SecretStore),
+        &eso_api::store_resource(eso_api::StoreKind::SecretStore),
     );
     let patch = json!({ "spec": { "provider": { "aws": { "auth": { "secretRef": {
         "accessKeyIDSecretRef": { "name": "no-such-secret", "key": "access-key-id" } } } } } } });

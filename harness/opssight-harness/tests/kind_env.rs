@@ -174,7 +174,7 @@ esac"#,
     let client = common::client_for(&kube).await;
     let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
         Api::all(client.clone());
-    for crd in eso_emulator::types::crds() {
+    for crd in eso_api::crds() {
         crds.create(&PostParams::default(), &crd).await.unwrap();
     }
     eso_deployments(&client).await;
@@ -400,7 +400,7 @@ async fn bring_up_runs_the_tools_in_order_seeds_applies_and_tears_down() {
     let es = Api::<DynamicObject>::namespaced_with(
         f.client.clone(),
         "opssight-production",
-        &eso_emulator::external_secret_resource(),
+        &eso_api::external_secret_resource(),
     )
     .get("opssight-app-secrets")
     .await

@@ -115,7 +115,7 @@ async fn creation_policies_orphan_merge_and_none() {
     // SecretMissing, and it waits for the next refresh.
     let es = wait_ready(&stack, "merge-missing", "True", "SecretMissing").await;
     assert_eq!(
-        eso_emulator::ready_of(&es).map(|(_, _, m)| m).as_deref(),
+        ready_reason(&es).map(|(_, _, m)| m).as_deref(),
         Some("secret will not be created due to CreationPolicy=Merge")
     );
     assert!(

@@ -229,7 +229,15 @@ where
     found.unwrap_or_else(|| panic!("{what}: object vanished"))
 }
 
-pub(crate) use eso_emulator::ready_of as ready_reason;
+/// The Ready condition as (status, reason, message), for short assertions.
+pub(crate) fn ready_reason(obj: &DynamicObject) -> Option<(String, String, String)> {
+    let c = eso_api::ready_condition(obj)?;
+    Some((
+        c.status.as_str().to_owned(),
+        c.reason?,
+        c.message.unwrap_or_default(),
+    ))
+}
 
 pub(crate) async fn wait_ready(
     stack: &Stack,

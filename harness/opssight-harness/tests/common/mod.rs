@@ -95,7 +95,7 @@ pub(crate) async fn all_synced(env: &Embedded) {
 
 /// Waits up to `within` for each OpsSight ExternalSecret to be Ready.
 pub(crate) async fn all_ready(kube: kube::Client, within: Duration) {
-    let api = Api::namespaced_with(kube, NAMESPACE, &eso_emulator::external_secret_resource());
+    let api = Api::namespaced_with(kube, NAMESPACE, &eso_api::external_secret_resource());
     for name in [
         "opssight-app-secrets",
         "opssight-database-secrets",
