@@ -32,7 +32,7 @@ use kube::api::{Api, PostParams};
 
 use self::components::Components;
 use self::pki::{Pki, write_private};
-use self::process::{Process, Spec, free_port};
+use self::process::{Process, Spec, on_free_ports};
 use super::capability::Profile;
 use super::facets::Facet;
 use super::secrets_manager::{EmulatedSecretsManager, sm_client};
@@ -167,6 +167,8 @@ impl Backend {
 /// The real ESO controller's process, and how to start it again.
 struct Controller {
     process: Option<Process>,
+    /// Its arguments but the addresses it listens on, which each start
+    /// picks anew (a port it held before may have been taken meanwhile).
     args: Vec<String>,
     env: Vec<(String, String)>,
 }
@@ -249,98 +251,119 @@ impl ControlPlane {
         let pki = Pki::generate(d)?;
 
         // etcd
-        let (client_port, peer_port) = (free_port()?, free_port()?);
-        let client_url = format!("http://127.0.0.1:{client_port}");
-        let peer_url = format!("http://127.0.0.1:{peer_port}");
-        let mut etcd = Process::spawn(Spec {
-            name: "etcd",
-            program: &components.etcd.path,
-            args: vec![
-                "--name=default".into(),
-                format!("--data-dir={}", d.join("etcd").display()),
-                format!("--listen-client-urls={client_url}"),
-                format!("--advertise-client-urls={client_url}"),
-                format!("--listen-peer-urls={peer_url}"),
-                format!("--initial-advertise-peer-urls={peer_url}"),
-                format!("--initial-cluster=default={peer_url}"),
-                // A run's data is thrown away at its end: no fsync per write.
-                "--unsafe-no-fsync".into(),
-            ],
-            env: vec![],
-            log: d.join("etcd.log"),
-        })?;
-        etcd.wait_ready(
-            &format!("etcd to be healthy on {client_url}"),
-            timeout,
-            || async { http_status(client_port, "/health").await == Some(200) },
-        )
+        let etcd_path = &components.etcd.path;
+        let (etcd, client_url) = on_free_ports("etcd", |[client_port, peer_port]| async move {
+            let client_url = format!("http://127.0.0.1:{client_port}");
+            let peer_url = format!("http://127.0.0.1:{peer_port}");
+            let data_dir = d.join("etcd");
+            // An attempt that lost a port may have begun a member with
+            // other URLs there.
+            if data_dir.exists() {
+                std::fs::remove_dir_all(&data_dir)
+                    .with_context(|| format!("removing {}", data_dir.display()))?;
+            }
+            let mut etcd = Process::spawn(Spec {
+                name: "etcd",
+                program: etcd_path,
+                args: vec![
+                    "--name=default".into(),
+                    format!("--data-dir={}", data_dir.display()),
+                    format!("--listen-client-urls={client_url}"),
+                    format!("--advertise-client-urls={client_url}"),
+                    format!("--listen-peer-urls={peer_url}"),
+                    format!("--initial-advertise-peer-urls={peer_url}"),
+                    format!("--initial-cluster=default={peer_url}"),
+                    // A run's data is thrown away at its end: no fsync per write.
+                    "--unsafe-no-fsync".into(),
+                ],
+                env: vec![],
+                log: d.join("etcd.log"),
+            })?;
+            etcd.wait_ready(
+                &format!("etcd to be healthy on {client_url}"),
+                timeout,
+                || async { http_status(client_port, "/health").await == Some(200) },
+            )
+            .await?;
+            Ok((etcd, client_url))
+        })
         .await?;
 
         // kube-apiserver
-        let api_port = free_port()?;
-        let server = format!("https://127.0.0.1:{api_port}");
         let issuer = "https://kubernetes.default.svc.cluster.local";
         let path = |p: &Path| p.display().to_string();
-        let mut apiserver = Process::spawn(Spec {
-            name: "kube-apiserver",
-            program: &components.kube_apiserver.path,
-            args: vec![
-                format!("--etcd-servers={client_url}"),
-                "--bind-address=127.0.0.1".into(),
-                "--advertise-address=127.0.0.1".into(),
-                format!("--secure-port={api_port}"),
-                format!("--cert-dir={}", d.join("apiserver").display()),
-                format!("--tls-cert-file={}", path(&pki.apiserver.cert)),
-                format!("--tls-private-key-file={}", path(&pki.apiserver.key)),
-                format!("--client-ca-file={}", path(&pki.ca_cert)),
-                format!("--service-account-issuer={issuer}"),
-                format!("--api-audiences={issuer}"),
-                format!("--service-account-key-file={}", path(&pki.sa_public)),
-                format!(
-                    "--service-account-signing-key-file={}",
-                    path(&pki.sa_private)
-                ),
-                "--service-cluster-ip-range=10.0.0.0/24".into(),
-                "--authorization-mode=RBAC".into(),
-                // No kubelet, no nodes: the "kubernetes" Service's endpoint
-                // would be 127.0.0.1, which Endpoints refuse.
-                "--endpoint-reconciler-type=none".into(),
-                "--profiling=false".into(),
-            ],
-            env: vec![],
-            log: d.join("kube-apiserver.log"),
-        })?;
         let admin_kubeconfig = d.join("admin.kubeconfig");
-        write_private(
+        let (apiserver_path, pki, client_url, admin_kc) = (
+            &components.kube_apiserver.path,
+            &pki,
+            &client_url,
             &admin_kubeconfig,
-            serde_json::to_string_pretty(&kubeconfig_json(
-                &server,
-                &pki.ca_cert,
-                serde_json::json!({
-                    "client-certificate": pki.admin.cert, "client-key": pki.admin.key }),
-            ))?
-            .as_bytes(),
-        )?;
-        let client = super::cluster::client_for(&admin_kubeconfig).await?;
-        {
-            let client = client.clone();
-            apiserver
-                .wait_ready(
-                    &format!("kube-apiserver to be ready (GET {server}/readyz)"),
-                    timeout,
-                    move || {
-                        let client = client.clone();
-                        async move {
-                            let req = http::Request::get("/readyz").body(Vec::new());
-                            match req {
-                                Ok(req) => client.request_text(req).await.is_ok_and(|t| t == "ok"),
-                                Err(_) => false,
+        );
+        let (apiserver, server, client) =
+            on_free_ports("kube-apiserver", |[api_port]| async move {
+                let server = format!("https://127.0.0.1:{api_port}");
+                let mut apiserver = Process::spawn(Spec {
+                    name: "kube-apiserver",
+                    program: apiserver_path,
+                    args: vec![
+                        format!("--etcd-servers={client_url}"),
+                        "--bind-address=127.0.0.1".into(),
+                        "--advertise-address=127.0.0.1".into(),
+                        format!("--secure-port={api_port}"),
+                        format!("--cert-dir={}", d.join("apiserver").display()),
+                        format!("--tls-cert-file={}", path(&pki.apiserver.cert)),
+                        format!("--tls-private-key-file={}", path(&pki.apiserver.key)),
+                        format!("--client-ca-file={}", path(&pki.ca_cert)),
+                        format!("--service-account-issuer={issuer}"),
+                        format!("--api-audiences={issuer}"),
+                        format!("--service-account-key-file={}", path(&pki.sa_public)),
+                        format!(
+                            "--service-account-signing-key-file={}",
+                            path(&pki.sa_private)
+                        ),
+                        "--service-cluster-ip-range=10.0.0.0/24".into(),
+                        "--authorization-mode=RBAC".into(),
+                        // No kubelet, no nodes: the "kubernetes" Service's endpoint
+                        // would be 127.0.0.1, which Endpoints refuse.
+                        "--endpoint-reconciler-type=none".into(),
+                        "--profiling=false".into(),
+                    ],
+                    env: vec![],
+                    log: d.join("kube-apiserver.log"),
+                })?;
+                write_private(
+                    admin_kc,
+                    serde_json::to_string_pretty(&kubeconfig_json(
+                        &server,
+                        &pki.ca_cert,
+                        serde_json::json!({
+                        "client-certificate": pki.admin.cert, "client-key": pki.admin.key }),
+                    ))?
+                    .as_bytes(),
+                )?;
+                let client = super::cluster::client_for(admin_kc).await?;
+                let ready_client = client.clone();
+                apiserver
+                    .wait_ready(
+                        &format!("kube-apiserver to be ready (GET {server}/readyz)"),
+                        timeout,
+                        move || {
+                            let client = ready_client.clone();
+                            async move {
+                                let req = http::Request::get("/readyz").body(Vec::new());
+                                match req {
+                                    Ok(req) => {
+                                        client.request_text(req).await.is_ok_and(|t| t == "ok")
+                                    }
+                                    Err(_) => false,
+                                }
                             }
-                        }
-                    },
-                )
-                .await?;
-        }
+                        },
+                    )
+                    .await?;
+                Ok((apiserver, server, client))
+            })
+            .await?;
         let apiserver_version = client
             .apiserver_version()
             .await
@@ -448,7 +471,6 @@ impl ControlPlane {
             ))?
             .as_bytes(),
         )?;
-        let (metrics, live) = (free_port()?, free_port()?);
         let eso_home = d.join("eso-home");
         std::fs::DirBuilder::new().mode(0o700).create(&eso_home)?;
         let endpoint = backend.endpoint();
@@ -456,9 +478,6 @@ impl ControlPlane {
             process: None,
             args: vec![
                 "--concurrent=1".into(),
-                // Its defaults (:8080, :8082) listen on every interface.
-                format!("--metrics-addr=127.0.0.1:{metrics}"),
-                format!("--live-addr=127.0.0.1:{live}"),
                 "--enable-leader-election=false".into(),
                 "--loglevel=info".into(),
                 "--zap-time-encoding=iso8601".into(),
@@ -490,7 +509,7 @@ impl ControlPlane {
             opts,
             dir,
         };
-        plane.start_controller(live).await?;
+        plane.start_controller().await?;
         super::cluster::publish_deployment(
             &plane.client,
             &emulator_core::Clock::system(),
@@ -523,34 +542,37 @@ impl ControlPlane {
         self.dir.path()
     }
 
-    /// The live port ESO's health endpoint is on.
-    fn live_port(&self) -> Option<u16> {
-        let c = self.controller.lock().unwrap_or_else(|e| e.into_inner());
-        c.args
-            .iter()
-            .find_map(|a| a.strip_prefix("--live-addr=127.0.0.1:"))
-            .and_then(|p| p.parse().ok())
-    }
-
     /// Starts the ESO controller process and waits for its health endpoint.
-    async fn start_controller(&self, live: u16) -> anyhow::Result<()> {
-        let mut process = {
+    async fn start_controller(&self) -> anyhow::Result<()> {
+        let (args, env) = {
             let c = self.controller.lock().unwrap_or_else(|e| e.into_inner());
-            Process::spawn(Spec {
+            (c.args.clone(), c.env.clone())
+        };
+        let (args, env) = (&args, &env);
+        let process = on_free_ports("ESO's controller", |[metrics, live]| async move {
+            let mut args = args.clone();
+            // Its defaults (:8080, :8082) listen on every interface.
+            args.extend([
+                format!("--metrics-addr=127.0.0.1:{metrics}"),
+                format!("--live-addr=127.0.0.1:{live}"),
+            ]);
+            let mut process = Process::spawn(Spec {
                 name: "external-secrets",
                 program: &self.components.eso.path,
-                args: c.args.clone(),
-                env: c.env.clone(),
+                args,
+                env: env.clone(),
                 log: self.dir.path().join("external-secrets.log"),
-            })?
-        };
-        process
-            .wait_ready(
-                &format!("ESO's controller to answer on 127.0.0.1:{live}/healthz"),
-                self.opts.start_timeout,
-                || async move { http_status(live, "/healthz").await == Some(200) },
-            )
-            .await?;
+            })?;
+            process
+                .wait_ready(
+                    &format!("ESO's controller to answer on 127.0.0.1:{live}/healthz"),
+                    self.opts.start_timeout,
+                    || async move { http_status(live, "/healthz").await == Some(200) },
+                )
+                .await?;
+            Ok(process)
+        })
+        .await?;
         self.controller
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -561,10 +583,7 @@ impl ControlPlane {
 
     /// Starts the controller again (after `stop_eso`).
     pub async fn start_eso(&self) -> anyhow::Result<()> {
-        let live = self
-            .live_port()
-            .ok_or_else(|| anyhow::anyhow!("ESO's live port is unknown"))?;
-        self.start_controller(live).await?;
+        self.start_controller().await?;
         super::cluster::publish_deployment(
             &self.client,
             &emulator_core::Clock::system(),
@@ -665,26 +684,30 @@ async fn start_moto(dir: &Path, seed: &Seed, timeout: Duration) -> anyhow::Resul
                 "--secrets-manager moto: moto_server is not on PATH (pip install \"moto[server]\")"
             )
         })?;
-    let port = free_port()?;
     // moto is Python: it needs PATH (and HOME for pyenv's shims).
-    let env = ["PATH", "HOME", "PYENV_ROOT", "PYENV_VERSION"]
+    let env: Vec<(String, String)> = ["PATH", "HOME", "PYENV_ROOT", "PYENV_VERSION"]
         .iter()
         .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
         .collect();
-    let mut process = Process::spawn(Spec {
-        name: "moto",
-        program: &program,
-        args: strings(&["-H", "127.0.0.1", "-p", &port.to_string()]),
-        env,
-        log: dir.join("moto.log"),
-    })?;
-    process
-        .wait_ready(
-            &format!("moto to answer on 127.0.0.1:{port}"),
-            timeout,
-            || async move { http_status(port, "/moto-api/").await.is_some() },
-        )
-        .await?;
+    let (program, env) = (&program, &env);
+    let (process, port) = on_free_ports("moto", |[port]| async move {
+        let mut process = Process::spawn(Spec {
+            name: "moto",
+            program,
+            args: strings(&["-H", "127.0.0.1", "-p", &port.to_string()]),
+            env: env.clone(),
+            log: dir.join("moto.log"),
+        })?;
+        process
+            .wait_ready(
+                &format!("moto to answer on 127.0.0.1:{port}"),
+                timeout,
+                || async move { http_status(port, "/moto-api/").await.is_some() },
+            )
+            .await?;
+        Ok((process, port))
+    })
+    .await?;
     let endpoint = format!("http://127.0.0.1:{port}");
     let client = sm_client(
         &endpoint,

@@ -108,6 +108,8 @@ pub struct Process {
     pub name: String,
     child: Child,
     pub log: PathBuf,
+    /// Where this process's lines start in `log`.
+    log_start: u64,
 }
 
 /// How to start one.
@@ -134,6 +136,9 @@ impl Process {
             .mode(0o600)
             .open(&spec.log)
             .map_err(spawn_err)?;
+        // The log may hold an earlier process's lines (the same component
+        // started again): this one's tail starts where they end.
+        let log_start = log.metadata().map_err(spawn_err)?.len();
         let err_log = log.try_clone().map_err(spawn_err)?;
         let mut cmd = Command::new(spec.program);
         cmd.args(&spec.args)
@@ -162,6 +167,7 @@ impl Process {
             name: spec.name.to_owned(),
             child,
             log: spec.log,
+            log_start,
         })
     }
 
@@ -174,9 +180,9 @@ impl Process {
         self.child.try_wait().ok().flatten()
     }
 
-    /// The last `n` lines of its log.
+    /// The last `n` lines of what it wrote to its log.
     pub fn log_tail(&self, n: usize) -> Vec<String> {
-        tail(&self.log, n)
+        tail_from(&self.log, self.log_start, n)
     }
 
     /// Waits until `ready` says yes, polling every 100 ms; fails at once if
@@ -244,7 +250,16 @@ impl Drop for Process {
 
 /// The last `n` lines of a file (what there is of it).
 pub fn tail(path: &Path, n: usize) -> Vec<String> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+    tail_from(path, 0, n)
+}
+
+/// The last `n` lines of a file after its first `start` bytes.
+fn tail_from(path: &Path, start: u64, n: usize) -> Vec<String> {
+    let bytes = std::fs::read(path).unwrap_or_default();
+    let from = usize::try_from(start)
+        .unwrap_or(usize::MAX)
+        .min(bytes.len());
+    let text = String::from_utf8_lossy(&bytes[from..]);
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..]
         .iter()
@@ -252,11 +267,64 @@ pub fn tail(path: &Path, n: usize) -> Vec<String> {
         .collect()
 }
 
-/// A free port on 127.0.0.1, for a component that must be told its port
-/// (the kernel picks it; the listener is closed before the component binds).
-pub fn free_port() -> std::io::Result<u16> {
-    let l = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))?;
-    Ok(l.local_addr()?.port())
+/// `N` distinct ports free on 127.0.0.1 now, for a component that must be
+/// told its ports: the kernel picks each, and all are held at once before
+/// any is released, so no port is picked twice (one released could be
+/// handed out again by the next pick).
+pub fn free_ports<const N: usize>() -> std::io::Result<[u16; N]> {
+    let listeners = (0..N)
+        .map(|_| std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    let mut ports = [0; N];
+    for (port, l) in ports.iter_mut().zip(&listeners) {
+        *port = l.local_addr()?.port();
+    }
+    Ok(ports)
+}
+
+/// How many times a component is started on new ports when another
+/// process took one of its ports first.
+const PORT_ATTEMPTS: usize = 3;
+
+/// Starts something on ports free now (`start` spawns it and waits for it)
+/// and, should another process bind one of them between the pick and the
+/// component's own bind (a released port is anyone's), starts it again on
+/// new ones, up to three times. Seen with tests and other servers starting
+/// beside the harness: etcd exiting with "bind: address already in use".
+pub async fn on_free_ports<const N: usize, T, Fut>(
+    what: &str,
+    // Not an async closure: its future must be Send for every borrow,
+    // which async closures cannot say yet.
+    mut start: impl FnMut([u16; N]) -> Fut,
+) -> anyhow::Result<T>
+where
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
+    let mut attempt = 1;
+    loop {
+        let ports = free_ports::<N>()?;
+        match start(ports).await {
+            Err(e) if attempt < PORT_ATTEMPTS && port_taken(&e) => {
+                tracing::warn!(
+                    "{what}: a port of {ports:?} was taken before it could bind it; starting it on other ports"
+                );
+                eprintln!("{what}: a port was taken before it could bind it; trying other ports");
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Whether a start failed because its process could not bind a port.
+fn port_taken(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<ProcessError>(),
+            Some(ProcessError::Exited { tail, .. })
+                if tail.to_ascii_lowercase().contains("address already in use")
+        )
+    })
 }
 
 #[cfg(test)]
@@ -303,5 +371,85 @@ mod tests {
             "{e}"
         );
         assert!(e.contains("no etcd here"), "{e}");
+    }
+
+    fn exited(tail: &str) -> anyhow::Error {
+        anyhow::Error::new(ProcessError::Exited {
+            name: "etcd".into(),
+            status: "exit status: 1".into(),
+            waiting_for: "etcd to be healthy".into(),
+            log: PathBuf::from("etcd.log"),
+            tail: tail.into(),
+        })
+        .context("starting the control plane")
+    }
+
+    #[test]
+    fn ports_picked_together_are_distinct() {
+        for _ in 0..50 {
+            let ports = free_ports::<4>().unwrap();
+            let distinct: BTreeSet<u16> = ports.iter().copied().collect();
+            assert_eq!(distinct.len(), 4, "{ports:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_start_that_lost_a_port_is_tried_again_on_other_ports() {
+        let mut seen = Vec::new();
+        let started = on_free_ports("etcd", |ports: [u16; 2]| {
+            seen.push(ports);
+            let first = seen.len() == 1;
+            async move {
+                if first {
+                    Err(exited(
+                        "listen tcp 127.0.0.1:2380: bind: address already in use",
+                    ))
+                } else {
+                    Ok(ports)
+                }
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(seen.len(), 2);
+        assert_eq!(started, seen[1]);
+    }
+
+    #[tokio::test]
+    async fn other_failures_and_a_third_lost_port_are_not_tried_again() {
+        let mut attempts = 0;
+        let e = on_free_ports("etcd", |_: [u16; 1]| {
+            attempts += 1;
+            async { Err::<(), _>(exited("panic: no etcd here")) }
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(attempts, 1);
+        assert!(format!("{e:#}").contains("no etcd here"));
+
+        let mut attempts = 0;
+        let e = on_free_ports("moto", |_: [u16; 1]| {
+            attempts += 1;
+            async { Err::<(), _>(exited("OSError: [Errno 98] Address already in use")) }
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(attempts, PORT_ATTEMPTS);
+        assert!(format!("{e:#}").contains("Address already in use"));
+    }
+
+    #[test]
+    fn a_process_log_tail_is_its_own_lines_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("eso.log");
+        std::fs::write(&log, "old run: bind: address already in use\n").unwrap();
+        let start = std::fs::metadata(&log).unwrap().len();
+        let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+        std::io::Write::write_all(&mut f, b"new run line 1\nnew run line 2\n").unwrap();
+        assert_eq!(
+            tail_from(&log, start, 10),
+            ["new run line 1", "new run line 2"]
+        );
+        assert_eq!(tail(&log, 10).len(), 3);
     }
 }
