@@ -135,6 +135,27 @@ pub(crate) fn ledger_values(ledger: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Which of `values` (raw, or base64 where `base64_too`) a text holds, as
+/// its length and first two characters: one pass over the text for all of
+/// them (a run's debug log is megabytes, its values hundreds).
+#[allow(dead_code)] // Not every test crate that includes `common` searches.
+pub(crate) fn value_in(values: &[String], text: &str, base64_too: bool) -> Option<String> {
+    use base64::Engine as _;
+    let mut forms: Vec<String> = values.iter().map(|v| regex::escape(v)).collect();
+    if base64_too {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        forms.extend(values.iter().map(|v| regex::escape(&b64.encode(v))));
+    }
+    let any = regex::Regex::new(&forms.join("|")).unwrap();
+    let found = any.find(text)?.as_str();
+    let value = values
+        .iter()
+        .find(|v| found == v.as_str())
+        .map(|v| format!("{} chars, starting {:?}", v.len(), &v[..2]))
+        .unwrap_or_else(|| format!("base64 of a value ({} chars)", found.len()));
+    Some(value)
+}
+
 /// The components of `--env binaries` (scripts/build-real-components.sh),
 /// or `None` (and why) where a test may skip: a missing component fails
 /// the test under `REQUIRE_BINARIES=1`, as `.ci/run` sets.
