@@ -257,7 +257,7 @@ async fn a_scenario_failing_midway_still_leaves_the_system_as_it_found_it() {
             ],
             work.path(),
             // The failing wait need not take the default two minutes.
-            &[("OPSSIGHT_WAIT_SECONDS", "10")],
+            &[("OPSSIGHT_WAIT_SECONDS", "4")],
         ),
     )
     .await

@@ -958,8 +958,13 @@ fn fake_kubelet(
                 };
                 if dir.is_dir() {
                     write("files", lines("file"));
-                    if std::fs::remove_file(dir.join("start")).is_ok() || env_follows {
+                    // The environment before the `start` mark goes: the
+                    // fake `kubectl wait` reads `env` as soon as the mark
+                    // is gone (the other order failed it under load).
+                    let start = dir.join("start");
+                    if start.exists() || env_follows {
                         write("env", lines("env"));
+                        let _ = std::fs::remove_file(&start);
                     }
                 }
             }
