@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use opssight_harness::env::binaries::components::{Components, go_module_version};
-use opssight_harness::env::binaries::{Backend, BinariesOptions, with_control_plane};
+use opssight_harness::env::binaries::{Backend, BinariesOptions, ControlPlane, with_control_plane};
 use opssight_harness::fixtures::Fixtures;
 use opssight_harness::fixtures::seed::Seed;
 
@@ -37,6 +37,23 @@ mod common;
 
 fn components() -> Option<Components> {
     common::binaries_components()
+}
+
+/// Runs `body` on a control plane of the repository's fixtures started for
+/// it (on a runtime of its own, as these tests are plain #[test]s so that
+/// one plane runs at a time) and stopped after it; `body` failing fails
+/// the test.
+fn on_a_control_plane<F, Fut>(body: F)
+where
+    F: FnOnce(std::sync::Arc<ControlPlane>) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let opts = BinariesOptions::new(Fixtures::at(repo_root().join("fixtures")));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(with_control_plane(opts, body)).unwrap();
 }
 
 /// Socket inodes a process holds open.
@@ -88,75 +105,68 @@ fn the_controller_is_the_real_eso_and_the_api_server_the_real_one() {
     let Some(components) = components() else {
         return;
     };
-    let opts = BinariesOptions::new(Fixtures::at(repo_root().join("fixtures")));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime
-        .block_on(with_control_plane(opts, |plane| async move {
-            // The API server says what it is, and it is the process we started.
-            let version = plane.client.apiserver_version().await?;
-            assert_eq!(version.git_version, components.kube_apiserver.version);
-            assert_eq!(
-                std::fs::read_link(format!("/proc/{}/exe", plane.apiserver_pid))?,
-                components.kube_apiserver.path
-            );
-            // The controller is ESO's binary, of the version its build says.
-            let pid = plane.eso_pid().expect("ESO runs");
-            let exe = std::fs::read_link(format!("/proc/{pid}/exe"))?;
-            assert_eq!(exe, components.eso.path);
-            assert_eq!(
-                go_module_version(&exe, "github.com/external-secrets/external-secrets")?.as_deref(),
-                Some(components.eso.version.as_str()),
-                "the build information of {}",
-                exe.display()
-            );
-            // ESO, not the harness, wrote the Secrets: its field manager (ESO's
-            // server-side apply names itself after the ExternalSecret) and its
-            // label are on them.
-            let secrets: Api<Secret> = Api::namespaced(plane.client.clone(), "opssight-production");
-            let s = secrets.get("opssight-database-secrets").await?;
-            let managers: Vec<String> = s
-                .metadata
-                .managed_fields
+    on_a_control_plane(|plane| async move {
+        // The API server says what it is, and it is the process we started.
+        let version = plane.client.apiserver_version().await?;
+        assert_eq!(version.git_version, components.kube_apiserver.version);
+        assert_eq!(
+            std::fs::read_link(format!("/proc/{}/exe", plane.apiserver_pid))?,
+            components.kube_apiserver.path
+        );
+        // The controller is ESO's binary, of the version its build says.
+        let pid = plane.eso_pid().expect("ESO runs");
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe"))?;
+        assert_eq!(exe, components.eso.path);
+        assert_eq!(
+            go_module_version(&exe, "github.com/external-secrets/external-secrets")?.as_deref(),
+            Some(components.eso.version.as_str()),
+            "the build information of {}",
+            exe.display()
+        );
+        // ESO, not the harness, wrote the Secrets: its field manager (ESO's
+        // server-side apply names itself after the ExternalSecret) and its
+        // label are on them.
+        let secrets: Api<Secret> = Api::namespaced(plane.client.clone(), "opssight-production");
+        let s = secrets.get("opssight-database-secrets").await?;
+        let managers: Vec<String> = s
+            .metadata
+            .managed_fields
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|m| m.manager)
+            .collect();
+        assert!(
+            managers
+                .iter()
+                .any(|m| m == "externalsecrets.external-secrets.io/opssight-database-secrets"),
+            "field managers of the Secret: {managers:?}"
+        );
+        assert_eq!(
+            s.metadata
+                .labels
                 .unwrap_or_default()
-                .into_iter()
-                .filter_map(|m| m.manager)
-                .collect();
-            assert!(
-                managers
-                    .iter()
-                    .any(|m| m == "externalsecrets.external-secrets.io/opssight-database-secrets"),
-                "field managers of the Secret: {managers:?}"
-            );
-            assert_eq!(
-                s.metadata
-                    .labels
-                    .unwrap_or_default()
-                    .get("reconcile.external-secrets.io/managed")
-                    .map(String::as_str),
-                Some("true")
-            );
-            // Every listener of every process is on loopback.
-            let pids = plane.pids();
-            let all = listeners();
-            let mut seen = 0;
-            for (name, pid) in &pids {
-                let mine = socket_inodes(*pid);
-                for (addr, port, _) in all.iter().filter(|(_, _, inode)| mine.contains(inode)) {
-                    seen += 1;
-                    assert!(
-                        is_loopback(addr),
-                        "{name} (pid {pid}) listens on {addr}:{port}, not 127.0.0.1"
-                    );
-                }
+                .get("reconcile.external-secrets.io/managed")
+                .map(String::as_str),
+            Some("true")
+        );
+        // Every listener of every process is on loopback.
+        let pids = plane.pids();
+        let all = listeners();
+        let mut seen = 0;
+        for (name, pid) in &pids {
+            let mine = socket_inodes(*pid);
+            for (addr, port, _) in all.iter().filter(|(_, _, inode)| mine.contains(inode)) {
+                seen += 1;
+                assert!(
+                    is_loopback(addr),
+                    "{name} (pid {pid}) listens on {addr}:{port}, not 127.0.0.1"
+                );
             }
-            // etcd (2), kube-apiserver, ESO's metrics and health ports at least.
-            assert!(seen >= 5, "only {seen} listeners found for {pids:?}");
-            anyhow::Ok(())
-        }))
-        .unwrap();
+        }
+        // etcd (2), kube-apiserver, ESO's metrics and health ports at least.
+        assert!(seen >= 5, "only {seen} listeners found for {pids:?}");
+        anyhow::Ok(())
+    });
 }
 
 /// The processes whose parent is `pid`.
@@ -306,69 +316,60 @@ fn a_destructive_run_on_existing_leaves_the_real_control_plane_as_it_found_it() 
     if components().is_none() {
         return;
     }
-    let opts = BinariesOptions::new(Fixtures::at(repo_root().join("fixtures")));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime
-        .block_on(with_control_plane(opts, |plane| async move {
-            let Backend::Emulator(sm) = &plane.backend else {
-                anyhow::bail!("the default backend is the aws-emulator");
-            };
-            let seed = Seed::load(&plane.opts.fixtures.seed_file())?;
-            // The system as the runbook configures it (refreshInterval 1h),
-            // not the binaries overlay's real-time 10 s.
-            plane.apply_overlay("local").await?;
-            common::all_ready(plane.client.clone(), Duration::from_secs(120)).await;
-            let work = tempfile::tempdir()?;
-            let before =
-                common::live_fingerprint(plane.client.clone(), &sm.admin, seed.secrets.keys())
-                    .await;
-            let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_opssight-harness"))
-                .args([
-                    "test",
-                    "--env",
-                    "existing",
-                    "--allow-destructive",
-                    "--artifacts",
-                ])
-                .arg(work.path().join("artifacts"))
-                .env("KUBECONFIG", &plane.kubeconfig)
-                .env("AWS_ENDPOINT_URL", plane.backend.endpoint())
-                .env("AWS_ACCESS_KEY_ID", &sm.admin_key.access_key_id)
-                .env("AWS_SECRET_ACCESS_KEY", &sm.admin_key.secret_access_key)
-                .env("AWS_REGION", &seed.region)
-                .env_remove("AWS_PROFILE")
-                .env_remove("OPSSIGHT_ENV")
-                .current_dir(repo_root())
-                .kill_on_drop(true)
-                .output()
-                .await?;
-            let log = format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            assert!(out.status.success(), "{log}");
-            assert!(log.contains("put back after"), "{log}");
-            assert!(!log.contains("NOT PUT BACK"), "{log}");
-            assert!(
-                log.contains("health after the run: as the harness found it"),
-                "{log}"
-            );
-            let after =
-                common::live_fingerprint(plane.client.clone(), &sm.admin, seed.secrets.keys())
-                    .await;
-            assert_eq!(
-                common::changed(&before, &after),
-                Vec::<String>::new(),
-                "{log}"
-            );
-            for v in seed.all_values() {
-                assert!(!log.contains(&v), "a value of the system is in the output");
-            }
-            anyhow::Ok(())
-        }))
-        .unwrap();
+    on_a_control_plane(|plane| async move {
+        let Backend::Emulator(sm) = &plane.backend else {
+            anyhow::bail!("the default backend is the aws-emulator");
+        };
+        let seed = Seed::load(&plane.opts.fixtures.seed_file())?;
+        // The system as the runbook configures it (refreshInterval 1h),
+        // not the binaries overlay's real-time 10 s.
+        plane.apply_overlay("local").await?;
+        common::all_ready(plane.client.clone(), Duration::from_secs(120)).await;
+        let work = tempfile::tempdir()?;
+        let before =
+            common::live_fingerprint(plane.client.clone(), &sm.admin, seed.secrets.keys()).await;
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_opssight-harness"))
+            .args([
+                "test",
+                "--env",
+                "existing",
+                "--allow-destructive",
+                "--artifacts",
+            ])
+            .arg(work.path().join("artifacts"))
+            .env("KUBECONFIG", &plane.kubeconfig)
+            .env("AWS_ENDPOINT_URL", plane.backend.endpoint())
+            .env("AWS_ACCESS_KEY_ID", &sm.admin_key.access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &sm.admin_key.secret_access_key)
+            .env("AWS_REGION", &seed.region)
+            .env_remove("AWS_PROFILE")
+            .env_remove("OPSSIGHT_ENV")
+            .current_dir(repo_root())
+            .kill_on_drop(true)
+            .output()
+            .await?;
+        let log = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{log}");
+        assert!(log.contains("put back after"), "{log}");
+        assert!(!log.contains("NOT PUT BACK"), "{log}");
+        assert!(
+            log.contains("health after the run: as the harness found it"),
+            "{log}"
+        );
+        let after =
+            common::live_fingerprint(plane.client.clone(), &sm.admin, seed.secrets.keys()).await;
+        assert_eq!(
+            common::changed(&before, &after),
+            Vec::<String>::new(),
+            "{log}"
+        );
+        for v in seed.all_values() {
+            assert!(!log.contains(&v), "a value of the system is in the output");
+        }
+        anyhow::Ok(())
+    });
 }
