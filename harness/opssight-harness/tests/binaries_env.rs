@@ -348,18 +348,9 @@ fn a_destructive_run_on_existing_leaves_the_real_control_plane_as_it_found_it() 
             .kill_on_drop(true)
             .output()
             .await?;
-        let log = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let log = common::output_text(&out);
         assert!(out.status.success(), "{log}");
-        assert!(log.contains("put back after"), "{log}");
-        assert!(!log.contains("NOT PUT BACK"), "{log}");
-        assert!(
-            log.contains("health after the run: as the harness found it"),
-            "{log}"
-        );
+        common::assert_put_back_as_found(&log);
         let after =
             common::live_fingerprint(plane.client.clone(), &sm.admin, seed.secrets.keys()).await;
         assert_eq!(

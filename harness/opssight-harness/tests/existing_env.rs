@@ -73,14 +73,7 @@ async fn versions(env: &Embedded) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
+use common::output_text as text;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_allow_destructive_only_read_only_scenarios_run_and_nothing_changes() {
     let env = embedded().await;
@@ -208,14 +201,9 @@ async fn every_destructive_scenario_leaves_the_system_as_it_found_it() {
     .await;
     let log = text(&out);
     assert!(out.status.success(), "{log}");
-    // The runbook's destructive procedures ran (and were put back).
-    assert!(log.contains("put back after"), "{log}");
-    assert!(!log.contains("NOT PUT BACK"), "{log}");
-    // check's checks before and after the run: no new problem.
-    assert!(
-        log.contains("health after the run: as the harness found it"),
-        "{log}"
-    );
+    // The runbook's destructive procedures ran (and were put back), and
+    // check's checks before and after the run find no new problem.
+    common::assert_put_back_as_found(&log);
     let after = fingerprint(&env).await;
     assert_eq!(changed(&before, &after), Vec::<String>::new(), "{log}");
     for v in env.seed().all_values() {

@@ -18,13 +18,7 @@ fn harness() -> Command {
     cmd
 }
 
-fn text(out: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use common::output_text as text;
 
 /// The values `--help` lists for `--env`.
 fn offered_envs(command: &str) -> Vec<String> {

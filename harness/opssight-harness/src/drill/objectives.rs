@@ -44,6 +44,17 @@ impl Default for Objectives {
     }
 }
 
+impl Objectives {
+    /// The data-loss objective as the reports say it.
+    pub fn data_loss(&self) -> &'static str {
+        if self.allow_data_loss {
+            "allowed"
+        } else {
+            "not allowed"
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ObjectivesError {
     #[error("{path}: {source}")]

@@ -272,3 +272,24 @@ pub(crate) fn changed(
         })
         .collect()
 }
+
+/// A finished command's stdout then stderr, as text.
+pub(crate) fn output_text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// What a successful `test --allow-destructive` run on a live system says:
+/// its destructive procedures were put back, none left unrestored, and
+/// check's health after the run is as it was before.
+pub(crate) fn assert_put_back_as_found(log: &str) {
+    assert!(log.contains("put back after"), "{log}");
+    assert!(!log.contains("NOT PUT BACK"), "{log}");
+    assert!(
+        log.contains("health after the run: as the harness found it"),
+        "{log}"
+    );
+}

@@ -42,11 +42,7 @@ pub fn html(r: &DrillReport) -> String {
         h,
         "<p>Objectives: every Secret restored within <b>{}</b> of the first recovery action; data loss <b>{}</b>. Values are compared by hash; no value appears in this report.</p>",
         duration(r.objectives.max_recovery_seconds.as_secs_f64()),
-        if r.objectives.allow_data_loss {
-            "allowed"
-        } else {
-            "not allowed"
-        }
+        r.objectives.data_loss()
     );
     h.push_str("<p class=\"legend\">");
     for p in [

@@ -33,11 +33,7 @@ pub fn markdown(r: &DrillReport) -> String {
         md,
         "- Objectives: every Secret restored within {} of the first recovery action; data loss {}\n",
         duration(r.objectives.max_recovery_seconds.as_secs_f64()),
-        if r.objectives.allow_data_loss {
-            "allowed"
-        } else {
-            "not allowed"
-        }
+        r.objectives.data_loss()
     );
     let _ = writeln!(md, "| Scenario | Outcome | Verdict | Slowest recovery |");
     let _ = writeln!(md, "|---|---|---|---|");
