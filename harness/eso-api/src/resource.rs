@@ -32,12 +32,18 @@ pub fn store_resource(kind: StoreKind) -> ApiResource {
 }
 
 /// The CRDs of these kinds, for an API server that does not have them.
+/// Generated once per process: deriving the schemas costs more than every
+/// other step of starting an emulated cluster together.
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    vec![
-        ExternalSecret::crd(),
-        SecretStore::crd(),
-        ClusterSecretStore::crd(),
-    ]
+    static CRDS: std::sync::OnceLock<Vec<CustomResourceDefinition>> = std::sync::OnceLock::new();
+    CRDS.get_or_init(|| {
+        vec![
+            ExternalSecret::crd(),
+            SecretStore::crd(),
+            ClusterSecretStore::crd(),
+        ]
+    })
+    .clone()
 }
 
 #[cfg(test)]

@@ -51,6 +51,29 @@ pub fn named(path: &Path, e: std::io::Error) -> std::io::Error {
     std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
+/// `${XDG_CACHE_HOME:-$HOME/.cache}/opssight-harness`: what the harness
+/// builds or computes once and keeps between runs (the real components, the
+/// cached `kubectl kustomize` builds). A relative `XDG_CACHE_HOME` is
+/// ignored, as the XDG spec says.
+pub fn user_cache_dir() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from(".cache"))
+        .join("opssight-harness")
+}
+
+/// The first `program` on `PATH`, as a shell would find it.
+pub fn on_path(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+}
+
 /// Writes `bytes` to a file created 0600 (an existing one is truncated and
 /// keeps its mode).
 pub fn write_private(path: &Path, bytes: impl AsRef<[u8]>) -> std::io::Result<()> {

@@ -169,11 +169,5 @@ impl Capabilities {
 }
 
 pub fn kubectl_path() -> Option<std::path::PathBuf> {
-    let candidates = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .unwrap_or_default();
-    candidates
-        .into_iter()
-        .map(|d| d.join("kubectl"))
-        .find(|p| p.is_file())
+    crate::files::on_path("kubectl")
 }

@@ -44,6 +44,9 @@ pub fn profile() -> Profile {
     }
 }
 
+/// Changes a watch can resume from in a scenario's API server.
+const SCENARIO_WATCH_LOG: usize = 10_000;
+
 pub struct Embedded {
     base: Base,
     /// Secrets Manager: the aws-emulator, seeded.
@@ -60,6 +63,9 @@ impl Embedded {
         let sm = EmulatedSecretsManager::start(clock.clone(), &fixtures, &seed).await?;
         let kube = KubeEmulator::builder()
             .clock(clock.clone())
+            // A scenario makes hundreds of changes, not the default's 100,000
+            // (whose watch channel every scenario would allocate and free).
+            .watch_log(SCENARIO_WATCH_LOG)
             .admission_hook(Arc::new(EsoWebhook))
             .start()
             .await?;

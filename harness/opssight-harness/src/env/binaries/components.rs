@@ -79,12 +79,7 @@ pub fn bin_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("OPSSIGHT_BIN_DIR") {
         return PathBuf::from(d);
     }
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(|| PathBuf::from(".cache"));
-    cache.join("opssight-harness/bin")
+    crate::files::user_cache_dir().join("bin")
 }
 
 impl Components {

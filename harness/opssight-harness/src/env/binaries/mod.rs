@@ -370,6 +370,15 @@ impl ControlPlane {
             .context("GET /version of kube-apiserver")?
             .git_version;
 
+        // ESO's CRDs before kube-controller-manager starts: its garbage
+        // collector and namespace controller discover resources when they
+        // start and then only every 30 s, so CRDs installed after them go
+        // unseen for up to that long: Secrets owned by a deleted
+        // ExternalSecret then wait ~40 s for their garbage collection, as
+        // they would not on a cluster whose controllers have long known
+        // ESO's kinds.
+        install_crds(&client, &components.eso.crds, timeout).await?;
+
         // kube-controller-manager
         let kcm_kubeconfig = d.join("kube-controller-manager.kubeconfig");
         write_private(
@@ -436,8 +445,7 @@ impl ControlPlane {
             super::secrets_manager::seed_secrets(&backend.admin(), &seed, true).await?;
         }
 
-        // ESO: CRDs, the chart's RBAC, a token, the controller.
-        install_crds(&client, &components.eso.crds, timeout).await?;
+        // ESO: the chart's RBAC, a token, the controller.
         install_chart(&client, &components.eso.chart).await?;
         let token = Api::<ServiceAccount>::namespaced(client.clone(), ESO_NAMESPACE)
             .create_token_request(
@@ -673,17 +681,11 @@ impl ControlPlane {
 }
 
 async fn start_moto(dir: &Path, seed: &Seed, timeout: Duration) -> anyhow::Result<Backend> {
-    let program = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .map(|d| d.join("moto_server"))
-        .find(|p| p.is_file())
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "--secrets-manager moto: moto_server is not on PATH (pip install \"moto[server]\")"
-            )
-        })?;
+    let program = crate::files::on_path("moto_server").ok_or_else(|| {
+        anyhow::anyhow!(
+            "--secrets-manager moto: moto_server is not on PATH (pip install \"moto[server]\")"
+        )
+    })?;
     // moto is Python: it needs PATH (and HOME for pyenv's shims).
     let env: Vec<(String, String)> = ["PATH", "HOME", "PYENV_ROOT", "PYENV_VERSION"]
         .iter()

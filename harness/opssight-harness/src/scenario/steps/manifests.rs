@@ -61,21 +61,8 @@ async fn single_file(w: &mut OpsWorld, overlay: String) -> StepResult {
 #[then(expr = "kubectl kustomize builds the same objects as the harness for {string} and {string}")]
 async fn same_as_kubectl(w: &mut OpsWorld, a: String, b: String) -> StepResult {
     for overlay in [a, b] {
-        let dir = w.fixtures()?.overlay(&overlay);
-        let out = tokio::process::Command::new("kubectl")
-            .arg("kustomize")
-            .arg(&dir)
-            .output()
-            .await?;
-        ensure(out.status.success(), || {
-            format!(
-                "kubectl kustomize {}: {}",
-                dir.display(),
-                String::from_utf8_lossy(&out.stderr)
-            )
-        })?;
-        let theirs: Vec<Value> =
-            serde_saphyr::from_multiple(&String::from_utf8_lossy(&out.stdout))?;
+        let built = crate::fixtures::kubectl_kustomize::build(w.fixtures()?, &overlay).await?;
+        let theirs: Vec<Value> = serde_saphyr::from_multiple(&built)?;
         let ours: Vec<Value> = build(w, &overlay)?.into_iter().map(|m| m.object).collect();
         let (theirs, ours) = (canonical(theirs), canonical(ours));
         ensure(theirs == ours, || {
@@ -92,6 +79,7 @@ async fn same_as_kubectl(w: &mut OpsWorld, a: String, b: String) -> StepResult {
 /// Creates every object of every overlay in a fresh API server with these CRDs.
 async fn accepted_by(w: &OpsWorld, crds: Vec<CustomResourceDefinition>, which: &str) -> StepResult {
     let server = kube_emulator::KubeEmulator::builder()
+        .watch_log(1_000)
         .admission_hook(std::sync::Arc::new(eso_emulator::webhook::EsoWebhook))
         .start()
         .await?;
