@@ -13,6 +13,22 @@ times=$(mktemp)
 artifacts=$(mktemp -d)
 trap 'rm -rf "$log" "$times" "$artifacts"' EXIT
 
+# Once with an empty user cache: what the first run on a machine (or after
+# a change to the fixtures or to kubectl) costs, when the manifests
+# scenario's `kubectl kustomize` builds are made rather than read from
+# ~/.cache/opssight-harness/kustomize (fixtures/kubectl_kustomize.rs).
+empty_cache=$(mktemp -d)
+TIMEFORMAT='%3R %3U %3S'
+if ! { time XDG_CACHE_HOME="$empty_cache" "$bin" test --artifacts "$artifacts" >"$log" 2>&1; } 2>"$times"; then
+  echo "the run with an empty cache FAILED:" >&2
+  tail -40 "$log" >&2
+  rm -rf "$empty_cache"
+  exit 1
+fi
+rm -rf "$empty_cache"
+read -r cold_wall cold_user cold_sys <"$times"
+echo "empty cache: wall ${cold_wall} s, user ${cold_user} s, sys ${cold_sys} s" >&2
+
 rows=""
 for i in $(seq 1 "$runs"); do
   # bash's `time` reports the run's real, user and sys seconds (children included).
@@ -33,7 +49,7 @@ echo "## embedded suite"
 echo
 echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores ($(uname -m)), ${cpu:-unknown CPU}."
 echo
-echo "\`scripts/suite-timing.sh\` runs \`target/release/opssight-harness test\` (every scenario of \`features/\` on the embedded environment, default concurrency) ${runs} times in a row after the build; wall time and CPU time (user + sys, the run and its children) as bash's \`time\` reports them. Every run passed (${summary})."
+echo "\`scripts/suite-timing.sh\` runs \`target/release/opssight-harness test\` (every scenario of \`features/\` on the embedded environment, default concurrency) ${runs} times in a row after the build; wall time and CPU time (user + sys, the run and its children) as bash's \`time\` reports them. Every run passed (${summary}). Before them, one run with an empty user cache (the first run on a machine, or after a change to the fixtures or kubectl, builds the overlays with \`kubectl kustomize\` instead of reading them from \`~/.cache/opssight-harness/kustomize\`): wall ${cold_wall} s, CPU $(awk -v u="$cold_user" -v s="$cold_sys" 'BEGIN { printf "%.2f", u + s }') s."
 echo
 printf '%s' "$rows" | awk '
 function median(list,   n, a, i, j, t) {

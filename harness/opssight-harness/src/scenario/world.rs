@@ -82,6 +82,9 @@ pub struct CommandResult {
     pub status: Option<i32>,
     pub stdout: String,
     pub stderr: String,
+    /// When it exited: whatever it read of the wall clock (`$(date +%s)`)
+    /// it read before then.
+    pub finished: std::time::SystemTime,
 }
 
 impl std::fmt::Debug for OpsWorld {

@@ -28,6 +28,7 @@ async fn run(w: &mut OpsWorld, command: String) -> StepResult {
         status: output.status.code(),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        finished: std::time::SystemTime::now(),
     });
     Ok(())
 }

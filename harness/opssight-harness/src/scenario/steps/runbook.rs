@@ -26,20 +26,26 @@ async fn runbook_file(w: &mut OpsWorld, name: String) -> StepResult {
     Ok(())
 }
 
-fn wall_second() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
+fn wall_second(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default()
 }
 
 /// `$(date +%s)` gives a new value only once the second has turned: an
-/// operator running the line again does so later than that.
+/// operator running the line again does so later than that. The second to
+/// leave is the one the last command ended in (its `date` ran no later),
+/// not the one this step starts in: the second may turn between the two,
+/// and waiting for the next one after that would cost a second for nothing.
 #[when("the wall clock turns to its next second")]
-async fn next_second(_w: &mut OpsWorld) -> StepResult {
-    let start = wall_second();
+async fn next_second(w: &mut OpsWorld) -> StepResult {
+    let start = wall_second(
+        w.last_command
+            .as_ref()
+            .map_or_else(SystemTime::now, |c| c.finished),
+    );
     let turned = tokio::time::timeout(Duration::from_secs(3), async {
-        while wall_second() == start {
+        while wall_second(SystemTime::now()) == start {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     })
