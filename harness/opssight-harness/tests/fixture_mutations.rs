@@ -107,6 +107,9 @@ fn run(fixtures: &Path, feature: &Path, artifacts: &Path) -> (bool, String) {
         .arg("--artifacts")
         .arg(artifacts)
         .env("OPSSIGHT_FIXTURES", fixtures)
+        // A mutated fixture is a new kustomize cache key each time: keep
+        // those builds out of the user's cache.
+        .env("XDG_CACHE_HOME", artifacts.join("cache"))
         .env("OPSSIGHT_WAIT_SECONDS", "4")
         .output()
         .expect("running opssight-harness");
