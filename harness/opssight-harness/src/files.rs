@@ -74,6 +74,26 @@ pub fn on_path(program: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// Every file below `root`, at any depth, sorted (so what is made of them
+/// does not depend on the order a directory lists them in); an error names
+/// the directory it is about.
+pub fn files_below(root: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for e in std::fs::read_dir(&dir).map_err(|e| named(&dir, e))? {
+            let path = e.map_err(|e| named(&dir, e))?.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 /// Writes `bytes` to a file created 0600 (an existing one is truncated and
 /// keeps its mode).
 pub fn write_private(path: &Path, bytes: impl AsRef<[u8]>) -> std::io::Result<()> {

@@ -235,34 +235,24 @@ async fn no_credentials(w: &mut OpsWorld) -> StepResult {
         regex::Regex::new(r"ghp_[A-Za-z0-9]{36}")?,
         regex::Regex::new(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")?,
     ];
-    let mut stack = vec![root];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir)? {
-            let path = entry?.path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            let text = std::fs::read_to_string(&path)?;
-            for (i, line) in text.lines().enumerate() {
-                ensure(!patterns.iter().any(|p| p.is_match(line)), || {
-                    format!("{}:{}: a credential-like string", path.display(), i + 1)
+    for path in crate::files::files_below(&root)? {
+        let text = std::fs::read_to_string(&path)?;
+        for (i, line) in text.lines().enumerate() {
+            ensure(!patterns.iter().any(|p| p.is_match(line)), || {
+                format!("{}:{}: a credential-like string", path.display(), i + 1)
+            })?;
+        }
+        if path.extension().is_some_and(|e| e == "yaml") && !path.ends_with("kustomization.yaml") {
+            for m in crate::fixtures::manifests::load_file(&path)? {
+                let has_data =
+                    m.object.get("data").is_some() || m.object.get("stringData").is_some();
+                ensure(!(m.kind() == "Secret" && has_data), || {
+                    format!(
+                        "{}: Secret {} holds data in the repository",
+                        path.display(),
+                        m.name()
+                    )
                 })?;
-            }
-            if path.extension().is_some_and(|e| e == "yaml")
-                && !path.ends_with("kustomization.yaml")
-            {
-                for m in crate::fixtures::manifests::load_file(&path)? {
-                    let has_data =
-                        m.object.get("data").is_some() || m.object.get("stringData").is_some();
-                    ensure(!(m.kind() == "Secret" && has_data), || {
-                        format!(
-                            "{}: Secret {} holds data in the repository",
-                            path.display(),
-                            m.name()
-                        )
-                    })?;
-                }
             }
         }
     }
