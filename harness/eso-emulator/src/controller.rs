@@ -78,7 +78,7 @@ async fn reconcile_store(ctx: &Context, kind: StoreKind, namespace: &str, name: 
         StoreKind::SecretStore => Api::namespaced_with(ctx.kube.clone(), namespace, &ar),
         StoreKind::ClusterSecretStore => Api::all_with(ctx.kube.clone(), &ar),
     };
-    let obj = match api.get_opt(name).await {
+    let obj = match ctx.stores(kind).read(&api, namespace, name).await {
         Ok(Some(o)) => o,
         Ok(None) => return Next::Forget,
         Err(e) => {
@@ -159,12 +159,15 @@ async fn reconcile_store(ctx: &Context, kind: StoreKind, namespace: &str, name: 
         }
     };
     let patch = serde_json::json!({ "status": status });
-    if let Err(e) = api
+    match api
         .patch_status(name, &Default::default(), &kube::api::Patch::Merge(patch))
         .await
     {
-        ctx.log(format!("error updating status of store {name}: {e}"));
-        return Next::Backoff;
+        Ok(written) => ctx.stores(kind).wrote(&written),
+        Err(e) => {
+            ctx.log(format!("error updating status of store {name}: {e}"));
+            return Next::Backoff;
+        }
     }
     next
 }
@@ -250,33 +253,37 @@ pub(crate) async fn watch_external_secrets(ctx: Arc<Context>, queue: Arc<Queue>,
         "ExternalSecret",
         api,
         watcher::Config::default(),
-        |event| match event {
-            watcher::Event::Apply(obj) | watcher::Event::InitApply(obj) => {
-                let key = es_key(&obj);
-                let fp = fingerprint(&obj);
-                if let Ok(view) = external_secret::View::parse(&obj) {
-                    targets
+        |event| {
+            // The cache first: the reconcile this event queues reads it.
+            ctx.external_secrets.apply(&event);
+            match event {
+                watcher::Event::Apply(obj) | watcher::Event::InitApply(obj) => {
+                    let key = es_key(&obj);
+                    let fp = fingerprint(&obj);
+                    if let Ok(view) = external_secret::View::parse(&obj) {
+                        targets
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .insert((view.namespace.clone(), view.target_name()), key.clone());
+                    }
+                    let new = {
+                        let mut seen = ctx.es_seen.lock().unwrap_or_else(|e| e.into_inner());
+                        seen.insert(key.clone(), fp.clone()) != Some(fp)
+                    };
+                    if new {
+                        queue.add(key, ctx.clock.now());
+                    }
+                }
+                watcher::Event::Delete(obj) => {
+                    let key = es_key(&obj);
+                    ctx.es_seen
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
-                        .insert((view.namespace.clone(), view.target_name()), key.clone());
-                }
-                let new = {
-                    let mut seen = ctx.es_seen.lock().unwrap_or_else(|e| e.into_inner());
-                    seen.insert(key.clone(), fp.clone()) != Some(fp)
-                };
-                if new {
+                        .remove(&key);
                     queue.add(key, ctx.clock.now());
                 }
+                watcher::Event::Init | watcher::Event::InitDone => {}
             }
-            watcher::Event::Delete(obj) => {
-                let key = es_key(&obj);
-                ctx.es_seen
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(&key);
-                queue.add(key, ctx.clock.now());
-            }
-            watcher::Event::Init | watcher::Event::InitDone => {}
         },
     )
     .await;
@@ -327,12 +334,9 @@ pub(crate) async fn watch_targets(ctx: Arc<Context>, queue: Arc<Queue>, targets:
 pub(crate) async fn watch_stores(ctx: Arc<Context>, queue: Arc<Queue>, kind: StoreKind) {
     let api: Api<DynamicObject> = Api::all_with(ctx.kube.clone(), &eso_api::store_resource(kind));
     let mut seen: HashMap<Key, Fingerprint> = HashMap::new();
-    each_event(
-        &ctx,
-        "store",
-        api,
-        watcher::Config::default(),
-        |event| match event {
+    each_event(&ctx, "store", api, watcher::Config::default(), |event| {
+        ctx.stores(kind).apply(&event);
+        match event {
             watcher::Event::Apply(obj) | watcher::Event::InitApply(obj) => {
                 let key = store_key(kind, &obj);
                 let fp = fingerprint(&obj);
@@ -347,7 +351,7 @@ pub(crate) async fn watch_stores(ctx: Arc<Context>, queue: Arc<Queue>, kind: Sto
                 queue.remove(&key);
             }
             watcher::Event::Init | watcher::Event::InitDone => {}
-        },
-    )
+        }
+    })
     .await;
 }

@@ -16,6 +16,7 @@
 
 #![warn(missing_docs)]
 
+mod cache;
 mod controller;
 mod created_by;
 mod events;
@@ -83,12 +84,25 @@ pub(crate) struct Context {
     /// Each ExternalSecret's metadata as last seen (by the watch, or as the
     /// controller wrote it), so that a change is reconciled once.
     es_seen: Mutex<HashMap<controller::Key, controller::Fingerprint>>,
+    /// The ExternalSecrets, SecretStores and ClusterSecretStores as the
+    /// watches have seen them: what ESO reads from its informer cache.
+    pub(crate) external_secrets: cache::Cache,
+    secret_stores: cache::Cache,
+    cluster_secret_stores: cache::Cache,
     log: Mutex<VecDeque<String>>,
     /// Each line as it is written, for readers that follow the log.
     log_tx: tokio::sync::broadcast::Sender<String>,
 }
 
 impl Context {
+    /// The cache of one kind of store.
+    pub(crate) fn stores(&self, kind: StoreKind) -> &cache::Cache {
+        match kind {
+            StoreKind::SecretStore => &self.secret_stores,
+            StoreKind::ClusterSecretStore => &self.cluster_secret_stores,
+        }
+    }
+
     /// A line of the controller's log. Lines name keys and objects, never values.
     pub(crate) fn log(&self, line: String) {
         tracing::info!(target: "eso_emulator", "{line}");
@@ -126,6 +140,9 @@ impl EsoController {
             metrics: Arc::new(metrics::Metrics::default()),
             created_by: created_by::CreatedBy::default(),
             es_seen: Mutex::new(HashMap::new()),
+            external_secrets: cache::Cache::default(),
+            secret_stores: cache::Cache::default(),
+            cluster_secret_stores: cache::Cache::default(),
             clock: config.clock.clone(),
             log: Mutex::new(VecDeque::new()),
             log_tx: tokio::sync::broadcast::channel(256).0,

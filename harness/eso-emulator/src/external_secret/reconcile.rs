@@ -35,8 +35,9 @@ pub(crate) async fn reconcile(
         namespace,
         &eso_api::external_secret_resource(),
     );
-    let obj = api
-        .get_opt(name)
+    let obj = ctx
+        .external_secrets
+        .read(&api, namespace, name)
         .await
         .map_err(|source| ReconcileError::Get {
             es: es_name(),
@@ -163,6 +164,7 @@ async fn keep_finalizer(
             source,
         })?;
     written_by_us(ctx, &updated);
+    ctx.external_secrets.wrote(&updated);
     Ok(Some(updated))
 }
 
@@ -191,16 +193,18 @@ async fn mark_synced(
         conditions: vec![cond],
     };
     ctx.metrics.condition(&es.name, &es.namespace, true);
-    api.patch_status(
-        &es.name,
-        &PatchParams::default(),
-        &Patch::Merge(json!({ "status": status })),
-    )
-    .await
-    .map_err(|source| ReconcileError::UpdateStatus {
-        es: format!("{}/{}", es.namespace, es.name),
-        source,
-    })?;
+    let written = api
+        .patch_status(
+            &es.name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "status": status })),
+        )
+        .await
+        .map_err(|source| ReconcileError::UpdateStatus {
+            es: format!("{}/{}", es.namespace, es.name),
+            source,
+        })?;
+    ctx.external_secrets.wrote(&written);
     ctx.log(format!(
         "reconciled ExternalSecret {}/{}: {}",
         es.namespace, es.name, synced.message
@@ -227,13 +231,16 @@ async fn mark_failed(
         &es.status.conditions,
     );
     ctx.metrics.condition(&es.name, &es.namespace, false);
-    let _ = api
+    if let Ok(written) = api
         .patch_status(
             &es.name,
             &PatchParams::default(),
             &Patch::Merge(json!({ "status": { "conditions": [cond] } })),
         )
-        .await;
+        .await
+    {
+        ctx.external_secrets.wrote(&written);
+    }
     ctx.recorder
         .publish(
             &es.regarding(),
