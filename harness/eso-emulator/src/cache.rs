@@ -1,24 +1,29 @@
-//! What the controller's watches have seen of ExternalSecrets and stores:
-//! the reads ESO makes from controller-runtime's informer cache
-//! (`r.Get` of the ExternalSecret and of its store, v2.9.0 as v0.20.4)
-//! instead of asking the API server each time. Each reconcile of an
-//! ExternalSecret saves two round trips by it.
+//! What the controller's watches have seen of ExternalSecrets, stores and
+//! Secrets: the reads ESO makes from controller-runtime's informer caches
+//! (`r.Get` of the ExternalSecret and of its store, and of the target
+//! Secret from the Secrets' cache, v2.9.0 as v0.20.4) instead of asking the
+//! API server each time. Each reconcile of an ExternalSecret saves three
+//! round trips by it.
 //!
 //! Like an informer, it is filled by the watch before the watch's event
 //! reaches the queue, so a key taken from the queue finds at least the
 //! object that put it there; a relist replaces the whole content at its
-//! end. Unlike one, it also keeps what the controller itself wrote, when
-//! that is newer than what the watch has brought: a store marked Ready is
-//! read Ready by the ExternalSecret reconciled right after it, as a live
-//! read did, rather than racing its own watch event (on a virtual clock
-//! that moves as soon as the controller is idle, the race would be lost
-//! often, with a backoff and a Warning event real ESO rarely shows).
+//! end. Unlike one, it also takes what the controller itself wrote while
+//! the watch has not yet reached that write: a store marked Ready is read
+//! Ready by the ExternalSecret reconciled right after it, and a target just
+//! created is found by the next reconcile, as live reads did, rather than
+//! racing the watch's event (on a virtual clock that moves as soon as the
+//! controller is idle, the race would be lost often, with a backoff and
+//! events real ESO rarely shows).
 
 use std::collections::HashMap;
+use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 
-use kube::api::{Api, DynamicObject};
+use kube::Resource;
+use kube::api::Api;
 use kube::runtime::watcher;
+use serde::de::DeserializeOwned;
 
 /// One object's place: (namespace, name); cluster-scoped objects have an
 /// empty namespace.
@@ -26,74 +31,94 @@ type Place = (String, String);
 
 /// What the cache knows of one object.
 #[derive(Debug)]
-pub(crate) enum Lookup {
+pub(crate) enum Lookup<K> {
     /// The watch (or the controller's own write) has it.
-    Found(Arc<DynamicObject>),
+    Found(Arc<K>),
     /// The watch has listed everything and this object is not among it.
     Absent,
     /// The watch has not finished its first list: ask the API server.
     NotSynced,
 }
 
-#[derive(Default)]
-struct State {
-    objects: HashMap<Place, Arc<DynamicObject>>,
+struct State<K> {
+    objects: HashMap<Place, Arc<K>>,
     /// A relist in progress: what it has brought so far.
-    relisting: Option<HashMap<Place, Arc<DynamicObject>>>,
+    relisting: Option<HashMap<Place, Arc<K>>>,
     synced: bool,
+    /// The latest resource version the watch has brought. A watch of one
+    /// kind brings its changes in resource-version order, so a write at a
+    /// version up to this one is already in `objects` (or was overtaken).
+    watched: u64,
 }
 
 /// The cache of one kind.
-#[derive(Default)]
-pub(crate) struct Cache {
-    state: Mutex<State>,
+pub(crate) struct Cache<K> {
+    state: Mutex<State<K>>,
 }
 
-fn place(obj: &DynamicObject) -> Place {
-    (
-        obj.metadata.namespace.clone().unwrap_or_default(),
-        obj.metadata.name.clone().unwrap_or_default(),
-    )
-}
-
-/// Whether `new` is a later version than `old`. Resource versions are
-/// opaque to clients in general; both the kube-emulator and etcd make them
-/// from one increasing counter, and one that does not parse is taken as
-/// newer (the write's answer is what the controller saw last).
-fn newer(new: &DynamicObject, old: &DynamicObject) -> bool {
-    let rv = |o: &DynamicObject| {
-        o.metadata
-            .resource_version
-            .as_deref()
-            .and_then(|v| v.parse::<u64>().ok())
-    };
-    match (rv(new), rv(old)) {
-        (Some(n), Some(o)) => n > o,
-        _ => true,
+impl<K> Default for Cache<K> {
+    fn default() -> Self {
+        Self {
+            state: Mutex::new(State {
+                objects: HashMap::new(),
+                relisting: None,
+                synced: false,
+                watched: 0,
+            }),
+        }
     }
 }
 
-impl Cache {
-    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+fn place<K: Resource>(obj: &K) -> Place {
+    let meta = obj.meta();
+    (
+        meta.namespace.clone().unwrap_or_default(),
+        meta.name.clone().unwrap_or_default(),
+    )
+}
+
+/// An object's resource version as a number. Resource versions are opaque
+/// to clients in general; both the kube-emulator and etcd make them from
+/// one increasing counter. One that does not parse reads as 0.
+fn version<K: Resource>(obj: &K) -> u64 {
+    obj.meta()
+        .resource_version
+        .as_deref()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+impl<K> Cache<K>
+where
+    K: Resource + Clone + DeserializeOwned + Debug,
+{
+    fn state(&self) -> std::sync::MutexGuard<'_, State<K>> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Takes in one event of the kind's watch.
-    pub(crate) fn apply(&self, event: &watcher::Event<DynamicObject>) {
+    pub(crate) fn apply(&self, event: &watcher::Event<K>) {
         let mut state = self.state();
         match event {
             watcher::Event::Apply(obj) => {
+                state.watched = state.watched.max(version(obj));
                 // Never older than the controller's own write of it.
                 let key = place(obj);
-                if state.objects.get(&key).is_none_or(|old| newer(obj, old)) {
+                if state
+                    .objects
+                    .get(&key)
+                    .is_none_or(|old| version(obj) >= version(old.as_ref()))
+                {
                     state.objects.insert(key, Arc::new(obj.clone()));
                 }
             }
             watcher::Event::Delete(obj) => {
+                state.watched = state.watched.max(version(obj));
                 state.objects.remove(&place(obj));
             }
             watcher::Event::Init => state.relisting = Some(HashMap::new()),
             watcher::Event::InitApply(obj) => {
+                state.watched = state.watched.max(version(obj));
                 state
                     .relisting
                     .get_or_insert_with(HashMap::new)
@@ -106,15 +131,14 @@ impl Cache {
         }
     }
 
-    /// Keeps what the API server answered to the controller's own write,
-    /// unless the watch has already brought something newer. It only
-    /// replaces: an object the watch has seen deleted meanwhile stays gone.
-    pub(crate) fn wrote(&self, obj: &DynamicObject) {
+    /// Takes what the API server answered to the controller's own write,
+    /// while the watch has not reached it: once it has, the watch's account
+    /// (the write, or what came after it, a deletion included) stands.
+    pub(crate) fn wrote(&self, obj: &K) {
         let mut state = self.state();
-        if let Some(old) = state.objects.get_mut(&place(obj))
-            && newer(obj, old)
-        {
-            *old = Arc::new(obj.clone());
+        let at = version(obj);
+        if state.synced && at > state.watched {
+            state.objects.insert(place(obj), Arc::new(obj.clone()));
         }
     }
 
@@ -122,19 +146,19 @@ impl Cache {
     /// one), from the cache once it has synced, from the API server before.
     pub(crate) async fn read(
         &self,
-        api: &Api<DynamicObject>,
+        api: &Api<K>,
         namespace: &str,
         name: &str,
-    ) -> Result<Option<DynamicObject>, kube::Error> {
+    ) -> Result<Option<K>, kube::Error> {
         match self.get(namespace, name) {
-            Lookup::Found(obj) => Ok(Some(DynamicObject::clone(&obj))),
+            Lookup::Found(obj) => Ok(Some(K::clone(&obj))),
             Lookup::Absent => Ok(None),
             Lookup::NotSynced => api.get_opt(name).await,
         }
     }
 
     /// The object at `namespace`/`name` (`""` for a cluster-scoped one).
-    pub(crate) fn get(&self, namespace: &str, name: &str) -> Lookup {
+    pub(crate) fn get(&self, namespace: &str, name: &str) -> Lookup<K> {
         let state = self.state();
         if !state.synced {
             return Lookup::NotSynced;
@@ -148,24 +172,32 @@ impl Cache {
 
 #[cfg(test)]
 mod tests {
+    use k8s_openapi::api::core::v1::ConfigMap;
+
     use super::*;
 
-    fn obj(ns: &str, name: &str, rv: &str) -> DynamicObject {
-        let mut o = DynamicObject::new(
-            name,
-            &kube::api::ApiResource::erase::<k8s_openapi::api::core::v1::ConfigMap>(&()),
-        );
+    fn obj(ns: &str, name: &str, rv: &str) -> ConfigMap {
+        let mut o = ConfigMap::default();
         o.metadata.namespace = Some(ns.into());
+        o.metadata.name = Some(name.into());
         o.metadata.resource_version = Some(rv.into());
         o
     }
 
-    fn rv(l: Lookup) -> Option<String> {
+    fn rv(l: Lookup<ConfigMap>) -> Option<String> {
         match l {
             Lookup::Found(o) => o.metadata.resource_version.clone(),
             Lookup::Absent => None,
             Lookup::NotSynced => Some("not synced".into()),
         }
+    }
+
+    fn synced(cache: &Cache<ConfigMap>, listed: Vec<ConfigMap>) {
+        cache.apply(&watcher::Event::Init);
+        for o in listed {
+            cache.apply(&watcher::Event::InitApply(o));
+        }
+        cache.apply(&watcher::Event::InitDone);
     }
 
     #[test]
@@ -174,17 +206,18 @@ mod tests {
         cache.apply(&watcher::Event::Init);
         cache.apply(&watcher::Event::InitApply(obj("a", "x", "5")));
         assert!(matches!(cache.get("a", "x"), Lookup::NotSynced));
+        // A write before the first list ends is left to the list.
+        cache.wrote(&obj("a", "y", "6"));
         cache.apply(&watcher::Event::InitDone);
         assert_eq!(rv(cache.get("a", "x")).as_deref(), Some("5"));
+        assert!(matches!(cache.get("a", "y"), Lookup::Absent));
         assert!(matches!(cache.get("b", "x"), Lookup::Absent));
     }
 
     #[test]
     fn a_relist_replaces_everything_at_its_end() {
         let cache = Cache::default();
-        cache.apply(&watcher::Event::Init);
-        cache.apply(&watcher::Event::InitApply(obj("a", "gone", "1")));
-        cache.apply(&watcher::Event::InitDone);
+        synced(&cache, vec![obj("a", "gone", "1")]);
         cache.apply(&watcher::Event::Init);
         cache.apply(&watcher::Event::InitApply(obj("a", "new", "9")));
         // Until the relist ends, the old content is served.
@@ -195,25 +228,28 @@ mod tests {
     }
 
     #[test]
-    fn own_writes_are_kept_only_when_newer_than_the_watch() {
+    fn own_writes_count_until_the_watch_reaches_them() {
         let cache = Cache::default();
-        cache.apply(&watcher::Event::Init);
-        cache.apply(&watcher::Event::InitDone);
+        synced(&cache, vec![]);
         cache.apply(&watcher::Event::Apply(obj("a", "x", "10")));
+        // Written (updated, created) ahead of the watch: taken.
         cache.wrote(&obj("a", "x", "12"));
+        cache.wrote(&obj("a", "new", "13"));
         assert_eq!(rv(cache.get("a", "x")).as_deref(), Some("12"));
-        // The watch's event of that same write, or an older one, changes nothing...
-        cache.wrote(&obj("a", "x", "11"));
+        assert_eq!(rv(cache.get("a", "new")).as_deref(), Some("13"));
+        // The watch catching up with an older change leaves them be...
+        cache.apply(&watcher::Event::Apply(obj("a", "x", "11")));
         assert_eq!(rv(cache.get("a", "x")).as_deref(), Some("12"));
-        cache.apply(&watcher::Event::Apply(obj("a", "x", "12")));
-        assert_eq!(rv(cache.get("a", "x")).as_deref(), Some("12"));
-        cache.apply(&watcher::Event::Apply(obj("a", "x", "13")));
-        assert_eq!(rv(cache.get("a", "x")).as_deref(), Some("13"));
-        // A write never brings back what the watch saw deleted, nor adds.
-        cache.apply(&watcher::Event::Delete(obj("a", "x", "14")));
-        cache.wrote(&obj("a", "x", "15"));
-        cache.wrote(&obj("a", "y", "16"));
-        assert!(matches!(cache.get("a", "x"), Lookup::Absent));
-        assert!(matches!(cache.get("a", "y"), Lookup::Absent));
+        // ...and its own account of later changes wins.
+        cache.apply(&watcher::Event::Apply(obj("a", "x", "14")));
+        cache.apply(&watcher::Event::Delete(obj("a", "new", "15")));
+        assert_eq!(rv(cache.get("a", "x")).as_deref(), Some("14"));
+        assert!(matches!(cache.get("a", "new"), Lookup::Absent));
+        // A write the watch has already passed (it was deleted after it)
+        // does not bring the object back.
+        cache.wrote(&obj("a", "new", "13"));
+        cache.wrote(&obj("a", "x", "13"));
+        assert!(matches!(cache.get("a", "new"), Lookup::Absent));
+        assert_eq!(rv(cache.get("a", "x")).as_deref(), Some("14"));
     }
 }

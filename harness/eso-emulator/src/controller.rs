@@ -8,7 +8,6 @@ use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use eso_api::metadata::MANAGED_LABEL;
 use eso_api::reasons::{MSG_STORE_VALIDATED, REASON_INVALID_PROVIDER_CONFIG};
 use eso_api::{Capabilities, Condition, ConditionStatus, SecretStoreStatus, StoreKind};
 use futures::{StreamExt, TryStreamExt};
@@ -289,16 +288,25 @@ pub(crate) async fn watch_external_secrets(ctx: Arc<Context>, queue: Arc<Queue>,
     .await;
 }
 
-/// Repairs a managed target that was deleted or edited by hand.
-pub(crate) async fn watch_targets(ctx: Arc<Context>, queue: Arc<Queue>, targets: Targets) {
+/// The controller's one watch of Secrets, as ESO's of their metadata: it
+/// keeps the Secrets' cache (which reconciles read targets from) and the
+/// created-by index, and repairs a managed target that was deleted or
+/// edited by hand. As ESO's predicate, only events of Secrets carrying the
+/// managed label queue anything (a Secret whose label is taken off is
+/// left alone).
+pub(crate) async fn watch_secrets(ctx: Arc<Context>, queue: Arc<Queue>, targets: Targets) {
     let api: Api<Secret> = Api::all(ctx.kube.clone());
-    let config = watcher::Config::default().labels(&format!("{MANAGED_LABEL}=true"));
-    each_event(&ctx, "Secret", api, config, |event| {
+    each_event(&ctx, "Secret", api, watcher::Config::default(), |event| {
+        ctx.secrets.apply(&event);
+        ctx.created_by.event(&event);
         let (secret, deleted) = match event {
             watcher::Event::Apply(s) => (s, false),
             watcher::Event::Delete(s) => (s, true),
             _ => return,
         };
+        if !external_secret::is_managed(&secret) {
+            return;
+        }
         // A target that is still valid needs nothing; our own writes land here too.
         if !deleted && external_secret::target_valid(Some(&secret)) {
             return;

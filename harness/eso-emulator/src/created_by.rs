@@ -1,5 +1,5 @@
-//! Which Secrets carry each ExternalSecret's created-by label, kept from a
-//! watch (and the controller's own writes) as ESO keeps Secrets' metadata in
+//! Which Secrets carry each ExternalSecret's created-by label, kept from the
+//! controller's watch of Secrets (and the controller's own writes) as ESO keeps Secrets' metadata in
 //! its cache. ESO lists an owner's Secrets by that label on every sync, to
 //! delete the orphaned ones (deleteOrphanedSecrets, v2.9.0 as v0.20.4),
 //! from the cache; here the index says whether any Secret but the target
@@ -16,11 +16,7 @@ use std::sync::Mutex;
 
 use eso_api::metadata::CREATED_BY_LABEL;
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::Api;
 use kube::runtime::watcher;
-
-use crate::Context;
-use crate::controller::each_event;
 
 /// (namespace, name) of a Secret.
 type SecretKey = (String, String);
@@ -122,14 +118,18 @@ impl CreatedBy {
             .is_some_and(|names| names.iter().any(|n| n != target))
     }
 
-    fn event(&self, event: watcher::Event<Secret>) {
+    /// One event of the controller's watch of Secrets.
+    pub(crate) fn event(&self, event: &watcher::Event<Secret>) {
         let mut s = self.lock();
         match event {
-            watcher::Event::Apply(secret) => s.apply(&secret),
-            watcher::Event::Delete(secret) => s.delete(&secret),
+            watcher::Event::Apply(secret) => s.apply(secret),
+            watcher::Event::Delete(secret) => s.delete(secret),
             watcher::Event::Init => s.listing = Some(Vec::new()),
             watcher::Event::InitApply(secret) => {
-                s.listing.get_or_insert_with(Vec::new).push(secret);
+                // Only the labelled ones matter here.
+                if label(secret).is_some() {
+                    s.listing.get_or_insert_with(Vec::new).push(secret.clone());
+                }
             }
             watcher::Event::InitDone => {
                 let listed = s.listing.take().unwrap_or_default();
@@ -157,16 +157,6 @@ impl CreatedBy {
     }
 }
 
-/// Keeps `ctx.created_by` from a watch of the labelled Secrets.
-pub(crate) async fn watch(ctx: std::sync::Arc<Context>) {
-    let api: Api<Secret> = Api::all(ctx.kube.clone());
-    let config = watcher::Config::default().labels(CREATED_BY_LABEL);
-    each_event(&ctx, "Secret", api, config, |event| {
-        ctx.created_by.event(event)
-    })
-    .await;
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,11 +173,11 @@ mod tests {
     }
 
     fn synced(index: &CreatedBy, listed: Vec<Secret>) {
-        index.event(watcher::Event::Init);
+        index.event(&watcher::Event::Init);
         for s in listed {
-            index.event(watcher::Event::InitApply(s));
+            index.event(&watcher::Event::InitApply(s));
         }
-        index.event(watcher::Event::InitDone);
+        index.event(&watcher::Event::InitDone);
     }
 
     #[test]
@@ -210,9 +200,9 @@ mod tests {
         index.written(&secret("old", Some("h1"), 10));
         assert!(index.others_than("ns", "h1", "new"));
         // The watch tells late of a deletion before the write.
-        index.event(watcher::Event::Delete(secret("old", Some("h1"), 9)));
+        index.event(&watcher::Event::Delete(secret("old", Some("h1"), 9)));
         assert!(index.others_than("ns", "h1", "new"));
-        index.event(watcher::Event::Delete(secret("old", Some("h1"), 11)));
+        index.event(&watcher::Event::Delete(secret("old", Some("h1"), 11)));
         assert!(!index.others_than("ns", "h1", "new"));
     }
 
@@ -220,10 +210,10 @@ mod tests {
     fn a_label_removed_or_changed_moves_the_secret() {
         let index = CreatedBy::default();
         synced(&index, vec![secret("s", Some("h1"), 1)]);
-        index.event(watcher::Event::Apply(secret("s", Some("h2"), 2)));
+        index.event(&watcher::Event::Apply(secret("s", Some("h2"), 2)));
         assert!(!index.others_than("ns", "h1", "t"));
         assert!(index.others_than("ns", "h2", "t"));
-        index.event(watcher::Event::Apply(secret("s", None, 3)));
+        index.event(&watcher::Event::Apply(secret("s", None, 3)));
         assert!(!index.others_than("ns", "h2", "t"));
     }
 
@@ -231,10 +221,10 @@ mod tests {
     fn a_relist_drops_what_went_unseen_but_keeps_newer_writes() {
         let index = CreatedBy::default();
         synced(&index, vec![secret("a", Some("h1"), 1)]);
-        index.event(watcher::Event::Init);
+        index.event(&watcher::Event::Init);
         index.written(&secret("b", Some("h1"), 20));
-        index.event(watcher::Event::InitApply(secret("c", Some("h2"), 7)));
-        index.event(watcher::Event::InitDone);
+        index.event(&watcher::Event::InitApply(secret("c", Some("h2"), 7)));
+        index.event(&watcher::Event::InitDone);
         assert!(!index.others_than("ns", "h1", "b"), "a was deleted unseen");
         assert!(
             index.others_than("ns", "h1", "x"),

@@ -84,11 +84,12 @@ pub(crate) struct Context {
     /// Each ExternalSecret's metadata as last seen (by the watch, or as the
     /// controller wrote it), so that a change is reconciled once.
     es_seen: Mutex<HashMap<controller::Key, controller::Fingerprint>>,
-    /// The ExternalSecrets, SecretStores and ClusterSecretStores as the
-    /// watches have seen them: what ESO reads from its informer cache.
-    pub(crate) external_secrets: cache::Cache,
-    secret_stores: cache::Cache,
-    cluster_secret_stores: cache::Cache,
+    /// The ExternalSecrets, SecretStores, ClusterSecretStores and Secrets
+    /// as the watches have seen them: what ESO reads from its informer caches.
+    pub(crate) external_secrets: cache::Cache<kube::api::DynamicObject>,
+    secret_stores: cache::Cache<kube::api::DynamicObject>,
+    cluster_secret_stores: cache::Cache<kube::api::DynamicObject>,
+    pub(crate) secrets: cache::Cache<k8s_openapi::api::core::v1::Secret>,
     log: Mutex<VecDeque<String>>,
     /// Each line as it is written, for readers that follow the log.
     log_tx: tokio::sync::broadcast::Sender<String>,
@@ -96,7 +97,7 @@ pub(crate) struct Context {
 
 impl Context {
     /// The cache of one kind of store.
-    pub(crate) fn stores(&self, kind: StoreKind) -> &cache::Cache {
+    pub(crate) fn stores(&self, kind: StoreKind) -> &cache::Cache<kube::api::DynamicObject> {
         match kind {
             StoreKind::SecretStore => &self.secret_stores,
             StoreKind::ClusterSecretStore => &self.cluster_secret_stores,
@@ -143,6 +144,7 @@ impl EsoController {
             external_secrets: cache::Cache::default(),
             secret_stores: cache::Cache::default(),
             cluster_secret_stores: cache::Cache::default(),
+            secrets: cache::Cache::default(),
             clock: config.clock.clone(),
             log: Mutex::new(VecDeque::new()),
             log_tx: tokio::sync::broadcast::channel(256).0,
@@ -177,12 +179,11 @@ impl EsoController {
             queue.clone(),
             targets.clone(),
         ))));
-        tasks.spawn(until_stopped(Box::pin(controller::watch_targets(
+        tasks.spawn(until_stopped(Box::pin(controller::watch_secrets(
             ctx.clone(),
             queue.clone(),
             targets,
         ))));
-        tasks.spawn(until_stopped(Box::pin(created_by::watch(ctx.clone()))));
         tasks.spawn(controller::run(ctx.clone(), queue.clone(), stop.clone()));
         tasks.close();
         ctx.log("controller started".into());

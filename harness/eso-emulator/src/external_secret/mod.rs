@@ -25,7 +25,7 @@ use crate::events::Regarding;
 
 pub(crate) use error::error_policy;
 pub(crate) use reconcile::reconcile;
-pub(crate) use target::target_valid;
+pub(crate) use target::{is_managed, target_valid};
 
 /// An ExternalSecret as one reconcile reads it.
 pub(crate) struct View {

@@ -56,14 +56,14 @@ pub(crate) async fn reconcile(
     })?;
     let secrets: Api<Secret> = Api::namespaced(ctx.kube.clone(), namespace);
     let target_name = es.target_name();
-    let target =
-        secrets
-            .get_opt(&target_name)
-            .await
-            .map_err(|source| ReconcileError::GetTarget {
-                target: format!("{namespace}/{target_name}"),
-                source,
-            })?;
+    let target = ctx
+        .secrets
+        .read(&secrets, namespace, &target_name)
+        .await
+        .map_err(|source| ReconcileError::GetTarget {
+            target: format!("{namespace}/{target_name}"),
+            source,
+        })?;
     if !es.sync_needed(target.as_ref(), now) {
         return Ok(es.next_refresh().map(Next::At).unwrap_or(Next::Idle));
     }

@@ -48,16 +48,21 @@ fn secret_data(secret: &Secret) -> BTreeMap<String, Vec<u8>> {
         .unwrap_or_default()
 }
 
+/// Whether a Secret carries ESO's managed label (what ESO's watch of
+/// Secrets and its managed-Secrets cache select).
+pub(crate) fn is_managed(s: &Secret) -> bool {
+    s.metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(MANAGED_LABEL))
+        .is_some_and(|v| v == "true")
+}
+
 /// "The target is valid": it exists, is labelled managed, and its data-hash
 /// annotation matches its data.
 pub(crate) fn target_valid(secret: Option<&Secret>) -> bool {
     let Some(s) = secret else { return false };
-    let managed = s
-        .metadata
-        .labels
-        .as_ref()
-        .and_then(|l| l.get(MANAGED_LABEL))
-        .is_some_and(|v| v == "true");
+    let managed = is_managed(s);
     let hash = s
         .metadata
         .annotations
@@ -321,6 +326,7 @@ async fn write_target(
                 .await
                 .map_err(|e| SyncError::Update(format!("unable to update secret {name}: {e}")))?;
             ctx.created_by.written(&written);
+            ctx.secrets.wrote(&written);
         }
         if only_metadata != secret {
             return Err(SyncError::Immutable(format!(
@@ -337,6 +343,7 @@ async fn write_target(
     let written = write
         .map_err(|e| SyncError::Update(format!("could not write target secret {name}: {e}")))?;
     ctx.created_by.written(&written);
+    ctx.secrets.wrote(&written);
     let (reason, message) = if created {
         (EVENT_CREATED, MSG_CREATED)
     } else {

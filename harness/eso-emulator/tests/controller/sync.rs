@@ -196,6 +196,60 @@ async fn a_deleted_or_hand_edited_target_is_repaired_inside_the_interval() {
     assert_ne!(repaired.metadata.uid.unwrap(), uid);
 }
 
+/// ESO's watch of Secrets queues only those carrying its managed label
+/// (its predicate looks at the Secret as it is now): a target whose label
+/// is taken off by hand is left as it is until its next refresh, which
+/// writes it back, label and data.
+#[tokio::test]
+async fn a_target_whose_managed_label_is_taken_off_waits_for_its_refresh() {
+    let stack = stack().await;
+    let v = values(&["token"]);
+    put_sm(&stack, "app/ext", &v).await;
+    put_sm(&stack, "app/other", &v).await;
+    for (name, key) in [("ext", "app/ext"), ("other", "app/other")] {
+        create(
+            &stack.client,
+            "externalsecrets",
+            extract_es(name, key, "1h"),
+        )
+        .await
+        .unwrap();
+        wait_secret_data(&stack, name, &v, "first sync").await;
+    }
+    let secrets: Api<Secret> = Api::namespaced(stack.client.clone(), NS);
+    secrets
+        .patch(
+            "ext",
+            &Default::default(),
+            &kube::api::Patch::Merge(json!({
+                "metadata": {"labels": {"reconcile.external-secrets.io/managed": null}},
+                "stringData": {"token": "tampered"},
+            })),
+        )
+        .await
+        .unwrap();
+    // A managed target deleted after it is repaired: by then the watch,
+    // which brings changes in order, has passed the label's removal.
+    secrets.delete("other", &Default::default()).await.unwrap();
+    wait_secret_data(&stack, "other", &v, "the deleted managed target recreated").await;
+    let left = secret(&stack, "ext").await.unwrap();
+    assert_eq!(
+        decoded(&left)["token"],
+        "tampered",
+        "repaired before its refresh"
+    );
+    stack
+        .clock
+        .advance(std::time::Duration::from_secs(3600))
+        .unwrap();
+    let repaired =
+        wait_secret_data(&stack, "ext", &v, "the target written back at its refresh").await;
+    assert_eq!(
+        repaired.metadata.labels.unwrap()["reconcile.external-secrets.io/managed"],
+        "true"
+    );
+}
+
 #[tokio::test]
 async fn deleting_the_external_secret_collects_its_owned_target() {
     let stack = stack().await;

@@ -3,7 +3,8 @@ Feature: ESO's behaviour beyond the runbook
   --env binaries and compares what each observed): value encodings, the
   precedence of data over dataFrom, deletion and creation policies, a
   renamed target, an immutable target, a target another ExternalSecret
-  owns, and the refresh policies. Each probe settles and is observed; what the real ESO did
+  owns, a target whose managed label is taken off, and the refresh
+  policies. Each probe settles and is observed; what the real ESO did
   is the answer, declared in harness/eso-emulator/README.md where the
   emulator differs.
 
@@ -265,6 +266,29 @@ Feature: ESO's behaviour beyond the runbook
         - extract: { key: opssight/production/probe-owned }
       """
     Then the ExternalSecret "probe-second-owner" settles with its target "probe-owned"
+
+  Scenario: The managed label is taken off the target by hand
+    Given the remote secret "opssight/production/probe-unlabelled" holds:
+      """
+      {"k": "v"}
+      """
+    And this ExternalSecret is applied:
+      """
+      apiVersion: external-secrets.io/v1
+      kind: ExternalSecret
+      metadata:
+        name: probe-unlabelled
+      spec:
+        refreshInterval: 1h
+        secretStoreRef: { name: aws-secrets-manager, kind: SecretStore }
+        target: { name: probe-unlabelled, creationPolicy: Owner }
+        dataFrom:
+        - extract: { key: opssight/production/probe-unlabelled }
+      """
+    And the ExternalSecret "probe-unlabelled" settles with its target "probe-unlabelled"
+    When the label "reconcile.external-secrets.io/managed" is taken off the Secret "probe-unlabelled"
+    Then the Secret "probe-unlabelled" settles
+    And the ExternalSecret "probe-unlabelled" settles with its target "probe-unlabelled"
 
   Scenario Outline: refreshPolicy and a remote change, then a forced refresh
     Given the remote secret "opssight/production/probe-policy-<name>" holds:

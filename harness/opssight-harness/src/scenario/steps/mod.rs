@@ -59,6 +59,7 @@
 //! | `the IAM policy allows only {string} and {string}` | `manifests` |
 //! | `the IAM policy's resources are only {string}` | `manifests` |
 //! | `the key {string} is removed from {string}` | `missing_credentials` |
+//! | `the label {string} is taken off the Secret {string}` | `probes` |
 //! | `the last refresh time of {string} has moved` | `refresh` |
 //! | `the local overlay is applied again` | `disaster_recovery` |
 //! | `the namespace {string} is deleted` | `disaster_recovery` |

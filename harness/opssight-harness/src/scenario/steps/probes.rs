@@ -96,6 +96,39 @@ async fn apply_manifest(w: &mut OpsWorld, step: &Step) -> StepResult {
     Ok(crate::env::apply::apply(&w.env()?.kube(), &obj).await?)
 }
 
+/// Reads `look` every 200 ms until what it reads has not changed for 3 s
+/// and `done` holds of it: a live controller has acted and gone quiet.
+/// Fails after the environment's patience, naming `what` it waited for.
+async fn until_quiet<T, F, Fut>(
+    w: &OpsWorld,
+    what: &str,
+    mut look: F,
+    done: impl Fn(&T) -> bool,
+) -> anyhow::Result<()>
+where
+    T: PartialEq,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
+    let quiet = Duration::from_secs(3);
+    let deadline = tokio::time::Instant::now() + w.patience();
+    let mut last = look().await?;
+    let mut since = tokio::time::Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = look().await?;
+        if now != last {
+            last = now;
+            since = tokio::time::Instant::now();
+        } else if done(&now) && since.elapsed() >= quiet {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            anyhow::bail!("timed out after {:?} waiting for {what}", w.patience());
+        }
+    }
+}
+
 /// What settling watches of a store: its status.
 async fn store_status(
     api: &Api<DynamicObject>,
@@ -109,14 +142,15 @@ async fn store_status(
 
 /// Waits until ESO has validated the store (it carries a Ready condition)
 /// and its status has not changed for 3 s, at most the environment's
-/// patience; then observes.
+/// patience; then observes. For a Secret, see [`secret_settles`].
 #[given(expr = "the {word} {string} settles")]
 #[then(expr = "the {word} {string} settles")]
 async fn store_settles(w: &mut OpsWorld, kind: String, name: String) -> StepResult {
     let kind_of = match kind.as_str() {
         "SecretStore" => crate::eso_model::StoreKind::SecretStore,
         "ClusterSecretStore" => crate::eso_model::StoreKind::ClusterSecretStore,
-        other => crate::scenario::step::bail!("{other} is not a store kind"),
+        "Secret" => return secret_settles(w, name).await,
+        other => crate::scenario::step::bail!("{other} is neither a store kind nor Secret"),
     };
     let ar = crate::eso_model::stores(kind_of);
     let api: Api<DynamicObject> = match kind_of {
@@ -125,31 +159,19 @@ async fn store_settles(w: &mut OpsWorld, kind: String, name: String) -> StepResu
         }
         crate::eso_model::StoreKind::ClusterSecretStore => Api::all_with(w.env()?.kube(), &ar),
     };
-    let quiet = Duration::from_secs(3);
-    let deadline = tokio::time::Instant::now() + w.patience();
-    let mut last = store_status(&api, &name).await?;
-    let mut since = tokio::time::Instant::now();
-    loop {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let now = store_status(&api, &name).await?;
-        let validated = now
-            .as_ref()
-            .and_then(|s| s.get("conditions"))
-            .and_then(|c| c.as_array())
-            .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready"));
-        if now != last {
-            last = now;
-            since = tokio::time::Instant::now();
-        } else if validated && since.elapsed() >= quiet {
-            break;
-        }
-        if tokio::time::Instant::now() > deadline {
-            crate::scenario::step::bail!(
-                "timed out after {:?} waiting for the {kind} {name} to settle",
-                w.patience()
-            );
-        }
-    }
+    until_quiet(
+        w,
+        &format!("the {kind} {name} to settle"),
+        || store_status(&api, &name),
+        |status| {
+            status
+                .as_ref()
+                .and_then(|s| s.get("conditions"))
+                .and_then(|c| c.as_array())
+                .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready"))
+        },
+    )
+    .await?;
     w.checkpoint(&format!("the {kind} {name} to settle"), None)
         .await;
     Ok(())
@@ -190,31 +212,58 @@ async fn settles(w: &mut OpsWorld, name: String, target: String) -> StepResult {
     {
         return Err(e.into());
     }
-    let quiet = Duration::from_secs(3);
-    let deadline = tokio::time::Instant::now() + w.patience();
-    let mut last = status_of(w, &name, &target).await?;
-    let mut since = tokio::time::Instant::now();
-    loop {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let now = status_of(w, &name, &target).await?;
-        let acted = match api.get_opt(&name).await? {
-            None => true,
-            Some(o) => crate::eso_model::ready(&o).is_some(),
-        };
-        if now != last {
-            last = now;
-            since = tokio::time::Instant::now();
-        } else if acted && since.elapsed() >= quiet {
-            break;
-        }
-        if tokio::time::Instant::now() > deadline {
-            crate::scenario::step::bail!(
-                "timed out after {:?} waiting for the ExternalSecret {name} and the Secret {target} to settle",
-                w.patience()
-            );
-        }
-    }
+    until_quiet(
+        w,
+        &format!("the ExternalSecret {name} and the Secret {target} to settle"),
+        || async {
+            let acted = match api.get_opt(&name).await? {
+                None => true,
+                Some(o) => crate::eso_model::ready(&o).is_some(),
+            };
+            Ok((status_of(w, &name, &target).await?, acted))
+        },
+        |(_, acted)| *acted,
+    )
+    .await?;
     w.checkpoint(&format!("the ExternalSecret {name} to settle"), None)
+        .await;
+    Ok(())
+}
+
+/// Takes a label off a Secret by hand (a merge patch, as `kubectl label
+/// secret NAME KEY-` sends).
+#[when(expr = "the label {string} is taken off the Secret {string}")]
+async fn label_taken_off(w: &mut OpsWorld, key: String, name: String) -> StepResult {
+    w.secrets()?
+        .patch(
+            &name,
+            &Default::default(),
+            &kube::api::Patch::Merge(
+                serde_json::json!({ "metadata": { "labels": { key: null } } }),
+            ),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Waits, without forcing a refresh, until the Secret has not changed for
+/// 3 s (whatever ESO does about the last change, it has done), at most the
+/// environment's patience; then observes.
+async fn secret_settles(w: &mut OpsWorld, name: String) -> StepResult {
+    let secrets = w.secrets()?;
+    until_quiet(
+        w,
+        &format!("the Secret {name} to settle"),
+        || async {
+            Ok(secrets
+                .get_opt(&name)
+                .await?
+                .map(|s| s.metadata.resource_version))
+        },
+        |_| true,
+    )
+    .await?;
+    w.checkpoint(&format!("the Secret {name} to settle"), None)
         .await;
     Ok(())
 }
