@@ -109,14 +109,12 @@ async fn reconcile_store(ctx: &Context, kind: StoreKind, namespace: &str, name: 
                 now,
                 &previous,
             );
-            ctx.recorder
-                .publish(
-                    &regarding,
-                    crate::events::EventType::Normal,
-                    reason,
-                    MSG_STORE_VALIDATED,
-                )
-                .await;
+            ctx.recorder.publish(
+                &regarding,
+                crate::events::EventType::Normal,
+                reason,
+                MSG_STORE_VALIDATED,
+            );
             let refresh = obj
                 .data
                 .pointer("/spec/refreshInterval")
@@ -139,14 +137,12 @@ async fn reconcile_store(ctx: &Context, kind: StoreKind, namespace: &str, name: 
                 now,
                 &previous,
             );
-            ctx.recorder
-                .publish(
-                    &regarding,
-                    crate::events::EventType::Warning,
-                    REASON_INVALID_PROVIDER_CONFIG,
-                    &e.to_string(),
-                )
-                .await;
+            ctx.recorder.publish(
+                &regarding,
+                crate::events::EventType::Warning,
+                REASON_INVALID_PROVIDER_CONFIG,
+                &e.to_string(),
+            );
             ctx.log(format!("store {} is not valid: {e}", store.name));
             (
                 SecretStoreStatus {

@@ -131,13 +131,14 @@ impl EsoController {
     /// Starts the controller on `kube`: its watches and its reconcile loop.
     pub fn start(kube: kube::Client, config: Config) -> Self {
         let queue = Arc::new(controller::Queue::default());
+        let (recorder, poster) = events::Recorder::new(kube.clone(), config.clock.clone());
         let ctx = Arc::new(Context {
             clients: secret_store::ClientFactory::new(
                 kube.clone(),
                 config.endpoints.clone(),
                 sdk_time::SdkTime::new(config.clock.clone(), queue.clone()),
             ),
-            recorder: events::Recorder::new(kube.clone(), config.clock.clone()),
+            recorder,
             metrics: Arc::new(metrics::Metrics::default()),
             created_by: created_by::CreatedBy::default(),
             es_seen: Mutex::new(HashMap::new()),
@@ -164,6 +165,7 @@ impl EsoController {
                     }
                 }
             };
+        tasks.spawn(until_stopped(Box::pin(poster.run())));
         tasks.spawn(until_stopped(Box::pin(controller::watch_stores(
             ctx.clone(),
             queue.clone(),

@@ -92,14 +92,12 @@ pub(super) async fn provider_data(
 
 /// ESO's Normal event for a secret gone at the provider.
 async fn gone_at_provider(ctx: &Context, es: &View, message: &str) {
-    ctx.recorder
-        .publish(
-            &es.regarding(),
-            EventType::Normal,
-            EVENT_MISSING_PROVIDER_SECRET,
-            message,
-        )
-        .await;
+    ctx.recorder.publish(
+        &es.regarding(),
+        EventType::Normal,
+        EVENT_MISSING_PROVIDER_SECRET,
+        message,
+    );
 }
 
 /// Whether the AWS call itself succeeded: a missing property is found after

@@ -241,12 +241,10 @@ async fn mark_failed(
     {
         ctx.external_secrets.wrote(&written);
     }
-    ctx.recorder
-        .publish(
-            &es.regarding(),
-            EventType::Warning,
-            failure.event_reason(),
-            &failure.to_string(),
-        )
-        .await;
+    ctx.recorder.publish(
+        &es.regarding(),
+        EventType::Warning,
+        failure.event_reason(),
+        &failure.to_string(),
+    );
 }

@@ -97,14 +97,12 @@ pub(super) async fn write(
                         .delete(&es.target_name(), &Default::default())
                         .await
                         .map_err(|e| SyncError::Update(format!("could not delete secret: {e}")))?;
-                    ctx.recorder
-                        .publish(
-                            &es.regarding(),
-                            EventType::Normal,
-                            EVENT_DELETED,
-                            MSG_DELETED,
-                        )
-                        .await;
+                    ctx.recorder.publish(
+                        &es.regarding(),
+                        EventType::Normal,
+                        EVENT_DELETED,
+                        MSG_DELETED,
+                    );
                 }
                 return Ok(Synced {
                     reason: REASON_DELETED,
@@ -170,14 +168,12 @@ async fn delete_orphaned_secrets(
             Err(e) => return Err(failed(e)),
         }
         // ESO emits it even when the Secret was gone already.
-        ctx.recorder
-            .publish(
-                &es.regarding(),
-                EventType::Normal,
-                EVENT_DELETED,
-                MSG_DELETED_ORPHANED,
-            )
-            .await;
+        ctx.recorder.publish(
+            &es.regarding(),
+            EventType::Normal,
+            EVENT_DELETED,
+            MSG_DELETED_ORPHANED,
+        );
         ctx.log(format!(
             "deleted orphaned Secret {}/{name} of ExternalSecret {}",
             es.namespace, es.name
@@ -350,8 +346,7 @@ async fn write_target(
         (EVENT_UPDATED, MSG_UPDATED)
     };
     ctx.recorder
-        .publish(&es.regarding(), EventType::Normal, reason, message)
-        .await;
+        .publish(&es.regarding(), EventType::Normal, reason, message);
     Ok(())
 }
 

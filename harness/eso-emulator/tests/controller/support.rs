@@ -366,7 +366,9 @@ pub(crate) async fn force_sync(stack: &Stack, name: &str, value: &str) {
 }
 
 /// Everything due has been reconciled once a marker queued now has synced
-/// (the queue takes the earliest due first).
+/// (the queue takes the earliest due first), and every event recorded
+/// before has been written once the marker's own is (they are written in
+/// order).
 pub(crate) async fn caught_up(stack: &Stack, n: u32) {
     let name = format!("marker-{n}");
     put_sm(stack, &format!("app/{name}"), &values(&["m"])).await;
@@ -378,4 +380,5 @@ pub(crate) async fn caught_up(stack: &Stack, n: u32) {
     .await
     .unwrap();
     wait_ready(stack, &name, "True", "SecretSynced").await;
+    wait_event(stack, &name, "Normal", "Created").await;
 }
