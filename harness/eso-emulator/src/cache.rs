@@ -29,8 +29,8 @@ use serde::de::DeserializeOwned;
 /// empty namespace.
 type Place = (String, String);
 
-/// What the cache knows of one object.
-#[derive(Debug)]
+/// What the cache knows of one object. Not `Debug`: a Secret's would show
+/// its data.
 pub(crate) enum Lookup<K> {
     /// The watch (or the controller's own write) has it.
     Found(Arc<K>),

@@ -1,7 +1,8 @@
 //! Scheduling: the work queue ([`crate::queue`]), read on the injected
 //! clock (so moving a virtual clock forward makes every due refresh happen
-//! at once), fed by watches on ExternalSecrets, stores and the target
-//! Secrets they manage, with per-object exponential backoff after errors.
+//! at once), fed by watches on ExternalSecrets, stores and Secrets (the
+//! targets they manage), which also fill the caches reconciles read
+//! ([`crate::cache`]), with per-object exponential backoff after errors.
 
 use std::collections::HashMap;
 use std::fmt::Debug;
