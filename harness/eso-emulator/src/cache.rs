@@ -80,7 +80,7 @@ fn place<K: Resource>(obj: &K) -> Place {
 /// An object's resource version as a number. Resource versions are opaque
 /// to clients in general; both the kube-emulator and etcd make them from
 /// one increasing counter. One that does not parse reads as 0.
-fn version<K: Resource>(obj: &K) -> u64 {
+pub(crate) fn version<K: Resource>(obj: &K) -> u64 {
     obj.meta()
         .resource_version
         .as_deref()

@@ -18,6 +18,8 @@ use eso_api::metadata::CREATED_BY_LABEL;
 use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::watcher;
 
+use crate::cache::version as rv;
+
 /// (namespace, name) of a Secret.
 type SecretKey = (String, String);
 
@@ -36,14 +38,6 @@ struct State {
     seen: HashMap<SecretKey, (String, u64)>,
     /// During a (re)list: what it has shown so far.
     listing: Option<Vec<Secret>>,
-}
-
-fn rv(s: &Secret) -> u64 {
-    s.metadata
-        .resource_version
-        .as_deref()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
 }
 
 fn label(s: &Secret) -> Option<&String> {

@@ -128,13 +128,9 @@ async fn store_for(ctx: &Context, es: &View) -> Result<StoreView, String> {
             String::new(),
         ),
     };
-    let cache_ns = match kind {
-        StoreKind::SecretStore => es.namespace.as_str(),
-        StoreKind::ClusterSecretStore => "",
-    };
     let obj = ctx
         .stores(kind)
-        .read(&api, cache_ns, &store_ref.name)
+        .read(&api, &ns, &store_ref.name)
         .await
         .map_err(|e| format!("could not get {kind} \"{}\": {e}", store_ref.name))?
         .ok_or_else(|| {

@@ -145,7 +145,7 @@ async fn store_status(
 /// patience; then observes. For a Secret, see [`secret_settles`].
 #[given(expr = "the {word} {string} settles")]
 #[then(expr = "the {word} {string} settles")]
-async fn store_settles(w: &mut OpsWorld, kind: String, name: String) -> StepResult {
+async fn object_settles(w: &mut OpsWorld, kind: String, name: String) -> StepResult {
     let kind_of = match kind.as_str() {
         "SecretStore" => crate::eso_model::StoreKind::SecretStore,
         "ClusterSecretStore" => crate::eso_model::StoreKind::ClusterSecretStore,
