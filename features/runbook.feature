@@ -49,6 +49,11 @@ Feature: The runbook's own lines, as it prints them
     And I run "kubectl apply -f external-secrets.yaml"
     Then the command succeeds
     And the SecretStore "aws-secrets-manager" authenticates both with "aws-secret" and with the ServiceAccount's token
+    # The file's ExternalSecrets come before its store: apply's new
+    # annotation on each makes the controller sync it again, and a sync that
+    # read the store before apply reached it still signs with aws-secret.
+    # Those syncs end before the mark.
+    And the controller has caught up
     When the Secret "aws-secret" is deleted
     And the audit trail is marked
     And a refresh of every ExternalSecret is forced
