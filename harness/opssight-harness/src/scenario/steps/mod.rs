@@ -3,7 +3,7 @@
 //! (`harness/opssight-harness/tests/probes/`). A step several features use
 //! lives with the feature it first served. Every step, by its phrase (the
 //! Gherkin keyword left out; `{string}` is a quoted argument), and where it
-//! is; `tests/architecture.rs` fails when this table and the steps differ:
+//! is; `tests/integration/architecture.rs` fails when this table and the steps differ:
 //!
 //! | step | module |
 //! |---|---|

@@ -5,11 +5,7 @@
 //! Needs Debian's `chromium` (`apt-get install chromium`); skipped with a
 //! message when it is missing, unless `REQUIRE_CHROMIUM=1` (as in CI).
 
-// Tests state what they expect with unwrap/expect (clippy.toml allows it
-// in #[test] functions; this covers their helpers too).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -2,10 +2,6 @@
 //! (reached through its kubeconfig like any cluster), healthy and broken:
 //! a stale ExternalSecret with its controller down, an invalid store.
 
-// Tests state what they expect with unwrap/expect (clippy.toml allows it
-// in #[test] functions; this covers their helpers too).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::path::Path;
 use std::time::Duration;
 
@@ -15,7 +11,7 @@ use opssight_harness::env::Environment;
 use opssight_harness::system::NAMESPACE;
 use serde_json::{Value, json};
 
-mod common;
+use crate::common;
 
 /// Runs the CLI in a child process (the emulators serve on this runtime, so
 /// the wait must not block it).

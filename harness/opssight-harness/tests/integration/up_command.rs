@@ -1,10 +1,6 @@
 //! `opssight-harness up` serves the embedded stack, prints what to export,
 //! answers the runbook's commands, and stops everything on Ctrl-C (SIGINT).
 
-// Tests state what they expect with unwrap/expect (clippy.toml allows it
-// in #[test] functions; this covers their helpers too).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

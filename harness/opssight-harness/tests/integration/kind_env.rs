@@ -4,11 +4,7 @@
 //! server (the fake `kind` hands out its kubeconfig) and a fake LocalStack
 //! (health endpoint and the Secrets Manager calls the harness makes).
 
-// Tests state what they expect with unwrap/expect (clippy.toml allows it
-// in #[test] functions; this covers their helpers too).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -147,7 +143,7 @@ esac"#,
         "helm",
         r#"case "$1" in
   version) echo "${FAKE_HELM_VERSION:-v3.18.6+gb76a950}";;
-  upgrade) if [ -n "$FAKE_HELM_SLEEP" ]; then exec sleep "$FAKE_HELM_SLEEP"; fi;;
+  upgrade) if [ -n "$FAKE_HELM_SLEEP" ]; then echo $$ > "$FAKE_LOG.helm-pid"; exec sleep "$FAKE_HELM_SLEEP"; fi;;
 esac"#,
     );
     script(
@@ -551,12 +547,16 @@ async fn interrupted_during_bring_up(signal: &str, code: i32) {
     let mut expected = bring_up();
     expected.extend(teardown());
     assert_calls(&f.calls(), &expected);
-    // The interrupted helm (a `sleep 60`) was stopped, not left behind.
-    let ps = std::process::Command::new("sh")
-        .args(["-c", "ps -eo args | grep -c '^sleep 60$' || true"])
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&ps.stdout).trim(), "0");
+    // The interrupted helm (its own `sleep 60`: other tests run theirs at
+    // the same time) was stopped, not left behind. Killed, it may stay a
+    // zombie until reaped, whose command line is empty.
+    let pid = std::fs::read_to_string(format!("{}.helm-pid", f.log.display())).unwrap();
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", pid.trim())).unwrap_or_default();
+    assert!(
+        !cmdline.starts_with(b"sleep"),
+        "the interrupted helm (pid {}) is still running",
+        pid.trim()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

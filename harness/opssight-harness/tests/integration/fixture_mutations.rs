@@ -1,14 +1,10 @@
 //! Breaking the system makes the suite fail, and say why: each mutation of
 //! the fixtures, one at a time, turns the relevant feature red.
 
-// Tests state what they expect with unwrap/expect (clippy.toml allows it
-// in #[test] functions; this covers their helpers too).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-mod common;
+use crate::common;
 use common::copy_dir;
 
 fn edit(path: &Path, from: &str, to: &str) {

@@ -3,16 +3,12 @@
 //! real downloads cannot run here), on each platform it has pins for; it
 //! installs the versions the preflight pins.
 
-// Tests state what they expect with unwrap/expect (clippy.toml allows it
-// in #[test] functions; this covers their helpers too).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::path::Path;
 use std::process::Command;
 
 use opssight_harness::env::preflight;
 
-mod common;
+use crate::common;
 
 struct Run {
     code: Option<i32>,

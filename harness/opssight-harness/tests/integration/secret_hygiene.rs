@@ -2,11 +2,7 @@
 //! reports, the logs (at debug level) or the saved diagnostics of a run of
 //! the whole suite, including a deliberately failing scenario.
 
-// Tests state what they expect with unwrap/expect (clippy.toml allows it
-// in #[test] functions; this covers their helpers too).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

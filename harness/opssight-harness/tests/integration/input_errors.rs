@@ -2,14 +2,10 @@
 //! feature file, an undefined step, a malformed fixture, and a manifest that
 //! fails ESO's CRD schema.
 
-// Tests state what they expect with unwrap/expect (clippy.toml allows it
-// in #[test] functions; this covers their helpers too).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::path::Path;
 use std::process::Command;
 
-mod common;
+use crate::common;
 use common::{fixtures_with, repo_root};
 
 fn harness(args: &[&str], fixtures: Option<&Path>) -> (Option<i32>, String) {

@@ -2,10 +2,6 @@
 //! log is the Pod's log, and scaling the deployment (as `kubectl scale`
 //! does, through the scale subresource) stops it and starts a new one.
 
-// Tests state what they expect with unwrap/expect (clippy.toml allows it
-// in #[test] functions; this covers their helpers too).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::time::Duration;
 
 use common::{all_synced, embedded};
@@ -16,7 +12,7 @@ use opssight_harness::env::Environment;
 use opssight_harness::system::{ESO_DEPLOYMENTS, ESO_NAMESPACE};
 use serde_json::json;
 
-mod common;
+use crate::common;
 
 const WAIT: Duration = Duration::from_secs(20);
 

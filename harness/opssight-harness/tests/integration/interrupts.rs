@@ -3,16 +3,12 @@
 //! and a CA, snapshots of values) and no half-written report, and the drill
 //! writes a report that says it was interrupted.
 
-// Tests state what they expect with unwrap/expect (clippy.toml allows it
-// in #[test] functions; this covers their helpers too).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-mod common;
+use crate::common;
 
 /// Starts the harness with a temporary directory of its own, and returns
 /// once a first step has passed ("the OpsSight secrets system is running":

@@ -4,10 +4,6 @@
 //! `--allow-destructive` only `@read-only` scenarios run, and nothing in the
 //! cluster changes.
 
-// Tests state what they expect with unwrap/expect (clippy.toml allows it
-// in #[test] functions; this covers their helpers too).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Output;
@@ -18,7 +14,7 @@ use opssight_harness::env::Environment;
 use opssight_harness::env::embedded::Embedded;
 use opssight_harness::system::NAMESPACE;
 
-mod common;
+use crate::common;
 
 use common::{all_synced, changed, embedded};
 

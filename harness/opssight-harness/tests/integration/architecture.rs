@@ -9,8 +9,6 @@
 //! The second half of the file shows the check failing on small source
 //! trees written for it: a test that could not fail would prove nothing.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 

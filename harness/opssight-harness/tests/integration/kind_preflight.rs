@@ -2,10 +2,6 @@
 //! `docker`, `kind`, `helm` and `kubectl` executables first on PATH that
 //! record how they were called.
 
-// Tests state what they expect with unwrap/expect (clippy.toml allows it
-// in #[test] functions; this covers their helpers too).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::path::Path;
 use std::process::Command;
 
@@ -28,7 +24,7 @@ fn run(bin: &Path, log: &Path) -> (Option<i32>, String) {
         .args(["test", "--env", "kind"])
         .env("PATH", bin)
         .env("FAKE_LOG", log)
-        // Not waited for here: the wait has a test of its own (kind_env.rs).
+        // Not waited for here: the wait has a test of its own (kind_env).
         .env("OPSSIGHT_DOCKER_WAIT_SECONDS", "0")
         .output()
         .unwrap();

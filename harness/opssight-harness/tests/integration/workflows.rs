@@ -2,11 +2,7 @@
 //! the nightly job installs the pinned tools, runs the scenarios and the
 //! drill on kind, removes leftovers and uploads the reports whatever happens.
 
-// Tests state what they expect with unwrap/expect (clippy.toml allows it
-// in #[test] functions; this covers their helpers too).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
+use crate::common;
 
 use serde_json::Value;
 

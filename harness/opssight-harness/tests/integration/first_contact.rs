@@ -4,13 +4,9 @@
 //! no artifacts directory, and `rotation` against an endpoint that does not
 //! answer says why.
 
-// Tests state what they expect with unwrap/expect (clippy.toml allows it
-// in #[test] functions; this covers their helpers too).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::process::Command;
 
-mod common;
+use crate::common;
 
 fn harness() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_opssight-harness"));

@@ -2,11 +2,7 @@
 //! their phases, per-Secret times and verdicts, objectives that are missed,
 //! and no seeded value in any report.
 
-// Tests state what they expect with unwrap/expect (clippy.toml allows it
-// in #[test] functions; this covers their helpers too).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -2,10 +2,6 @@
 //! within policy, time moving on makes them overdue in the runbook's order,
 //! and a secret whose keys fall under different periods is named.
 
-// Tests state what they expect with unwrap/expect (clippy.toml allows it
-// in #[test] functions; this covers their helpers too).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 

@@ -1,10 +1,6 @@
 //! `opssight-harness doctor` says which environments this machine can run,
 //! and for kind what is missing (fake tools on PATH stand in for a machine).
 
-// Tests state what they expect with unwrap/expect (clippy.toml allows it
-// in #[test] functions; this covers their helpers too).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::path::Path;
 use std::process::Command;
 
