@@ -9,11 +9,13 @@ Feature: The runbook's own lines, as it prints them
 
   # Recovery Procedures: its force-sync line has no --overwrite. It works
   # once; run again (a later incident, a second attempt), kubectl refuses it.
+  # The commands' date reads the environment's clock: the embedded one's
+  # virtual clock is moved to its next second, the wall clock waited for.
   @requires-kubectl
   Scenario: The force-sync line works once and is refused the second time
     When I run "kubectl annotate externalsecret opssight-app-secrets force-sync=$(date +%s) -n opssight-production"
     Then the command succeeds
-    When the wall clock turns to its next second
+    When the clock turns to its next second
     And I run "kubectl annotate externalsecret opssight-app-secrets force-sync=$(date +%s) -n opssight-production"
     Then the command fails saying "--overwrite is false"
 

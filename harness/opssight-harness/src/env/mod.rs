@@ -10,6 +10,7 @@ pub mod binaries;
 pub mod capability;
 pub mod choice;
 pub mod cluster;
+pub mod command_clock;
 pub mod embedded;
 pub mod environment;
 pub mod eso_pods;

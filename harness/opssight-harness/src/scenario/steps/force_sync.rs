@@ -13,6 +13,7 @@ async fn run(w: &mut OpsWorld, command: String) -> StepResult {
     if let Some(dir) = &w.command_dir {
         sh.current_dir(dir.path());
     }
+    crate::env::command_clock::prepare(&mut sh, &env.clock(), env.workdir())?;
     let output = sh
         .arg("-c")
         .arg(&command)

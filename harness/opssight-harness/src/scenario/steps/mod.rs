@@ -88,7 +88,7 @@
 //! | `the SecretStore {string} authenticates both with {string} and with the ServiceAccount's token` | `runbook` |
 //! | `the value of {string} changes in Secrets Manager` | `refresh` |
 //! | `the values of every Secret are recorded` | `disaster_recovery` |
-//! | `the wall clock turns to its next second` | `runbook` |
+//! | `the clock turns to its next second` | `runbook` |
 //! | `the {word} {string} settles` | `probes` |
 //! | `this ExternalSecret is applied:` | `probes` |
 //! | `this manifest is applied:` | `probes` |
