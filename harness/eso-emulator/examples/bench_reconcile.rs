@@ -41,6 +41,10 @@ fn arg(args: &[String], name: &str) -> Option<usize> {
         .and_then(|n| n.parse().ok())
 }
 
+/// As the emulators' binaries: see [`emulator_core::Allocator`].
+#[global_allocator]
+static ALLOCATOR: emulator_core::Allocator = emulator_core::ALLOCATOR;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();

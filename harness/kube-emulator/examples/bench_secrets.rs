@@ -13,7 +13,7 @@
 //! commands on stdin (`mem`, `peak-on`, `peak-off`) and exits when stdin closes, so it
 //! goes with its parent however the parent ends.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
 use std::cell::Cell;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
@@ -72,12 +72,16 @@ fn shrank(by: usize) {
     count(-i64::try_from(by).unwrap_or(i64::MAX));
 }
 
-// SAFETY: every call is passed to the system allocator unchanged; the
+/// What the counting wraps: the emulators' binaries' allocator, so the
+/// server is measured as it runs (see [`emulator_core::Allocator`]).
+const INNER: emulator_core::Allocator = emulator_core::ALLOCATOR;
+
+// SAFETY: every call is passed to the inner allocator unchanged; the
 // counters only observe sizes.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: as the caller's contract for `alloc`.
-        let p = unsafe { System.alloc(layout) };
+        let p = unsafe { INNER.alloc(layout) };
         if !p.is_null() {
             grew(layout.size());
         }
@@ -86,7 +90,7 @@ unsafe impl GlobalAlloc for Counting {
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: as the caller's contract for `alloc_zeroed`.
-        let p = unsafe { System.alloc_zeroed(layout) };
+        let p = unsafe { INNER.alloc_zeroed(layout) };
         if !p.is_null() {
             grew(layout.size());
         }
@@ -95,13 +99,13 @@ unsafe impl GlobalAlloc for Counting {
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: as the caller's contract for `dealloc`.
-        unsafe { System.dealloc(ptr, layout) };
+        unsafe { INNER.dealloc(ptr, layout) };
         shrank(layout.size());
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: as the caller's contract for `realloc`.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        let p = unsafe { INNER.realloc(ptr, layout, new_size) };
         if !p.is_null() {
             if new_size >= layout.size() {
                 grew(new_size - layout.size());

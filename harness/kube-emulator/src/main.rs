@@ -25,6 +25,10 @@ struct Args {
     issuer: String,
 }
 
+/// See [`emulator_core::Allocator`] for why.
+#[global_allocator]
+static ALLOCATOR: emulator_core::Allocator = emulator_core::ALLOCATOR;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     emulator_core::logging::log_to_stderr()?;

@@ -55,6 +55,10 @@ enum Command {
     Differential(differential::DifferentialArgs),
 }
 
+/// See [`emulator_core::Allocator`] for why.
+#[global_allocator]
+static ALLOCATOR: emulator_core::Allocator = emulator_core::ALLOCATOR;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()

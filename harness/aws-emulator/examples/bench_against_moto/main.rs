@@ -32,6 +32,10 @@ use aws_emulator::{AwsEmulator, PolicyDocument};
 use client::Target;
 use report::{AtSize, Setup, median, percentile};
 
+/// As the emulators' binaries: see [`emulator_core::Allocator`].
+#[global_allocator]
+static ALLOCATOR: emulator_core::Allocator = emulator_core::ALLOCATOR;
+
 fn main() -> anyhow::Result<()> {
     match std::env::args().nth(1).as_deref() {
         Some("serve") => serve(),
