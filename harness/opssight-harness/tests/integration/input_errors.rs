@@ -9,9 +9,15 @@ use crate::common;
 use common::{fixtures_with, repo_root};
 
 fn harness(args: &[&str], fixtures: Option<&Path>) -> (Option<i32>, String) {
+    // A scenario that fails saves its diagnostics: here, not in the
+    // repository's artifacts/ (where a user's own runs put theirs).
+    let artifacts = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_opssight-harness"));
-    cmd.args(args)
-        .current_dir(repo_root())
+    cmd.args(args);
+    if args.first() == Some(&"test") {
+        cmd.arg("--artifacts").arg(artifacts.path());
+    }
+    cmd.current_dir(repo_root())
         .env("OPSSIGHT_WAIT_SECONDS", "4")
         .env_remove("OPSSIGHT_ENV");
     if let Some(f) = fixtures {
