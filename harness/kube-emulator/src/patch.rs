@@ -72,12 +72,23 @@ pub(crate) fn apply_patch(
             Ok(out)
         }
         PatchType::Apply => {
-            let p: Value = serde_saphyr::from_slice(patch).map_err(|e| parse_err(e.to_string()))?;
+            let p = apply_body(patch).map_err(parse_err)?;
             let mut out = target.clone();
             apply_merge(&mut out, &p);
             Ok(out)
         }
     }
+}
+
+/// An apply patch's body: YAML, of which JSON is a subset. Clients send
+/// JSON (kube-rs, client-go), which serde_json reads several times faster
+/// than the YAML parser (that parse was ~2% of the embedded suite's CPU);
+/// anything else goes to the YAML parser, whose error is the one reported.
+fn apply_body(patch: &[u8]) -> Result<Value, String> {
+    if let Ok(v) = serde_json::from_slice(patch) {
+        return Ok(v);
+    }
+    serde_saphyr::from_slice(patch).map_err(|e| e.to_string())
 }
 
 fn strategic_merge(target: &mut Value, patch: &Value, path: &str) {
@@ -224,6 +235,15 @@ mod tests {
         );
         let out = apply_patch(PatchType::Apply, &target, b"a:\n  d: x\n").unwrap();
         assert_eq!(out, json!({"a": {"b": 1, "c": [1, 2], "d": "x"}}));
+        // The same patch as JSON (what clients send) reads the same.
+        let as_json = apply_patch(PatchType::Apply, &target, br#"{"a": {"d": "x"}}"#).unwrap();
+        assert_eq!(as_json, out);
+        // Neither JSON nor YAML: the YAML parser's error.
+        let err = apply_patch(PatchType::Apply, &target, b"a: [\n").unwrap_err();
+        assert!(
+            format!("{err:?}").contains("error decoding patch"),
+            "{err:?}"
+        );
         assert!(apply_patch(PatchType::Merge, &target, b"{nope").is_err());
     }
 }
