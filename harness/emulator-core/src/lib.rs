@@ -1,6 +1,7 @@
 //! What every emulator in this workspace shares, and nothing else: an
 //! injectable clock (so a scenario can move time forward without sleeping)
-//! and a loopback HTTP server whose handle stops it when dropped.
+//! a loopback HTTP server whose handle stops it when dropped, and the
+//! allocator the binaries that run emulators declare.
 
 #![warn(missing_docs)]
 
@@ -10,6 +11,7 @@ pub mod logging;
 pub mod server;
 
 pub use clock::Clock;
+pub use server::{Abort, HttpService, Limits, ResponseBody, ServerError, ServerHandle, full_body};
 
 /// The global allocator of every binary that runs emulators (the
 /// emulators' own, `opssight-harness`, the benchmarks): mimalloc. A
@@ -25,4 +27,3 @@ pub type Allocator = mimalloc::MiMalloc;
 
 /// The [`Allocator`] to declare as `#[global_allocator]`.
 pub const ALLOCATOR: Allocator = mimalloc::MiMalloc;
-pub use server::{Abort, HttpService, Limits, ResponseBody, ServerError, ServerHandle, full_body};
