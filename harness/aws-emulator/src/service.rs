@@ -6,10 +6,9 @@
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use bytes::Bytes;
-use emulator_core::{Abort, Clock, HttpService, ResponseBody, full_body};
+use emulator_core::{Abort, Clock, HttpService, RequestBody, ResponseBody, full_body};
 use http::{HeaderValue, Method, Request, Response, StatusCode, request::Parts};
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
 
 use crate::audit::{AuditEvent, AuditLog};
 use crate::error::{AwsError, ErrorCode};
@@ -122,7 +121,7 @@ fn xml_error(err: &AwsError) -> Response<ResponseBody> {
 }
 
 impl HttpService for Service {
-    async fn call(&self, req: Request<Incoming>) -> Result<Response<ResponseBody>, Abort> {
+    async fn call(&self, req: Request<RequestBody>) -> Result<Response<ResponseBody>, Abort> {
         let (parts, body) = req.into_parts();
         // Admin requests are refused before their body is read: an
         // unauthenticated caller gets nothing done, not even buffering.

@@ -8,16 +8,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use emulator_core::{Abort, Clock, HttpService, ResponseBody, ServerHandle, full_body};
+use emulator_core::{
+    Abort, Clock, HttpService, RequestBody, ResponseBody, ServerHandle, full_body,
+};
 use http::{Request, Response};
-use hyper::body::Incoming;
 use jiff::SignedDuration;
 
 /// A service that answers every request with the time on its clock.
 struct TellTime(Clock);
 
 impl HttpService for TellTime {
-    async fn call(&self, _req: Request<Incoming>) -> Result<Response<ResponseBody>, Abort> {
+    async fn call(&self, _req: Request<RequestBody>) -> Result<Response<ResponseBody>, Abort> {
         Ok(Response::new(full_body(self.0.now().to_string())))
     }
 }

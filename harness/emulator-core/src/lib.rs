@@ -1,17 +1,23 @@
 //! What every emulator in this workspace shares, and nothing else: an
-//! injectable clock (so a scenario can move time forward without sleeping)
-//! a loopback HTTP server whose handle stops it when dropped, and the
+//! injectable clock (so a scenario can move time forward without sleeping),
+//! a loopback HTTP server whose handle stops it when dropped, a way to send
+//! a service requests from its own process without a connection, and the
 //! allocator the binaries that run emulators declare.
 
 #![warn(missing_docs)]
 
 pub mod clock;
 pub mod ids;
+pub mod in_process;
 pub mod logging;
 pub mod server;
 
 pub use clock::Clock;
-pub use server::{Abort, HttpService, Limits, ResponseBody, ServerError, ServerHandle, full_body};
+pub use in_process::InProcess;
+pub use server::{
+    Abort, BoxError, HttpService, Limits, RequestBody, ResponseBody, ServerError, ServerHandle,
+    full_body, request_body,
+};
 
 /// The global allocator of every binary that runs emulators (the
 /// emulators' own, `opssight-harness`, the benchmarks): mimalloc. A

@@ -19,8 +19,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response};
-use http_body_util::{BodyExt, Full, combinators::BoxBody};
-use hyper::body::Incoming;
+use http_body_util::{BodyExt, Full, combinators::BoxBody, combinators::UnsyncBoxBody};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
@@ -39,6 +38,26 @@ pub fn full_body(bytes: impl Into<Bytes>) -> ResponseBody {
         .boxed()
 }
 
+/// An error a body may give, boxed.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The body of every request a service is given: boxed, so that one service
+/// answers requests read from a connection and requests sent from this
+/// process ([`crate::InProcess`]) alike. Its error is an `io::Error` (a
+/// concrete type, as a response body's is): a boxed `dyn Error` there
+/// makes a service's `async fn` fail the `Send` bound on its future.
+pub type RequestBody = UnsyncBoxBody<Bytes, std::io::Error>;
+
+/// Any body of bytes, as a [`RequestBody`].
+pub fn request_body<B>(body: B) -> RequestBody
+where
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    body.map_err(|e| std::io::Error::other(e.into()))
+        .boxed_unsync()
+}
+
 /// Answer from a service meaning "close the connection without a response".
 #[derive(Debug, thiserror::Error)]
 #[error("connection aborted by the emulator")]
@@ -50,7 +69,7 @@ pub trait HttpService: Send + Sync + 'static {
     /// Answers one request.
     fn call(
         &self,
-        req: Request<Incoming>,
+        req: Request<RequestBody>,
     ) -> impl Future<Output = Result<Response<ResponseBody>, Abort>> + Send;
 }
 
@@ -323,7 +342,7 @@ async fn serve<S: HttpService>(
         hyper::service::service_fn(move |req| {
             arrived.notify_one();
             let service = service.clone();
-            async move { service.call(req).await }
+            async move { service.call(req.map(request_body)).await }
         })
     };
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -390,7 +409,7 @@ mod tests {
 
     struct Hello;
     impl HttpService for Hello {
-        async fn call(&self, req: Request<Incoming>) -> Result<Response<ResponseBody>, Abort> {
+        async fn call(&self, req: Request<RequestBody>) -> Result<Response<ResponseBody>, Abort> {
             if req.uri().path() == "/abort" {
                 return Err(Abort);
             }

@@ -8,13 +8,12 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Duration;
 
-use emulator_core::{Abort, HttpService, ResponseBody, ServerHandle, full_body};
+use emulator_core::{Abort, HttpService, RequestBody, ResponseBody, ServerHandle, full_body};
 use http::{Request, Response};
-use hyper::body::Incoming;
 
 struct Hello;
 impl HttpService for Hello {
-    async fn call(&self, _req: Request<Incoming>) -> Result<Response<ResponseBody>, Abort> {
+    async fn call(&self, _req: Request<RequestBody>) -> Result<Response<ResponseBody>, Abort> {
         Ok(Response::new(full_body("hello")))
     }
 }

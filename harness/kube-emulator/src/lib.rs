@@ -52,7 +52,7 @@ use std::time::Duration;
 pub use admission::{AdmissionHook, AdmissionRequest, Operation};
 pub use auth::User;
 pub use emulator_core::Clock;
-use emulator_core::{ServerError, ServerHandle};
+use emulator_core::{HttpService, InProcess, ServerError, ServerHandle};
 pub use error::ApiError;
 use rand::Rng;
 pub use service::Faults;
@@ -276,6 +276,17 @@ impl KubeEmulator {
     /// Every request waits `latency` before it is answered (None: no wait).
     pub fn set_latency(&self, latency: Option<Duration>) {
         self.shared.faults().latency = latency;
+    }
+
+    /// Requests to this server from this process, without a connection:
+    /// answered as requests over HTTPS are (the bearer token checked, the
+    /// faults applied, watches streamed), without the TLS and HTTP/1
+    /// framing that cost an in-process client most of its CPU. For
+    /// `kube::Client::new`, under the kubeconfig's auth layer. A stopped
+    /// server answers them as a closed connection; `stop_listening` does
+    /// not reach them.
+    pub fn in_process(&self) -> InProcess<impl HttpService + use<>> {
+        InProcess::new(Arc::new(Service(self.shared.clone())))
     }
 
     /// Refuses connections until [`KubeEmulator::resume_listening`].

@@ -6,10 +6,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
-use emulator_core::{Abort, HttpService, ResponseBody, full_body};
+use emulator_core::{Abort, HttpService, RequestBody, ResponseBody, full_body};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
 use serde_json::Value;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -143,8 +142,13 @@ fn patch_type(content_type: &str) -> Result<PatchType, ApiError> {
 }
 
 impl HttpService for Service {
-    async fn call(&self, req: Request<Incoming>) -> Result<Response<ResponseBody>, Abort> {
+    async fn call(&self, req: Request<RequestBody>) -> Result<Response<ResponseBody>, Abort> {
         let shared = &self.0;
+        // A stopped server answers nothing, over a connection (there is
+        // none left) or from this process (`KubeEmulator::in_process`).
+        if shared.stop.is_cancelled() {
+            return Err(Abort);
+        }
         let (parts, body) = req.into_parts();
         let path = parts.uri.path().to_owned();
         let public = matches!(

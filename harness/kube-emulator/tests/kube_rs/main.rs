@@ -1,5 +1,5 @@
-//! The API server driven by kube-rs over HTTPS, one test per verb and
-//! semantic. One binary with modules keeps link time down.
+//! The API server driven by kube-rs over HTTPS (and in-process), one test
+//! per verb and semantic. One binary with modules keeps link time down.
 
 // The helpers outside #[test] functions state what they expect as the
 // tests do (clippy.toml allows it inside them).
@@ -10,6 +10,7 @@ mod crds;
 mod errors;
 mod eso_crd_source;
 mod gc;
+mod in_process;
 mod lists;
 mod support;
 mod tokens;

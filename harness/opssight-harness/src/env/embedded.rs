@@ -85,7 +85,7 @@ impl Embedded {
             &KubeConfigOptions::default(),
         )
         .await?;
-        let client = kube::Client::try_from(config)?;
+        let client = in_process_client(&kube, config)?;
         let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
         for crd in crate::eso_model::crds() {
             crds.create(&PostParams::default(), &crd)
@@ -268,6 +268,36 @@ impl Environment for Embedded {
     fn regions(&self) -> Option<&dyn Regions> {
         Some(&self.sm)
     }
+}
+
+/// The harness's and the controller's client of `kube`: the stack
+/// `kube::Client::try_from(config)` builds (the kubeconfig's server URL,
+/// its token, its headers, retries of 429, 503 and 504), over
+/// [`KubeEmulator::in_process`] instead of an HTTPS connection pool. Both
+/// run in this process, and TLS handshakes, encryption and HTTP framing
+/// were over a third of the suite's own CPU; the server answers them as it
+/// answers requests over HTTPS, which `kubectl` (the runbook's lines) and
+/// the kube-emulator's own tests still send.
+fn in_process_client(kube: &KubeEmulator, config: kube::Config) -> anyhow::Result<kube::Client> {
+    use kube::client::ConfigExt as _;
+    let auth = config
+        .auth_layer()?
+        .context("the kube-emulator's kubeconfig has no credentials")?;
+    let builder =
+        kube::client::ClientBuilder::new(kube.in_process(), config.default_namespace.clone())
+            .with_layer(&config.base_uri_layer())
+            .with_layer(&auth)
+            .with_layer(&config.extra_headers_layer()?);
+    let client = if config.default_retry {
+        builder
+            .with_layer(&tower::retry::RetryLayer::new(
+                kube::client::retry::RetryPolicy::server_retry(),
+            ))
+            .build()
+    } else {
+        builder.build()
+    };
+    Ok(client)
 }
 
 /// How long the controller must stay waiting on the clock before the clock

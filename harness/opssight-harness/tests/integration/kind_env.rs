@@ -25,7 +25,7 @@ struct NotReadyLocalStack;
 impl HttpService for NotReadyLocalStack {
     async fn call(
         &self,
-        _req: hyper::Request<hyper::body::Incoming>,
+        _req: hyper::Request<emulator_core::RequestBody>,
     ) -> Result<hyper::Response<ResponseBody>, Abort> {
         let body = r#"{"services":{"secretsmanager":"initializing","sts":"available"}}"#;
         Ok(hyper::Response::new(full_body(body)))
