@@ -29,29 +29,44 @@ rm -rf "$empty_cache"
 read -r cold_wall cold_user cold_sys <"$times"
 echo "empty cache: wall ${cold_wall} s, user ${cold_user} s, sys ${cold_sys} s" >&2
 
-rows=""
-for i in $(seq 1 "$runs"); do
-  # bash's `time` reports the run's real, user and sys seconds (children included).
-  TIMEFORMAT='%3R %3U %3S'
-  if ! { time "$bin" test --artifacts "$artifacts" >"$log" 2>&1; } 2>"$times"; then
-    echo "run $i FAILED:" >&2
-    tail -40 "$log" >&2
-    exit 1
-  fi
-  read -r wall user sys <"$times"
-  summary=$(grep -E '^[0-9]+ scenarios' "$log" || echo "?")
-  echo "run $i: wall ${wall} s, user ${user} s, sys ${sys} s ($summary)" >&2
-  rows+="$i $wall $user $sys"$'\n'
-done
+# RUNS runs at the default concurrency, then SERIAL_RUNS with one scenario
+# at a time (`--concurrency 1`): the first shows how fast the suite is when
+# it uses both cores, the second whether anything burns CPU beside the work
+# (a spinning task shows as CPU well above wall there).
+serial_runs=${SERIAL_RUNS:-10}
+# Prints "i wall user sys" per run to stdout, progress to stderr.
+timed_runs() {
+  local label=$1 count=$2
+  shift 2
+  local i wall user sys summary
+  for i in $(seq 1 "$count"); do
+    # bash's `time` reports the run's real, user and sys seconds (children included).
+    TIMEFORMAT='%3R %3U %3S'
+    if ! { time "$bin" test --artifacts "$artifacts" "$@" >"$log" 2>&1; } 2>"$times"; then
+      echo "$label run $i FAILED:" >&2
+      tail -40 "$log" >&2
+      return 1
+    fi
+    read -r wall user sys <"$times"
+    summary=$(grep -E '^[0-9]+ scenarios' "$log" || echo "?")
+    echo "$label run $i: wall ${wall} s, user ${user} s, sys ${sys} s ($summary)" >&2
+    echo "$i $wall $user $sys"
+  done
+}
+rows=$(timed_runs default "$runs")
+serial_rows=$(timed_runs serial "$serial_runs" --concurrency 1)
+summary=$(grep -E '^[0-9]+ scenarios' "$log" || echo "?")
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 echo "## embedded suite"
 echo
 echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores ($(uname -m)), ${cpu:-unknown CPU}."
 echo
-echo "\`scripts/suite-timing.sh\` runs \`target/release/opssight-harness test\` (every scenario of \`features/\` on the embedded environment, default concurrency) ${runs} times in a row after the build; wall time and CPU time (user + sys, the run and its children) as bash's \`time\` reports them. Every run passed (${summary}). Before them, one run with an empty user cache (the first run on a machine, or after a change to the fixtures or kubectl, builds the overlays with \`kubectl kustomize\` instead of reading them from \`~/.cache/opssight-harness/kustomize\`): wall ${cold_wall} s, CPU $(awk -v u="$cold_user" -v s="$cold_sys" 'BEGIN { printf "%.2f", u + s }') s."
+echo "\`scripts/suite-timing.sh\` runs \`target/release/opssight-harness test\` (every scenario of \`features/\` on the embedded environment) ${runs} times in a row at the default concurrency after the build, then ${serial_runs} times with \`--concurrency 1\` (one scenario at a time); wall time and CPU time (user + sys, the run and its children) as bash's \`time\` reports them. Every run passed (${summary}). Before them, one run with an empty user cache (the first run on a machine, or after a change to the fixtures or kubectl, builds the overlays with \`kubectl kustomize\` instead of reading them from \`~/.cache/opssight-harness/kustomize\`): wall ${cold_wall} s, CPU $(awk -v u="$cold_user" -v s="$cold_sys" 'BEGIN { printf "%.2f", u + s }') s."
 echo
-printf '%s' "$rows" | awk '
+# One table row (mode=row) or the two goal rows (mode=goals) of a set of runs.
+summarize() {
+  awk -v label="$1" -v mode="$2" '
 function median(list,   n, a, i, j, t) {
   n = split(list, a, " ")
   for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
@@ -64,14 +79,21 @@ NF == 4 {
   if (n == 1 || $2 + 0 < fastest + 0) fastest = $2
 }
 END {
-  print "| runs | wall min / median / max (s) | CPU median (s) | CPU / wall median (max) |"
-  print "|---:|---:|---:|---:|"
   maxr = 0
   for (i = 1; i <= n; i++) if (cpu[i] / wall[i] > maxr) maxr = cpu[i] / wall[i]
-  printf "| %d | %.2f / %.2f / %.2f | %.2f | %.2f (%.2f) |\n", n, fastest, median(walls), slowest, median(cpus), median(ratios), maxr
-  print ""
-  print "| goal | measured | status |"
-  print "|---|---|---|"
-  printf "| whole suite < 1.5 s wall (slowest of %d runs) | %.2f s | %s |\n", n, slowest, (slowest + 0 < 1.5) ? "met" : "NOT met"
-  printf "| CPU time <= wall x 1.2 (worst run) | %.2f x | %s |\n", maxr, (maxr <= 1.2) ? "met" : "NOT met"
+  if (mode == "row") printf "| %s | %d | %.2f / %.2f / %.2f | %.2f | %.2f (%.2f) |\n", label, n, fastest, median(walls), slowest, median(cpus), median(ratios), maxr
+  else {
+    printf "| %s: whole suite < 1.5 s wall (slowest of %d runs) | %.2f s | %s |\n", label, n, slowest, (slowest + 0 < 1.5) ? "met" : "NOT met"
+    printf "| %s: CPU time <= wall x 1.2 (worst run) | %.2f x | %s |\n", label, maxr, (maxr <= 1.2) ? "met" : "NOT met"
+  }
 }'
+}
+echo "| concurrency | runs | wall min / median / max (s) | CPU median (s) | CPU / wall median (max) |"
+echo "|---|---:|---:|---:|---:|"
+printf '%s\n' "$rows" | summarize default row
+printf '%s\n' "$serial_rows" | summarize 1 row
+echo
+echo "| goal | measured | status |"
+echo "|---|---|---|"
+printf '%s\n' "$rows" | summarize "default concurrency" goals
+printf '%s\n' "$serial_rows" | summarize "--concurrency 1" goals

@@ -80,12 +80,7 @@ impl Embedded {
         let kubeconfig = dir.path().join("kubeconfig");
         // Holds a token: created 0600 in a 0700 directory removed on a signal.
         crate::files::write_private(&kubeconfig, kube.kubeconfig(Some(NAMESPACE)))?;
-        let config = kube::Config::from_custom_kubeconfig(
-            Kubeconfig::from_yaml(&kube.kubeconfig(None))?,
-            &KubeConfigOptions::default(),
-        )
-        .await?;
-        let client = in_process_client(&kube, config)?;
+        let client = in_process_client(&kube).await?;
         let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
         for crd in crate::eso_model::crds() {
             crds.create(&PostParams::default(), &crd)
@@ -270,16 +265,22 @@ impl Environment for Embedded {
     }
 }
 
-/// The harness's and the controller's client of `kube`: the stack
-/// `kube::Client::try_from(config)` builds (the kubeconfig's server URL,
-/// its token, its headers, retries of 429, 503 and 504), over
-/// [`KubeEmulator::in_process`] instead of an HTTPS connection pool. Both
-/// run in this process, and TLS handshakes, encryption and HTTP framing
-/// were over a third of the suite's own CPU; the server answers them as it
-/// answers requests over HTTPS, which `kubectl` (the runbook's lines) and
-/// the kube-emulator's own tests still send.
-fn in_process_client(kube: &KubeEmulator, config: kube::Config) -> anyhow::Result<kube::Client> {
+/// A client of `kube` from this process (the harness's and the
+/// controller's; the manifests steps' for their own server): the stack
+/// `kube::Client::try_from(config)` builds from `kube`'s kubeconfig (its
+/// server URL, token and headers, retries of 429, 503 and 504), over
+/// [`KubeEmulator::in_process`] instead of an HTTPS connection pool. TLS
+/// handshakes, encryption and HTTP framing were over a third of the suite's
+/// own CPU; the server answers these requests as it answers requests over
+/// HTTPS, which `kubectl` (the runbook's lines) and the kube-emulator's own
+/// tests still send.
+pub(crate) async fn in_process_client(kube: &KubeEmulator) -> anyhow::Result<kube::Client> {
     use kube::client::ConfigExt as _;
+    let config = kube::Config::from_custom_kubeconfig(
+        Kubeconfig::from_yaml(&kube.kubeconfig(None))?,
+        &KubeConfigOptions::default(),
+    )
+    .await?;
     let auth = config
         .auth_layer()?
         .context("the kube-emulator's kubeconfig has no credentials")?;

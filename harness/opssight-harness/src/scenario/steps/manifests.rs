@@ -83,12 +83,7 @@ async fn accepted_by(w: &OpsWorld, crds: Vec<CustomResourceDefinition>, which: &
         .admission_hook(std::sync::Arc::new(eso_emulator::webhook::EsoWebhook))
         .start()
         .await?;
-    let config = kube::Config::from_custom_kubeconfig(
-        kube::config::Kubeconfig::from_yaml(&server.kubeconfig(None))?,
-        &kube::config::KubeConfigOptions::default(),
-    )
-    .await?;
-    let client = kube::Client::try_from(config)?;
+    let client = crate::env::embedded::in_process_client(&server).await?;
     let crd_api: Api<CustomResourceDefinition> = Api::all(client.clone());
     for crd in crds {
         crd_api.create(&PostParams::default(), &crd).await?;
