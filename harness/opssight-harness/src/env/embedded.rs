@@ -304,8 +304,14 @@ pub(crate) async fn in_process_client(kube: &KubeEmulator) -> anyhow::Result<kub
 /// How long the controller must stay waiting on the clock before the clock
 /// is moved: what it last wrote reaches the waiting step's watch first, so
 /// a step its write satisfies ends there, as in real time, rather than
-/// after retries that real time would not have reached yet.
-const SETTLE: Duration = Duration::from_millis(25);
+/// after retries that real time would not have reached yet. 25 ms while the
+/// harness watched over HTTPS; in process a write reaches a watch in well
+/// under a millisecond, and the suite moves the clock ~13 times one
+/// scenario at a time, so the window was ~0.3 s of its serial wall time.
+/// 8 ms: 45 release runs (15 one scenario at a time, 15 more with both
+/// cores kept busy by other processes) and three debug `cargo test` runs
+/// of the suite all passed.
+const SETTLE: Duration = Duration::from_millis(8);
 
 /// Whenever the controller has nothing to do but wait on the clock for
 /// something within `patience` of now, and stays so for [`SETTLE`], moves
