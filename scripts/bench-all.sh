@@ -8,6 +8,7 @@
 #
 # Usage: scripts/bench-all.sh [output.md]
 #   BENCH_SIZES="20 200"  a quick smoke run of the sweeps (not for the table)
+#   BENCH_COLD=1          bench-builds.sh --cold: the cold builds too (+15 min)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-scripts/benchmarks.md}"
@@ -30,7 +31,9 @@ for script in bench-aws-emulator.sh bench-kube-emulator.sh bench-eso-emulator.sh
     continue
   fi
   echo "== scripts/$script" >&2
-  if "scripts/$script" > "$part"; then
+  args=()
+  [ "$script" = bench-builds.sh ] && [ -n "${BENCH_COLD:-}" ] && args=(--cold)
+  if "scripts/$script" "${args[@]}" > "$part"; then
     { echo; cat "$part"; } >> "$out.tmp"
   else
     printf '\n## scripts/%s\n\nFAILED (exit %s); see its stderr.\n' "$script" "$?" >> "$out.tmp"
