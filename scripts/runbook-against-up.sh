@@ -22,7 +22,8 @@
 # Secret values are never printed: the output of the commands that show them
 # (`kubectl get secret ... -o yaml`, `aws secretsmanager get-secret-value`)
 # goes through a filter that shows key names and value lengths only, and
-# the credentials `up` prints stay in a 0700 directory removed at the end.
+# the credentials `up` writes (its output only sources their 0600 file) stay
+# in 0700 directories removed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -56,11 +57,11 @@ umask 077
 "$harness" up >"$work/up.out" 2>"$work/up.err" &
 up_pid=$!
 for _ in $(seq 1 240); do   # up to 60 s
-  grep -q '^export AWS_EMULATOR_ADMIN_TOKEN=' "$work/up.out" 2>/dev/null && break
+  grep -q '^\. ' "$work/up.out" 2>/dev/null && break
   kill -0 "$up_pid" 2>/dev/null || break
   sleep 0.25
 done
-grep -q '^export AWS_EMULATOR_ADMIN_TOKEN=' "$work/up.out" 2>/dev/null || {
+grep -q '^\. ' "$work/up.out" 2>/dev/null || {
   echo "up did not print its exports within 60 s:" >&2; tail -20 "$work/up.err" >&2; exit 1; }
 # The exports, as the README says to use them (never echoed).
 # shellcheck disable=SC1091

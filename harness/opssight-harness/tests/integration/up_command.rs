@@ -33,13 +33,30 @@ fn up_until(signal: &str) {
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let mut exports = std::collections::BTreeMap::new();
+    let mut printed = String::new();
+    let mut sourced = None;
     for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        printed.push_str(&line);
+        printed.push('\n');
         if let Some((k, v)) = line.strip_prefix("export ").and_then(|l| l.split_once('=')) {
             exports.insert(k.to_owned(), v.to_owned());
         }
-        if exports.len() == 6 {
+        // The last line sources the file of credentials.
+        if let Some(file) = line.strip_prefix(". ") {
+            sourced = Some(std::path::PathBuf::from(file));
             break;
         }
+    }
+    let credentials = sourced.expect("up's last line sources its credentials file");
+    let text = std::fs::read_to_string(&credentials).unwrap();
+    for line in text.lines() {
+        let (k, v) = line
+            .strip_prefix("export ")
+            .and_then(|l| l.split_once('='))
+            .unwrap_or_else(|| panic!("{}: not an export: {line:?}", credentials.display()));
+        // Credentials are in the file only, never on stdout.
+        assert!(!printed.contains(v), "up printed the value of {k}");
+        exports.insert(k.to_owned(), v.to_owned());
     }
     for key in [
         "KUBECONFIG",
@@ -110,6 +127,8 @@ fn up_until(signal: &str) {
     let dir = kubeconfig.parent().unwrap().to_owned();
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&kubeconfig), 0o600, "{}", kubeconfig.display());
+    assert_eq!(mode(&credentials), 0o600, "{}", credentials.display());
+    assert_eq!(credentials.parent(), Some(dir.as_path()));
     assert_eq!(mode(&dir), 0o700, "{}", dir.display());
     Command::new("kill")
         .args([signal, &child.id().to_string()])
