@@ -227,17 +227,26 @@ fn killed_mid_run_leaves_nothing(signal: &str) {
     let child = &mut child.0;
     let stdout = child.stdout.take().unwrap();
     let mut exports = std::collections::BTreeMap::new();
+    let mut credentials = None;
     for line in BufReader::new(stdout).lines().map_while(Result::ok) {
         if let Some((k, v)) = line.strip_prefix("export ").and_then(|l| l.split_once('=')) {
             exports.insert(k.to_owned(), v.to_owned());
         }
-        if exports.len() == 5 {
+        // up's last line sources the file holding its credentials.
+        if let Some(file) = line.strip_prefix(". ") {
+            credentials = Some(PathBuf::from(file));
             break;
         }
     }
     let kubeconfig = PathBuf::from(exports.get("KUBECONFIG").expect("up printed KUBECONFIG"));
     let run_dir = kubeconfig.parent().unwrap().to_owned();
     assert!(run_dir.is_dir());
+    let credentials = credentials.expect("up's last line sources its credentials");
+    assert_eq!(credentials.parent(), Some(run_dir.as_path()));
+    let creds_mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&credentials).unwrap().permissions(),
+    );
+    assert_eq!(creds_mode & 0o777, 0o600, "{}", credentials.display());
     let mode = std::os::unix::fs::PermissionsExt::mode(
         &std::fs::metadata(&run_dir).unwrap().permissions(),
     );
