@@ -284,21 +284,18 @@ pub(crate) async fn in_process_client(kube: &KubeEmulator) -> anyhow::Result<kub
     let auth = config
         .auth_layer()?
         .context("the kube-emulator's kubeconfig has no credentials")?;
-    let builder =
+    // A config read from a kubeconfig always has `default_retry` set, so the
+    // retry layer kube adds then is always added here.
+    Ok(
         kube::client::ClientBuilder::new(kube.in_process(), config.default_namespace.clone())
             .with_layer(&config.base_uri_layer())
             .with_layer(&auth)
-            .with_layer(&config.extra_headers_layer()?);
-    let client = if config.default_retry {
-        builder
+            .with_layer(&config.extra_headers_layer()?)
             .with_layer(&tower::retry::RetryLayer::new(
                 kube::client::retry::RetryPolicy::server_retry(),
             ))
-            .build()
-    } else {
-        builder.build()
-    };
-    Ok(client)
+            .build(),
+    )
 }
 
 /// How long the controller must stay waiting on the clock before the clock
