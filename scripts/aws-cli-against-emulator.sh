@@ -18,8 +18,9 @@ trap cleanup EXIT INT TERM
 ./target/debug/aws-emulator --region us-west-2 --account-id 123456789012 --user opssight-cli \
   --env-file "$work/env" >"$work/stdout" 2>"$work/stderr" &
 pid=$!
-for _ in $(seq 1 100); do [ -s "$work/env" ] && break; sleep 0.1; done
-[ -s "$work/env" ] || { echo "aws-emulator did not start within 10s:" >&2; cat "$work/stderr" >&2; exit 1; }
+# Its last line on stdout sources the env file, written before it.
+for _ in $(seq 1 100); do grep -q '^\. ' "$work/stdout" && break; sleep 0.1; done
+grep -q '^\. ' "$work/stdout" || { echo "aws-emulator did not start within 10s:" >&2; cat "$work/stderr" >&2; exit 1; }
 # shellcheck disable=SC1091
 . "$work/env"
 export AWS_PAGER="" AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null

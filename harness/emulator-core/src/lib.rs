@@ -1,8 +1,9 @@
 //! What every emulator in this workspace shares, and nothing else: an
 //! injectable clock (so a scenario can move time forward without sleeping),
 //! a loopback HTTP server whose handle stops it when dropped, a way to send
-//! a service requests from its own process without a connection, and the
-//! allocator the binaries that run emulators declare.
+//! a service requests from its own process without a connection, and what
+//! the binaries that run emulators share (the allocator they declare, the
+//! private files for their credentials, the signals that stop them).
 
 #![warn(missing_docs)]
 
@@ -11,6 +12,7 @@ pub mod ids;
 pub mod in_process;
 pub mod logging;
 pub mod server;
+pub mod standalone;
 
 pub use clock::Clock;
 pub use in_process::InProcess;

@@ -229,15 +229,20 @@ impl KubeEmulator {
         )
     }
 
-    /// Writes the kubeconfig readable by its owner only (it holds the token).
+    /// Writes the kubeconfig readable by its owner only (it holds the
+    /// token): 0600 from the moment the file is created, and an existing
+    /// file made 0600 before the token goes in.
     pub fn write_kubeconfig(&self, path: &Path, namespace: Option<&str>) -> std::io::Result<()> {
-        std::fs::write(path, self.kubeconfig(namespace))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-        }
-        Ok(())
+        use std::io::Write as _;
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        file.write_all(self.kubeconfig(namespace).as_bytes())
     }
 
     /// The server's clock (a clone sharing its time).

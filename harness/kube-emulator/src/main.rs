@@ -2,9 +2,11 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
+use emulator_core::standalone;
 use kube_emulator::KubeEmulator;
 
 /// A Kubernetes API server emulator on 127.0.0.1, for kubectl and kube-rs.
@@ -14,7 +16,8 @@ struct Args {
     /// Address to listen on (loopback only).
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
-    /// Where to write the kubeconfig (it holds the bearer token).
+    /// Where to write the kubeconfig (it holds the bearer token): a new
+    /// file, 0600, removed when the emulator stops.
     #[arg(long, default_value = "kube-emulator.kubeconfig")]
     kubeconfig: PathBuf,
     /// Create this namespace at start and make it the context's default.
@@ -30,16 +33,44 @@ struct Args {
 static ALLOCATOR: emulator_core::Allocator = emulator_core::ALLOCATOR;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    emulator_core::logging::log_to_stderr()?;
+async fn main() -> ExitCode {
+    if let Err(e) = emulator_core::logging::log_to_stderr() {
+        eprintln!("error: {e:#}");
+        return ExitCode::FAILURE;
+    }
     let args = Args::parse();
+    // The kubeconfig holds the bearer token: it is written new, and a file
+    // already at that path is the user's, not overwritten (exit 2 before
+    // anything starts).
+    if args.kubeconfig.symlink_metadata().is_ok() {
+        eprintln!(
+            "error: --kubeconfig {}: the file exists; the emulator writes a new one (it holds a token) and never overwrites a file",
+            args.kubeconfig.display()
+        );
+        return ExitCode::from(2);
+    }
+    match serve(&args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: &Args) -> anyhow::Result<()> {
     let emulator = KubeEmulator::builder()
         .issuer(&args.issuer)
         .start_on(args.listen)
         .await?;
-    emulator
-        .write_kubeconfig(&args.kubeconfig, args.namespace.as_deref())
-        .with_context(|| format!("writing {}", args.kubeconfig.display()))?;
+    // Listening before saying it is up: a signal sent on reading the export
+    // line stops it the orderly way, removing the kubeconfig.
+    let stop = standalone::stop_signal().context("listening for SIGINT, SIGTERM and SIGHUP")?;
+    standalone::write_new_private(
+        &args.kubeconfig,
+        emulator.kubeconfig(args.namespace.as_deref()).as_bytes(),
+    )?;
+    let _remove = RemoveOnDrop(args.kubeconfig.clone());
     if let Some(ns) = &args.namespace {
         let body =
             format!(r#"{{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"{ns}"}}}}"#);
@@ -55,12 +86,19 @@ async fn main() -> anyhow::Result<()> {
             .display()
     );
     eprintln!("kube-emulator serving {} (Ctrl-C to stop)", emulator.url());
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
-    let _ = std::fs::remove_file(&args.kubeconfig);
+    let signal = stop.await;
+    tracing::info!(?signal, "stopping");
     emulator.shutdown().await;
     Ok(())
+}
+
+/// Removes the kubeconfig however `serve` ends.
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 async fn create_namespace(emulator: &KubeEmulator, body: &str) -> anyhow::Result<()> {

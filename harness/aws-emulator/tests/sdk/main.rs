@@ -12,6 +12,7 @@ mod faults_audit_snapshot;
 mod malformed;
 mod secrets;
 mod sigv4_coverage;
+mod standalone;
 mod sts;
 mod support;
 mod unauthenticated;

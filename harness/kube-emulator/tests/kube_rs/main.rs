@@ -12,6 +12,7 @@ mod eso_crd_source;
 mod gc;
 mod in_process;
 mod lists;
+mod standalone;
 mod support;
 mod tokens;
 mod verbs;
