@@ -12,7 +12,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
-use std::io::{BufRead as _, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -199,23 +198,12 @@ fn gone(pid: u32) -> bool {
     }
 }
 
-/// A failed assertion must not leave the harness under test running: its
-/// own children die with it (PR_SET_PDEATHSIG).
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn killed_mid_run_leaves_nothing(signal: &str) {
     let _one = serial();
     let Some(_components) = components() else {
         return;
     };
-    let mut child = KillOnDrop(
+    let mut child = common::KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_opssight-harness"))
             .args(["up", "--env", "binaries"])
             .current_dir(repo_root())
@@ -226,22 +214,15 @@ fn killed_mid_run_leaves_nothing(signal: &str) {
     );
     let child = &mut child.0;
     let stdout = child.stdout.take().unwrap();
-    let mut exports = std::collections::BTreeMap::new();
-    let mut credentials = None;
-    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-        if let Some((k, v)) = line.strip_prefix("export ").and_then(|l| l.split_once('=')) {
-            exports.insert(k.to_owned(), v.to_owned());
-        }
-        // up's last line sources the file holding its credentials.
-        if let Some(file) = line.strip_prefix(". ") {
-            credentials = Some(PathBuf::from(file));
-            break;
-        }
-    }
+    // Bringing up etcd, the API server, the controller manager and ESO.
+    let common::UpOutput {
+        exports,
+        credentials,
+        ..
+    } = common::read_up_output(stdout, Duration::from_secs(300));
     let kubeconfig = PathBuf::from(exports.get("KUBECONFIG").expect("up printed KUBECONFIG"));
     let run_dir = kubeconfig.parent().unwrap().to_owned();
     assert!(run_dir.is_dir());
-    let credentials = credentials.expect("up's last line sources its credentials");
     assert_eq!(credentials.parent(), Some(run_dir.as_path()));
     let creds_mode = std::os::unix::fs::PermissionsExt::mode(
         &std::fs::metadata(&credentials).unwrap().permissions(),

@@ -293,3 +293,62 @@ pub(crate) fn assert_put_back_as_found(log: &str) {
         "{log}"
     );
 }
+
+/// What `opssight-harness up` printed: its `export` lines, the text, and
+/// the credentials file its last line (`. FILE`) sources.
+pub(crate) struct UpOutput {
+    pub exports: BTreeMap<String, String>,
+    pub printed: String,
+    pub credentials: PathBuf,
+}
+
+/// Reads `up`'s stdout up to its last line, `. FILE`, within `within`
+/// (bringing up a stack included): output that changed, or an `up` that
+/// never gets there, fails the test instead of hanging it.
+pub(crate) fn read_up_output(stdout: std::process::ChildStdout, within: Duration) -> UpOutput {
+    use std::io::BufRead as _;
+    let (tx, rx) = std::sync::mpsc::channel();
+    // The reader ends when `up`'s stdout closes (it exits or is killed).
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + within;
+    let mut exports = BTreeMap::new();
+    let mut printed = String::new();
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let line = rx.recv_timeout(left).unwrap_or_else(|e| {
+            panic!("up printed no `. FILE` line within {within:?} ({e}); it printed:\n{printed}")
+        });
+        printed.push_str(&line);
+        printed.push('\n');
+        if let Some((k, v)) = line.strip_prefix("export ").and_then(|l| l.split_once('=')) {
+            exports.insert(k.to_owned(), v.to_owned());
+        }
+        if let Some(file) = line.strip_prefix(". ") {
+            return UpOutput {
+                exports,
+                printed,
+                credentials: PathBuf::from(file),
+            };
+        }
+    }
+}
+
+/// A failed assertion must not leave the harness under test running (its
+/// own children die with it: PR_SET_PDEATHSIG).
+pub(crate) struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

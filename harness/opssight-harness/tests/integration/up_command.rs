@@ -1,7 +1,6 @@
 //! `opssight-harness up` serves the embedded stack, prints what to export,
 //! answers the runbook's commands, and stops everything on Ctrl-C (SIGINT).
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -24,30 +23,22 @@ fn up_stops_cleanly_on_sighup() {
 
 fn up_until(signal: &str) {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_opssight-harness"))
-        .arg("up")
-        .current_dir(&root)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = crate::common::KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_opssight-harness"))
+            .arg("up")
+            .current_dir(&root)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let child = &mut child.0;
     let stdout = child.stdout.take().unwrap();
-    let mut exports = std::collections::BTreeMap::new();
-    let mut printed = String::new();
-    let mut sourced = None;
-    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-        printed.push_str(&line);
-        printed.push('\n');
-        if let Some((k, v)) = line.strip_prefix("export ").and_then(|l| l.split_once('=')) {
-            exports.insert(k.to_owned(), v.to_owned());
-        }
-        // The last line sources the file of credentials.
-        if let Some(file) = line.strip_prefix(". ") {
-            sourced = Some(std::path::PathBuf::from(file));
-            break;
-        }
-    }
-    let credentials = sourced.expect("up's last line sources its credentials file");
+    let crate::common::UpOutput {
+        mut exports,
+        printed,
+        credentials,
+    } = crate::common::read_up_output(stdout, Duration::from_secs(60));
     let text = std::fs::read_to_string(&credentials).unwrap();
     for line in text.lines() {
         let (k, v) = line
