@@ -62,6 +62,12 @@ contains() { # contains DESCRIPTION NEEDLE HAYSTACK
   case "$3" in *"$2"*) ok "$1" ;; *) echo "FAIL: $1: [$2] not in:" >&2; echo "$3" >&2; exit 1 ;; esac
 }
 
+# Discovery with an empty cache: kubectl 1.30+ asks /api and /apis for the
+# aggregated documents (apidiscovery.k8s.io/v2), and a server that answers
+# them spares it one request per group version.
+discovery=$("$KUBECTL" --cache-dir "$work/fresh-cache" get ns default -v=6 2>&1 >/dev/null \
+  | grep -oE 'GET https?://[^ ]+' | sed -E 's|GET https?://[^/]+||; s|\?.*||' | grep -vE '/namespaces' | tr '\n' ' ' | sed 's/ $//')
+expect "discovery is aggregated: two requests" "/api /apis" "$discovery"
 expect "get ns default" "default Active" "$(k get ns default -o jsonpath='{.metadata.name} {.status.phase}')"
 expect "the system namespaces exist" "default kube-node-lease kube-public kube-system" \
   "$(k get ns -o jsonpath='{range .items[*]}{.metadata.name}{" "}{end}' | tr ' ' '\n' | grep -xE 'default|kube-.*' | tr '\n' ' ' | sed 's/ $//')"

@@ -126,6 +126,18 @@ pub(crate) fn served_types(crd: &Value) -> Result<Vec<ResourceType>, Vec<Cause>>
             .to_owned()
     };
     let strings = |p: &str| strings_at(crd, p);
+    // Every served version's objects are stored in this one (validation
+    // made sure there is exactly one).
+    let storage_version = crd
+        .pointer("/spec/versions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
+        .and_then(|v| v.get("name"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     let mut out = Vec::new();
     for v in crd
         .pointer("/spec/versions")
@@ -212,6 +224,7 @@ pub(crate) fn served_types(crd: &Value) -> Result<Vec<ResourceType>, Vec<Cause>>
             namespaced: s("/spec/scope") == "Namespaced",
             status_subresource: v.pointer("/subresources/status").is_some(),
             builtin: Builtin::Custom,
+            storage_version: storage_version.clone(),
             schema: v.pointer("/schema/openAPIV3Schema").cloned().map(Arc::new),
             columns,
         });

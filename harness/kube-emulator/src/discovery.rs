@@ -66,10 +66,21 @@ pub(crate) fn resource_list(catalogue: &Catalogue, group: &str, version: &str) -
     let types = served_in(catalogue, group, version)?;
     let mut resources = Vec::new();
     for t in types {
-        resources.push(json!({
+        let mut resource = json!({
             "name": t.plural, "singularName": t.singular, "namespaced": t.namespaced, "kind": t.kind,
-            "verbs": t.verbs(), "shortNames": t.short_names, "categories": t.categories,
-        }));
+            "verbs": t.verbs(),
+        });
+        // Go's omitempty: an empty list is not written.
+        if !t.short_names.is_empty() {
+            resource["shortNames"] = json!(t.short_names);
+        }
+        if !t.categories.is_empty() {
+            resource["categories"] = json!(t.categories);
+        }
+        if let Some(hash) = t.storage_version_hash() {
+            resource["storageVersionHash"] = json!(hash);
+        }
+        resources.push(resource);
         if t.status_subresource {
             resources.push(json!({ "name": format!("{}/status", t.plural), "singularName": "", "namespaced": t.namespaced, "kind": t.kind, "verbs": ["get", "patch", "update"] }));
         }
@@ -91,6 +102,116 @@ pub(crate) fn resource_list(catalogue: &Catalogue, group: &str, version: &str) -
     Some(
         json!({ "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources }),
     )
+}
+
+/// The media type of aggregated discovery (`apidiscovery.k8s.io/v2`), which
+/// kubectl 1.30+ and client-go ask `/api` and `/apis` for first: one
+/// document with every group version's resources instead of a request per
+/// group version.
+pub(crate) const AGGREGATED_CONTENT_TYPE: &str =
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+
+/// Whether `accept` asks for aggregated discovery before plain JSON: its
+/// media ranges in order, the first JSON one this server serves decides
+/// (protobuf and other `as=` types, v2beta1 among them, are passed over).
+pub(crate) fn wants_aggregated(accept: &str) -> bool {
+    for range in accept.split(',') {
+        let mut parts = range.split(';').map(str::trim);
+        let media = parts.next().unwrap_or_default();
+        if !matches!(media, "application/json" | "application/*" | "*/*") {
+            continue;
+        }
+        let params: Vec<(&str, &str)> = parts.filter_map(|p| p.split_once('=')).collect();
+        let param = |name: &str| params.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
+        match (param("g"), param("v"), param("as")) {
+            (Some("apidiscovery.k8s.io"), Some("v2"), Some("APIGroupDiscoveryList")) => {
+                return true;
+            }
+            (None, None, None) => return false,
+            _ => continue,
+        }
+    }
+    false
+}
+
+/// A kind as aggregated discovery names what a resource answers with:
+/// group and version left empty when they are the resource's own (as the
+/// real server writes a built-in kind's), given for a custom resource.
+fn response_kind(t: &ResourceType, group: &str, version: &str, kind: &str) -> Value {
+    if t.builtin == Builtin::Custom || group != t.group || version != t.version {
+        json!({ "group": group, "version": version, "kind": kind })
+    } else {
+        json!({ "group": "", "version": "", "kind": kind })
+    }
+}
+
+fn aggregated_resource(t: &ResourceType) -> Value {
+    let same = |kind: &str| response_kind(t, &t.group, &t.version, kind);
+    let update = json!(["get", "patch", "update"]);
+    let mut subresources = Vec::new();
+    if crate::scale::scalable(t) {
+        subresources.push(json!({ "subresource": "scale", "responseKind": response_kind(t, "autoscaling", "v1", "Scale"), "verbs": update }));
+    }
+    if t.builtin == Builtin::Pod {
+        subresources
+            .push(json!({ "subresource": "log", "responseKind": same("Pod"), "verbs": ["get"] }));
+    }
+    if t.builtin == Builtin::ServiceAccount {
+        subresources.push(json!({ "subresource": "token", "responseKind": response_kind(t, "authentication.k8s.io", "v1", "TokenRequest"), "verbs": ["create"] }));
+    }
+    if t.status_subresource {
+        subresources.push(
+            json!({ "subresource": "status", "responseKind": same(&t.kind), "verbs": update }),
+        );
+    }
+    subresources.sort_by(|a, b| a["subresource"].as_str().cmp(&b["subresource"].as_str()));
+    let mut resource = json!({
+        "resource": t.plural,
+        "responseKind": same(&t.kind),
+        "scope": if t.namespaced { "Namespaced" } else { "Cluster" },
+        "singularResource": t.singular,
+        "verbs": t.verbs(),
+    });
+    if !t.short_names.is_empty() {
+        resource["shortNames"] = json!(t.short_names);
+    }
+    if !t.categories.is_empty() {
+        resource["categories"] = json!(t.categories);
+    }
+    if !subresources.is_empty() {
+        resource["subresources"] = json!(subresources);
+    }
+    resource
+}
+
+/// Aggregated discovery: `/api` (`core`: the core group alone) or `/apis`
+/// (every other group), each group's versions with their resources sorted
+/// by name, all `Current` (this server serves every version itself).
+pub(crate) fn aggregated(catalogue: &Catalogue, core: bool) -> Value {
+    let items: Vec<Value> = catalogue
+        .groups()
+        .into_iter()
+        .filter(|(g, _)| g.is_empty() == core)
+        .map(|(g, versions)| {
+            let versions: Vec<Value> = versions
+                .iter()
+                .map(|v| {
+                    let mut types = served_in(catalogue, &g, v).unwrap_or_default();
+                    types.sort_by(|a, b| a.plural.cmp(&b.plural));
+                    let resources: Vec<Value> =
+                        types.into_iter().map(aggregated_resource).collect();
+                    json!({ "version": v, "resources": resources, "freshness": "Current" })
+                })
+                .collect();
+            let metadata = if g.is_empty() {
+                json!({ "creationTimestamp": null })
+            } else {
+                json!({ "name": g, "creationTimestamp": null })
+            };
+            json!({ "metadata": metadata, "versions": versions })
+        })
+        .collect();
+    json!({ "kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items })
 }
 
 fn gv_path(group: &str, version: &str) -> String {

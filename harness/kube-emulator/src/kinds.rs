@@ -71,6 +71,10 @@ pub(crate) struct ResourceType {
     pub namespaced: bool,
     pub status_subresource: bool,
     pub builtin: Builtin,
+    /// The version its objects are stored in (discovery's
+    /// `storageVersionHash` names it): its own for a built-in kind, the
+    /// CRD's storage version for a custom one.
+    pub storage_version: String,
     /// openAPIV3Schema of a CRD version; `None` for built-ins.
     pub schema: Option<Arc<Value>>,
     pub columns: Vec<Column>,
@@ -115,6 +119,20 @@ impl ResourceType {
         if self.is_review() {
             return vec!["create"];
         }
+        if self.builtin == Builtin::Custom {
+            // apiextensions-apiserver lists a custom resource's verbs in
+            // this order, not sorted as the built-in kinds' are.
+            return vec![
+                "delete",
+                "deletecollection",
+                "get",
+                "list",
+                "patch",
+                "create",
+                "update",
+                "watch",
+            ];
+        }
         vec![
             "create",
             "delete",
@@ -125,6 +143,21 @@ impl ResourceType {
             "update",
             "watch",
         ]
+    }
+
+    /// Discovery's `storageVersionHash`: the first 8 bytes of the SHA-256
+    /// of `group/storage version/kind`, base64 (apiserver's
+    /// `discovery.StorageVersionHash`); none for a kind that is never
+    /// stored (the reviews).
+    pub(crate) fn storage_version_hash(&self) -> Option<String> {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        if self.is_review() {
+            return None;
+        }
+        let gvk = format!("{}/{}/{}", self.group, self.storage_version, self.kind);
+        let digest = sha2::Sha256::digest(gvk.as_bytes());
+        Some(base64::engine::general_purpose::STANDARD.encode(&digest[..8]))
     }
 }
 
@@ -196,6 +229,7 @@ fn builtin(
                 | Builtin::Pod
         ),
         builtin: b,
+        storage_version: version.into(),
         schema: None,
         columns,
     }

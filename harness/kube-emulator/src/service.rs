@@ -101,6 +101,16 @@ fn bytes_response(status: StatusCode, json: Vec<u8>) -> Response<ResponseBody> {
     resp
 }
 
+/// Aggregated discovery, under its own media type.
+fn aggregated_response(value: &Value) -> Response<ResponseBody> {
+    let mut resp = json_response(StatusCode::OK, value);
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(discovery::AGGREGATED_CONTENT_TYPE),
+    );
+    resp
+}
+
 fn error_response(e: &ApiError) -> Response<ResponseBody> {
     if e.reason == crate::error::Reason::NoRoute {
         let mut resp = Response::new(full_body(b"404 page not found\n".to_vec()));
@@ -238,6 +248,12 @@ impl Service {
         match target {
             Target::Health => ok(Value::String("ok".into())),
             Target::Version => ok(discovery::version()),
+            Target::CoreVersions if discovery::wants_aggregated(accept) => Ok(aggregated_response(
+                &discovery::aggregated(&api.catalogue, true),
+            )),
+            Target::Groups if discovery::wants_aggregated(accept) => Ok(aggregated_response(
+                &discovery::aggregated(&api.catalogue, false),
+            )),
             Target::CoreVersions => ok(discovery::core_versions(
                 &shared
                     .server_address

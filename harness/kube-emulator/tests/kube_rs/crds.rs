@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::eso_crd_source;
 use crate::support::*;
 
-fn widget_crd() -> CustomResourceDefinition {
+pub(crate) fn widget_crd() -> CustomResourceDefinition {
     serde_json::from_value(json!({
         "metadata": {"name": "widgets.example.test"},
         "spec": {"group": "example.test", "scope": "Namespaced",

@@ -7,6 +7,7 @@
 
 mod bodies;
 mod crds;
+mod discovery;
 mod errors;
 mod eso_crd_source;
 mod gc;

@@ -81,6 +81,32 @@ pub struct Request {
     /// the last answer is the one recorded.
     #[serde(default)]
     pub until_condition: Option<String>,
+    /// Only this part of the response body is compared: a path of object
+    /// keys, array indexes and `[field=value]` (the array's element whose
+    /// `field`, dotted for nested, is that string), as in
+    /// `/items/[metadata.name=example.com]`. For a document that holds
+    /// much a real server has and the emulator need not (every API group).
+    #[serde(default)]
+    pub select: Option<String>,
+}
+
+/// The part of `value` that `select` names, if there is one.
+fn selected<'a>(value: &'a Value, select: &str) -> Option<&'a Value> {
+    select.split('/').skip(1).try_fold(value, |at, segment| {
+        match segment.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+            Some(filter) => {
+                let (field, wanted) = filter.split_once('=')?;
+                let pointer = format!("/{}", field.replace('.', "/"));
+                at.as_array()?
+                    .iter()
+                    .find(|item| item.pointer(&pointer).and_then(Value::as_str) == Some(wanted))
+            }
+            None => match at {
+                Value::Array(items) => items.get(segment.parse::<usize>().ok()?),
+                _ => at.get(segment),
+            },
+        }
+    })
 }
 
 /// How long a request with `until_condition` is repeated.
@@ -124,6 +150,14 @@ pub fn load(path: &Path) -> anyhow::Result<Vec<Request>> {
                     at()
                 );
             }
+        }
+        if let Some(select) = &r.select
+            && !select.starts_with('/')
+        {
+            anyhow::bail!(
+                "{}: select must start with / (/items/[metadata.name=x]): {select:?}",
+                at()
+            );
         }
         for (var, pointer) in &r.save {
             if !pointer.starts_with('/') {
@@ -245,7 +279,22 @@ pub async fn replay(
                 fields.insert("status".to_owned(), status.to_string());
                 fields.insert("content-type".to_owned(), content_type.clone());
                 let watch = path.contains("watch=");
-                response_fields(&bytes, watch, &mut fields);
+                match &r.select {
+                    None => response_fields(&bytes, watch, &mut fields),
+                    Some(select) => {
+                        let part = serde_json::from_slice::<Value>(&bytes)
+                            .ok()
+                            .and_then(|v| selected(&v, select).cloned());
+                        match part {
+                            Some(part) => {
+                                response_fields(&serde_json::to_vec(&part)?, false, &mut fields)
+                            }
+                            None => {
+                                fields.insert("body".to_owned(), format!("(nothing at {select})"));
+                            }
+                        }
+                    }
+                }
                 if let Ok(v) = serde_json::from_slice::<Value>(&bytes) {
                     for (var, pointer) in &r.save {
                         if let Some(x) = v.pointer(pointer) {
@@ -500,6 +549,27 @@ mod tests {
         );
         assert_eq!(w["event[0]"], "ADDED ConfigMap/a");
         assert_eq!(w["event[1]"], "ERROR 410 Expired too old");
+    }
+
+    #[test]
+    fn select_picks_by_key_index_and_field_value() {
+        let doc: Value = serde_json::from_str(
+            r#"{"items":[{"metadata":{"name":"apps"},"versions":[{"version":"v1"}]},
+                         {"metadata":{"name":"example.com"},"versions":[{"version":"v2"},{"version":"v1"}]}]}"#,
+        )
+        .unwrap();
+        let group = selected(&doc, "/items/[metadata.name=example.com]").unwrap();
+        assert_eq!(group["metadata"]["name"], "example.com");
+        assert_eq!(
+            selected(
+                &doc,
+                "/items/[metadata.name=example.com]/versions/1/version"
+            ),
+            Some(&Value::from("v1"))
+        );
+        assert_eq!(selected(&doc, "/items/[metadata.name=missing]"), None);
+        assert_eq!(selected(&doc, "/items/7"), None);
+        assert_eq!(selected(&doc, "/nothing"), None);
     }
 
     #[test]
