@@ -289,9 +289,12 @@ impl KubeEmulator {
     /// framing that cost an in-process client most of its CPU. For
     /// `kube::Client::new`, under the kubeconfig's auth layer. A stopped
     /// server answers them as a closed connection; `stop_listening` does
-    /// not reach them.
+    /// not reach them. A client over it does not keep the server alive
+    /// (so a runner the server holds may hold one).
     pub fn in_process(&self) -> InProcess<impl HttpService + use<>> {
-        InProcess::new(Arc::new(Service(self.shared.clone())))
+        InProcess::new(Arc::new(service::InProcessService(Arc::downgrade(
+            &self.shared,
+        ))))
     }
 
     /// Refuses connections until [`KubeEmulator::resume_listening`].

@@ -87,6 +87,24 @@ impl Shared {
 
 pub(crate) struct Service(pub Arc<Shared>);
 
+/// The service as [`crate::KubeEmulator::in_process`] hands it out: it
+/// does not keep the server alive, as a client's TCP connection does not.
+/// A client held by something the server itself holds (a pod runner's,
+/// the embedded ESO's) would otherwise close a cycle through the client's
+/// request worker (kube's Buffer task): server, runner, client, worker,
+/// server, and neither the task nor the server's store would ever be freed.
+/// Once the server is gone, a request is answered as a closed connection.
+pub(crate) struct InProcessService(pub std::sync::Weak<Shared>);
+
+impl HttpService for InProcessService {
+    async fn call(&self, req: Request<RequestBody>) -> Result<Response<ResponseBody>, Abort> {
+        let Some(shared) = self.0.upgrade() else {
+            return Err(Abort);
+        };
+        Service(shared).call(req).await
+    }
+}
+
 fn json_response(status: StatusCode, value: &Value) -> Response<ResponseBody> {
     bytes_response(status, serde_json::to_vec(value).unwrap_or_default())
 }

@@ -72,3 +72,56 @@ async fn a_stopped_server_answers_in_process_requests_as_a_closed_connection() {
         other => panic!("expected the request to fail as a closed connection, got {other:?}"),
     }
 }
+
+/// A runner that holds an in-process client of the server that holds it,
+/// as the embedded environment's ESO Pods do.
+struct HoldsClient(#[allow(dead_code)] kube::Client);
+
+impl kube_emulator::PodRunner for HoldsClient {
+    fn start(
+        &self,
+        _: &kube_emulator::PodRef,
+    ) -> futures::future::BoxFuture<'static, Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn stop(&self, _: &kube_emulator::PodRef) -> futures::future::BoxFuture<'static, ()> {
+        Box::pin(async {})
+    }
+    fn log(&self, _: &kube_emulator::PodRef) -> kube_emulator::PodLog {
+        kube_emulator::PodLog {
+            lines: Vec::new(),
+            follow: None,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_client_the_server_holds_does_not_keep_it_alive() {
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let before = metrics.num_alive_tasks();
+    let emulator = kube_emulator::KubeEmulator::builder()
+        .start()
+        .await
+        .unwrap();
+    let client = in_process_client(&emulator).await;
+    namespace(&client, "held").await;
+    emulator.run_pods_of(
+        "held",
+        "controller",
+        std::sync::Arc::new(HoldsClient(client)),
+    );
+    drop(emulator);
+    // The server's tasks and the client's request worker (kube's Buffer)
+    // end once nothing outside holds them; a cycle through the worker
+    // (server -> runner -> client -> worker -> server) kept them, and the
+    // server's whole store, for the life of the process.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while metrics.num_alive_tasks() > before {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} tasks still alive 10 s after the server was dropped (it had {before} before)",
+            metrics.num_alive_tasks()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
