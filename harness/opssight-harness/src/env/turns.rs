@@ -13,7 +13,7 @@ use crate::eso_model::{self, StoreKind};
 use crate::fixtures::Fixtures;
 use crate::secret_data::as_bytes;
 use crate::system::{AWS_SECRET, LOCAL_OVERLAY, NAMESPACE};
-use crate::wait::conditions::{exists_and, holds};
+use crate::wait::conditions::{exists_and, holds, is_ready};
 
 /// ExternalSecrets, stores and ServiceAccounts an earlier scenario added
 /// (probes), and Secrets that are neither the overlay's targets nor
@@ -163,10 +163,37 @@ pub async fn start_turn(env: &dyn Environment) -> anyhow::Result<()> {
     env.restore_credentials().await?;
     let manifests = crate::fixtures::manifests::kustomize(&fixtures.overlay(overlay))?;
     // A store an earlier scenario left invalid is retried on ESO's
-    // backoff, which grows with every failure: validate it now.
+    // backoff, which grows with every failure: validate it now, and wait
+    // until it is Ready before any refresh. ESO syncs an ExternalSecret
+    // only from a Ready store, and one that fails again goes back on its
+    // own backoff, grown by the earlier scenario's failures: a refresh
+    // forced while the store still showed NotReady took 16 s and 32 s
+    // after the runbook's EKS scenario.
+    let stores = Api::<kube::api::DynamicObject>::namespaced_with(
+        client.clone(),
+        NAMESPACE,
+        &eso_model::stores(StoreKind::SecretStore),
+    );
     for m in &manifests {
         if m.kind() == "SecretStore" {
             crate::env::apply::revalidate_store(client, m.name()).await?;
+        }
+    }
+    for m in &manifests {
+        if m.kind() == "SecretStore" {
+            crate::wait::within(
+                patience,
+                &format!(
+                    "the SecretStore {} to be Ready again (a new scenario's syncs need it)",
+                    m.name()
+                ),
+                kube::runtime::wait::await_condition(
+                    stores.clone(),
+                    m.name(),
+                    exists_and(is_ready()),
+                ),
+            )
+            .await??;
         }
     }
     // The new values now, not at the next interval.
@@ -186,7 +213,8 @@ pub async fn start_turn(env: &dyn Environment) -> anyhow::Result<()> {
     }
     // Back means back: every Secret holds this scenario's values, so a
     // Ready condition left by the previous scenario cannot pass for it.
-    for (name, remote) in targets {
+    // Waited for together: ESO syncs them side by side.
+    let waits = targets.into_iter().map(|(name, remote)| async move {
         let want =
             as_bytes(b.seed.secrets.get(&remote).ok_or_else(|| {
                 anyhow::anyhow!("the seed has no {remote} (ExternalSecret {name})")
@@ -198,6 +226,8 @@ pub async fn start_turn(env: &dyn Environment) -> anyhow::Result<()> {
             kube::runtime::wait::await_condition(secrets, &name, exists_and(holds(want))),
         )
         .await??;
-    }
+        anyhow::Ok(())
+    });
+    futures::future::try_join_all(waits).await?;
     Ok(())
 }
