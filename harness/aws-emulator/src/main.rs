@@ -95,13 +95,24 @@ impl Input {
             .as_deref()
             .map(Snapshot::read_from)
             .transpose()?;
-        if let Some(path) = &args.env_file
-            && path.symlink_metadata().is_ok()
-        {
-            anyhow::bail!(
-                "--env-file {}: the file exists; the emulator writes a new one (it holds credentials) and never overwrites a file",
-                path.display()
-            );
+        if let Some(path) = &args.env_file {
+            if path.symlink_metadata().is_ok() {
+                anyhow::bail!(
+                    "--env-file {}: the file exists; the emulator writes a new one (it holds credentials) and never overwrites a file",
+                    path.display()
+                );
+            }
+            let dir = match path.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => std::path::Path::new("."),
+            };
+            if !dir.is_dir() {
+                anyhow::bail!(
+                    "--env-file {}: no directory {} to write it in",
+                    path.display(),
+                    dir.display()
+                );
+            }
         }
         Ok(Self { policy, snapshot })
     }

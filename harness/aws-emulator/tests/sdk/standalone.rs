@@ -212,3 +212,18 @@ fn a_broken_policy_is_refused_before_it_starts() {
     assert!(stderr.contains("policy.json"), "{stderr}");
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn an_env_file_in_a_missing_directory_is_refused_before_it_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = dir.path().join("missing").join("env");
+    let out = Command::new(env!("CARGO_BIN_EXE_aws-emulator"))
+        .arg("--env-file")
+        .arg(&env_file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no directory"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
