@@ -177,23 +177,36 @@ fn an_env_file_gets_everything_and_goes_when_it_stops() {
     assert!(!env_file.exists(), "the env file is left");
 }
 
+/// Runs the binary with `flag path`, which it must refuse before it
+/// starts: exit 2, nothing on stdout (no exports: nothing was served).
+/// Returns stderr.
+fn refused(flag: &str, path: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_aws-emulator"))
+        .arg(flag)
+        .arg(path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{flag} {}: {stderr}",
+        path.display()
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "it printed exports: nothing should start"
+    );
+    stderr
+}
+
 #[test]
 fn an_existing_env_file_is_refused_and_kept() {
     let dir = tempfile::tempdir().unwrap();
     let env_file = dir.path().join("env");
     std::fs::write(&env_file, "the user's\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_aws-emulator"))
-        .arg("--env-file")
-        .arg(&env_file)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let stderr = refused("--env-file", &env_file);
     assert!(stderr.contains(&env_file.display().to_string()), "{stderr}");
-    assert!(
-        out.stdout.is_empty(),
-        "it printed exports: nothing should start"
-    );
     assert_eq!(std::fs::read_to_string(&env_file).unwrap(), "the user's\n");
 }
 
@@ -202,28 +215,13 @@ fn a_broken_policy_is_refused_before_it_starts() {
     let dir = tempfile::tempdir().unwrap();
     let policy = dir.path().join("policy.json");
     std::fs::write(&policy, "{\"Version\": \"2012-10-17\", \"Statement\": [").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_aws-emulator"))
-        .arg("--policy")
-        .arg(&policy)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let stderr = refused("--policy", &policy);
     assert!(stderr.contains("policy.json"), "{stderr}");
-    assert!(out.stdout.is_empty());
 }
 
 #[test]
 fn an_env_file_in_a_missing_directory_is_refused_before_it_starts() {
     let dir = tempfile::tempdir().unwrap();
-    let env_file = dir.path().join("missing").join("env");
-    let out = Command::new(env!("CARGO_BIN_EXE_aws-emulator"))
-        .arg("--env-file")
-        .arg(&env_file)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let stderr = refused("--env-file", &dir.path().join("missing").join("env"));
     assert!(stderr.contains("no directory"), "{stderr}");
-    assert!(out.stdout.is_empty());
 }
