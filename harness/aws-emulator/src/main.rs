@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use aws_emulator::{AuthMode, AwsEmulator, PolicyDocument, Snapshot};
 use clap::Parser;
-use emulator_core::standalone::{self, PrivateDir};
+use emulator_core::standalone;
 
 /// An AWS Secrets Manager and STS emulator on 127.0.0.1.
 #[derive(Parser)]
@@ -157,7 +157,7 @@ async fn serve(args: &Args, input: Input) -> anyhow::Result<()> {
     let (file, _dir) = match &args.env_file {
         Some(path) => (path.clone(), None),
         None => {
-            let dir = PrivateDir::create("aws-emulator")?;
+            let dir = standalone::private_dir("aws-emulator")?;
             (dir.path().join("credentials.env"), Some(dir))
         }
     };
@@ -165,7 +165,7 @@ async fn serve(args: &Args, input: Input) -> anyhow::Result<()> {
     // line stops it the orderly way.
     let stop = standalone::stop_signal().context("listening for SIGINT, SIGTERM and SIGHUP")?;
     standalone::write_new_private(&file, format!("{public}{secret}").as_bytes())?;
-    let _remove = RemoveOnDrop(file.clone());
+    let _remove = standalone::RemoveOnDrop(file.clone());
     // The last line sources the file: `eval "$(aws-emulator)"` sets all.
     println!("{public}. {}", file.display());
     std::io::stdout().flush().context("writing to stdout")?;
@@ -177,13 +177,4 @@ async fn serve(args: &Args, input: Input) -> anyhow::Result<()> {
     tracing::info!(?signal, "stopping");
     emulator.shutdown().await;
     Ok(())
-}
-
-/// Removes the credentials file however `serve` ends.
-struct RemoveOnDrop(PathBuf);
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }

@@ -1,45 +1,31 @@
 //! What the emulators' standalone binaries share beyond their log set-up:
 //! the files that hold a run's credentials (0600, in a 0700 directory of
-//! their own, written new so that an existing file is never lost) and the
-//! signals that stop a binary, so that it removes those files whatever way
-//! it is stopped.
+//! their own, written new so that an existing file is never lost, removed
+//! on drop) and the signals that stop a binary, so that it removes those
+//! files whatever way it is stopped.
 
 use std::io::{self, Write as _};
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 /// A directory only this user may enter (0700), under the system's
 /// temporary directory, removed with everything in it when dropped.
+pub fn private_dir(prefix: &str) -> io::Result<tempfile::TempDir> {
+    use std::os::unix::fs::PermissionsExt as _;
+    tempfile::Builder::new()
+        .prefix(&format!("{prefix}-"))
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir()
+}
+
+/// Removes a file when dropped, however its owner ends (a credentials
+/// file a binary wrote).
 #[derive(Debug)]
-pub struct PrivateDir {
-    path: PathBuf,
-}
+pub struct RemoveOnDrop(pub PathBuf);
 
-impl PrivateDir {
-    /// Makes `$TMPDIR/PREFIX-RANDOM`.
-    pub fn create(prefix: &str) -> io::Result<Self> {
-        let base = std::env::temp_dir();
-        // Retried only on a name taken (a 64-bit random suffix: practically
-        // never); any other failure is the caller's to see.
-        loop {
-            let path = base.join(format!("{prefix}-{:016x}", rand::random::<u64>()));
-            match std::fs::DirBuilder::new().mode(0o700).create(&path) {
-                Ok(()) => return Ok(Self { path }),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(named(&base, e)),
-            }
-        }
-    }
-
-    /// Where it is.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl Drop for PrivateDir {
+impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
+        let _ = std::fs::remove_file(&self.0);
     }
 }
 
@@ -99,19 +85,21 @@ mod tests {
 
     #[test]
     fn a_private_dir_is_0700_and_goes_with_its_files() {
-        let dir = PrivateDir::create("emulator-core-test").unwrap();
+        let dir = private_dir("emulator-core-test").unwrap();
         let path = dir.path().to_owned();
         assert_eq!(mode(&path), 0o700);
         let file = path.join("credentials.env");
         write_new_private(&file, b"export A=b\n").unwrap();
         assert_eq!(mode(&file), 0o600);
+        drop(RemoveOnDrop(file.clone()));
+        assert!(!file.exists(), "{} is left", file.display());
         drop(dir);
         assert!(!path.exists(), "{} is left", path.display());
     }
 
     #[test]
     fn an_existing_file_is_not_overwritten() {
-        let dir = PrivateDir::create("emulator-core-test").unwrap();
+        let dir = private_dir("emulator-core-test").unwrap();
         let file = dir.path().join("env");
         std::fs::write(&file, "kept").unwrap();
         let err = write_new_private(&file, b"new").unwrap_err();

@@ -70,7 +70,7 @@ async fn serve(args: &Args) -> anyhow::Result<()> {
         &args.kubeconfig,
         emulator.kubeconfig(args.namespace.as_deref()).as_bytes(),
     )?;
-    let _remove = RemoveOnDrop(args.kubeconfig.clone());
+    let _remove = standalone::RemoveOnDrop(args.kubeconfig.clone());
     if let Some(ns) = &args.namespace {
         let body =
             format!(r#"{{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"{ns}"}}}}"#);
@@ -90,15 +90,6 @@ async fn serve(args: &Args) -> anyhow::Result<()> {
     tracing::info!(?signal, "stopping");
     emulator.shutdown().await;
     Ok(())
-}
-
-/// Removes the kubeconfig however `serve` ends.
-struct RemoveOnDrop(PathBuf);
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }
 
 async fn create_namespace(emulator: &KubeEmulator, body: &str) -> anyhow::Result<()> {

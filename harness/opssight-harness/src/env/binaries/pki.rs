@@ -4,9 +4,7 @@
 //! service-account signing key. Every file is 0600 in the run's 0700
 //! directory, created so from the start (never briefly readable).
 
-use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 use rcgen::{
@@ -46,17 +44,10 @@ pub struct Pki {
 
 /// Creates `path` 0600 and writes `contents` (the file must not exist).
 pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), PkiError> {
-    let err = |source| PkiError::Write {
+    emulator_core::standalone::write_new_private(path, contents).map_err(|source| PkiError::Write {
         path: path.to_owned(),
         source,
-    };
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(err)?;
-    f.write_all(contents).map_err(err)
+    })
 }
 
 fn client_params(
