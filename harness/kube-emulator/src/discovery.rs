@@ -70,28 +70,18 @@ pub(crate) fn resource_list(catalogue: &Catalogue, group: &str, version: &str) -
             "name": t.plural, "singularName": t.singular, "namespaced": t.namespaced, "kind": t.kind,
             "verbs": t.verbs(),
         });
-        // Go's omitempty: an empty list is not written.
-        if !t.short_names.is_empty() {
-            resource["shortNames"] = json!(t.short_names);
-        }
-        if !t.categories.is_empty() {
-            resource["categories"] = json!(t.categories);
-        }
+        names_and_categories(t, &mut resource);
         if let Some(hash) = t.storage_version_hash() {
             resource["storageVersionHash"] = json!(hash);
         }
         resources.push(resource);
-        if t.status_subresource {
-            resources.push(json!({ "name": format!("{}/status", t.plural), "singularName": "", "namespaced": t.namespaced, "kind": t.kind, "verbs": ["get", "patch", "update"] }));
-        }
-        if crate::scale::scalable(t) {
-            resources.push(json!({ "name": format!("{}/scale", t.plural), "singularName": "", "namespaced": true, "group": "autoscaling", "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"] }));
-        }
-        if t.builtin == Builtin::Pod {
-            resources.push(json!({ "name": "pods/log", "singularName": "", "namespaced": true, "kind": "Pod", "verbs": ["get"] }));
-        }
-        if t.builtin == Builtin::ServiceAccount {
-            resources.push(json!({ "name": "serviceaccounts/token", "singularName": "", "namespaced": true, "group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest", "verbs": ["create"] }));
+        for sub in subresources(t) {
+            let mut entry = json!({ "name": format!("{}/{}", t.plural, sub.name), "singularName": "", "namespaced": t.namespaced, "kind": sub.kind, "verbs": sub.verbs });
+            if let Some((group, version)) = sub.other_group_version {
+                entry["group"] = json!(group);
+                entry["version"] = json!(version);
+            }
+            resources.push(entry);
         }
     }
     let gv = if group.is_empty() {
@@ -145,39 +135,84 @@ fn response_kind(t: &ResourceType, group: &str, version: &str, kind: &str) -> Va
     }
 }
 
-fn aggregated_resource(t: &ResourceType) -> Value {
-    let same = |kind: &str| response_kind(t, &t.group, &t.version, kind);
-    let update = json!(["get", "patch", "update"]);
-    let mut subresources = Vec::new();
+/// A subresource as both discovery documents list them.
+struct Subresource {
+    name: &'static str,
+    /// The group and version of `kind` when they are not the resource's own.
+    other_group_version: Option<(&'static str, &'static str)>,
+    kind: String,
+    verbs: &'static [&'static str],
+}
+
+/// A kind's subresources, in the legacy list's order.
+fn subresources(t: &ResourceType) -> Vec<Subresource> {
+    const UPDATE: &[&str] = &["get", "patch", "update"];
+    let mut out = Vec::new();
+    if t.status_subresource {
+        out.push(Subresource {
+            name: "status",
+            other_group_version: None,
+            kind: t.kind.clone(),
+            verbs: UPDATE,
+        });
+    }
     if crate::scale::scalable(t) {
-        subresources.push(json!({ "subresource": "scale", "responseKind": response_kind(t, "autoscaling", "v1", "Scale"), "verbs": update }));
+        out.push(Subresource {
+            name: "scale",
+            other_group_version: Some(("autoscaling", "v1")),
+            kind: "Scale".into(),
+            verbs: UPDATE,
+        });
     }
     if t.builtin == Builtin::Pod {
-        subresources
-            .push(json!({ "subresource": "log", "responseKind": same("Pod"), "verbs": ["get"] }));
+        out.push(Subresource {
+            name: "log",
+            other_group_version: None,
+            kind: "Pod".into(),
+            verbs: &["get"],
+        });
     }
     if t.builtin == Builtin::ServiceAccount {
-        subresources.push(json!({ "subresource": "token", "responseKind": response_kind(t, "authentication.k8s.io", "v1", "TokenRequest"), "verbs": ["create"] }));
+        out.push(Subresource {
+            name: "token",
+            other_group_version: Some(("authentication.k8s.io", "v1")),
+            kind: "TokenRequest".into(),
+            verbs: &["create"],
+        });
     }
-    if t.status_subresource {
-        subresources.push(
-            json!({ "subresource": "status", "responseKind": same(&t.kind), "verbs": update }),
-        );
-    }
-    subresources.sort_by(|a, b| a["subresource"].as_str().cmp(&b["subresource"].as_str()));
-    let mut resource = json!({
-        "resource": t.plural,
-        "responseKind": same(&t.kind),
-        "scope": if t.namespaced { "Namespaced" } else { "Cluster" },
-        "singularResource": t.singular,
-        "verbs": t.verbs(),
-    });
+    out
+}
+
+/// `shortNames` and `categories`, written only when not empty (Go's
+/// omitempty), in either document.
+fn names_and_categories(t: &ResourceType, resource: &mut Value) {
     if !t.short_names.is_empty() {
         resource["shortNames"] = json!(t.short_names);
     }
     if !t.categories.is_empty() {
         resource["categories"] = json!(t.categories);
     }
+}
+
+fn aggregated_resource(t: &ResourceType) -> Value {
+    let mut subresources: Vec<Value> = subresources(t)
+        .into_iter()
+        .map(|sub| {
+            let (group, version) = sub
+                .other_group_version
+                .unwrap_or((t.group.as_str(), t.version.as_str()));
+            json!({ "subresource": sub.name, "responseKind": response_kind(t, group, version, &sub.kind), "verbs": sub.verbs })
+        })
+        .collect();
+    subresources.sort_by(|a, b| a["subresource"].as_str().cmp(&b["subresource"].as_str()));
+    let mut resource = json!({
+        "resource": t.plural,
+        "responseKind": response_kind(t, &t.group, &t.version, &t.kind),
+        "scope": if t.namespaced { "Namespaced" } else { "Cluster" },
+        "singularResource": t.singular,
+        "verbs": t.verbs(),
+    });
+    names_and_categories(t, &mut resource);
     if !subresources.is_empty() {
         resource["subresources"] = json!(subresources);
     }
