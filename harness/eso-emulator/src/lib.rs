@@ -24,6 +24,7 @@ mod external_secret;
 pub mod metrics;
 mod provider;
 mod queue;
+pub mod sdk_http;
 mod sdk_time;
 mod secret_store;
 pub mod util;

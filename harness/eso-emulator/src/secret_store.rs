@@ -316,6 +316,7 @@ impl ClientFactory {
             .credentials_provider(base);
         if let Some(e) = &self.endpoints.sts {
             conf = conf.endpoint_url(e);
+            conf.set_http_client(crate::sdk_http::client_for(e));
         }
         let session = format!(
             "aws-go-sdk-{}",
@@ -512,6 +513,7 @@ impl ClientFactory {
             .region(Region::new(aws.region.clone()));
         if let Some(e) = &self.endpoints.sts {
             conf = conf.endpoint_url(e);
+            conf.set_http_client(crate::sdk_http::client_for(e));
         }
         let sts = aws_sdk_sts::Client::from_conf(self.time.sts(conf).build());
         let out = sts
@@ -585,6 +587,7 @@ impl ClientFactory {
             .region(Region::new(aws.region.clone()));
         if let Some(e) = &self.endpoints.secretsmanager {
             conf = conf.endpoint_url(e);
+            conf.set_http_client(crate::sdk_http::client_for(e));
         }
         conf = conf.credentials_provider(creds);
         let client =

@@ -22,7 +22,7 @@ const RUNBOOK_POLICY: &str = "opssight-production-secrets";
 /// A Secrets Manager client of `endpoint` with this key, retries off (the
 /// harness says what failed rather than trying again).
 pub fn sm_client(endpoint: &str, key: &AccessKey, region: &str) -> aws_sdk_secretsmanager::Client {
-    let conf = aws_sdk_secretsmanager::Config::builder()
+    let mut conf = aws_sdk_secretsmanager::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_owned()))
         .endpoint_url(endpoint)
@@ -33,9 +33,9 @@ pub fn sm_client(endpoint: &str, key: &AccessKey, region: &str) -> aws_sdk_secre
             None,
             "opssight-harness",
         ))
-        .retry_config(aws_sdk_secretsmanager::config::retry::RetryConfig::disabled())
-        .build();
-    aws_sdk_secretsmanager::Client::from_conf(conf)
+        .retry_config(aws_sdk_secretsmanager::config::retry::RetryConfig::disabled());
+    conf.set_http_client(eso_emulator::sdk_http::client_for(endpoint));
+    aws_sdk_secretsmanager::Client::from_conf(conf.build())
 }
 
 pub struct EmulatedSecretsManager {
