@@ -17,9 +17,10 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
     /// Where to write the kubeconfig (it holds the bearer token): a new
-    /// file, 0600, removed when the emulator stops.
-    #[arg(long, default_value = "kube-emulator.kubeconfig")]
-    kubeconfig: PathBuf,
+    /// file, 0600, removed when the emulator stops. Without it, `kubeconfig`
+    /// in a private directory (0700) of this run, removed with it.
+    #[arg(long)]
+    kubeconfig: Option<PathBuf>,
     /// Create this namespace at start and make it the context's default.
     #[arg(long)]
     namespace: Option<String>,
@@ -42,10 +43,12 @@ async fn main() -> ExitCode {
     // The kubeconfig holds the bearer token: it is written new, and a file
     // already at that path is the user's, not overwritten (exit 2 before
     // anything starts).
-    if args.kubeconfig.symlink_metadata().is_ok() {
+    if let Some(path) = &args.kubeconfig
+        && path.symlink_metadata().is_ok()
+    {
         eprintln!(
             "error: --kubeconfig {}: the file exists; the emulator writes a new one (it holds a token) and never overwrites a file",
-            args.kubeconfig.display()
+            path.display()
         );
         return ExitCode::from(2);
     }
@@ -66,11 +69,20 @@ async fn serve(args: &Args) -> anyhow::Result<()> {
     // Listening before saying it is up: a signal sent on reading the export
     // line stops it the orderly way, removing the kubeconfig.
     let stop = standalone::stop_signal().context("listening for SIGINT, SIGTERM and SIGHUP")?;
+    // Not in the current directory by default: a run killed with SIGKILL
+    // would leave a token there, and the next start would refuse the file.
+    let (kubeconfig, _dir) = match &args.kubeconfig {
+        Some(path) => (path.clone(), None),
+        None => {
+            let dir = standalone::private_dir("kube-emulator")?;
+            (dir.path().join("kubeconfig"), Some(dir))
+        }
+    };
     standalone::write_new_private(
-        &args.kubeconfig,
+        &kubeconfig,
         emulator.kubeconfig(args.namespace.as_deref()).as_bytes(),
     )?;
-    let _remove = standalone::RemoveOnDrop(args.kubeconfig.clone());
+    let _remove = standalone::RemoveOnDrop(kubeconfig.clone());
     if let Some(ns) = &args.namespace {
         let body =
             format!(r#"{{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"{ns}"}}}}"#);
@@ -80,9 +92,9 @@ async fn serve(args: &Args) -> anyhow::Result<()> {
     }
     println!(
         "export KUBECONFIG={}",
-        args.kubeconfig
+        kubeconfig
             .canonicalize()
-            .unwrap_or(args.kubeconfig.clone())
+            .unwrap_or(kubeconfig.clone())
             .display()
     );
     eprintln!("kube-emulator serving {} (Ctrl-C to stop)", emulator.url());

@@ -1,5 +1,6 @@
 //! The `kube-emulator` binary: its kubeconfig (which holds the token) is a
-//! new 0600 file, removed when SIGINT, SIGTERM or SIGHUP stops it, and an
+//! new 0600 file (where `--kubeconfig` says, else in a private directory of
+//! its own), removed when SIGINT, SIGTERM or SIGHUP stops it, and an
 //! existing file at that path is refused before anything starts.
 
 use std::io::{BufRead as _, BufReader};
@@ -33,13 +34,27 @@ fn first_line(child: &mut Child) -> String {
         .expect("kube-emulator printed nothing within 30 s")
 }
 
-fn stops_on(signal: &str) {
+/// Where the kubeconfig goes: the path `--kubeconfig` names, or none
+/// (the binary's own private directory).
+#[derive(Clone, Copy)]
+enum Given {
+    Path,
+    Nothing,
+}
+
+fn stops_on(signal: &str, given: Given) {
     let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    let mut running = Running(
-        Command::new(env!("CARGO_BIN_EXE_kube-emulator"))
+    // The binary runs in a directory of its own, which must stay empty.
+    let cwd = tempfile::tempdir().unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kube-emulator"));
+    if let Given::Path = given {
+        command
             .arg("--kubeconfig")
-            .arg(&kubeconfig)
+            .arg(dir.path().join("kubeconfig"));
+    }
+    let mut running = Running(
+        command
+            .current_dir(cwd.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -51,7 +66,23 @@ fn stops_on(signal: &str) {
         .trim_end()
         .strip_prefix("export KUBECONFIG=")
         .unwrap_or_else(|| panic!("not an export of KUBECONFIG: {line:?}"));
-    assert_eq!(Path::new(printed), kubeconfig.canonicalize().unwrap());
+    let kubeconfig = Path::new(printed).to_owned();
+    let private_dir = match given {
+        Given::Path => {
+            assert_eq!(
+                kubeconfig,
+                dir.path().join("kubeconfig").canonicalize().unwrap()
+            );
+            None
+        }
+        Given::Nothing => {
+            let parent = kubeconfig.parent().unwrap().to_owned();
+            let mode = std::fs::metadata(&parent).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{}", parent.display());
+            assert!(!parent.starts_with(cwd.path().canonicalize().unwrap()));
+            Some(parent)
+        }
+    };
     let mode = std::fs::metadata(&kubeconfig).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
     assert!(
@@ -80,21 +111,38 @@ fn stops_on(signal: &str) {
         !kubeconfig.exists(),
         "the kubeconfig is left after {signal}"
     );
+    if let Some(private_dir) = private_dir {
+        assert!(
+            !private_dir.exists(),
+            "the private directory is left after {signal}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(cwd.path()).unwrap().count(),
+        0,
+        "the binary wrote in its current directory"
+    );
 }
 
 #[test]
 fn sigint_stops_it_and_removes_the_kubeconfig() {
-    stops_on("-INT");
+    stops_on("-INT", Given::Path);
+}
+
+#[test]
+fn without_kubeconfig_it_writes_one_in_a_private_directory_removed_on_stop() {
+    stops_on("-INT", Given::Nothing);
+    stops_on("-TERM", Given::Nothing);
 }
 
 #[test]
 fn sigterm_stops_it_and_removes_the_kubeconfig() {
-    stops_on("-TERM");
+    stops_on("-TERM", Given::Path);
 }
 
 #[test]
 fn sighup_stops_it_and_removes_the_kubeconfig() {
-    stops_on("-HUP");
+    stops_on("-HUP", Given::Path);
 }
 
 #[test]
