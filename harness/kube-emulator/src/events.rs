@@ -58,9 +58,37 @@ pub(crate) fn to_core(v1: &Value) -> Value {
     core
 }
 
-/// A stored Event read through events.k8s.io/v1.
+/// A stored Event read through events.k8s.io/v1. Its reportingController
+/// and reportingInstance are omitempty there, where core/v1 writes them
+/// even empty.
 pub(crate) fn to_v1(core: &Value) -> Value {
-    rename(core, false, "events.k8s.io/v1")
+    let mut v1 = rename(core, false, "events.k8s.io/v1");
+    if let Some(m) = v1.as_object_mut() {
+        for field in ["reportingController", "reportingInstance"] {
+            if m.get(field).is_some_and(|v| v.as_str() == Some("")) {
+                m.remove(field);
+            }
+        }
+    }
+    v1
+}
+
+/// The core/v1 fields the real server writes when a client left them out:
+/// Go marshals a zero time as null and these two strings without
+/// omitempty, so a stored Event always has them.
+pub(crate) fn fill_unset(core: &mut Value) {
+    let Some(m) = core.as_object_mut() else {
+        return;
+    };
+    for (field, zero) in [
+        ("eventTime", Value::Null),
+        ("firstTimestamp", Value::Null),
+        ("lastTimestamp", Value::Null),
+        ("reportingComponent", Value::String(String::new())),
+        ("reportingInstance", Value::String(String::new())),
+    ] {
+        m.entry(field).or_insert(zero);
+    }
 }
 
 #[cfg(test)]

@@ -749,32 +749,20 @@ fn pod_ready(pod: &Value) -> bool {
         })
 }
 
-/// The defaults and scheduling a new Pod gets: the API server's defaults
-/// of the fields `kubectl describe pod` shows, bound to [`NODE`], Pending
-/// with its containers being created.
-pub(crate) fn default_new_pod(pod: &mut Value, now: &str) {
-    if !pod.get("spec").is_some_and(Value::is_object) {
-        pod["spec"] = json!({});
-    }
-    let spec = &mut pod["spec"];
+/// The defaults of a pod's spec, a Pod's or a Pod template's (a
+/// Deployment's, a ReplicaSet's): SetDefaults_PodSpec and its containers'
+/// and volumes' (pkg/apis/core/v1/defaults.go).
+pub(crate) fn default_pod_spec(spec: &mut Value) {
     for (field, value) in [
         ("restartPolicy", json!("Always")),
         ("terminationGracePeriodSeconds", json!(30)),
         ("dnsPolicy", json!("ClusterFirst")),
-        ("serviceAccountName", json!("default")),
         ("schedulerName", json!("default-scheduler")),
         ("securityContext", json!({})),
-        ("enableServiceLinks", json!(true)),
-        ("priority", json!(0)),
-        ("preemptionPolicy", json!("PreemptLowerPriority")),
-        ("nodeName", json!(NODE)),
     ] {
         if spec.get(field).is_none() {
             spec[field] = value;
         }
-    }
-    if spec.get("serviceAccount").is_none() {
-        spec["serviceAccount"] = spec["serviceAccountName"].clone();
     }
     if let Some(containers) = spec.get_mut("containers").and_then(Value::as_array_mut) {
         for c in containers {
@@ -807,6 +795,59 @@ pub(crate) fn default_new_pod(pod: &mut Value, now: &str) {
                 {
                     s["defaultMode"] = json!(420);
                 }
+            }
+        }
+    }
+}
+
+/// The defaults and scheduling a new Pod gets: the API server's defaults
+/// of the fields `kubectl describe pod` shows, bound to [`NODE`], Pending
+/// with its containers being created.
+pub(crate) fn default_new_pod(pod: &mut Value, now: &str) {
+    if !pod.get("spec").is_some_and(Value::is_object) {
+        pod["spec"] = json!({});
+    }
+    let spec = &mut pod["spec"];
+    default_pod_spec(spec);
+    // What only a Pod gets: SetDefaults_Pod's, the ServiceAccount and
+    // Priority admission plugins', and this emulator's binding.
+    for (field, value) in [
+        ("serviceAccountName", json!("default")),
+        ("enableServiceLinks", json!(true)),
+        ("priority", json!(0)),
+        ("preemptionPolicy", json!("PreemptLowerPriority")),
+        ("nodeName", json!(NODE)),
+    ] {
+        if spec.get(field).is_none() {
+            spec[field] = value;
+        }
+    }
+    if spec.get("serviceAccount").is_none() {
+        spec["serviceAccount"] = spec["serviceAccountName"].clone();
+    }
+    // The DefaultTolerationSeconds admission plugin: 300 s on a node not
+    // ready or unreachable, unless the Pod already says how long.
+    for key in [
+        "node.kubernetes.io/not-ready",
+        "node.kubernetes.io/unreachable",
+    ] {
+        let tolerated = spec
+            .get("tolerations")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .any(|t| {
+                let effect = t.get("effect").and_then(Value::as_str).unwrap_or_default();
+                (effect.is_empty() || effect == "NoExecute")
+                    && (t.get("key").and_then(Value::as_str) == Some(key)
+                        || (t.get("key").is_none()
+                            && t.get("operator").and_then(Value::as_str) == Some("Exists")))
+            });
+        if !tolerated {
+            let toleration = json!({ "key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300 });
+            match spec.get_mut("tolerations").and_then(Value::as_array_mut) {
+                Some(list) => list.push(toleration),
+                None => spec["tolerations"] = json!([toleration]),
             }
         }
     }

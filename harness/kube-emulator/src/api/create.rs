@@ -78,12 +78,8 @@ impl Api {
         {
             match m.get("generateName").and_then(Value::as_str) {
                 Some(prefix) if !prefix.is_empty() => {
-                    const CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-                    let mut rng = rand::rng();
-                    let suffix: String = (0..5)
-                        .map(|_| CHARS[rng.random_range(0..CHARS.len())] as char)
-                        .collect();
-                    m.insert("name".into(), json!(format!("{prefix}{suffix}")));
+                    let name = format!("{prefix}{}", random_suffix());
+                    m.insert("name".into(), json!(name));
                 }
                 _ => {
                     let mut cause = required("metadata.name");
@@ -133,4 +129,14 @@ impl Api {
             Some(_) => Ok(()),
         }
     }
+}
+
+/// Five characters as the real server's generated names end in
+/// (apimachinery's rand.String: no vowels, no look-alike digits).
+pub(super) fn random_suffix() -> String {
+    const CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    let mut rng = rand::rng();
+    (0..5)
+        .map(|_| CHARS[rng.random_range(0..CHARS.len())] as char)
+        .collect()
 }

@@ -1,6 +1,7 @@
 //! What the built-in kinds add to a write: Secret and ConfigMap data
-//! (immutability, Go's decoding errors), Namespace, Pod and Deployment
-//! defaults, CRD validation, and which top-level fields each kind has.
+//! (immutability, Go's decoding errors), Namespace, Pod, Deployment,
+//! ReplicaSet and Event defaults, a Deployment's selector rules, CRD
+//! validation, and which top-level fields each kind has.
 
 use base64::Engine;
 use serde_json::{Value, json};
@@ -72,14 +73,22 @@ impl Api {
                 }
                 if old.is_none() {
                     crate::workloads::default_new_pod(obj, &now_rfc3339(&self.clock));
+                    self.mount_service_account_token(obj);
                 }
+                Ok(())
+            }
+            Builtin::Event | Builtin::EventV1 => {
+                // Stored in the core form (`events::to_core` came first).
+                crate::events::fill_unset(obj);
+                Ok(())
+            }
+            Builtin::ReplicaSet => {
+                default_template(obj);
                 Ok(())
             }
             Builtin::Deployment => {
                 // The API server's defaults (pkg/apis/apps/v1/defaults.go).
-                if !obj.get("spec").is_some_and(Value::is_object) {
-                    obj["spec"] = json!({});
-                }
+                default_template(obj);
                 for (field, value) in [
                     ("replicas", json!(1)),
                     ("revisionHistoryLimit", json!(10)),
@@ -93,7 +102,12 @@ impl Api {
                         obj["spec"][field] = value;
                     }
                 }
-                Ok(())
+                let causes = deployment_causes(obj);
+                if causes.is_empty() {
+                    Ok(())
+                } else {
+                    Err(ApiError::invalid("apps", "Deployment", name, causes))
+                }
             }
             _ => Ok(()),
         }
@@ -222,6 +236,145 @@ fn immutable_causes(old: &Value, obj: &Value, data_fields: &[&str]) -> Vec<Cause
         causes.push(forbidden("immutable"));
     }
     causes
+}
+
+/// Where the ServiceAccount admission plugin mounts a Pod's token.
+const TOKEN_MOUNT_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+impl Api {
+    /// The ServiceAccount admission plugin's token volume: unless the Pod
+    /// or its ServiceAccount turns automounting off, or a container already
+    /// mounts something there, a projected volume `kube-api-access-XXXXX`
+    /// (the token, the cluster's CA, the namespace) mounted read-only in
+    /// every container, as `kubectl describe pod` then shows it.
+    fn mount_service_account_token(&self, pod: &mut Value) {
+        let ns = pod
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let spec = &mut pod["spec"];
+        let sa_name = spec
+            .get("serviceAccountName")
+            .and_then(Value::as_str)
+            .unwrap_or("default")
+            .to_owned();
+        let sa_automount = self
+            .store
+            .get(
+                &crate::kinds::ResKey::core("serviceaccounts"),
+                &ns,
+                &sa_name,
+            )
+            .and_then(|sa| sa.get("automountServiceAccountToken"))
+            .and_then(Value::as_bool);
+        let automount = spec
+            .get("automountServiceAccountToken")
+            .and_then(Value::as_bool)
+            .or(sa_automount)
+            .unwrap_or(true);
+        let containers = ["initContainers", "containers"];
+        let mounted = containers.iter().any(|list| {
+            spec.get(*list)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .flat_map(|c| c.get("volumeMounts").and_then(Value::as_array))
+                .flatten()
+                .any(|m| m.get("mountPath").and_then(Value::as_str) == Some(TOKEN_MOUNT_PATH))
+        });
+        if !automount || mounted {
+            return;
+        }
+        let volume = format!("kube-api-access-{}", super::create::random_suffix());
+        let source = json!({ "name": volume, "projected": { "defaultMode": 420, "sources": [
+            { "serviceAccountToken": { "expirationSeconds": 3607, "path": "token" } },
+            { "configMap": { "name": "kube-root-ca.crt", "items": [{ "key": "ca.crt", "path": "ca.crt" }] } },
+            { "downwardAPI": { "items": [{ "path": "namespace", "fieldRef": { "apiVersion": "v1", "fieldPath": "metadata.namespace" } }] } },
+        ] } });
+        match spec.get_mut("volumes").and_then(Value::as_array_mut) {
+            Some(volumes) => volumes.push(source),
+            None => spec["volumes"] = json!([source]),
+        }
+        let mount = json!({ "name": volume, "readOnly": true, "mountPath": TOKEN_MOUNT_PATH });
+        for list in containers {
+            for c in spec
+                .get_mut(list)
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
+                match c.get_mut("volumeMounts").and_then(Value::as_array_mut) {
+                    Some(mounts) => mounts.push(mount.clone()),
+                    None => c["volumeMounts"] = json!([mount.clone()]),
+                }
+            }
+        }
+    }
+}
+
+/// A Deployment's or ReplicaSet's pod template gets a pod spec's defaults,
+/// as the real server's decoding gives them (what a client reads back).
+fn default_template(obj: &mut Value) {
+    if !obj.get("spec").is_some_and(Value::is_object) {
+        obj["spec"] = json!({});
+    }
+    if let Some(spec) = obj
+        .pointer_mut("/spec/template/spec")
+        .filter(|s| s.is_object())
+    {
+        crate::workloads::default_pod_spec(spec);
+    }
+}
+
+/// ValidateDeploymentSpec's selector rules: a selector is required, not
+/// empty, and selects the template's labels (a missing selector selects
+/// nothing, so it fails both, as on the real server).
+fn deployment_causes(obj: &Value) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    let selector = obj.pointer("/spec/selector").filter(|s| !s.is_null());
+    match selector {
+        None => causes.push(required("spec.selector")),
+        Some(sel) => {
+            let terms = |f: &str| {
+                sel.get(f).and_then(Value::as_object).map_or(0, |m| m.len())
+                    + sel.get(f).and_then(Value::as_array).map_or(0, Vec::len)
+            };
+            if terms("matchLabels") + terms("matchExpressions") == 0 {
+                causes.push(invalid_value(
+                    "spec.selector",
+                    format!(
+                        "Invalid value: {}: empty selector is invalid for deployment",
+                        go_value(sel)
+                    ),
+                ));
+            }
+        }
+    }
+    let labels = obj
+        .pointer("/spec/template/metadata/labels")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let selects = selector.is_some_and(|_| {
+        crate::selector::LabelSelector::parse(&crate::printers::selector_text(obj))
+            .is_ok_and(|s| s.matches(&json!({ "metadata": { "labels": labels } })))
+    });
+    if !selects {
+        causes.push(invalid_value(
+            "spec.template.metadata.labels",
+            format!(
+                "Invalid value: {}: `selector` does not match template `labels`",
+                go_value(&labels)
+            ),
+        ));
+    }
+    causes
+}
+
+/// A value as a field error of the real server prints one that is not a
+/// string or number: its JSON (`{"app":"web"}`; `null` for none).
+fn go_value(v: &Value) -> String {
+    serde_json::to_string(v).unwrap_or_default()
 }
 
 /// The top-level fields of a built-in kind: a body's other fields are

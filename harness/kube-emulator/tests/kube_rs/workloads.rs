@@ -575,3 +575,121 @@ async fn a_scale_shows_the_replicas_and_refuses_negative_ones() {
     let got = deployments.get("web").await.unwrap();
     assert_eq!(got.spec.replicas, Some(1));
 }
+
+/// What the real server stores for new workload objects and events, as the
+/// kube API differential found them (v1.34.4): template defaults, the
+/// Deployment's selector rules, a Pod's token volume and tolerations, an
+/// Event's unset fields.
+#[tokio::test]
+async fn new_objects_are_stored_with_the_real_servers_defaults_and_admission() {
+    let env = start().await;
+    namespace(&env.client, "stored").await;
+    let base = "/apis/apps/v1/namespaces/stored/deployments";
+    let template = json!({"metadata": {"labels": {"app": "web"}},
+        "spec": {"containers": [{"name": "app", "image": "example.test/app:1.0"}]}});
+
+    let (status, d) = post(&env, base, json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web"}, "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": template}}), &[]).await;
+    assert_eq!(status, 201, "{d}");
+    let spec = &d["spec"]["template"]["spec"];
+    assert_eq!(spec["restartPolicy"], "Always");
+    assert_eq!(spec["dnsPolicy"], "ClusterFirst");
+    assert_eq!(spec["terminationGracePeriodSeconds"], 30);
+    assert_eq!(spec["containers"][0]["imagePullPolicy"], "IfNotPresent");
+    assert_eq!(
+        spec["containers"][0]["terminationMessagePath"],
+        "/dev/termination-log"
+    );
+    // A template is not a Pod: no service account, token or tolerations.
+    assert!(
+        spec.get("serviceAccountName").is_none() && spec.get("volumes").is_none(),
+        "{spec}"
+    );
+
+    let (status, e) = post(
+        &env,
+        base,
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web-bad"}, "spec": {"template": template}}),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 422, "{e}");
+    assert_eq!(
+        e["message"],
+        "Deployment.apps \"web-bad\" is invalid: [spec.selector: Required value, spec.template.metadata.labels: Invalid value: {\"app\":\"web\"}: `selector` does not match template `labels`]"
+    );
+    let (status, e) = post(&env, base, json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web-other"}, "spec": {"selector": {"matchLabels": {"app": "other"}}, "template": template}}), &[]).await;
+    assert_eq!(status, 422, "{e}");
+    assert_eq!(
+        e["details"]["causes"][0]["field"],
+        "spec.template.metadata.labels"
+    );
+
+    let pods = "/api/v1/namespaces/stored/pods";
+    let container = json!({"name": "app", "image": "example.test/app:latest"});
+    let (status, p) = post(
+        &env,
+        pods,
+        json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "reader"}, "spec": {"containers": [container]}}),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 201, "{p}");
+    let volume = p["spec"]["volumes"][0]["name"].as_str().unwrap().to_owned();
+    assert!(
+        volume.starts_with("kube-api-access-") && volume.len() == 21,
+        "{volume}"
+    );
+    assert_eq!(
+        p["spec"]["containers"][0]["volumeMounts"][0],
+        json!({"name": volume, "readOnly": true, "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"})
+    );
+    let tolerated: Vec<&str> = p["spec"]["tolerations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        tolerated,
+        [
+            "node.kubernetes.io/not-ready",
+            "node.kubernetes.io/unreachable"
+        ]
+    );
+    // Turned off on the Pod: no token volume.
+    let (status, p) = post(&env, pods, json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "no-token"}, "spec": {"automountServiceAccountToken": false, "containers": [container]}}), &[]).await;
+    assert_eq!(status, 201, "{p}");
+    assert!(p["spec"].get("volumes").is_none(), "{p}");
+
+    let (status, ev) = post(&env, "/api/v1/namespaces/stored/events", json!({"apiVersion": "v1", "kind": "Event",
+        "metadata": {"name": "e1"}, "involvedObject": {"kind": "Pod", "name": "reader", "namespace": "stored"},
+        "reason": "Started", "message": "started", "type": "Normal"}), &[]).await;
+    assert_eq!(status, 201, "{ev}");
+    for field in ["eventTime", "firstTimestamp", "lastTimestamp"] {
+        assert_eq!(ev.get(field), Some(&Value::Null), "{field}: {ev}");
+    }
+    assert_eq!(ev["reportingComponent"], "");
+    let v1: Value = http(&env.emulator)
+        .get(format!(
+            "{}/apis/events.k8s.io/v1/namespaces/stored/events/e1",
+            env.emulator.url()
+        ))
+        .bearer_auth(env.emulator.token())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        v1.get("deprecatedFirstTimestamp"),
+        Some(&Value::Null),
+        "{v1}"
+    );
+    assert!(v1.get("reportingController").is_none(), "{v1}");
+}

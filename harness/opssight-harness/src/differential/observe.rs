@@ -55,6 +55,11 @@ static VOLATILE: LazyLock<Vec<(regex::Regex, &'static str)>> = LazyLock::new(|| 
             "${1}-<suffix>",
         ),
         (r"\b[0-9a-f]{32,}\b", "<hex>"),
+        // A Pod's token volume ends in five random characters.
+        (
+            r"\bkube-api-access-[a-z0-9]{5}\b",
+            "kube-api-access-<suffix>",
+        ),
         (r"RequestID: [A-Za-z0-9-]+", "RequestID: <id>"),
     ]
     .into_iter()
