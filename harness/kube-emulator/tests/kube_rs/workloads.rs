@@ -469,6 +469,15 @@ async fn tables_have_the_real_printers_columns() {
     );
 }
 
+async fn get(env: &Env, path: &str) -> reqwest::Response {
+    http(&env.emulator)
+        .get(format!("{}{path}", env.emulator.url()))
+        .bearer_auth(env.emulator.token())
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn post(env: &Env, path: &str, body: Value, headers: &[(&str, &str)]) -> (u16, Value) {
     let mut req = http(&env.emulator)
         .post(format!("{}{path}", env.emulator.url()))
@@ -513,15 +522,11 @@ async fn the_client_learns_who_it_is_and_that_it_may_do_anything() {
     );
 
     // Reviews are answered, not kept.
-    let listed = http(&env.emulator)
-        .get(format!(
-            "{}/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
-            env.emulator.url()
-        ))
-        .bearer_auth(env.emulator.token())
-        .send()
-        .await
-        .unwrap();
+    let listed = get(
+        &env,
+        "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+    )
+    .await;
     assert_eq!(listed.status().as_u16(), 405);
 
     let (code, refused) = post(
@@ -674,15 +679,8 @@ async fn new_objects_are_stored_with_the_real_servers_defaults_and_admission() {
         assert_eq!(ev.get(field), Some(&Value::Null), "{field}: {ev}");
     }
     assert_eq!(ev["reportingComponent"], "");
-    let v1: Value = http(&env.emulator)
-        .get(format!(
-            "{}/apis/events.k8s.io/v1/namespaces/stored/events/e1",
-            env.emulator.url()
-        ))
-        .bearer_auth(env.emulator.token())
-        .send()
+    let v1: Value = get(&env, "/apis/events.k8s.io/v1/namespaces/stored/events/e1")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
