@@ -262,6 +262,14 @@ pub(crate) fn required(field: &str) -> Cause {
     }
 }
 
+pub(crate) fn forbidden(field: &str, message: impl Into<String>) -> Cause {
+    Cause {
+        reason: "FieldValueForbidden".into(),
+        message: format!("Forbidden: {}", message.into()),
+        field: field.to_owned(),
+    }
+}
+
 pub(crate) fn invalid_value(field: &str, message: impl Into<String>) -> Cause {
     Cause {
         reason: "FieldValueInvalid".into(),

@@ -35,6 +35,25 @@ const MERGE_KEYS: &[(&str, &str)] = &[
     ("metadata.finalizers", ""),
     ("secrets", "name"),
     ("imagePullSecrets", "name"),
+    // A Pod's spec and a Deployment's or ReplicaSet's template's, as the
+    // Go types' patchMergeKey tags say (`kubectl set image`, `kubectl
+    // patch` of one container); tolerations have none (replaced).
+    ("spec.containers", "name"),
+    ("spec.initContainers", "name"),
+    ("spec.volumes", "name"),
+    ("spec.imagePullSecrets", "name"),
+    ("spec.containers.env", "name"),
+    ("spec.containers.volumeMounts", "mountPath"),
+    ("spec.containers.ports", "containerPort"),
+    ("spec.initContainers.env", "name"),
+    ("spec.initContainers.volumeMounts", "mountPath"),
+    ("spec.template.spec.containers", "name"),
+    ("spec.template.spec.initContainers", "name"),
+    ("spec.template.spec.volumes", "name"),
+    ("spec.template.spec.imagePullSecrets", "name"),
+    ("spec.template.spec.containers.env", "name"),
+    ("spec.template.spec.containers.volumeMounts", "mountPath"),
+    ("spec.template.spec.containers.ports", "containerPort"),
 ];
 
 pub(crate) fn apply_patch(

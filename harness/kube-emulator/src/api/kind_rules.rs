@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::Api;
 use crate::crd;
-use crate::error::{ApiError, Cause, invalid_value, required};
+use crate::error::{ApiError, Cause, forbidden, invalid_value, required};
 use crate::kinds::{Builtin, ResourceType};
 use crate::metadata::meta_mut;
 use crate::metadata::now_rfc3339;
@@ -71,11 +71,22 @@ impl Api {
                         vec![required("spec.containers")],
                     ));
                 }
-                if old.is_none() {
-                    crate::workloads::default_new_pod(obj, &now_rfc3339(&self.clock));
-                    self.mount_service_account_token(obj);
+                match old {
+                    None => {
+                        crate::workloads::default_new_pod(obj, &now_rfc3339(&self.clock));
+                        self.mount_service_account_token(obj);
+                        Ok(())
+                    }
+                    Some(old) => {
+                        if let Some(spec) = obj.get_mut("spec").filter(|s| s.is_object()) {
+                            crate::workloads::default_pod_spec(spec);
+                        }
+                        match pod_update_forbidden(old, obj) {
+                            Some(cause) => Err(ApiError::invalid("", "Pod", name, vec![cause])),
+                            None => Ok(()),
+                        }
+                    }
                 }
-                Ok(())
             }
             Builtin::Event | Builtin::EventV1 => {
                 // Stored in the core form (`events::to_core` came first).
@@ -311,6 +322,63 @@ impl Api {
             }
         }
     }
+}
+
+/// ValidatePodUpdate: of a Pod's spec only the containers' images,
+/// activeDeadlineSeconds, added tolerations and terminationGracePeriodSeconds
+/// may change (the real message then prints a diff of the two specs as Go
+/// structs, which the emulator leaves out).
+fn pod_update_forbidden(old: &Value, new: &Value) -> Option<Cause> {
+    let before = old.get("spec").cloned().unwrap_or(Value::Null);
+    let mut after = new.get("spec").cloned().unwrap_or(Value::Null);
+    for list in ["containers", "initContainers"] {
+        let (Some(was), Some(now)) = (
+            before.get(list).and_then(Value::as_array),
+            after.get_mut(list).and_then(Value::as_array_mut),
+        ) else {
+            continue;
+        };
+        if was.len() == now.len() {
+            for (w, n) in was.iter().zip(now.iter_mut()) {
+                match w.get("image") {
+                    Some(image) => n["image"] = image.clone(),
+                    None => {
+                        n.as_object_mut().map(|m| m.remove("image"));
+                    }
+                }
+            }
+        }
+    }
+    for field in ["activeDeadlineSeconds", "terminationGracePeriodSeconds"] {
+        match before.get(field) {
+            Some(v) => after[field] = v.clone(),
+            None => {
+                after.as_object_mut().map(|m| m.remove(field));
+            }
+        }
+    }
+    // Tolerations may only be added to.
+    let tolerations = |s: &Value| {
+        s.get("tolerations")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let (was, now) = (tolerations(&before), tolerations(&after));
+    if was.iter().all(|t| now.contains(t)) {
+        match before.get("tolerations") {
+            Some(t) => after["tolerations"] = t.clone(),
+            None => {
+                after.as_object_mut().map(|m| m.remove("tolerations"));
+            }
+        }
+    }
+    (after != before).then(|| {
+        forbidden(
+            "spec",
+            "pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)",
+        )
+    })
 }
 
 /// A Deployment's or ReplicaSet's pod template gets a pod spec's defaults,

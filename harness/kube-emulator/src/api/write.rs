@@ -281,7 +281,11 @@ impl Api {
         // Generation: moves when what the object asks for changes.
         if matches!(
             rt.builtin,
-            Builtin::Custom | Builtin::Crd | Builtin::Deployment | Builtin::ReplicaSet
+            Builtin::Custom
+                | Builtin::Crd
+                | Builtin::Deployment
+                | Builtin::ReplicaSet
+                | Builtin::Pod
         ) {
             let generation = match &old {
                 None => 1,

@@ -469,6 +469,22 @@ async fn tables_have_the_real_printers_columns() {
     );
 }
 
+/// A strategic merge patch of the Pod `reader` in `stored`.
+async fn patch_pod(env: &Env, body: Value) -> (u16, Value) {
+    let resp = http(&env.emulator)
+        .patch(format!(
+            "{}/api/v1/namespaces/stored/pods/reader",
+            env.emulator.url()
+        ))
+        .bearer_auth(env.emulator.token())
+        .header("content-type", "application/strategic-merge-patch+json")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
 async fn get(env: &Env, path: &str) -> reqwest::Response {
     http(&env.emulator)
         .get(format!("{}{path}", env.emulator.url()))
@@ -665,6 +681,23 @@ async fn new_objects_are_stored_with_the_real_servers_defaults_and_admission() {
             "node.kubernetes.io/unreachable"
         ]
     );
+    // An update may change a container's image (strategic merge by the
+    // container's name, the rest kept; generation 2), not its env.
+    let (status, p) = patch_pod(
+        &env,
+        json!({"spec": {"containers": [{"name": "app", "image": "example.test/app:2.0"}]}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(p["metadata"]["generation"], 2);
+    assert_eq!(p["spec"]["containers"][0]["image"], "example.test/app:2.0");
+    assert_eq!(
+        p["spec"]["containers"][0]["volumeMounts"][0]["name"],
+        volume.as_str()
+    );
+    let (status, e) = patch_pod(&env, json!({"spec": {"containers": [{"name": "app", "env": [{"name": "MODE", "value": "debug"}]}]}})).await;
+    assert_eq!(status, 422, "{e}");
+    assert_eq!(e["details"]["causes"][0]["reason"], "FieldValueForbidden");
     // Turned off on the Pod: no token volume.
     let (status, p) = post(&env, pods, json!({"apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": "no-token"}, "spec": {"automountServiceAccountToken": false, "containers": [container]}}), &[]).await;
