@@ -340,22 +340,12 @@ fn pod_update_forbidden(old: &Value, new: &Value) -> Option<Cause> {
         };
         if was.len() == now.len() {
             for (w, n) in was.iter().zip(now.iter_mut()) {
-                match w.get("image") {
-                    Some(image) => n["image"] = image.clone(),
-                    None => {
-                        n.as_object_mut().map(|m| m.remove("image"));
-                    }
-                }
+                take_old(w, n, "image");
             }
         }
     }
     for field in ["activeDeadlineSeconds", "terminationGracePeriodSeconds"] {
-        match before.get(field) {
-            Some(v) => after[field] = v.clone(),
-            None => {
-                after.as_object_mut().map(|m| m.remove(field));
-            }
-        }
+        take_old(&before, &mut after, field);
     }
     // Tolerations may only be added to.
     let tolerations = |s: &Value| {
@@ -366,12 +356,7 @@ fn pod_update_forbidden(old: &Value, new: &Value) -> Option<Cause> {
     };
     let (was, now) = (tolerations(&before), tolerations(&after));
     if was.iter().all(|t| now.contains(t)) {
-        match before.get("tolerations") {
-            Some(t) => after["tolerations"] = t.clone(),
-            None => {
-                after.as_object_mut().map(|m| m.remove("tolerations"));
-            }
-        }
+        take_old(&before, &mut after, "tolerations");
     }
     (after != before).then(|| {
         forbidden(
@@ -379,6 +364,20 @@ fn pod_update_forbidden(old: &Value, new: &Value) -> Option<Cause> {
             "pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)",
         )
     })
+}
+
+/// `field` of `new` as it is in `old` (absent if absent there): a change
+/// the update rules allow, taken out of the comparison.
+fn take_old(old: &Value, new: &mut Value, field: &str) {
+    match (old.get(field), new.as_object_mut()) {
+        (Some(v), Some(m)) => {
+            m.insert(field.to_owned(), v.clone());
+        }
+        (None, Some(m)) => {
+            m.remove(field);
+        }
+        (_, None) => {}
+    }
 }
 
 /// A Deployment's or ReplicaSet's pod template gets a pod spec's defaults,
@@ -404,9 +403,11 @@ fn deployment_causes(obj: &Value) -> Vec<Cause> {
     match selector {
         None => causes.push(required("spec.selector")),
         Some(sel) => {
-            let terms = |f: &str| {
-                sel.get(f).and_then(Value::as_object).map_or(0, |m| m.len())
-                    + sel.get(f).and_then(Value::as_array).map_or(0, Vec::len)
+            // matchLabels is a map, matchExpressions a list.
+            let terms = |f: &str| match sel.get(f) {
+                Some(Value::Object(m)) => m.len(),
+                Some(Value::Array(a)) => a.len(),
+                _ => 0,
             };
             if terms("matchLabels") + terms("matchExpressions") == 0 {
                 causes.push(invalid_value(
