@@ -26,11 +26,15 @@ impl PrivateDir {
 
 /// A new private temporary directory.
 pub fn private_tempdir() -> std::io::Result<PrivateDir> {
-    let dir = tempfile::Builder::new()
-        .prefix("opssight-harness-")
-        .permissions(std::fs::Permissions::from_mode(0o700))
-        .tempdir()?;
-    let on_signal = interrupt::remove_on_signal(dir.path());
+    let (dir, on_signal) = interrupt::made(
+        || {
+            tempfile::Builder::new()
+                .prefix("opssight-harness-")
+                .permissions(std::fs::Permissions::from_mode(0o700))
+                .tempdir()
+        },
+        |d| d.path().to_owned(),
+    )?;
     Ok(PrivateDir {
         dir,
         _on_signal: on_signal,
@@ -44,6 +48,17 @@ pub fn create_private_dir_all(dir: &Path) -> std::io::Result<()> {
         .mode(0o700)
         .create(dir)
         .map_err(|e| named(dir, e))
+}
+
+/// Creates `dir` 0700 inside a parent that must exist (an existing `dir`
+/// is fine). For a directory inside a temporary one: were the parent
+/// created too, a signal that removed the temporary directory meanwhile
+/// would see it come back, and left behind.
+pub fn create_private_subdir(dir: &Path) -> std::io::Result<()> {
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(named(dir, e)),
+        _ => Ok(()),
+    }
 }
 
 /// An error that names the path it is about (std's do not).
@@ -97,14 +112,21 @@ pub fn files_below(root: &Path) -> std::io::Result<Vec<PathBuf>> {
 /// Writes `bytes` to a file created 0600 (an existing one is truncated and
 /// keeps its mode).
 pub fn write_private(path: &Path, bytes: impl AsRef<[u8]>) -> std::io::Result<()> {
-    let mut f = std::fs::OpenOptions::new()
+    create_private(path)?
+        .write_all(bytes.as_ref())
+        .map_err(|e| named(path, e))
+}
+
+/// Opens `path` for writing, created 0600 (an existing one is truncated
+/// and keeps its mode).
+pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o600)
         .open(path)
-        .map_err(|e| named(path, e))?;
-    f.write_all(bytes.as_ref()).map_err(|e| named(path, e))
+        .map_err(|e| named(path, e))
 }
 
 /// Where a report is written before it is renamed over `path`: beside it
@@ -124,12 +146,11 @@ pub fn write_atomic(path: &Path, bytes: impl AsRef<[u8]>) -> std::io::Result<()>
         create_private_dir_all(dir)?;
     }
     let tmp = partial_path(path);
-    let _cleanup = interrupt::remove_on_signal(&tmp);
-    let written = write_private(&tmp, bytes).and_then(|()| {
-        std::fs::File::open(&tmp)
-            .and_then(|f| f.sync_all())
-            .map_err(|e| named(&tmp, e))
-    });
+    let (mut file, _cleanup) = interrupt::made(|| create_private(&tmp), |_| tmp.clone())?;
+    let written = file
+        .write_all(bytes.as_ref())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| named(&tmp, e));
     if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path).map_err(|e| named(path, e))) {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);

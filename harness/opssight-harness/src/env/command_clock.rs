@@ -40,7 +40,7 @@ fn shim_dir(workdir: &Path) -> anyhow::Result<PathBuf> {
         let real = files::on_path("date").ok_or_else(|| {
             anyhow::anyhow!("a command on the virtual clock needs `date`, and none is on PATH")
         })?;
-        files::create_private_dir_all(&dir)?;
+        files::create_private_subdir(&dir)?;
         // Written under another name and renamed: a command never finds a
         // half-written `date`.
         let partial = files::partial_path(&date);

@@ -2,7 +2,6 @@
 //! report, renamed over it once complete.
 
 use std::io;
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::PathBuf;
 
 /// A report cucumber streams into: a hidden file beside it (removed on a
@@ -30,14 +29,11 @@ pub(super) fn output(
                 crate::files::create_private_dir_all(dir)?;
             }
             let partial = crate::files::partial_path(p);
-            let on_signal = crate::interrupt::remove_on_signal(&partial);
-            let file = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&partial)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+            let (file, on_signal) = crate::interrupt::made(
+                || crate::files::create_private(&partial),
+                |_| partial.clone(),
+            )
+            .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
             (
                 Box::new(file),
                 Some(PartialReport {
