@@ -171,10 +171,15 @@ impl ApiError {
 
     /// 422 with field causes: `Kind.group "name" is invalid: [field: Required value, ...]`.
     pub(crate) fn invalid(group: &str, kind: &str, name: &str, causes: Vec<Cause>) -> Self {
-        let details: Vec<String> = causes
-            .iter()
-            .map(|c| format!("{}: {}", c.field, c.message))
-            .collect();
+        // The message names each cause once (Go's ErrorList.ToAggregate
+        // drops repeats); the causes keep every one.
+        let mut details: Vec<String> = Vec::new();
+        for c in &causes {
+            let d = format!("{}: {}", c.field, c.message);
+            if !details.contains(&d) {
+                details.push(d);
+            }
+        }
         let summary = if details.len() == 1 {
             details[0].clone()
         } else {

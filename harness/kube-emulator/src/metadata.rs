@@ -5,7 +5,12 @@ use serde_json::{Map, Value, json};
 
 /// A timestamp as the API server writes them (RFC 3339, whole seconds, UTC).
 pub(crate) fn now_rfc3339(clock: &Clock) -> String {
-    clock.now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    rfc3339(clock.now())
+}
+
+/// `at` as the API server writes a timestamp.
+pub(crate) fn rfc3339(at: jiff::Timestamp) -> String {
+    at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 pub(crate) fn new_uid() -> String {

@@ -22,7 +22,9 @@ use tokio::sync::broadcast;
 
 use crate::api::{Api, Query};
 use crate::kinds::ResourceType;
-use crate::metadata::{finalizers, is_deleting, meta_str, namespace_and_name, now_rfc3339};
+use crate::metadata::{
+    finalizers, is_deleting, meta_str, namespace_and_name, now_rfc3339, rfc3339,
+};
 
 /// The node every Pod is bound to.
 pub(crate) const NODE: &str = "kube-emulator";
@@ -577,6 +579,10 @@ impl Api {
         self.workloads.starting.remove(&pod.uid);
         self.dirty = true;
         let Some((pods, current)) = self.current_pod(pod) else {
+            // Deleted at once while it started: what started stops.
+            if result.is_ok() && self.workloads.stopping.insert(pod.uid.clone()) {
+                self.workloads.actions.push(Action::Stop(pod.clone()));
+            }
             return;
         };
         let now = now_rfc3339(&self.clock);
@@ -657,28 +663,76 @@ impl Api {
         }
     }
 
-    /// A Pod's deletion is graceful: it is marked, its containers are
-    /// stopped (the kubelet's part), then it goes.
+    /// A Pod's deletion is graceful, as the pod strategy's
+    /// CheckGracefulDelete and BeforeDelete make it: marked to go after
+    /// its grace period (the request's `gracePeriodSeconds`, else its
+    /// spec's, 0 once it has finished), its generation moved, its
+    /// containers stopped (the kubelet's part), then it goes. A grace
+    /// period of 0 deletes it at once (`kubectl delete --force
+    /// --grace-period=0`), unless a finalizer holds it; a shorter one than
+    /// a pending deletion's brings that forward.
     pub(crate) fn delete_pod_gracefully(
         &mut self,
         rt: &Arc<ResourceType>,
         ns: &str,
         name: &str,
         obj: &Value,
+        requested: Option<i64>,
     ) -> Value {
-        if is_deleting(obj) {
-            return self.present(rt, obj);
-        }
-        let grace = obj
-            .pointer("/spec/terminationGracePeriodSeconds")
-            .and_then(Value::as_i64)
-            .unwrap_or(30);
-        let at = self.clock.now() + jiff::SignedDuration::from_secs(grace);
         let mut marked = obj.clone();
-        marked["metadata"]["deletionTimestamp"] =
-            json!(at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
-        marked["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
+        let grace = if is_deleting(obj) {
+            let pending = obj
+                .pointer("/metadata/deletionGracePeriodSeconds")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
+            let at =
+                meta_str(obj, "deletionTimestamp").and_then(|t| t.parse::<jiff::Timestamp>().ok());
+            match (requested.map(|g| g.max(0)), at) {
+                (Some(shorter), Some(at)) if shorter < pending => {
+                    let sooner = at - jiff::SignedDuration::from_secs(pending - shorter);
+                    marked["metadata"]["deletionTimestamp"] = json!(rfc3339(sooner));
+                    marked["metadata"]["deletionGracePeriodSeconds"] = json!(shorter);
+                    shorter
+                }
+                _ => return self.present(rt, obj),
+            }
+        } else {
+            let finished = matches!(
+                obj.pointer("/status/phase").and_then(Value::as_str),
+                Some("Succeeded" | "Failed")
+            );
+            let grace = match requested {
+                _ if finished => 0,
+                Some(g) if g < 0 => 1,
+                Some(g) => g,
+                None => obj
+                    .pointer("/spec/terminationGracePeriodSeconds")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(30),
+            };
+            let at = self.clock.now() + jiff::SignedDuration::from_secs(grace);
+            marked["metadata"]["deletionTimestamp"] = json!(rfc3339(at));
+            marked["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
+            if let Some(m) = marked["metadata"].as_object_mut() {
+                crate::api::bump_generation(m);
+            }
+            grace
+        };
         self.dirty = true;
+        if grace == 0 && finalizers(&marked).is_empty() {
+            // Gone now; the kubelet stops what ran (the stand-in's runner,
+            // through a stop that finds no Pod left to remove).
+            let pod = self.pod_ref(&marked);
+            if !self.workloads.starting.contains(&pod.uid)
+                && self.workloads.stopping.insert(pod.uid.clone())
+            {
+                self.workloads.actions.push(Action::Stop(pod));
+            }
+            return match self.remove_updated(rt, ns, name, marked) {
+                Some(last) => self.present(rt, &last),
+                None => self.present(rt, obj),
+            };
+        }
         let stored = self.put_as_next_version(&rt.key(), ns, name, marked);
         self.present(rt, &stored)
     }

@@ -25,6 +25,8 @@ pub(crate) enum Propagation {
 
 pub(crate) struct DeleteOptions {
     pub propagation: Option<Propagation>,
+    /// `gracePeriodSeconds`: how long a Pod may take to stop (0: now).
+    pub grace_period: Option<i64>,
     pub precondition_rv: Option<String>,
     pub precondition_uid: Option<String>,
 }
@@ -67,8 +69,13 @@ impl DeleteOptions {
             None if orphan => Some(Propagation::Orphan),
             None => None,
         };
+        let grace_period = match body.get("gracePeriodSeconds") {
+            Some(v) => v.as_i64(),
+            None => query.get("gracePeriodSeconds").and_then(|g| g.parse().ok()),
+        };
         Ok(Self {
             propagation,
+            grace_period,
             precondition_rv: body
                 .pointer("/preconditions/resourceVersion")
                 .and_then(Value::as_str)
@@ -83,6 +90,7 @@ impl DeleteOptions {
     pub(crate) fn background() -> Self {
         Self {
             propagation: Some(Propagation::Background),
+            grace_period: None,
             precondition_rv: None,
             precondition_uid: None,
         }
@@ -94,14 +102,28 @@ impl Api {
     /// then deals with what it owned.
     pub(crate) fn remove(&mut self, rt: &ResourceType, ns: &str, name: &str) -> Option<Arc<Value>> {
         let last = (**self.store.get(&rt.key(), ns, name)?).clone();
+        self.remove_updated(rt, ns, name, last)
+    }
+
+    /// Removes an object whose deletion a change completed (its last
+    /// finalizer taken off, a Pod's grace period cut to 0): `updated`, the
+    /// object as changed, is what the answer and the DELETED event show.
+    pub(crate) fn remove_updated(
+        &mut self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        updated: Value,
+    ) -> Option<Arc<Value>> {
+        self.store.get(&rt.key(), ns, name)?;
         self.dirty = true;
         // A CRD's objects go first, so that resourceVersions rise in the
         // order of the events, as the watch log needs.
         if rt.builtin == Builtin::Crd {
-            let key = crd::resource_key(&last);
+            let key = crd::resource_key(&updated);
             self.drop_custom_kind(&key);
         }
-        self.remove_as_next_version(&rt.key(), ns, name, last)
+        self.remove_as_next_version(&rt.key(), ns, name, updated)
     }
 
     /// Removes an object as the next resourceVersion, `last` being what
@@ -171,7 +193,7 @@ impl Api {
         }
         self.admit_delete(rt, &ns_key, name, &obj)?;
         if rt.builtin == Builtin::Pod {
-            return Ok(self.delete_pod_gracefully(rt, &ns_key, name, &obj));
+            return Ok(self.delete_pod_gracefully(rt, &ns_key, name, &obj, opts.grace_period));
         }
         let mut finalizers = finalizers(&obj);
         if rt.builtin == Builtin::Namespace {
@@ -235,20 +257,18 @@ impl Api {
         let m = meta_mut(&mut marked);
         if !m.contains_key("deletionTimestamp") {
             m.insert("deletionTimestamp".into(), json!(now_rfc3339(&self.clock)));
-            // apiextensions marks a CRD itself, without a grace period.
+            // apiextensions marks a CRD itself, without a grace period
+            // and keeping its generation; every other kind is marked as
+            // the generic registry's markAsDeleting does: a first mark
+            // moves the generation of a kind that has one.
             if rt.builtin != Builtin::Crd {
                 m.insert("deletionGracePeriodSeconds".into(), json!(0));
+                bump_generation(m);
             }
         }
         m.insert("finalizers".into(), json!(finalizers));
         if rt.builtin == Builtin::Crd {
             crd::mark_terminating(&mut marked);
-        } else if matches!(
-            rt.builtin,
-            Builtin::Custom | Builtin::Deployment | Builtin::ReplicaSet
-        ) {
-            let g = m.get("generation").and_then(Value::as_i64).unwrap_or(1);
-            m.insert("generation".into(), json!(g + 1));
         }
         self.dirty = true;
         let stored = self.put_as_next_version(&rt.key(), &ns_key, name, marked);
@@ -289,5 +309,18 @@ impl Api {
         Ok(
             json!({ "kind": rt.list_kind(), "apiVersion": rt.api_version(), "metadata": { "resourceVersion": self.store.current_rv().to_string() }, "items": deleted }),
         )
+    }
+}
+
+/// A generation the object has (above 0) moves by one: its deletion is a
+/// change of what it asks for, which controllers watching `generation`
+/// must see.
+pub(crate) fn bump_generation(m: &mut serde_json::Map<String, Value>) {
+    if let Some(g) = m
+        .get("generation")
+        .and_then(Value::as_i64)
+        .filter(|g| *g > 0)
+    {
+        m.insert("generation".into(), json!(g + 1));
     }
 }

@@ -38,7 +38,7 @@ use crate::store::Store;
 use crate::tokens::TokenIssuer;
 
 pub(crate) use decode::BodyFormat;
-pub(crate) use delete::DeleteOptions;
+pub(crate) use delete::{DeleteOptions, bump_generation};
 pub(crate) use kind_rules::go_base64_error;
 pub(crate) use read::presented;
 

@@ -10,7 +10,7 @@ use super::kind_rules::builtin_fields;
 use super::{Api, Query};
 use crate::admission::{AdmissionHook, AdmissionRequest, Operation};
 use crate::crd;
-use crate::error::{ApiError, Reason, invalid_value};
+use crate::error::{ApiError, Cause, Reason, invalid_value};
 use crate::kinds::{Builtin, ResKey, ResourceType};
 use crate::metadata::{finalizers, is_deleting, meta, meta_mut, meta_str, new_uid, now_rfc3339};
 use crate::schema;
@@ -202,6 +202,17 @@ impl Api {
                     None => m.remove(field),
                 };
             }
+            if let Some(cause) = new_finalizers_while_deleting(old, &obj) {
+                // The metadata is validated twice on an update (the
+                // registry's BeforeUpdate, then the kind's strategy), and
+                // the real server lists the cause twice.
+                return Err(ApiError::invalid(
+                    &rt.group,
+                    &rt.kind,
+                    name,
+                    vec![cause.clone(), cause],
+                ));
+            }
         } else {
             if rt.status_subresource
                 && matches!(
@@ -247,6 +258,17 @@ impl Api {
             ));
         }
         self.normalize(rt, name, &mut obj, old.as_deref())?;
+        // ObjectMeta's lists and maps are `omitempty`: stored through the
+        // typed metadata (a custom resource's too), an empty one is gone.
+        let m = meta_mut(&mut obj);
+        for field in ["finalizers", "ownerReferences", "labels", "annotations"] {
+            if m.get(field).is_some_and(|v| {
+                v.as_array().is_some_and(Vec::is_empty)
+                    || v.as_object().is_some_and(|o| o.is_empty())
+            }) {
+                m.remove(field);
+            }
+        }
         let strict = query.get("fieldValidation").map(String::as_str) == Some("Strict");
         if let (Some(known), Some(fields)) = (builtin_fields(rt.builtin), obj.as_object_mut()) {
             let unknown: Vec<String> = fields
@@ -305,11 +327,12 @@ impl Api {
             if comparable(old) == comparable(&obj) {
                 return Ok(old.clone());
             }
-            // The last finalizer went: the deletion completes.
+            // The last finalizer went: the deletion completes, and the
+            // answer (and the DELETED event) is the object as updated.
             if is_deleting(&obj) && finalizers(&obj).is_empty() {
                 self.dirty = true;
                 return self
-                    .remove(rt, ns, name)
+                    .remove_updated(rt, ns, name, obj)
                     .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name));
             }
         }
@@ -415,4 +438,31 @@ impl Api {
         meta_mut(&mut obj).insert("resourceVersion".into(), json!(rv.to_string()));
         self.store.put(key, ns, name, obj, rv)
     }
+}
+
+/// ValidateObjectMetaUpdate's rule: an object being deleted may lose
+/// finalizers but not gain any. The new ones are named sorted, as Go's
+/// `%#v` of a string set's list prints them.
+fn new_finalizers_while_deleting(old: &Value, new: &Value) -> Option<Cause> {
+    if !is_deleting(old) {
+        return None;
+    }
+    let before = finalizers(old);
+    let mut added: Vec<String> = finalizers(new)
+        .into_iter()
+        .filter(|f| !before.contains(f))
+        .collect();
+    if added.is_empty() {
+        return None;
+    }
+    added.sort();
+    added.dedup();
+    let quoted: Vec<String> = added.iter().map(|f| format!("{f:?}")).collect();
+    Some(crate::error::forbidden(
+        "metadata.finalizers",
+        format!(
+            "no new finalizers can be added if the object is being deleted, found new finalizers []string{{{}}}",
+            quoted.join(", ")
+        ),
+    ))
 }

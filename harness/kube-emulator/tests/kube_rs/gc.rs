@@ -164,14 +164,96 @@ async fn finalizers_hold_deletion_until_removed() {
         .left()
         .unwrap();
     assert!(held.metadata.deletion_timestamp.is_some());
+    assert_eq!(held.metadata.deletion_grace_period_seconds, Some(0));
+    // While it is deleted it may change, and lose finalizers, but not
+    // gain any (the cause twice: the metadata is validated twice).
+    let refused = status_of(
+        api.patch(
+            "c",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"finalizers": ["test/f", "test/z", "test/b"]}})),
+        )
+        .await,
+    );
+    assert_eq!(refused.code, 422, "{refused:?}");
+    let causes = refused.details.unwrap().causes;
+    assert_eq!(causes.len(), 2, "{causes:?}");
+    assert_eq!(causes[0].field, "metadata.finalizers");
+    assert_eq!(
+        causes[0].message,
+        r#"Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{"test/b", "test/z"}"#
+    );
+    assert_eq!(
+        refused.message.matches("no new finalizers").count(),
+        1,
+        "the message names the cause once: {}",
+        refused.message
+    );
     api.patch(
         "c",
         &PatchParams::default(),
-        &Patch::Merge(json!({"metadata": {"finalizers": []}})),
+        &Patch::Merge(json!({"data": {"k": "v"}})),
     )
     .await
     .unwrap();
+    // The update that takes the last finalizer off answers with the object
+    // as updated (no finalizers: an empty list is not kept), then it goes.
+    let released = api
+        .patch(
+            "c",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"finalizers": []}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(released.metadata.finalizers, None);
     gone(&api, "c", c.metadata.uid.as_deref()).await;
+}
+
+/// A kind with a generation (a Deployment here) moves it once when it is
+/// marked for deletion, not again on a second delete.
+#[tokio::test]
+async fn a_deletion_moves_the_generation_once() {
+    let env = start_api().await;
+    let ns = env.ns("gen");
+    namespace(&env.client, &ns).await;
+    let api: Api<k8s_openapi::api::apps::v1::Deployment> = Api::namespaced(env.client.clone(), &ns);
+    let d = api
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({
+                "metadata": {"name": "d", "finalizers": ["test/f"]},
+                "spec": {
+                    "replicas": 0,
+                    "selector": {"matchLabels": {"app": "d"}},
+                    "template": {
+                        "metadata": {"labels": {"app": "d"}},
+                        "spec": {"containers": [{"name": "c", "image": "example.test/d:1"}]},
+                    },
+                },
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(d.metadata.generation, Some(1));
+    for _ in 0..2 {
+        let marked = api
+            .delete("d", &DeleteParams::default())
+            .await
+            .unwrap()
+            .left()
+            .unwrap();
+        assert_eq!(marked.metadata.generation, Some(2));
+    }
+    api.patch(
+        "d",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
+    gone(&api, "d", d.metadata.uid.as_deref()).await;
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use futures::future::BoxFuture;
 use futures::{AsyncBufReadExt, StreamExt};
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, ListParams, LogParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, ListParams, LogParams, Patch, PatchParams, PostParams};
 use kube_emulator::{PodLog, PodRef, PodRunner};
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
@@ -274,6 +274,76 @@ async fn a_deployment_runs_its_pod_and_scaling_stops_and_starts_it() {
             "no {r} event in {reasons:?}"
         );
     }
+}
+
+/// `kubectl delete pod --force --grace-period=0`: the Pod goes at once,
+/// its answer marked (grace 0, generation moved), what ran stops, and
+/// its ReplicaSet makes another; a graceful deletion waits for the stop.
+#[tokio::test]
+async fn a_pod_deleted_at_once_goes_now_and_stops_what_ran() {
+    let env = start().await;
+    namespace(&env.client, "apps").await;
+    let runner = Arc::new(Recorder::default());
+    env.emulator.run_pods_of("apps", "web", runner.clone());
+    let deployments: Api<Deployment> = Api::namespaced(env.client.clone(), "apps");
+    deployments
+        .create(&PostParams::default(), &web())
+        .await
+        .unwrap();
+    deployment_until(&deployments, "web 1/1 available", |d| {
+        counts(d) == (1, 1, 1)
+    })
+    .await;
+    let pods: Api<Pod> = Api::namespaced(env.client.clone(), "apps");
+    let first = pods.list(&ListParams::default()).await.unwrap().items[0].clone();
+    let name = first.metadata.name.clone().unwrap();
+    let generation = first.metadata.generation.unwrap();
+
+    let answer = pods
+        .delete(&name, &DeleteParams::default().grace_period(0))
+        .await
+        .unwrap()
+        .left()
+        .expect("a Pod's deletion answers with the Pod");
+    assert_eq!(answer.metadata.deletion_grace_period_seconds, Some(0));
+    assert!(answer.metadata.deletion_timestamp.is_some());
+    assert_eq!(answer.metadata.generation, Some(generation + 1));
+    let status = status_of(pods.get(&name).await);
+    assert_eq!(status.code, 404, "the Pod is gone at once: {status:?}");
+    until("the runner stopped the force-deleted Pod", || {
+        *runner.stops.lock().unwrap() == 1
+    })
+    .await;
+    until("the ReplicaSet's new Pod runs", || {
+        runner.running().len() == 1 && runner.running()[0] != name
+    })
+    .await;
+
+    // Graceful: marked with the spec's 30 s, generation moved; gone once
+    // the runner has stopped it; a second deletion changes nothing.
+    let second = runner.running()[0].clone();
+    let marked = pods
+        .delete(&second, &DeleteParams::default())
+        .await
+        .unwrap()
+        .left()
+        .unwrap();
+    assert_eq!(marked.metadata.deletion_grace_period_seconds, Some(30));
+    let again = pods.delete(&second, &DeleteParams::default()).await;
+    if let Ok(either) = again {
+        let p = either.left().expect("the Pod while it stops");
+        assert_eq!(p.metadata.generation, marked.metadata.generation);
+    }
+    let cond = kube::runtime::wait::await_condition(
+        pods.clone(),
+        &second,
+        kube::runtime::wait::conditions::is_deleted(marked.metadata.uid.as_deref().unwrap()),
+    );
+    assert!(
+        tokio::time::timeout(WAIT, cond).await.is_ok(),
+        "timed out waiting for {second} to go after its stop"
+    );
+    assert_eq!(*runner.stops.lock().unwrap(), 2);
 }
 
 #[tokio::test]
