@@ -22,6 +22,7 @@ mod crd;
 mod discovery;
 pub mod error;
 mod events;
+mod go_json;
 mod jsonpath;
 mod kinds;
 mod list;

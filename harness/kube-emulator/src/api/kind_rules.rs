@@ -147,6 +147,7 @@ fn normalize_secret(
     }
     let mut causes = Vec::new();
     let mut total = 0usize;
+    let mut decoded_data = std::collections::HashMap::new();
     if let Some(data) = obj.get("data") {
         let Value::Object(data) = data else {
             return Err(ApiError::bad_request(
@@ -164,6 +165,7 @@ fn normalize_secret(
                 ))
             })?;
             total += decoded.len();
+            decoded_data.insert(k.clone(), decoded);
             if k.is_empty()
                 || !k
                     .chars()
@@ -187,6 +189,17 @@ fn normalize_secret(
     {
         obj["type"] = json!("Opaque");
     }
+    let annotated = |key: &str| {
+        obj.pointer("/metadata/annotations")
+            .and_then(|a| a.get(key))
+            .and_then(Value::as_str)
+            .is_some_and(|v| !v.is_empty())
+    };
+    causes.extend(secret_type_causes(
+        obj["type"].as_str().unwrap_or_default(),
+        &decoded_data,
+        annotated("kubernetes.io/service-account.name"),
+    ));
     if let Some(old) = old {
         if old.get("type") != obj.get("type") {
             causes.push(invalid_value(
@@ -200,6 +213,55 @@ fn normalize_secret(
         Ok(())
     } else {
         Err(ApiError::invalid(&rt.group, &rt.kind, name, causes))
+    }
+}
+
+/// What ValidateSecret requires of each built-in Secret type, in its
+/// order and words (a docker config's JSON error is Go's, its value
+/// redacted); other types, Opaque included, require nothing.
+fn secret_type_causes(
+    kind: &str,
+    data: &std::collections::HashMap<String, Vec<u8>>,
+    has_service_account: bool,
+) -> Vec<Cause> {
+    let key = |k: &str| format!("data[{k}]");
+    match kind {
+        "kubernetes.io/service-account-token" if !has_service_account => vec![required(
+            "metadata.annotations[kubernetes.io/service-account.name]",
+        )],
+        "kubernetes.io/dockercfg" | "kubernetes.io/dockerconfigjson" => {
+            let k = if kind == "kubernetes.io/dockercfg" {
+                ".dockercfg"
+            } else {
+                ".dockerconfigjson"
+            };
+            match data.get(k) {
+                None => vec![required(&key(k))],
+                Some(bytes) => crate::go_json::object_error(bytes)
+                    .map(|e| {
+                        invalid_value(
+                            &key(k),
+                            format!("Invalid value: \"<secret contents redacted>\": {e}"),
+                        )
+                    })
+                    .into_iter()
+                    .collect(),
+            }
+        }
+        "kubernetes.io/basic-auth"
+            if !data.contains_key("username") && !data.contains_key("password") =>
+        {
+            vec![required(&key("username")), required(&key("password"))]
+        }
+        "kubernetes.io/ssh-auth" if data.get("ssh-privatekey").is_none_or(Vec::is_empty) => {
+            vec![required(&key("ssh-privatekey"))]
+        }
+        "kubernetes.io/tls" => ["tls.crt", "tls.key"]
+            .into_iter()
+            .filter(|k| !data.contains_key(*k))
+            .map(|k| required(&key(k)))
+            .collect(),
+        _ => Vec::new(),
     }
 }
 

@@ -354,6 +354,101 @@ async fn immutable_secrets_and_bad_data() {
     assert!(e.message.contains("data[bad key!]"), "{}", e.message);
 }
 
+/// What each built-in Secret type requires (ESO writes a template's
+/// type), in the real server's words; a docker config must be a JSON
+/// object, its value never shown.
+#[tokio::test]
+async fn secret_types_require_their_keys() {
+    let env = start_api().await;
+    let ns = env.ns("types");
+    namespace(&env.client, &ns).await;
+    let api: Api<Secret> = Api::namespaced(env.client.clone(), &ns);
+    let create = |name: &str, kind: &str, data: serde_json::Value| {
+        let api = api.clone();
+        let s: Secret =
+            serde_json::from_value(json!({"metadata": {"name": name}, "type": kind, "data": data}))
+                .unwrap();
+        async move { api.create(&PostParams::default(), &s).await }
+    };
+    for (name, kind, data, message) in [
+        (
+            "tls",
+            "kubernetes.io/tls",
+            json!({"tls.crt": "eA=="}),
+            "data[tls.key]: Required value",
+        ),
+        (
+            "basic",
+            "kubernetes.io/basic-auth",
+            json!({"other": "eA=="}),
+            "[data[username]: Required value, data[password]: Required value]",
+        ),
+        (
+            "ssh",
+            "kubernetes.io/ssh-auth",
+            json!({"ssh-privatekey": ""}),
+            "data[ssh-privatekey]: Required value",
+        ),
+        (
+            "docker",
+            "kubernetes.io/dockerconfigjson",
+            // "not json"
+            json!({".dockerconfigjson": "bm90IGpzb24="}),
+            r#"data[.dockerconfigjson]: Invalid value: "<secret contents redacted>": invalid character 'o' in literal null (expecting 'u')"#,
+        ),
+        (
+            "docker-array",
+            "kubernetes.io/dockerconfigjson",
+            // "[]"
+            json!({".dockerconfigjson": "W10="}),
+            "json: cannot unmarshal array into Go value of type map[string]interface {}",
+        ),
+        (
+            "docker-none",
+            "kubernetes.io/dockercfg",
+            json!({}),
+            "data[.dockercfg]: Required value",
+        ),
+        (
+            "sa",
+            "kubernetes.io/service-account-token",
+            json!({}),
+            "metadata.annotations[kubernetes.io/service-account.name]: Required value",
+        ),
+    ] {
+        let e = status_of(create(name, kind, data).await);
+        assert_eq!(e.code, 422, "{name}: {e:?}");
+        assert!(
+            e.message
+                .ends_with(&format!("Secret \"{name}\" is invalid: {message}"))
+                || e.message.ends_with(message),
+            "{name}: {}",
+            e.message
+        );
+    }
+    for (name, kind, data) in [
+        (
+            "tls-ok",
+            "kubernetes.io/tls",
+            json!({"tls.crt": "eA==", "tls.key": "eQ=="}),
+        ),
+        (
+            "basic-user",
+            "kubernetes.io/basic-auth",
+            json!({"username": ""}),
+        ),
+        (
+            "docker-ok",
+            "kubernetes.io/dockerconfigjson",
+            json!({".dockerconfigjson": "e30="}),
+        ),
+        ("custom", "example.test/custom", json!({})),
+    ] {
+        let made = create(name, kind, data).await;
+        assert!(made.is_ok(), "{name}: {made:?}");
+    }
+}
+
 #[tokio::test]
 async fn deployments_keep_status_to_their_subresource_and_count_generations() {
     use k8s_openapi::api::apps::v1::Deployment;
