@@ -4,8 +4,7 @@
 # paging through writes and across namespaces, a Table's pages,
 # patches, generateName and deletecollection, immutability, Secret types)
 # against the real kube-apiserver and kube-controller-manager of `up --env
-# binaries`
-# (scripts/real-apiserver.sh), each test in namespaces of its own
+# binaries` (scripts/real-apiserver.sh), each test in namespaces of its own
 # (KUBE_RS_TESTS_KUBECONFIG). The same tests run against the emulator in
 # `cargo test`; what passes there and fails here is a difference of the
 # emulator.
