@@ -207,14 +207,19 @@ pub fn listen() -> impl std::future::Future<Output = (&'static str, i32)> {
 mod tests {
     use super::*;
 
+    /// Makes the directory `path` through `registry`: its registration id.
+    fn make_dir(registry: &Registry, path: &std::path::Path) -> std::io::Result<u64> {
+        registry
+            .made(|| std::fs::create_dir(path), |()| path.to_owned())
+            .map(|((), id)| id)
+    }
+
     #[test]
     fn what_was_made_before_the_signal_goes_and_nothing_is_made_after() {
         let registry = Registry::new();
         let dir = tempfile::tempdir().unwrap();
         let before = dir.path().join("before");
-        let (_, _id) = registry
-            .made(|| std::fs::create_dir(&before), |()| before.clone())
-            .unwrap();
+        make_dir(&registry, &before).unwrap();
         // A hook still makes what it needs (a drill's report, written
         // through a partial file); what it leaves goes with the rest.
         let by_hook = dir.path().join("by-hook");
@@ -234,9 +239,7 @@ mod tests {
         assert!(!by_hook.exists(), "what a hook made is left");
 
         let after = dir.path().join("after");
-        let err = registry
-            .made(|| std::fs::create_dir(&after), |()| after.clone())
-            .unwrap_err();
+        let err = make_dir(&registry, &after).unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::Interrupted);
         assert!(err.to_string().contains("SIGTERM"), "{err}");
         assert!(!after.exists(), "a directory was made after the signal");
@@ -247,9 +250,7 @@ mod tests {
         let registry = Registry::new();
         let dir = tempfile::tempdir().unwrap();
         let kept = dir.path().join("kept");
-        let (_, id) = registry
-            .made(|| std::fs::create_dir(&kept), |()| kept.clone())
-            .unwrap();
+        let id = make_dir(&registry, &kept).unwrap();
         registry.forget(id);
         registry.run_all("SIGINT");
         assert!(

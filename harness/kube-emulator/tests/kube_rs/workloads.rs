@@ -112,8 +112,9 @@ fn counts(d: &Deployment) -> (i32, i32, i32) {
     )
 }
 
-#[tokio::test]
-async fn a_deployment_runs_its_pod_and_scaling_stops_and_starts_it() {
+/// An emulator whose Deployment `web` (namespace `apps`) runs its one Pod
+/// through a [`Recorder`].
+async fn web_running() -> (Env, Arc<Recorder>, Api<Deployment>) {
     let env = start().await;
     namespace(&env.client, "apps").await;
     let runner = Arc::new(Recorder::default());
@@ -127,6 +128,12 @@ async fn a_deployment_runs_its_pod_and_scaling_stops_and_starts_it() {
         counts(d) == (1, 1, 1)
     })
     .await;
+    (env, runner, deployments)
+}
+
+#[tokio::test]
+async fn a_deployment_runs_its_pod_and_scaling_stops_and_starts_it() {
+    let (env, runner, deployments) = web_running().await;
     assert_eq!(runner.running().len(), 1);
 
     let rs: Api<ReplicaSet> = Api::namespaced(env.client.clone(), "apps");
@@ -281,19 +288,7 @@ async fn a_deployment_runs_its_pod_and_scaling_stops_and_starts_it() {
 /// its ReplicaSet makes another; a graceful deletion waits for the stop.
 #[tokio::test]
 async fn a_pod_deleted_at_once_goes_now_and_stops_what_ran() {
-    let env = start().await;
-    namespace(&env.client, "apps").await;
-    let runner = Arc::new(Recorder::default());
-    env.emulator.run_pods_of("apps", "web", runner.clone());
-    let deployments: Api<Deployment> = Api::namespaced(env.client.clone(), "apps");
-    deployments
-        .create(&PostParams::default(), &web())
-        .await
-        .unwrap();
-    deployment_until(&deployments, "web 1/1 available", |d| {
-        counts(d) == (1, 1, 1)
-    })
-    .await;
+    let (env, runner, _deployments) = web_running().await;
     let pods: Api<Pod> = Api::namespaced(env.client.clone(), "apps");
     let first = pods.list(&ListParams::default()).await.unwrap().items[0].clone();
     let name = first.metadata.name.clone().unwrap();
