@@ -34,9 +34,16 @@ pub(crate) fn of(obj: &Value) -> Value {
             metadata[field] = v.clone();
         }
     }
+    // autoscaling/v1's `spec.replicas` is omitempty: 0 is not shown.
+    let desired = crate::printers::desired(obj);
+    let spec = if desired == 0 {
+        json!({})
+    } else {
+        json!({ "replicas": desired })
+    };
     json!({
         "kind": "Scale", "apiVersion": "autoscaling/v1", "metadata": metadata,
-        "spec": { "replicas": crate::printers::desired(obj) },
+        "spec": spec,
         "status": {
             "replicas": obj.pointer("/status/replicas").and_then(Value::as_i64).unwrap_or(0),
             "selector": crate::printers::selector_text(obj),

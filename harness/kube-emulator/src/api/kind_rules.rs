@@ -94,8 +94,23 @@ impl Api {
                 Ok(())
             }
             Builtin::ReplicaSet => {
+                // pkg/apis/apps/v1/defaults.go, and ValidateReplicaSetSpec
+                // (which holds the Deployment's selector rules, words and all).
                 default_template(obj);
-                Ok(())
+                if obj["spec"].get("replicas").is_none() {
+                    obj["spec"]["replicas"] = json!(1);
+                }
+                if old.is_none() {
+                    // A new ReplicaSet's status is the zero one, whose
+                    // `replicas` (not omitempty) shows.
+                    obj["status"] = json!({ "replicas": 0 });
+                }
+                let causes = deployment_causes(obj);
+                if causes.is_empty() {
+                    Ok(())
+                } else {
+                    Err(ApiError::invalid("apps", "ReplicaSet", name, causes))
+                }
             }
             Builtin::Deployment => {
                 // The API server's defaults (pkg/apis/apps/v1/defaults.go).
@@ -456,11 +471,22 @@ fn default_template(obj: &mut Value) {
     }
 }
 
-/// ValidateDeploymentSpec's selector rules: a selector is required, not
-/// empty, and selects the template's labels (a missing selector selects
-/// nothing, so it fails both, as on the real server).
+/// ValidateDeploymentSpec's (and ValidateReplicaSetSpec's) rules on
+/// replicas and the selector: replicas not negative, a selector required,
+/// not empty, and selecting the template's labels (a missing selector
+/// selects nothing, so it fails both, as on the real server).
 fn deployment_causes(obj: &Value) -> Vec<Cause> {
     let mut causes = Vec::new();
+    if let Some(n) = obj
+        .pointer("/spec/replicas")
+        .and_then(Value::as_i64)
+        .filter(|n| *n < 0)
+    {
+        causes.push(invalid_value(
+            "spec.replicas",
+            format!("Invalid value: {n}: must be greater than or equal to 0"),
+        ));
+    }
     let selector = obj.pointer("/spec/selector").filter(|s| !s.is_null());
     match selector {
         None => causes.push(required("spec.selector")),

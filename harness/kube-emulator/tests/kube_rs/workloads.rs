@@ -220,7 +220,8 @@ async fn a_deployment_runs_its_pod_and_scaling_stops_and_starts_it() {
         )
         .await
         .unwrap();
-    assert_eq!(scale.spec.unwrap().replicas, Some(0));
+    // autoscaling/v1 omits replicas 0, as the real server's Scale does.
+    assert_eq!(scale.spec.unwrap().replicas, None);
     until("the runner stopped", || runner.running().is_empty()).await;
     let ended = tokio::time::timeout(WAIT, lines.next()).await;
     assert!(
@@ -666,6 +667,63 @@ async fn a_scale_shows_the_replicas_and_refuses_negative_ones() {
 /// kube API differential found them (v1.34.4): template defaults, the
 /// Deployment's selector rules, a Pod's token volume and tolerations, an
 /// Event's unset fields.
+/// A ReplicaSet written by a client: defaulted and validated as
+/// ValidateReplicaSetSpec does (the Deployment's rules), its zero status
+/// shown; replicas are never negative; a Scale omits replicas 0.
+#[tokio::test]
+async fn replica_sets_are_checked_as_deployments_are() {
+    let env = start().await;
+    namespace(&env.client, "rs").await;
+    let template = json!({"metadata": {"labels": {"app": "rs"}},
+        "spec": {"containers": [{"name": "app", "image": "example.test/app:1.0"}]}});
+    let rs = |name: &str, spec: Value| json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": name}, "spec": spec});
+    let base = "/apis/apps/v1/namespaces/rs/replicasets";
+    let (status, made) = post(
+        &env,
+        base,
+        rs("rs", json!({"replicas": 0, "selector": {"matchLabels": {"app": "rs"}}, "template": template})),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(made["status"], json!({"replicas": 0}));
+    let scale: Value = get(&env, &format!("{base}/rs/scale"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(scale["spec"], json!({}), "{scale}");
+
+    let (status, e) = post(
+        &env,
+        base,
+        rs(
+            "rs-bad",
+            json!({"selector": {"matchLabels": {"app": "other"}}, "template": template}),
+        ),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 422, "{e}");
+    assert_eq!(
+        e["message"],
+        r#"ReplicaSet.apps "rs-bad" is invalid: spec.template.metadata.labels: Invalid value: {"app":"rs"}: `selector` does not match template `labels`"#
+    );
+    let (status, e) = post(
+        &env,
+        "/apis/apps/v1/namespaces/rs/deployments",
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "neg"},
+            "spec": {"replicas": -1, "selector": {"matchLabels": {"app": "rs"}}, "template": template}}),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 422, "{e}");
+    assert_eq!(
+        e["message"],
+        r#"Deployment.apps "neg" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0"#
+    );
+}
+
 #[tokio::test]
 async fn new_objects_are_stored_with_the_real_servers_defaults_and_admission() {
     let env = start().await;
