@@ -73,7 +73,8 @@ echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores ($(uname -m)),
 echo
 echo "\`scripts/suite-timing.sh\` runs \`target/release/opssight-harness test\` (every scenario of \`features/\` on the embedded environment) ${runs} times at the default concurrency and ${serial_runs} times with \`--concurrency 1\` (one scenario at a time), alternated, after the build; wall time and CPU time (user + sys, the run and its children) as bash's \`time\` reports them. Every run passed (${summary}). Before them, one run with an empty user cache (the first run on a machine, or after a change to the fixtures or kubectl, builds the overlays with \`kubectl kustomize\` instead of reading them from \`~/.cache/opssight-harness/kustomize\`): wall ${cold_wall} s, CPU $(awk -v u="$cold_user" -v s="$cold_sys" 'BEGIN { printf "%.2f", u + s }') s."
 echo
-# One table row (mode=row) or the two goal rows (mode=goals) of a set of runs.
+# One table row (mode=row), the two goal rows (mode=goals) or the median CPU
+# (mode=cpu) of a set of runs.
 summarize() {
   awk -v label="$1" -v mode="$2" '
 function median(list,   n, a, i, j, t) {
@@ -90,7 +91,8 @@ NF == 4 {
 END {
   maxr = 0
   for (i = 1; i <= n; i++) if (cpu[i] / wall[i] > maxr) maxr = cpu[i] / wall[i]
-  if (mode == "row") printf "| %s | %d | %.2f / %.2f / %.2f | %.2f | %.2f (%.2f) |\n", label, n, fastest, median(walls), slowest, median(cpus), median(ratios), maxr
+  if (mode == "cpu") print median(cpus)
+  else if (mode == "row") printf "| %s | %d | %.2f / %.2f / %.2f | %.2f | %.2f (%.2f) |\n", label, n, fastest, median(walls), slowest, median(cpus), median(ratios), maxr
   else {
     printf "| %s: whole suite < 1.5 s wall (slowest of %d runs) | %.2f s | %s |\n", label, n, slowest, (slowest + 0 < 1.5) ? "met" : "NOT met"
     printf "| %s: CPU time <= wall x 1.2 (worst run) | %.2f x | %s |\n", label, maxr, (maxr <= 1.2) ? "met" : "NOT met"
@@ -110,9 +112,8 @@ printf '%s\n' "$serial_rows" | summarize "--concurrency 1" goals
 # Its CPU against the serial runs' (medians) says whether running scenarios
 # side by side costs CPU of its own (a spinning task would show here) or
 # only puts the second core to work.
-median_cpu() { awk 'NF == 4 { print $3 + $4 }' | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-parallel_cpu=$(printf '%s\n' "$rows" | median_cpu)
-serial_cpu=$(printf '%s\n' "$serial_rows" | median_cpu)
+parallel_cpu=$(printf '%s\n' "$rows" | summarize default cpu)
+serial_cpu=$(printf '%s\n' "$serial_rows" | summarize 1 cpu)
 echo
 awk -v p="$parallel_cpu" -v s="$serial_cpu" 'BEGIN {
   printf "At the default concurrency the suite uses %.2f s of CPU (median) against %.2f s one scenario at a time: %.2fx. ", p, s, p / s

@@ -536,8 +536,7 @@ impl Api {
                 .and_then(Value::as_str)
                 .unwrap_or("Pending");
             if is_deleting(&p) {
-                if !self.workloads.starting.contains(&uid) && self.workloads.stopping.insert(uid) {
-                    let pod = self.pod_ref(&p);
+                if self.queue_stop(self.pod_ref(&p)) {
                     if phase == "Running" {
                         for c in container_names(&p) {
                             self.record_event(
@@ -550,7 +549,6 @@ impl Api {
                             );
                         }
                     }
-                    self.workloads.actions.push(Action::Stop(pod));
                     changed = true;
                 }
             } else if phase == "Pending" && self.workloads.starting.insert(uid) {
@@ -574,14 +572,25 @@ impl Api {
         Some((pods, current))
     }
 
+    /// Queues the stop of what `pod` runs, once, and not while its start
+    /// is under way (the start's end queues it then): whether it queued.
+    fn queue_stop(&mut self, pod: PodRef) -> bool {
+        let queued = !self.workloads.starting.contains(&pod.uid)
+            && self.workloads.stopping.insert(pod.uid.clone());
+        if queued {
+            self.workloads.actions.push(Action::Stop(pod));
+        }
+        queued
+    }
+
     /// A Pod's start finished: it runs (Ready), or failed with `error`.
     pub(crate) fn pod_started(&mut self, pod: &PodRef, result: Result<(), String>) {
         self.workloads.starting.remove(&pod.uid);
         self.dirty = true;
         let Some((pods, current)) = self.current_pod(pod) else {
             // Deleted at once while it started: what started stops.
-            if result.is_ok() && self.workloads.stopping.insert(pod.uid.clone()) {
-                self.workloads.actions.push(Action::Stop(pod.clone()));
+            if result.is_ok() {
+                self.queue_stop(pod.clone());
             }
             return;
         };
@@ -722,12 +731,7 @@ impl Api {
         if grace == 0 && finalizers(&marked).is_empty() {
             // Gone now; the kubelet stops what ran (the stand-in's runner,
             // through a stop that finds no Pod left to remove).
-            let pod = self.pod_ref(&marked);
-            if !self.workloads.starting.contains(&pod.uid)
-                && self.workloads.stopping.insert(pod.uid.clone())
-            {
-                self.workloads.actions.push(Action::Stop(pod));
-            }
+            self.queue_stop(self.pod_ref(&marked));
             return match self.remove_updated(rt, ns, name, marked) {
                 Some(last) => self.present(rt, &last),
                 None => self.present(rt, obj),

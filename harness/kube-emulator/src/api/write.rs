@@ -330,7 +330,6 @@ impl Api {
             // The last finalizer went: the deletion completes, and the
             // answer (and the DELETED event) is the object as updated.
             if is_deleting(&obj) && finalizers(&obj).is_empty() {
-                self.dirty = true;
                 return self
                     .remove_updated(rt, ns, name, obj)
                     .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name));
