@@ -75,6 +75,26 @@ pub fn ready_messages(status: &str, reason: &str) -> Option<&'static [&'static s
     }
 }
 
+/// The Secret an ExternalSecret's labels and annotations are copied onto
+/// when ESO syncs it: its target, when it has no template (ESO's
+/// setMetadata copies them only then), writes a Secret at all (not
+/// creationPolicy None) and may change it (not immutable).
+pub fn annotations_copied_to(es: &DynamicObject) -> Option<String> {
+    let target = es.data.pointer("/spec/target");
+    let field = |k: &str| target.and_then(|t| t.get(k));
+    let templated = field("template").is_some_and(|t| !t.is_null());
+    let writes_none = field("creationPolicy").and_then(|p| p.as_str()) == Some("None");
+    let immutable = field("immutable").and_then(|i| i.as_bool()) == Some(true);
+    if templated || writes_none || immutable {
+        return None;
+    }
+    field("name")
+        .and_then(|n| n.as_str())
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .or_else(|| es.metadata.name.clone())
+}
+
 /// A Go duration (`1h`, `30s`, `1h0m0s`), as ESO reads `refreshInterval`.
 pub fn parse_duration(text: &str) -> Option<Duration> {
     eso_api::parse_duration(text)
@@ -88,6 +108,36 @@ pub fn data_hash(data: &BTreeMap<String, Vec<u8>>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn es(spec: serde_json::Value) -> DynamicObject {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+            "metadata": {"name": "app"}, "spec": spec
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn annotations_are_copied_to_the_target_only_without_a_template() {
+        assert_eq!(
+            annotations_copied_to(&es(serde_json::json!({}))).as_deref(),
+            Some("app")
+        );
+        assert_eq!(
+            annotations_copied_to(&es(serde_json::json!({"target": {"name": "other"}}))).as_deref(),
+            Some("other")
+        );
+        for target in [
+            serde_json::json!({"template": {"type": "Opaque"}}),
+            serde_json::json!({"creationPolicy": "None"}),
+            serde_json::json!({"immutable": true}),
+        ] {
+            assert_eq!(
+                annotations_copied_to(&es(serde_json::json!({"target": target}))),
+                None
+            );
+        }
+    }
 
     #[test]
     fn each_reason_has_only_the_messages_eso_gives_it() {

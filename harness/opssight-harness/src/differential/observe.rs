@@ -126,18 +126,75 @@ fn joined(items: impl IntoIterator<Item = String>) -> String {
     set.into_iter().collect::<Vec<_>>().join(", ")
 }
 
-/// The events there were when a scenario's first step began (name →
-/// count): what bringing the system up emitted, which differs by
-/// environment (a fresh stack creates its Secrets, a shared one refreshes
-/// them) and is not the scenario's doing.
-pub type EventBaseline = BTreeMap<String, i32>;
+/// Events that are not the scenario's doing, left out of what it observes.
+#[derive(Debug, Clone, Default)]
+pub struct EventBaseline {
+    /// The events there were when a scenario's first step began (name →
+    /// count): what bringing the system up emitted, which differs by
+    /// environment (a fresh stack creates its Secrets, a shared one
+    /// refreshes them).
+    seen: BTreeMap<String, i32>,
+    /// The uids of objects an earlier scenario observed that were gone
+    /// when this one began (on a shared system, a probe's store): an event
+    /// about one that lands later (a validation that was in flight when it
+    /// was deleted) belongs to the scenario before.
+    removed: BTreeSet<String>,
+}
 
-pub async fn event_baseline(client: &kube::Client) -> anyhow::Result<EventBaseline> {
-    Ok(observed_events(client)
-        .await?
-        .into_iter()
-        .map(|e| (e.metadata.name.unwrap_or_default(), e.count.unwrap_or(1)))
-        .collect())
+impl EventBaseline {
+    /// Adds what `other` leaves out to what this leaves out.
+    pub fn extend(&mut self, other: EventBaseline) {
+        self.seen.extend(other.seen);
+        self.removed.extend(other.removed);
+    }
+
+    fn leaves_out(&self, e: &Event) -> bool {
+        let name = e.metadata.name.as_deref().unwrap_or_default();
+        self.seen
+            .get(name)
+            .is_some_and(|c| *c >= e.count.unwrap_or(1))
+            || e.involved_object
+                .uid
+                .as_ref()
+                .is_some_and(|u| self.removed.contains(u))
+    }
+}
+
+/// The events there are now, and which of the objects `observed` before
+/// (their uids) are gone.
+pub async fn event_baseline(
+    client: &kube::Client,
+    observed: &BTreeSet<String>,
+) -> anyhow::Result<EventBaseline> {
+    let mut live = BTreeSet::new();
+    for api in eso_objects(client) {
+        live.extend(
+            api.list(&ListParams::default())
+                .await?
+                .items
+                .into_iter()
+                .filter_map(|o| o.metadata.uid),
+        );
+    }
+    Ok(EventBaseline {
+        seen: observed_events(client)
+            .await?
+            .into_iter()
+            .map(|e| (e.metadata.name.unwrap_or_default(), e.count.unwrap_or(1)))
+            .collect(),
+        removed: observed.difference(&live).cloned().collect(),
+    })
+}
+
+/// Where ESO's objects are, those its events are about: ExternalSecrets
+/// and SecretStores of the OpsSight namespace, every ClusterSecretStore.
+fn eso_objects(client: &kube::Client) -> [Api<DynamicObject>; 3] {
+    use crate::eso_model::{StoreKind, external_secrets, stores};
+    [
+        Api::namespaced_with(client.clone(), NAMESPACE, &external_secrets()),
+        Api::namespaced_with(client.clone(), NAMESPACE, &stores(StoreKind::SecretStore)),
+        Api::all_with(client.clone(), &stores(StoreKind::ClusterSecretStore)),
+    ]
 }
 
 /// The events observed: the OpsSight namespace's, and those about
@@ -161,20 +218,18 @@ async fn observed_events(client: &kube::Client) -> anyhow::Result<Vec<Event>> {
 const CLUSTER_STORE: &str = "ClusterSecretStore";
 
 /// Everything observable in the OpsSight namespace now (events since the
-/// baseline only).
+/// baseline only); adds the uids of ESO's objects there to `observed`.
 pub async fn observe(
     client: &kube::Client,
     values: &ValueNames,
     baseline: &EventBaseline,
+    observed: &mut BTreeSet<String>,
 ) -> anyhow::Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
-    let es: Api<DynamicObject> = Api::namespaced_with(
-        client.clone(),
-        NAMESPACE,
-        &crate::eso_model::external_secrets(),
-    );
+    let [es, stores, cluster_stores] = eso_objects(client);
     for o in es.list(&ListParams::default()).await?.items {
         let name = o.metadata.name.clone().unwrap_or_default();
+        observed.extend(o.metadata.uid.clone());
         condition_fields("ExternalSecret", &name, &o.data, &mut out);
         let finalizers = o.metadata.finalizers.clone().unwrap_or_default();
         if !finalizers.is_empty() {
@@ -184,23 +239,16 @@ pub async fn observe(
             );
         }
     }
-    let stores: Api<DynamicObject> = Api::namespaced_with(
-        client.clone(),
-        NAMESPACE,
-        &crate::eso_model::stores(crate::eso_model::StoreKind::SecretStore),
-    );
     for o in stores.list(&ListParams::default()).await?.items {
         let name = o.metadata.name.clone().unwrap_or_default();
+        observed.extend(o.metadata.uid.clone());
         condition_fields("SecretStore", &name, &o.data, &mut out);
     }
     // Cluster-scoped: every one there is (the probes add them; a scenario
     // on a shared cluster starts with none).
-    let cluster_stores: Api<DynamicObject> = Api::all_with(
-        client.clone(),
-        &crate::eso_model::stores(crate::eso_model::StoreKind::ClusterSecretStore),
-    );
     for o in cluster_stores.list(&ListParams::default()).await?.items {
         let name = o.metadata.name.clone().unwrap_or_default();
+        observed.extend(o.metadata.uid.clone());
         condition_fields("ClusterSecretStore", &name, &o.data, &mut out);
     }
     let secrets: Api<Secret> = Api::namespaced(client.clone(), NAMESPACE);
@@ -262,11 +310,7 @@ pub async fn observe(
     }
     let mut by_reason: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for e in observed_events(client).await? {
-        let name = e.metadata.name.clone().unwrap_or_default();
-        if baseline
-            .get(&name)
-            .is_some_and(|c| *c >= e.count.unwrap_or(1))
-        {
+        if baseline.leaves_out(&e) {
             continue;
         }
         let o = &e.involved_object;
@@ -289,6 +333,30 @@ pub async fn observe(
 
 #[cfg(test)]
 mod tests {
+    use k8s_openapi::api::core::v1::Event;
+
+    fn event(name: &str, count: i32, uid: &str) -> Event {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name},
+            "involvedObject": {"kind": "SecretStore", "name": "probe-irsa", "uid": uid},
+            "count": count
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_baseline_leaves_out_what_was_there_and_what_was_removed() {
+        let baseline = super::EventBaseline {
+            seen: [("up".to_owned(), 2)].into(),
+            removed: ["uid-of-a-removed-store".to_owned()].into(),
+        };
+        assert!(baseline.leaves_out(&event("up", 2, "uid-live")));
+        // Emitted again during the scenario: its doing.
+        assert!(!baseline.leaves_out(&event("up", 3, "uid-live")));
+        assert!(!baseline.leaves_out(&event("new", 1, "uid-live")));
+        // About an object gone before the scenario, however new.
+        assert!(baseline.leaves_out(&event("late", 1, "uid-of-a-removed-store")));
+    }
     #[test]
     fn a_field_is_about_its_object() {
         assert!(super::is_about("Secret/app data k", "app"));

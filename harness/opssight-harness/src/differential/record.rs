@@ -2,6 +2,7 @@
 //! step makes and at each scenario's end, what is observable (the World's
 //! checkpoint sink), and writes the recording when the run ends.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -16,6 +17,8 @@ use crate::scenario::{Checkpoints, OpsWorld};
 pub struct Record {
     path: PathBuf,
     recording: Arc<Mutex<Recording>>,
+    /// The uids of ESO's objects every scenario so far observed.
+    observed: Arc<Mutex<BTreeSet<String>>>,
 }
 
 impl Record {
@@ -26,13 +29,17 @@ impl Record {
         Ok(Self {
             path: path.to_owned(),
             recording: Default::default(),
+            observed: Default::default(),
         })
     }
 }
 
 impl Observer for Record {
     fn scenario_started(&self, world: &mut OpsWorld) -> Option<Box<dyn ScenarioObserver>> {
-        let sink = Arc::new(ScenarioCheckpoints::default());
+        let sink = Arc::new(ScenarioCheckpoints {
+            observed: self.observed.clone(),
+            ..Default::default()
+        });
         world.checkpoints = Some(sink.clone());
         Some(Box::new(RecordScenario {
             sink,
@@ -60,13 +67,22 @@ struct ScenarioCheckpoints {
     /// The events there were when the system was up: left out.
     event_baseline: Mutex<EventBaseline>,
     baseline_taken: Mutex<bool>,
+    /// The run's: the uids of ESO's objects observed, this scenario's
+    /// added to the earlier ones'.
+    observed: Arc<Mutex<BTreeSet<String>>>,
 }
 
 impl ScenarioCheckpoints {
-    /// Adds the events there are now to those left out.
+    /// Adds the events there are now, and those about what earlier
+    /// scenarios observed and is gone, to those left out.
     async fn take_event_baseline(&self, w: &OpsWorld) {
+        let observed = self
+            .observed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         if let Ok(env) = w.env()
-            && let Ok(b) = observe::event_baseline(&env.kube()).await
+            && let Ok(b) = observe::event_baseline(&env.kube(), &observed).await
         {
             self.event_baseline
                 .lock()
@@ -137,7 +153,14 @@ impl Checkpoints for ScenarioCheckpoints {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .clone();
-            let mut fields = match observe::observe(&env.kube(), &value_names(w), &baseline).await {
+            let mut observed = BTreeSet::new();
+            let observation =
+                observe::observe(&env.kube(), &value_names(w), &baseline, &mut observed).await;
+            self.observed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(observed);
+            let mut fields = match observation {
                 Ok(f) => f,
                 Err(e) => [("(observation)".to_owned(), format!("failed: {e}"))].into(),
             };

@@ -149,15 +149,13 @@ pub fn unique_stamp() -> String {
 /// Forces a refresh of an ExternalSecret as the runbook does: a new value of
 /// its `force-sync` annotation. The value is new on every call (time and a
 /// counter), so a value left on a live cluster by an earlier run or
-/// scenario can never make the change a no-op.
-pub async fn force_sync(client: &kube::Client, name: &str) -> anyhow::Result<()> {
-    annotate_external_secret(
-        client,
-        name,
-        serde_json::json!({ "force-sync": unique_stamp() }),
-    )
-    .await
-    .with_context(|| format!("forcing a refresh of the ExternalSecret {name}"))
+/// scenario can never make the change a no-op. Returns that value.
+pub async fn force_sync(client: &kube::Client, name: &str) -> anyhow::Result<String> {
+    let stamp = unique_stamp();
+    annotate_external_secret(client, name, serde_json::json!({ "force-sync": stamp }))
+        .await
+        .with_context(|| format!("forcing a refresh of the ExternalSecret {name}"))?;
+    Ok(stamp)
 }
 
 /// A merge patch of an ExternalSecret's annotations (null removes one).

@@ -54,6 +54,26 @@ pub struct OpsWorld {
     pub command_dir: Option<PrivateDir>,
     /// When the scenario marked the audit trail: what it checks after.
     pub audit_mark: Option<jiff::Timestamp>,
+    /// Refreshes a step forced that no later step has seen the end of, by
+    /// ExternalSecret: "becomes Ready" waits for them to be done.
+    pub forced: BTreeMap<String, ForcedRefresh>,
+}
+
+/// A refresh forced by a new `force-sync` annotation, and how to tell that
+/// ESO has done it: an ExternalSecret that was Ready before is Ready at once,
+/// so its Ready condition alone says nothing of the refresh.
+#[derive(Debug, Clone)]
+pub struct ForcedRefresh {
+    /// The annotation's new value.
+    pub stamp: String,
+    /// The ExternalSecret's `status.syncedResourceVersion` before the
+    /// annotation: a successful sync since moves it.
+    pub synced_before: Option<String>,
+    /// The Secret the ExternalSecret writes, when ESO copies the
+    /// ExternalSecret's annotations onto it (no template, a target it may
+    /// change): the stamp there is the forced sync itself, not one that
+    /// was under way when the annotation came.
+    pub copied_to: Option<String>,
 }
 
 /// Where a scenario's checkpoints go when a run records them (the
@@ -120,6 +140,7 @@ impl OpsWorld {
             live_state: None,
             command_dir: None,
             audit_mark: None,
+            forced: BTreeMap::new(),
         })
     }
 

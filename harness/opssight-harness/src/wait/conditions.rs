@@ -55,6 +55,33 @@ pub fn refreshed_after(before: &str) -> impl Fn(&DynamicObject) -> bool + Send +
     }
 }
 
+/// An ExternalSecret synced since its `status.syncedResourceVersion` was
+/// `before`: ESO sets it (the generation and a hash of the labels and
+/// annotations) only when a sync succeeds, so a new value after a forced
+/// refresh (a new annotation) is that refresh done.
+pub fn synced_since(
+    before: Option<String>,
+) -> impl Fn(&DynamicObject) -> bool + Send + Sync + 'static {
+    move |o| {
+        o.data
+            .pointer("/status/syncedResourceVersion")
+            .and_then(|v| v.as_str())
+            .is_some_and(|now| before.as_deref() != Some(now))
+    }
+}
+
+/// A Secret whose annotation `key` is `value`.
+pub fn annotated(key: &str, value: &str) -> impl Fn(&Secret) -> bool + Send + Sync + 'static {
+    let (key, value) = (key.to_owned(), value.to_owned());
+    move |s| {
+        s.metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(&key))
+            .is_some_and(|v| *v == value)
+    }
+}
+
 /// A Secret holding exactly `data`.
 pub fn holds(data: SecretData) -> impl Fn(&Secret) -> bool + Send + Sync + 'static {
     move |s| data_of(s) == data

@@ -80,6 +80,28 @@ const MUTATIONS: &[Mutation] = &[
         },
         expect: "refreshes every 0s, not 1h",
     },
+    // ESO ignores a force-sync annotation on an ExternalSecret that
+    // refreshes never: a scenario that forces a refresh and then waits for
+    // Ready must see that nothing was refreshed (the restore from a
+    // snapshot holds the same values, so nothing else tells).
+    Mutation {
+        name: "refreshInterval 0 where refreshes are forced",
+        feature: "disaster_recovery.feature",
+        apply: |f| {
+            let overlay = f.join("k8s/overlays/local");
+            std::fs::write(
+                overlay.join("no-refresh.yaml"),
+                "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata:\n  name: opssight-app-secrets\n  namespace: opssight-production\nspec:\n  refreshInterval: 0s\n",
+            )
+            .unwrap();
+            edit(
+                &overlay.join("kustomization.yaml"),
+                "- path: secret-store-static.yaml",
+                "- path: secret-store-static.yaml\n- path: no-refresh.yaml",
+            );
+        },
+        expect: "ExternalSecret opssight-app-secrets to be Ready=True with reason SecretSynced, synced since its refresh was forced",
+    },
     Mutation {
         name: "a wider IAM action",
         feature: "manifests.feature",
@@ -136,16 +158,20 @@ fn each_mutation_turns_the_suite_red_with_a_reason() {
     // mostly waits out OPSSIGHT_WAIT_SECONDS for what never comes, so side
     // by side they take the time of the slowest instead of the sum.
     let (pristine_reports, mutation_reports) = std::thread::scope(|scope| {
-        let pristine_runs: Vec<_> = ["sync.feature", "manifests.feature"]
-            .into_iter()
-            .map(|feature| {
-                let (pristine, features, work) = (&pristine, &features, work.path());
-                scope.spawn(move || {
-                    let artifacts = work.join(format!("artifacts-pristine-{feature}"));
-                    (feature, run(pristine, &features.join(feature), &artifacts))
-                })
+        let pristine_runs: Vec<_> = [
+            "sync.feature",
+            "manifests.feature",
+            "disaster_recovery.feature",
+        ]
+        .into_iter()
+        .map(|feature| {
+            let (pristine, features, work) = (&pristine, &features, work.path());
+            scope.spawn(move || {
+                let artifacts = work.join(format!("artifacts-pristine-{feature}"));
+                (feature, run(pristine, &features.join(feature), &artifacts))
             })
-            .collect();
+        })
+        .collect();
         let mutation_runs: Vec<_> = MUTATIONS
             .iter()
             .map(|m| {

@@ -5,7 +5,7 @@ use kube::api::{Patch, PatchParams};
 use serde_json::json;
 
 use crate::scenario::step::{StepResult, ensure};
-use crate::scenario::world::OpsWorld;
+use crate::scenario::world::{ForcedRefresh, OpsWorld};
 use crate::secret_data::{as_bytes, compare, data_of};
 use crate::system::{NAMESPACE, STORE};
 use crate::wait::conditions::{self, exists_and};
@@ -160,8 +160,22 @@ async fn force(w: &mut OpsWorld, name: String) -> StepResult {
     force_one(w, &name).await
 }
 
+/// Forces a refresh and notes how a later step tells it is done.
 async fn force_one(w: &mut OpsWorld, name: &str) -> StepResult {
-    Ok(crate::env::apply::force_sync(&w.env()?.kube(), name).await?)
+    let es = w.es_api()?.get(name).await?;
+    let synced_before = es
+        .data
+        .pointer("/status/syncedResourceVersion")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
+    let stamp = crate::env::apply::force_sync(&w.env()?.kube(), name).await?;
+    let forced = ForcedRefresh {
+        stamp,
+        synced_before,
+        copied_to: crate::eso_model::annotations_copied_to(&es),
+    };
+    w.forced.insert(name.to_owned(), forced);
+    Ok(())
 }
 
 #[when("a refresh of every ExternalSecret is forced")]
@@ -170,8 +184,9 @@ async fn force_all(w: &mut OpsWorld) -> StepResult {
         crate::scenario::phases::Phase::RecoveryAction,
         "refresh of every ExternalSecret forced",
     );
-    for name in w.external_secrets()?.keys() {
-        force_one(w, name).await?;
+    let names: Vec<String> = w.external_secrets()?.into_keys().collect();
+    for name in names {
+        force_one(w, &name).await?;
     }
     Ok(())
 }

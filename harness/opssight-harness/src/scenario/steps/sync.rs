@@ -4,7 +4,7 @@ use cucumber::{given, then};
 
 use crate::eso_model;
 use crate::scenario::step::{StepResult, ensure};
-use crate::scenario::world::OpsWorld;
+use crate::scenario::world::{ForcedRefresh, OpsWorld};
 use crate::secret_data::{as_bytes, compare, data_of};
 
 #[given("the OpsSight secrets system is running")]
@@ -15,14 +15,46 @@ async fn running(w: &mut OpsWorld) -> StepResult {
 /// Waits until the ExternalSecret's Ready condition has this status and
 /// reason, then checks its message is one ESO gives that reason (its
 /// controller's strings, `eso_model::ready_messages`).
-async fn ready(w: &OpsWorld, name: &str, status: &str, reason: &str) -> StepResult {
-    let es = w
-        .wait_es(
-            name,
-            &format!("ExternalSecret {name} to be Ready={status} with reason {reason}"),
-            crate::wait::conditions::ready_with(status, reason),
+///
+/// After a refresh a step forced, Ready=True means that refresh done: an
+/// ExternalSecret Ready before it is Ready at once, so the wait is also
+/// for a sync since (`status.syncedResourceVersion` moved) and, where ESO
+/// copies the ExternalSecret's annotations onto its Secret, for the
+/// Secret to carry the forced value (the forced sync itself, not one that
+/// was under way when the annotation came). A failure ends the forced
+/// refresh too: Ready=False is waited for as it is.
+async fn ready(w: &mut OpsWorld, name: &str, status: &str, reason: &str) -> StepResult {
+    use crate::wait::conditions::{annotated, ready_with, synced_since};
+    let what = format!("ExternalSecret {name} to be Ready={status} with reason {reason}");
+    let forced = w.forced.remove(name).filter(|_| status == "True");
+    let es = match &forced {
+        None => w.wait_es(name, &what, ready_with(status, reason)).await?,
+        Some(f) => {
+            let (ready, since) = (
+                ready_with(status, reason),
+                synced_since(f.synced_before.clone()),
+            );
+            w.wait_es(
+                name,
+                &format!("{what}, synced since its refresh was forced"),
+                move |o| ready(o) && since(o),
+            )
+            .await?
+        }
+    };
+    if let Some(ForcedRefresh {
+        stamp,
+        copied_to: Some(target),
+        ..
+    }) = forced
+    {
+        w.wait_secret(
+            &target,
+            &format!("the Secret {target} to be written by the forced refresh of {name}"),
+            annotated("force-sync", &stamp),
         )
         .await?;
+    }
     let message = eso_model::ready(&es).unwrap_or_default().message;
     let Some(messages) = eso_model::ready_messages(status, reason) else {
         crate::scenario::step::bail!(
@@ -60,8 +92,9 @@ async fn es_not_ready(w: &mut OpsWorld, name: String, reason: String) -> StepRes
 #[given(expr = "every ExternalSecret becomes Ready with reason {string}")]
 #[then(expr = "every ExternalSecret becomes Ready with reason {string}")]
 async fn all_ready(w: &mut OpsWorld, reason: String) -> StepResult {
-    for name in w.external_secrets()?.keys() {
-        ready(w, name, "True", &reason).await?;
+    let names: Vec<String> = w.external_secrets()?.into_keys().collect();
+    for name in names {
+        ready(w, &name, "True", &reason).await?;
     }
     // The first time everything is synced, the system is up: what it
     // emitted and showed coming up is not the scenario's doing (the
