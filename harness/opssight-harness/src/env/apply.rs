@@ -107,14 +107,16 @@ pub async fn apply_overlay_with_key(
 }
 
 /// `aws-secret` with this key (and these labels), as an operator would
-/// create it: whatever was there is replaced.
+/// put it: created when missing, else replaced whole in one write (as
+/// `kubectl create secret ... --dry-run=client -o yaml | kubectl apply -f -`
+/// or `kubectl replace` do), so the store never sees it missing in between.
 pub async fn put_aws_secret(
     client: &kube::Client,
     key: &AccessKey,
     labels: &[(&str, &str)],
 ) -> anyhow::Result<()> {
     let labels: std::collections::BTreeMap<&str, &str> = labels.iter().copied().collect();
-    let secret: Secret = serde_json::from_value(serde_json::json!({
+    let mut secret: Secret = serde_json::from_value(serde_json::json!({
         "metadata": { "name": AWS_SECRET, "namespace": NAMESPACE, "labels": labels },
         "stringData": {
             "access-key-id": key.access_key_id,
@@ -122,12 +124,20 @@ pub async fn put_aws_secret(
         },
     }))?;
     let api: Api<Secret> = Api::namespaced(client.clone(), NAMESPACE);
-    if api.get_opt(AWS_SECRET).await?.is_some() {
-        api.delete(AWS_SECRET, &Default::default()).await?;
+    match api.get_opt(AWS_SECRET).await? {
+        // The version read: a write in between fails rather than being lost.
+        Some(current) => {
+            secret.metadata.resource_version = current.metadata.resource_version;
+            api.replace(AWS_SECRET, &kube::api::PostParams::default(), &secret)
+                .await
+                .with_context(|| format!("replacing {AWS_SECRET}"))?;
+        }
+        None => {
+            api.create(&kube::api::PostParams::default(), &secret)
+                .await
+                .with_context(|| format!("creating {AWS_SECRET}"))?;
+        }
     }
-    api.create(&kube::api::PostParams::default(), &secret)
-        .await
-        .with_context(|| format!("creating {AWS_SECRET}"))?;
     Ok(())
 }
 
