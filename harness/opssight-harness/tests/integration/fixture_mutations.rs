@@ -17,6 +17,22 @@ fn edit(path: &Path, from: &str, to: &str) {
     std::fs::write(path, text.replacen(from, to, 1)).unwrap();
 }
 
+/// Patches the overlay so that opssight-app-secrets refreshes never
+/// (refreshInterval 0), the patch listed after `after`, the overlay's own.
+fn never_refreshed(fixtures: &Path, overlay: &str, after: &str) {
+    let overlay = fixtures.join("k8s/overlays").join(overlay);
+    std::fs::write(
+        overlay.join("no-refresh.yaml"),
+        "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata:\n  name: opssight-app-secrets\n  namespace: opssight-production\nspec:\n  refreshInterval: 0s\n",
+    )
+    .unwrap();
+    edit(
+        &overlay.join("kustomization.yaml"),
+        &format!("- path: {after}"),
+        &format!("- path: {after}\n- path: no-refresh.yaml"),
+    );
+}
+
 struct Mutation {
     name: &'static str,
     feature: &'static str,
@@ -65,19 +81,7 @@ const MUTATIONS: &[Mutation] = &[
     Mutation {
         name: "refreshInterval 0 in production",
         feature: "manifests.feature",
-        apply: |f| {
-            let overlay = f.join("k8s/overlays/production");
-            std::fs::write(
-                overlay.join("no-refresh.yaml"),
-                "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata:\n  name: opssight-app-secrets\n  namespace: opssight-production\nspec:\n  refreshInterval: 0s\n",
-            )
-            .unwrap();
-            edit(
-                &overlay.join("kustomization.yaml"),
-                "- path: secret-store-irsa.yaml",
-                "- path: secret-store-irsa.yaml\n- path: no-refresh.yaml",
-            );
-        },
+        apply: |f| never_refreshed(f, "production", "secret-store-irsa.yaml"),
         expect: "refreshes every 0s, not 1h",
     },
     // ESO ignores a force-sync annotation on an ExternalSecret that
@@ -87,19 +91,7 @@ const MUTATIONS: &[Mutation] = &[
     Mutation {
         name: "refreshInterval 0 where refreshes are forced",
         feature: "disaster_recovery.feature",
-        apply: |f| {
-            let overlay = f.join("k8s/overlays/local");
-            std::fs::write(
-                overlay.join("no-refresh.yaml"),
-                "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata:\n  name: opssight-app-secrets\n  namespace: opssight-production\nspec:\n  refreshInterval: 0s\n",
-            )
-            .unwrap();
-            edit(
-                &overlay.join("kustomization.yaml"),
-                "- path: secret-store-static.yaml",
-                "- path: secret-store-static.yaml\n- path: no-refresh.yaml",
-            );
-        },
+        apply: |f| never_refreshed(f, "local", "secret-store-static.yaml"),
         expect: "ExternalSecret opssight-app-secrets to be Ready=True with reason SecretSynced, synced since its refresh was forced",
     },
     Mutation {
