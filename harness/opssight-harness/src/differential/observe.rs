@@ -357,6 +357,7 @@ mod tests {
         // About an object gone before the scenario, however new.
         assert!(baseline.leaves_out(&event("late", 1, "uid-of-a-removed-store")));
     }
+
     #[test]
     fn a_field_is_about_its_object() {
         assert!(super::is_about("Secret/app data k", "app"));
