@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, PropagationPolicy};
-use kube::runtime::wait::{await_condition, conditions};
+use kube::runtime::wait::await_condition;
 use serde_json::json;
 
 use crate::support::*;
@@ -35,26 +35,13 @@ async fn owner_and_dependent(
     (owners, secrets, uid)
 }
 
+/// Gone within 30 s: a real kube-controller-manager's collector takes
+/// longer than the emulator's.
 async fn gone<K>(api: &Api<K>, name: &str, uid: Option<&str>)
 where
     K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
 {
-    let uid = match uid {
-        Some(u) => u.to_owned(),
-        None => match api.get_opt(name).await.unwrap() {
-            Some(o) => o.meta().uid.clone().unwrap_or_default(),
-            None => return,
-        },
-    };
-    // A real kube-controller-manager's collector takes longer than the
-    // emulator's.
-    tokio::time::timeout(
-        Duration::from_secs(30),
-        await_condition(api.clone(), name, conditions::is_deleted(&uid)),
-    )
-    .await
-    .unwrap_or_else(|_| panic!("{name} still there 30s later"))
-    .unwrap();
+    gone_within(api, name, uid, Duration::from_secs(30)).await
 }
 
 #[tokio::test]

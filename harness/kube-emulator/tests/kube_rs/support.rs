@@ -103,3 +103,30 @@ pub(crate) async fn start_api() -> Target {
         }
     }
 }
+
+/// Waits until the object `name` (with this uid, else the one there now)
+/// is deleted, failing the test after `within`.
+pub(crate) async fn gone_within<K>(
+    api: &Api<K>,
+    name: &str,
+    uid: Option<&str>,
+    within: std::time::Duration,
+) where
+    K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
+{
+    use kube::runtime::wait::{await_condition, conditions};
+    let uid = match uid {
+        Some(u) => u.to_owned(),
+        None => match api.get_opt(name).await.unwrap() {
+            Some(o) => o.meta().uid.clone().unwrap_or_default(),
+            None => return,
+        },
+    };
+    tokio::time::timeout(
+        within,
+        await_condition(api.clone(), name, conditions::is_deleted(&uid)),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("{name} still there {within:?} later"))
+    .unwrap();
+}

@@ -232,15 +232,7 @@ async fn a_deployment_runs_its_pod_and_scaling_stops_and_starts_it() {
         counts(d) == (0, 0, 0) && d.status.as_ref().and_then(|s| s.replicas).is_none()
     })
     .await;
-    let cond = kube::runtime::wait::await_condition(
-        pods.clone(),
-        &pod_name,
-        kube::runtime::wait::conditions::is_deleted(pod.metadata.uid.as_deref().unwrap()),
-    );
-    assert!(
-        tokio::time::timeout(WAIT, cond).await.is_ok(),
-        "timed out waiting for {pod_name} to go"
-    );
+    gone_within(&pods, &pod_name, pod.metadata.uid.as_deref(), WAIT).await;
     assert_eq!(*runner.stops.lock().unwrap(), 1);
 
     // And back: a new Pod, started again.
@@ -330,15 +322,7 @@ async fn a_pod_deleted_at_once_goes_now_and_stops_what_ran() {
         let p = either.left().expect("the Pod while it stops");
         assert_eq!(p.metadata.generation, marked.metadata.generation);
     }
-    let cond = kube::runtime::wait::await_condition(
-        pods.clone(),
-        &second,
-        kube::runtime::wait::conditions::is_deleted(marked.metadata.uid.as_deref().unwrap()),
-    );
-    assert!(
-        tokio::time::timeout(WAIT, cond).await.is_ok(),
-        "timed out waiting for {second} to go after its stop"
-    );
+    gone_within(&pods, &second, marked.metadata.uid.as_deref(), WAIT).await;
     assert_eq!(*runner.stops.lock().unwrap(), 2);
 }
 
